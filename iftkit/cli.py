@@ -1,0 +1,54 @@
+"""The `iftkit` console script: one subcommand per stage, each in iftkit/commands/.
+
+Each command module exposes `add_arguments(parser)` and `run(args) -> int`; modules are
+imported only when their command runs, so `iftkit --help` stays fast.
+"""
+
+import argparse
+import importlib
+import sys
+
+from iftkit.errors import IftkitError
+
+# name -> (module under iftkit.commands, one-line help)
+COMMANDS = {
+    "smoke": ("smoke", "load the recipe's base model and print one generation"),
+    "model": ("model", "resolve / convert the base model (offline default included)"),
+    "recipe": ("recipe", "validate a recipe and print it fully resolved"),
+}
+
+
+def build_parser(only: str = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="iftkit", description="Specialise instruction-tuned LLMs and measure the cost.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module)
+        if only in (None, name):
+            importlib.import_module(f"iftkit.commands.{module}").add_arguments(p)
+    return parser
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # import just the module of the command being run (help for all lists names only)
+    only = next((a for a in argv if not a.startswith("-")), "")
+    parser = build_parser(only=only if only in COMMANDS else "")
+    args, extra = parser.parse_known_args(argv)
+    module = importlib.import_module(f"iftkit.commands.{args._module}")
+    if extra and not getattr(module, "ACCEPTS_OVERRIDES", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.overrides = extra
+    try:
+        return int(module.run(args) or 0)
+    except IftkitError as exc:
+        print(f"iftkit: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("iftkit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

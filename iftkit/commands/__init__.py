@@ -1,0 +1,1 @@
+"""Thin CLI commands: parse arguments, call the library, print a result."""

@@ -1,0 +1,20 @@
+"""`iftkit recipe check --config R [--dotted.key value ...]`: validate and print resolved."""
+
+import yaml
+
+from iftkit.config import load_recipe, recipe_hash
+
+ACCEPTS_OVERRIDES = True
+
+
+def add_arguments(p):
+    sub = p.add_subparsers(dest="action", required=True)
+    c = sub.add_parser("check", help="validate a recipe (with overrides) and print it resolved")
+    c.add_argument("--config", required=True)
+
+
+def run(args) -> int:
+    recipe = load_recipe(args.config, args.overrides)
+    print(f"# {args.config} — valid (hash {recipe_hash(recipe)})")
+    print(yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False), end="")
+    return 0

@@ -1,0 +1,30 @@
+"""`iftkit smoke --config R`: resolve the base model and print one generation."""
+
+import time
+
+from iftkit.config import load_recipe
+
+ACCEPTS_OVERRIDES = True
+
+DEFAULT_PROMPT = "Is this review positive or negative? 'The battery died after two days.' Answer in one word."
+
+
+def add_arguments(p):
+    p.add_argument("--config", required=True, help="recipe YAML")
+    p.add_argument("--prompt", default=DEFAULT_PROMPT)
+    p.add_argument("--max-new-tokens", type=int, default=24)
+
+
+def run(args) -> int:
+    from iftkit.models.generate import generate_one
+    from iftkit.models.load import load_model_and_tokenizer
+
+    recipe = load_recipe(args.config, args.overrides)
+    start = time.time()
+    model, tok = load_model_and_tokenizer(recipe.model)
+    model.eval()
+    answer = generate_one(model, tok, [{"role": "user", "content": args.prompt}], args.max_new_tokens)
+    print(f"model: {recipe.model.id} (loaded in {time.time() - start:.1f} s)")
+    print(f"prompt: {args.prompt}")
+    print(f"generation: {answer}")
+    return 0

@@ -1,0 +1,185 @@
+"""Read a recipe: YAML file(s) joined by `include:`, then dotted CLI overrides, then validation.
+
+`include:` names one or more recipes (paths relative to the including file) whose values
+are the base; the including file's values win, key by key. Overrides like
+`--mix.target_ratio 0.1` win over both. Values in overrides are parsed as YAML scalars, so
+`0.1`, `true`, `[q_proj, v_proj]` and `null` have their natural types.
+"""
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import yaml
+from pydantic import ValidationError
+
+from iftkit.config.schema import Recipe
+from iftkit.errors import IftkitError
+
+# Setting one of these keys in a later layer (an including recipe, or the command line)
+# clears the other, so `--mix.target_count 100` works on a recipe that mixes by ratio.
+EXCLUSIVE_KEYS = [("mix", "target_ratio", "target_count")]
+
+
+def load_recipe(path, overrides: Optional[Iterable[str]] = None) -> Recipe:
+    """Load, merge and validate a recipe. Raises IftkitError with a one-line message."""
+    path = Path(path)
+    data = _read_with_includes(path, stack=())
+    if overrides:
+        data = apply_overrides(data, parse_overrides(list(overrides)), source=str(path))
+    recipe = validate(data, source=str(path))
+    return recipe
+
+
+def validate(data: dict, source: str = "recipe") -> Recipe:
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as exc:
+        raise IftkitError(_format_validation_error(exc, data, source)) from None
+
+
+def recipe_hash(recipe: Recipe) -> str:
+    """Stable hash of the fully resolved recipe (same values -> same hash)."""
+    blob = json.dumps(recipe.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.is_file():
+        raise IftkitError(f"recipe not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise IftkitError(f"{where}: invalid YAML: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise IftkitError(f"{path}: a recipe must be a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def _read_with_includes(path: Path, stack: tuple) -> dict:
+    resolved = path.resolve()
+    if resolved in stack:
+        chain = " -> ".join(str(p) for p in (*stack, resolved))
+        raise IftkitError(f"{path}: include cycle: {chain}")
+    data = _read_yaml(path)
+    includes = data.pop("include", None) or []
+    if isinstance(includes, str):
+        includes = [includes]
+    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        raise IftkitError(f"{path}: key 'include': expected a path or a list of paths, got {includes!r}")
+    merged: dict = {}
+    for inc in includes:
+        inc_path = (path.parent / inc) if not Path(inc).is_absolute() else Path(inc)
+        if not inc_path.is_file():
+            raise IftkitError(f"{path}: key 'include': file not found: {inc_path}")
+        merged = _merge(merged, _read_with_includes(inc_path, (*stack, resolved)))
+    return _merge(merged, data)
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for section, a, b in EXCLUSIVE_KEYS:
+        sub = over.get(section)
+        if isinstance(sub, dict) and isinstance(out.get(section), dict):
+            for key, other in ((a, b), (b, a)):
+                if sub.get(key) is not None and other not in sub:
+                    out[section].pop(other, None)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def parse_overrides(args: list[str]) -> dict:
+    """`['--mix.target_ratio', '0.1', '--lora.r=8']` -> nested dict. Flags must be dotted."""
+    result: dict = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--"):
+            raise IftkitError(f"unexpected argument {arg!r}: overrides look like --section.key value")
+        key = arg[2:]
+        if "=" in key:
+            key, raw = key.split("=", 1)
+            i += 1
+        else:
+            if i + 1 >= len(args):
+                raise IftkitError(f"override --{key} needs a value")
+            raw = args[i + 1]
+            i += 2
+        if "." not in key:
+            raise IftkitError(f"override --{key}: expected a dotted key like --training.max_steps")
+        try:
+            value = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError:
+            value = raw
+        node = result
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise IftkitError(f"override --{key} conflicts with another override")
+        node[parts[-1]] = value
+    return result
+
+
+def apply_overrides(data: dict, overrides: dict, source: str = "recipe") -> dict:
+    return _merge(data, overrides)
+
+
+def _format_validation_error(exc: ValidationError, data: dict, source: str) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        parent = ".".join(str(p) for p in err["loc"][:-1])
+        allowed = _allowed_keys(err["loc"][:-1])
+        where = f"section '{parent}'" if parent else "top level"
+        return f"{source}: unknown key '{loc}' ({where} allows: {', '.join(allowed)})"
+    value = _lookup(data, err["loc"])
+    msg = err["msg"]
+    if kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
+        if not loc:
+            return f"{source}: {msg}"
+    shown = "" if value is _MISSING else f" = {value!r}"
+    more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
+    return f"{source}: key '{loc}'{shown}: {msg}{more}"
+
+
+_MISSING = object()
+
+
+def _lookup(data: Any, loc) -> Any:
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return _MISSING
+    return node
+
+
+def _allowed_keys(loc) -> list[str]:
+    model = Recipe
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        ann = field.annotation
+        if isinstance(ann, type) and hasattr(ann, "model_fields"):
+            model = ann
+        else:
+            return []
+    return sorted(model.model_fields)

@@ -1,0 +1,1 @@
+"""Base-model resolution (hub / local dir / GGUF, offline default) and loading."""

@@ -1,0 +1,65 @@
+"""Load a base model and its tokenizer as a recipe's `model:` section describes."""
+
+from typing import Optional
+
+from iftkit.config.schema import ModelConfig
+from iftkit.models.resolve import resolve_model
+
+_DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
+
+
+def torch_dtype(name: str):
+    import torch
+
+    return "auto" if name == "auto" else getattr(torch, _DTYPES[name])
+
+
+def quantization_config(cfg: ModelConfig):
+    q = cfg.quantization
+    if q.mode == "none":
+        return None
+    from transformers import BitsAndBytesConfig
+
+    if q.mode == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type=q.quant_type,
+        bnb_4bit_use_double_quant=q.double_quant,
+        bnb_4bit_compute_dtype=torch_dtype(q.compute_dtype),
+        bnb_4bit_quant_storage=torch_dtype(q.compute_dtype),
+    )
+
+
+def load_tokenizer(path: str, revision: Optional[str] = None, trust_remote_code: bool = False):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path, revision=revision, trust_remote_code=trust_remote_code)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def load_model(cfg: ModelConfig, path: Optional[str] = None, device_map=None):
+    """Load the base causal LM (resolving `cfg.id` unless `path` is given)."""
+    from transformers import AutoModelForCausalLM
+
+    path = path or resolve_model(cfg.id, cfg.revision)
+    kwargs = dict(
+        revision=cfg.revision if path == cfg.id else None,
+        dtype=torch_dtype(cfg.dtype),
+        attn_implementation=cfg.attn_implementation,
+        trust_remote_code=cfg.trust_remote_code,
+    )
+    qc = quantization_config(cfg)
+    if qc is not None:
+        kwargs["quantization_config"] = qc
+    if device_map is not None:
+        kwargs["device_map"] = device_map
+    return AutoModelForCausalLM.from_pretrained(path, **kwargs)
+
+
+def load_model_and_tokenizer(cfg: ModelConfig, device_map=None):
+    path = resolve_model(cfg.id, cfg.revision)
+    tok = load_tokenizer(path, revision=cfg.revision if path == cfg.id else None, trust_remote_code=cfg.trust_remote_code)
+    return load_model(cfg, path=path, device_map=device_map), tok

@@ -1,0 +1,125 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from iftkit.config import load_recipe, parse_overrides, recipe_hash
+from iftkit.errors import IftkitError
+
+ROOT = Path(__file__).resolve().parents[2]
+ALL_RECIPES = sorted(p for p in (ROOT / "recipes").rglob("*.yaml") if "accelerate" not in p.parts and "prompts" not in p.parts)
+
+
+@pytest.mark.parametrize("path", ALL_RECIPES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_recipe_validates_and_names_its_command(path):
+    recipe = load_recipe(path)
+    assert recipe.name
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# Run:"), f"{path} must open with the command that runs it"
+
+
+def write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_include_merges_and_child_wins(tmp_path):
+    write(tmp_path, "base.yaml", "lora: {r: 8, alpha: 16}\nmix: {target_ratio: 0.2}\n")
+    child = write(tmp_path, "child.yaml", "include: base.yaml\nlora: {r: 4}\n")
+    recipe = load_recipe(child)
+    assert (recipe.lora.r, recipe.lora.alpha, recipe.mix.target_ratio) == (4, 16, 0.2)
+
+
+def test_qlora_recipe_inherits_lora_sibling():
+    lora = load_recipe(ROOT / "recipes/smollm2/sft/lora.yaml")
+    qlora = load_recipe(ROOT / "recipes/smollm2/sft/qlora.yaml")
+    assert qlora.model.quantization.mode == "4bit" and qlora.model.quantization.double_quant
+    assert qlora.lora == lora.lora and qlora.model.id == lora.model.id
+
+
+def test_dotted_overrides_are_typed():
+    recipe = load_recipe(
+        ROOT / "recipes/quickstart.yaml",
+        ["--mix.target_ratio", "0.1", "--training.max_steps=20", "--lora.target_modules", "[q_proj, v_proj]", "--training.packing", "true"],
+    )
+    assert recipe.mix.target_ratio == 0.1
+    assert recipe.training.max_steps == 20
+    assert recipe.lora.target_modules == ["q_proj", "v_proj"]
+    assert recipe.training.packing is True
+
+
+def test_count_override_replaces_ratio_but_both_in_one_file_is_refused(tmp_path):
+    recipe = load_recipe(ROOT / "recipes/quickstart.yaml", ["--mix.target_count", "100"])
+    assert recipe.mix.target_count == 100 and recipe.mix.target_ratio is None
+    both = write(tmp_path, "both.yaml", "mix: {target_ratio: 0.1, target_count: 10}\n")
+    with pytest.raises(IftkitError, match="exactly one of mix.target_ratio and mix.target_count"):
+        load_recipe(both)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("mix: {target_ratio: 1.5}\n", r"key 'mix.target_ratio' = 1.5: .*less than or equal to 1"),
+        ("lora: {r: 0}\n", r"key 'lora.r' = 0: .*greater than 0"),
+        ("lora: {rank: 8}\n", r"unknown key 'lora.rank' \(section 'lora' allows: alpha, bias, dropout, r, target_modules\)"),
+        ("modle: {id: x}\n", r"unknown key 'modle'"),
+        ("training: {max_steps: many}\n", r"key 'training.max_steps' = 'many': .*integer"),
+        ("model: {quantization: {mode: 3bit}}\n", r"key 'model.quantization.mode' = '3bit': .*'none', '4bit' or '8bit'"),
+        ("include: nowhere.yaml\n", r"key 'include': file not found: .*nowhere.yaml"),
+        ("lora:\n  r: [1\n", r"bad.yaml:\d+: invalid YAML"),
+    ],
+)
+def test_bad_recipe_names_key_and_value(tmp_path, text, expected):
+    path = write(tmp_path, "bad.yaml", text)
+    with pytest.raises(IftkitError, match=expected) as info:
+        load_recipe(path)
+    assert "\n" not in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_unknown_override_key_is_refused():
+    with pytest.raises(IftkitError, match="unknown key 'training.max_stepz'"):
+        load_recipe(ROOT / "recipes/quickstart.yaml", ["--training.max_stepz", "3"])
+
+
+def test_override_parsing_errors():
+    with pytest.raises(IftkitError, match="needs a value"):
+        parse_overrides(["--lora.r"])
+    with pytest.raises(IftkitError, match="dotted key"):
+        parse_overrides(["--seed", "1"])
+
+
+def test_missing_recipe_file(tmp_path):
+    with pytest.raises(IftkitError, match="recipe not found: .*nope.yaml"):
+        load_recipe(tmp_path / "nope.yaml")
+
+
+def test_recipe_hash_tracks_values():
+    a = load_recipe(ROOT / "recipes/quickstart.yaml")
+    b = load_recipe(ROOT / "recipes/quickstart.yaml", ["--lora.r", "4"])
+    assert recipe_hash(a) == recipe_hash(load_recipe(ROOT / "recipes/quickstart.yaml"))
+    assert recipe_hash(a) != recipe_hash(b)
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--mix.target_ratio", "1.5"], "mix.target_ratio"),
+        (["--lora.bogus", "1"], "lora.bogus"),
+    ],
+)
+def test_cli_bad_recipe_exits_nonzero_with_one_line(args, expected):
+    proc = subprocess.run(
+        [sys.executable, "-m", "iftkit", "recipe", "check", "--config", str(ROOT / "recipes/quickstart.yaml"), *args],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], proc.stderr
+
+
+def test_cli_missing_recipe_file_exits_nonzero(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "iftkit", "recipe", "check", "--config", str(tmp_path / "x.yaml")], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.strip() == f"iftkit: error: recipe not found: {tmp_path / 'x.yaml'}"
