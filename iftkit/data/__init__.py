@@ -1,0 +1,1 @@
+"""Data: the row format, task catalog, user-file loaders, teacher synthesis and mixes."""

@@ -1,0 +1,78 @@
+"""The one row format that flows from data to training to eval.
+
+A row is a chat prompt (messages without the answer), the completion the model should
+produce, the task and category it belongs to, the gold answer its scorer checks (any JSON
+value), and where it came from. Rows are stored as JSONL, one object per line.
+"""
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from iftkit.errors import IftkitError
+
+
+@dataclass
+class Row:
+    prompt: list[dict]  # [{"role": "system"|"user", "content": str}, ...]
+    completion: str
+    task: str
+    category: str
+    gold: Any = None
+    source: str = "catalog"  # catalog | user:<file> | teacher:<model> | synthetic-format
+    meta: dict = field(default_factory=dict)
+
+    def content_hash(self) -> str:
+        """Identity of the example (prompt + completion), used for leak checks and caches."""
+        blob = json.dumps([self.prompt, self.completion], sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def prompt_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.prompt, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    def user_text(self) -> str:
+        return "\n\n".join(m["content"] for m in self.prompt if m["role"] == "user")
+
+
+def row_from_dict(d: dict, where: str = "row") -> Row:
+    try:
+        return Row(**d)
+    except TypeError as exc:
+        raise IftkitError(f"{where}: not an iftkit row ({exc})") from None
+
+
+def write_rows(path, rows: Iterable[Row]) -> str:
+    """Write rows as JSONL atomically (temp file + rename); return the file's sha256."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    h = hashlib.sha256()
+    with open(tmp, "w", encoding="utf-8") as f:
+        for row in rows:
+            line = row.to_json() + "\n"
+            h.update(line.encode())
+            f.write(line)
+    os.replace(tmp, path)
+    return h.hexdigest()
+
+
+def read_rows(path) -> list[Row]:
+    path = Path(path)
+    if not path.is_file():
+        raise IftkitError(f"rows file not found: {path}")
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(row_from_dict(json.loads(line), f"{path}:{lineno}"))
+            except json.JSONDecodeError as exc:
+                raise IftkitError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
+    return rows
