@@ -112,6 +112,10 @@ class TrainingConfig(Section):
     eval_steps: Optional[int] = Field(None, gt=0)
     early_stopping_patience: Optional[int] = Field(None, gt=0)
     seed: int = 42
+    # background workers tokenising/collating batches (0 = in the training process)
+    dataloader_num_workers: int = Field(0, ge=0)
+    # per-step entropy / token-accuracy metrics cost a pass over the LM head each step
+    token_metrics: bool = False
 
 
 class TrackingConfig(Section):
@@ -136,6 +140,15 @@ class JudgeConfig(Section):
     timeout_s: float = Field(60.0, gt=0)
     prompt_file: Optional[str] = None
     pairwise: bool = False
+    # prompt data files (None = recipes/prompts/judge_reference.yaml / judge_pairwise.yaml)
+    pairwise_prompt_file: Optional[str] = None
+    max_tokens: int = Field(48, gt=0)
+    temperature: float = Field(0.0, ge=0.0)
+    # first retry waits backoff_s, then doubles (Retry-After wins when the server sends it)
+    backoff_s: float = Field(1.0, ge=0.0)
+    # price per million tokens, for the cost line (0 = free / local)
+    input_cost_per_1m: float = Field(0.0, ge=0.0)
+    output_cost_per_1m: float = Field(0.0, ge=0.0)
 
 
 class EvalConfig(Section):
@@ -148,6 +161,48 @@ class EvalConfig(Section):
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     embedding_model: Optional[str] = None
     reward_model: Optional[str] = None
+    # rows per task in the in-domain suite (None = the whole fixed test set)
+    in_domain_samples: Optional[int] = Field(None, gt=0)
+    # a built mix dir to read test/<task>.jsonl from (None = build the recipe's mix)
+    mix_dir: Optional[str] = None
+    # general instruction set: "builtin", "none", or a rows file (JSONL); capped per category
+    instruction_set: str = "builtin"
+    instruction_samples_per_category: Optional[int] = Field(None, gt=0)
+    # extra suites: name -> rows file (JSONL), evaluated like the general suite
+    extra_suites: dict[str, str] = Field(default_factory=dict)
+    backend: Literal["transformers", "vllm"] = "transformers"
+    # generation + judge caches (None = <iftkit cache>/eval)
+    cache_dir: Optional[str] = None
+    bootstrap_samples: int = Field(1000, ge=0)
+
+
+class SweepConfig(Section):
+    """A grid of cells; each cell is the recipe with one value per grid key applied."""
+
+    # dotted recipe key -> values, e.g. {"mix.target_ratio": [0.0, 0.1, 0.5, 1.0]}
+    grid: dict[str, list] = Field(default_factory=dict)
+    # each seed sets training.seed and mix.seed of a cell; spread across seeds = error bars
+    seeds: list[int] = Field(default_factory=lambda: [0])
+    # S1 recommendation: best in-domain among cells keeping >= this share of base general score
+    keep_general: float = Field(0.95, gt=0.0, le=1.0)
+    # scorer whose means drive the chart's axes and the recommendation
+    primary_scorer: str = "task_tolerant"
+    # where sweeps write: <out_dir>/<recipe name>/
+    out_dir: str = "runs"
+    # inprocess: train/eval in this process; accelerate: `accelerate launch train/sft.py` per cell
+    launcher: Literal["inprocess", "accelerate"] = "inprocess"
+    accelerate_config: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _grid_keys_are_dotted(self):
+        for key, values in self.grid.items():
+            if "." not in key:
+                raise ValueError(f"sweep.grid key {key!r} must be a dotted recipe key like mix.target_ratio")
+            if not values:
+                raise ValueError(f"sweep.grid.{key} needs at least one value")
+        if not self.seeds:
+            raise ValueError("sweep.seeds needs at least one seed")
+        return self
 
 
 class Recipe(Section):
@@ -160,5 +215,4 @@ class Recipe(Section):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
-    # free-form section for sweep grids; validated by the sweep stage
-    sweep: Optional[dict] = None
+    sweep: SweepConfig = Field(default_factory=SweepConfig)

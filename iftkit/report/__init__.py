@@ -1,0 +1,1 @@
+"""Sweep reports: tradeoff points, recommendations, charts, Markdown and HTML."""

@@ -1,0 +1,113 @@
+"""The sweep's two PNG charts, drawn with matplotlib (Agg: no display needed).
+
+tradeoff.png: in-domain vs general score, one point per grid value, seed spread as error
+bars, the base model as a star, the Pareto frontier, and the S1 floor.
+scores_vs_x.png: in-domain and general vs ratio / n, one panel per scorer, so scorers can
+be compared on the same sweep.
+"""
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from iftkit.report.summary import Point, pareto_front  # noqa: E402
+from iftkit.sweep.grid import short_name  # noqa: E402
+
+IN_COLOR, GEN_COLOR = "#1f77b4", "#d62728"
+
+
+def x_label(x_key: str) -> str:
+    return {"mix.target_ratio": "specialization ratio (target share of training mix)", "mix.target_count": "target samples added (n)"}.get(x_key, x_key)
+
+
+def _point_label(p: Point, x_key: str) -> str:
+    text = f"{short_name(x_key)}={p.x}"
+    return f"{text} ({p.series})" if p.series else text
+
+
+def tradeoff_chart(pts: list[Point], path: Path, scorer: str, x_key: str, keep_general: float, title: str, s1: Point = None) -> Path:
+    fig, ax = plt.subplots(figsize=(7.5, 6), dpi=130)
+    cells = [p for p in pts if not p.is_base]
+    base = next((p for p in pts if p.is_base), None)
+    series = sorted({p.series for p in cells})
+    colors = plt.cm.viridis([i / max(1, len(series)) for i in range(len(series))]) if len(series) > 1 else ["#1f77b4"]
+    for s, color in zip(series, colors):
+        group = [p for p in cells if p.series == s]
+        ax.errorbar(
+            [p.general for p in group], [p.in_domain for p in group],
+            xerr=[p.gen_sd for p in group], yerr=[p.in_sd for p in group],
+            fmt="o", ms=8, color=color, ecolor="0.55", capsize=4, label=s or "adapters (mean over seeds)",
+        )
+        for p in group:
+            ax.annotate(_point_label(p, x_key), (p.general, p.in_domain), textcoords="offset points", xytext=(7, 6), fontsize=9)
+    front = pareto_front([p for p in pts if not math.isnan(p.general)])
+    if len(front) > 1:
+        ax.plot([p.general for p in front], [p.in_domain for p in front], "--", color="0.35", lw=1.2, label="Pareto frontier")
+    if base is not None:
+        ax.plot(base.general, base.in_domain, marker="*", ms=18, color="#ff7f0e", ls="none", label="base model (no adapter)")
+        ax.annotate("base", (base.general, base.in_domain), textcoords="offset points", xytext=(8, -14), fontsize=9)
+        floor = keep_general * base.general
+        ax.axvline(floor, color="#ff7f0e", ls=":", lw=1.2, label=f"S1 floor: {keep_general:.0%} of base general")
+    if s1 is not None:
+        ax.plot(s1.general, s1.in_domain, marker="o", ms=20, mfc="none", mec="#2ca02c", mew=2.2, ls="none", label="recommended for S1")
+    ax.set_xlabel(f"general score ({scorer}, higher is better) →")
+    ax.set_ylabel(f"in-domain score ({scorer}, higher is better) →")
+    ax.set_title(title, fontsize=11)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    _pad_limits(ax, pts)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _pad_limits(ax, pts):
+    xs = [p.general for p in pts if not math.isnan(p.general)]
+    ys = [p.in_domain for p in pts if not math.isnan(p.in_domain)]
+    if xs and ys:
+        dx = max(0.05, (max(xs) - min(xs)) * 0.15)
+        dy = max(0.05, (max(ys) - min(ys)) * 0.15)
+        ax.set_xlim(min(xs) - dx, max(xs) + dx * 1.8)
+        ax.set_ylim(min(ys) - dy, max(ys) + dy)
+
+
+def scores_vs_x_chart(per_scorer: dict, path: Path, x_key: str, title: str) -> Path:
+    """per_scorer: {scorer: [Point]} -> one panel per scorer."""
+    scorers = [s for s, pts in per_scorer.items() if any(not p.is_base for p in pts)]
+    n = max(1, len(scorers))
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), dpi=120, squeeze=False)
+    is_count = x_key == "mix.target_count"
+    for ax, scorer in zip(axes.flat, scorers):
+        pts = per_scorer[scorer]
+        cells = sorted([p for p in pts if not p.is_base and isinstance(p.x, (int, float))], key=lambda p: p.x)
+        for series in sorted({p.series for p in cells}):
+            group = [p for p in cells if p.series == series]
+            xs = [p.x for p in group]
+            suffix = f" ({series})" if series else ""
+            ax.errorbar(xs, [p.in_domain for p in group], yerr=[p.in_sd for p in group], marker="o", color=IN_COLOR, capsize=3, label="in-domain" + suffix)
+            ax.errorbar(xs, [p.general for p in group], yerr=[p.gen_sd for p in group], marker="s", color=GEN_COLOR, capsize=3, label="general" + suffix)
+        base = next((p for p in pts if p.is_base), None)
+        if base is not None:
+            ax.axhline(base.in_domain, color=IN_COLOR, ls=":", lw=1, label="base in-domain")
+            ax.axhline(base.general, color=GEN_COLOR, ls=":", lw=1, label="base general")
+        if is_count:
+            ax.set_xscale("symlog", linthresh=10)
+        ax.set_title(scorer, fontsize=10)
+        ax.set_xlabel(x_label(x_key), fontsize=8)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(scorers):]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)) or 1, fontsize=8, frameon=False)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0.07, 1, 0.95))
+    fig.savefig(path)
+    plt.close(fig)
+    return path

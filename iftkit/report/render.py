@@ -1,0 +1,139 @@
+"""Write the sweep report: charts, a Markdown summary and a self-contained HTML page."""
+
+import base64
+import html
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from iftkit.report.charts import scores_vs_x_chart, tradeoff_chart
+from iftkit.report.summary import points, recommend
+from iftkit.sweep.grid import short_name
+
+
+@dataclass
+class ReportFiles:
+    html: Path
+    markdown: Path
+    tradeoff_png: Path
+    scores_png: Path
+    summary: dict
+
+
+def _fmt(v, sd=None):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return f"{v:.3f}" if sd is None or sd == 0 else f"{v:.3f} ± {sd:.3f}"
+
+
+def scorers_in(rows) -> list[str]:
+    seen = []
+    for r in rows:
+        if r.get("task") == "__all__" and r["scorer"] not in seen:
+            seen.append(r["scorer"])
+    return seen
+
+
+def write_report(rows: list[dict], out_dir: Path, name: str, x_key: str, primary: str, keep_general: float, meta: dict) -> ReportFiles:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scorers = scorers_in(rows)
+    if primary not in scorers and scorers:
+        primary = scorers[0]
+    per_scorer = {s: points(rows, s, x_key) for s in scorers}
+    pts = per_scorer.get(primary, [])
+    recs = recommend(pts, keep_general)
+    title = f"{name}: what specialising on '{meta.get('target_task', 'target')}' costs"
+    s1 = next((r.point for r in recs if r.scenario == "S1"), None)
+    tradeoff = tradeoff_chart(pts, out_dir / "tradeoff.png", primary, x_key, keep_general, title, s1=s1)
+    scores = scores_vs_x_chart(per_scorer, out_dir / "scores_vs_x.png", x_key, f"{name}: in-domain and general score per scorer")
+
+    table = ["| point | seeds | in-domain | general |", "|---|---|---|---|"]
+    for p in pts:
+        label = "base model" if p.is_base else _col(p, x_key)
+        table.append(f"| {label} | {p.seeds} | {_fmt(p.in_domain, p.in_sd)} | {_fmt(p.general, p.gen_sd)} |")
+    by_scorer = ["| scorer | " + " | ".join(_col(p, x_key) for p in pts) + " |", "|---|" + "---|" * len(pts)]
+    for s in scorers:
+        cells = {(p.x, p.series): p for p in per_scorer[s]}
+        vals = [cells.get((p.x, p.series)) for p in pts]
+        by_scorer.append(f"| {s} | " + " | ".join("–" if v is None else f"{_fmt(v.in_domain)} / {_fmt(v.general)}" for v in vals) + " |")
+    rec_lines = []
+    for r in recs:
+        what = "no recommendation" if r.point is None else f"**{_col(r.point, x_key)}**"
+        rec_lines.append(f"- {r.scenario}: {what} — {r.reason}. Confidence: {r.confidence}.")
+    md = "\n".join([
+        f"# Sweep report: {name}",
+        "",
+        f"Target task: `{meta.get('target_task')}`. Axis: `{x_key}`. Scores on the primary scorer `{primary}` (higher is better).",
+        "",
+        "## Recommendation",
+        *rec_lines,
+        "",
+        "S1 = the specialised model must stay a good generalist; S2 = it only ever serves the target task.",
+        "",
+        f"## Tradeoff ({primary})",
+        *table,
+        "",
+        "## Every scorer (in-domain / general)",
+        *by_scorer,
+        "",
+        "Charts: `tradeoff.png` (in-domain vs general) and `scores_vs_x.png` (scores vs the swept value, one panel per scorer).",
+        "",
+    ])
+    md_path = out_dir / "report.md"
+    md_path.write_text(md)
+    summary = {
+        "name": name, "x_key": x_key, "primary_scorer": primary, "keep_general": keep_general, **meta,
+        "recommendations": [{"scenario": r.scenario, "x": None if r.point is None else r.point.x, "series": None if r.point is None else r.point.series, "reason": r.reason, "confidence": r.confidence} for r in recs],
+        "points": [{"x": p.x, "series": p.series, "in_domain": p.in_domain, "general": p.general, "in_sd": p.in_sd, "gen_sd": p.gen_sd, "seeds": p.seeds} for p in pts],
+    }
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    html_path = out_dir / "report.html"
+    html_path.write_text(_html(md, {"tradeoff.png": tradeoff, "scores_vs_x.png": scores}))
+    return ReportFiles(html_path, md_path, tradeoff, scores, summary)
+
+
+def _col(p, x_key):
+    return "base" if p.is_base else f"{short_name(x_key)}={p.x}" + (f" ({p.series})" if p.series else "")
+
+
+def _html(markdown: str, images: dict) -> str:
+    """Tiny Markdown-to-HTML for our own report (headings, bullets, tables) + inline PNGs."""
+    out, in_table = [], False
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
+            if all(set(c) <= {"-"} for c in cells):
+                continue
+            tag = "th" if not in_table else "td"
+            if not in_table:
+                out.append("<table>")
+                in_table = True
+            out.append("<tr>" + "".join(f"<{tag}>{_inline(c)}</{tag}>" for c in cells) + "</tr>")
+            continue
+        if in_table:
+            out.append("</table>")
+            in_table = False
+        if line.startswith("# "):
+            out.append(f"<h1>{_inline(html.escape(line[2:]))}</h1>")
+        elif line.startswith("## "):
+            out.append(f"<h2>{_inline(html.escape(line[3:]))}</h2>")
+        elif line.startswith("- "):
+            out.append(f"<p class=rec>• {_inline(html.escape(line[2:]))}</p>")
+        elif line.strip():
+            out.append(f"<p>{_inline(html.escape(line))}</p>")
+    if in_table:
+        out.append("</table>")
+    imgs = "".join(
+        f'<figure><img alt="{n}" src="data:image/png;base64,{base64.b64encode(Path(p).read_bytes()).decode()}"><figcaption>{n}</figcaption></figure>'
+        for n, p in images.items()
+    )
+    style = "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}img{max-width:100%}code{background:#f3f3f3;padding:1px 3px}"
+    return f"<!doctype html><html><head><meta charset=utf-8><title>iftkit report</title><style>{style}</style></head><body>{''.join(out)}{imgs}</body></html>"
+
+
+def _inline(text: str) -> str:
+    import re
+
+    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
