@@ -1,0 +1,60 @@
+import pytest
+
+from iftkit.config import load_recipe
+from iftkit.errors import IftkitError
+from iftkit.sweep.grid import expand
+from iftkit.sweep.state import SweepState
+
+
+def recipe(tmp_path, text):
+    p = tmp_path / "r.yaml"
+    p.write_text(text)
+    return load_recipe(p)
+
+
+GRID = "name: g\nmix: {target_ratio: 0.5}\nsweep:\n  grid: {mix.target_count: [0, 10, 100]}\n  seeds: [0, 1]\n"
+
+
+def test_grid_expands_values_times_seeds(tmp_path):
+    cells = expand(recipe(tmp_path, GRID))
+    assert [c.label for c in cells][:3] == ["n=0-seed=0", "n=0-seed=1", "n=10-seed=0"]
+    assert len(cells) == 6
+    c = cells[3]
+    assert c.recipe.mix.target_count == 10 and c.recipe.mix.target_ratio is None
+    assert c.recipe.training.seed == 1 and c.recipe.mix.seed == 1
+    assert len({x.train_hash for x in cells}) == 6
+
+
+def test_eval_change_keeps_train_hash_but_changes_eval_hash(tmp_path):
+    a = expand(recipe(tmp_path, GRID))
+    b = expand(recipe(tmp_path, GRID + "eval: {max_new_tokens: 7}\n"))
+    assert [x.train_hash for x in a] == [x.train_hash for x in b]
+    assert all(x.eval_hash != y.eval_hash for x, y in zip(a, b))
+
+
+def test_mix_change_invalidates_only_affected_cells(tmp_path):
+    a = expand(recipe(tmp_path, GRID))
+    b = expand(recipe(tmp_path, GRID.replace("[0, 10, 100]", "[0, 10, 200]")))
+    same = [x.label for x, y in zip(a, b) if x.train_hash == y.train_hash]
+    assert same == ["n=0-seed=0", "n=0-seed=1", "n=10-seed=0", "n=10-seed=1"]
+
+
+def test_bad_grid_value_names_the_cell(tmp_path):
+    with pytest.raises(IftkitError, match=r"sweep cell .*'mix.target_ratio': 1.5.*less than or equal to 1"):
+        expand(recipe(tmp_path, "sweep:\n  grid: {mix.target_ratio: [0.5, 1.5]}\n"))
+
+
+def test_grid_key_must_be_dotted(tmp_path):
+    with pytest.raises(IftkitError, match="must be a dotted recipe key"):
+        recipe(tmp_path, "sweep:\n  grid: {ratio: [0.5]}\n")
+
+
+def test_state_survives_reload_and_tracks_hashes(tmp_path):
+    s = SweepState(tmp_path)
+    s.update("a", status="done", train_hash="t", eval_hash="e")
+    s2 = SweepState(tmp_path)
+    assert s2.is_done("a", "t", "e") and s2.is_trained("a", "t")
+    assert not s2.is_done("a", "t", "other") and not s2.is_trained("a", "other")
+    (tmp_path / "sweep_state.json").write_text("{broken")
+    with pytest.raises(IftkitError, match="unreadable sweep state"):
+        SweepState(tmp_path)
