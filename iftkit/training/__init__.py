@@ -1,0 +1,1 @@
+"""Training stage: rows -> SFTTrainer + LoRA/QLoRA -> adapter dir with card, resumable, tracked."""

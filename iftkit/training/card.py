@@ -1,0 +1,107 @@
+"""The adapter card: what produced an adapter, in JSON (for tools) and a short README (for people).
+
+The card is written last, atomically, with status "complete": its presence is what tells a
+rerun that the adapter is finished.
+"""
+
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Optional
+
+from iftkit.errors import IftkitError
+
+CARD_NAME = "adapter_card.json"
+README_NAME = "README.md"
+
+
+def library_versions() -> dict:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("iftkit", "torch", "transformers", "trl", "peft", "accelerate", "bitsandbytes", "datasets", "wandb"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def git_commit(cwd: Optional[Path] = None) -> Optional[str]:
+    try:
+        res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd or Path(__file__).parent, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if res.returncode != 0:
+        return None
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd or Path(__file__).parent, capture_output=True, text=True, timeout=10)
+    return res.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def read_card(adapter_dir) -> Optional[dict]:
+    path = Path(adapter_dir) / CARD_NAME
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise IftkitError(f"{path}: corrupt adapter card ({exc.msg} at line {exc.lineno})") from None
+
+
+def is_complete(adapter_dir) -> bool:
+    card = read_card(adapter_dir)
+    return bool(card) and card.get("status") == "complete"
+
+
+def write_card(adapter_dir, card: dict) -> None:
+    adapter_dir = Path(adapter_dir)
+    (adapter_dir / README_NAME).write_text(render_readme(card))
+    write_json_atomic(adapter_dir / CARD_NAME, card)
+
+
+def _fmt(v, nd=4):
+    return f"{v:.{nd}f}" if isinstance(v, float) else str(v)
+
+
+def render_readme(card: dict) -> str:
+    data = card.get("data") or {}
+    wb = card.get("wandb") or {}
+    amount = (f"target_count = {card['target_count']}" if card.get("target_count") is not None
+              else f"target_ratio = {card.get('target_ratio')}")
+    lines = [
+        f"# LoRA adapter: {card['recipe']['name']}",
+        "",
+        f"Base model `{card['base_model']}` specialised on task `{card['target_task']}` ({amount}, seed {card['seed']}), "
+        f"trained with iftkit ({card['method']}).",
+        "",
+        "| field | value |",
+        "|---|---|",
+        f"| train loss | {_fmt(card.get('train_loss'))} |",
+        f"| val loss | {_fmt(card.get('val_loss'))} |",
+        f"| steps | {card.get('global_step')} |",
+        f"| tokens seen | {card.get('tokens_seen')} |",
+        f"| wall time (s) | {_fmt(card.get('wall_time_s'), 1)} |",
+        f"| training rows | {(data.get('counts') or {}).get('train')} |",
+        f"| recipe hash | `{card.get('recipe_hash')}` |",
+        f"| git commit | `{card.get('git_commit')}` |",
+        f"| W&B run | {wb.get('project', '-')}/{wb.get('run_id', '-')} ({wb.get('mode', 'disabled')}) |",
+        "",
+        "Load it:",
+        "",
+        "```python",
+        "from peft import AutoPeftModelForCausalLM",
+        "model = AutoPeftModelForCausalLM.from_pretrained(\"<this directory>\")",
+        "```",
+        "",
+        "Full provenance (resolved recipe, data hashes, library versions) is in `adapter_card.json`.",
+        "",
+    ]
+    return "\n".join(lines)

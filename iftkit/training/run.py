@@ -1,0 +1,194 @@
+"""Train one adapter from a recipe: mix -> SFTTrainer(LoRA/QLoRA) -> adapter dir + card + W&B.
+
+Rerunnable: a complete adapter (card status "complete") is left alone unless `overwrite`;
+an interrupted one resumes from its last checkpoint under `<adapter>/checkpoints/`, with the
+same W&B run id (kept in `<adapter>/train_state.json`). Under `accelerate launch` every
+rank trains; only the main process builds the mix, writes the adapter, card and W&B run.
+"""
+
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+from iftkit.config.loader import recipe_hash
+from iftkit.config.schema import Recipe
+from iftkit.errors import IftkitError
+from iftkit.training import card as cards
+from iftkit.training.dataset import load_split
+
+CHECKPOINTS = "checkpoints"
+STATE_NAME = "train_state.json"
+ADAPTER_FILES = ["adapter_model.safetensors", "adapter_config.json", "tokenizer.json", "tokenizer_config.json",
+                 "chat_template.jinja", "special_tokens_map.json", cards.CARD_NAME, cards.README_NAME]
+
+log = logging.getLogger("iftkit.train")
+
+
+def default_output_dir(recipe: Recipe, output_dir: Optional[str] = None) -> Path:
+    return Path(output_dir or recipe.training.output_dir or Path("runs") / recipe.name / "adapter")
+
+
+def prepare_mix(recipe: Recipe, out: Path, mix_dir: Optional[str], is_main: bool, barrier: Callable) -> Path:
+    """The mix to train on: the one given, or one built (by the main process) inside the adapter dir."""
+    if mix_dir:
+        mix = Path(mix_dir)
+        if not (mix / "train.jsonl").is_file():
+            raise IftkitError(f"--mix-dir {mix}: no train.jsonl there (expected a mix built by `iftkit data mix`)")
+        return mix
+    mix = out / "mix"
+    if is_main:
+        try:
+            from iftkit.data.mix import build_mix
+        except ImportError:
+            raise IftkitError("building a mix needs iftkit.data.mix, which is not installed; pass --mix-dir DIR") from None
+        build_mix(recipe, mix)
+    barrier()
+    return mix
+
+
+def read_manifest(mix: Path) -> dict:
+    path = mix / "manifest.json"
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise IftkitError(f"{path}: corrupt manifest ({exc.msg})") from None
+
+
+def _read_state(out: Path) -> dict:
+    try:
+        return json.loads((out / STATE_NAME).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def train_adapter(recipe: Recipe, output_dir=None, mix_dir=None, overwrite: bool = False, say: Callable = print) -> dict:
+    """Train (or resume, or skip if complete) the adapter the recipe describes; return its card."""
+    from accelerate import PartialState
+
+    from iftkit.training.setup import cuda_available
+
+    state = PartialState(cpu=not cuda_available())
+    is_main = state.is_main_process
+    say = say if is_main else (lambda *a, **k: None)
+    out = default_output_dir(recipe, output_dir)
+
+    if cards.is_complete(out) and not overwrite:
+        say(f"adapter already complete: {out} (pass --overwrite to retrain)")
+        return cards.read_card(out)
+    if overwrite and out.exists() and is_main:
+        say(f"--overwrite: removing {out}")
+        shutil.rmtree(out)
+    state.wait_for_everyone()
+    if is_main:
+        out.mkdir(parents=True, exist_ok=True)
+    mix = prepare_mix(recipe, out, mix_dir, is_main, state.wait_for_everyone)
+    return _train(recipe, out, mix, state, say)
+
+
+def _train(recipe: Recipe, out: Path, mix: Path, state, say) -> dict:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from iftkit import tracking
+    from iftkit.models.load import load_tokenizer
+    from iftkit.models.resolve import resolve_model
+    from iftkit.training.callbacks import progress_callbacks
+    from iftkit.training.setup import load_base_for_training, peft_config, sft_config
+    from iftkit.training.trainer import IftkitSFTTrainer
+
+    is_main = state.is_main_process
+    started = time.time()
+    train_ds = load_split(mix, "train")
+    val_ds = load_split(mix, "val", required=False)
+    manifest = read_manifest(mix)
+    model_path = resolve_model(recipe.model.id, recipe.model.revision)
+    tok = load_tokenizer(model_path, trust_remote_code=recipe.model.trust_remote_code)
+
+    ckpt_dir = out / CHECKPOINTS
+    last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    prior = _read_state(out) if last else {}
+    run = None
+    if is_main:
+        run = tracking.init_run(recipe, run_id=prior.get("wandb_run_id"), resume=bool(prior.get("wandb_run_id")),
+                                config={"mix_dir": str(mix), "manifest_hashes": manifest.get("hashes")})
+        cards.write_json_atomic(out / STATE_NAME, {**prior, "wandb_run_id": run.id if run else None,
+                                                   "elapsed_s": prior.get("elapsed_s", 0.0)})
+    report_to = ["wandb"] if run is not None else []
+    args = sft_config(recipe, ckpt_dir, report_to, has_eval=val_ds is not None, run_name=run.name if run else None)
+    model = load_base_for_training(recipe, model_path)
+    trainer = IftkitSFTTrainer(
+        model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tok,
+        peft_config=peft_config(recipe),
+        callbacks=progress_callbacks(recipe, out, STATE_NAME, started, prior.get("elapsed_s", 0.0), val_ds is not None),
+        token_metrics=recipe.training.token_metrics,
+    )
+    if last:
+        step = int(Path(last).name.split("-")[-1])
+        say(f"resuming from checkpoint {last} (step {step})")
+    else:
+        say(f"training {recipe.name}: {len(train_ds)} rows, output {out}")
+    result = trainer.train(resume_from_checkpoint=last)
+    tokens_seen = trainer.flush_tokens()
+    val_loss = trainer.evaluate()["eval_loss"] if val_ds is not None else None
+
+    trainer.save_model(str(out))  # adapter weights + tokenizer/chat template, main process only
+    card = None
+    if is_main:
+        elapsed = prior.get("elapsed_s", 0.0) + (time.time() - started)
+        card = build_card(recipe, out, mix, manifest, model_path, trainer, result.training_loss, val_loss,
+                          elapsed, tokens_seen, run)
+        if run is not None:
+            run.summary.update({"final/train_loss": result.training_loss, "final/val_loss": val_loss,
+                                "final/tokens_seen": tokens_seen})
+        cards.write_card(out, card)
+        if run is not None:
+            tracking.log_adapter_artifact(run, out, f"{recipe.name}-adapter", artifact_metadata(card), ADAPTER_FILES)
+            run.finish()
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+        (out / STATE_NAME).unlink(missing_ok=True)
+        say(f"adapter written: {out} (train loss {result.training_loss:.4f}"
+            + (f", val loss {val_loss:.4f})" if val_loss is not None else ")"))
+    state.wait_for_everyone()
+    return card if card is not None else cards.read_card(out)
+
+
+def artifact_metadata(card: dict) -> dict:
+    return {k: card.get(k) for k in ("base_model", "target_task", "target_ratio", "target_count", "seed",
+                                     "recipe_hash", "train_loss", "val_loss", "tokens_seen")} | {
+        "data_hashes": (card.get("data") or {}).get("hashes")}
+
+
+def build_card(recipe, out, mix, manifest, model_path, trainer, train_loss, val_loss, elapsed, tokens_seen, run) -> dict:
+    from iftkit import tracking
+
+    method = {"none": "lora", "4bit": "qlora-4bit", "8bit": "lora-8bit"}[recipe.model.quantization.mode]
+    return {
+        "status": "complete",
+        "method": method,
+        "base_model": recipe.model.id,
+        "base_model_path": str(model_path),
+        "recipe": recipe.model_dump(mode="json"),
+        "recipe_hash": recipe_hash(recipe),
+        "data": {"mix_dir": str(Path(mix).resolve()), "hashes": manifest.get("hashes"),
+                 "counts": manifest.get("counts") or {"train": len(trainer.train_dataset)},
+                 "manifest_recipe_hash": manifest.get("recipe_hash")},
+        "target_task": manifest.get("target_task", recipe.data.target_task),
+        "target_ratio": manifest.get("target_ratio", recipe.mix.target_ratio),
+        "target_count": manifest.get("target_count", recipe.mix.target_count),
+        "seed": recipe.training.seed,
+        "mix_seed": manifest.get("seed", recipe.mix.seed),
+        "versions": cards.library_versions(),
+        "git_commit": cards.git_commit(),
+        "train_loss": float(train_loss),
+        "val_loss": None if val_loss is None else float(val_loss),
+        "global_step": trainer.state.global_step,
+        "wall_time_s": round(elapsed, 2),
+        "tokens_seen": int(tokens_seen),
+        "bf16": bool(trainer.args.bf16),
+        "world_size": trainer.args.world_size,
+        "wandb": tracking.run_info(run),
+    }

@@ -1,0 +1,115 @@
+"""Build the pieces SFTTrainer needs from a recipe: model (+4/8-bit), LoRA config, SFTConfig.
+
+Kept apart from the run loop so the benchmark and the tests build exactly what
+`train/sft.py` trains.
+"""
+
+from pathlib import Path
+from typing import Optional
+
+from iftkit.config.schema import Recipe
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def bf16_supported() -> bool:
+    """bf16 matmuls the hardware runs natively (Ampere+ GPUs, AVX512-BF16/AMX CPUs)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    is_avx512_bf16 = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    is_amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    return bool(is_avx512_bf16() or is_amx())
+
+
+def use_bf16(recipe: Recipe) -> bool:
+    flag = recipe.training.bf16
+    return bf16_supported() if flag == "auto" else bool(flag)
+
+
+def peft_config(recipe: Recipe):
+    from peft import LoraConfig
+
+    lc = recipe.lora
+    return LoraConfig(
+        r=lc.r,
+        lora_alpha=lc.alpha,
+        lora_dropout=lc.dropout,
+        target_modules=lc.target_modules,
+        bias=lc.bias,
+        task_type="CAUSAL_LM",
+    )
+
+
+def load_base_for_training(recipe: Recipe, model_path: str):
+    """Base model ready for LoRA: quantised weights prepared for k-bit training when asked."""
+    from iftkit.models.load import load_model
+
+    device_map = None
+    quantized = recipe.model.quantization.mode != "none"
+    if quantized and cuda_available():
+        from accelerate import PartialState
+
+        # each DDP rank keeps its own quantised copy on its own GPU
+        device_map = {"": PartialState().local_process_index}
+    model = load_model(recipe.model, path=model_path, device_map=device_map)
+    if quantized:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=recipe.training.gradient_checkpointing
+        )
+    model.config.use_cache = False
+    return model
+
+
+def sft_config(recipe: Recipe, checkpoint_dir: Path, report_to: list[str], has_eval: bool, run_name: Optional[str] = None):
+    from trl import SFTConfig
+
+    t = recipe.training
+    early = t.early_stopping_patience is not None and has_eval
+    eval_steps = t.eval_steps or t.save_steps
+    # load_best_model_at_end needs checkpoints on the evaluation grid
+    save_steps = eval_steps * max(1, round(t.save_steps / eval_steps)) if early else t.save_steps
+    return SFTConfig(
+        output_dir=str(checkpoint_dir),
+        run_name=run_name,
+        max_steps=t.max_steps,
+        num_train_epochs=t.num_train_epochs,
+        learning_rate=t.learning_rate,
+        lr_scheduler_type=t.lr_scheduler_type,
+        warmup_steps=min(t.warmup_ratio, 0.999),  # a float < 1 is a fraction of all steps
+        weight_decay=t.weight_decay,
+        per_device_train_batch_size=t.per_device_train_batch_size,
+        per_device_eval_batch_size=t.per_device_eval_batch_size,
+        gradient_accumulation_steps=t.gradient_accumulation_steps,
+        max_length=t.max_length,
+        bf16=use_bf16(recipe),
+        use_cpu=not cuda_available(),
+        packing=t.packing,
+        padding_free=t.padding_free and not t.packing,
+        completion_only_loss=t.completion_only_loss,
+        gradient_checkpointing=t.gradient_checkpointing,
+        logging_steps=t.logging_steps,
+        save_strategy="steps",
+        save_steps=save_steps,
+        save_total_limit=t.save_total_limit,
+        eval_strategy="steps" if (has_eval and (early or t.eval_steps)) else "no",
+        eval_steps=eval_steps if has_eval else None,
+        load_best_model_at_end=early,
+        metric_for_best_model="eval_loss" if early else None,
+        greater_is_better=False if early else None,
+        seed=t.seed,
+        data_seed=t.seed,
+        dataloader_num_workers=t.dataloader_num_workers,
+        report_to=report_to,
+        disable_tqdm=True,
+        save_only_model=False,
+        ddp_find_unused_parameters=False,
+        dataset_num_proc=None,
+    )

@@ -1,0 +1,66 @@
+"""SFTTrainer with the per-step work iftkit does not need switched off.
+
+TRL's `compute_loss` also computes the LM head's entropy and top-1 accuracy on every step
+and gathers them across ranks (two extra collectives and host syncs per step). With
+`training.token_metrics: false` the loss is the same masked token mean, computed from the
+same fused LM head, and only the token count is tracked. Tokens seen are kept in the
+Trainer state, so they survive a resume from checkpoint.
+"""
+
+import torch
+from trl import SFTTrainer
+from trl.trainer.utils import add_fused_lm_head
+
+
+class IftkitSFTTrainer(SFTTrainer):
+    def __init__(self, *args, token_metrics: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.token_metrics = token_metrics
+        if not token_metrics:
+            base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+            # re-patch: the outer wrapper handles fused calls itself, computing log-probs only
+            add_fused_lm_head(base, outputs=("log_probs",))
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if self.model.training:
+            self._count_tokens(inputs)
+        if self.token_metrics or return_outputs or self.compute_loss_func is not None or self.label_smoother is not None:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        inputs["use_cache"] = False
+        outputs = model(**inputs, fused_lm_head=True)
+        num_tokens = outputs.label_mask.sum() if num_items_in_batch is None else num_items_in_batch
+        loss = (-outputs.log_probs).sum() / torch.as_tensor(num_tokens).clamp(min=1)
+        if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+            loss = loss * self.accelerator.num_processes
+        return loss
+
+    def _count_tokens(self, inputs):
+        # non-padding tokens: the attention mask, or every position of a padding-free row
+        if "attention_mask" in inputs:
+            n = inputs["attention_mask"].sum()
+        else:
+            n = torch.tensor(inputs["input_ids"].numel())
+        self._pending_tokens = getattr(self, "_pending_tokens", 0) + int(n)
+
+    def flush_tokens(self) -> int:
+        """Add the tokens counted since the last flush (all ranks) to the state; return the total."""
+        pending = torch.tensor(getattr(self, "_pending_tokens", 0), device=self.args.device)
+        self._pending_tokens = 0
+        self.state.num_input_tokens_seen += int(self.accelerator.gather(pending).sum().item())
+        return self.state.num_input_tokens_seen
+
+    def log(self, logs, start_time=None):
+        # one gather per logging step, not per micro-batch
+        self.flush_tokens()
+        if self.model.training:
+            logs["tokens_seen"] = self.state.num_input_tokens_seen
+        super().log(logs, start_time)
+
+    def _save_checkpoint(self, model, trial):
+        # make the checkpoint's trainer_state carry every token counted so far
+        self.flush_tokens()
+        super()._save_checkpoint(model, trial)
+
+    def create_model_card(self, *args, **kwargs):
+        # iftkit writes its own adapter card; TRL's README would overwrite it
+        return None
