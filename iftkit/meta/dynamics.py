@@ -1,0 +1,172 @@
+"""Learning dynamics over the number of target samples n: format first, task later?
+
+Input: a sweep's results (results.jsonl rows per the eval contract; n and seed come from the
+adapter card next to each adapter, else from the model label, e.g. "sentiment-n100-s1"), or a
+plain table with columns n, seed, task, scorer, mean[, source]. Format compliance is the
+scorer `format_ok` when present, else the strict task scorer (strict parse success); task
+performance is the tolerant task scorer.
+"""
+
+import csv
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from iftkit.errors import IftkitError
+
+FORMAT_SCORERS = ("format_ok", "task_strict")
+TASK_SCORER = "task_tolerant"
+SATURATION = 0.9  # a curve has "arrived" once it covers 90% of its rise
+
+
+@dataclass
+class Point:
+    n: int
+    seed: int
+    source: str  # real | synthetic
+    metric: str  # format | task
+    value: float
+
+
+def _label_int(label: str, keys) -> Optional[int]:
+    for key in keys:
+        m = re.search(rf"(?:^|[^a-z]){key}[=_-]?(\d+)", label.lower())
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def _source(text: str) -> str:
+    return "synthetic" if re.search(r"synth|synthetic-format", text.lower()) else "real"
+
+
+def _cell_from_results_row(row: dict, cards: dict) -> Optional[tuple]:
+    label = str(row.get("model", ""))
+    if label == "base":
+        return 0, 0, "real"
+    card = cards.get(row.get("adapter_path"))
+    if card is None and row.get("adapter_path"):
+        path = Path(row["adapter_path"]) / "adapter_card.json"
+        card = json.loads(path.read_text()) if path.is_file() else {}
+        cards[row["adapter_path"]] = card
+    card = card or {}
+    n = card.get("target_count", _label_int(label, ("n", "count")))
+    if n is None:
+        return None
+    seed = card.get("seed", _label_int(label, ("seed", "s")) or 0)
+    src_text = json.dumps(card.get("recipe", {}).get("data", {})) + label if card else label
+    return int(n), int(seed), _source(src_text)
+
+
+def points_from_rows(rows: list[dict], where: str = "table") -> list[Point]:
+    """Rows are either results rows (model, suite, task, scorer, mean) or table rows (n, seed, ...)."""
+    cards: dict = {}
+    raw = defaultdict(dict)  # (n, seed, source) -> {scorer: [means over target tasks]}
+    for i, row in enumerate(rows, 1):
+        for key in ("scorer", "mean"):
+            if key not in row:
+                raise IftkitError(f"{where}: row {i} lacks '{key}' (expected results rows or n,seed,task,scorer,mean)")
+        if row.get("task") == "__all__" or row.get("suite", "in_domain") != "in_domain" or row["mean"] in (None, ""):
+            continue
+        if "n" in row and "model" not in row:
+            try:
+                cell = (int(float(row["n"])), int(float(row.get("seed") or 0)), str(row.get("source") or "real"))
+            except ValueError:
+                raise IftkitError(f"{where}: row {i}: n and seed must be integers") from None
+        else:
+            cell = _cell_from_results_row(row, cards)
+            if cell is None:
+                continue
+        raw[cell].setdefault(row["scorer"], []).append(float(row["mean"]))
+    points = []
+    for (n, seed, source), by_scorer in raw.items():
+        fmt = next((by_scorer[s] for s in FORMAT_SCORERS if s in by_scorer), None)
+        if fmt is not None:
+            points.append(Point(n, seed, source, "format", float(np.mean(fmt))))
+        if TASK_SCORER in by_scorer:
+            points.append(Point(n, seed, source, "task", float(np.mean(by_scorer[TASK_SCORER]))))
+    if not points:
+        raise IftkitError(f"{where}: no in-domain rows with n and a format/{TASK_SCORER} score to chart")
+    return points
+
+
+def load_points(path) -> list[Point]:
+    """Read a sweep dir (every results.jsonl under it) or a table file (.csv / .jsonl)."""
+    path = Path(path)
+    files = sorted(path.rglob("results.jsonl")) if path.is_dir() else [path]
+    if not files or not files[0].is_file():
+        raise IftkitError(f"{path}: no results.jsonl under it and not a table file")
+    rows = []
+    for f in files:
+        if f.suffix.lower() == ".csv":
+            with open(f, newline="", encoding="utf-8") as fh:
+                rows.extend(csv.DictReader(fh))
+            continue
+        for lineno, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise IftkitError(f"{f}:{lineno}: invalid JSON ({exc.msg})") from None
+    return points_from_rows(rows, str(path))
+
+
+def curves(points: list[Point]) -> dict:
+    """{(source, metric): (ns, means, stds)} with the base model (n=0) shared by every source."""
+    by = defaultdict(lambda: defaultdict(list))
+    sources = {p.source for p in points if p.n > 0} or {"real"}
+    for p in points:
+        for src in (sources if p.n == 0 else [p.source]):
+            by[(src, p.metric)][p.n].append(p.value)
+    out = {}
+    for key, per_n in by.items():
+        ns = sorted(per_n)
+        out[key] = (np.array(ns), np.array([np.mean(per_n[n]) for n in ns]), np.array([np.std(per_n[n]) for n in ns]))
+    return out
+
+
+def saturation_n(ns, ys, frac: float = SATURATION, min_rise: float = 0.05) -> Optional[int]:
+    """Smallest n where the curve has covered `frac` of its rise; None if it never rises."""
+    if len(ys) < 2:
+        return None
+    lo, hi = float(ys[0]), float(np.max(ys))
+    if hi - lo < min_rise:
+        return None
+    target = lo + frac * (hi - lo)
+    return int(ns[int(np.argmax(ys >= target))])
+
+
+def boundaries(points: list[Point]) -> dict:
+    """{source: {"format_saturates_at", "task_plateaus_at", "biphasic"}}."""
+    cs = curves(points)
+    out = {}
+    for src in sorted({s for s, _ in cs}):
+        f = cs.get((src, "format"))
+        t = cs.get((src, "task"))
+        nf = saturation_n(f[0], f[1]) if f else None
+        nt = saturation_n(t[0], t[1]) if t else None
+        out[src] = {
+            "format_saturates_at": nf,
+            "task_plateaus_at": nt,
+            "biphasic": nf is not None and nt is not None and nf < nt,
+            "largest_n": int(max(max(c[0]) for c in (f, t) if c is not None)),
+        }
+    return out
+
+
+def describe(bounds: dict) -> list[str]:
+    lines = []
+    for src, b in bounds.items():
+        nf, nt = b["format_saturates_at"], b["task_plateaus_at"]
+        f = f"format saturates at n={nf}" if nf is not None else "format compliance does not rise"
+        t = f"task performance plateaus at n={nt}" if nt is not None else "task performance does not rise"
+        if nt is not None and nt == b.get("largest_n"):
+            t += " (the largest n swept: still rising, no plateau inside the sweep)"
+        verdict = "biphasic: format is learned before the task" if b["biphasic"] else "no biphasic pattern"
+        lines.append(f"{src} target samples: {f}; {t} ({verdict})")
+    return lines

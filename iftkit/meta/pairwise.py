@@ -1,0 +1,109 @@
+"""Measure a pairwise judge against human preferences: agreement, position bias, length bias.
+
+A pairwise judge here is any callable judge(prompt, first, second) -> "a" | "b" | "tie" | None
+("a" = the first slot wins; None = unparseable verdict, counted, never guessed). Each pair is
+judged in both orders so position preference can be separated from content preference.
+"""
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from iftkit.meta import stats
+from iftkit.meta.human import HumanPair
+
+PairwiseJudge = Callable[[str, str, str], Optional[str]]
+
+
+@dataclass
+class PairVerdicts:
+    pair: HumanPair
+    forward: Optional[str]  # verdict with (response_a, response_b)
+    backward: Optional[str]  # verdict with (response_b, response_a), in that call's slots
+
+    def combined(self) -> Optional[str]:
+        """Order-debiased verdict in the human's a/b terms: agreement of both orders, else tie."""
+        if self.forward is None or self.backward is None:
+            return None
+        back = {"a": "b", "b": "a", "tie": "tie"}[self.backward]
+        return self.forward if self.forward == back else "tie"
+
+
+def judge_pairs(judge: PairwiseJudge, pairs: list[HumanPair]) -> list[PairVerdicts]:
+    out = []
+    for p in pairs:
+        fwd = _norm(judge(p.prompt, p.response_a, p.response_b))
+        bwd = _norm(judge(p.prompt, p.response_b, p.response_a))
+        out.append(PairVerdicts(p, fwd, bwd))
+    return out
+
+
+def _norm(v) -> Optional[str]:
+    if v is None:
+        return None
+    v = str(v).strip().lower()
+    return v if v in ("a", "b", "tie") else None
+
+
+def summarise(verdicts: list[PairVerdicts], resamples: int = stats.DEFAULT_RESAMPLES) -> dict:
+    """Agreement with humans (single order and both-orders), position and length bias, failures."""
+    decided = [v for v in verdicts if v.pair.preference != "tie"]
+    # agreement over pairs the humans decided; a judge tie counts half (it neither agrees nor disagrees)
+    agree_fwd = [_agree(v.forward, v.pair.preference) for v in decided]
+    agree_both = [_agree(v.combined(), v.pair.preference) for v in decided]
+    slot_calls, longer_calls, human_longer = [], [], []
+    for v in verdicts:
+        pa, pb = v.pair.response_a, v.pair.response_b
+        for verdict, first, second in ((v.forward, pa, pb), (v.backward, pb, pa)):
+            if verdict in ("a", "b"):
+                slot_calls.append(1.0 if verdict == "a" else 0.0)
+                if len(first) != len(second):
+                    chosen = first if verdict == "a" else second
+                    longer_calls.append(1.0 if len(chosen) == max(len(first), len(second)) else 0.0)
+        if v.pair.preference in ("a", "b") and len(pa) != len(pb):
+            chosen = pa if v.pair.preference == "a" else pb
+            human_longer.append(1.0 if len(chosen) == max(len(pa), len(pb)) else 0.0)
+    consistent = [1.0 if v.combined() not in (None, "tie") else 0.0 for v in verdicts if v.forward and v.backward]
+    calls = 2 * len(verdicts)
+    failed = sum((v.forward is None) + (v.backward is None) for v in verdicts)
+    return {
+        "pairs": len(verdicts),
+        "agreement_one_order": _rate([a for a in agree_fwd if a is not None], resamples).to_dict(),
+        "agreement_both_orders": _rate([a for a in agree_both if a is not None], resamples).to_dict(),
+        "first_slot_rate": _rate(slot_calls, resamples).to_dict(),
+        "longer_chosen_rate": _rate(longer_calls, resamples).to_dict(),
+        "human_longer_rate": _rate(human_longer, resamples).to_dict(),
+        "order_consistency": _rate(consistent, resamples).to_dict(),
+        "parse_failure_rate": failed / calls if calls else None,
+    }
+
+
+def _agree(verdict, human) -> Optional[float]:
+    if verdict is None:
+        return None
+    return 0.5 if verdict == "tie" else 1.0 if verdict == human else 0.0
+
+
+def _rate(values, resamples) -> stats.Estimate:
+    return stats.bootstrap(lambda a: float(a.mean()) if len(a) else None, [np.asarray(values, dtype=float)], resamples)
+
+
+def describe(summary: dict) -> str:
+    """Plain-language reading of a pairwise summary."""
+    agree = summary["agreement_both_orders"]["value"]
+    first = summary["first_slot_rate"]["value"]
+    longer = summary["longer_chosen_rate"]["value"]
+    human_longer = summary["human_longer_rate"]["value"]
+    parts = []
+    if agree is not None:
+        parts.append(f"agrees with humans on {agree:.0%} of pairs (both orders; 50% = chance)")
+    if first is not None:
+        lean = "strong" if abs(first - 0.5) > 0.2 else "some" if abs(first - 0.5) > 0.1 else "little"
+        parts.append(f"picks the first slot {first:.0%} of the time ({lean} position bias)")
+    if longer is not None:
+        ref = f" vs {human_longer:.0%} for humans" if human_longer is not None else ""
+        parts.append(f"picks the longer answer {longer:.0%} of the time{ref}")
+    if summary["parse_failure_rate"]:
+        parts.append(f"{summary['parse_failure_rate']:.0%} of verdicts were unparseable")
+    return "; ".join(parts) if parts else "no decisive verdicts to measure"

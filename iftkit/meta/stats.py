@@ -1,0 +1,148 @@
+"""Rank statistics with bootstrap confidence intervals, over plain score arrays.
+
+Everything here works on numbers only, so the requirement code (CIT/CAT/TFA) stays readable
+and these functions can be checked against scipy on hand-made fixtures.
+"""
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+from scipy import stats as sps
+
+DEFAULT_RESAMPLES = 1000
+
+
+@dataclass
+class Estimate:
+    """A statistic with its percentile-bootstrap interval; value None = not measurable."""
+
+    value: Optional[float]
+    ci_low: Optional[float] = None
+    ci_high: Optional[float] = None
+    n: int = 0
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "ci_low": self.ci_low, "ci_high": self.ci_high, "n": self.n, "note": self.note}
+
+    def fmt(self, digits: int = 2) -> str:
+        if self.value is None:
+            return "n/a"
+        if self.ci_low is None:
+            return f"{self.value:.{digits}f}"
+        return f"{self.value:.{digits}f} [{self.ci_low:.{digits}f}, {self.ci_high:.{digits}f}]"
+
+
+def _clean(x, y):
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    return x[keep], y[keep]
+
+
+def kendall(x, y) -> Optional[float]:
+    """Kendall tau-b; None when either side is constant (no ranking to compare)."""
+    x, y = _clean(x, y)
+    if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return None
+    return float(sps.kendalltau(x, y).statistic)
+
+
+def spearman(x, y) -> Optional[float]:
+    x, y = _clean(x, y)
+    if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return None
+    return float(sps.spearmanr(x, y).statistic)
+
+
+def bootstrap(
+    statistic: Callable[..., Optional[float]],
+    arrays: Sequence[Sequence[float]],
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    level: float = 0.95,
+) -> Estimate:
+    """Percentile bootstrap over rows (all arrays resampled with the same indices)."""
+    arrays = [np.asarray(a, dtype=float) for a in arrays]
+    n = len(arrays[0])
+    point = statistic(*arrays) if n else None
+    if point is None or (isinstance(point, float) and math.isnan(point)):
+        return Estimate(None, n=n, note="constant or too few values")
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(resamples):
+        idx = rng.integers(0, n, n)
+        v = statistic(*(a[idx] for a in arrays))
+        if v is not None and not math.isnan(v):
+            values.append(v)
+    if len(values) < resamples // 2:
+        # most resamples were degenerate: the interval would be meaningless
+        return Estimate(float(point), n=n, note="too few distinct values for a CI")
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(values, [alpha, 1 - alpha])
+    return Estimate(float(point), float(lo), float(hi), n=n)
+
+
+def bootstrap_groups(
+    statistic: Callable[[list], Optional[float]],
+    groups: list,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    level: float = 0.95,
+) -> Estimate:
+    """Bootstrap a statistic of a list of groups by resampling *within* each group.
+
+    Used for per-task averages: each task keeps its size, so a big task cannot vanish.
+    """
+    point = statistic(groups)
+    n = sum(len(g[0]) for g in groups)
+    if point is None:
+        return Estimate(None, n=n, note="not measurable on these samples")
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(resamples):
+        resampled = []
+        for g in groups:
+            m = len(g[0])
+            idx = rng.integers(0, m, m)
+            resampled.append([np.asarray(a)[idx] for a in g])
+        v = statistic(resampled)
+        if v is not None and not math.isnan(v):
+            values.append(v)
+    if len(values) < resamples // 2:
+        return Estimate(float(point), n=n, note="too few distinct values for a CI")
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(values, [alpha, 1 - alpha])
+    return Estimate(float(point), float(lo), float(hi), n=n)
+
+
+def mean_defined(values) -> Optional[float]:
+    vals = [v for v in values if v is not None and not math.isnan(v)]
+    return float(np.mean(vals)) if vals else None
+
+
+def pairwise_win_rate(higher, lower) -> Optional[float]:
+    """P(higher > lower) + 0.5 P(tie): an AUC, 0.5 = the scorer cannot tell them apart."""
+    higher, lower = _clean(higher, lower)
+    if not len(higher):
+        return None
+    return float(np.mean((higher > lower) + 0.5 * (higher == lower)))
+
+
+def calibration_slope(scorer, reference) -> Optional[float]:
+    """Least-squares slope of scorer on reference: how many scorer units one reference unit is worth."""
+    x, y = _clean(reference, scorer)
+    if len(x) < 2 or np.ptp(x) == 0:
+        return None
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def calibration_gap(scorer, reference) -> Optional[float]:
+    """Mean scorer value on correct answers minus on wrong ones (reference >= / < 0.5)."""
+    x, y = _clean(reference, scorer)
+    good, bad = y[x >= 0.5], y[x < 0.5]
+    if not len(good) or not len(bad):
+        return None
+    return float(good.mean() - bad.mean())
