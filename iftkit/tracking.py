@@ -14,7 +14,8 @@ from typing import Any, Optional
 
 from iftkit.config.schema import Recipe
 
-SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|passwd|credential)", re.I)
+# keys NAMED like a credential (api_key, hub_token, password...), not ones that merely contain the word (tokens_seen)
+SECRET_KEY = re.compile(r"(^|[_-])(api[_-]?key|key|token|secret|password|passwd|credentials?)$", re.I)
 SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.I)
 REDACTED = "<redacted>"
 

@@ -97,8 +97,7 @@ def _train(recipe: Recipe, out: Path, mix: Path, state, say) -> dict:
     from iftkit.models.load import load_tokenizer
     from iftkit.models.resolve import resolve_model
     from iftkit.training.callbacks import progress_callbacks
-    from iftkit.training.setup import load_base_for_training, peft_config, sft_config
-    from iftkit.training.trainer import IftkitSFTTrainer
+    from iftkit.training.trainer import make_trainer
 
     is_main = state.is_main_process
     started = time.time()
@@ -117,14 +116,10 @@ def _train(recipe: Recipe, out: Path, mix: Path, state, say) -> dict:
                                 config={"mix_dir": str(mix), "manifest_hashes": manifest.get("hashes")})
         cards.write_json_atomic(out / STATE_NAME, {**prior, "wandb_run_id": run.id if run else None,
                                                    "elapsed_s": prior.get("elapsed_s", 0.0)})
-    report_to = ["wandb"] if run is not None else []
-    args = sft_config(recipe, ckpt_dir, report_to, has_eval=val_ds is not None, run_name=run.name if run else None)
-    model = load_base_for_training(recipe, model_path)
-    trainer = IftkitSFTTrainer(
-        model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tok,
-        peft_config=peft_config(recipe),
+    trainer = make_trainer(
+        recipe, model_path, tok, train_ds, val_ds, ckpt_dir, report_to=["wandb"] if run is not None else [],
         callbacks=progress_callbacks(recipe, out, STATE_NAME, started, prior.get("elapsed_s", 0.0), val_ds is not None),
-        token_metrics=recipe.training.token_metrics,
+        run_name=run.name if run else None,
     )
     if last:
         step = int(Path(last).name.split("-")[-1])

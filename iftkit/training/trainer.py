@@ -64,3 +64,15 @@ class IftkitSFTTrainer(SFTTrainer):
     def create_model_card(self, *args, **kwargs):
         # iftkit writes its own adapter card; TRL's README would overwrite it
         return None
+
+
+def make_trainer(recipe, model_path: str, tokenizer, train_ds, val_ds, checkpoint_dir, report_to=(), callbacks=(), run_name=None):
+    """The SFTTrainer `train/sft.py` runs, built from a recipe (tests and the benchmark use it too)."""
+    from iftkit.training.setup import load_base_for_training, peft_config, sft_config
+
+    args = sft_config(recipe, checkpoint_dir, list(report_to), has_eval=val_ds is not None, run_name=run_name)
+    return IftkitSFTTrainer(
+        model=load_base_for_training(recipe, model_path), args=args, train_dataset=train_ds, eval_dataset=val_ds,
+        processing_class=tokenizer, peft_config=peft_config(recipe), callbacks=list(callbacks),
+        token_metrics=recipe.training.token_metrics,
+    )
