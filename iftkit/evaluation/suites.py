@@ -1,0 +1,96 @@
+"""The rows each suite evaluates.
+
+in_domain: the target task's fixed test set. general: the fixed test sets of every other
+catalog task in the mix (held out from training by the mix builder) plus the project's
+general instruction set. Extra suites: any rows files named in eval.extra_suites.
+"""
+
+from pathlib import Path
+from typing import Optional
+
+import yaml
+
+from iftkit.config.schema import Recipe
+from iftkit.data.rows import Row, read_rows
+from iftkit.errors import IftkitError
+
+BUILTIN_INSTRUCTIONS = Path(__file__).parent / "data" / "general_instructions.yaml"
+INSTRUCTION_TASK_PREFIX = "instruct_"
+
+
+def load_instruction_set(path: Optional[str] = None) -> list[Row]:
+    """The general instruction set as rows (task instruct_<category>); a JSONL rows file also works."""
+    if path and Path(path).suffix == ".jsonl":
+        return read_rows(path)
+    p = Path(path) if path else BUILTIN_INSTRUCTIONS
+    if not p.is_file():
+        raise IftkitError(f"eval.instruction_set: file not found: {p}")
+    items = yaml.safe_load(p.read_text()) or []
+    rows = []
+    for i, it in enumerate(items):
+        if not isinstance(it, dict) or not {"category", "prompt", "reference"} <= set(it):
+            raise IftkitError(f"{p}: item {i + 1}: expected keys category, prompt, reference")
+        meta = {"constraints": it["constraints"]} if it.get("constraints") else {}
+        rows.append(Row(prompt=[{"role": "user", "content": it["prompt"]}], completion=it["reference"],
+                        task=INSTRUCTION_TASK_PREFIX + it["category"], category=it["category"],
+                        gold=None, source=f"iftkit:{p.name}", meta=meta))
+    return rows
+
+
+def _cap_per(rows: list[Row], n: Optional[int], key) -> list[Row]:
+    if n is None:
+        return rows
+    seen: dict = {}
+    out = []
+    for r in rows:
+        k = key(r)
+        if seen.get(k, 0) < n:
+            seen[k] = seen.get(k, 0) + 1
+            out.append(r)
+    return out
+
+
+def resolve_mix_dir(recipe: Recipe, cards: list[dict], out_dir: Path) -> Path:
+    """eval.mix_dir, else a mix dir named in an adapter card that still exists, else build the recipe's mix."""
+    if recipe.eval.mix_dir:
+        p = Path(recipe.eval.mix_dir)
+        if not (p / "test").is_dir():
+            raise IftkitError(f"eval.mix_dir: {p} has no test/ folder (expected a mix built by `iftkit data mix`)")
+        return p
+    for card in cards:
+        d = (card.get("data") or {}).get("mix_dir")
+        if d and (Path(d) / "test").is_dir():
+            return Path(d)
+    from iftkit.data.mix import build_mix
+
+    return Path(build_mix(recipe, out_dir / "mix"))
+
+
+def build_suites(recipe: Recipe, mix_dir: Optional[Path]) -> dict[str, list[Row]]:
+    ev = recipe.eval
+    target = recipe.data.target_task
+    suites: dict[str, list[Row]] = {}
+    test_dir = Path(mix_dir) / "test" if mix_dir else None
+    if "in_domain" in ev.suites:
+        f = test_dir / f"{target}.jsonl" if test_dir else None
+        if f is None or not f.is_file():
+            raise IftkitError(f"in_domain suite: no fixed test set for target task '{target}' (expected {f})")
+        suites["in_domain"] = _cap_per(read_rows(f), ev.in_domain_samples, lambda r: r.task)
+    if "general" in ev.suites:
+        rows: list[Row] = []
+        if test_dir is not None and test_dir.is_dir():
+            for f in sorted(test_dir.glob("*.jsonl")):
+                if f.stem != target:
+                    rows += _cap_per(read_rows(f), ev.general_samples_per_task, lambda r: r.task)
+        if ev.instruction_set != "none":
+            instr = load_instruction_set(None if ev.instruction_set == "builtin" else ev.instruction_set)
+            rows += _cap_per(instr, ev.instruction_samples_per_category, lambda r: r.category)
+        suites["general"] = rows
+    for name, path in ev.extra_suites.items():
+        if name in ("in_domain", "general"):
+            raise IftkitError(f"eval.extra_suites: name '{name}' is reserved")
+        suites[name] = read_rows(path)
+    unknown = [s for s in ev.suites if s not in ("in_domain", "general") and s not in ev.extra_suites]
+    if unknown:
+        raise IftkitError(f"eval.suites: unknown suite(s) {unknown} (known: in_domain, general, or a name in eval.extra_suites)")
+    return suites

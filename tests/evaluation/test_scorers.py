@@ -1,0 +1,114 @@
+"""Scorers: registry, lexical, IFEval checks, embedding, reward model, and untrusted output."""
+
+import pytest
+
+from iftkit.errors import IftkitError
+from iftkit.evaluation.scorers import Sample, expand, get_scorer, list_scorers
+from iftkit.evaluation.scorers.ifeval import check_constraints
+
+
+def S(pred, ref, **kw):
+    return Sample(prompt=[{"role": "user", "content": kw.pop("q", "Question?")}], prediction=pred, reference=ref, **kw)
+
+
+def test_registry_names_aliases_and_unknown():
+    assert {"task_strict", "task_tolerant", "exact_match", "rouge1", "rouge2", "rougeL", "bleu", "chrf", "embedding",
+            "reward", "judge", "judge_pairwise", "ifeval"} <= set(list_scorers())
+    assert expand(["rouge", "exact_match", "rouge1"]) == ["rouge1", "rouge2", "rougeL", "exact_match"]
+    with pytest.raises(IftkitError, match="unknown scorer 'bluee'"):
+        expand(["bluee"])
+    s = get_scorer("bleu")
+    assert s.name == "bleu" and s.higher_is_better and s.scale == (0.0, 100.0)
+
+
+def test_lexical_scorers():
+    samples = [S("The answer is Paris.", "the answer is paris"), S("Berlin", "Paris")]
+    assert get_scorer("exact_match").score(samples) == [1.0, 0.0]
+    r1 = get_scorer("rouge1").score(samples)
+    assert r1[0] == pytest.approx(1.0) and r1[1] == 0.0
+    assert get_scorer("rougeL").score([S("a b c d", "a b x d")])[0] == pytest.approx(0.75)
+    bleu = get_scorer("bleu").score([S("the cat sat on the mat", "the cat sat on the mat"), S("dog", "the cat sat on the mat")])
+    assert bleu[0] == pytest.approx(100.0) and bleu[1] < 10
+    chrf = get_scorer("chrf").score([S("colour", "color"), S("xyz", "color")])
+    assert chrf[0] > chrf[1]
+    assert get_scorer("exact_match").aggregate([1.0, 0.0, None]) == 0.5
+
+
+@pytest.mark.parametrize("kind,value,good,bad", [
+    ("max_words", 3, "one two three", "one two three four"),
+    ("min_words", 2, "one two", "one"),
+    ("include_keywords", ["Paris"], "in paris", "in Rome"),
+    ("exclude_keywords", ["sorry"], "Sure.", "Sorry, no."),
+    ("json", None, '```json\n{"a": 1}\n```', "{a: 1}"),
+    ("lowercase", None, "all small", "Not small"),
+    ("uppercase", None, "ALL BIG", "Not Big"),
+    ("bullet_count", 2, "- a\n- b", "- a"),
+    ("max_sentences", 1, "One sentence.", "One. Two."),
+    ("starts_with", "Dear", "Dear Sam", "Hi Sam"),
+    ("ends_with", "Thanks", "Bye. Thanks", "Thanks, bye"),
+    ("no_commas", None, "a b", "a, b"),
+])
+def test_ifeval_checks(kind, value, good, bad):
+    c = [{"type": kind, "value": value}]
+    assert list(check_constraints(good, c).values()) == [True]
+    assert list(check_constraints(bad, c).values()) == [False]
+
+
+def test_ifeval_scorer_fraction_and_not_applicable():
+    s = get_scorer("ifeval")
+    cons = {"constraints": [{"type": "max_words", "value": 2}, {"type": "lowercase"}]}
+    assert s.score([S("two words", "", meta=cons), S("Two Words here", "", meta=cons), S("x", "")]) == [1.0, 0.0, None]
+    with pytest.raises(IftkitError, match="unknown type 'rhyme'"):
+        s.score([S("x", "", meta={"constraints": [{"type": "rhyme"}]})])
+
+
+def test_malicious_prediction_is_never_executed(tmp_path):
+    marker = tmp_path / "pwned"
+    payloads = [
+        f"__import__('os').system('touch {marker}')",
+        f"```python\nimport os; os.system('touch {marker}')\n```",
+        f'{{"a": __import__("os").system("touch {marker}")}}',
+    ]
+    meta = {"constraints": [{"type": "json"}, {"type": "max_words", "value": 5}]}
+    samples = [S(p, "def add(a, b):\n    return a + b", meta=meta, task="instruct_code") for p in payloads]
+    for name in ["exact_match", "rouge1", "rouge2", "rougeL", "bleu", "chrf", "ifeval", "task_strict", "task_tolerant"]:
+        values = get_scorer(name).score(samples)
+        assert len(values) == len(samples)
+    assert get_scorer("ifeval").score(samples) == [0.0, 0.0, 0.0]  # not JSON, and too long
+    assert not marker.exists()
+
+
+def test_embedding_similarity_offline_default():
+    s = get_scorer("embedding")
+    close, far = s.score([S("The cat is sleeping on the sofa.", "A cat naps on the couch."),
+                          S("Quarterly revenue grew by ten percent.", "A cat naps on the couch.")])
+    assert s.scale == (-1.0, 1.0) and close > far and close > 0.5
+
+
+@pytest.fixture(scope="module")
+def tiny_reward_model(tmp_path_factory):
+    import torch
+    from transformers import LlamaConfig, LlamaForSequenceClassification
+
+    from iftkit.testing.tiny import make_tokenizer
+
+    tok = make_tokenizer()
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4,
+                      num_key_value_heads=2, num_labels=1, pad_token_id=tok.pad_token_id)
+    path = tmp_path_factory.mktemp("reward")
+    LlamaForSequenceClassification(cfg).save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+def test_reward_model_normalised_against_reference(tiny_reward_model):
+    s = get_scorer("reward", model=str(tiny_reward_model))
+    values = s.score([S("positive", "positive"), S("The quick brown fox", "negative"), S("What is 12 plus 7?", "19")])
+    assert values[0] == pytest.approx(0.5)  # same text as the reference: even odds
+    assert all(0.0 < v < 1.0 for v in values) and len(set(round(v, 6) for v in values[1:])) == 2
+
+
+def test_reward_model_needs_a_path():
+    with pytest.raises(IftkitError, match="eval.reward_model"):
+        get_scorer("reward")
