@@ -1,8 +1,9 @@
 """Measure a pairwise judge against human preferences: agreement, position bias, length bias.
 
-A pairwise judge here is any callable judge(prompt, first, second) -> "a" | "b" | "tie" | None
-("a" = the first slot wins; None = unparseable verdict, counted, never guessed). Each pair is
-judged in both orders so position preference can be separated from content preference.
+A pairwise judge here is a batch callable judge([(prompt, first, second), ...]) -> ["a" | "b" |
+"tie" | None, ...] ("a" = the first slot wins; None = unparseable verdict, counted, never
+guessed); batching lets a local model judge many pairs at once. Each pair is judged in both
+orders so position preference can be separated from content preference.
 """
 
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ import numpy as np
 from iftkit.meta import stats
 from iftkit.meta.human import HumanPair
 
-PairwiseJudge = Callable[[str, str, str], Optional[str]]
+PairwiseJudge = Callable[[list], list]
 
 
 @dataclass
@@ -31,12 +32,18 @@ class PairVerdicts:
 
 
 def judge_pairs(judge: PairwiseJudge, pairs: list[HumanPair]) -> list[PairVerdicts]:
-    out = []
-    for p in pairs:
-        fwd = _norm(judge(p.prompt, p.response_a, p.response_b))
-        bwd = _norm(judge(p.prompt, p.response_b, p.response_a))
-        out.append(PairVerdicts(p, fwd, bwd))
-    return out
+    triples = [(p.prompt, p.response_a, p.response_b) for p in pairs]
+    triples += [(p.prompt, p.response_b, p.response_a) for p in pairs]
+    verdicts = list(judge(triples)) if triples else []
+    if len(verdicts) != len(triples):
+        raise ValueError(f"pairwise judge returned {len(verdicts)} verdicts for {len(triples)} comparisons")
+    n = len(pairs)
+    return [PairVerdicts(p, _norm(verdicts[i]), _norm(verdicts[n + i])) for i, p in enumerate(pairs)]
+
+
+def one_at_a_time(fn: Callable[[str, str, str], Optional[str]]) -> PairwiseJudge:
+    """Batch view of a judge that answers one (prompt, first, second) at a time."""
+    return lambda triples: [fn(*t) for t in triples]
 
 
 def _norm(v) -> Optional[str]:

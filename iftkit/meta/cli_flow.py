@@ -1,0 +1,57 @@
+"""What `iftkit meta-eval` / `python eval/meta.py` do with their flags (shared by both)."""
+
+import json
+from pathlib import Path
+
+from iftkit.errors import IftkitError
+
+
+def meta_eval_main(args, out: Path) -> int:
+    from iftkit.meta import report
+    from iftkit.meta.run import run_meta_eval
+
+    images = []
+    dyn_lines = []
+    dyn_path = args.dynamics if args.dynamics else (args.results if args.dynamics == "" else None)
+    if dyn_path:
+        images, dyn_lines = dynamics_main(dyn_path, out)
+    payload = None
+    if args.results or args.human:
+        scorers = [s.strip() for s in args.scorers.split(",") if s.strip()] if args.scorers else None
+        from iftkit.config import load_recipe
+
+        recipe = load_recipe(args.config) if args.config else None
+        payload = run_meta_eval(args.results, args.human, out, scorers=scorers, tfa_max_items=args.tfa_max_items,
+                                resamples=args.resamples, recipe=recipe, judge_max_items=args.judge_max_items,
+                                max_pairs=args.max_pairs)
+        md = payload["markdown"]
+        if dyn_lines:
+            md += "\n## Learning dynamics\n\n" + "\n".join(f"- {line}" for line in dyn_lines) + "\n"
+            report.write_atomic(out / "meta_eval.md", md)
+        html_text = report.html_page(md, images)
+        report.write_atomic(out / "meta_eval.html", html_text)
+        print(md)
+        if not args.no_wandb:
+            from iftkit.meta.wandb_log import log_meta_eval
+
+            print(log_meta_eval(payload, recipe, images, html_text))
+        print(f"meta-eval: wrote {out / 'meta_eval.md'}, {out / 'meta_eval.html'}, {out / 'meta_eval.json'}")
+    return 0
+
+
+def dynamics_main(path, out: Path):
+    from iftkit.meta.dynamics import boundaries, describe, load_points
+    from iftkit.meta.dynamics_chart import plot_dynamics
+    from iftkit.meta.report import write_atomic
+
+    if not Path(path).exists():
+        raise IftkitError(f"--dynamics {path}: no such file or directory")
+    points = load_points(path)
+    bounds = boundaries(points)
+    png = plot_dynamics(points, bounds, out / "dynamics.png", title=f"Learning dynamics — {Path(path).name}")
+    lines = describe(bounds)
+    write_atomic(out / "dynamics.json", json.dumps({"boundaries": bounds, "points": [p.__dict__ for p in points]}, indent=2))
+    for line in lines:
+        print(f"dynamics: {line}")
+    print(f"dynamics: chart {png}")
+    return [png], lines

@@ -1,0 +1,140 @@
+"""Render the scorers x requirements table (Markdown, self-contained HTML) and plain verdicts."""
+
+import base64
+import html
+import os
+from pathlib import Path
+from typing import Optional
+
+# thresholds for the verdict words; a requirement is judged on the lower CI bound where one exists,
+# so a lucky point estimate on few samples does not earn a "meets"
+MEETS, PARTLY = 0.5, 0.2
+TFA_MEETS, TFA_PARTLY = 0.8, 0.6
+SPREAD_OK = 0.15
+
+COLUMNS = [
+    ("cit_kendall", "CIT samples (Kendall τ)"),
+    ("cit_spearman", "CIT samples (Spearman ρ)"),
+    ("cit_models", "CIT models (Kendall τ)"),
+    ("cat_pooled", "CAT pooled (Kendall τ)"),
+    ("cat_spread", "CAT calibration spread ↓"),
+    ("tfa", "TFA (P correct-reformatted > wrong)"),
+]
+
+
+def _level(est, meets, partly) -> Optional[str]:
+    if est.value is None:
+        return None
+    v = est.ci_low if est.ci_low is not None else est.value
+    return "meets" if v >= meets else "partly" if est.value >= partly else "fails"
+
+
+def verdicts(rep) -> dict:
+    cit = _level(rep.cit_kendall, MEETS, PARTLY)
+    cat = _level(rep.cat_pooled, MEETS, PARTLY)
+    if cat == "meets" and rep.cat_spread.value is not None and rep.cat_spread.value > SPREAD_OK:
+        cat = "partly"
+    tfa = _level(rep.tfa, TFA_MEETS, TFA_PARTLY)
+    return {"CIT": cit, "CAT": cat, "TFA": tfa}
+
+
+def sentence(rep) -> str:
+    v = verdicts(rep)
+    parts = []
+    if v["CIT"] == "meets":
+        parts.append("ranks answers within a task like the reference does")
+    elif v["CIT"] == "partly":
+        parts.append("ranks answers within a task only loosely like the reference")
+    elif v["CIT"] == "fails":
+        parts.append("does not rank answers within a task like the reference")
+    if v["CAT"] == "meets":
+        parts.append("its values mean the same across tasks, so averaging tasks is fair")
+    elif v["CAT"] in ("partly", "fails"):
+        parts.append("its values mean different things on different tasks: do not average it across tasks")
+    if v["TFA"] == "meets":
+        parts.append("a correct answer in another format still beats a wrong one")
+    elif v["TFA"] == "partly":
+        parts.append("it is swayed by answer format (correct-but-reformatted answers often lose to wrong ones)")
+    elif v["TFA"] == "fails":
+        parts.append("it rewards format over correctness: do not use it to compare models that answer in different styles")
+    if not parts:
+        return f"{rep.scorer}: not enough data to judge."
+    trust = {3: "trust it", 2: "use with care", 1: "use only for its strength", 0: "do not rely on it"}
+    met = sum(x == "meets" for x in v.values())
+    return f"{rep.scorer} — {trust[met]}: " + "; ".join(parts) + "."
+
+
+def markdown(reports, reference_name: str, pairwise: Optional[dict] = None, notes=()) -> str:
+    lines = [f"# Scorer meta-evaluation (reference: {reference_name})", ""]
+    head = ["scorer"] + [c[1] for c in COLUMNS] + ["verdict CIT/CAT/TFA"]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "---|" * len(head))
+    for r in reports:
+        v = verdicts(r)
+        cells = [r.scorer] + [getattr(r, k).fmt() for k, _ in COLUMNS] + ["/".join(x or "n/a" for x in v.values())]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Values: point estimate [95% bootstrap CI]. n/a: not measurable (constant scores, too few models, scorer unavailable).", ""]
+    lines += ["## Verdicts", ""] + [f"- {sentence(r)}" for r in reports]
+    tfa_kinds = sorted({k for r in reports for k in r.tfa_by_perturbation})
+    if tfa_kinds:
+        lines += ["", "## TFA by perturbation (P correct-reformatted > wrong; 0.5 = coin flip)", ""]
+        lines.append("| scorer | " + " | ".join(tfa_kinds) + " | ties |")
+        lines.append("|" + "---|" * (len(tfa_kinds) + 2))
+        for r in reports:
+            if r.tfa_by_perturbation:
+                cells = [f"{r.tfa_by_perturbation[k]:.2f}" if k in r.tfa_by_perturbation else "n/a" for k in tfa_kinds]
+                ties = f"{r.tfa_ties:.0%}" if r.tfa_ties is not None else "n/a"
+                lines.append(f"| {r.scorer} | " + " | ".join(cells) + f" | {ties} |")
+    if pairwise:
+        lines += ["", "## Pairwise judges vs human preferences", ""]
+        for name, p in pairwise.items():
+            lines.append(f"- **{name}** ({p['pairs']} pairs): {p['description']}")
+    if notes:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def html_page(markdown_text: str, images=()) -> str:
+    """Self-contained HTML (no network): tables and lists rendered, images embedded as data URIs."""
+    body, table = [], []
+
+    def flush():
+        if table:
+            rows = [r for r in table if not set(r.replace("|", "").strip()) <= set("-: ")]
+            out = ["<table>"]
+            for i, r in enumerate(rows):
+                tag = "th" if i == 0 else "td"
+                cells = [c.strip() for c in r.strip().strip("|").split("|")]
+                out.append("<tr>" + "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in cells) + "</tr>")
+            body.append("\n".join(out + ["</table>"]))
+            table.clear()
+
+    for line in markdown_text.splitlines():
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        flush()
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{html.escape(line.lstrip('#').strip())}</h{level}>")
+        elif line.startswith("- "):
+            body.append(f"<p class='li'>• {html.escape(line[2:]).replace('**', '')}</p>")
+        elif line.strip():
+            body.append(f"<p>{html.escape(line)}</p>")
+    flush()
+    for img in images:
+        data = base64.b64encode(Path(img).read_bytes()).decode()
+        body.append(f"<img alt='{html.escape(Path(img).name)}' src='data:image/png;base64,{data}'>")
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+             "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #bbb;padding:4px 8px}"
+             "th{background:#eee}p.li{margin:.3em 0}img{max-width:100%}")
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>iftkit meta-eval</title><style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+
+
+def write_atomic(path, text: str) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path

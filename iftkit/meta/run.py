@@ -1,0 +1,179 @@
+"""Meta-evaluation end to end: read samples, pick the reference, measure CIT/CAT/TFA, write reports."""
+
+import json
+from pathlib import Path
+from typing import Callable, Optional
+
+from iftkit.errors import IftkitError
+from iftkit.meta import human as human_io
+from iftkit.meta import pairwise, report, scorer_access
+from iftkit.meta.requirements import build_tfa_items, measure_scorer, measure_tfa
+from iftkit.meta.samples import Record, default_task_lookup, gold_reference, read_records, scorer_names
+
+PAIRWISE_HINT = "pairwise"
+
+
+def human_reference(records: list[Record], scores: list[human_io.HumanScore], score_with: Callable):
+    """Reference = normalised human scores. Human rows that match a sample (prompt + response) reuse
+    its scores; the others become new records scored now with `score_with(records)`."""
+    norm = human_io.normalise_scores(scores)
+    index = {human_io.pair_key(r.prompt, r.prediction): r for r in records}
+    out_records, reference, fresh = [], [], []
+    for h, v in zip(scores, norm):
+        r = index.get(human_io.pair_key(h.prompt, h.response))
+        if r is None:
+            r = Record(model="human-file", suite="human", task=h.task, category=h.task, sample_id=h.where,
+                       prompt=[{"role": "user", "content": h.prompt}], prediction=h.response,
+                       reference=h.reference, gold=None, scores={})
+            fresh.append(r)
+        out_records.append(r)
+        reference.append(v)
+    if fresh:
+        score_with(fresh)
+    return out_records, reference
+
+
+def run_meta_eval(
+    results=None,
+    human_file=None,
+    out=None,
+    scorers: Optional[list] = None,
+    tfa_max_items: int = 60,
+    resamples: int = 1000,
+    factory: Optional[Callable] = None,
+    task_lookup: Optional[Callable] = None,
+    recipe=None,
+    judge_max_items: int = 15,
+    max_pairs: Optional[int] = None,
+    log: Callable = print,
+) -> dict:
+    if results is None and human_file is None:
+        raise IftkitError("give --results RUN_DIR (eval output) and/or --human FILE")
+    records = read_records(results) if results is not None else []
+    lookup = task_lookup or default_task_lookup()
+    judgments = human_io.load_human(human_file) if human_file else []
+    human_scores, human_pairs = human_io.split(judgments)
+    notes = []
+    try:
+        factory = factory or scorer_access.registry_factory(recipe)
+    except ImportError:
+        factory = None
+        notes.append("scorer registry (iftkit.evaluation.scorers) not installed: TFA and pairwise bias not measured")
+    names = scorers or scorer_names(records) or (["task_tolerant"] if human_scores else [])
+    scorer_objs, scorer_errors = {}, {}
+    for name in names:
+        if factory is None:
+            continue
+        try:
+            scorer_objs[name] = factory(name)
+        except Exception as exc:  # an unavailable scorer (missing model, bad option) must not sink the table
+            scorer_errors[name] = f"{type(exc).__name__}: {exc}"
+            notes.append(f"{name}: scorer could not be built ({scorer_errors[name]}); its TFA is n/a")
+
+    def score_with(fresh):
+        for name, sc in scorer_objs.items():
+            for r, v in zip(fresh, _safe_score(sc, [(r, r.prediction) for r in fresh], name, notes)):
+                r.scores[name] = v
+
+    if human_scores:
+        records, reference = human_reference(records, human_scores, score_with)
+        reference_name = f"human scores ({human_file})"
+    else:
+        reference = gold_reference(records, lookup)
+        reference_name = "gold answers (task catalog, tolerant scorer)"
+        if "task_tolerant" in names:
+            notes.append("task_tolerant is the reference judgment itself here: its CIT/CAT are 1 by construction; "
+                         "its TFA is still measured (perturbations are not filtered by any scorer)")
+    if records and all(v is None for v in reference):
+        notes.append("no sample has a reference judgment (no catalog task with gold, no matching human rows)")
+
+    items = build_tfa_items(records, _wrongness(lookup), max_items=tfa_max_items) if scorer_objs and records else []
+    if scorer_objs and records and not items:
+        notes.append("TFA: no item had both a reformattable reference and a wrong answer from the same task")
+    reports = []
+    for name in names:
+        scale = scorer_access.scale_of(scorer_objs[name]) if name in scorer_objs else None
+        rep = measure_scorer(records, reference, name, scale=scale, resamples=resamples)
+        if name in scorer_objs and items:
+            score_texts = lambda q, sc=scorer_objs[name], nm=name: _safe_score(sc, q, nm, notes)
+            mine = items[:judge_max_items] if _expensive(name) else items
+            rep.tfa, rep.tfa_by_perturbation, rep.tfa_ties = measure_tfa(mine, score_texts, resamples)
+        elif name in scorer_errors:
+            rep.tfa.note = scorer_errors[name]
+        reports.append(rep)
+        log(f"meta-eval: {name}: CIT τ {rep.cit_kendall.fmt()}  CAT τ {rep.cat_pooled.fmt()}  TFA {rep.tfa.fmt()}")
+
+    pair_results = {}
+    for name, sc in scorer_objs.items():
+        judge = scorer_access.pairwise_callable(sc)
+        if judge is None:
+            if PAIRWISE_HINT in name:
+                notes.append(f"{name}: exposes no (prompt, first, second) call; position/length bias not measured")
+            continue
+        pairs = human_pairs[:max_pairs] if human_pairs else _pairs_from_records(records, reference, judge_max_items)
+        summary = pairwise.summarise(pairwise.judge_pairs(judge, pairs), resamples)
+        summary["against"] = f"human preferences ({human_file})" if human_pairs else "gold-derived preferences on the results"
+        summary["description"] = pairwise.describe(summary)
+        pair_results[name] = summary
+        log(f"meta-eval: {name}: {summary['description']}")
+    if human_pairs and not pair_results:
+        notes.append(f"{len(human_pairs)} pairwise human judgments read, but no pairwise judge scorer to measure against them")
+
+    payload = {
+        "reference": reference_name,
+        "records": len(records),
+        "scorers": [r.to_dict() for r in reports],
+        "verdicts": {r.scorer: {"requirements": report.verdicts(r), "sentence": report.sentence(r)} for r in reports},
+        "pairwise": pair_results,
+        "notes": notes,
+    }
+    md = report.markdown(reports, reference_name, pair_results, notes)
+    if out is not None:
+        out = Path(out)
+        report.write_atomic(out / "meta_eval.json", json.dumps(payload, indent=2, default=str))
+        report.write_atomic(out / "meta_eval.md", md)
+        report.write_atomic(out / "meta_eval.html", report.html_page(md))
+        payload["files"] = [str(out / f) for f in ("meta_eval.md", "meta_eval.html", "meta_eval.json")]
+    payload["markdown"] = md
+    return payload
+
+
+def _expensive(name: str) -> bool:
+    # every judge output costs model calls per text; lexical/task scorers are free
+    return name.startswith("judge")
+
+
+def _safe_score(scorer, queries, name, notes):
+    try:
+        return scorer_access.text_scorer(scorer)(queries)
+    except Exception as exc:  # a scorer failing on perturbed text is a finding to report, not a crash
+        notes.append(f"{name}: scoring failed ({type(exc).__name__}: {exc})")
+        return [None] * len(queries)
+
+
+def _wrongness(lookup):
+    def is_wrong(task_name, candidate, gold, record):
+        task = lookup(task_name)
+        if task is not None and gold is not None:
+            return float(task.score(candidate, gold, mode="tolerant")) < 0.5
+        # no gold checker: another prompt's reference answers a different question
+        return candidate.strip() != record.reference.strip()
+
+    return is_wrong
+
+
+def _pairs_from_records(records, reference, limit):
+    """Prediction vs reference pairs; a wrong prediction should lose, a correct one tie."""
+    pairs, seen = [], set()
+    for r, ref in zip(records, reference):
+        if ref is None or not r.prediction.strip() or not r.reference.strip() or r.prediction == r.reference:
+            continue
+        key = (r.prediction, r.reference)
+        if key in seen:
+            continue
+        seen.add(key)
+        prompt = human_io.prompt_text(r.prompt)
+        pairs.append(human_io.HumanPair(prompt, r.prediction, r.reference, "tie" if ref >= 0.5 else "b", r.sample_id))
+        if len(pairs) >= limit:
+            break
+    return pairs

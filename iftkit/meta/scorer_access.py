@@ -1,0 +1,130 @@
+"""How meta-eval reaches the eval stage's scorers: the registry, its Sample type, judge clients.
+
+Kept apart so tests can pass their own factory, and so a missing or failing scorer becomes a
+"n/a" cell with its reason rather than a crash of the whole table. Sample records name scorer
+*outputs* (a judge writes judge, judge_reference and judge_ratio); each output is reached
+through the registry scorer that produces it.
+"""
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from iftkit.errors import IftkitError
+
+# outputs written by a registry scorer under another name
+OUTPUT_PARENT = {"judge_reference": "judge", "judge_ratio": "judge"}
+
+
+@dataclass
+class _ContractSample:
+    # the Sample fields of the eval contract, used only if the registry's type is unavailable
+    prompt: list
+    prediction: str
+    reference: str
+    gold: object
+    task: str
+    category: str
+
+
+def sample_type():
+    try:
+        from iftkit.evaluation.scorers import Sample
+    except ImportError:
+        return _ContractSample
+    return Sample
+
+
+class OutputView:
+    """One named output of a registry scorer, with that output's direction and scale."""
+
+    def __init__(self, parent, output: str):
+        self.parent, self.name = parent, output
+        described = parent.outputs().get(output, parent) if hasattr(parent, "outputs") else parent
+        self.scale = getattr(described, "scale", None)
+        self.higher_is_better = getattr(described, "higher_is_better", True)
+
+    def score(self, samples):
+        if self.name == getattr(self.parent, "name", None) or not hasattr(self.parent, "score_detailed"):
+            return self.parent.score(samples)
+        return self.parent.score_detailed(samples).values[self.name]
+
+
+def registry_factory(recipe=None) -> Callable:
+    """name -> scorer built exactly as `iftkit eval` builds it for this recipe (judge client included).
+
+    Raises ImportError while the eval stage is not installed."""
+    from iftkit.evaluation.counters import Counters
+    from iftkit.evaluation.runner import build_judge_client, build_scorers
+    from iftkit.evaluation.sqlite_store import JsonStore
+    from iftkit.paths import cache_dir
+
+    if recipe is None:
+        from iftkit.config.schema import Recipe
+
+        recipe = Recipe()
+    cache_root = cache_dir() / "eval"
+    counters = Counters()
+    client_box, built = [], {}
+
+    def judge_client():
+        if not client_box:
+            client_box.append(build_judge_client(recipe, JsonStore(cache_root / "judge.sqlite", "judge"), counters, False))
+        return client_box[0]
+
+    def factory(name, **_):
+        parent = OUTPUT_PARENT.get(name, name)
+        if parent not in built:
+            built[parent] = build_scorers(recipe, [parent], judge_client)[parent]
+        return OutputView(built[parent], name)
+
+    factory.counters = counters
+    return factory
+
+
+def text_scorer(scorer) -> Callable:
+    """(record, text) pairs -> scores, scoring `text` as the prediction for the record's prompt."""
+    Sample = sample_type()
+
+    def score_texts(queries):
+        samples = [Sample(prompt=r.prompt, prediction=t, reference=r.reference, gold=r.gold, task=r.task,
+                          category=r.category) for r, t in queries]
+        values = scorer.score(samples)
+        return [None if v is None else float(v) for v in values]
+
+    return score_texts
+
+
+def pairwise_callable(scorer) -> Optional[Callable]:
+    """A batch judge [(prompt, first, second)] -> ["a"|"b"|"tie"|None] view of a pairwise scorer.
+
+    Works with the eval stage's PairwiseJudge (a judge client + a pairwise prompt): each call
+    is one order only, so position preference stays visible."""
+    inner = getattr(scorer, "parent", scorer)
+    client, prompt = getattr(inner, "client", None), getattr(inner, "prompt", None)
+    if client is None or getattr(prompt, "kind", None) != "pairwise":
+        return None
+    from iftkit.evaluation.judge.prompts import parse_winner
+
+    def judge_many(triples):
+        msgs = [prompt.render(instruction=p, reference="(no reference answer given)", answer_a=a, answer_b=b)
+                for p, a, b in triples]
+        got = client.complete_many(msgs)
+        return [{"A": "a", "B": "b", "tie": "tie"}.get(parse_winner(prompt, c.text)) for c in got]
+
+    return judge_many
+
+
+def scale_of(scorer) -> Optional[tuple]:
+    scale = getattr(scorer, "scale", None)
+    try:
+        lo, hi = scale
+        lo, hi = float(lo), float(hi)
+    except (TypeError, ValueError):
+        return None
+    return (lo, hi) if hi != float("inf") else None
+
+
+def check_names(names, known) -> None:
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise IftkitError(f"--scorers: not in the samples: {', '.join(unknown)} (present: {', '.join(known)})")

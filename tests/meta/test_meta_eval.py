@@ -1,0 +1,95 @@
+import json
+
+import pytest
+
+from iftkit.errors import IftkitError
+from iftkit.meta.run import run_meta_eval
+
+from . import meta_fixtures as fx
+
+
+@pytest.fixture
+def results(tmp_path):
+    return fx.write_results(tmp_path / "run")
+
+
+def _run(results, out, **kw):
+    return run_meta_eval(results, out=out, factory=fx.factory, task_lookup=fx.lookup, resamples=200, log=lambda *_: None, **kw)
+
+
+def test_table_for_every_scorer_and_tfa_orders_tolerant_above_exact(results, tmp_path):
+    p = _run(results, tmp_path / "out")
+    by = {s["scorer"]: s for s in p["scorers"]}
+    assert set(by) == {"exact_match", "task_tolerant", "overlap", "length"}
+    # measured: exact match ties every reformatted answer with every wrong one (coin flip)
+    assert by["exact_match"]["tfa"]["value"] == pytest.approx(0.5)
+    assert by["task_tolerant"]["tfa"]["value"] > by["exact_match"]["tfa"]["value"]
+    assert by["task_tolerant"]["tfa_by_perturbation"]["synonym_label"] < 1.0  # not accepted by construction
+    # CIT: length of the answer barely tracks correctness; tolerant is the reference itself
+    assert by["task_tolerant"]["cit_kendall"]["value"] == pytest.approx(1.0)
+    assert by["length"]["cit_kendall"]["value"] < by["exact_match"]["cit_kendall"]["value"]
+    for s in p["scorers"]:
+        for key in ("cit_kendall", "cat_pooled", "tfa"):
+            e = s[key]
+            assert e["ci_low"] <= e["value"] <= e["ci_high"], (s["scorer"], key)
+    assert p["verdicts"]["exact_match"]["requirements"]["TFA"] == "fails"
+    assert p["verdicts"]["task_tolerant"]["requirements"] == {"CIT": "meets", "CAT": "meets", "TFA": "meets"}
+
+
+def test_models_cit_ranks_the_four_models(results, tmp_path):
+    by = {s["scorer"]: s for s in _run(results, tmp_path / "out")["scorers"]}
+    assert by["task_tolerant"]["cit_models"]["value"] == pytest.approx(1.0)
+    assert by["exact_match"]["cit_models"]["value"] is not None
+
+
+def test_reports_are_written_and_html_is_self_contained(results, tmp_path):
+    out = tmp_path / "out"
+    _run(results, out)
+    md = (out / "meta_eval.md").read_text()
+    html = (out / "meta_eval.html").read_text()
+    assert md.count("\n| ") >= 5 and "## Verdicts" in md
+    assert "<table>" in html and "http://" not in html and "https://" not in html
+    saved = json.loads((out / "meta_eval.json").read_text())
+    assert saved["reference"].startswith("gold answers")
+
+
+def test_sweep_dir_with_several_runs_keeps_models_apart(tmp_path):
+    fx.write_results(tmp_path / "sweep" / "cell-a" / "eval")
+    fx.write_results(tmp_path / "sweep" / "cell-b" / "eval", models=("base", "good"))
+    p = _run(tmp_path / "sweep", tmp_path / "out")
+    assert p["records"] == 22 * 6
+
+
+def test_human_scores_become_the_reference_and_unmatched_rows_are_scored(results, tmp_path):
+    rows = [{"prompt": f"Review {i}: what is the sentiment?", "response": r, "score": s}
+            for i, (r, s) in enumerate([("positive", 5), ("I'd say negative", 4), ("neutral", 1), ("positive", 2),
+                                        ("negative", 5), ("It is neutral.", 3)])]
+    human = tmp_path / "human.jsonl"
+    human.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    p = run_meta_eval(None, human_file=human, out=tmp_path / "o", factory=fx.factory, task_lookup=fx.lookup,
+                      scorers=["exact_match", "length"], resamples=100, log=lambda *_: None)
+    assert p["reference"].startswith("human scores")
+    assert p["records"] == 6
+    assert {s["scorer"] for s in p["scorers"]} == {"exact_match", "length"}
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path):
+    with pytest.raises(IftkitError, match="no samples.jsonl under it"):
+        run_meta_eval(tmp_path, factory=fx.factory)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "samples.jsonl").write_text('{"model": "base", "task": "t", "prediction": "x"}\n')
+    with pytest.raises(IftkitError, match=r"samples.jsonl:1: sample record lacks scores"):
+        run_meta_eval(bad, factory=fx.factory)
+
+
+def test_a_scorer_that_cannot_be_built_gets_na_not_a_crash(results, tmp_path):
+    def factory(name, **kw):
+        if name == "length":
+            raise RuntimeError("model weights missing")
+        return fx.factory(name)
+
+    p = run_meta_eval(results, factory=factory, task_lookup=fx.lookup, resamples=50, log=lambda *_: None)
+    by = {s["scorer"]: s for s in p["scorers"]}
+    assert by["length"]["tfa"]["value"] is None and "model weights missing" in by["length"]["tfa"]["note"]
+    assert by["length"]["cit_kendall"]["value"] is not None  # CIT/CAT come from the stored scores

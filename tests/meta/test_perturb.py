@@ -1,0 +1,32 @@
+import json
+
+from iftkit.meta.perturb import format_variants, synonym_label, wrong_variants
+
+
+def test_plain_label_gets_every_kind_of_reformatting():
+    v = format_variants("positive")
+    assert set(v) == {"wrap_sentence", "casing", "punctuation", "json_vs_plain", "explanation", "synonym_label"}
+    assert v["casing"] == "POSITIVE"
+    assert json.loads(v["json_vs_plain"]) == {"answer": "positive"}
+    assert v["synonym_label"] == "favourable"
+    assert all(x != "positive" for x in v.values())
+
+
+def test_json_answer_keeps_keys_and_becomes_plain_lines():
+    ref = json.dumps({"name": "Ada", "city": "Paris"})
+    v = format_variants(ref)
+    assert json.loads(v["casing"]) == {"name": "ADA", "city": "PARIS"}
+    assert v["json_vs_plain"] == "name: Ada\ncity: Paris"
+    assert "synonym_label" not in v  # nothing to swap: no variant rather than a copy
+
+
+def test_synonym_preserves_case_and_whole_words():
+    assert synonym_label("Negative.") == "Unfavourable."
+    assert synonym_label("positively great") is None
+
+
+def test_wrong_variants_only_take_answers_the_judgment_calls_wrong():
+    refs = ["positive", "positive", "negative", "neutral"]
+    golds = ["positive", "positive", "negative", "neutral"]
+    out = wrong_variants(0, refs, golds, lambda cand, gold: cand != gold, limit=5)
+    assert out == ["negative", "neutral"]
