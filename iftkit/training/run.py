@@ -91,12 +91,11 @@ def train_adapter(recipe: Recipe, output_dir=None, mix_dir=None, overwrite: bool
 
 
 def _train(recipe: Recipe, out: Path, mix: Path, state, say) -> dict:
-    from transformers.trainer_utils import get_last_checkpoint
-
     from iftkit import tracking
     from iftkit.models.load import load_tokenizer
     from iftkit.models.resolve import resolve_model
     from iftkit.training.callbacks import progress_callbacks
+    from iftkit.training.resume import checkpoint_step, last_complete_checkpoint
     from iftkit.training.trainer import make_trainer
 
     is_main = state.is_main_process
@@ -108,7 +107,11 @@ def _train(recipe: Recipe, out: Path, mix: Path, state, say) -> dict:
     tok = load_tokenizer(model_path, trust_remote_code=recipe.model.trust_remote_code)
 
     ckpt_dir = out / CHECKPOINTS
-    last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    # every rank must agree on the checkpoint before the main process tidies broken ones away
+    last = last_complete_checkpoint(ckpt_dir)
+    state.wait_for_everyone()
+    if is_main:
+        last_complete_checkpoint(ckpt_dir, remove_incomplete=True)
     prior = _read_state(out) if last else {}
     run = None
     if is_main:
@@ -122,11 +125,10 @@ def _train(recipe: Recipe, out: Path, mix: Path, state, say) -> dict:
         run_name=run.name if run else None,
     )
     if last:
-        step = int(Path(last).name.split("-")[-1])
-        say(f"resuming from checkpoint {last} (step {step})")
+        say(f"resuming from checkpoint {last} (step {checkpoint_step(last)})")
     else:
         say(f"training {recipe.name}: {len(train_ds)} rows, output {out}")
-    result = trainer.train(resume_from_checkpoint=last)
+    result = trainer.train(resume_from_checkpoint=str(last) if last else None)
     tokens_seen = trainer.flush_tokens()
     val_loss = trainer.evaluate()["eval_loss"] if val_ds is not None else None
 
