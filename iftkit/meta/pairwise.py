@@ -22,6 +22,7 @@ class PairVerdicts:
     pair: HumanPair
     forward: Optional[str]  # verdict with (response_a, response_b)
     backward: Optional[str]  # verdict with (response_b, response_a), in that call's slots
+    raw: tuple = (None, None)  # the judge's text for each order, when the judge returns it
 
     def combined(self) -> Optional[str]:
         """Order-debiased verdict in the human's a/b terms: agreement of both orders, else tie."""
@@ -38,7 +39,12 @@ def judge_pairs(judge: PairwiseJudge, pairs: list[HumanPair]) -> list[PairVerdic
     if len(verdicts) != len(triples):
         raise ValueError(f"pairwise judge returned {len(verdicts)} verdicts for {len(triples)} comparisons")
     n = len(pairs)
-    return [PairVerdicts(p, _norm(verdicts[i]), _norm(verdicts[n + i])) for i, p in enumerate(pairs)]
+    return [PairVerdicts(p, _norm(verdicts[i]), _norm(verdicts[n + i]), (_raw(verdicts[i]), _raw(verdicts[n + i])))
+            for i, p in enumerate(pairs)]
+
+
+def _raw(v) -> Optional[str]:
+    return v[1] if isinstance(v, tuple) else None
 
 
 def one_at_a_time(fn: Callable[[str, str, str], Optional[str]]) -> PairwiseJudge:
@@ -47,6 +53,8 @@ def one_at_a_time(fn: Callable[[str, str, str], Optional[str]]) -> PairwiseJudge
 
 
 def _norm(v) -> Optional[str]:
+    if isinstance(v, tuple):  # (verdict, raw judge text)
+        v = v[0]
     if v is None:
         return None
     v = str(v).strip().lower()
@@ -83,6 +91,7 @@ def summarise(verdicts: list[PairVerdicts], resamples: int = stats.DEFAULT_RESAM
         "human_longer_rate": _rate(human_longer, resamples).to_dict(),
         "order_consistency": _rate(consistent, resamples).to_dict(),
         "parse_failure_rate": failed / calls if calls else None,
+        "unparsed_examples": [r for v in verdicts for r, x in zip(v.raw, (v.forward, v.backward)) if x is None and r][:3],
     }
 
 

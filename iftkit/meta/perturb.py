@@ -128,21 +128,79 @@ def format_variants(ref: str) -> dict[str, str]:
     return out
 
 
-def wrong_variants(index: int, references: list[str], golds: list, is_wrong, limit: int = 2) -> list[str]:
-    """Fluent, well-formatted but wrong answers: other items' references that are wrong here.
+def _shift_number(ref: str) -> list[str]:
+    m = re.search(r"\d+(?:\.\d+)?", ref)
+    if not m:
+        return []
+    num = m.group(0)
+    new = str(int(num) + 1) if "." not in num else f"{float(num) + 1:.{len(num.split('.')[1])}f}"
+    return [ref[: m.start()] + new + ref[m.end():]]
+
+
+def _swap_json_field(ref: str, others: list[str]) -> list[str]:
+    value = _json_value(ref)
+    if not isinstance(value, dict):
+        return []
+    out = []
+    for other in others:
+        ov = _json_value(other)
+        if not isinstance(ov, dict):
+            continue
+        for k, v in value.items():
+            if k in ov and ov[k] != v:
+                out.append(json.dumps({**value, k: ov[k]}, ensure_ascii=False))
+                break
+    return out
+
+
+def _swap_list_items(ref: str) -> list[str]:
+    if _json_value(ref) is not None:
+        return []
+    for sep in ("\n", ", ", "; "):
+        parts = ref.split(sep)
+        if len(parts) >= 2 and parts[0] != parts[1]:
+            return [sep.join([parts[1], parts[0]] + parts[2:])]
+    return []
+
+
+def _aligned_token(ref: str, others: list[str]) -> list[str]:
+    """Replace the first token that differs from a same-shaped neighbour: same template, wrong content."""
+    toks = ref.split(" ")
+    out = []
+    for other in others:
+        ot = other.split(" ")
+        if len(ot) == len(toks) and len(toks) > 1:
+            for i, (a, b) in enumerate(zip(toks, ot)):
+                if a != b:
+                    out.append(" ".join(toks[:i] + [b] + toks[i + 1:]))
+                    break
+    return out
+
+
+def near_misses(ref: str, others: list[str]) -> list[str]:
+    """Wrong answers that keep the reference's template and most of its words (lexically close)."""
+    cands = _shift_number(ref) + _swap_json_field(ref, others) + _swap_list_items(ref) + _aligned_token(ref, others)
+    return [c for c in dict.fromkeys(cands) if c != ref]
+
+
+def wrong_variants(index: int, references: list[str], golds: list, is_wrong, limit: int = 3) -> list[tuple]:
+    """Fluent, well-formatted but wrong answers as (kind, text): near misses of the reference
+    (a number, field, item order or word changed) and other items' references.
 
     `is_wrong(candidate_text, gold_of_item)` decides wrongness (the reference judgment), so a
     sentiment item whose neighbour has the same label is never used as a "wrong" answer.
     """
     ref = references[index]
-    out = []
     n = len(references)
-    for step in range(1, n):
-        cand = references[(index + step) % n]
-        if cand == ref or cand in out or not cand.strip():
-            continue
-        if is_wrong(cand, golds[index]):
-            out.append(cand)
-            if len(out) >= limit:
+    others = [references[(index + step) % n] for step in range(1, n)]
+    out, seen = [], {ref}
+    for kind, pool, cap in (("near_miss", near_misses(ref, others[:20]), limit - 1), ("other_answer", others, limit)):
+        for cand in pool:
+            if len(out) >= cap or (kind == "other_answer" and len(out) >= limit):
                 break
+            if cand in seen or not cand.strip():
+                continue
+            seen.add(cand)
+            if is_wrong(cand, golds[index]):
+                out.append((kind, cand))
     return out

@@ -66,15 +66,9 @@ def sentence(rep) -> str:
 
 def markdown(reports, reference_name: str, pairwise: Optional[dict] = None, notes=()) -> str:
     lines = [f"# Scorer meta-evaluation (reference: {reference_name})", ""]
-    head = ["scorer"] + [c[1] for c in COLUMNS] + ["verdict CIT/CAT/TFA"]
-    lines.append("| " + " | ".join(head) + " |")
-    lines.append("|" + "---|" * len(head))
-    for r in reports:
-        v = verdicts(r)
-        cells = [r.scorer] + [getattr(r, k).fmt() for k, _ in COLUMNS] + ["/".join(x or "n/a" for x in v.values())]
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Values: point estimate [95% bootstrap CI]. n/a: not measurable (constant scores, too few models, scorer unavailable).", ""]
-    lines += ["## Verdicts", ""] + [f"- {sentence(r)}" for r in reports]
+    if reports:
+        lines += _requirements_table(reports)
+        lines += ["## Verdicts", ""] + [f"- {sentence(r)}" for r in reports]
     tfa_kinds = sorted({k for r in reports for k in r.tfa_by_perturbation})
     if tfa_kinds:
         lines += ["", "## TFA by perturbation (P correct-reformatted > wrong; 0.5 = coin flip)", ""]
@@ -88,10 +82,23 @@ def markdown(reports, reference_name: str, pairwise: Optional[dict] = None, note
     if pairwise:
         lines += ["", "## Pairwise judges vs human preferences", ""]
         for name, p in pairwise.items():
-            lines.append(f"- **{name}** ({p['pairs']} pairs): {p['description']}")
+            lines.append(f"- **{name}** ({p['pairs']} pairs, against {p.get('against', 'preferences')}): {p['description']}")
+            for ex in p.get("unparsed_examples", []):
+                lines.append(f"  - unparsed verdict example: {ex.strip()[:160]!r}")
     if notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
+
+
+def _requirements_table(reports) -> list[str]:
+    head = ["scorer"] + [c[1] for c in COLUMNS] + ["verdict CIT/CAT/TFA"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in reports:
+        v = verdicts(r)
+        cells = [r.scorer] + [getattr(r, k).fmt() for k, _ in COLUMNS] + ["/".join(x or "n/a" for x in v.values())]
+        lines.append("| " + " | ".join(cells) + " |")
+    note = "Values: point estimate [95% bootstrap CI]. n/a: not measurable (constant scores, too few models, scorer unavailable)."
+    return lines + ["", note, ""]
 
 
 def html_page(markdown_text: str, images=()) -> str:
@@ -117,8 +124,10 @@ def html_page(markdown_text: str, images=()) -> str:
         if line.startswith("#"):
             level = len(line) - len(line.lstrip("#"))
             body.append(f"<h{level}>{html.escape(line.lstrip('#').strip())}</h{level}>")
-        elif line.startswith("- "):
-            body.append(f"<p class='li'>• {html.escape(line[2:]).replace('**', '')}</p>")
+        elif line.lstrip().startswith("- "):
+            indent = (len(line) - len(line.lstrip())) // 2
+            text = html.escape(line.lstrip()[2:]).replace("**", "")
+            body.append(f"<p class='li' style='margin-left:{1.2 * indent}em'>• {text}</p>")
         elif line.strip():
             body.append(f"<p>{html.escape(line)}</p>")
     flush()

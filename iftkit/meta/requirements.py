@@ -154,7 +154,7 @@ def measure_tfa(items: list[TfaItem], score_texts: Callable, resamples=stats.DEF
     queries = []
     for it in items:
         queries.extend((it.record, t) for t in it.variants.values())
-        queries.extend((it.record, t) for t in it.wrongs)
+        queries.extend((it.record, t) for _, t in it.wrongs)
     values = score_texts(queries)
     pos, per_item, by_kind, ties = 0, [], defaultdict(list), []
     for it in items:
@@ -164,12 +164,13 @@ def measure_tfa(items: list[TfaItem], score_texts: Callable, resamples=stats.DEF
         pos += nv + nw
         rates = []
         for kind, v in zip(it.variants, var_scores):
-            for w in wrong_scores:
+            for (wkind, _), w in zip(it.wrongs, wrong_scores):
                 if v is None or w is None:
                     continue
                 win = 1.0 if v > w else 0.5 if v == w else 0.0
                 rates.append(win)
                 by_kind[kind].append(win)
+                by_kind[f"vs {wkind}"].append(win)
                 ties.append(v == w)
         if rates:
             per_item.append(float(np.mean(rates)))

@@ -78,10 +78,12 @@ def run_meta_eval(
     if human_scores:
         records, reference = human_reference(records, human_scores, score_with)
         reference_name = f"human scores ({human_file})"
+    elif not records:
+        reference, reference_name = [], f"human pairwise preferences ({human_file})"
     else:
         reference = gold_reference(records, lookup)
         reference_name = "gold answers (task catalog, tolerant scorer)"
-        if "task_tolerant" in names:
+        if "task_tolerant" in names and records:
             notes.append("task_tolerant is the reference judgment itself here: its CIT/CAT are 1 by construction; "
                          "its TFA is still measured (perturbations are not filtered by any scorer)")
     if records and all(v is None for v in reference):
@@ -91,7 +93,7 @@ def run_meta_eval(
     if scorer_objs and records and not items:
         notes.append("TFA: no item had both a reformattable reference and a wrong answer from the same task")
     reports = []
-    for name in names:
+    for name in names if records else []:  # pairwise-only human files have no samples to rank
         scale = scorer_access.scale_of(scorer_objs[name]) if name in scorer_objs else None
         rep = measure_scorer(records, reference, name, scale=scale, resamples=resamples)
         if name in scorer_objs and items:

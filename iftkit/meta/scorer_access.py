@@ -95,7 +95,7 @@ def text_scorer(scorer) -> Callable:
 
 
 def pairwise_callable(scorer) -> Optional[Callable]:
-    """A batch judge [(prompt, first, second)] -> ["a"|"b"|"tie"|None] view of a pairwise scorer.
+    """A batch judge [(prompt, first, second)] -> [("a"|"b"|"tie"|None, raw text)] view of a pairwise scorer.
 
     Works with the eval stage's PairwiseJudge (a judge client + a pairwise prompt): each call
     is one order only, so position preference stays visible."""
@@ -109,7 +109,7 @@ def pairwise_callable(scorer) -> Optional[Callable]:
         msgs = [prompt.render(instruction=p, reference="(no reference answer given)", answer_a=a, answer_b=b)
                 for p, a, b in triples]
         got = client.complete_many(msgs)
-        return [{"A": "a", "B": "b", "tie": "tie"}.get(parse_winner(prompt, c.text)) for c in got]
+        return [({"A": "a", "B": "b", "tie": "tie"}.get(parse_winner(prompt, c.text)), c.text) for c in got]
 
     return judge_many
 

@@ -1,6 +1,6 @@
 import json
 
-from iftkit.meta.perturb import format_variants, synonym_label, wrong_variants
+from iftkit.meta.perturb import format_variants, near_misses, synonym_label, wrong_variants
 
 
 def test_plain_label_gets_every_kind_of_reformatting():
@@ -29,4 +29,15 @@ def test_wrong_variants_only_take_answers_the_judgment_calls_wrong():
     refs = ["positive", "positive", "negative", "neutral"]
     golds = ["positive", "positive", "negative", "neutral"]
     out = wrong_variants(0, refs, golds, lambda cand, gold: cand != gold, limit=5)
-    assert out == ["negative", "neutral"]
+    assert out == [("other_answer", "negative"), ("other_answer", "neutral")]
+
+
+def test_near_misses_keep_the_template_and_change_the_content():
+    ticket = json.dumps({"name": "Ada", "priority": "low"})
+    assert near_misses(ticket, [json.dumps({"name": "Bo", "priority": "low"})]) == [json.dumps({"name": "Bo", "priority": "low"})]
+    assert near_misses("Total: 41.50 EUR", []) == ["Total: 42.50 EUR"]
+    assert near_misses("carrot, golf, papaya", []) == ["golf, carrot, papaya"]
+    assert near_misses("person: Theo Muller", ["person: Pia Muller"]) == ["person: Pia Muller"]
+    refs = ["12", "7"]
+    got = wrong_variants(0, refs, refs, lambda cand, gold: cand != gold, limit=3)
+    assert got[0] == ("near_miss", "13") and ("other_answer", "7") in got
