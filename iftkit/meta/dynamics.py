@@ -3,7 +3,7 @@
 Input: a sweep's results (results.jsonl rows per the eval contract; n and seed come from the
 adapter card next to each adapter, else from the model label, e.g. "sentiment-n100-s1"), or a
 plain table with columns n, seed, task, scorer, mean[, source]. Format compliance is the
-scorer `format_ok` when present, else the strict task scorer (strict parse success); task
+scorer `task_format` (or `format_ok`) when present, else the strict task scorer; task
 performance is the tolerant task scorer.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from iftkit.errors import IftkitError
 
-FORMAT_SCORERS = ("format_ok", "task_strict")
+FORMAT_SCORERS = ("task_format", "format_ok", "task_strict")
 TASK_SCORER = "task_tolerant"
 SATURATION = 0.9  # a curve has "arrived" once it covers 90% of its rise
 
@@ -42,24 +42,31 @@ def _label_int(label: str, keys) -> Optional[int]:
 
 
 def _source(text: str) -> str:
-    return "synthetic" if re.search(r"synth|synthetic-format", text.lower()) else "real"
+    return "synthetic" if re.search(r"synth|teacher", text.lower()) else "real"
 
 
 def _cell_from_results_row(row: dict, cards: dict) -> Optional[tuple]:
     label = str(row.get("model", ""))
     if label == "base":
-        return 0, 0, "real"
+        return 0, 0, "base"
     card = cards.get(row.get("adapter_path"))
     if card is None and row.get("adapter_path"):
         path = Path(row["adapter_path"]) / "adapter_card.json"
         card = json.loads(path.read_text()) if path.is_file() else {}
         cards[row["adapter_path"]] = card
     card = card or {}
-    n = card.get("target_count", _label_int(label, ("n", "count")))
+    n = card.get("target_count")
+    by_role = (card.get("data") or {}).get("counts", {}).get("train_by_role")
+    if n is None and isinstance(by_role, dict):  # ratio sweeps: the count the mix actually holds
+        n = int(by_role.get("target", 0))
+    n = _label_int(label, ("n", "count")) if n is None else n
     if n is None:
         return None
-    seed = card.get("seed", _label_int(label, ("seed", "s")) or 0)
-    src_text = json.dumps(card.get("recipe", {}).get("data", {})) + label if card else label
+    seed = card.get("seed")
+    seed = (_label_int(label, ("seed", "s")) or 0) if seed is None else seed
+    by_source = (card.get("data") or {}).get("counts", {}).get("train_by_source") or {}
+    # synthetic = target rows from a teacher or the synthetic-format generator (Row.source)
+    src_text = " ".join(k for k in by_source if k.startswith(("synthetic", "teacher"))) + " " + label
     return int(n), int(seed), _source(src_text)
 
 
@@ -92,6 +99,9 @@ def points_from_rows(rows: list[dict], where: str = "table") -> list[Point]:
             points.append(Point(n, seed, source, "task", float(np.mean(by_scorer[TASK_SCORER]))))
     if not points:
         raise IftkitError(f"{where}: no in-domain rows with n and a format/{TASK_SCORER} score to chart")
+    if len({p.n for p in points}) < 2:
+        raise IftkitError(f"{where}: learning dynamics needs results at two or more values of n "
+                          f"(found only n={points[0].n}); run a sweep over mix.target_count or mix.target_ratio")
     return points
 
 
@@ -113,14 +123,45 @@ def load_points(path) -> list[Point]:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError as exc:
                     raise IftkitError(f"{f}:{lineno}: invalid JSON ({exc.msg})") from None
+    if path.is_dir():
+        rows.extend(format_rows_from_samples(path))
     return points_from_rows(rows, str(path))
 
 
+def format_rows_from_samples(root: Path, task_lookup=None) -> list[dict]:
+    """format_ok rate per (model, task) from in-domain samples, via the catalog's format checker,
+    for sweeps whose eval did not run the task_format scorer."""
+    from iftkit.meta.samples import default_task_lookup
+
+    lookup = task_lookup or default_task_lookup()
+    groups = defaultdict(list)
+    for path in sorted(root.rglob("samples.jsonl")):
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise IftkitError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
+            task = lookup(d.get("task")) if d.get("suite") == "in_domain" else None
+            if task is not None:
+                key = (d.get("model"), d.get("adapter_path"), d["task"])
+                groups[key].append(1.0 if task.format_ok(str(d.get("prediction") or "")) else 0.0)
+    return [{"model": m, "adapter_path": a, "suite": "in_domain", "task": t, "scorer": "format_ok", "mean": float(np.mean(v))}
+            for (m, a, t), v in groups.items()]
+
+
 def curves(points: list[Point]) -> dict:
-    """{(source, metric): (ns, means, stds)} with the base model (n=0) shared by every source."""
+    """{(source, metric): (ns, means, stds)}; n=0 points are shared by every source.
+
+    The base model stands for n=0 only when no adapter was trained with zero target samples
+    (an n=0 adapter is the fairer reference: same training, no target data)."""
     by = defaultdict(lambda: defaultdict(list))
-    sources = {p.source for p in points if p.n > 0} or {"real"}
+    sources = {p.source for p in points if p.n > 0 and p.source != "base"} or {"real"}
+    has_zero_adapter = any(p.n == 0 and p.source != "base" for p in points)
     for p in points:
+        if p.source == "base" and has_zero_adapter:
+            continue
         for src in (sources if p.n == 0 else [p.source]):
             by[(src, p.metric)][p.n].append(p.value)
     out = {}

@@ -68,3 +68,27 @@ def test_table_without_needed_columns_is_a_clear_error(tmp_path):
     f.write_text("n,seed,task,scorer,mean\nten,1,sentiment,task_strict,0.5\n")
     with pytest.raises(IftkitError, match="row 1: n and seed must be integers"):
         load_points(f)
+
+
+def test_a_zero_sample_adapter_replaces_the_base_model_at_n0():
+    from iftkit.meta.dynamics import Point, curves
+
+    pts = [Point(0, 0, "base", "format", 0.0), Point(0, 1, "real", "format", 0.4), Point(10, 1, "real", "format", 0.9)]
+    ns, ys, _ = curves(pts)[("real", "format")]
+    assert list(ns) == [0, 10] and list(ys) == [0.4, 0.9]
+    ns, ys, _ = curves(pts[:1] + pts[2:])[("real", "format")]
+    assert list(ys) == [0.0, 0.9]
+
+
+def test_ratio_sweeps_take_n_from_the_mix_counts_and_one_n_is_refused(tmp_path):
+    rows = [{"model": "base", "adapter_path": None, "suite": "in_domain", "task": "sentiment", "scorer": "task_tolerant", "mean": 0.2}]
+    for ratio, target in ((0.1, 24), (0.5, 120)):
+        d = tmp_path / f"ratio={ratio}" / "adapter"
+        d.mkdir(parents=True)
+        card = {"target_count": None, "seed": 0, "data": {"counts": {"train_by_role": {"general": 240 - target, "target": target}}}}
+        (d / "adapter_card.json").write_text(json.dumps(card))
+        rows.append({"model": "adapter", "adapter_path": str(d), "suite": "in_domain", "task": "sentiment",
+                     "scorer": "task_tolerant", "mean": ratio})
+    assert sorted(p.n for p in points_from_rows(rows)) == [0, 24, 120]
+    with pytest.raises(IftkitError, match="two or more values of n"):
+        points_from_rows(rows[:1])
