@@ -31,8 +31,8 @@ def test_kill_9_then_rerun_resumes_from_last_checkpoint(tiny_model_dir, tmp_path
                "tracking.mode": "offline", "tracking.dir": str(tmp_path / "wb")})]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     ckpts = out / "checkpoints"
-    while proc.poll() is None and not (ckpts.is_dir() and any(p.name == "checkpoint-10" for p in ckpts.iterdir())):
-        time.sleep(0.05)
+    while proc.poll() is None and not (ckpts / "checkpoint-10" / "trainer_state.json").is_file():
+        time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)  # the crash: no cleanup, no final save
     proc.wait()
     assert not (out / "adapter_card.json").exists(), "training finished before the kill; raise max_steps"
@@ -75,3 +75,17 @@ def test_two_process_cpu_ddp_writes_one_adapter(tiny_model_dir, tmp_path):
     assert len(runs) == 1 and runs[0].name.endswith(card["wandb"]["run_id"])
     # tokens of both ranks are counted: 4 steps x 2 ranks x 4 rows
     assert card["tokens_seen"] > 4 * 2 * 4 * 10
+
+
+def test_half_written_checkpoint_is_skipped(tmp_path):
+    from iftkit.training.resume import last_complete_checkpoint
+
+    good, broken = tmp_path / "checkpoint-5", tmp_path / "checkpoint-10"
+    for d in (good, broken):
+        d.mkdir()
+        (d / "adapter_model.safetensors").write_bytes(b"x")
+    (good / "trainer_state.json").write_text("{}")
+    (broken / "trainer_state.json").write_text('{"global_st')  # killed mid-write
+    assert last_complete_checkpoint(tmp_path) == good
+    assert broken.exists()
+    assert last_complete_checkpoint(tmp_path, remove_incomplete=True) == good and not broken.exists()
