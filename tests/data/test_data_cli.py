@@ -63,3 +63,19 @@ def test_tasks_lists_the_catalog(capsys):
     assert main(["data", "tasks"]) == 0
     out = capsys.readouterr().out
     assert "sentiment" in out and "ticket_json" in out and out.count("strict:") >= 12
+
+
+def test_byte_identical_across_processes_and_hash_seeds(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    outs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"m{hash_seed}"
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(ROOT)}
+        subprocess.run([sys.executable, "-m", "iftkit", "data", "build", "--config", str(ROOT / "recipes/data/byo.yaml"),
+                        "--out", str(out), "--data.samples_per_task", "30", "--mix.test_size_per_task", "10"],
+                       env=env, check=True, capture_output=True, cwd=ROOT)
+        outs.append({p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*.json*"))})
+    assert outs[0] == outs[1] and len(outs[0]) > 20
