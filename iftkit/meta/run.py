@@ -47,43 +47,25 @@ def run_meta_eval(
     max_pairs: Optional[int] = None,
     log: Callable = print,
 ) -> dict:
+    """Measure every scorer against the reference judgment; write meta_eval.{json,md,html} to `out`."""
     if results is None and human_file is None:
         raise IftkitError("give --results RUN_DIR (eval output) and/or --human FILE")
     records = read_records(results) if results is not None else []
     lookup = task_lookup or default_task_lookup()
-    judgments = human_io.load_human(human_file) if human_file else []
-    human_scores, human_pairs = human_io.split(judgments)
+    human_scores, human_pairs = human_io.split(human_io.load_human(human_file) if human_file else [])
     notes = []
-    try:
-        factory = factory or scorer_access.registry_factory(recipe)
-    except ImportError:
-        factory = None
-        notes.append("scorer registry (iftkit.evaluation.scorers) not installed: TFA and pairwise bias not measured")
     names = scorers or scorer_names(records) or (["task_tolerant"] if human_scores else [])
-    scorer_objs, scorer_errors = {}, {}
-    for name in names:
-        if factory is None:
-            continue
-        try:
-            scorer_objs[name] = factory(name)
-        except Exception as exc:  # an unavailable scorer (missing model, bad option) must not sink the table
-            scorer_errors[name] = f"{type(exc).__name__}: {exc}"
-            notes.append(f"{name}: scorer could not be built ({scorer_errors[name]}); its TFA is n/a")
-
-    def score_with(fresh):
-        for name, sc in scorer_objs.items():
-            for r, v in zip(fresh, _safe_score(sc, [(r, r.prediction) for r in fresh], name, notes)):
-                r.scores[name] = v
+    scorer_objs, scorer_errors = _build_scorers(names, factory, recipe, notes)
 
     if human_scores:
-        records, reference = human_reference(records, human_scores, score_with)
+        records, reference = human_reference(records, human_scores, lambda fresh: _score_fresh(fresh, scorer_objs, notes))
         reference_name = f"human scores ({human_file})"
     elif not records:
         reference, reference_name = [], f"human pairwise preferences ({human_file})"
     else:
         reference = gold_reference(records, lookup)
         reference_name = "gold answers (task catalog, tolerant scorer)"
-        if "task_tolerant" in names and records:
+        if "task_tolerant" in names:
             notes.append("task_tolerant is the reference judgment itself here: its CIT/CAT are 1 by construction; "
                          "its TFA is still measured (perturbations are not filtered by any scorer)")
     if records and all(v is None for v in reference):
@@ -105,25 +87,56 @@ def run_meta_eval(
         reports.append(rep)
         log(f"meta-eval: {name}: CIT τ {rep.cit_kendall.fmt()}  CAT τ {rep.cat_pooled.fmt()}  TFA {rep.tfa.fmt()}")
 
-    pair_results = {}
+    pairs = human_pairs[:max_pairs] if human_pairs else _pairs_from_records(records, reference, judge_max_items)
+    against = f"human preferences ({human_file})" if human_pairs else "gold-derived preferences on the results"
+    pair_results = _measure_pairwise(scorer_objs, pairs, against, resamples, notes, log)
+    if human_pairs and not pair_results:
+        notes.append(f"{len(human_pairs)} pairwise human judgments read, but no pairwise judge scorer to measure against them")
+    return _write(out, reports, reference_name, len(records), pair_results, notes)
+
+
+def _build_scorers(names, factory, recipe, notes):
+    try:
+        factory = factory or scorer_access.registry_factory(recipe)
+    except ImportError:
+        notes.append("scorer registry (iftkit.evaluation.scorers) not installed: TFA and pairwise bias not measured")
+        return {}, {}
+    objs, errors = {}, {}
+    for name in names:
+        try:
+            objs[name] = factory(name)
+        except Exception as exc:  # an unavailable scorer (missing model, bad option) must not sink the table
+            errors[name] = f"{type(exc).__name__}: {exc}"
+            notes.append(f"{name}: scorer could not be built ({errors[name]}); its TFA is n/a")
+    return objs, errors
+
+
+def _score_fresh(fresh, scorer_objs, notes):
+    for name, sc in scorer_objs.items():
+        for r, v in zip(fresh, _safe_score(sc, [(r, r.prediction) for r in fresh], name, notes)):
+            r.scores[name] = v
+
+
+def _measure_pairwise(scorer_objs, pairs, against, resamples, notes, log) -> dict:
+    out = {}
     for name, sc in scorer_objs.items():
         judge = scorer_access.pairwise_callable(sc)
         if judge is None:
             if PAIRWISE_HINT in name:
                 notes.append(f"{name}: exposes no (prompt, first, second) call; position/length bias not measured")
             continue
-        pairs = human_pairs[:max_pairs] if human_pairs else _pairs_from_records(records, reference, judge_max_items)
         summary = pairwise.summarise(pairwise.judge_pairs(judge, pairs), resamples)
-        summary["against"] = f"human preferences ({human_file})" if human_pairs else "gold-derived preferences on the results"
+        summary["against"] = against
         summary["description"] = pairwise.describe(summary)
-        pair_results[name] = summary
+        out[name] = summary
         log(f"meta-eval: {name}: {summary['description']}")
-    if human_pairs and not pair_results:
-        notes.append(f"{len(human_pairs)} pairwise human judgments read, but no pairwise judge scorer to measure against them")
+    return out
 
+
+def _write(out, reports, reference_name, n_records, pair_results, notes) -> dict:
     payload = {
         "reference": reference_name,
-        "records": len(records),
+        "records": n_records,
         "scorers": [r.to_dict() for r in reports],
         "verdicts": {r.scorer: {"requirements": report.verdicts(r), "sentence": report.sentence(r)} for r in reports},
         "pairwise": pair_results,

@@ -93,3 +93,37 @@ def test_a_scorer_that_cannot_be_built_gets_na_not_a_crash(results, tmp_path):
     by = {s["scorer"]: s for s in p["scorers"]}
     assert by["length"]["tfa"]["value"] is None and "model weights missing" in by["length"]["tfa"]["note"]
     assert by["length"]["cit_kendall"]["value"] is not None  # CIT/CAT come from the stored scores
+
+
+def test_pairwise_judge_position_and_length_bias_on_results_and_human_pairs(results, tmp_path):
+    """The eval stage's PairwiseJudge over a fake client (always answers "Winner: A"): every call
+    picks the first slot, which the report must show as full position bias."""
+    prompts = pytest.importorskip("iftkit.evaluation.judge.prompts")
+    from iftkit.evaluation.judge.types import Completion
+    from iftkit.evaluation.scorers import get_scorer
+
+    class FirstSlotClient:
+        label = "fake:first-slot"
+        calls = 0
+
+        def complete_many(self, msgs):
+            FirstSlotClient.calls += len(msgs)
+            return [Completion("Winner: A") for _ in msgs]
+
+    judge = get_scorer("judge_pairwise", client=FirstSlotClient(), prompt=prompts.load_judge_prompt("pairwise"))
+
+    def factory(name, **kw):
+        return judge if name == "judge_pairwise" else fx.factory(name)
+
+    p = run_meta_eval(results, factory=factory, task_lookup=fx.lookup, scorers=["exact_match", "judge_pairwise"],
+                      resamples=50, judge_max_items=6, log=lambda *_: None)
+    s = p["pairwise"]["judge_pairwise"]
+    assert s["pairs"] == 6 and s["first_slot_rate"]["value"] == 1.0 and s["parse_failure_rate"] == 0.0
+    assert "strong position bias" in s["description"]
+    human = tmp_path / "pairs.jsonl"
+    human.write_text("".join(json.dumps({"prompt": f"q{i}", "response_a": "short", "response_b": "a longer answer",
+                                         "preference": "b"}) + "\n" for i in range(4)))
+    p = run_meta_eval(None, human_file=human, factory=factory, scorers=["judge_pairwise"], resamples=50, log=lambda *_: None)
+    s = p["pairwise"]["judge_pairwise"]
+    assert s["pairs"] == 4 and s["agreement_both_orders"]["value"] == 0.5 and s["against"].startswith("human")
+    assert "## Pairwise judges vs human preferences" in p["markdown"]
