@@ -27,6 +27,7 @@ class TeacherServer:
         self.calls = 0  # requests answered with 200
         self.bodies: list[str] = []
         self.auth: list = []
+        self.in_flight = 0
         self._lock = threading.Lock()
         self._attempts = 0
         server = self
@@ -39,6 +40,15 @@ class TeacherServer:
                 if self.path != "/v1/chat/completions":
                     self._send(404, {"error": "not found"})
                     return
+                with server._lock:
+                    server.in_flight += 1
+                try:
+                    self._answer()
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+            def _answer(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 with server._lock:
                     server._attempts += 1
