@@ -170,5 +170,5 @@ def make_teacher(synth_cfg, model_cfg=None):
 
     cfg = model_cfg or ModelConfig()
     if synth_cfg.model != "base":
-        cfg = cfg.model_copy(update={"id": synth_cfg.model, "quantization": cfg.quantization})
+        cfg = cfg.model_copy(update={"id": synth_cfg.model})
     return LocalTeacher(cfg, synth_cfg.temperature, synth_cfg.max_tokens)

@@ -156,3 +156,12 @@ def test_impossible_amounts_are_clear_errors():
         plan(recipe(data={"target_task": "my_task"}))
     with pytest.raises(IftkitError, match="must not include the target"):
         plan(recipe(data={"general_tasks": ["sentiment", "topic"]}))
+
+
+@pytest.mark.parametrize("target", ["ticket_json", "fact_qa", "headline", "list_items"])
+def test_any_family_can_be_the_target(target):
+    r = validate({"data": {"target_task": target, "general_tasks": "all", "samples_per_task": 40},
+                  "mix": {"target_ratio": 0.5, "total_size": 60, "val_size": 6, "test_size_per_task": 10}})
+    p = plan(r)
+    assert target not in p["info"]["general_tasks"] and len(p["info"]["general_tasks"]) == 19
+    assert sum(x.task == target for x in p["train"]) == 30 and set(p["test"]) >= {target, "sentiment"}
