@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from iftkit.data.rows import Row, write_rows
+from iftkit.data.rows import write_rows
 
 
 def make_adapter(base_dir, out_dir, seed: int, card_extra=None):
@@ -28,22 +28,13 @@ def tiny_adapters(tiny_model_dir, tmp_path_factory):
     return [make_adapter(tiny_model_dir, root / name, seed) for name, seed in (("ratio-0.1", 1), ("ratio-0.9", 2))]
 
 
-def _row(task, category, q, a, gold=None):
-    return Row(prompt=[{"role": "user", "content": q}], completion=a, task=task, category=category, gold=gold)
-
-
 @pytest.fixture
 def mix_dir(tmp_path):
-    """A mix dir laid out as the contract says, with hand-written test sets."""
+    """A mix dir laid out as the contract says; test rows from the task catalog."""
+    from iftkit.data.tasks import get_task
+
     d = tmp_path / "mix"
-    write_rows(d / "test" / "sentiment.jsonl", [
-        _row("sentiment", "classify", "Review: 'Loved it.' Positive or negative?", "positive", "positive"),
-        _row("sentiment", "classify", "Review: 'Broke in a day.' Positive or negative?", "negative", "negative"),
-        _row("sentiment", "classify", "Review: 'Great value.' Positive or negative?", "positive", "positive"),
-    ])
-    write_rows(d / "test" / "arithmetic.jsonl", [
-        _row("arithmetic", "logic", "What is 2 plus 3?", "5", 5),
-        _row("arithmetic", "logic", "What is 4 plus 4?", "8", 8),
-    ])
+    write_rows(d / "test" / "sentiment.jsonl", get_task("sentiment").generate(3, seed=11))
+    write_rows(d / "test" / "arithmetic.jsonl", get_task("arithmetic").generate(2, seed=11))
     (d / "manifest.json").write_text(json.dumps({"target_task": "sentiment"}))
     return d

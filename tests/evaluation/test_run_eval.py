@@ -88,8 +88,7 @@ def test_base_and_two_adapters_every_scorer_then_cached_rerun(recipe_for, reward
     models = {"base", "ratio-0.1", "ratio-0.9"}
     scorers_seen = {(r["model"], r["suite"], r["scorer"]) for r in rows if r["task"] == "__all__"}
     for model in models:
-        # catalog task scorers need the Data stage's task catalog; the rest apply to these rows
-        for name in set(list_scorers()) - {"task_strict", "task_tolerant", "task_format"} | {"judge_reference", "judge_ratio"}:
+        for name in set(list_scorers()) | {"judge_reference", "judge_ratio"}:
             suites = ["general"] if name == "ifeval" else ["in_domain", "general"]
             for suite in suites:
                 assert (model, suite, name) in scorers_seen, (model, suite, name)
