@@ -7,6 +7,7 @@ through the registry scorer that produces it.
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Optional
 
 from iftkit.errors import IftkitError
@@ -62,7 +63,8 @@ def registry_factory(recipe=None) -> Callable:
         from iftkit.config.schema import Recipe
 
         recipe = Recipe()
-    cache_root = cache_dir() / "eval"
+    # same judge cache as `iftkit eval`, so verdicts already paid for are reused
+    cache_root = Path(recipe.eval.cache_dir) if recipe.eval.cache_dir else cache_dir() / "eval"
     counters = Counters()
     client_box, built = [], {}
 

@@ -1,0 +1,27 @@
+"""The real local judge (SmolLM2, a weak judge) on two LLMBar pairs: the whole pairwise path."""
+
+import pytest
+
+from iftkit.config.schema import Recipe
+from iftkit.meta.run import run_meta_eval
+from iftkit.meta.scorer_access import registry_factory
+
+from .test_human import LLMBAR
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not LLMBAR.is_file(), reason="../shared/data/llmbar/LLMBar_Natural.json not present")
+def test_local_pairwise_judge_on_llmbar_pairs(tmp_path, smollm2_dir):
+    recipe = Recipe()
+    recipe.eval.cache_dir = str(tmp_path / "judge-cache")
+    factory = registry_factory(recipe)
+    p = run_meta_eval(None, human_file=LLMBAR, out=tmp_path / "out", factory=factory, scorers=["judge_pairwise"],
+                      max_pairs=2, resamples=50, log=lambda *_: None)
+    s = p["pairwise"]["judge_pairwise"]
+    assert s["pairs"] == 2
+    assert factory.counters.judge_new == 4  # both orders of both pairs, nothing from an old cache
+    assert 0.0 <= s["parse_failure_rate"] <= 1.0
+    failed = round(s["parse_failure_rate"] * 4)
+    # unparseable verdicts are kept verbatim for the report, never turned into a guess
+    assert len(s["unparsed_examples"]) == min(failed, 3)
+    assert (tmp_path / "out" / "meta_eval.html").is_file()
