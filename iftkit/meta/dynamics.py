@@ -210,4 +210,9 @@ def describe(bounds: dict) -> list[str]:
             t += " (the largest n swept: still rising, no plateau inside the sweep)"
         verdict = "biphasic: format is learned before the task" if b["biphasic"] else "no biphasic pattern"
         lines.append(f"{src} target samples: {f}; {t} ({verdict})")
+    real, synth = bounds.get("real", {}), bounds.get("synthetic", {})
+    if real.get("format_saturates_at") and synth.get("format_saturates_at"):
+        r, y = real["format_saturates_at"], synth["format_saturates_at"]
+        faster = "fewer" if y < r else "more" if y > r else "as many"
+        lines.append(f"real vs synthetic: synthetic target data needs {faster} samples to learn the format (n={y} vs n={r})")
     return lines

@@ -36,6 +36,7 @@ def test_biphasic_boundaries_per_source_and_chart(tmp_path):
     assert b["real"]["biphasic"] and b["synthetic"]["biphasic"]
     lines = describe(b)
     assert any("format saturates at n=20" in line and "synthetic" in line for line in lines)
+    assert lines[-1] == "real vs synthetic: synthetic target data needs fewer samples to learn the format (n=20 vs n=50)"
     png = plot_dynamics(points, b, tmp_path / "dyn.png")
     with Image.open(png) as im:
         assert im.format == "PNG" and im.size[0] >= 800
