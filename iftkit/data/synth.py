@@ -84,7 +84,7 @@ def build_request(examples: list[SeedTask], category: str) -> list[dict]:
         shown.append(f"Example {i} (category: {ex.category})\n"
                      + json.dumps({"instruction": ex.instruction, "input": ex.input, "output": ex.output},
                                   ensure_ascii=False))
-    hint = _CATEGORY_HINT.get(category, "a useful text task")
+    hint = _CATEGORY_HINT.get(category, "the same kind of task, with the same output format, as the examples")
     user = ("Here are example tasks for training an assistant. Each has an instruction, an optional input "
             "and the ideal output.\n\n" + "\n\n".join(shown) + "\n\n"
             f"Write ONE new task of category \"{category}\" ({hint}). It must differ from the examples, "
@@ -153,7 +153,9 @@ def synthesize(cfg, teacher, out_path, seeds: Optional[list[SeedTask]] = None,
     seeds = seeds if seeds is not None else load_seed_tasks(cfg.seeds_file)
     if len(seeds) < 2:
         raise IftkitError(f"the seed pool has {len(seeds)} task(s); at least 2 are needed")
-    categories = sorted({s.category for s in seeds if s.category and s.category != "user"}) or list(PAPER_CATEGORIES)
+    # the packaged pool rotates over the paper's categories; a user's pool (e.g. target-task
+    # examples) over its own, so the teacher writes more of the same kind and format
+    categories = sorted({s.category for s in seeds if s.category}) or list(PAPER_CATEGORIES)
     max_calls = cfg.max_calls or 4 * cfg.n
     batch_size = max(1, cfg.max_concurrency)
     dedup = NearDupFilter(cfg.rouge_threshold)

@@ -151,3 +151,18 @@ def test_missing_base_url_is_a_clear_error(tmp_path, monkeypatch, capsys):
 @pytest.fixture(autouse=True)
 def _cache(isolated_cache):
     return isolated_cache
+
+
+def test_target_format_synthesis_from_user_examples(tmp_path, capsys):
+    seeds = tmp_path / "examples.jsonl"
+    seeds.write_text("".join(json.dumps({"instruction": "Route this ticket: billing, technical or shipping.",
+                                         "input": f"Ticket {i}: my order {i} is late.", "output": "shipping"}) + "\n"
+                             for i in range(4)))
+    with TeacherServer(bad_every=0) as server:
+        assert main(synth_cli(server, tmp_path / "fmt.jsonl", tmp_path / "c", "--n", "3", "--task", "ticket_routing",
+                              "--seeds", str(seeds))) == 0
+        body = json.loads(server.bodies[0])
+    assert "Route this ticket" in body["messages"][1]["content"]
+    assert 'category "user"' in body["messages"][1]["content"] and "same output format" in body["messages"][1]["content"]
+    rows = read_rows(tmp_path / "fmt.jsonl")
+    assert len(rows) == 3 and {r.task for r in rows} == {"ticket_routing"}
