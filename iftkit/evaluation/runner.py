@@ -13,6 +13,7 @@ from typing import Optional
 from iftkit.config.schema import Recipe
 from iftkit.errors import IftkitError
 from iftkit.evaluation.counters import Counters
+from iftkit.evaluation.fingerprint import json_hash
 from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest, read_adapter_card
 from iftkit.evaluation.results import SampleLog, aggregate_rows, write_results
 from iftkit.evaluation.scorers import JUDGE_SCORERS, Sample, expand, get_scorer
@@ -138,7 +139,8 @@ def run_eval(recipe: Recipe, adapters: list[str], out_dir, include_base: bool = 
     report = EvalReport(out_dir, counters, judge_label=client_box[0].label if client_box else None)
     for name, scorer in scorers.items():
         outs = list(scorer.outputs())
-        todo = [r for r in records if any(o not in r["scores"] for o in outs)]
+        ident = scorer.identity()
+        todo = [r for r in records if any(o not in r["scores"] for o in outs) or r.get("scorer_ids", {}).get(name) != ident]
         if todo:
             res = scorer.score_detailed([_sample(r) for r in todo])
             for k, r in enumerate(todo):
@@ -146,8 +148,9 @@ def run_eval(recipe: Recipe, adapters: list[str], out_dir, include_base: bool = 
                     r["scores"][o] = res.values.get(o, [None] * len(todo))[k]
                 if res.details and res.details[k] is not None:
                     r["judge"][name] = res.details[k]
-                if res.failed and res.failed[k]:
-                    r["failed"] = sorted(set(r.get("failed", [])) | {name})
+                failed = set(r.get("failed", [])) - {name}
+                r["failed"] = sorted(failed | ({name} if res.failed and res.failed[k] else set()))
+                r.setdefault("scorer_ids", {})[name] = ident
             log.append(todo)
         if name in JUDGE_SCORERS:
             judged = [r for r in records if r["judge"].get(name)]
@@ -164,12 +167,14 @@ def run_eval(recipe: Recipe, adapters: list[str], out_dir, include_base: bool = 
 def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress) -> list[dict]:
     ev = recipe.eval
     gen = CachedGenerator(mut, recipe.model, gen_store, counters, ev.max_new_tokens, ev.batch_size, ev.backend, progress)
+    # a stored prediction is reused only for the same weights and the same decoding
+    gen_key = json_hash([mut.fingerprint(), gen.gen_config])
     records, new_rows = [], []
     for suite, rows in suites.items():
         for row in rows:
             key = (mut.label, suite, row.task, row.content_hash())
             rec = log.get(key)
-            if rec is not None and rec.get("adapter_path") == mut.adapter_path:
+            if rec is not None and rec.get("generation_key") == gen_key:
                 counters.generations_cached += 1  # the prediction is already in samples.jsonl
                 records.append(rec)
             else:
@@ -180,6 +185,7 @@ def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress) 
             "model": mut.label, "adapter_path": mut.adapter_path, "suite": suite, "task": row.task,
             "category": row.category, "sample_id": row.content_hash(), "prompt": row.prompt, "prediction": pred,
             "reference": row.completion, "gold": row.gold, "meta": row.meta, "scores": {}, "judge": {},
+            "generation_key": gen_key, "scorer_ids": {},
         } for (suite, row), pred in zip(new_rows, preds)]
         log.append(fresh)
         records += fresh

@@ -132,3 +132,17 @@ def test_torn_samples_file_is_repaired_and_only_missing_work_is_done(recipe_for,
         third = run_eval(recipe2, [str(tiny_adapters[0])], out, progress=False)
         assert third.counters.judge_new == 0 and third.counters.judge_cached == 0
         assert all("chrf" in json.loads(line)["scores"] for line in (out / "samples.jsonl").read_text().splitlines())
+
+
+def test_changed_judge_or_decoding_is_not_served_stale(recipe_for, reward_dir, tiny_adapters, tmp_path):
+    out = tmp_path / "results"
+    with JudgeServer() as server:
+        base = dict(scorers=["exact_match", "judge"], instruction_set="none", in_domain_samples=2)
+        run_eval(recipe_for(server.url, reward_dir, **base), [], out, progress=False)
+        other_judge = recipe_for(server.url, reward_dir, **base)
+        other_judge.eval.judge.model = "another-judge"
+        again = run_eval(other_judge, [], out, progress=False)
+        assert again.counters.generations_new == 0 and again.counters.judge_new > 0
+        longer = recipe_for(server.url, reward_dir, **{**base, "max_new_tokens": 9})
+        third = run_eval(longer, [], out, progress=False)
+        assert third.counters.generations_new == 4  # 2 sentiment + 2 arithmetic rows, new decoding config

@@ -36,6 +36,8 @@ class JudgePrompt:
 
 def load_judge_prompt(kind: str, path: Optional[str] = None) -> JudgePrompt:
     p = Path(path) if path else project_root() / "recipes" / "prompts" / DEFAULTS[kind]
+    if path and not p.is_absolute() and not p.is_file() and (project_root() / p).is_file():
+        p = project_root() / p  # recipes name prompt files relative to the checkout
     if not p.is_file():
         raise IftkitError(f"judge prompt file not found: {p}")
     try:

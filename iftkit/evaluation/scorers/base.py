@@ -53,6 +53,11 @@ class Scorer:
         vals = [v for v in values if v is not None]
         return float(sum(vals) / len(vals)) if vals else float("nan")
 
+    def identity(self) -> str:
+        """What the values depend on besides the sample (a judge's model and prompt, an
+        embedding model path): stored with each record so a changed scorer rescores."""
+        return self.name
+
     def outputs(self) -> dict[str, "Scorer"]:
         """Output name -> scorer describing it (direction, scale); most scorers have one."""
         return {self.name: self}

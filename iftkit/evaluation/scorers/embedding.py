@@ -39,6 +39,9 @@ class EmbeddingSimilarity(Scorer):
     def __init__(self, model: Optional[str] = None):
         self.model_path = str(model or default_embedding_model_dir())
 
+    def identity(self):
+        return f"{self.name}:{self.model_path}"
+
     def score(self, samples):
         if not samples:
             return []

@@ -7,6 +7,7 @@ candidate and the reference are compared in both orders to cancel position bias.
 Verdicts that do not parse are kept verbatim, scored None and marked failed.
 """
 
+from iftkit.evaluation.fingerprint import json_hash
 from iftkit.evaluation.judge.prompts import JudgePrompt, parse_score, parse_winner
 from iftkit.evaluation.scorers.base import Scorer, ScoreResult
 
@@ -16,7 +17,12 @@ class _Output(Scorer):
         self.name, self.higher_is_better, self.scale = name, higher_is_better, scale
 
 
-class ReferenceJudge(Scorer):
+class _JudgeScorer(Scorer):
+    def identity(self):
+        return json_hash([self.name, self.client.identity, self.prompt.identity()])
+
+
+class ReferenceJudge(_JudgeScorer):
     name = "judge"
     scale = (0.0, 10.0)
 
@@ -54,7 +60,7 @@ class ReferenceJudge(Scorer):
         return ScoreResult(vals, details, failed)
 
 
-class PairwiseJudge(Scorer):
+class PairwiseJudge(_JudgeScorer):
     """1 = candidate preferred over the reference in both orders, 0.5 = split or tie, 0 = never."""
 
     name = "judge_pairwise"

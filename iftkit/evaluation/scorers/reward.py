@@ -56,6 +56,9 @@ class RewardModel(Scorer):
             out.extend(float(x) for x in logits[:, 0])
         return out
 
+    def identity(self):
+        return f"{self.name}:{self.model_path}"
+
     def score(self, samples):
         if not samples:
             return []
