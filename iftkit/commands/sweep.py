@@ -1,0 +1,71 @@
+"""`iftkit sweep [run|collect] --config R [--dotted.overrides]` (also scripts/sweep.py).
+
+run (default): evaluate the base model, train + evaluate every grid cell not already done,
+then write results, charts and report under runs/<name>/. Rerunning skips finished cells.
+collect: gather whatever cells have finished (e.g. on shared storage after a SLURM array)
+into the results table and report, without training anything.
+"""
+
+import time
+
+from iftkit.config import load_recipe
+from iftkit.errors import IftkitError
+
+ACCEPTS_OVERRIDES = True
+
+
+def add_arguments(p):
+    # `run` (default) or `collect` is taken from the leftover arguments: a positional here
+    # would swallow the values of dotted overrides
+    p.add_argument("--config", required=True, help="sweep recipe YAML (with a sweep: section)")
+    p.add_argument("--cell", action="append", help="run only this cell label (repeatable); used by SLURM array tasks")
+    p.add_argument("--one-cell", action="store_true",
+                   help="run the single cell whose grid values are given as --key=value args (W&B agent)")
+    p.add_argument("--emit", choices=["slurm", "wandb"], help="write a SLURM array script or W&B sweep config, run nothing")
+    p.add_argument("--launcher", choices=["inprocess", "accelerate"], help="override sweep.launcher")
+    p.add_argument("--accelerate-config", help="accelerate config file for --launcher accelerate")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def run(args) -> int:
+    from iftkit.sweep.emit import cell_from_args, write_emitted
+    from iftkit.sweep.finish import finish_sweep
+    from iftkit.sweep.grid import expand
+    from iftkit.sweep.runner import SweepPaths, run_sweep, sweep_root
+
+    extra = list(args.overrides)
+    action = "run"
+    for pos in (0, -1):
+        if extra and extra[pos] in ("run", "collect"):
+            action = extra.pop(pos)
+            break
+    selectors = extra if args.one_cell else []
+    recipe = load_recipe(args.config, [] if args.one_cell else extra)
+    if not recipe.sweep.grid:
+        raise IftkitError(f"{args.config}: key 'sweep.grid' is empty; a sweep needs at least one grid key, e.g. mix.target_ratio: [0.0, 0.5, 1.0]")
+    cells = expand(recipe, source=args.config)
+    paths = SweepPaths(sweep_root(recipe))
+    if args.emit:
+        path = write_emitted(args.emit, cells, args.config, paths.root, args.accelerate_config or recipe.sweep.accelerate_config)
+        print(f"wrote {path} ({len(cells)} cells)")
+        return 0
+    if action == "collect":
+        finish_sweep(recipe, paths, cells)
+        return 0
+    chosen = cells
+    if args.cell:
+        known = {c.label: c for c in cells}
+        unknown = [c for c in args.cell if c not in known]
+        if unknown:
+            raise IftkitError(f"--cell {unknown[0]!r} is not in this sweep; cells: {', '.join(known)}")
+        chosen = [known[c] for c in args.cell]
+    elif args.one_cell:
+        chosen = [cell_from_args(cells, selectors)]
+    start = time.time()
+    print(f"sweep {recipe.name}: {len(chosen)} of {len(cells)} cells, output {paths.root}", flush=True)
+    run_sweep(recipe, args.config, chosen, args.launcher, args.accelerate_config, progress=not args.no_progress,
+              say=lambda m: print(m, flush=True))
+    if chosen is cells:
+        finish_sweep(recipe, paths, cells)
+    print(f"sweep finished in {time.time() - start:.0f} s", flush=True)
+    return 0

@@ -1,0 +1,56 @@
+"""Gather a sweep's results into one table, the report and a W&B sweep-summary run."""
+
+from pathlib import Path
+from typing import Callable
+
+from iftkit.config.schema import Recipe
+from iftkit.report.render import ReportFiles, write_report
+from iftkit.sweep.grid import Cell
+from iftkit.sweep.runner import SweepPaths, collect_rows, write_rows
+
+
+def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Callable = print) -> ReportFiles:
+    rows, missing = collect_rows(recipe, paths, cells)
+    if missing:
+        say(f"not finished yet (left out of the report): {', '.join(missing)}")
+    results = write_rows(paths, rows)
+    x_key = next(iter(recipe.sweep.grid), "mix.target_ratio")
+    meta = {"target_task": recipe.data.target_task, "base_model": recipe.model.id, "cells": len(cells), "missing": missing}
+    files = write_report(rows, paths.report, recipe.name, x_key, recipe.sweep.primary_scorer, recipe.sweep.keep_general, meta)
+    wandb_dir = log_sweep_summary(recipe, paths, rows, files)
+    say(f"results: {results} ({len(rows)} rows)")
+    say(f"report: {files.html}")
+    say(f"charts: {files.tradeoff_png}, {files.scores_png}")
+    if wandb_dir:
+        say(f"W&B: {wandb_dir} (offline runs: upload later with `wandb sync {wandb_dir}/wandb/offline-run-*`)")
+    for rec in files.summary["recommendations"]:
+        say(f"recommended for {rec['scenario']}: {x_key} = {rec['x']} ({rec['confidence'].split(':')[0]} confidence)")
+    return files
+
+
+def log_sweep_summary(recipe: Recipe, paths: SweepPaths, rows: list[dict], files: ReportFiles):
+    """One `sweep-summary` run holding the results table, the charts and the recommendation."""
+    from iftkit import tracking
+
+    run_dir = recipe.tracking.dir or str(paths.root / "wandb")
+    run = tracking.init_run(recipe, name=f"{recipe.name}-summary", job_type="sweep-summary", dir=run_dir,
+                            config={"sweep": recipe.sweep.model_dump(mode="json")})
+    if run is None:
+        return None
+    import wandb
+
+    columns = ["cell", "seed", "suite", "task", "scorer", "n", "mean", "ci_low", "ci_high"]
+    table = wandb.Table(columns=columns + ["grid"], data=[[r.get(c) for c in columns] + [str(r.get("grid"))] for r in rows])
+    run.log({
+        "results": table,
+        "tradeoff": wandb.Image(str(files.tradeoff_png)),
+        "scores_vs_x": wandb.Image(str(files.scores_png)),
+    })
+    for rec in files.summary["recommendations"]:
+        run.summary[f"recommended/{rec['scenario']}"] = str(rec["x"])
+    art = wandb.Artifact(f"{recipe.name}-report", type="sweep-report")
+    for f in (files.html, files.markdown, files.tradeoff_png, files.scores_png):
+        art.add_file(str(f))
+    run.log_artifact(art)
+    run.finish()
+    return Path(run_dir)

@@ -1,0 +1,172 @@
+"""Run a sweep: the base model as reference, then each cell (train, evaluate), resumably.
+
+Every cell trains through the same code as `train/sft.py` (`train_adapter`) — in this
+process, or as `accelerate launch train/sft.py` when the sweep's launcher says so — and is
+evaluated by the same code as `eval/run.py`. The state file is written after every step, so
+a kill at any moment costs at most the step in flight (and training resumes from its own
+last checkpoint).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+from iftkit.config.schema import Recipe
+from iftkit.errors import IftkitError
+from iftkit.paths import project_root
+from iftkit.sweep.grid import Cell, base_eval_hash, expand
+from iftkit.sweep.state import SweepState
+
+BASE = "base"
+
+
+@dataclass
+class SweepPaths:
+    root: Path
+
+    @property
+    def cells(self) -> Path:
+        return self.root / "cells"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report"
+
+    def cell_dir(self, cell: Cell) -> Path:
+        return self.cells / cell.dirname
+
+    def adapter_dir(self, cell: Cell) -> Path:
+        return self.cell_dir(cell) / "adapter"
+
+    def eval_dir(self, cell: Cell) -> Path:
+        return self.cell_dir(cell) / f"eval-{cell.eval_hash[:8]}"
+
+    def base_eval_dir(self, recipe: Recipe) -> Path:
+        return self.root / "base" / f"eval-{base_eval_hash(recipe)[:8]}"
+
+
+def sweep_root(recipe: Recipe) -> Path:
+    return Path(recipe.sweep.out_dir) / recipe.name
+
+
+def run_sweep(recipe: Recipe, recipe_path: str, cells: Optional[list[Cell]] = None, launcher: Optional[str] = None,
+              accelerate_config: Optional[str] = None, say: Callable = print, progress: bool = True) -> SweepPaths:
+    """Evaluate the base model, then train + evaluate every cell not already done."""
+    from tqdm.auto import tqdm
+
+    paths = SweepPaths(sweep_root(recipe))
+    paths.root.mkdir(parents=True, exist_ok=True)
+    all_cells = expand(recipe, source=recipe_path)
+    cells = all_cells if cells is None else cells
+    state = SweepState(paths.root)
+    launcher = launcher or recipe.sweep.launcher
+    accelerate_config = accelerate_config or recipe.sweep.accelerate_config
+
+    wandb_dir = str(paths.root / "wandb")
+    for cell in cells:
+        if cell.recipe.tracking.dir is None:  # everything a sweep writes stays under its root
+            cell.recipe.tracking.dir = wandb_dir
+            cell.overrides = [*cell.overrides, "--tracking.dir", wandb_dir]
+    evaluate_base(recipe, paths, state, say, progress)
+    bar = tqdm(cells, desc="sweep cells", unit="cell", disable=not progress, file=sys.stdout)
+    for cell in bar:
+        bar.set_postfix_str(cell.label)
+        run_cell(cell, recipe_path, paths, state, launcher, accelerate_config, say, progress)
+    return paths
+
+
+def evaluate_base(recipe: Recipe, paths: SweepPaths, state: SweepState, say: Callable, progress: bool) -> None:
+    from iftkit.evaluation.runner import run_eval
+
+    h = base_eval_hash(recipe)
+    out = paths.base_eval_dir(recipe)
+    if state.get(BASE).get("status") == "done" and state.get(BASE).get("eval_hash") == h and (out / "results.jsonl").is_file():
+        return
+    state.update(BASE, status="evaluating", eval_hash=h, eval_dir=str(out))
+    say(f"[base] evaluating the base model {recipe.model.id}")
+    report = run_eval(recipe, [], out, include_base=True, progress=progress)
+    say(f"[base] {report.counters.summary_line()}")
+    state.update(BASE, status="done")
+
+
+def run_cell(cell: Cell, recipe_path: str, paths: SweepPaths, state: SweepState, launcher: str,
+             accelerate_config: Optional[str], say: Callable, progress: bool) -> None:
+    from iftkit.evaluation.runner import run_eval
+
+    if state.is_done(cell.label, cell.train_hash, cell.eval_hash) and (paths.eval_dir(cell) / "results.jsonl").is_file():
+        say(f"[{cell.label}] done earlier, skipped")
+        return
+    adapter = paths.adapter_dir(cell)
+    if not (state.is_trained(cell.label, cell.train_hash) and (adapter / "adapter_card.json").is_file()):
+        state.update(cell.label, status="training", train_hash=cell.train_hash, eval_hash=cell.eval_hash,
+                     adapter=str(adapter), values=cell.values, seed=cell.seed)
+        start = time.time()
+        if launcher == "accelerate":
+            _train_with_accelerate(cell, recipe_path, adapter, accelerate_config)
+        else:
+            from iftkit.training.run import train_adapter
+
+            train_adapter(cell.recipe, output_dir=str(adapter), say=lambda m: say(f"[{cell.label}] {m}"))
+        say(f"[{cell.label}] trained in {time.time() - start:.0f} s")
+        state.update(cell.label, status="trained")
+    out = paths.eval_dir(cell)
+    state.update(cell.label, status="evaluating", eval_hash=cell.eval_hash, eval_dir=str(out))
+    report = run_eval(cell.recipe, [str(adapter)], out, include_base=False, progress=progress)
+    say(f"[{cell.label}] {report.counters.summary_line()}")
+    state.update(cell.label, status="done")
+
+
+def _train_with_accelerate(cell: Cell, recipe_path: str, adapter: Path, accelerate_config: Optional[str]) -> None:
+    accelerate = shutil.which("accelerate", path=os.path.dirname(sys.executable)) or "accelerate"
+    cmd = [accelerate, "launch"]
+    if accelerate_config:
+        cmd += ["--config_file", accelerate_config]
+    cmd += [str(project_root() / "train" / "sft.py"), "--config", recipe_path, *cell.overrides, "--output_dir", str(adapter)]
+    proc = subprocess.run(cmd)
+    if proc.returncode != 0:
+        raise IftkitError(f"sweep cell {cell.label}: training failed (exit {proc.returncode}): {' '.join(cmd)}")
+
+
+def collect_rows(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> tuple[list[dict], list[str]]:
+    """Result rows of the base model and every finished cell, tagged with cell/grid/seed.
+
+    Reads each cell's own eval dir (on shared storage for SLURM / W&B sweeps), so the rows
+    are exactly one per cell x suite x task x scorer whatever happened before.
+    """
+    from iftkit.evaluation.results import read_results
+
+    rows, missing = [], []
+    base_dir = paths.base_eval_dir(recipe)
+    if (base_dir / "results.jsonl").is_file():
+        rows += [dict(r, cell=BASE, grid={}, seed=None) for r in read_results(base_dir) if r.get("model") == "base"]
+    else:
+        missing.append(BASE)
+    for cell in cells:
+        out = paths.eval_dir(cell)
+        if not (out / "results.jsonl").is_file():
+            missing.append(cell.label)
+            continue
+        rows += [dict(r, cell=cell.label, grid=cell.values, seed=cell.seed) for r in read_results(out) if r.get("model") != "base"]
+    return rows, missing
+
+
+def write_rows(paths: SweepPaths, rows: list[dict]) -> Path:
+    import pandas as pd
+
+    out = paths.root / "results.jsonl"
+    tmp = out.with_name(out.name + ".tmp")
+    with open(tmp, "w") as f:
+        for r in rows:
+            f.write(json.dumps(r, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, out)
+    flat = pd.DataFrame([{**{k: v for k, v in r.items() if k != "grid"}, **{f"grid.{k}": v for k, v in r["grid"].items()}} for r in rows])
+    if "scale" in flat:
+        flat["scale"] = flat["scale"].astype(str)
+    flat.to_parquet(paths.root / "results.parquet", index=False)
+    return out
