@@ -106,20 +106,21 @@ def _rate(values, resamples) -> stats.Estimate:
 
 
 def describe(summary: dict) -> str:
-    """Plain-language reading of a pairwise summary."""
-    agree = summary["agreement_both_orders"]["value"]
-    first = summary["first_slot_rate"]["value"]
-    longer = summary["longer_chosen_rate"]["value"]
-    human_longer = summary["human_longer_rate"]["value"]
+    """Plain-language reading of a pairwise summary, with how many verdicts each figure rests on."""
+    agree, first, longer, human_longer = (summary[k] for k in
+                                          ("agreement_both_orders", "first_slot_rate", "longer_chosen_rate", "human_longer_rate"))
     parts = []
-    if agree is not None:
-        parts.append(f"agrees with humans on {agree:.0%} of pairs (both orders; 50% = chance)")
-    if first is not None:
-        lean = "strong" if abs(first - 0.5) > 0.2 else "some" if abs(first - 0.5) > 0.1 else "little"
-        parts.append(f"picks the first slot {first:.0%} of the time ({lean} position bias)")
-    if longer is not None:
-        ref = f" vs {human_longer:.0%} for humans" if human_longer is not None else ""
-        parts.append(f"picks the longer answer {longer:.0%} of the time{ref}")
+    if agree["value"] is not None:
+        parts.append(f"agrees with humans on {agree['value']:.0%} of {agree['n']} pairs judged in both orders (50% = chance)")
+    if first["value"] is not None:
+        gap = abs(first["value"] - 0.5)
+        lean = "strong" if gap > 0.2 else "some" if gap > 0.1 else "little"
+        parts.append(f"picks the first slot in {first['value']:.0%} of {first['n']} decisive verdicts ({lean} position bias)")
+    if longer["value"] is not None:
+        ref = f" vs {human_longer['value']:.0%} for humans" if human_longer["value"] is not None else ""
+        parts.append(f"picks the longer answer {longer['value']:.0%} of the time{ref}")
     if summary["parse_failure_rate"]:
         parts.append(f"{summary['parse_failure_rate']:.0%} of verdicts were unparseable")
+    if first["n"] < 10:
+        parts.append("too few parsed verdicts to conclude anything but that this judge does not follow the verdict format")
     return "; ".join(parts) if parts else "no decisive verdicts to measure"

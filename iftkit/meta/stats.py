@@ -12,6 +12,7 @@ import numpy as np
 from scipy import stats as sps
 
 DEFAULT_RESAMPLES = 1000
+MIN_FOR_CI = 5  # below this a bootstrap interval is an artefact of resampling a handful of values
 
 
 @dataclass
@@ -70,6 +71,8 @@ def bootstrap(
     point = statistic(*arrays) if n else None
     if point is None or (isinstance(point, float) and math.isnan(point)):
         return Estimate(None, n=n, note="constant or too few values")
+    if n < MIN_FOR_CI:
+        return Estimate(float(point), n=n, note=f"only {n} values: no CI")
     rng = np.random.default_rng(seed)
     values = []
     for _ in range(resamples):
