@@ -59,8 +59,12 @@ def sentence(rep) -> str:
         parts.append("it rewards format over correctness: do not use it to compare models that answer in different styles")
     if not parts:
         return f"{rep.scorer}: not enough data to judge."
+    measured = [x for x in v.values() if x is not None]
+    met = sum(x == "meets" for x in measured)
+    if len(measured) < 3:
+        missing = ", ".join(k for k, x in v.items() if x is None)
+        return f"{rep.scorer} — {missing} not measurable here; " + "; ".join(parts) + "."
     trust = {3: "trust it", 2: "use with care", 1: "use only for its strength", 0: "do not rely on it"}
-    met = sum(x == "meets" for x in v.values())
     return f"{rep.scorer} — {trust[met]}: " + "; ".join(parts) + "."
 
 
