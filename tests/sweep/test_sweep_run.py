@@ -126,7 +126,6 @@ def test_emit_wandb_config_is_valid_and_its_command_runs_a_cell(tmp_path, tiny_m
     # what `wandb agent` would run for the first grid point
     args = [f"--{k}={v['values'][0]}" for k, v in config["parameters"].items()]
     cmd = [sys.executable if c == "${interpreter}" else c for c in config["command"] if c != "${args}"]
-    cmd = [str(ROOT / c) if c == "${program}" else c for c in cmd]
     cmd = [str(ROOT / config["program"]) if c == "${program}" else c for c in cmd] + ["--no-progress", *args]
     proc = subprocess.run(cmd, env=env(tmp_path), capture_output=True, text=True, timeout=1200, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
