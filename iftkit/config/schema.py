@@ -136,8 +136,8 @@ class TrainingConfig(Section):
     # "auto" = bf16 where the hardware supports it
     bf16: Union[bool, Literal["auto"]] = "auto"
     packing: bool = False
-    # padding-free batching: no pad tokens computed (needs a flash/sdpa-varlen capable model)
-    padding_free: bool = False
+    # padding-free batching: rows concatenated, no pad tokens computed (same rows per step as padded)
+    padding_free: bool = True
     # loss on completion tokens only (paper's code trained on inputs too: set False)
     completion_only_loss: bool = True
     gradient_checkpointing: bool = False

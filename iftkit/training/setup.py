@@ -88,7 +88,8 @@ def sft_config(recipe: Recipe, checkpoint_dir: Path, report_to: list[str], has_e
         per_device_train_batch_size=t.per_device_train_batch_size,
         per_device_eval_batch_size=t.per_device_eval_batch_size,
         gradient_accumulation_steps=t.gradient_accumulation_steps,
-        max_length=t.max_length,
+        # padding-free rows are truncated by IftkitSFTTrainer._prepare_dataset (TRL refuses max_length here)
+        max_length=None if (t.padding_free and not t.packing) else t.max_length,
         bf16=use_bf16(recipe),
         use_cpu=not cuda_available(),
         packing=t.packing,

@@ -13,13 +13,25 @@ from trl.trainer.utils import add_fused_lm_head
 
 
 class IftkitSFTTrainer(SFTTrainer):
-    def __init__(self, *args, token_metrics: bool = True, **kwargs):
+    def __init__(self, *args, token_metrics: bool = True, truncate_to=None, **kwargs):
+        # TRL refuses max_length with padding-free batches (it would not truncate them);
+        # iftkit passes max_length=None and truncates while preparing the dataset instead
+        self._truncate_to = truncate_to
         super().__init__(*args, **kwargs)
         self.token_metrics = token_metrics
         if not token_metrics:
             base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
             # re-patch: the outer wrapper handles fused calls itself, computing log-probs only
             add_fused_lm_head(base, outputs=("log_probs",))
+
+    def _prepare_dataset(self, dataset, processing_class, args, packing, formatting_func, dataset_name):
+        if not self._truncate_to or packing or args.max_length is not None:
+            return super()._prepare_dataset(dataset, processing_class, args, packing, formatting_func, dataset_name)
+        args.max_length = self._truncate_to
+        try:
+            return super()._prepare_dataset(dataset, processing_class, args, packing, formatting_func, dataset_name)
+        finally:
+            args.max_length = None
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if self.model.training:
@@ -74,5 +86,5 @@ def make_trainer(recipe, model_path: str, tokenizer, train_ds, val_ds, checkpoin
     return IftkitSFTTrainer(
         model=load_base_for_training(recipe, model_path), args=args, train_dataset=train_ds, eval_dataset=val_ds,
         processing_class=tokenizer, peft_config=peft_config(recipe), callbacks=list(callbacks),
-        token_metrics=recipe.training.token_metrics,
+        token_metrics=recipe.training.token_metrics, truncate_to=recipe.training.max_length,
     )
