@@ -64,8 +64,29 @@ def load_base_for_training(recipe: Recipe, model_path: str):
         model = prepare_model_for_kbit_training(
             model, use_gradient_checkpointing=recipe.training.gradient_checkpointing
         )
+    elif use_bf16(recipe):
+        cast_frozen_linears_bf16(model)
     model.config.use_cache = False
     return model
+
+
+def cast_frozen_linears_bf16(model) -> int:
+    """Store the frozen base's linear weights in bf16 once, instead of autocast re-casting them every step.
+
+    Under bf16 autocast every matmul already runs on bf16 copies of these weights, so the
+    numbers are the same; what goes away is casting ~all parameters on each forward (and half
+    their memory). Norms, embeddings and the tied LM head stay as loaded. LoRA weights, added
+    later by PEFT, stay fp32.
+    """
+    import torch
+
+    tied = model.get_output_embeddings()
+    n = 0
+    for module in model.modules():
+        if isinstance(module, torch.nn.Linear) and module is not tied and module.weight.dtype == torch.float32:
+            module.to(torch.bfloat16)
+            n += 1
+    return n
 
 
 def sft_config(recipe: Recipe, checkpoint_dir: Path, report_to: list[str], has_eval: bool, run_name: Optional[str] = None):
