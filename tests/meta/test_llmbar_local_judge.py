@@ -10,6 +10,7 @@ from .test_human import LLMBAR
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 @pytest.mark.skipif(not LLMBAR.is_file(), reason="../shared/data/llmbar/LLMBar_Natural.json not present")
 def test_local_pairwise_judge_on_llmbar_pairs(tmp_path, smollm2_dir):
     recipe = Recipe()
