@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 quickstart: setup
-	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(VENV)/bin/iftkit smoke --config recipes/quickstart.yaml
+	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(PY) scripts/sweep.py --config recipes/sweeps/quickstart.yaml
 
 test: setup
 	HF_HUB_OFFLINE=1 WANDB_MODE=offline $(PY) -m pytest -q
