@@ -20,7 +20,8 @@ from iftkit.errors import IftkitError  # noqa: E402
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="train/sft.py", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="train/sft.py", description=__doc__.split("\n\n")[0],
+                                epilog="Any --section.key VALUE pair overrides the recipe, e.g. --training.max_steps 10 --mix.target_count 100.")
     p.add_argument("--config", required=True, help="recipe YAML")
     p.add_argument("--output_dir", "--output-dir", dest="output_dir", help="adapter dir (default: training.output_dir or runs/<name>/adapter)")
     p.add_argument("--mix-dir", "--mix_dir", dest="mix_dir", help="train on this built mix instead of building one")

@@ -113,3 +113,15 @@ def test_bad_mix_dir_is_one_line_error(tiny_model_dir, tmp_path, capsys):
     assert sft.main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert "nope" in err and "train.jsonl" in err and len(err.splitlines()) == 1
+
+
+def test_early_stopping_on_val_loss_stops_before_max_steps(tiny_model_dir, tmp_path):
+    mix = write_test_mix(tmp_path / "mix")
+    out = tmp_path / "a"
+    argv = ["--config", str(ROOT / "recipes/quickstart.yaml"), "--output_dir", str(out), "--mix-dir", str(mix),
+            *tiny_recipe_overrides(tiny_model_dir, **{"training.max_steps": 200, "training.eval_steps": 2,
+                                                      "training.early_stopping_patience": 1, "training.learning_rate": 0.5})]
+    assert sft.main(argv) == 0
+    card = json.loads((out / "adapter_card.json").read_text())
+    assert card["global_step"] < 200
+    assert card["val_loss"] is not None
