@@ -88,7 +88,7 @@ def worker(args) -> dict:
 
         cfg = SFTConfig(output_dir=out, use_cpu=True, per_device_train_batch_size=bs, learning_rate=lr,
                         max_length=recipe.training.max_length, num_train_epochs=1, report_to=[], logging_steps=1,
-                        save_strategy="no", seed=recipe.training.seed, disable_tqdm=True)
+                        save_strategy="no", seed=recipe.training.seed, data_seed=recipe.training.seed, disable_tqdm=True)
         trainer = SFTTrainer(model=load_model(recipe.model, path=path), args=cfg, train_dataset=train_ds,
                              eval_dataset=val_ds, processing_class=tok, peft_config=peft_config(recipe))
     else:
