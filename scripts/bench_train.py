@@ -5,7 +5,7 @@
 Each variant runs in its own process (so peak RSS is its own) on the same first `--rows`
 training rows of the recipe's mix, one epoch, same batch size and learning rate:
 
-  baseline  SFTTrainer(SFTConfig(output_dir, use_cpu, batch, lr, max_length)) + the same LoRA:
+  baseline  SFTTrainer(SFTConfig(output_dir, use_cpu, batch, lr, schedule, max_length)) + the same LoRA:
             TRL defaults otherwise (bf16, gradient checkpointing, padded batches, token metrics)
   iftkit    iftkit.training.trainer.make_trainer with the recipe (bf16 auto, no checkpointing,
             padding-free batches, no per-step entropy/accuracy metrics)
@@ -86,7 +86,9 @@ def worker(args) -> dict:
 
         from iftkit.models.load import load_model
 
+        # same optimisation (lr, schedule, warmup, seeds) as iftkit: only the speed-related settings differ
         cfg = SFTConfig(output_dir=out, use_cpu=True, per_device_train_batch_size=bs, learning_rate=lr,
+                        lr_scheduler_type=recipe.training.lr_scheduler_type, warmup_steps=recipe.training.warmup_ratio,
                         max_length=recipe.training.max_length, num_train_epochs=1, report_to=[], logging_steps=1,
                         save_strategy="no", seed=recipe.training.seed, data_seed=recipe.training.seed, disable_tqdm=True)
         trainer = SFTTrainer(model=load_model(recipe.model, path=path), args=cfg, train_dataset=train_ds,
