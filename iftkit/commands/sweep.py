@@ -61,6 +61,7 @@ def run(args) -> int:
         chosen = [known[c] for c in args.cell]
     elif args.one_cell:
         chosen = [cell_from_args(cells, selectors)]
+    _quiet_libraries()
     start = time.time()
     print(f"sweep {recipe.name}: {len(chosen)} of {len(cells)} cells, output {paths.root}", flush=True)
     run_sweep(recipe, args.config, chosen, args.launcher, args.accelerate_config, progress=not args.no_progress,
@@ -69,3 +70,17 @@ def run(args) -> int:
         finish_sweep(recipe, paths, cells)
     print(f"sweep finished in {time.time() - start:.0f} s", flush=True)
     return 0
+
+
+def _quiet_libraries() -> None:
+    """A sweep prints one line per step and its own progress bars; library chatter hides them."""
+    import warnings
+
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    datasets.disable_progress_bars()

@@ -60,7 +60,10 @@ def tradeoff_chart(pts: list[Point], path: Path, scorer: str, x_key: str, keep_g
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     _pad_limits(ax, pts)
-    fig.tight_layout()
+    fig.text(0.5, 0.01, "Each point: one LoRA adapter trained on a mix with that share of target-task data.\n"
+             "Up = better on the target task; right = better on everything else; top-right is best.",
+             ha="center", va="bottom", fontsize=8, color="0.3")
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path)
     plt.close(fig)
     return path
