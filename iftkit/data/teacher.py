@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional
@@ -35,43 +34,20 @@ class OpenAITeacher:
                               "e.g. --data.synth.base_url http://127.0.0.1:8000/v1")
         if model in ("", "base"):
             raise IftkitError("data.synth.model: name the model the server serves (e.g. --data.synth.model llama3)")
-        self.url = base_url.rstrip("/") + "/chat/completions"
+        from iftkit.models.chat_http import ChatHttpClient
+
         self.model, self.temperature, self.max_tokens = model, temperature, max_tokens
-        self.timeout_s, self.max_retries = timeout_s, max_retries
-        self._api_key_env = api_key_env
+        self._client = ChatHttpClient(base_url, model, api_key_env, max_concurrency=1, max_retries=max_retries,
+                                      timeout_s=timeout_s, backoff_s=0.25, max_tokens=max_tokens, temperature=temperature)
 
     def identity(self) -> dict:
         return {"backend": "openai", "model": self.model, "temperature": self.temperature, "max_tokens": self.max_tokens}
 
     def complete(self, messages: list[dict], seed: int) -> str:
-        import requests
-
-        headers = {"Content-Type": "application/json"}
-        key = os.environ.get(self._api_key_env)
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        body = {"model": self.model, "messages": messages, "temperature": self.temperature,
-                "max_tokens": self.max_tokens, "seed": seed}
-        last = "no attempt"
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                time.sleep(min(8.0, 0.25 * 2 ** (attempt - 1)))
-            try:
-                resp = requests.post(self.url, json=body, headers=headers, timeout=self.timeout_s)
-            except requests.RequestException as exc:
-                last = f"{type(exc).__name__}"
-                continue
-            if resp.status_code == 429 or resp.status_code >= 500:
-                last = f"HTTP {resp.status_code}"
-                continue
-            if resp.status_code >= 400:
-                raise TeacherError(f"HTTP {resp.status_code}: {resp.text[:200]}")
-            try:
-                return resp.json()["choices"][0]["message"]["content"] or ""
-            except (ValueError, KeyError, IndexError, TypeError):
-                last = "malformed response body"
-                continue
-        raise TeacherError(f"{self.url}: gave up after {self.max_retries + 1} attempt(s) ({last})")
+        reply = self._client.complete(messages, extra_body={"seed": seed})
+        if reply.text is None:
+            raise TeacherError(f"{self._client.url}: {reply.error}")
+        return reply.text
 
 
 class LocalTeacher:

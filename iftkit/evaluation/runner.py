@@ -71,11 +71,11 @@ def build_judge_client(recipe: Recipe, store: JsonStore, counters: Counters, pro
 
     j = recipe.eval.judge
     if j.backend == "openai":
-        from iftkit.evaluation.judge.http_backend import HttpJudgeBackend
+        from iftkit.models.chat_http import ChatHttpClient
 
         if not j.base_url:
             raise IftkitError("eval.judge.base_url: required when eval.judge.backend = openai (e.g. http://localhost:8000/v1)")
-        backend = HttpJudgeBackend(j.base_url, j.model, j.api_key_env, j.max_concurrency, j.max_retries, j.timeout_s,
+        backend = ChatHttpClient(j.base_url, j.model, j.api_key_env, j.max_concurrency, j.max_retries, j.timeout_s,
                                    j.backoff_s, j.max_tokens, j.temperature)
     else:
         from iftkit.evaluation.judge.local_backend import LocalJudgeBackend

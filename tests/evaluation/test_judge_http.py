@@ -4,7 +4,7 @@ import pytest
 
 from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.judge.client import JudgeClient
-from iftkit.evaluation.judge.http_backend import HttpJudgeBackend
+from iftkit.models.chat_http import ChatHttpClient
 from iftkit.evaluation.judge.prompts import load_judge_prompt
 from iftkit.evaluation.scorers import Sample, get_scorer
 from iftkit.evaluation.sqlite_store import JsonStore
@@ -14,7 +14,7 @@ from evaluation.judge_server import JudgeServer, verdict_for
 def _client(server, tmp_path, counters=None, **kw):
     opts = dict(max_concurrency=4, max_retries=5, timeout_s=5.0, backoff_s=0.01)
     opts.update(kw)
-    backend = HttpJudgeBackend(server.url, "judge-model", api_key_env="IFTKIT_TEST_JUDGE_KEY", **opts)
+    backend = ChatHttpClient(server.url, "judge-model", api_key_env="IFTKIT_TEST_JUDGE_KEY", **opts)
     store = JsonStore(tmp_path / "judge.sqlite", "judge")
     return JudgeClient(backend, store, counters or Counters(), input_cost_per_1m=1.0, output_cost_per_1m=2.0), store
 

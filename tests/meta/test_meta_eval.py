@@ -99,7 +99,7 @@ def test_pairwise_judge_position_and_length_bias_on_results_and_human_pairs(resu
     """The eval stage's PairwiseJudge over a fake client (always answers "Winner: A"): every call
     picks the first slot, which the report must show as full position bias."""
     prompts = pytest.importorskip("iftkit.evaluation.judge.prompts")
-    from iftkit.evaluation.judge.types import Completion
+    from iftkit.models.chat_http import Completion
     from iftkit.evaluation.scorers import get_scorer
 
     class FirstSlotClient:

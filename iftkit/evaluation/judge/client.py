@@ -8,7 +8,7 @@ requests that failed after every retry are not, so the next run tries them again
 
 from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.fingerprint import json_hash
-from iftkit.evaluation.judge.types import Completion
+from iftkit.models.chat_http import Completion
 from iftkit.evaluation.sqlite_store import JsonStore
 
 

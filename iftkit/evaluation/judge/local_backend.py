@@ -1,7 +1,7 @@
 """Judge with a local transformers model (default: the recipe's base model, a weak judge:
 a 135M model's grades say little; use an HTTP judge for conclusions)."""
 
-from iftkit.evaluation.judge.types import Completion
+from iftkit.models.chat_http import Completion
 
 
 class LocalJudgeBackend:

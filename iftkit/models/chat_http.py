@@ -1,6 +1,6 @@
-"""Judge over any OpenAI-compatible /chat/completions server (vLLM, Ollama, OpenAI).
+"""A client for any OpenAI-compatible /chat/completions server (vLLM, Ollama, OpenAI).
 
-Requests run in a bounded thread pool; 429, 5xx, timeouts, dropped connections and bodies
+Used by the LLM judge and by the teacher that writes synthetic data. Requests run in a bounded thread pool; 429, 5xx, timeouts, dropped connections and bodies
 that are not a chat completion are retried with exponential backoff (Retry-After wins when
 sent). Other 4xx are final. The API key is read from the env var the recipe names and only
 ever goes into the Authorization header.
@@ -11,13 +11,26 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from iftkit.evaluation.judge.types import Completion
+from dataclasses import dataclass
+from typing import Optional
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 MAX_WAIT_S = 30.0
 
 
-class HttpJudgeBackend:
+@dataclass
+class Completion:
+    """One response: text (None when every attempt failed) and what it cost."""
+
+    text: Optional[str]
+    error: Optional[str] = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    retries: int = 0
+    cached: bool = False
+
+
+class ChatHttpClient:
     def __init__(self, base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY", max_concurrency: int = 4,
                  max_retries: int = 5, timeout_s: float = 60.0, backoff_s: float = 1.0, max_tokens: int = 48,
                  temperature: float = 0.0):
@@ -41,14 +54,16 @@ class HttpJudgeBackend:
                     on_done(i, out[i])
         return out
 
-    def complete(self, messages) -> Completion:
+    def complete(self, messages, extra_body: Optional[dict] = None) -> Completion:
+        """`extra_body` adds request fields (e.g. a per-request `seed`)."""
         import requests
 
         headers = {"Content-Type": "application/json"}
         key = os.environ.get(self.api_key_env)
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        payload = {"model": self.model, "messages": messages, "max_tokens": self.max_tokens, "temperature": self.temperature}
+        payload = {"model": self.model, "messages": messages, "max_tokens": self.max_tokens, "temperature": self.temperature,
+                   **(extra_body or {})}
         error, retries = "no attempt", 0
         for attempt in range(self.max_retries + 1):
             wait = None
