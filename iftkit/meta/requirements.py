@@ -102,7 +102,7 @@ def measure_scorer(records, reference, scorer: str, scale=None, resamples=stats.
         scorer=scorer,
         cit_kendall=stats.bootstrap_groups(_mean_corr(stats.kendall), glist, resamples),
         cit_spearman=stats.bootstrap_groups(_mean_corr(stats.spearman), glist, resamples),
-        cit_models=stats.bootstrap_groups(_models_tau, glist, resamples),
+        cit_models=stats.bootstrap_groups(_models_tau, glist, resamples, strata=2),
         cat_pooled=stats.bootstrap(stats.kendall, [pooled_s, pooled_r], resamples),
         cat_spread=stats.bootstrap_groups(_spread(lo, hi), glist, resamples),
         per_task=per_task,

@@ -94,10 +94,14 @@ def bootstrap_groups(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     level: float = 0.95,
+    strata: Optional[int] = None,
 ) -> Estimate:
     """Bootstrap a statistic of a list of groups by resampling *within* each group.
 
     Used for per-task averages: each task keeps its size, so a big task cannot vanish.
+    `strata` names an array of each group (e.g. the model ids) to resample within, so every
+    resample keeps the same members with the same sample counts; without it a statistic over
+    per-model means sees models vanish and ties break, and its CI can miss its own estimate.
     """
     point = statistic(groups)
     n = sum(len(g[0]) for g in groups)
@@ -109,7 +113,11 @@ def bootstrap_groups(
         resampled = []
         for g in groups:
             m = len(g[0])
-            idx = rng.integers(0, m, m)
+            if strata is None:
+                idx = rng.integers(0, m, m)
+            else:
+                labels = np.asarray(g[strata])
+                idx = np.concatenate([rng.choice(np.flatnonzero(labels == u), int((labels == u).sum())) for u in np.unique(labels)])
             resampled.append([np.asarray(a)[idx] for a in g])
         v = statistic(resampled)
         if v is not None and not math.isnan(v):
@@ -118,6 +126,9 @@ def bootstrap_groups(
         return Estimate(float(point), n=n, note="too few distinct values for a CI")
     alpha = (1 - level) / 2
     lo, hi = np.quantile(values, [alpha, 1 - alpha])
+    if not lo <= point <= hi:
+        # per-task terms enter or leave the average as resampling breaks ties: no honest CI
+        return Estimate(float(point), n=n, note="no CI: the resampled statistic is biased on these samples")
     return Estimate(float(point), float(lo), float(hi), n=n)
 
 

@@ -39,3 +39,31 @@ def test_win_rate_counts_ties_half_and_calibration_gap():
     assert stats.calibration_gap([0.9, 0.8, 0.1], [1, 1, 0]) == pytest.approx(0.75)
     assert stats.calibration_gap([0.9, 0.8], [1, 1]) is None
     assert stats.calibration_slope([0.0, 5.0, 10.0], [0.0, 0.5, 1.0]) == pytest.approx(10.0)
+
+
+def test_biased_resampled_statistic_reports_no_ci():
+    import numpy as np
+
+    from iftkit.meta.stats import bootstrap_groups
+
+    values = np.arange(10.0)
+    # distinct values: 10 in the data, ~6.5 in any resample, so a percentile CI would miss 10
+    est = bootstrap_groups(lambda groups: float(len(set(groups[0][0].tolist()))), [(values,)], resamples=200)
+    assert est.value == 10.0 and est.ci_low is None and "biased" in est.note
+
+
+def test_strata_keep_each_member_in_every_resample():
+    import numpy as np
+
+    from iftkit.meta.stats import bootstrap_groups
+
+    model = np.array(["a"] * 5 + ["b"] * 5 + ["c"] * 5)
+    score = np.concatenate([np.full(5, 0.1), np.full(5, 0.5), np.full(5, 0.9)])
+    seen = []
+
+    def members(groups):
+        seen.append(sorted(set(groups[0][1].tolist())))
+        return float(np.mean(groups[0][0]))
+
+    est = bootstrap_groups(members, [(score, model)], resamples=50, strata=1)
+    assert all(s == ["a", "b", "c"] for s in seen) and abs(est.ci_low - est.value) < 1e-9 and abs(est.ci_high - est.value) < 1e-9
