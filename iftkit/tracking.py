@@ -9,6 +9,7 @@ any value equal to a secret environment variable are replaced.
 import netrc
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any, Optional
 
@@ -65,6 +66,18 @@ def default_dir(recipe: Recipe) -> Optional[str]:
     return recipe.tracking.dir or os.environ.get("WANDB_DIR")
 
 
+def _wait_for_a_new_run_folder(root: Optional[str], run_id: Optional[str]) -> None:
+    """wandb names a run folder by its start second and run id: reopening a run within the
+    second its last folder was written would reuse (and clobber) that folder, so wait."""
+    if not run_id:
+        return
+    base = Path(root or ".") / "wandb"
+    for folder in base.glob(f"*run-*-{run_id}"):
+        age = time.time() - folder.stat().st_mtime
+        if age < 1.5:
+            time.sleep(1.5 - age)
+
+
 def init_run(recipe: Recipe, name=None, job_type="train", run_id=None, resume=False, config=None, dir=None):
     """Start (or resume, with the same id) the W&B run; None when tracking is disabled."""
     mode = resolve_mode(recipe.tracking.mode)
@@ -79,6 +92,7 @@ def init_run(recipe: Recipe, name=None, job_type="train", run_id=None, resume=Fa
     if config:
         full_config.update(config)
     t = recipe.tracking
+    _wait_for_a_new_run_folder(run_dir, run_id)
     return wandb.init(
         project=t.project,
         group=t.group,
@@ -118,6 +132,7 @@ def resume_run(card_wandb: Optional[dict], job_type: str = "eval", mode: Optiona
         return None
     import wandb
 
+    _wait_for_a_new_run_folder(card_wandb.get("dir"), card_wandb["run_id"])
     return wandb.init(
         project=card_wandb.get("project"),
         entity=card_wandb.get("entity"),
