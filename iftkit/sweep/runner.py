@@ -128,7 +128,9 @@ def _train_with_accelerate(cell: Cell, recipe_path: str, adapter: Path, accelera
     if accelerate_config:
         cmd += ["--config_file", accelerate_config]
     cmd += [str(project_root() / "train" / "sft.py"), "--config", recipe_path, *cell.overrides, "--output_dir", str(adapter)]
-    proc = subprocess.run(cmd)
+    # the child gets its own W&B service: a shared one would still hold a crashed child's run id
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}
+    proc = subprocess.run(cmd, env=env)
     if proc.returncode != 0:
         raise IftkitError(f"sweep cell {cell.label}: training failed (exit {proc.returncode}): {' '.join(cmd)}")
 

@@ -35,7 +35,9 @@ sweep:
 
 
 def env(tmp_path):
-    return {**os.environ, "IFTKIT_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "IFTKIT_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1"}
+    env.pop("WANDB_SERVICE", None)  # never share the pytest process's W&B service with a sweep we kill
+    return env
 
 
 def run_sweep(recipe, tmp_path, *extra, check=True):

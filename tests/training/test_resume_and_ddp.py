@@ -19,6 +19,9 @@ PY = sys.executable
 def _env():
     env = dict(os.environ, WANDB_MODE="offline", WANDB_SILENT="true", HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
     env.pop("OPENAI_API_KEY", None)
+    # a W&B service started by an earlier in-process test would be shared (WANDB_SERVICE) and
+    # would still hold the killed run's id: each subprocess gets its own, as a user's would
+    env.pop("WANDB_SERVICE", None)
     return env
 
 
