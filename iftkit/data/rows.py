@@ -66,13 +66,6 @@ def read_rows(path) -> list[Row]:
     path = Path(path)
     if not path.is_file():
         raise IftkitError(f"rows file not found: {path}")
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(row_from_dict(json.loads(line), f"{path}:{lineno}"))
-            except json.JSONDecodeError as exc:
-                raise IftkitError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
-    return rows
+    from iftkit.jsonl import iter_jsonl
+
+    return [row_from_dict(d, f"{path}:{lineno}") for lineno, d in iter_jsonl(path)]

@@ -18,6 +18,7 @@ from typing import Optional
 import numpy as np
 
 from iftkit.errors import IftkitError
+from iftkit.jsonl import iter_jsonl
 
 FORMAT_SCORERS = ("task_format", "format_ok", "task_strict")
 TASK_SCORER = "task_tolerant"
@@ -117,12 +118,7 @@ def load_points(path) -> list[Point]:
             with open(f, newline="", encoding="utf-8") as fh:
                 rows.extend(csv.DictReader(fh))
             continue
-        for lineno, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise IftkitError(f"{f}:{lineno}: invalid JSON ({exc.msg})") from None
+        rows.extend(d for _, d in iter_jsonl(f))
     if path.is_dir():
         rows.extend(format_rows_from_samples(path))
     return points_from_rows(rows, str(path))
@@ -136,13 +132,7 @@ def format_rows_from_samples(root: Path, task_lookup=None) -> list[dict]:
     lookup = task_lookup or default_task_lookup()
     groups = defaultdict(list)
     for path in sorted(root.rglob("samples.jsonl")):
-        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                d = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise IftkitError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
+        for lineno, d in iter_jsonl(path):
             task = lookup(d.get("task")) if d.get("suite") == "in_domain" else None
             if task is not None:
                 key = (d.get("model"), d.get("adapter_path"), d["task"])

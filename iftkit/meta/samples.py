@@ -4,12 +4,12 @@ A results directory is an eval `--out` dir (samples.jsonl) or any folder above s
 them (a sweep dir): every samples.jsonl found under it is read.
 """
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from iftkit.errors import IftkitError
+from iftkit.jsonl import iter_jsonl
 
 REQUIRED_KEYS = ("model", "task", "prediction", "scores")
 
@@ -62,38 +62,31 @@ def read_records(results) -> list[Record]:
 
 def _read_file(path: Path, run: str) -> list[Record]:
     out = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                d = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise IftkitError(f"{where}: invalid JSON ({exc.msg})") from None
-            if not isinstance(d, dict):
-                raise IftkitError(f"{where}: expected a JSON object per line")
-            missing = [k for k in REQUIRED_KEYS if k not in d]
-            if missing:
-                raise IftkitError(f"{where}: sample record lacks {', '.join(missing)} (eval samples.jsonl format)")
-            if not isinstance(d["scores"], dict):
-                raise IftkitError(f"{where}: 'scores' must be an object {{scorer: value}}")
-            out.append(
-                Record(
-                    model=str(d["model"]),
-                    suite=str(d.get("suite", "")),
-                    task=str(d["task"]),
-                    category=str(d.get("category", "")),
-                    sample_id=str(d.get("sample_id", lineno)),
-                    prompt=d.get("prompt") or [],
-                    prediction=str(d["prediction"] or ""),
-                    reference=str(d.get("reference") or ""),
-                    gold=d.get("gold"),
-                    scores=d["scores"],
-                    judge=d.get("judge") or {},
-                    run=run,
-                )
+    for lineno, d in iter_jsonl(path):
+        where = f"{path}:{lineno}"
+        if not isinstance(d, dict):
+            raise IftkitError(f"{where}: expected a JSON object per line")
+        missing = [k for k in REQUIRED_KEYS if k not in d]
+        if missing:
+            raise IftkitError(f"{where}: sample record lacks {', '.join(missing)} (eval samples.jsonl format)")
+        if not isinstance(d["scores"], dict):
+            raise IftkitError(f"{where}: 'scores' must be an object {{scorer: value}}")
+        out.append(
+            Record(
+                model=str(d["model"]),
+                suite=str(d.get("suite", "")),
+                task=str(d["task"]),
+                category=str(d.get("category", "")),
+                sample_id=str(d.get("sample_id", lineno)),
+                prompt=d.get("prompt") or [],
+                prediction=str(d["prediction"] or ""),
+                reference=str(d.get("reference") or ""),
+                gold=d.get("gold"),
+                scores=d["scores"],
+                judge=d.get("judge") or {},
+                run=run,
             )
+        )
     return out
 
 
