@@ -80,12 +80,7 @@ def bootstrap(
         v = statistic(*(a[idx] for a in arrays))
         if v is not None and not math.isnan(v):
             values.append(v)
-    if len(values) < resamples // 2:
-        # most resamples were degenerate: the interval would be meaningless
-        return Estimate(float(point), n=n, note="too few distinct values for a CI")
-    alpha = (1 - level) / 2
-    lo, hi = np.quantile(values, [alpha, 1 - alpha])
-    return Estimate(float(point), float(lo), float(hi), n=n)
+    return _percentile_interval(point, values, n, resamples, level)
 
 
 def bootstrap_groups(
@@ -122,12 +117,18 @@ def bootstrap_groups(
         v = statistic(resampled)
         if v is not None and not math.isnan(v):
             values.append(v)
+    return _percentile_interval(point, values, n, resamples, level)
+
+
+def _percentile_interval(point: float, values: list, n: int, resamples: int, level: float) -> Estimate:
+    """The percentile CI of the resampled values, or the estimate alone where a CI would mislead."""
     if len(values) < resamples // 2:
+        # most resamples were degenerate: the interval would be meaningless
         return Estimate(float(point), n=n, note="too few distinct values for a CI")
     alpha = (1 - level) / 2
     lo, hi = np.quantile(values, [alpha, 1 - alpha])
     if not lo <= point <= hi:
-        # per-task terms enter or leave the average as resampling breaks ties: no honest CI
+        # terms enter or leave the statistic as resampling breaks ties: no honest CI
         return Estimate(float(point), n=n, note="no CI: the resampled statistic is biased on these samples")
     return Estimate(float(point), float(lo), float(hi), n=n)
 
