@@ -16,7 +16,7 @@ from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.fingerprint import json_hash
 from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest, read_adapter_card
 from iftkit.evaluation.results import SampleLog, aggregate_rows, write_results
-from iftkit.evaluation.scorers import JUDGE_SCORERS, Sample, expand, get_scorer
+from iftkit.evaluation.scorers import Sample, build_for_recipe, expand, judge_scorers
 from iftkit.evaluation.sqlite_store import JsonStore
 from iftkit.evaluation.suites import build_suites, resolve_mix_dir
 from iftkit.paths import cache_dir
@@ -87,21 +87,7 @@ def build_judge_client(recipe: Recipe, store: JsonStore, counters: Counters, pro
 
 
 def build_scorers(recipe: Recipe, names: list[str], judge_client_factory):
-    from iftkit.evaluation.judge.prompts import load_judge_prompt
-
-    scorers = {}
-    for name in names:
-        opts = {}
-        if name == "judge":
-            opts = {"client": judge_client_factory(), "prompt": load_judge_prompt("reference", recipe.eval.judge.prompt_file)}
-        elif name == "judge_pairwise":
-            opts = {"client": judge_client_factory(), "prompt": load_judge_prompt("pairwise", recipe.eval.judge.pairwise_prompt_file)}
-        elif name == "embedding":
-            opts = {"model": recipe.eval.embedding_model}
-        elif name == "reward":
-            opts = {"model": recipe.eval.reward_model}
-        scorers[name] = get_scorer(name, **opts)
-    return scorers
+    return {name: build_for_recipe(name, recipe, judge_client_factory) for name in names}
 
 
 def run_eval(recipe: Recipe, adapters: list[str], out_dir, include_base: bool = True, progress: bool = True) -> EvalReport:
@@ -152,7 +138,7 @@ def run_eval(recipe: Recipe, adapters: list[str], out_dir, include_base: bool = 
                 r["failed"] = sorted(failed | ({name} if res.failed and res.failed[k] else set()))
                 r.setdefault("scorer_ids", {})[name] = ident
             log.append(todo)
-        if name in JUDGE_SCORERS:
+        if name in judge_scorers():
             judged = [r for r in records if r["judge"].get(name)]
             report.judged += len(judged)
             report.parse_failures += sum(1 for r in judged if r["judge"][name].get("parse_failed"))
@@ -200,10 +186,8 @@ def _sample(rec: dict) -> Sample:
 
 def _log_to_wandb(muts, rows) -> None:
     """Log each adapter's results into its own training run (id from the adapter card)."""
-    try:
-        from iftkit.tracking import resume_run
-    except ImportError:
-        return
+    from iftkit.tracking import resume_run
+
     for mut in muts:
         wb = (mut.card or {}).get("wandb")
         if not wb:

@@ -127,13 +127,14 @@ def load_points(path) -> list[Point]:
 def format_rows_from_samples(root: Path, task_lookup=None) -> list[dict]:
     """format_ok rate per (model, task) from in-domain samples, via the catalog's format checker,
     for sweeps whose eval did not run the task_format scorer."""
+    from iftkit.data.tasks import task_spec
     from iftkit.meta.samples import default_task_lookup
 
     lookup = task_lookup or default_task_lookup()
     groups = defaultdict(list)
     for path in sorted(root.rglob("samples.jsonl")):
         for lineno, d in iter_jsonl(path):
-            task = lookup(d.get("task")) if d.get("suite") == "in_domain" else None
+            task = lookup(d.get("task"), task_spec(d.get("meta"))) if d.get("suite") == "in_domain" else None
             if task is not None:
                 key = (d.get("model"), d.get("adapter_path"), d["task"])
                 groups[key].append(1.0 if task.format_ok(str(d.get("prediction") or "")) else 0.0)

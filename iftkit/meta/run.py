@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 from typing import Callable, Optional
 
+from iftkit.data.tasks import task_spec
 from iftkit.errors import IftkitError
 from iftkit.meta import human as human_io
 from iftkit.meta import pairwise, report, scorer_access
@@ -96,11 +97,7 @@ def run_meta_eval(
 
 
 def _build_scorers(names, factory, recipe, notes):
-    try:
-        factory = factory or scorer_access.registry_factory(recipe)
-    except ImportError:
-        notes.append("scorer registry (iftkit.evaluation.scorers) not installed: TFA and pairwise bias not measured")
-        return {}, {}
+    factory = factory or scorer_access.registry_factory(recipe)
     objs, errors = {}, {}
     for name in names:
         try:
@@ -168,7 +165,7 @@ def _safe_score(scorer, queries, name, notes):
 
 def _wrongness(lookup):
     def is_wrong(task_name, candidate, gold, record):
-        task = lookup(task_name)
+        task = lookup(task_name, task_spec(record.meta))
         if task is not None and gold is not None:
             return float(task.score(candidate, gold, mode="tolerant")) < 0.5
         # no gold checker: another prompt's reference answers a different question

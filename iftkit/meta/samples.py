@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from iftkit.data.tasks import resolve_task, task_spec
 from iftkit.errors import IftkitError
 from iftkit.jsonl import iter_jsonl
 
@@ -31,6 +32,7 @@ class Record:
     judge: dict = field(default_factory=dict)
     run: str = ""  # which samples.jsonl (relative), so models of different runs stay apart
     human: Optional[float] = None  # imported human score, when a human file was given
+    meta: dict = field(default_factory=dict)  # the row's meta (a user task's task_spec travels here)
 
     @property
     def model_key(self) -> str:
@@ -85,30 +87,28 @@ def _read_file(path: Path, run: str) -> list[Record]:
                 scores=d["scores"],
                 judge=d.get("judge") or {},
                 run=run,
+                meta=d.get("meta") if isinstance(d.get("meta"), dict) else {},
             )
         )
     return out
 
 
-def default_task_lookup() -> Callable[[str], Any]:
-    """The task catalog's get_task, returning None for tasks it does not know (general prompts)."""
-    try:
-        from iftkit.data.tasks import get_task, list_tasks
-    except ImportError:
-        return lambda name: None
-    known = set(list_tasks())
-    return lambda name: get_task(name) if name in known else None
+def default_task_lookup() -> Callable[..., Any]:
+    """(task name, task spec or None) -> the task's checker, or None where nothing can check it
+    (free-form instructions, free-text user tasks)."""
+    def lookup(name, spec=None):
+        task = resolve_task(name, spec)
+        return task if task is not None and task.checkable else None
+
+    return lookup
 
 
 def gold_reference(records: list[Record], task_lookup=None) -> list[Optional[float]]:
-    """Reference judgment from the catalog's tolerant scorer; None where no gold checker exists."""
+    """Reference judgment from the task's tolerant checker; None where no gold checker exists."""
     lookup = task_lookup or default_task_lookup()
-    cache: dict = {}
     out = []
     for r in records:
-        if r.task not in cache:
-            cache[r.task] = lookup(r.task)
-        task = cache[r.task]
+        task = lookup(r.task, task_spec(r.meta))
         if task is None or r.gold is None:
             out.append(None)
         else:

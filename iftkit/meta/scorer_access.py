@@ -6,33 +6,11 @@ Kept apart so tests can pass their own factory, and so a missing or failing scor
 through the registry scorer that produces it.
 """
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
 from iftkit.errors import IftkitError
-
-# outputs written by a registry scorer under another name
-OUTPUT_PARENT = {"judge_reference": "judge", "judge_ratio": "judge"}
-
-
-@dataclass
-class _ContractSample:
-    # the Sample fields of the eval contract, used only if the registry's type is unavailable
-    prompt: list
-    prediction: str
-    reference: str
-    gold: object
-    task: str
-    category: str
-
-
-def sample_type():
-    try:
-        from iftkit.evaluation.scorers import Sample
-    except ImportError:
-        return _ContractSample
-    return Sample
+from iftkit.evaluation.scorers import Sample, parent_of
 
 
 class OutputView:
@@ -74,7 +52,7 @@ def registry_factory(recipe=None) -> Callable:
         return client_box[0]
 
     def factory(name, **_):
-        parent = OUTPUT_PARENT.get(name, name)
+        parent = parent_of(name)
         if parent not in built:
             built[parent] = build_scorers(recipe, [parent], judge_client)[parent]
         return OutputView(built[parent], name)
@@ -85,11 +63,9 @@ def registry_factory(recipe=None) -> Callable:
 
 def text_scorer(scorer) -> Callable:
     """(record, text) pairs -> scores, scoring `text` as the prediction for the record's prompt."""
-    Sample = sample_type()
-
     def score_texts(queries):
         samples = [Sample(prompt=r.prompt, prediction=t, reference=r.reference, gold=r.gold, task=r.task,
-                          category=r.category) for r, t in queries]
+                          category=r.category, meta=getattr(r, "meta", None) or {}) for r, t in queries]
         values = scorer.score(samples)
         return [None if v is None else float(v) for v in values]
 

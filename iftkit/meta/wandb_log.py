@@ -7,10 +7,7 @@ from iftkit.meta.report import COLUMNS
 
 def log_meta_eval(payload: dict, recipe=None, images=(), html_text: Optional[str] = None, name: str = "meta-eval") -> str:
     """Return a one-line status: where the run went, or why nothing was logged."""
-    try:
-        from iftkit import tracking
-    except ImportError:
-        return "W&B: not logged (iftkit.tracking not installed)"
+    from iftkit import tracking
     import wandb
 
     if recipe is None:

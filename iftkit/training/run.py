@@ -40,10 +40,8 @@ def prepare_mix(recipe: Recipe, out: Path, mix_dir: Optional[str], is_main: bool
         return mix
     mix = out / "mix"
     if is_main:
-        try:
-            from iftkit.data.mix import build_mix
-        except ImportError:
-            raise IftkitError("building a mix needs iftkit.data.mix, which is not installed; pass --mix-dir DIR") from None
+        from iftkit.data.mix import build_mix
+
         build_mix(recipe, mix)
     barrier()
     return mix

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from iftkit.data.tasks import CATALOG, GenericTask, get_task, list_tasks
+from iftkit.data.tasks import CATALOG, get_task, list_tasks, resolve_task
 from iftkit.errors import IftkitError
 
 # family -> (gold, right answer in the strict format, wrong answer, right answers in other formats)
@@ -95,17 +95,16 @@ def test_generation_is_deterministic_self_consistent_and_difficulty_matters(name
     assert len({r.meta["phrasing"] for r in task.generate(60, seed=1)}) >= 3
 
 
-def test_unknown_task_is_an_error_listing_the_catalog_unless_fallback():
+def test_unknown_task_is_an_error_listing_the_catalog():
     with pytest.raises(IftkitError, match="sentiment"):
         get_task("nope")
-    generic = get_task("my_tickets", fallback=True)
-    assert isinstance(generic, GenericTask)
-    assert generic.score("Refund issued.", "Refund issued.", "strict") == 1.0
-    assert generic.score("OK: the refund issued!", "Refund issued.", "strict") == 0.0
-    assert generic.score("OK: the refund issued!", "Refund issued.", "tolerant") == 1.0
-    assert generic.score('{"a": 1}', {"a": 1}, "strict") == 1.0
+
+
+def test_resolve_task_finds_catalog_families_and_nothing_for_an_unknown_name_without_spec():
+    assert resolve_task("sentiment") is CATALOG["sentiment"]
+    assert resolve_task("instruct_writing") is None
     with pytest.raises(ValueError):
-        generic.score("x", "x", "lenient")
+        CATALOG["sentiment"].score("x", "positive", "lenient")
 
 
 def test_code_output_answers_are_computed_not_executed():

@@ -54,7 +54,7 @@ class JsonTask:
 TASKS = {"toy_sentiment": LabelTask(), "toy_extract": JsonTask()}
 
 
-def lookup(name):
+def lookup(name, spec=None):
     return TASKS.get(name)
 
 
@@ -126,14 +126,14 @@ def _prediction(model, task, ref, gold, i):
 
 def write_results(out_dir, models=("base", "good", "chatty", "bad")):
     """An eval --out dir in the contract's samples.jsonl shape, scored by the fake scorers."""
-    from iftkit.meta.scorer_access import _ContractSample
+    from iftkit.evaluation.scorers import Sample
 
     out_dir.mkdir(parents=True, exist_ok=True)
     lines = []
     for model in models:
         for i, (task, prompt, ref, gold) in enumerate(_items()):
             pred = _prediction("bad" if model == "base" else model, task, ref, gold, i)
-            s = _ContractSample([{"role": "user", "content": prompt}], pred, ref, gold, task, TASKS[task].category)
+            s = Sample([{"role": "user", "content": prompt}], pred, ref, gold, task, TASKS[task].category)
             lines.append(json.dumps({
                 "model": model, "adapter_path": None, "suite": "in_domain", "task": task,
                 "category": TASKS[task].category, "sample_id": f"{task}-{i}", "prompt": s.prompt,

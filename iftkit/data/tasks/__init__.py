@@ -7,11 +7,15 @@
 
     task.format_ok("positive")                                 # exact expected format?
 
-`get_task(name, fallback=True)` also answers for task names outside the catalog (user data)
-with a generic reference-matching scorer.
+`resolve_task(name, spec)` is the one lookup every stage uses: the catalog family, or the
+checker of a user task built from its inferred `TaskSpec` (iftkit/data/tasks/user.py), or None
+when nothing can check the task (free-form instructions).
 """
 
-from iftkit.data.tasks.base import MODES, GenericTask, Task
+from functools import lru_cache
+from typing import Optional
+
+from iftkit.data.tasks.base import MODES, Task
 from iftkit.data.tasks.classify import Sentiment, Topic
 from iftkit.data.tasks.extract import EntityTags, ExtractAmount, ExtractDate, ExtractEmails, TicketJSON
 from iftkit.data.tasks.knowledge import FactQA, TranslateWords
@@ -19,6 +23,7 @@ from iftkit.data.tasks.lists import ConstrainedSentence, CountItems, ListItems, 
 from iftkit.data.tasks.reading import ContextQA, Headline
 from iftkit.data.tasks.reasoning import Arithmetic, CodeOutput, CompareLogic
 from iftkit.data.tasks.rewrite import ChangeCase, ReverseWords
+from iftkit.data.tasks.user import KINDS, TaskSpec, UserTask, infer_spec, user_task
 from iftkit.errors import IftkitError
 
 _FAMILIES = (Sentiment, Topic, ExtractEmails, ExtractDate, ExtractAmount, TicketJSON, EntityTags,
@@ -40,17 +45,32 @@ def is_catalog_task(name: str) -> bool:
     return name in CATALOG
 
 
-def get_task(name: str, fallback: bool = False) -> Task:
-    """The catalog family called `name`.
-
-    Unknown names raise IftkitError listing the catalog, unless `fallback`: then a GenericTask
-    (reference matching) scores rows of user tasks.
-    """
+def get_task(name: str) -> Task:
+    """The catalog family called `name` (unknown names raise IftkitError listing the catalog)."""
     if name in CATALOG:
         return CATALOG[name]
-    if fallback:
-        return GenericTask(name)
     raise IftkitError(f"unknown task {name!r} (catalog tasks: {', '.join(CATALOG)})")
 
 
-__all__ = ["CATALOG", "MODES", "GenericTask", "Task", "get_task", "is_catalog_task", "list_tasks", "task_names"]
+def resolve_task(name: str, spec=None) -> Optional[Task]:
+    """The checker of task `name`: its catalog family, else the user task its spec describes
+    (a TaskSpec or its dict form, as stored in manifests and row meta), else None."""
+    if name in CATALOG:
+        return CATALOG[name]
+    if spec is None:
+        return None
+    return _user_task(name, spec if isinstance(spec, TaskSpec) else TaskSpec.from_dict(spec, f"task {name!r}"))
+
+
+@lru_cache(maxsize=256)
+def _user_task(name: str, spec: TaskSpec) -> UserTask:
+    return user_task(name, spec)
+
+
+def task_spec(meta) -> Optional[dict]:
+    """The task spec a row or sample record carries in its meta (user tasks), or None."""
+    return meta.get("task_spec") if isinstance(meta, dict) else None
+
+
+__all__ = ["CATALOG", "KINDS", "MODES", "Task", "TaskSpec", "get_task", "infer_spec", "is_catalog_task",
+           "list_tasks", "resolve_task", "task_names", "task_spec"]

@@ -43,6 +43,10 @@ class Task:
     phrasings: tuple = ()  # str.format templates over Instance.fields
     # shape of a strict-format answer, whatever its content (used by format_ok)
     format_re: str = r"[^\n]+"
+    # classification families name their labels: a user task with the same labels overlaps them
+    labels: tuple = ()
+    # False for tasks without a checker (free text): task scorers do not apply
+    checkable: bool = True
 
     # --- to implement -------------------------------------------------------------------
     def make(self, rng: random.Random, difficulty: int) -> Instance:
@@ -110,42 +114,6 @@ class Task:
         return {"name": self.name, "category": self.category, "description": self.description,
                 "answer_format": self.answer_format, "tolerant_rule": self.tolerant_rule,
                 "phrasings": len(self.phrasings)}
-
-
-class GenericTask(Task):
-    """Scorer for tasks outside the catalog (user data): gold is the reference answer text.
-
-    strict: the prediction equals the reference (surrounding whitespace aside; JSON compared as
-    data when the reference is JSON). tolerant: the normalised reference (lower case, no
-    punctuation or articles) appears in the normalised prediction, or JSON values match.
-    """
-
-    category = "user"
-    answer_format = "the reference answer exactly"
-    tolerant_rule = "normalised reference contained in the normalised prediction; JSON compared as data"
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def format_ok(self, prediction):
-        return prediction is not None and bool(str(prediction).strip())
-
-    def strict(self, prediction, gold):
-        ref = gold if isinstance(gold, str) else json.dumps(gold, ensure_ascii=False)
-        if prediction.strip() == ref.strip():
-            return True
-        g = gold if not isinstance(gold, str) else _try_json(gold)
-        if isinstance(g, (dict, list)):
-            return _try_json(prediction.strip()) == g
-        return False
-
-    def tolerant(self, prediction, gold):
-        g = gold if not isinstance(gold, str) else _try_json(gold)
-        if isinstance(g, (dict, list)):
-            found = find_json(prediction)
-            return found is not None and _lower_json(found) == _lower_json(g)
-        ref = normalize(str(gold))
-        return bool(ref) and contains_phrase(normalize(prediction), ref)
 
 
 # --- helpers shared by the families ------------------------------------------------------

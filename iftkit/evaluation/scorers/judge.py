@@ -10,6 +10,7 @@ Verdicts that do not parse are kept verbatim, scored None and marked failed.
 from iftkit.evaluation.fingerprint import json_hash
 from iftkit.evaluation.judge.prompts import JudgePrompt, parse_score, parse_winner
 from iftkit.evaluation.scorers.base import Scorer, ScoreResult
+from iftkit.evaluation.scorers.registry import ScorerInfo
 
 
 class _Output(Scorer):
@@ -92,3 +93,21 @@ class PairwiseJudge(_JudgeScorer):
             details[i] = {"raw": [first.text, second.text], "parsed": [w1, w2], "error": err, "judge": self.client.label,
                           "parse_failed": (first.text is not None and w1 is None) or (second.text is not None and w2 is None)}
         return ScoreResult({self.name: vals}, details, failed)
+
+
+def _prompt(kind: str, key: str):
+    def load(recipe):
+        from iftkit.evaluation.judge.prompts import load_judge_prompt
+
+        return load_judge_prompt(kind, getattr(recipe.eval.judge, key))
+
+    return load
+
+
+SCORERS = (
+    ScorerInfo("judge", ReferenceJudge, "LLM judge, reference-guided: candidate score, reference score, ratio",
+               outputs=("judge", "judge_reference", "judge_ratio"), needs_judge=True,
+               options={"prompt": _prompt("reference", "prompt_file")}),
+    ScorerInfo("judge_pairwise", PairwiseJudge, "LLM judge preference of the candidate over the reference, both orders",
+               needs_judge=True, options={"prompt": _prompt("pairwise", "pairwise_prompt_file")}),
+)

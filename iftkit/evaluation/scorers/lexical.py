@@ -7,6 +7,7 @@ they are here to be compared against, not trusted.
 import re
 
 from iftkit.evaluation.scorers.base import Scorer
+from iftkit.evaluation.scorers.registry import ScorerInfo
 
 
 def normalise(text: str) -> str:
@@ -53,3 +54,13 @@ class Chrf(Scorer):
 
         metric = CHRF()
         return [metric.sentence_score(s.prediction or "", [s.reference or ""]).score for s in samples]
+
+
+SCORERS = (
+    ScorerInfo("exact_match", ExactMatch, "prediction equals the reference (normalised)", aliases=("lexical",)),
+    ScorerInfo("rouge1", lambda: Rouge("rouge1"), "ROUGE-1 F1 against the reference", aliases=("lexical", "rouge")),
+    ScorerInfo("rouge2", lambda: Rouge("rouge2"), "ROUGE-2 F1 against the reference", aliases=("lexical", "rouge")),
+    ScorerInfo("rougeL", lambda: Rouge("rougeL"), "ROUGE-L F1 against the reference", aliases=("lexical", "rouge")),
+    ScorerInfo("bleu", Bleu, "sentence BLEU against the reference", aliases=("lexical",)),
+    ScorerInfo("chrf", Chrf, "chrF against the reference", aliases=("lexical",)),
+)

@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from iftkit.errors import IftkitError
 from iftkit.evaluation.scorers.base import Scorer
+from iftkit.evaluation.scorers.registry import ScorerInfo
 
 
 @lru_cache(maxsize=2)
@@ -66,3 +67,7 @@ class RewardModel(Scorer):
         cand = self.rewards(prompts, [s.prediction or "" for s in samples])
         ref = self.rewards(prompts, [s.reference or "" for s in samples])
         return [1.0 / (1.0 + math.exp(-(c - r))) for c, r in zip(cand, ref)]
+
+
+SCORERS = (ScorerInfo("reward", RewardModel, "a sequence-classification reward model's score of (prompt, prediction)",
+                      options={"model": lambda recipe: recipe.eval.reward_model}),)

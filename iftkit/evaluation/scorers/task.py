@@ -1,18 +1,18 @@
-"""Task scorers: the catalog task's own checker (strict = exact format, tolerant = lenient
-parsing), and format compliance (does the output parse in the task's expected format)."""
+"""Task scorers: the task's own checker (strict = exact format, tolerant = the right answer in
+any format) and format compliance, for catalog families and the user's own tasks alike.
 
-from functools import lru_cache
+The checker comes from `resolve_task` with the task spec the row carries (user tasks); rows
+that nothing can check (free-form instructions, free-text user tasks) get None: not applicable.
+"""
 
+from iftkit.data.tasks import resolve_task, task_spec
 from iftkit.evaluation.scorers.base import Scorer
+from iftkit.evaluation.scorers.registry import ScorerInfo
 
 
-@lru_cache(maxsize=None)
-def _task(name: str):
-    try:
-        from iftkit.data.tasks import get_task, list_tasks
-    except ImportError:
-        return None
-    return get_task(name) if name in list_tasks() else None
+def checker(sample):
+    task = resolve_task(sample.task, task_spec(sample.meta))
+    return task if task is not None and task.checkable else None
 
 
 class TaskScore(Scorer):
@@ -23,8 +23,7 @@ class TaskScore(Scorer):
     def score(self, samples):
         out = []
         for s in samples:
-            task = _task(s.task)
-            # rows without a catalog checker (free-form instructions) are not applicable
+            task = checker(s)
             out.append(None if task is None or s.gold is None else float(task.score(s.prediction, s.gold, mode=self.mode)))
         return out
 
@@ -35,6 +34,15 @@ class FormatCompliance(Scorer):
     def score(self, samples):
         out = []
         for s in samples:
-            task = _task(s.task)
+            task = checker(s)
             out.append(None if task is None else float(bool(task.format_ok(s.prediction))))
         return out
+
+
+SCORERS = (
+    ScorerInfo("task_strict", lambda: TaskScore("strict"), "the task's checker, exact expected format", aliases=("task",)),
+    ScorerInfo("task_tolerant", lambda: TaskScore("tolerant"), "the task's checker, right answer in any format",
+               aliases=("task",)),
+    ScorerInfo("task_format", FormatCompliance, "output in the task's exact expected format (right or wrong)",
+               aliases=("task",)),
+)
