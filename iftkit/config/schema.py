@@ -77,6 +77,13 @@ class DataConfig(Section):
 
     # the task the adapter specialises on (a catalog family name, or a user-data task name)
     target_task: str = "sentiment"
+    # how a user task (data.target_files) is checked: inferred from its answers unless set
+    # (label: few short answers; structured: JSON; span: answers found in the input; free_text: none)
+    target_kind: Literal["auto", "label", "structured", "span", "free_text"] = "auto"
+    # the label set of a label task (default: the distinct answers of the target rows)
+    target_labels: Optional[list[str]] = None
+    # rows of a user task held out as its fixed test set (None = 20 % of its rows, at least 30, at most 500)
+    target_test_size: Optional[int] = Field(None, gt=0)
     # general pool: catalog families ("all" = every family except the target) ...
     general_tasks: Union[Literal["all"], list[str]] = "all"
     # ... plus optional user files (JSONL/JSON/CSV/Parquet) for either pool

@@ -29,14 +29,15 @@ from pathlib import Path
 from typing import Optional
 
 from iftkit.data.pools import (TEST_SEED, _dedupe, _keys, _load_user, _split_user_test, assert_disjoint,
-                               catalog_pool, catalog_test_set, synthetic_format_pool)
+                               catalog_pool, catalog_test_set, synthetic_format_pool, user_test_size)
 from iftkit.data.rows import Row, read_rows, write_rows
-from iftkit.data.tasks import is_catalog_task, task_names
+from iftkit.data.tasks import CATALOG, infer_spec, is_catalog_task, task_names
+from iftkit.data.tasks.user import catalog_overlaps
 from iftkit.data.tasks.base import seed_int
 from iftkit.errors import IftkitError
 
 # bump when generation or mixing changes what a recipe produces (invalidates reused mixes)
-DATA_VERSION = 1
+DATA_VERSION = 2
 MANIFEST = "manifest.json"
 __all__ = ["DATA_VERSION", "MANIFEST", "TEST_SEED", "assert_disjoint", "build_hash", "build_mix", "load_manifest",
            "load_split", "mix_test_tasks", "plan"]
@@ -84,18 +85,8 @@ def plan(recipe) -> dict:
     """Build every split in memory (no files): {'train', 'val', 'test': {task: rows}, 'info'}."""
     d, m = recipe.data, recipe.mix
     target = d.target_task
-    info: dict = {"user_files": {}, "dropped_duplicates": 0}
-
-    # general task list
-    if d.general_tasks == "all":
-        general = [t for t in task_names() if t != target]
-    else:
-        general = list(d.general_tasks)
-        for t in general:
-            if not is_catalog_task(t):
-                raise IftkitError(f"data.general_tasks: unknown task {t!r} (catalog tasks: {', '.join(task_names())})")
-        if target in general:
-            raise IftkitError(f"data.general_tasks must not include the target task {target!r}")
+    info: dict = {"user_files": {}, "dropped_duplicates": 0, "target_spec": None, "catalog_overlap": {},
+                  "excluded_general_tasks": []}
 
     # target pool + its fixed test set
     if d.target_files:
@@ -103,7 +94,13 @@ def plan(recipe) -> dict:
         info["user_files"].update(rep)
         rows, dropped = _dedupe(rows)
         info["dropped_duplicates"] += dropped
-        target_pool, target_test = _split_user_test(rows, m.test_size_per_task, target)
+        spec = infer_spec(rows, d.target_kind, d.target_labels)
+        info["target_spec"] = spec.to_dict()
+        target_pool, target_test = _split_user_test(rows, user_test_size(len(rows), d.target_test_size), target)
+        # the test rows carry their checker's spec, so eval and meta-eval score them the same way
+        target_test = [Row(r.prompt, r.completion, r.task, r.category, r.gold, r.source,
+                           {**r.meta, "task_spec": info["target_spec"]}) for r in target_test]
+        info["catalog_overlap"] = catalog_overlaps(spec, [r.user_text() for r in target_pool], CATALOG)
     else:
         if not is_catalog_task(target):
             raise IftkitError(f"data.target_task {target!r} is not a catalog task ({', '.join(task_names())}); "
@@ -111,6 +108,19 @@ def plan(recipe) -> dict:
         target_test = catalog_test_set(target, m.test_size_per_task, d.difficulty)
         target_pool = catalog_pool(target, d.samples_per_task, d.difficulty, d.seed, _keys(target_test))
     tests = {target: target_test}
+
+    # general task list: catalog families that already teach the user's task stay out of
+    # "all", so ratio 0 really has no target-like rows (list them in data.general_tasks to keep them)
+    if d.general_tasks == "all":
+        general = [t for t in task_names() if t != target and t not in info["catalog_overlap"]]
+        info["excluded_general_tasks"] = sorted(info["catalog_overlap"])
+    else:
+        general = list(d.general_tasks)
+        for t in general:
+            if not is_catalog_task(t):
+                raise IftkitError(f"data.general_tasks: unknown task {t!r} (catalog tasks: {', '.join(task_names())})")
+        if target in general:
+            raise IftkitError(f"data.general_tasks must not include the target task {target!r}")
 
     # general pools + their fixed test sets
     general_pool = []
@@ -275,6 +285,9 @@ def _write_mix(recipe, out: Path, bh: str) -> dict:
                    "test": {t: files[f"test/{t}.jsonl"] for t in sorted(p["test"])}},
         "data_hash": hashlib.sha256((files["train.jsonl"] + files["val.jsonl"]).encode()).hexdigest()[:16],
         "pool_sizes": info["pool_sizes"],
+        "target_spec": info["target_spec"],
+        "catalog_overlap": info["catalog_overlap"],
+        "excluded_general_tasks": info["excluded_general_tasks"],
         "user_files": info["user_files"],
         "dropped_duplicates": info["dropped_duplicates"],
         "files": dict(sorted(files.items())),

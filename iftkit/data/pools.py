@@ -43,11 +43,19 @@ def _dedupe(rows: list[Row]) -> tuple[list[Row], int]:
     return out, len(rows) - len(out)
 
 
+# a user task's test set: this share of its rows, within these bounds (data.target_test_size overrides)
+USER_TEST_SHARE, USER_TEST_MIN, USER_TEST_MAX = 0.2, 30, 500
+
+
+def user_test_size(n_rows: int, asked) -> int:
+    return asked or min(USER_TEST_MAX, max(USER_TEST_MIN, round(USER_TEST_SHARE * n_rows)))
+
+
 def _split_user_test(rows: list[Row], size: int, task: str) -> tuple[list[Row], list[Row]]:
     """Hold out a fixed test set from user rows: order by a salted content hash (no recipe seed)."""
     if len(rows) <= size:
-        raise IftkitError(f"target task {task!r} has {len(rows)} unique rows: not enough for "
-                          f"mix.test_size_per_task={size} plus training rows")
+        raise IftkitError(f"target task {task!r} has {len(rows)} unique rows: not enough for a test set of {size} "
+                          f"(data.target_test_size) plus training rows")
     order = sorted(rows, key=lambda r: seed_int(TEST_SEED, task, r.content_hash()))
     test = order[:size]
     test_ids = {id(r) for r in test}

@@ -138,13 +138,53 @@ def test_user_target_file_gets_a_fixed_held_out_test_set(tmp_path):
     f = tmp_path / "tickets.jsonl"
     f.write_text("".join(json.dumps({"instruction": f"Route ticket {i}", "output": ["billing", "tech"][i % 2]}) + "\n"
                          for i in range(80)))
-    r1 = recipe(target_count=30, data={"target_task": "tickets", "target_files": [str(f)]})
-    r2 = recipe(target_count=50, seed=9, data={"target_task": "tickets", "target_files": [str(f)]})
+    user = {"target_task": "tickets", "target_files": [str(f)], "target_test_size": 20}
+    r1 = recipe(target_count=30, data=user)
+    r2 = recipe(target_count=50, seed=9, data=user)
     p1, p2 = plan(r1), plan(r2)
     assert contents(p1["test"]["tickets"]) == contents(p2["test"]["tickets"])
     assert len(p1["test"]["tickets"]) == 20
     assert all(r.task == "tickets" and r.source == "user:tickets.jsonl" for r in p1["test"]["tickets"])
     assert not contents(p2["train"]) & contents(p2["test"]["tickets"])
+
+
+@pytest.mark.parametrize("n_rows,expected", [(80, 30), (400, 80), (3000, 500)])
+def test_user_test_set_is_a_fifth_of_the_rows_within_bounds(tmp_path, n_rows, expected):
+    f = tmp_path / "tickets.jsonl"
+    f.write_text("".join(json.dumps({"instruction": f"Route ticket {i}", "output": ["billing", "tech"][i % 2]}) + "\n"
+                         for i in range(n_rows)))
+    p = plan(recipe(target_count=10, data={"target_task": "tickets", "target_files": [str(f)]}))
+    test = p["test"]["tickets"]
+    assert len(test) == expected
+    # every test row carries the checker's spec, so eval scores it as the build inferred
+    assert {json.dumps(r.meta["task_spec"], sort_keys=True) for r in test} == {
+        json.dumps(p["info"]["target_spec"], sort_keys=True)}
+    assert p["info"]["target_spec"]["kind"] == "label" and p["info"]["target_spec"]["labels"] == ["billing", "tech"]
+
+
+def _sentiment_file(tmp_path):
+    f = tmp_path / "reviews.csv"
+    f.write_text("prompt,completion\n" + "".join(
+        f"\"Film {i} was {'a triumph' if i % 2 else 'a bore'} from start to end.\",{'positive' if i % 2 else 'negative'}\n"
+        for i in range(120)))
+    return f
+
+
+def test_a_catalog_family_that_teaches_the_user_task_leaves_the_general_pool(tmp_path):
+    f = _sentiment_file(tmp_path)
+    p = plan(recipe(target_ratio=0.0, data={"target_task": "reviews", "target_files": [str(f)], "general_tasks": "all"}))
+    assert "sentiment" not in p["info"]["general_tasks"] and "sentiment" not in p["test"]
+    assert p["info"]["excluded_general_tasks"] == ["sentiment"]
+    assert "same labels" in p["info"]["catalog_overlap"]["sentiment"]
+    assert not any(r.task == "sentiment" for r in p["train"])  # ratio 0 holds no target-like rows
+
+
+def test_general_tasks_can_bring_an_overlapping_family_back(tmp_path):
+    f = _sentiment_file(tmp_path)
+    p = plan(recipe(target_ratio=0.0, data={"target_task": "reviews", "target_files": [str(f)],
+                                            "general_tasks": ["sentiment", "topic"]}))
+    assert p["info"]["general_tasks"] == ["sentiment", "topic"] and p["info"]["excluded_general_tasks"] == []
+    assert "sentiment" in p["info"]["catalog_overlap"]
 
 
 def test_impossible_amounts_are_clear_errors():

@@ -53,12 +53,11 @@ def get_task(name: str) -> Task:
 
 
 def resolve_task(name: str, spec=None) -> Optional[Task]:
-    """The checker of task `name`: its catalog family, else the user task its spec describes
-    (a TaskSpec or its dict form, as stored in manifests and row meta), else None."""
-    if name in CATALOG:
-        return CATALOG[name]
+    """The checker of task `name`: the user task its spec describes (a TaskSpec or its dict form,
+    as stored in manifests and row meta), else its catalog family, else None."""
     if spec is None:
-        return None
+        return CATALOG.get(name)
+    # a spec means user rows, even under a catalog family's name: their labels are the user's
     return _user_task(name, spec if isinstance(spec, TaskSpec) else TaskSpec.from_dict(spec, f"task {name!r}"))
 
 

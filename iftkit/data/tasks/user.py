@@ -101,9 +101,15 @@ def infer_spec(rows, kind: str = "auto", labels: Optional[list] = None) -> TaskS
         return _structured_spec(golds, f"{parsed} of {n} answers are JSON")
     counts = Counter(golds)
     short = all(len(g.split()) <= MAX_LABEL_WORDS for g in counts)
-    if 2 <= len(counts) <= MAX_LABELS and short and len(counts) <= max(2, n // 3):
-        return _label_spec(golds, None, f"{len(counts)} distinct short answers over {n} rows")
     inside = sum(_in_prompt(g, r) for g, r in zip(golds, rows))
+    if 2 <= len(counts) <= MAX_LABELS and short and len(counts) <= max(2, n // 3):
+        # few answers can still be spans: the input holds the answer but not the alternatives
+        # (a routing prompt that lists its options holds them all, a review holds none)
+        alone = sum(_in_prompt(g, r) and not any(_in_prompt(o, r) for o in counts if o != g)
+                    for g, r in zip(golds, rows))
+        if alone < 0.7 * n:
+            return _label_spec(golds, None, f"{len(counts)} distinct short answers over {n} rows")
+        return _span_spec(golds, f"{alone} of {n} answers appear in their input, without the other answers")
     if inside >= 0.7 * n:
         return _span_spec(golds, f"{inside} of {n} answers appear in their input")
     return TaskSpec("free_text", reason=f"{len(counts)} distinct answers over {n} rows, not JSON, "
@@ -303,15 +309,20 @@ def catalog_overlaps(spec: TaskSpec, prompts: list[str], catalog: dict, sample: 
         if user_labels and fam_labels and len(user_labels & fam_labels) >= 2 and (
                 fam_labels <= user_labels or user_labels <= fam_labels):
             out[name] = f"same labels ({', '.join(sorted(user_labels & fam_labels))})"
-    mine = [set(normalize(p).split()) for p in prompts[:sample]]
+    mine = [_shape(p) for p in prompts[:sample]]
     for name, fam in catalog.items():
         if name in out:
             continue
-        theirs = [set(normalize(r.user_text()).split()) for r in fam.generate(sample, seed="overlap-probe")]
+        theirs = [_shape(r.user_text()) for r in fam.generate(sample, seed="overlap-probe")]
         dup = sum(any(_jaccard(a, b) >= 0.8 for b in theirs) for a in mine)
         if mine and dup >= max(2, len(mine) // 5):
             out[name] = f"{dup} of {len(mine)} sampled prompts near-duplicate its rows"
     return out
+
+
+def _shape(text: str) -> set:
+    """Words of a prompt with numbers masked: prompts from one template share their shape."""
+    return set(re.sub(r"\d+", "#", strip_wrappers(text).lower()).split())
 
 
 def _jaccard(a: set, b: set) -> float:

@@ -1,0 +1,138 @@
+"""The user's own task: kind inferred from its rows, and checked like a catalog family."""
+
+import json
+
+import pytest
+
+from iftkit.data.rows import Row
+from iftkit.data.tasks import CATALOG, TaskSpec, infer_spec, resolve_task
+from iftkit.data.tasks.user import catalog_overlaps
+from iftkit.errors import IftkitError
+
+
+def _rows(pairs):
+    return [Row([{"role": "user", "content": p}], c, "mine", "user", c) for p, c in pairs]
+
+
+def label_rows(n=40):
+    return _rows((f"Review number {i}: the plot {'soared' if i % 2 else 'sagged'}.", "positive" if i % 2 else "negative")
+                 for i in range(n))
+
+
+def json_rows(n=20):
+    return _rows((f"Ticket {i}: refund order {100 + i}", json.dumps({"order": 100 + i, "action": "refund"}))
+                 for i in range(n))
+
+
+def span_rows(n=20):
+    cities = ["Lyon", "Porto", "Graz", "Turku", "Cork"]
+    return _rows((f"Passenger {i} flies from Oslo to {cities[i % 5]} {'New' if i > 9 else ''} tomorrow. Destination?",
+                  cities[i % 5]) for i in range(n))
+
+
+def free_rows(n=20):
+    return _rows((f"Summarise: meeting {i} moved budget item {i} to next quarter after a long debate.",
+                  f"Meeting {i} postponed budget item {i}.") for i in range(n))
+
+
+def test_each_kind_is_inferred_from_the_rows_with_a_reason():
+    assert infer_spec(label_rows()).kind == "label"
+    assert infer_spec(label_rows()).labels == ("negative", "positive")
+    js = infer_spec(json_rows())
+    assert (js.kind, js.keys) == ("structured", ("action", "order"))
+    assert infer_spec(span_rows()).kind == "span"
+    free = infer_spec(free_rows())
+    assert free.kind == "free_text" and "distinct answers" in free.reason
+
+
+def test_the_recipe_overrides_the_inferred_kind_and_labels():
+    spec = infer_spec(free_rows(), kind="span")
+    assert spec.kind == "span" and spec.overridden
+    spec = infer_spec(label_rows(), labels=["positive", "negative", "neutral"])
+    assert spec.labels == ("positive", "negative", "neutral")
+    with pytest.raises(IftkitError, match="not among the labels"):
+        infer_spec(label_rows(), labels=["positive"])
+
+
+LABEL_CASES = [
+    # prediction, strict, tolerant, format
+    ("positive", 1, 1, 1),
+    ("The answer is Positive.", 0, 1, 0),
+    ("The sentiment of this movie review is positive. The reviewer praises the cast.", 0, 1, 0),
+    ("It mentions both positive and negative points.", 0, 0, 0),
+    ("This is not positive.", 0, 0, 0),
+    ("negative", 0, 0, 1),
+    ('{"label": "positive"}', 0, 1, 0),
+    ("", 0, 0, 0),
+]
+
+
+@pytest.mark.parametrize("prediction,strict,tolerant,fmt", LABEL_CASES)
+def test_label_task_scoring_matches_hand_computed_values(prediction, strict, tolerant, fmt):
+    task = resolve_task("mine", infer_spec(label_rows()).to_dict())
+    assert task.score(prediction, "positive", "strict") == strict
+    assert task.score(prediction, "positive", "tolerant") == tolerant
+    assert task.format_ok(prediction) == bool(fmt)
+
+
+def test_longer_labels_are_matched_before_their_substrings():
+    spec = TaskSpec("label", labels=("positive", "very positive", "negative"))
+    task = resolve_task("mine", spec)
+    assert task.score("I'd say very positive!", "very positive", "tolerant") == 1.0
+    assert task.score("I'd say very positive!", "positive", "tolerant") == 0.0
+
+
+def test_structured_task_compares_json_as_data():
+    task = resolve_task("mine", infer_spec(json_rows()))
+    gold = json.dumps({"order": 7, "action": "refund"})
+    assert task.score('{"action": "refund", "order": 7}', gold, "strict") == 1.0  # key order is free
+    assert task.score('Sure! ```json\n{"Action": "Refund", "order": 7}\n```', gold, "strict") == 0.0
+    assert task.score('Sure! ```json\n{"Action": "Refund", "order": 7}\n```', gold, "tolerant") == 1.0
+    assert task.score('{"action": "refund", "order": 8}', gold, "tolerant") == 0.0
+    assert task.format_ok('{"action": "cancel", "order": 1}') and not task.format_ok('{"order": 1}')
+    assert not task.format_ok("refund order 7")
+
+
+def test_span_task_uses_token_f1_and_item_sets():
+    task = resolve_task("mine", infer_spec(span_rows()))
+    assert task.score("Lyon", "Lyon", "strict") == 1.0
+    assert task.score("lyon.", "Lyon", "strict") == 0.0
+    assert task.score("lyon.", "Lyon", "tolerant") == 1.0
+    assert task.score("New York", "New York City", "tolerant") == pytest.approx(0.8)  # P 1, R 2/3
+    assert task.score("Paris", "Lyon", "tolerant") == 0.0
+    # several spans: F1 over the item sets
+    assert task.score("Ann; Bob", "Ann; Bob; Cy", "tolerant") == pytest.approx(0.8)
+    assert task.format_ok("Lyon") and not task.format_ok("The destination of the passenger is the city of Lyon.")
+
+
+def test_free_text_task_has_no_checker_for_the_task_scorers():
+    from iftkit.evaluation.scorers import Sample, get_scorer
+
+    spec = infer_spec(free_rows()).to_dict()
+    s = Sample([{"role": "user", "content": "x"}], "Meeting moved.", "Meeting 1 postponed.", "Meeting 1 postponed.",
+               task="mine", meta={"task_spec": spec})
+    assert get_scorer("task_tolerant").score([s]) == [None]
+    assert get_scorer("task_format").score([s]) == [None]
+
+
+def test_task_scorers_reach_user_tasks_through_the_row_spec():
+    from iftkit.evaluation.scorers import Sample, get_scorer
+
+    spec = infer_spec(label_rows()).to_dict()
+    samples = [Sample([{"role": "user", "content": "x"}], p, "positive", "positive", task="mine", meta={"task_spec": spec})
+               for p, *_ in LABEL_CASES]
+    assert get_scorer("task_tolerant").score(samples) == [float(c[2]) for c in LABEL_CASES]
+    assert get_scorer("task_strict").score(samples) == [float(c[1]) for c in LABEL_CASES]
+    assert get_scorer("task_format").score(samples) == [float(c[3]) for c in LABEL_CASES]
+
+
+def test_a_user_task_with_the_catalog_sentiment_labels_overlaps_that_family_only():
+    spec = infer_spec(label_rows())
+    found = catalog_overlaps(spec, [r.user_text() for r in label_rows()], CATALOG)
+    assert list(found) == ["sentiment"] and "same labels" in found["sentiment"]
+
+
+def test_near_duplicate_prompts_overlap_a_family_even_without_labels():
+    rows = CATALOG["arithmetic"].generate(30, seed="user-copy")
+    spec = infer_spec(rows)
+    assert "arithmetic" in catalog_overlaps(spec, [r.user_text() for r in rows], CATALOG)
