@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from iftkit.report.charts import scores_vs_x_chart, tradeoff_chart
-from iftkit.report.summary import points, recommend
+from iftkit.report.summary import ALL_TASKS, BASE, Recommendation, choose_primary, points, recommend
 from iftkit.sweep.grid import short_name
 
 
@@ -38,11 +38,16 @@ def scorers_in(rows) -> list[str]:
 def write_report(rows: list[dict], out_dir: Path, name: str, x_key: str, primary: str, keep_general: float, meta: dict) -> ReportFiles:
     out_dir.mkdir(parents=True, exist_ok=True)
     scorers = scorers_in(rows)
-    if primary not in scorers and scorers:
-        primary = scorers[0]
+    spec = meta.get("target_spec") or {}
+    requested = primary
+    primary, primary_why = choose_primary(rows, requested, target_kind=spec.get("kind"))
     per_scorer = {s: points(rows, s, x_key) for s in scorers}
-    pts = per_scorer.get(primary, [])
-    recs = recommend(pts, keep_general)
+    pts = per_scorer.get(primary, []) if primary else []
+    if primary is None:
+        recs = [Recommendation(s, None, primary_why, "none") for s in ("S1", "S2")]
+        primary = requested
+    else:
+        recs = recommend(pts, keep_general)
     title = f"{name}: what specialising on '{meta.get('target_task', 'target')}' costs"
     s1 = next((r.point for r in recs if r.scenario == "S1"), None)
     tradeoff = tradeoff_chart(pts, out_dir / "tradeoff.png", primary, x_key, keep_general, title, s1=s1)
@@ -64,8 +69,10 @@ def write_report(rows: list[dict], out_dir: Path, name: str, x_key: str, primary
     md = "\n".join([
         f"# Sweep report: {name}",
         "",
-        f"Target task: `{meta.get('target_task')}`. Axis: `{x_key}`. Scores on the primary scorer `{primary}` (higher is better).",
+        f"Target task: `{meta.get('target_task')}`" + (f" ({spec['description']})" if spec.get("description") else "")
+        + f". Axis: `{x_key}`. Primary scorer: {primary_why} (higher is better).",
         "",
+        *_test_set_lines(rows, primary, meta),
         "## Recommendation",
         *rec_lines,
         "",
@@ -83,7 +90,8 @@ def write_report(rows: list[dict], out_dir: Path, name: str, x_key: str, primary
     md_path = out_dir / "report.md"
     md_path.write_text(md)
     summary = {
-        "name": name, "x_key": x_key, "primary_scorer": primary, "keep_general": keep_general, **meta,
+        "name": name, "x_key": x_key, "primary_scorer": primary, "primary_reason": primary_why.replace("`", ""),
+        "keep_general": keep_general, **meta,
         "recommendations": [{"scenario": r.scenario, "x": None if r.point is None else r.point.x, "series": None if r.point is None else r.point.series, "reason": r.reason, "confidence": r.confidence} for r in recs],
         "points": [{"x": p.x, "series": p.series, "in_domain": p.in_domain, "general": p.general, "in_sd": p.in_sd, "gen_sd": p.gen_sd, "seeds": p.seeds} for p in pts],
     }
@@ -91,6 +99,19 @@ def write_report(rows: list[dict], out_dir: Path, name: str, x_key: str, primary
     html_path = out_dir / "report.html"
     html_path.write_text(_html(md, {"tradeoff.png": tradeoff, "scores_vs_x.png": scores}))
     return ReportFiles(html_path, md_path, tradeoff, scores, summary)
+
+
+def _test_set_lines(rows, primary, meta) -> list[str]:
+    """How many in-domain rows the scores rest on, and the CI width that gives."""
+    base = next((r for r in rows if r.get("cell") == BASE and r.get("suite") == "in_domain"
+                 and r.get("task") == ALL_TASKS and r.get("scorer") == primary), None)
+    if not base or not base.get("n"):
+        return []
+    width = ""
+    if base.get("ci_low") is not None and base.get("ci_high") is not None:
+        width = f"; the base model's 95 % CI on it is ±{(base['ci_high'] - base['ci_low']) / 2:.3f}"
+    source = " (held out from the user's file)" if meta.get("target_spec") else ""
+    return [f"In-domain test set: {base['n']} rows{source}{width}. Differences smaller than that are noise.", ""]
 
 
 def _col(p, x_key):

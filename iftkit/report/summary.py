@@ -49,6 +49,35 @@ def suite_means(rows: list[dict], scorer: str) -> dict:
     return out
 
 
+# when the sweep's primary scorer has no in-domain scores (a free-text user task has no task
+# checker), the first of these that scored both suites carries the report
+FALLBACK_SCORERS = ("judge", "embedding", "chrf", "rougeL", "rouge1", "bleu", "exact_match")
+
+
+def suite_coverage(rows: list[dict], scorer: str) -> set:
+    """Suites in which `scorer` has a suite-level mean for at least one trained cell."""
+    return {r["suite"] for r in rows if r.get("scorer") == scorer and r.get("task") == ALL_TASKS
+            and r.get("mean") is not None and r.get("cell") != BASE}
+
+
+def choose_primary(rows: list[dict], requested: str, in_suite="in_domain", gen_suite="general",
+                   target_kind: Optional[str] = None) -> tuple[Optional[str], str]:
+    """(scorer that drives the report, why it is that one), naming a missing requested scorer."""
+    both = {in_suite, gen_suite}
+    if both <= suite_coverage(rows, requested):
+        return requested, f"`{requested}` (sweep.primary_scorer)"
+    if target_kind == "free_text":
+        why = f"`{requested}` has no in-domain scores: the target is a free-text task, which has no task checker"
+    elif requested.startswith("task_"):
+        why = f"`{requested}` has no in-domain scores (the target task has no checker, or eval.scorers left it out)"
+    else:
+        why = f"`{requested}` has no in-domain and general scores (is it in eval.scorers?)"
+    for s in FALLBACK_SCORERS:
+        if both <= suite_coverage(rows, s):
+            return s, f"{why}; the primary scorer is the reference-based `{s}` instead"
+    return None, f"{why}, and no reference-based scorer ({', '.join(FALLBACK_SCORERS)}) scored both suites"
+
+
 def points(rows: list[dict], scorer: str, x_key: str, in_suite="in_domain", gen_suite="general") -> list[Point]:
     means = suite_means(rows, scorer)
     meta = {r["cell"]: r for r in rows}

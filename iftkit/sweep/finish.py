@@ -15,7 +15,8 @@ def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Call
         say(f"not finished yet (left out of the report): {', '.join(missing)}")
     results = write_rows(paths, rows)
     x_key = next(iter(recipe.sweep.grid), "mix.target_ratio")
-    meta = {"target_task": recipe.data.target_task, "base_model": recipe.model.id, "cells": len(cells), "missing": missing}
+    meta = {"target_task": recipe.data.target_task, "base_model": recipe.model.id, "cells": len(cells), "missing": missing,
+            "target_spec": _target_spec(recipe, paths)}
     files = write_report(rows, paths.report, recipe.name, x_key, recipe.sweep.primary_scorer, recipe.sweep.keep_general, meta)
     wandb_dir = log_sweep_summary(recipe, paths, rows, files)
     say(f"results: {results} ({len(rows)} rows)")
@@ -23,9 +24,27 @@ def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Call
     say(f"charts: {files.tradeoff_png}, {files.scores_png}")
     if wandb_dir:
         say(f"W&B: {wandb_dir} (offline runs: upload later with `wandb sync {wandb_dir}/wandb/offline-run-*`)")
+    say(f"primary scorer: {files.summary['primary_reason']}")
     for rec in files.summary["recommendations"]:
-        say(f"recommended for {rec['scenario']}: {x_key} = {rec['x']} ({rec['confidence'].split(':')[0]} confidence)")
+        if rec["x"] is None:
+            say(f"no recommendation for {rec['scenario']}: {rec['reason']}")
+        else:
+            say(f"recommended for {rec['scenario']}: {x_key} = {rec['x']} ({rec['confidence'].split(':')[0]} confidence)")
     return files
+
+
+def _target_spec(recipe: Recipe, paths: SweepPaths):
+    """The user task's spec from the mix the base model was evaluated on (None for catalog targets)."""
+    import json
+
+    from iftkit.data.tasks import TaskSpec
+
+    mix = Path(recipe.eval.mix_dir) if recipe.eval.mix_dir else paths.base_eval_dir(recipe) / "mix"
+    try:
+        d = json.loads((mix / "manifest.json").read_text()).get("target_spec")
+    except (OSError, ValueError):
+        return None
+    return dict(d, description=TaskSpec.from_dict(d).describe()) if d else None
 
 
 def log_sweep_summary(recipe: Recipe, paths: SweepPaths, rows: list[dict], files: ReportFiles):

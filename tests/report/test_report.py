@@ -61,3 +61,35 @@ def test_report_files(tmp_path):
     assert "S1: **ratio=0.1**" in md and "S2: **ratio=1.0**" in md
     assert "| rougeL |" in md
     assert files.summary["recommendations"][0]["x"] == 0.1
+
+
+def _free_text_rows():
+    """A free-text user task: task scorers only have general-suite rows (catalog tasks there)."""
+    rows = []
+    for cell, grid, ind, gen in CELLS[:5]:
+        rows.append(dict(cell=cell, grid=grid, suite="general", task="__all__", scorer="task_tolerant", mean=gen))
+        for scorer, scale in (("chrf", 1.0), ("rougeL", 0.5)):
+            for suite, mean in (("in_domain", ind), ("general", gen)):
+                rows.append(dict(cell=cell, grid=grid, suite=suite, task="__all__", scorer=scorer, mean=mean * scale,
+                                 n=40, ci_low=mean * scale - 0.1, ci_high=mean * scale + 0.1))
+    return rows
+
+
+def test_free_text_target_falls_back_to_a_reference_scorer_and_says_so(tmp_path):
+    meta = {"target_task": "summaries", "target_spec": {"kind": "free_text", "description": "free-text task"}}
+    files = write_report(_free_text_rows(), tmp_path, "s", "mix.target_ratio", "task_tolerant", 0.95, meta)
+    md = files.markdown.read_text()
+    assert files.summary["primary_scorer"] == "chrf"
+    assert "`task_tolerant` has no in-domain scores: the target is a free-text task" in md
+    assert "reference-based `chrf` instead" in md
+    assert "In-domain test set: 40 rows (held out from the user's file); the base model's 95 % CI on it is ±0.100" in md
+    assert all(r["x"] is not None for r in files.summary["recommendations"])
+
+
+def test_a_missing_scorer_is_named_as_the_reason_for_no_recommendation(tmp_path):
+    rows = [r for r in _free_text_rows() if r["scorer"] == "task_tolerant"]  # no in-domain scores at all
+    files = write_report(rows, tmp_path, "s", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "t"})
+    recs = files.summary["recommendations"]
+    assert [r["x"] for r in recs] == [None, None]
+    assert "`task_tolerant` has no in-domain scores" in recs[0]["reason"]
+    assert "no trained cells" not in files.markdown.read_text()
