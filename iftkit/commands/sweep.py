@@ -17,7 +17,14 @@ ACCEPTS_OVERRIDES = True
 def add_arguments(p):
     # `run` (default) or `collect` is taken from the leftover arguments: a positional here
     # would swallow the values of dotted overrides
-    p.add_argument("--config", required=True, help="sweep recipe YAML (with a sweep: section)")
+    p.add_argument("--config", help="sweep recipe YAML (with a sweep: section); with --target-file, the sweep to "
+                                    "run on your file (default: the quickstart sweep)")
+    own = p.add_argument_group("your own task (writes runs/<name>-sweep/recipe.yaml, then runs it)")
+    own.add_argument("--target-file", help="your task's rows: JSONL/JSON/CSV/TSV/Parquet")
+    own.add_argument("--target-name", help="task name (default: the file name)")
+    own.add_argument("--columns", help="column mapping, e.g. prompt=sentence,completion=label")
+    own.add_argument("--prompt-template", help="instruction with {column} placeholders, e.g. 'Sentiment of: {sentence}'")
+    own.add_argument("--labels", help="label mapping for the completion column, e.g. 0=negative,1=positive")
     p.add_argument("--cell", action="append", help="run only this cell label (repeatable); used by SLURM array tasks")
     p.add_argument("--one-cell", action="store_true",
                    help="run the single cell whose grid values are given as --key=value args (W&B agent)")
@@ -39,6 +46,16 @@ def run(args) -> int:
         if extra and extra[pos] in ("run", "collect"):
             action = extra.pop(pos)
             break
+    if args.target_file:
+        from iftkit.sweep.own_task import write_own_task_recipe
+
+        args.config = str(write_own_task_recipe(args.target_file, args.target_name, args.columns, args.labels,
+                                                args.prompt_template, args.config))
+        print(f"recipe: {args.config} (rerun or edit it: iftkit sweep --config {args.config})", flush=True)
+    elif not args.config:
+        raise IftkitError("give --config RECIPE (a sweep recipe) or --target-file FILE (your own task)")
+    elif args.columns or args.labels or args.prompt_template or args.target_name:
+        raise IftkitError("--columns, --labels, --prompt-template and --target-name go with --target-file")
     selectors = extra if args.one_cell else []
     recipe = load_recipe(args.config, [] if args.one_cell else extra)
     if not recipe.sweep.grid:

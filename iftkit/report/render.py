@@ -70,7 +70,7 @@ def write_report(rows: list[dict], out_dir: Path, name: str, x_key: str, primary
         f"# Sweep report: {name}",
         "",
         f"Target task: `{meta.get('target_task')}`" + (f" ({spec['description']})" if spec.get("description") else "")
-        + f". Axis: `{x_key}`. Primary scorer: {primary_why} (higher is better).",
+        + f". Axis: `{x_key}`. Primary scorer: {primary_why}; higher is better.",
         "",
         *_test_set_lines(rows, primary, meta),
         "## Recommendation",

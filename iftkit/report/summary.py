@@ -65,7 +65,7 @@ def choose_primary(rows: list[dict], requested: str, in_suite="in_domain", gen_s
     """(scorer that drives the report, why it is that one), naming a missing requested scorer."""
     both = {in_suite, gen_suite}
     if both <= suite_coverage(rows, requested):
-        return requested, f"`{requested}` (sweep.primary_scorer)"
+        return requested, f"`{requested}`, from sweep.primary_scorer"
     if target_kind == "free_text":
         why = f"`{requested}` has no in-domain scores: the target is a free-text task, which has no task checker"
     elif requested.startswith("task_"):

@@ -1,0 +1,78 @@
+"""`iftkit sweep --target-file FILE`: a ratio sweep on the user's own file, end to end on the tiny model."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from iftkit.errors import IftkitError
+from iftkit.sweep.own_task import parse_pairs, write_own_task_recipe
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def routing_file(tmp_path, n=150):
+    teams = ("billing", "shipping", "technical")
+    f = tmp_path / "My Tickets.jsonl"
+    f.write_text("".join(json.dumps({"instruction": "Route this ticket to billing, shipping or technical.",
+                                     "input": f"Ticket {i}: issue about {['an invoice', 'a parcel', 'a crash'][i % 3]}",
+                                     "output": teams[i % 3]}) + "\n" for i in range(n)))
+    return f
+
+
+def tiny_base(tmp_path, model_dir):
+    path = tmp_path / "base.yaml"
+    path.write_text(f"""
+include: {ROOT / 'recipes' / 'quickstart.yaml'}
+model: {{id: {model_dir}}}
+data: {{samples_per_task: 40, general_tasks: all}}
+mix: {{target_ratio: 0.5, total_size: 240, val_size: 4, test_size_per_task: 3}}
+training: {{max_steps: 2, per_device_train_batch_size: 4, save_steps: 2, logging_steps: 1}}
+eval: {{scorers: [task, chrf], max_new_tokens: 4, instruction_set: none, general_samples_per_task: 1}}
+sweep: {{grid: {{mix.target_ratio: [0.0, 1.0]}}, seeds: [0], out_dir: {tmp_path / 'runs'}}}
+""")
+    return path
+
+
+def test_pairs_parse_and_bad_pairs_name_the_flag():
+    assert parse_pairs("prompt=sentence, completion=label", "--columns") == {"prompt": "sentence", "completion": "label"}
+    with pytest.raises(IftkitError, match="--labels: expected KEY=VALUE"):
+        parse_pairs("0=negative,1", "--labels")
+
+
+def test_recipe_is_written_once_sized_to_the_file_and_an_edited_one_is_not_overwritten(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    f = routing_file(tmp_path)
+    path = write_own_task_recipe(str(f), None, None, None, None, None)
+    assert path == Path("runs/my_tickets-sweep/recipe.yaml")
+    text = path.read_text()
+    assert text.startswith("# Run: iftkit sweep --config runs/my_tickets-sweep/recipe.yaml")
+    # 150 rows: 30 held out, 120 left; ratio 1.0 needs total + 24 validation rows
+    assert "total_size: 96" in text
+    assert write_own_task_recipe(str(f), None, None, None, None, None) == path  # same command: same recipe
+    path.write_text(text + "# my edit\n")
+    with pytest.raises(IftkitError, match="exists with other settings"):
+        write_own_task_recipe(str(f), None, None, None, None, None)
+    with pytest.raises(IftkitError, match="needs at least"):
+        write_own_task_recipe(str(routing_file(tmp_path, n=60)), "small", None, None, None, None)
+
+
+@pytest.mark.slow
+def test_target_file_sweep_runs_end_to_end_and_reports_the_user_task(tmp_path, tiny_model_dir):
+    f = routing_file(tmp_path)
+    cmd = [sys.executable, "-m", "iftkit", "sweep", "--target-file", str(f), "--target-name", "routing",
+           "--config", str(tiny_base(tmp_path, tiny_model_dir)), "--no-progress"]
+    env = {"IFTKIT_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1",
+           "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "primary scorer: task_tolerant, from sweep.primary_scorer" in proc.stdout
+    assert "recommended for S1: mix.target_ratio =" in proc.stdout
+    root = tmp_path / "runs" / "routing-sweep"
+    rows = [json.loads(x) for x in (root / "results.jsonl").read_text().splitlines()]
+    ind = [r for r in rows if r["suite"] == "in_domain" and r["scorer"] == "task_tolerant" and r["task"] == "__all__"]
+    assert {r["cell"] for r in ind} == {"base", "ratio=0.0-seed=0", "ratio=1.0-seed=0"} and all(r["n"] == 30 for r in ind)
+    md = (root / "report" / "report.md").read_text()
+    assert "label task (billing, shipping, technical)" in md and "In-domain test set: 30 rows" in md
