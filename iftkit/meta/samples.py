@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from iftkit.errors import IftkitError
-from iftkit.jsonl import iter_jsonl
+from iftkit.io.readers import iter_jsonl
 
 REQUIRED_KEYS = ("model", "task", "prediction", "scores")
 
