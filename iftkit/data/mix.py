@@ -241,10 +241,7 @@ def build_mix(recipe, out_dir, force: bool = False) -> Path:
             manifest["recipe"] = recipe.model_dump(mode="json")
             write_json_atomic(out / MANIFEST, manifest, indent=2, ensure_ascii=False)
     except BaseException:
-        if created is not None:
-            shutil.rmtree(created, ignore_errors=True)
-        elif not lock_existed:
-            lock.unlink(missing_ok=True)
+        _remove_created(out, created, lock if not lock_existed else None)
         raise
     return out
 
@@ -257,6 +254,23 @@ def _first_missing(path: Path) -> Optional[Path]:
             return missing
         missing = p
     return missing
+
+
+def _remove_created(out: Path, created: Optional[Path], new_lock: Optional[Path]) -> None:
+    """Undo a failed build: out itself if this build created it, then each parent it created
+    while that parent is empty (another job may have written next to us meanwhile)."""
+    if created is None:
+        if new_lock is not None:
+            new_lock.unlink(missing_ok=True)
+        return
+    shutil.rmtree(out, ignore_errors=True)
+    for parent in out.parents:
+        if parent == created.parent:
+            break
+        try:
+            parent.rmdir()
+        except OSError:
+            break
 
 
 def _write_mix(recipe, out: Path, bh: str) -> dict:

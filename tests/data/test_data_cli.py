@@ -1,6 +1,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from iftkit.cli import main
 from iftkit.data.mix import load_manifest
 from iftkit.data.rows import read_rows
@@ -138,3 +140,24 @@ def test_a_failing_rebuild_keeps_the_earlier_build_intact(tmp_path, capsys):
     assert f"data file not found: {missing}" in capsys.readouterr().err
     after = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
     assert after == before
+
+
+def test_a_failing_build_keeps_what_others_wrote_in_folders_it_created(tmp_path, monkeypatch):
+    """Two jobs of one sweep start in a fresh runs/ folder; the failing one must not take the other's files."""
+    from iftkit.config import load_recipe
+    from iftkit.data import mix as mix_module
+    from iftkit.errors import IftkitError
+
+    out = tmp_path / "runs" / "sweep" / "cell-a" / "mix"
+    neighbour = tmp_path / "runs" / "sweep" / "cell-b" / "adapter.txt"
+
+    def failing_plan(recipe):
+        neighbour.parent.mkdir(parents=True)
+        neighbour.write_text("trained")
+        raise IftkitError("bad data")
+
+    monkeypatch.setattr(mix_module, "plan", failing_plan)
+    with pytest.raises(IftkitError, match="bad data"):
+        mix_module.build_mix(load_recipe(QUICK), out)
+    assert neighbour.read_text() == "trained"
+    assert not (tmp_path / "runs" / "sweep" / "cell-a").exists()
