@@ -150,8 +150,13 @@ mix: {{target_ratio: 0.25, total_size: 40, val_size: 4, test_size_per_task: 10}}
     assert proc.returncode == 0, proc.stderr
     assert f"user file {tsv}: 60 rows (columns)" in proc.stdout
     test_rows = [json.loads(line) for line in (out / "test" / "sst2.jsonl").read_text().splitlines()]
-    assert len(test_rows) == 10 and {r["completion"] for r in test_rows} <= {"negative", "positive"}
-    assert all(r["prompt"][0]["content"].startswith("Is this review positive or negative?\n\nreview number")
-               for r in test_rows)
     train = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
-    assert sum(r["task"] == "sst2" for r in train) == 10
+    target_train = [r for r in train if r["task"] == "sst2"]
+    assert len(target_train) == 10 and test_rows  # ratio 0.25 of 40; the test set is held out of the same file
+    for r in test_rows + target_train:
+        assert r["prompt"][0]["content"].startswith("Is this review positive or negative?\n\nreview number ")
+        assert r["completion"] in ("negative", "positive") and r["gold"] == r["completion"]
+    # the label follows the row's raw 0/1 (odd review numbers are 1 = positive)
+    for r in test_rows + target_train:
+        i = int(r["prompt"][0]["content"].split("review number ")[1].split()[0])
+        assert r["completion"] == ("positive" if i % 2 else "negative")
