@@ -7,7 +7,7 @@ from iftkit.errors import IftkitError
 
 def add_arguments(p):
     p.add_argument("--results", help="eval --out dir, or a sweep dir holding several (every samples.jsonl under it)")
-    p.add_argument("--human", help="human judgments (JSONL/JSON/CSV): single scores, pairwise preferences or LLMBar")
+    p.add_argument("--human", help="human judgments (JSONL/JSON/CSV/TSV/Parquet): single scores, pairwise preferences or LLMBar")
     p.add_argument("--out", help="where to write meta_eval.{md,html,json} (default: RUN_DIR/meta_eval)")
     p.add_argument("--scorers", help="comma-separated scorer names (default: every scorer in the samples)")
     p.add_argument("--tfa-max-items", type=int, default=60, help="reference answers perturbed for TFA (default 60)")

@@ -14,7 +14,10 @@ def add_arguments(p):
 
 
 def run(args) -> int:
+    from iftkit.models.resolve import check_local_model
+
     recipe = load_recipe(args.config, args.overrides)
+    check_local_model(recipe.model.id)
     print(f"# {args.config} — valid (hash {recipe_hash(recipe)})")
     print(yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False), end="")
     return 0

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from iftkit.config.schema import Recipe
 from iftkit.errors import IftkitError
+from iftkit.io.readers import read_text
 
 # Setting one of these keys in a later layer (an including recipe, or the command line)
 # clears the other, so `--mix.target_count 100` works on a recipe that mixes by ratio.
@@ -50,7 +51,7 @@ def _read_yaml(path: Path) -> dict:
     if not path.is_file():
         raise IftkitError(f"recipe not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(read_text(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

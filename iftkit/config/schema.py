@@ -6,9 +6,10 @@ value is refused before any model loads. Later stages add fields to their own se
 
 from typing import Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from iftkit import DEFAULT_MODEL_ID
+from iftkit.data.layouts import COLUMN_ROLES, SCHEMAS, label_key, template_fields
 
 
 class Section(BaseModel):
@@ -90,7 +91,7 @@ class DataConfig(Section):
     target_files: list[str] = Field(default_factory=list)
     general_files: list[str] = Field(default_factory=list)
     # schema of user files: auto-detected unless set
-    file_format: Literal["auto", "alpaca", "messages", "sharegpt", "prompt_completion"] = "auto"
+    file_format: Literal[("auto", *SCHEMAS)] = "auto"
     on_bad_line: Literal["error", "skip"] = "error"
     # catalog generation
     samples_per_task: int = Field(400, gt=0)
@@ -101,6 +102,60 @@ class DataConfig(Section):
     synthetic_format_files: list[str] = Field(default_factory=list)
     synthetic_format_task: Optional[str] = None
     synth: SynthConfig = Field(default_factory=SynthConfig)
+
+    # --- reading user files (columns / labels) ---
+    # a target file in no known layout: which column is what, e.g. {prompt: sentence, completion: label}
+    # (keys: prompt, completion, input, system)
+    columns: Optional[dict[str, str]] = None
+    # instead of columns.prompt: the prompt as text with {column} placeholders,
+    # e.g. "Is this review positive or negative?\n\n{sentence}"
+    prompt_template: Optional[str] = Field(None, validate_default=True)
+    # raw label -> answer the model should give, e.g. {0: negative, 1: positive} (keys compared as text)
+    label_map: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("columns")
+    @classmethod
+    def _known_roles(cls, v, info: ValidationInfo):
+        if v is None:
+            return v
+        if info.data.get("file_format", "auto") != "auto":
+            raise ValueError(f"maps the columns itself: leave data.file_format auto "
+                             f"(not {info.data['file_format']!r})")
+        unknown = [k for k in v if k not in COLUMN_ROLES]
+        if unknown:
+            raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))} (known: {', '.join(COLUMN_ROLES)})")
+        if "completion" not in v:
+            raise ValueError("needs a 'completion' column (the answer), e.g. {prompt: sentence, completion: label}")
+        return v
+
+    @field_validator("prompt_template")
+    @classmethod
+    def _template_fits_columns(cls, v, info: ValidationInfo):
+        if "columns" not in info.data:  # columns itself was refused: that error is the one to show
+            return v
+        cols = info.data["columns"] or {}
+        if v is None:
+            if cols and "prompt" not in cols:
+                raise ValueError("data.columns has no 'prompt': name the prompt column or set data.prompt_template")
+            return v
+        if not cols:
+            raise ValueError("needs data.columns.completion (the column holding the answer)")
+        if "prompt" in cols:
+            raise ValueError("set data.columns.prompt or data.prompt_template, not both")
+        if not template_fields(v):
+            raise ValueError("has no {column} placeholder")
+        return v
+
+    @field_validator("label_map", mode="before")
+    @classmethod
+    def _labels_as_text(cls, v):
+        if not isinstance(v, dict):
+            return v
+        for key, answer in v.items():
+            if isinstance(answer, bool) or answer is None:
+                raise ValueError(f"the answer for {key!r} is {answer!r}: YAML reads yes/no/true/false/null unquoted "
+                                 f"as non-text; quote it")
+        return {label_key(k): str(a) for k, a in v.items()}
 
 
 class MixConfig(Section):
@@ -207,7 +262,8 @@ class EvalConfig(Section):
     in_domain_samples: Optional[int] = Field(None, gt=0)
     # a built mix dir to read test/<task>.jsonl from (None = build the recipe's mix)
     mix_dir: Optional[str] = None
-    # general instruction set: "builtin", "none", or a rows file (JSONL); capped per category
+    # general instruction set: "builtin", "none", a YAML file like the built-in one, or a data file
+    # in any supported layout (JSONL/JSON/CSV/TSV/Parquet); capped per category
     instruction_set: str = "builtin"
     instruction_samples_per_category: Optional[int] = Field(None, gt=0)
     # extra suites: name -> rows file (JSONL), evaluated like the general suite

@@ -24,6 +24,7 @@ Guarantees (each has a test in tests/data/test_mix.py):
 import hashlib
 import json
 import random
+import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Optional
@@ -35,6 +36,8 @@ from iftkit.data.tasks import CATALOG, infer_spec, is_catalog_task, task_names
 from iftkit.data.tasks.user import catalog_overlaps
 from iftkit.data.tasks.base import seed_int
 from iftkit.errors import IftkitError
+from iftkit.io.atomic import write_json_atomic
+from iftkit.io.readers import file_sha256
 
 # bump when generation or mixing changes what a recipe produces (invalidates reused mixes)
 DATA_VERSION = 2
@@ -223,28 +226,61 @@ def build_mix(recipe, out_dir, force: bool = False) -> Path:
 
     Safe to call from every rank of a distributed launch: a file lock serialises builders, and
     an intact earlier build with the same build hash is reused (only its manifest is rewritten,
-    so `recipe`/`recipe_hash` always name the recipe that asked last).
+    so `recipe`/`recipe_hash` always name the recipe that asked last). A build that fails leaves
+    nothing behind: the folders it created are removed (an earlier build there is kept as it was).
     """
     from filelock import FileLock
 
     from iftkit.config import recipe_hash
 
     out = Path(out_dir)
+    created = _first_missing(out)
+    lock = out / ".build.lock"
+    lock_existed = lock.exists()
     out.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(out / ".build.lock")):
-        bh = build_hash(recipe)
-        existing = None if force else _intact_manifest(out)
-        if existing and existing.get("build_hash") == bh:
-            manifest = existing
-        else:
-            manifest = _write_mix(recipe, out, bh)
-        manifest["recipe_hash"] = recipe_hash(recipe)
-        manifest["recipe_name"] = recipe.name
-        manifest["recipe"] = recipe.model_dump(mode="json")
-        tmp = out / (MANIFEST + ".tmp")
-        tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-        tmp.replace(out / MANIFEST)
+    try:
+        with FileLock(str(lock)):
+            bh = build_hash(recipe)
+            existing = None if force else _intact_manifest(out)
+            if existing and existing.get("build_hash") == bh:
+                manifest = existing
+            else:
+                manifest = _write_mix(recipe, out, bh)
+            manifest["recipe_hash"] = recipe_hash(recipe)
+            manifest["recipe_name"] = recipe.name
+            manifest["recipe"] = recipe.model_dump(mode="json")
+            write_json_atomic(out / MANIFEST, manifest, indent=2, ensure_ascii=False)
+    except BaseException:
+        _remove_created(out, created, lock if not lock_existed else None)
+        raise
     return out
+
+
+def _first_missing(path: Path) -> Optional[Path]:
+    """The outermost folder of `path` that does not exist yet (None if path exists)."""
+    missing = None
+    for p in (path, *path.parents):
+        if p.exists():
+            return missing
+        missing = p
+    return missing
+
+
+def _remove_created(out: Path, created: Optional[Path], new_lock: Optional[Path]) -> None:
+    """Undo a failed build: out itself if this build created it, then each parent it created
+    while that parent is empty (another job may have written next to us meanwhile)."""
+    if created is None:
+        if new_lock is not None:
+            new_lock.unlink(missing_ok=True)
+        return
+    shutil.rmtree(out, ignore_errors=True)
+    for parent in out.parents:
+        if parent == created.parent:
+            break
+        try:
+            parent.rmdir()
+        except OSError:
+            break
 
 
 def _write_mix(recipe, out: Path, bh: str) -> dict:
@@ -296,8 +332,6 @@ def _write_mix(recipe, out: Path, bh: str) -> dict:
 
 
 def _intact_manifest(out: Path) -> Optional[dict]:
-    from iftkit.data.loaders import file_sha256
-
     path = out / MANIFEST
     if not path.is_file():
         return None

@@ -63,11 +63,16 @@ def _split_user_test(rows: list[Row], size: int, task: str) -> tuple[list[Row], 
 
 
 def _load_user(files, task: Optional[str], cfg, force_task: bool) -> tuple[list[Row], dict]:
+    from iftkit.data.layouts import ColumnMap
     from iftkit.data.loaders import load_file
 
+    # data.columns / prompt_template / label_map describe the user's task file(s) only: general
+    # and synthetic-format files come in their own layouts
+    mapping = ColumnMap.from_config(cfg) if list(files) == list(cfg.target_files) else None
     rows, report = [], {}
     for f in files:
-        res = load_file(f, fmt=cfg.file_format, on_bad_line=cfg.on_bad_line, task=task, force_task=force_task)
+        res = load_file(f, fmt=cfg.file_format, on_bad_line=cfg.on_bad_line, task=task, force_task=force_task,
+                        mapping=mapping)
         rows.extend(res.rows)
         report[str(f)] = {"rows": len(res.rows), "skipped": res.skipped, "schema": res.schema, "sha256": res.sha256}
     return rows, report

@@ -7,12 +7,12 @@ value), and where it came from. Rows are stored as JSONL, one object per line.
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Iterable
 
 from iftkit.errors import IftkitError
+from iftkit.io.atomic import atomic_write
+from iftkit.io.readers import iter_jsonl, require_file
 
 
 @dataclass
@@ -48,24 +48,16 @@ def row_from_dict(d: dict, where: str = "row") -> Row:
 
 
 def write_rows(path, rows: Iterable[Row]) -> str:
-    """Write rows as JSONL atomically (temp file + rename); return the file's sha256."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    """Write rows as JSONL atomically; return the file's sha256."""
     h = hashlib.sha256()
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_write(path) as f:
         for row in rows:
             line = row.to_json() + "\n"
             h.update(line.encode())
             f.write(line)
-    os.replace(tmp, path)
     return h.hexdigest()
 
 
 def read_rows(path) -> list[Row]:
-    path = Path(path)
-    if not path.is_file():
-        raise IftkitError(f"rows file not found: {path}")
-    from iftkit.jsonl import iter_jsonl
-
+    path = require_file(path, "rows file")
     return [row_from_dict(d, f"{path}:{lineno}") for lineno, d in iter_jsonl(path)]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 from iftkit.errors import IftkitError
+from iftkit.io.atomic import write_json_atomic
 from iftkit.paths import cache_dir
 
 
@@ -122,10 +123,7 @@ class CachedTeacher:
                 self.failed_calls += 1
             return None
         path = self._path(self.key(messages, seed))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(json.dumps({"teacher": self.backend.identity(), "seed": seed, "response": text}))
-        os.replace(tmp, path)
+        write_json_atomic(path, {"teacher": self.backend.identity(), "seed": seed, "response": text})
         with self._lock:
             self.new_calls += 1
         return text

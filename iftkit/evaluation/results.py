@@ -13,6 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from iftkit.io.atomic import atomic_write
+from iftkit.io.readers import iter_jsonl
+
 SAMPLES = "samples.jsonl"
 RESULTS = "results.jsonl"
 RESULTS_PARQUET = "results.parquet"
@@ -60,13 +63,9 @@ class SampleLog:
 
     def compact(self):
         """Rewrite the log with one line per record (temp file + rename: never half-written)."""
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
+        with atomic_write(self.path) as f:
             for rec in self.records.values():
                 f.write(json.dumps(rec, ensure_ascii=False, sort_keys=True, default=str) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
 
 
 def bootstrap_ci(values, n_boot: int = 1000, seed: int = 0, stat=np.mean, alpha: float = 0.05):
@@ -134,20 +133,17 @@ def _clean(x):
 
 def write_results(out_dir, rows: list[dict]) -> None:
     out_dir = Path(out_dir)
-    tmp = out_dir / (RESULTS + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_write(out_dir / RESULTS) as f:
         for r in rows:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    os.replace(tmp, out_dir / RESULTS)
     import pandas as pd
 
     df = pd.DataFrame(rows, columns=["model", "adapter_path", "suite", "task", "scorer", "n", "mean", "ci_low", "ci_high",
                                      "higher_is_better", "scale", "n_failed"])
-    tmp = out_dir / (RESULTS_PARQUET + ".tmp")
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, out_dir / RESULTS_PARQUET)
+    with atomic_write(out_dir / RESULTS_PARQUET, "wb") as f:
+        df.to_parquet(f, index=False)
 
 
 def read_results(out_dir) -> list[dict]:
     path = Path(out_dir) / RESULTS
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+    return [d for _, d in iter_jsonl(path)] if path.is_file() else []

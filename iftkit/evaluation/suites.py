@@ -13,19 +13,33 @@ import yaml
 from iftkit.config.schema import Recipe
 from iftkit.data.rows import Row, read_rows
 from iftkit.errors import IftkitError
+from iftkit.io.readers import read_text
 
 BUILTIN_INSTRUCTIONS = Path(__file__).parent / "data" / "general_instructions.yaml"
 INSTRUCTION_TASK_PREFIX = "instruct_"
 
 
 def load_instruction_set(path: Optional[str] = None) -> list[Row]:
-    """The general instruction set as rows (task instruct_<category>); a JSONL rows file also works."""
-    if path and Path(path).suffix == ".jsonl":
-        return read_rows(path)
+    """The general instruction set as rows, task instruct_<category> (instruct_user without one).
+
+    YAML: the project's own format (the built-in set, or a copy of it). Any other file is read
+    like a user data file (JSONL/JSON/CSV/TSV/Parquet; alpaca, messages, ShareGPT, prompt-completion
+    or iftkit rows)."""
     p = Path(path) if path else BUILTIN_INSTRUCTIONS
     if not p.is_file():
         raise IftkitError(f"eval.instruction_set: file not found: {p}")
-    items = yaml.safe_load(p.read_text()) or []
+    if p.suffix.lower() not in (".yaml", ".yml"):
+        from iftkit.data.loaders import load_file
+
+        rows = load_file(p).rows
+        return [Row(r.prompt, r.completion, INSTRUCTION_TASK_PREFIX + r.category, r.category, r.gold, r.source, r.meta)
+                for r in rows]
+    try:
+        items = yaml.safe_load(read_text(p)) or []
+    except yaml.YAMLError as exc:
+        raise IftkitError(f"{p}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(items, list):
+        raise IftkitError(f"{p}: expected a list of items with keys category, prompt, reference")
     rows = []
     for i, it in enumerate(items):
         if not isinstance(it, dict) or not {"category", "prompt", "reference"} <= set(it):

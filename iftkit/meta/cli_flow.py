@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from iftkit.errors import IftkitError
+from iftkit.io.atomic import write_text_atomic
 
 
 def meta_eval_main(args, out: Path) -> int:
@@ -27,9 +28,9 @@ def meta_eval_main(args, out: Path) -> int:
         md = payload["markdown"]
         if dyn_lines:
             md += "\n## Learning dynamics\n\n" + "\n".join(f"- {line}" for line in dyn_lines) + "\n"
-            report.write_atomic(out / "meta_eval.md", md)
+            write_text_atomic(out / "meta_eval.md", md)
         html_text = report.html_page(md, images)
-        report.write_atomic(out / "meta_eval.html", html_text)
+        write_text_atomic(out / "meta_eval.html", html_text)
         print(md)
         if not args.no_wandb:
             from iftkit.meta.wandb_log import log_meta_eval
@@ -42,7 +43,6 @@ def meta_eval_main(args, out: Path) -> int:
 def dynamics_main(path, out: Path):
     from iftkit.meta.dynamics import boundaries, describe, load_points
     from iftkit.meta.dynamics_chart import plot_dynamics
-    from iftkit.meta.report import write_atomic
 
     if not Path(path).exists():
         raise IftkitError(f"--dynamics {path}: no such file or directory")
@@ -50,7 +50,7 @@ def dynamics_main(path, out: Path):
     bounds = boundaries(points)
     png = plot_dynamics(points, bounds, out / "dynamics.png", title=f"Learning dynamics — {Path(path).name}")
     lines = describe(bounds)
-    write_atomic(out / "dynamics.json", json.dumps({"boundaries": bounds, "points": [p.__dict__ for p in points]}, indent=2))
+    write_text_atomic(out / "dynamics.json", json.dumps({"boundaries": bounds, "points": [p.__dict__ for p in points]}, indent=2))
     for line in lines:
         print(f"dynamics: {line}")
     print(f"dynamics: chart {png}")

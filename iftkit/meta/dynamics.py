@@ -7,7 +7,6 @@ scorer `task_format` (or `format_ok`) when present, else the strict task scorer;
 performance is the tolerant task scorer.
 """
 
-import csv
 import json
 import re
 from collections import defaultdict
@@ -18,7 +17,7 @@ from typing import Optional
 import numpy as np
 
 from iftkit.errors import IftkitError
-from iftkit.jsonl import iter_jsonl
+from iftkit.io.readers import iter_jsonl, strict_records
 
 FORMAT_SCORERS = ("task_format", "format_ok", "task_strict")
 TASK_SCORER = "task_tolerant"
@@ -107,18 +106,17 @@ def points_from_rows(rows: list[dict], where: str = "table") -> list[Point]:
 
 
 def load_points(path) -> list[Point]:
-    """Read a sweep dir (every results.jsonl under it) or a table file (.csv / .jsonl)."""
+    """Read a sweep dir (every results.jsonl under it) or a table file (.csv/.tsv/.jsonl/.json/.parquet)."""
     path = Path(path)
     files = sorted(path.rglob("results.jsonl")) if path.is_dir() else [path]
     if not files or not files[0].is_file():
         raise IftkitError(f"{path}: no results.jsonl under it and not a table file")
     rows = []
     for f in files:
-        if f.suffix.lower() == ".csv":
-            with open(f, newline="", encoding="utf-8") as fh:
-                rows.extend(csv.DictReader(fh))
-            continue
-        rows.extend(d for _, d in iter_jsonl(f))
+        for where, d in strict_records(f):
+            if not isinstance(d, dict):
+                raise IftkitError(f"{where}: expected a table row (an object), got {type(d).__name__}")
+            rows.append(d)
     if path.is_dir():
         rows.extend(format_rows_from_samples(path))
     return points_from_rows(rows, str(path))

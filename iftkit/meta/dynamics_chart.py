@@ -1,6 +1,5 @@
 """The learning-dynamics chart: format compliance and task performance against n, one PNG."""
 
-import os
 from pathlib import Path
 
 import matplotlib
@@ -8,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from iftkit.io.atomic import atomic_write  # noqa: E402
 from iftkit.meta.dynamics import curves  # noqa: E402
 
 COLORS = {"format": "#1f77b4", "task": "#d62728"}
@@ -45,9 +45,7 @@ def plot_dynamics(points, bounds: dict, out_path, title: str = "Learning dynamic
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8.5, frameon=False)
     fig.tight_layout()
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.stem + ".tmp.png")
-    fig.savefig(tmp)
+    with atomic_write(out_path, "wb") as f:
+        fig.savefig(f, format="png")
     plt.close(fig)
-    os.replace(tmp, out_path)
     return out_path

@@ -1,20 +1,19 @@
 """Import human judgments: single scores or pairwise preferences, validated line by line.
 
-Accepted layouts (JSONL, a JSON array, or CSV with a header row):
+Accepted layouts (JSONL, a JSON array, CSV/TSV with a header row, or Parquet; read by iftkit.io.readers):
 - single score: {prompt, response, score[, reference, task]}  (score: any number; higher = better)
 - pairwise:     {prompt, response_a, response_b, preference}   (preference: a | b | tie)
 - LLMBar:       {input, output_1, output_2, label}             (label: 1 | 2, as in LLMBar's JSON)
-One file holds one kind. Errors name the file and line (CSV: the line of the row).
+One file holds one kind. Errors name the file and line (CSV: the line of the row; Parquet: the row).
 """
 
-import csv
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
 from iftkit.errors import IftkitError
+from iftkit.io.readers import strict_records
 
 SINGLE_KEYS = ("prompt", "response", "score")
 PAIR_KEYS = ("prompt", "response_a", "response_b", "preference")
@@ -62,31 +61,8 @@ def load_human(path) -> list[Judgment]:
 
 
 def _raw_rows(path: Path):
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(text.splitlines())
-        if not reader.fieldnames:
-            raise IftkitError(f"{path}:1: empty CSV header (expected e.g. {','.join(SINGLE_KEYS)})")
-        for row in reader:
-            yield f"{path}:{reader.line_num}", {k.strip(): v for k, v in row.items() if k is not None}
-        return
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise IftkitError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
-        for i, d in enumerate(data):
-            yield f"{path}: item {i}", _object(d, f"{path}: item {i}")
-        return
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            d = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise IftkitError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
-        yield f"{path}:{lineno}", _object(d, f"{path}:{lineno}")
+    for where, d in strict_records(path):
+        yield where, _object(d, where)
 
 
 def _object(d, where):

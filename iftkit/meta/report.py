@@ -2,7 +2,6 @@
 
 import base64
 import html
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -143,11 +142,3 @@ def html_page(markdown_text: str, images=()) -> str:
              "th{background:#eee}p.li{margin:.3em 0}img{max-width:100%}")
     return f"<!doctype html><html><head><meta charset='utf-8'><title>iftkit meta-eval</title><style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
 
-
-def write_atomic(path, text: str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path

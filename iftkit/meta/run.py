@@ -6,6 +6,7 @@ from typing import Callable, Optional
 
 from iftkit.data.tasks import task_spec
 from iftkit.errors import IftkitError
+from iftkit.io.atomic import write_text_atomic
 from iftkit.meta import human as human_io
 from iftkit.meta import pairwise, report, scorer_access
 from iftkit.meta.requirements import build_tfa_items, measure_scorer, measure_tfa
@@ -142,9 +143,9 @@ def _write(out, reports, reference_name, n_records, pair_results, notes) -> dict
     md = report.markdown(reports, reference_name, pair_results, notes)
     if out is not None:
         out = Path(out)
-        report.write_atomic(out / "meta_eval.json", json.dumps(payload, indent=2, default=str))
-        report.write_atomic(out / "meta_eval.md", md)
-        report.write_atomic(out / "meta_eval.html", report.html_page(md))
+        write_text_atomic(out / "meta_eval.json", json.dumps(payload, indent=2, default=str))
+        write_text_atomic(out / "meta_eval.md", md)
+        write_text_atomic(out / "meta_eval.html", report.html_page(md))
         payload["files"] = [str(out / f) for f in ("meta_eval.md", "meta_eval.html", "meta_eval.json")]
     payload["markdown"] = md
     return payload

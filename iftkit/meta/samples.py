@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 
 from iftkit.data.tasks import resolve_task, task_spec
 from iftkit.errors import IftkitError
-from iftkit.jsonl import iter_jsonl
+from iftkit.io.readers import iter_jsonl
 
 REQUIRED_KEYS = ("model", "task", "prediction", "scores")
 

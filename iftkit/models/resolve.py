@@ -31,17 +31,9 @@ _COMPLETE_MARKER = "iftkit-conversion.json"
 
 def resolve_model(model_id: str, revision: Optional[str] = None) -> str:
     """Return a local directory or a hub id that loads with transformers."""
-    path = Path(model_id).expanduser()
-    if path.suffix == ".gguf":
-        if not path.is_file():
-            raise IftkitError(f"model.id: GGUF file not found: {path}")
-        return str(convert_gguf(path))
-    if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise IftkitError(f"model.id: directory {path} has no config.json (expected a saved transformers model)")
-        return str(path)
-    if _looks_like_path(model_id):
-        raise IftkitError(f"model.id: path not found: {path}")
+    path = check_local_model(model_id)
+    if path is not None:
+        return str(convert_gguf(path) if path.suffix == ".gguf" else path)
 
     cached = _hub_cache_snapshot(model_id, revision)
     if cached:
@@ -55,6 +47,25 @@ def resolve_model(model_id: str, revision: Optional[str] = None) -> str:
         f"point the recipe at a local copy, e.g. --model.id /path/to/model_dir (a saved transformers model) "
         f"or --model.id /path/to/model.gguf"
     )
+
+
+def check_local_model(model_id: str) -> Optional[Path]:
+    """If model.id names a local model, check it is there (one-line error if not) and return its
+    path; None for a hub id. Cheap: no conversion, no network (used by `iftkit recipe check`)."""
+    path = Path(model_id).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise IftkitError(f"model.id: GGUF file not found: {path}")
+        return path
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise IftkitError(f"model.id: directory {path} has no config.json (expected a saved transformers model)")
+        return path
+    if path.exists():
+        raise IftkitError(f"model.id: {path} is a file, not a model directory or a .gguf file")
+    if _looks_like_path(model_id):
+        raise IftkitError(f"model.id: path not found: {path}")
+    return None
 
 
 def _looks_like_path(model_id: str) -> bool:

@@ -19,6 +19,7 @@ from typing import Callable, Optional
 
 from iftkit.config.schema import Recipe
 from iftkit.errors import IftkitError
+from iftkit.io.atomic import atomic_write
 from iftkit.paths import project_root
 from iftkit.sweep.grid import Cell, base_eval_hash, expand
 from iftkit.sweep.state import SweepState
@@ -162,11 +163,9 @@ def write_rows(paths: SweepPaths, rows: list[dict]) -> Path:
     import pandas as pd
 
     out = paths.root / "results.jsonl"
-    tmp = out.with_name(out.name + ".tmp")
-    with open(tmp, "w") as f:
+    with atomic_write(out) as f:
         for r in rows:
             f.write(json.dumps(r, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, out)
     flat = pd.DataFrame([{**{k: v for k, v in r.items() if k != "grid"}, **{f"grid.{k}": v for k, v in r["grid"].items()}} for r in rows])
     if "scale" in flat:
         flat["scale"] = flat["scale"].astype(str)

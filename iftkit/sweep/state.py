@@ -7,11 +7,11 @@ hashes.
 """
 
 import json
-import os
 import time
 from pathlib import Path
 
 from iftkit.errors import IftkitError
+from iftkit.io.atomic import write_json_atomic
 
 STATE_FILE = "sweep_state.json"
 
@@ -43,7 +43,4 @@ class SweepState:
         self.save()
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps({"cells": self.cells}, indent=2, sort_keys=True))
-        os.replace(tmp, self.path)
+        write_json_atomic(self.path, {"cells": self.cells}, indent=2, sort_keys=True)

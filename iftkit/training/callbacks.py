@@ -1,11 +1,12 @@
 """Trainer callbacks: wall time that survives resumes, early stopping on validation loss."""
 
 import json
-import os
 import time
 from pathlib import Path
 
 from transformers import EarlyStoppingCallback, TrainerCallback
+
+from iftkit.io.atomic import write_json_atomic
 
 
 class ElapsedTimeCallback(TrainerCallback):
@@ -23,9 +24,7 @@ class ElapsedTimeCallback(TrainerCallback):
             data = {}
         data["elapsed_s"] = self.prior + (time.time() - self.started)
         data["last_saved_step"] = state.global_step
-        tmp = self.state_path.with_name(self.state_path.name + ".tmp")
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, self.state_path)
+        write_json_atomic(self.state_path, data)
 
 
 def progress_callbacks(recipe, out: Path, state_file: str, started: float, prior_elapsed: float, has_eval: bool) -> list:

@@ -5,13 +5,13 @@ rerun that the adapter is finished.
 """
 
 import json
-import os
 import platform
 import subprocess
 from pathlib import Path
 from typing import Optional
 
 from iftkit.errors import IftkitError
+from iftkit.io import atomic
 
 CARD_NAME = "adapter_card.json"
 README_NAME = "README.md"
@@ -41,9 +41,7 @@ def git_commit(cwd: Optional[Path] = None) -> Optional[str]:
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, path)
+    atomic.write_json_atomic(path, data, indent=2, sort_keys=True, default=str)
 
 
 def read_card(adapter_dir) -> Optional[dict]:

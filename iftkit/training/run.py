@@ -16,6 +16,7 @@ from typing import Callable, Optional
 from iftkit.config.loader import recipe_hash
 from iftkit.config.schema import Recipe
 from iftkit.errors import IftkitError
+from iftkit.models.resolve import resolve_model
 from iftkit.training import card as cards
 from iftkit.training.dataset import load_split
 
@@ -78,6 +79,8 @@ def train_adapter(recipe: Recipe, output_dir=None, mix_dir=None, overwrite: bool
     if cards.is_complete(out) and not overwrite:
         say(f"adapter already complete: {out} (pass --overwrite to retrain)")
         return cards.read_card(out)
+    # a missing or unreachable model fails here, before a mix is built or an old adapter removed
+    model_path = resolve_model(recipe.model.id, recipe.model.revision)
     if overwrite and out.exists() and is_main:
         say(f"--overwrite: removing {out}")
         shutil.rmtree(out)
@@ -85,13 +88,12 @@ def train_adapter(recipe: Recipe, output_dir=None, mix_dir=None, overwrite: bool
     if is_main:
         out.mkdir(parents=True, exist_ok=True)
     mix = prepare_mix(recipe, out, mix_dir, is_main, state.wait_for_everyone)
-    return _train(recipe, out, mix, state, say)
+    return _train(recipe, out, mix, model_path, state, say)
 
 
-def _train(recipe: Recipe, out: Path, mix: Path, state, say) -> dict:
+def _train(recipe: Recipe, out: Path, mix: Path, model_path: str, state, say) -> dict:
     from iftkit import tracking
     from iftkit.models.load import load_tokenizer
-    from iftkit.models.resolve import resolve_model
     from iftkit.training.callbacks import progress_callbacks
     from iftkit.training.resume import checkpoint_step, last_complete_checkpoint
     from iftkit.training.trainer import make_trainer
@@ -101,7 +103,6 @@ def _train(recipe: Recipe, out: Path, mix: Path, state, say) -> dict:
     train_ds = load_split(mix, "train")
     val_ds = load_split(mix, "val", required=False)
     manifest = read_manifest(mix)
-    model_path = resolve_model(recipe.model.id, recipe.model.revision)
     tok = load_tokenizer(model_path, trust_remote_code=recipe.model.trust_remote_code)
 
     ckpt_dir = out / CHECKPOINTS

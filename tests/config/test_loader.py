@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -123,3 +124,21 @@ def test_cli_bad_recipe_exits_nonzero_with_one_line(args, expected):
 def test_cli_missing_recipe_file_exits_nonzero(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "iftkit", "recipe", "check", "--config", str(tmp_path / "x.yaml")], capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.strip() == f"iftkit: error: recipe not found: {tmp_path / 'x.yaml'}"
+
+
+def test_recipe_check_verifies_a_local_model_path(tmp_path, tiny_model_dir):
+    def check(model_id):
+        return subprocess.run([sys.executable, "-m", "iftkit", "recipe", "check", "--config", str(ROOT / "recipes/quickstart.yaml"),
+                               "--model.id", str(model_id)], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+    for missing in (tmp_path / "models" / "mine", "./models/mine", "~/no-such-iftkit-model", tmp_path / "model.gguf"):
+        proc = check(missing)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert lines[0].startswith("iftkit: error: model.id: ") and Path(str(missing)).name in lines[0], lines[0]
+    (tmp_path / "empty").mkdir()
+    assert "has no config.json" in check(tmp_path / "empty").stderr
+    assert check(tiny_model_dir).returncode == 0
+    # a hub id is not a path: checked when a model is loaded (offline cache / hub), not here
+    assert check("some-org/some-model").returncode == 0

@@ -1,6 +1,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from iftkit.cli import main
 from iftkit.data.mix import load_manifest
 from iftkit.data.rows import read_rows
@@ -79,3 +81,83 @@ def test_byte_identical_across_processes_and_hash_seeds(tmp_path):
                        env=env, check=True, capture_output=True, cwd=ROOT)
         outs.append({p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*.json*"))})
     assert outs[0] == outs[1] and len(outs[0]) > 20
+
+
+def _cli(*args, cwd=ROOT):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "iftkit", *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_bad_files_are_one_line_on_every_data_path(tmp_path):
+    binary = tmp_path / "tickets.jsonl"
+    binary.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00" + bytes(range(200)))  # a gzip someone forgot to unpack
+    latin = tmp_path / "reviews.csv"
+    latin.write_bytes("instruction,output\nRate it,ok\nRate: tr\u00e8s bien,bon\n".encode("latin-1"))
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbfinstruction,output\r\nSay hi,hi\r\n")
+    for args, expected in [
+        (["data", "show", binary], f"{binary}: not a text file (binary content)"),
+        (["data", "show", latin], f"{latin}:3: not UTF-8 text (byte 0xe8 at column 9)"),
+        (["data", "build", "--config", QUICK, "--out", tmp_path / "m1", *SMALL, "--data.target_task", "tickets",
+          "--data.target_files", f"[{binary}]"], f"{binary}: not a text file"),
+        (["data", "build", "--config", QUICK, "--out", tmp_path / "m2", *SMALL,
+          "--data.general_files", f"[{latin}]"], f"{latin}:3: not UTF-8"),
+    ]:
+        proc = _cli(*args)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"iftkit: error: {expected}"), proc.stderr
+    assert not (tmp_path / "m1").exists() and not (tmp_path / "m2").exists()
+    proc = _cli("data", "show", bom)
+    assert proc.returncode == 0 and "schema alpaca" in proc.stdout and "completion: hi" in proc.stdout
+
+
+def test_a_failing_build_leaves_no_folder_behind(tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"instruction": "Say hi", "output": "hi"}\n{oops\n')
+    out = tmp_path / "runs" / "exp" / "mix"
+    assert main(["data", "build", "--config", QUICK, "--out", str(out), *SMALL, "--data.general_files", f"[{bad}]"]) == 2
+    assert f"{bad}:2: invalid JSON" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()  # every folder the build created is gone, .build.lock with it
+    # an existing empty folder stays, but without the lock the build made
+    out.mkdir(parents=True)
+    assert main(["data", "build", "--config", QUICK, "--out", str(out), *SMALL, "--data.general_files", f"[{bad}]"]) == 2
+    assert out.is_dir() and list(out.iterdir()) == []
+
+
+def test_a_failing_rebuild_keeps_the_earlier_build_intact(tmp_path, capsys):
+    out = tmp_path / "mix"
+    assert main(["data", "build", "--config", QUICK, "--out", str(out), *SMALL, "--mix.target_count", "12"]) == 0
+    before = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    assert ".build.lock" in before and "manifest.json" in before
+    missing = tmp_path / "nope.csv"
+    assert main(["data", "build", "--config", QUICK, "--out", str(out), *SMALL, "--mix.target_count", "12",
+                 "--data.general_files", f"[{missing}]", "--force"]) == 2
+    assert f"data file not found: {missing}" in capsys.readouterr().err
+    after = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    assert after == before
+
+
+def test_a_failing_build_keeps_what_others_wrote_in_folders_it_created(tmp_path, monkeypatch):
+    """Two jobs of one sweep start in a fresh runs/ folder; the failing one must not take the other's files."""
+    from iftkit.config import load_recipe
+    from iftkit.data import mix as mix_module
+    from iftkit.errors import IftkitError
+
+    out = tmp_path / "runs" / "sweep" / "cell-a" / "mix"
+    neighbour = tmp_path / "runs" / "sweep" / "cell-b" / "adapter.txt"
+
+    def failing_plan(recipe):
+        neighbour.parent.mkdir(parents=True)
+        neighbour.write_text("trained")
+        raise IftkitError("bad data")
+
+    monkeypatch.setattr(mix_module, "plan", failing_plan)
+    with pytest.raises(IftkitError, match="bad data"):
+        mix_module.build_mix(load_recipe(QUICK), out)
+    assert neighbour.read_text() == "trained"
+    assert not (tmp_path / "runs" / "sweep" / "cell-a").exists()

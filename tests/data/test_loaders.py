@@ -136,3 +136,23 @@ def test_hub_dataset_offline_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(IftkitError, match="hf:nobody/nothing: cannot load hub dataset"):
         load_file("hf:nobody/nothing")
+
+
+def test_bom_files_load_and_binary_or_latin1_files_are_named(tmp_path):
+    bom = b"\xef\xbb\xbf"
+    j = tmp_path / "bom.jsonl"
+    j.write_bytes(bom + "".join(json.dumps(r) + "\n" for r in ALPACA).encode())
+    c = tmp_path / "bom.csv"
+    c.write_bytes(bom + b"instruction,input,output\r\nClassify the review.,Great phone.,positive\r\n")
+    for p in (j, c):
+        res = load_file(p)
+        assert res.schema == "alpaca" and res.rows[0].completion == "positive"
+        assert res.rows[0].prompt[0]["content"] == "Classify the review.\n\nGreat phone."
+    binary = tmp_path / "data.parquet.jsonl"
+    binary.write_bytes(b"PAR1\x15\x04\x15\x10\x00\x00" + bytes(range(256)))
+    with pytest.raises(IftkitError, match=rf"^{binary}: not a text file \(binary content\)"):
+        load_file(binary)
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes(json.dumps(ALPACA[0]).encode() + b"\n" + '{"instruction": "D\u00e9cris", "output": "ok"}\n'.encode("latin-1"))
+    with pytest.raises(IftkitError, match=rf"^{latin}:2: not UTF-8 text"):
+        load_file(latin)

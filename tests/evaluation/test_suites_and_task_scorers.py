@@ -64,3 +64,62 @@ def test_code_task_prediction_is_parsed_not_run(tmp_path):
     evil = f"__import__('os').system('touch {marker}')"
     got = get_scorer("task_tolerant").score([Sample(row.prompt, evil, row.completion, row.gold, "code_output", "code")])
     assert got == [0.0] and not marker.exists()
+
+
+def test_user_instruction_sets_in_any_layout(tmp_path):
+    from iftkit.data.rows import write_rows
+
+    alpaca = tmp_path / "mine.jsonl"
+    alpaca.write_text('{"instruction": "Name a colour.", "output": "Blue."}\n'
+                      '{"instruction": "Shorten:", "input": "a very long sentence", "output": "long sentence", '
+                      '"category": "rewrite"}\n')
+    rows = load_instruction_set(str(alpaca))
+    assert [(r.task, r.category) for r in rows] == [("instruct_user", "user"), ("instruct_rewrite", "rewrite")]
+    assert rows[1].prompt == [{"role": "user", "content": "Shorten:\n\na very long sentence"}] and rows[1].completion == "long sentence"
+    # iftkit rows (e.g. a slice of the built-in set) keep their category and constraints
+    builtin = load_instruction_set()
+    own = [r for r in builtin if r.meta.get("constraints")][:3]
+    write_rows(tmp_path / "rows.jsonl", own)
+    back = load_instruction_set(str(tmp_path / "rows.jsonl"))
+    assert [(r.task, r.prompt, r.completion, r.meta["constraints"]) for r in back] == \
+        [(r.task, r.prompt, r.completion, r.meta["constraints"]) for r in own]
+    bom_csv = tmp_path / "mine.csv"
+    bom_csv.write_bytes(b"\xef\xbb\xbfprompt,completion,category\r\nSay hi,hi,chat\r\n")
+    assert [r.task for r in load_instruction_set(str(bom_csv))] == ["instruct_chat"]
+    recipe = validate({"data": {"target_task": "sentiment", "general_tasks": ["topic"], "samples_per_task": 30},
+                       "mix": {"target_ratio": 0.5, "total_size": 20, "val_size": 2, "test_size_per_task": 4},
+                       "eval": {"suites": ["general"], "instruction_set": str(alpaca)}})
+    general = build_suites(recipe, resolve_mix_dir(recipe, [], tmp_path))["general"]
+    assert sorted(r.task for r in general) == ["instruct_rewrite", "instruct_user", "topic", "topic", "topic", "topic"]
+
+
+def test_bad_instruction_set_files_are_one_line_errors(tmp_path):
+    binary = tmp_path / "set.jsonl"
+    binary.write_bytes(b"\x00\x01\x02\x03" * 50)
+    with pytest.raises(IftkitError, match=rf"^{binary}: not a text file"):
+        load_instruction_set(str(binary))
+    latin = tmp_path / "set.yaml"
+    latin.write_bytes("- {category: write, prompt: \"\u00e9crire\", reference: x}\n".encode("latin-1"))
+    with pytest.raises(IftkitError, match=rf"^{latin}:1: not UTF-8 text"):
+        load_instruction_set(str(latin))
+    with pytest.raises(IftkitError, match="eval.instruction_set: file not found"):
+        load_instruction_set(str(tmp_path / "nope.csv"))
+
+
+def test_eval_cli_with_a_binary_instruction_set_exits_with_one_line(tiny_model_dir, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    binary = tmp_path / "set.jsonl"
+    binary.write_bytes(b"\x00\x01\x02\x03" * 50)
+    proc = subprocess.run(
+        [sys.executable, "-m", "iftkit", "eval", "--config", str(root / "recipes/quickstart.yaml"), "--out", str(tmp_path / "ev"),
+         "--no-progress", "--model.id", str(tiny_model_dir), "--eval.suites", "[general]",
+         "--eval.instruction_set", str(binary), "--data.general_tasks", "[topic]", "--data.samples_per_task", "30",
+         "--mix.total_size", "20", "--mix.val_size", "2", "--mix.test_size_per_task", "4"],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"iftkit: error: {binary}: not a text file (binary content); expected UTF-8 text"]

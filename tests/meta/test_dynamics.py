@@ -93,3 +93,17 @@ def test_ratio_sweeps_take_n_from_the_mix_counts_and_one_n_is_refused(tmp_path):
     assert sorted(p.n for p in points_from_rows(rows)) == [0, 24, 120]
     with pytest.raises(IftkitError, match="two or more values of n"):
         points_from_rows(rows[:1])
+
+
+def test_dynamics_tables_read_through_the_reader_layer(tmp_path):
+    rows = "n,seed,task,scorer,mean\r\n0,1,t,task_strict,0.1\r\n0,1,t,task_tolerant,0.2\r\n50,1,t,task_strict,0.9\r\n50,1,t,task_tolerant,0.5\r\n"
+    for name, data in [("bom.csv", b"\xef\xbb\xbf" + rows.encode()), ("t.tsv", rows.replace(",", "\t").encode())]:
+        (tmp_path / name).write_bytes(data)
+        points = load_points(tmp_path / name)
+        assert sorted((p.n, p.metric, p.value) for p in points) == [(0, "format", 0.1), (0, "task", 0.2), (50, "format", 0.9), (50, "task", 0.5)]
+    (tmp_path / "bin.jsonl").write_bytes(b"\x00\xff" * 40)
+    with pytest.raises(IftkitError, match=r"bin.jsonl: not a text file"):
+        load_points(tmp_path / "bin.jsonl")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(IftkitError, match=r"list.json:1: expected a table row \(an object\), got int"):
+        load_points(tmp_path / "list.json")

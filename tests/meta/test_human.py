@@ -60,7 +60,7 @@ def test_broken_json_and_csv_lines_are_located(tmp_path):
         load_human(tmp_path / "nope.json")
     arr = tmp_path / "a.json"
     arr.write_text('[{"input": "q", "output_1": "a", "output_2": "b", "label": 3}]')
-    with pytest.raises(IftkitError, match=r"a.json: item 0: LLMBar 'label' is 3"):
+    with pytest.raises(IftkitError, match=r"a.json:1: LLMBar 'label' is 3"):
         load_human(arr)
 
 
@@ -71,3 +71,39 @@ def test_llmbar_natural_imports_as_pairwise():
     raw = json.loads(LLMBAR.read_text())
     assert [p.preference for p in pairs] == ["a" if r["label"] == 1 else "b" for r in raw]
     assert pairs[0].response_a == raw[0]["output_1"]
+
+
+def test_bom_files_load_and_binary_or_latin1_files_are_one_line_errors(tmp_path):
+    bom = b"\xef\xbb\xbf"
+    j = tmp_path / "h.jsonl"
+    j.write_bytes(bom + b'{"prompt": "Sum 2+2", "response": "4", "score": 5}\n{"prompt": "Say hi", "response": "yo", "score": 2}\n')
+    c = tmp_path / "h.csv"
+    c.write_bytes(bom + b"prompt,response,score\r\nSum 2+2,4,5\r\nSay hi,yo,2\r\n")
+    for p in (j, c):
+        got = load_human(p)
+        assert [(h.prompt, h.score) for h in got] == [("Sum 2+2", 5.0), ("Say hi", 2.0)]
+    binary = tmp_path / "labels.json"
+    binary.write_bytes(b"\x50\x4b\x03\x04\x14\x00\x00\x00" + bytes(range(128)))  # a zip (an .xlsx, say)
+    with pytest.raises(IftkitError, match=rf"^{binary}: not a text file \(binary content\)"):
+        load_human(binary)
+    latin = tmp_path / "labels.csv"
+    latin.write_bytes("prompt,response,score\nq,r\u00e9ponse,1\n".encode("latin-1"))
+    with pytest.raises(IftkitError, match=rf"^{latin}:2: not UTF-8 text"):
+        load_human(latin)
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("prompt\tresponse_a\tresponse_b\tpreference\nq\tx\ty\tb\n")
+    assert [p.preference for p in load_human(tsv)] == ["b"]
+
+
+def test_meta_eval_human_with_a_binary_file_exits_with_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    binary = tmp_path / "labels.jsonl"
+    binary.write_bytes(b"\x00" * 64)
+    proc = subprocess.run([sys.executable, "-m", "iftkit", "meta-eval", "--human", str(binary), "--out", str(tmp_path / "o"),
+                           "--no-wandb"], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"iftkit: error: {binary}: not a text file (binary content); expected UTF-8 text"]

@@ -125,3 +125,13 @@ def test_early_stopping_on_val_loss_stops_before_max_steps(tiny_model_dir, tmp_p
     card = json.loads((out / "adapter_card.json").read_text())
     assert card["global_step"] < 200
     assert card["val_loss"] is not None
+
+
+def test_missing_model_fails_before_the_mix_is_built(tiny_model_dir, tmp_path, capsys):
+    out = tmp_path / "a"
+    argv = ["--config", str(ROOT / "recipes/quickstart.yaml"), "--output_dir", str(out),
+            *tiny_recipe_overrides(tiny_model_dir), "--model.id", str(tmp_path / "no-model")]
+    assert sft.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"train/sft.py: error: model.id: path not found: {tmp_path / 'no-model'}"
+    assert not out.exists()  # no mix built, no adapter folder started
