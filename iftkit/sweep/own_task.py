@@ -75,10 +75,10 @@ def write_own_task_recipe(target_file: str, name: Optional[str], columns: Option
     if out.is_file() and out.read_text() != text:
         raise IftkitError(f"{out} exists with other settings (edited, or another file of the same name); "
                           f"run `iftkit sweep --config {out}`, or give --target-name to start a new sweep")
+    from iftkit.io.atomic import write_text_atomic
+
     root.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(out)
+    write_text_atomic(out, text)
     return out
 
 
