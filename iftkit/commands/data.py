@@ -61,6 +61,8 @@ def _build(args) -> int:
 
 
 def _print_manifest(out: Path, m: dict) -> None:
+    from iftkit.data.mix import target_summary
+
     c = m["counts"]
     amount = f"ratio {m['target_ratio']}" if m["mode"] == "ratio" else f"n = {m['target_count']}"
     print(f"mix: {out}  (target {m['target_task']}, {amount}, target share {m['target_share']:.3f}, "
@@ -74,24 +76,6 @@ def _print_manifest(out: Path, m: dict) -> None:
         print(f"user file {f}: {info['rows']} rows ({info['schema']}){skipped}")
     for line in target_summary(m):
         print(line)
-
-
-def target_summary(m: dict) -> list[str]:
-    """How a user task will be checked, its test set, and which catalog families were left out."""
-    from iftkit.data.tasks import TaskSpec
-
-    if not m.get("target_spec"):
-        return []
-    spec = TaskSpec.from_dict(m["target_spec"], "manifest target_spec")
-    how = "set in the recipe" if spec.overridden else f"inferred: {spec.reason}; override with data.target_kind"
-    lines = [f"target task {m['target_task']}: {spec.describe()} ({how})",
-             f"target test set: {m['counts']['test'].get(m['target_task'], 0)} rows held out from the user file "
-             f"(data.target_test_size)"]
-    for fam, why in sorted((m.get("catalog_overlap") or {}).items()):
-        state = "excluded from the general pool" if fam in (m.get("excluded_general_tasks") or []) else \
-            "kept (listed in data.general_tasks)"
-        lines.append(f"catalog family {fam} overlaps the target ({why}): {state}")
-    return lines
 
 
 def _fmt(d: dict) -> str:

@@ -32,7 +32,7 @@ from typing import Optional
 from iftkit.data.pools import (TEST_SEED, _dedupe, _keys, _load_user, _split_user_test, assert_disjoint,
                                catalog_pool, catalog_test_set, synthetic_format_pool, user_test_size)
 from iftkit.data.rows import Row, read_rows, write_rows
-from iftkit.data.tasks import CATALOG, infer_spec, is_catalog_task, task_names
+from iftkit.data.tasks import CATALOG, TaskSpec, infer_spec, is_catalog_task, task_names
 from iftkit.data.tasks.user import catalog_overlaps
 from iftkit.data.tasks.base import seed_int
 from iftkit.errors import IftkitError
@@ -343,6 +343,22 @@ def _intact_manifest(out: Path) -> Optional[dict]:
         return manifest
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def target_summary(m: dict) -> list[str]:
+    """How a user task will be checked, its test set, and which catalog families were left out."""
+    if not m.get("target_spec"):
+        return []
+    spec = TaskSpec.from_dict(m["target_spec"], "manifest target_spec")
+    how = "set in the recipe" if spec.overridden else f"inferred: {spec.reason}; override with data.target_kind"
+    lines = [f"target task {m['target_task']}: {spec.describe()} ({how})",
+             f"target test set: {m['counts']['test'].get(m['target_task'], 0)} rows held out from the user file "
+             f"(data.target_test_size)"]
+    for fam, why in sorted((m.get("catalog_overlap") or {}).items()):
+        state = "excluded from the general pool" if fam in (m.get("excluded_general_tasks") or []) else \
+            "kept (listed in data.general_tasks)"
+        lines.append(f"catalog family {fam} overlaps the target ({why}): {state}")
+    return lines
 
 
 # --- reading a built mix (training and eval use these) --------------------------------------

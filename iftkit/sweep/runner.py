@@ -93,6 +93,12 @@ def evaluate_base(recipe: Recipe, paths: SweepPaths, state: SweepState, say: Cal
     say(f"[base] evaluating the base model {recipe.model.id}")
     report = run_eval(recipe, [], out, include_base=True, progress=progress)
     say(f"[base] {report.counters.summary_line()}")
+    from iftkit.data.mix import MANIFEST, target_summary
+
+    mix = Path(recipe.eval.mix_dir) if recipe.eval.mix_dir else out / "mix"
+    if (mix / MANIFEST).is_file():
+        for line in target_summary(json.loads((mix / MANIFEST).read_text())):
+            say(f"[base] {line}")
     state.update(BASE, status="done")
 
 

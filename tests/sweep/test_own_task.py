@@ -59,6 +59,23 @@ def test_recipe_is_written_once_sized_to_the_file_and_an_edited_one_is_not_overw
         write_own_task_recipe(str(routing_file(tmp_path, n=60)), "small", None, None, None, None)
 
 
+def test_a_glue_style_tsv_needs_only_flags(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    f = tmp_path / "sst.tsv"
+    f.write_text("sentence\tlabel\n" + "".join(f"film {i} was {'great' if i % 2 else 'dull'}\t{i % 2}\n" for i in range(200)))
+    path = write_own_task_recipe(str(f), None, "completion=label", "0=negative,1=positive",
+                                 "Positive or negative? {sentence}", None)
+    from iftkit.config import load_recipe
+    from iftkit.data.mix import plan
+
+    recipe = load_recipe(path)
+    assert recipe.data.label_map == {"0": "negative", "1": "positive"} and recipe.mix.total_size == 136
+    p = plan(recipe.model_copy(update={"mix": recipe.mix.model_copy(update={"target_ratio": 1.0})}))
+    assert {r.completion for r in p["train"]} == {"negative", "positive"}
+    assert p["train"][0].prompt[0]["content"].startswith("Positive or negative? film ")
+    assert "sentiment" in p["info"]["excluded_general_tasks"]
+
+
 @pytest.mark.slow
 def test_target_file_sweep_runs_end_to_end_and_reports_the_user_task(tmp_path, tiny_model_dir):
     f = routing_file(tmp_path)
@@ -70,6 +87,7 @@ def test_target_file_sweep_runs_end_to_end_and_reports_the_user_task(tmp_path, t
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "primary scorer: task_tolerant, from sweep.primary_scorer" in proc.stdout
     assert "recommended for S1: mix.target_ratio =" in proc.stdout
+    assert "[base] target task routing: label task (billing, shipping, technical)" in proc.stdout
     root = tmp_path / "runs" / "routing-sweep"
     rows = [json.loads(x) for x in (root / "results.jsonl").read_text().splitlines()]
     ind = [r for r in rows if r["suite"] == "in_domain" and r["scorer"] == "task_tolerant" and r["task"] == "__all__"]
