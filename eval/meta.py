@@ -1,28 +1,13 @@
-"""Scorer meta-evaluation (CIT/CAT/TFA) and learning dynamics; same flags as `iftkit meta-eval`.
+"""Scorer meta-evaluation (CIT/CAT/TFA) and learning dynamics (= `iftkit meta-eval`, same flags).
 
-Run: python eval/meta.py --results RUN_DIR [--human FILE] [--out DIR] [--dynamics [PATH]]
+    python eval/meta.py --results RUN_DIR [--human FILE] [--out DIR] [--dynamics [PATH]]
 """
 
-import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from iftkit.commands import meta_eval  # noqa: E402
-from iftkit.errors import IftkitError  # noqa: E402
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="eval/meta.py", description=__doc__.splitlines()[0])
-    meta_eval.add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return meta_eval.run(args)
-    except IftkitError as exc:
-        print(f"eval/meta.py: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
+from iftkit.cli import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["meta-eval", *sys.argv[1:]], prog="eval/meta.py"))

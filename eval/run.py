@@ -1,28 +1,13 @@
-"""Evaluate the base model and adapters: `python eval/run.py --config R --adapters A B --out DIR`.
+"""Evaluate the base model and adapters (= `iftkit eval`, same flags).
 
-Same flags as `iftkit eval`, dotted recipe overrides included (--eval.judge.backend openai).
+    python eval/run.py --config R --adapters A B --out DIR [--eval.judge.backend openai ...]
 """
 
-import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from iftkit.commands import eval as eval_command  # noqa: E402
-from iftkit.errors import IftkitError  # noqa: E402
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="eval/run.py", description=__doc__.splitlines()[0])
-    eval_command.add_arguments(parser)
-    args, args.overrides = parser.parse_known_args(argv)
-    try:
-        return eval_command.run(args)
-    except IftkitError as exc:
-        print(f"eval/run.py: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
+from iftkit.cli import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["eval", *sys.argv[1:]], prog="eval/run.py"))

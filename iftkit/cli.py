@@ -16,6 +16,7 @@ COMMANDS = {
     "smoke": ("smoke", "load the recipe's base model and print one generation"),
     "model": ("model", "resolve / convert the base model (offline default included)"),
     "recipe": ("recipe", "validate a recipe and print it fully resolved"),
+    "train": ("train", "train one LoRA/QLoRA adapter from a recipe (also train/sft.py)"),
     "data": ("data", "build, show and synthesise training data and mixes"),
     "adapter": ("adapter", "inspect and merge trained LoRA adapters"),
     "eval": ("eval", "score the base model and adapters on in-domain and general suites"),
@@ -29,8 +30,8 @@ def _available(module: str) -> bool:
     return importlib.util.find_spec(f"iftkit.commands.{module}") is not None
 
 
-def build_parser(only: str = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="iftkit", description="Specialise instruction-tuned LLMs and measure the cost.")
+def build_parser(only: str = None, prog: str = "iftkit") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="Specialise instruction-tuned LLMs and measure the cost.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (module, help_text) in COMMANDS.items():
@@ -43,11 +44,12 @@ def build_parser(only: str = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
+def main(argv=None, prog: str = "iftkit") -> int:
+    """Run one command; errors print one line prefixed with `prog` (a script shim passes its own name)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     # import just the module of the command being run (help for all lists names only)
     only = next((a for a in argv if not a.startswith("-")), "")
-    parser = build_parser(only=only if only in COMMANDS else "")
+    parser = build_parser(only=only if only in COMMANDS else "", prog=prog)
     args, extra = parser.parse_known_args(argv)
     module = importlib.import_module(f"iftkit.commands.{args._module}")
     if extra and not getattr(module, "ACCEPTS_OVERRIDES", False):
@@ -56,10 +58,10 @@ def main(argv=None) -> int:
     try:
         return int(module.run(args) or 0)
     except IftkitError as exc:
-        print(f"iftkit: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("iftkit: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
 
 

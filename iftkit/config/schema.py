@@ -287,7 +287,7 @@ class SweepConfig(Section):
     primary_scorer: str = "task_tolerant"
     # where sweeps write: <out_dir>/<recipe name>/
     out_dir: str = "runs"
-    # inprocess: train/eval in this process; accelerate: `accelerate launch train/sft.py` per cell
+    # inprocess: train/eval in this process; accelerate: `accelerate launch -m iftkit train` per cell
     launcher: Literal["inprocess", "accelerate"] = "inprocess"
     accelerate_config: Optional[str] = None
 

@@ -1,6 +1,6 @@
 """Run a sweep beyond one machine: a SLURM array script, or a W&B sweep config.
 
-Both run one cell per job with `scripts/sweep.py --config R --cell LABEL` (SLURM) or with the
+Both run one cell per job with `python -m iftkit sweep --config R --cell LABEL` (SLURM) or with the
 cell's grid values as dotted overrides (W&B agent), on shared storage; `iftkit sweep collect`
 then gathers every cell's results into the sweep report.
 """
@@ -19,14 +19,14 @@ def slurm_script(cells: list[Cell], recipe_path: str, sweep_dir: Path, accelerat
     python = python or "python"
     labels = " ".join(shlex.quote(c.label) for c in cells)
     launcher = ["--launcher", "accelerate"] + (["--accelerate-config", accelerate_config] if accelerate_config else [])
-    cmd = " ".join(shlex.quote(p) for p in [python, "scripts/sweep.py", "--config", recipe_path, *launcher])
+    cmd = " ".join(shlex.quote(p) for p in [python, "-m", "iftkit", "sweep", "--config", recipe_path, *launcher])
     return f"""#!/usr/bin/env bash
 #SBATCH --job-name=iftkit-{sweep_dir.name}
 #SBATCH --array=0-{len(cells) - 1}
 #SBATCH --output={sweep_dir}/slurm/%A_%a.out
 #SBATCH --gpus-per-task=1
 #SBATCH --cpus-per-task=8
-# One sweep cell per array task: train (accelerate launch train/sft.py) then evaluate.
+# One sweep cell per array task: train (accelerate launch -m iftkit train) then evaluate.
 # Submit from the repository root: sbatch {sweep_dir}/sweep.slurm
 # Gather the results afterwards: iftkit sweep collect --config {recipe_path}
 set -euo pipefail
@@ -52,12 +52,11 @@ def wandb_sweep_config(cells: list[Cell], recipe_path: str, name: str, python: s
     parameters["sweep.seed"] = {"values": seeds}
     return {
         "name": f"iftkit-{name}",
-        "program": "scripts/sweep.py",
         "method": "grid",
         "metric": {"name": "in_domain", "goal": "maximize"},
         "parameters": parameters,
         # ${args} expands to --key=value for every parameter: the cell's dotted overrides
-        "command": [python or "${interpreter}", "${program}", "--config", recipe_path, "--one-cell", "${args}"],
+        "command": [python or "${interpreter}", "-m", "iftkit", "sweep", "--config", recipe_path, "--one-cell", "${args}"],
     }
 
 

@@ -1,7 +1,7 @@
 """Run a sweep: the base model as reference, then each cell (train, evaluate), resumably.
 
 Every cell trains through the same code as `train/sft.py` (`train_adapter`) — in this
-process, or as `accelerate launch train/sft.py` when the sweep's launcher says so — and is
+process, or as `accelerate launch -m iftkit train` when the sweep's launcher says so — and is
 evaluated by the same code as `eval/run.py`. The state file is written after every step, so
 a kill at any moment costs at most the step in flight (and training resumes from its own
 last checkpoint).
@@ -20,7 +20,6 @@ from typing import Callable, Optional
 from iftkit.config.schema import Recipe
 from iftkit.errors import IftkitError
 from iftkit.io.atomic import atomic_write
-from iftkit.paths import project_root
 from iftkit.sweep.grid import Cell, base_eval_hash, expand
 from iftkit.sweep.state import SweepState
 
@@ -134,7 +133,8 @@ def _train_with_accelerate(cell: Cell, recipe_path: str, adapter: Path, accelera
     cmd = [accelerate, "launch"]
     if accelerate_config:
         cmd += ["--config_file", accelerate_config]
-    cmd += [str(project_root() / "train" / "sft.py"), "--config", recipe_path, *cell.overrides, "--output_dir", str(adapter)]
+    # -m: works from an installed package, not only from a checkout holding train/sft.py
+    cmd += ["-m", "iftkit", "train", "--config", recipe_path, *cell.overrides, "--output_dir", str(adapter)]
     # the child gets its own W&B service: a shared one would still hold a crashed child's run id
     env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}
     proc = subprocess.run(cmd, env=env)

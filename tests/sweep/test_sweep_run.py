@@ -108,7 +108,7 @@ def test_emit_slurm_passes_shellcheck_and_runs_a_cell(tmp_path, tiny_model_dir):
     lint = subprocess.run([str(shellcheck), str(script)], capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout
     # run the array task locally (task 0), in-process launcher so no accelerate config is needed
-    local = text.replace("--launcher accelerate", "--launcher inprocess").replace("python scripts/sweep.py", f"{sys.executable} scripts/sweep.py")
+    local = text.replace("--launcher accelerate", "--launcher inprocess").replace("python -m iftkit", f"{sys.executable} -m iftkit")
     script.write_text(local)
     proc = subprocess.run(["bash", str(script)], cwd=ROOT, env={**env(tmp_path), "SLURM_ARRAY_TASK_ID": "0"},
                           capture_output=True, text=True, timeout=1200)
@@ -144,3 +144,18 @@ def test_unknown_cell_and_empty_grid_are_clear_errors(tmp_path, tiny_model_dir):
     empty.write_text(f"include: {ROOT / 'recipes' / 'quickstart.yaml'}\n")
     proc = run_sweep(empty, tmp_path, check=False)
     assert proc.returncode == 2 and "sweep.grid' is empty" in proc.stderr
+
+
+@pytest.mark.slow
+def test_accelerate_launcher_trains_a_cell_through_the_installed_package(tmp_path, tiny_model_dir):
+    recipe = sweep_recipe(tmp_path, tiny_model_dir, grid="[1.0]")
+    config = tmp_path / "accelerate_cpu.yaml"
+    config.write_text("compute_environment: LOCAL_MACHINE\ndistributed_type: 'NO'\nnum_processes: 1\nnum_machines: 1\n"
+                      "machine_rank: 0\nmixed_precision: 'no'\nuse_cpu: true\n")
+    # run from another directory: the launcher must not need the checkout's train/sft.py
+    proc = subprocess.run([sys.executable, "-m", "iftkit", "sweep", "--config", str(recipe), "--no-progress",
+                           "--launcher", "accelerate", "--accelerate-config", str(config)],
+                          env=env(tmp_path), capture_output=True, text=True, timeout=1200, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    card = json.loads(next((tmp_path / "runs" / "tiny-sweep" / "cells").glob("*/adapter/adapter_card.json")).read_text())
+    assert card["status"] == "complete"

@@ -46,3 +46,10 @@ def tiny_recipe_overrides(model_dir, **extra) -> list[str]:
 
 def sha(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def sft_main(argv) -> int:
+    """What `python train/sft.py ARGS` runs (the script is a shim into the CLI)."""
+    from iftkit.cli import main
+
+    return main(["train", *argv], prog="train/sft.py")

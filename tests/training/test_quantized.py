@@ -1,17 +1,14 @@
 """QLoRA (bitsandbytes 4-bit NF4, double quant) and 8-bit LoRA train on this CPU."""
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from training.helpers import tiny_recipe_overrides, write_test_mix
+from training.helpers import sft_main, tiny_recipe_overrides, write_test_mix
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "train"))
-import sft  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +33,7 @@ def test_quantized_base_trains_an_adapter(tiny128, tmp_path, mode, method):
     argv = ["--config", str(ROOT / "recipes/smollm2/sft/qlora.yaml"), "--output_dir", str(out), "--mix-dir", str(mix),
             *tiny_recipe_overrides(tiny128, **{"model.quantization.mode": mode, "training.max_steps": 3,
                                                "training.learning_rate": 0.01})]
-    assert sft.main(argv) == 0
+    assert sft_main(argv) == 0
     card = json.loads((out / "adapter_card.json").read_text())
     assert card["method"] == method and card["recipe"]["model"]["quantization"]["double_quant"] is True
     base = AutoModelForCausalLM.from_pretrained(str(tiny128))

@@ -1,16 +1,13 @@
 """The real SmolLM2 on the quickstart recipe: a few LoRA steps change what the model answers."""
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from training.helpers import write_test_mix
+from training.helpers import sft_main, write_test_mix
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "train"))
-import sft  # noqa: E402
 
 
 @pytest.mark.integration
@@ -22,7 +19,7 @@ def test_quickstart_lora_changes_generations(smollm2_dir, tmp_path):
 
     mix = write_test_mix(tmp_path / "mix", n_train=16, n_val=0)
     out = tmp_path / "adapter"
-    assert sft.main(["--config", str(ROOT / "recipes/quickstart.yaml"), "--output_dir", str(out), "--mix-dir", str(mix),
+    assert sft_main(["--config", str(ROOT / "recipes/quickstart.yaml"), "--output_dir", str(out), "--mix-dir", str(mix),
                      "--training.max_steps", "4", "--training.learning_rate", "0.002", "--tracking.mode", "disabled"]) == 0
     card = json.loads((out / "adapter_card.json").read_text())
     assert card["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct" and card["global_step"] == 4

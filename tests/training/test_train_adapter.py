@@ -9,11 +9,9 @@ import pytest
 import torch
 
 from iftkit.training.wandb_offline import summarize
-from training.helpers import tiny_recipe_overrides, write_test_mix
+from training.helpers import sft_main, tiny_recipe_overrides, write_test_mix
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "train"))
-import sft  # noqa: E402
 
 SECRET = "sk-test-secret-value-123456"
 
@@ -28,7 +26,7 @@ def trained(tiny_model_dir, tmp_path_factory):
     argv = ["--config", str(ROOT / "recipes/quickstart.yaml"), "--output_dir", str(out), "--mix-dir", str(mix),
             *tiny_recipe_overrides(tiny_model_dir, **{"tracking.mode": "offline", "tracking.dir": str(tmp / "wb"),
                                                       "training.max_steps": 6, "training.learning_rate": 0.01})]
-    assert sft.main(argv) == 0
+    assert sft_main(argv) == 0
     mp.undo()
     return {"out": out, "argv": argv, "tmp": tmp, "mix": mix}
 
@@ -83,10 +81,10 @@ def test_offline_wandb_run_has_metrics_config_and_artifact(trained):
 def test_finished_adapter_is_not_retrained_unless_overwrite(trained, capsys):
     card_path = trained["out"] / "adapter_card.json"
     before = card_path.read_text()
-    assert sft.main(trained["argv"]) == 0
+    assert sft_main(trained["argv"]) == 0
     assert "already complete" in capsys.readouterr().out
     assert card_path.read_text() == before
-    assert sft.main(trained["argv"] + ["--overwrite", "--tracking.mode", "disabled"]) == 0
+    assert sft_main(trained["argv"] + ["--overwrite", "--tracking.mode", "disabled"]) == 0
     card = json.loads(card_path.read_text())
     assert card["wandb"] is None and card["global_step"] == 6
 
@@ -110,7 +108,7 @@ def test_merge_writes_weights_that_plain_transformers_loads(trained, tmp_path):
 def test_bad_mix_dir_is_one_line_error(tiny_model_dir, tmp_path, capsys):
     argv = ["--config", str(ROOT / "recipes/quickstart.yaml"), "--output_dir", str(tmp_path / "a"),
             "--mix-dir", str(tmp_path / "nope"), *tiny_recipe_overrides(tiny_model_dir)]
-    assert sft.main(argv) == 2
+    assert sft_main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert "nope" in err and "train.jsonl" in err and len(err.splitlines()) == 1
 
@@ -121,7 +119,7 @@ def test_early_stopping_on_val_loss_stops_before_max_steps(tiny_model_dir, tmp_p
     argv = ["--config", str(ROOT / "recipes/quickstart.yaml"), "--output_dir", str(out), "--mix-dir", str(mix),
             *tiny_recipe_overrides(tiny_model_dir, **{"training.max_steps": 200, "training.eval_steps": 2,
                                                       "training.early_stopping_patience": 1, "training.learning_rate": 0.5})]
-    assert sft.main(argv) == 0
+    assert sft_main(argv) == 0
     card = json.loads((out / "adapter_card.json").read_text())
     assert card["global_step"] < 200
     assert card["val_loss"] is not None
@@ -131,7 +129,7 @@ def test_missing_model_fails_before_the_mix_is_built(tiny_model_dir, tmp_path, c
     out = tmp_path / "a"
     argv = ["--config", str(ROOT / "recipes/quickstart.yaml"), "--output_dir", str(out),
             *tiny_recipe_overrides(tiny_model_dir), "--model.id", str(tmp_path / "no-model")]
-    assert sft.main(argv) == 2
+    assert sft_main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"train/sft.py: error: model.id: path not found: {tmp_path / 'no-model'}"
     assert not out.exists()  # no mix built, no adapter folder started
