@@ -1,7 +1,10 @@
 """Read a recipe: YAML file(s) joined by `include:`, then dotted CLI overrides, then validation.
 
 `include:` names one or more recipes (paths relative to the including file) whose values
-are the base; the including file's values win, key by key. Overrides like
+are the base; the including file's values win, key by key. Every other file a recipe names
+(data files, instruction sets, prompt files, a local `./model`) is relative to the recipe
+file that names it, too; outputs (`training.output_dir`, `sweep.out_dir`, `tracking.dir`) and
+paths given on the command line are relative to the working directory. Overrides like
 `--mix.target_ratio 0.1` win over both. Values in overrides are parsed as YAML scalars, so
 `0.1`, `true`, `[q_proj, v_proj]` and `null` have their natural types.
 """
@@ -22,6 +25,18 @@ from iftkit.io.readers import read_text
 # Setting one of these keys in a later layer (an including recipe, or the command line)
 # clears the other, so `--mix.target_count 100` works on a recipe that mixes by ratio.
 EXCLUSIVE_KEYS = [("mix", "target_ratio", "target_count")]
+
+# input files a recipe may name, as (section path, key, shape); resolved against the recipe's folder
+INPUT_PATHS = [
+    (("data",), "target_files", "list"), (("data",), "general_files", "list"),
+    (("data",), "synthetic_format_files", "list"), (("data", "synth"), "seeds_file", "one"),
+    (("eval",), "instruction_set", "one"), (("eval",), "extra_suites", "dict"), (("eval",), "mix_dir", "one"),
+    (("eval", "judge"), "prompt_file", "one"), (("eval", "judge"), "pairwise_prompt_file", "one"),
+    (("eval",), "embedding_model", "local"), (("eval",), "reward_model", "local"), (("model",), "id", "local"),
+    (("sweep",), "accelerate_config", "one"),
+]
+# values that are names, not files
+_NOT_PATHS = {"builtin", "none", "base"}
 
 
 def load_recipe(path, overrides: Optional[Iterable[str]] = None) -> Recipe:
@@ -69,7 +84,7 @@ def _read_with_includes(path: Path, stack: tuple) -> dict:
     if resolved in stack:
         chain = " -> ".join(str(p) for p in (*stack, resolved))
         raise IftkitError(f"{path}: include cycle: {chain}")
-    data = _read_yaml(path)
+    data = _anchor_paths(_read_yaml(path), path.parent)
     includes = data.pop("include", None) or []
     if isinstance(includes, str):
         includes = [includes]
@@ -82,6 +97,31 @@ def _read_with_includes(path: Path, stack: tuple) -> dict:
             raise IftkitError(f"{path}: key 'include': file not found: {inc_path}")
         merged = _merge(merged, _read_with_includes(inc_path, (*stack, resolved)))
     return _merge(merged, data)
+
+
+def _anchor_paths(data: dict, folder: Path) -> dict:
+    """Make the input paths a recipe file names absolute, relative to that file's folder."""
+    def anchor(v, local_only=False):
+        if not isinstance(v, str) or not v or v in _NOT_PATHS or v.startswith("hf:") or Path(v).is_absolute():
+            return v
+        if local_only and not v.startswith(("./", "../", "~")):
+            return v  # a hub id such as org/name
+        return str((folder / Path(v).expanduser()).resolve()) if not v.startswith("~") else str(Path(v).expanduser())
+
+    for sections, key, shape in INPUT_PATHS:
+        node = data
+        for s in sections:
+            node = node.get(s) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or key not in node:
+            continue
+        v = node[key]
+        if shape == "list" and isinstance(v, list):
+            node[key] = [anchor(x) for x in v]
+        elif shape == "dict" and isinstance(v, dict):
+            node[key] = {k: anchor(x) for k, x in v.items()}
+        elif shape in ("one", "local"):
+            node[key] = anchor(v, local_only=shape == "local")
+    return data
 
 
 def _merge(base: dict, over: dict) -> dict:

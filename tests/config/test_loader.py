@@ -142,3 +142,25 @@ def test_recipe_check_verifies_a_local_model_path(tmp_path, tiny_model_dir):
     assert check(tiny_model_dir).returncode == 0
     # a hub id is not a path: checked when a model is loaded (offline cache / hub), not here
     assert check("some-org/some-model").returncode == 0
+
+
+def test_files_named_in_a_recipe_are_relative_to_that_recipe(tmp_path, monkeypatch):
+    from iftkit.config import load_recipe
+
+    (tmp_path / "proj" / "recipes" / "data").mkdir(parents=True)
+    base = tmp_path / "proj" / "recipes" / "base.yaml"
+    base.write_text("data: {general_files: [data/general.jsonl]}\neval: {instruction_set: builtin}\n")
+    child = tmp_path / "proj" / "recipes" / "data" / "mine.yaml"
+    child.write_text("include: ../base.yaml\ndata: {target_files: [rows.tsv]}\nmodel: {id: ./my-model}\n"
+                     "eval: {judge: {prompt_file: ../prompts/p.yaml}}\ntraining: {output_dir: out/adapter}\n")
+    monkeypatch.chdir(tmp_path)
+    r = load_recipe("proj/recipes/data/mine.yaml", ["--data.synthetic_format_files", "[extra.jsonl]"])
+    root = (tmp_path / "proj" / "recipes").resolve()
+    assert r.data.general_files == [str(root / "data" / "general.jsonl")]  # relative to base.yaml, the file naming it
+    assert r.data.target_files == [str(root / "data" / "rows.tsv")]
+    assert r.model.id == str(root / "data" / "my-model")
+    assert r.eval.judge.prompt_file == str(root / "prompts" / "p.yaml")
+    assert r.eval.instruction_set == "builtin"  # a name, not a file
+    assert r.training.output_dir == "out/adapter"  # outputs stay relative to the working directory
+    assert r.data.synthetic_format_files == ["extra.jsonl"]  # command-line paths too
+    assert load_recipe("proj/recipes/data/mine.yaml", ["--model.id", "org/name"]).model.id == "org/name"
