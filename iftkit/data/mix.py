@@ -363,11 +363,17 @@ def target_summary(m: dict) -> list[str]:
 
 # --- reading a built mix (training and eval use these) --------------------------------------
 
-def load_manifest(out_dir) -> dict:
+def load_manifest(out_dir, required: bool = True) -> dict:
+    """The mix's manifest; {} for a hand-made mix without one when not `required`."""
     path = Path(out_dir) / MANIFEST
     if not path.is_file():
+        if not required:
+            return {}
         raise IftkitError(f"no built mix at {out_dir} (missing {MANIFEST}); run `iftkit data build`")
-    return json.loads(path.read_text())
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise IftkitError(f"{path}: corrupt manifest ({exc.msg})") from None
 
 
 def load_split(out_dir, split: str) -> list[Row]:

@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from iftkit.report.summary import Point, pareto_front  # noqa: E402
-from iftkit.sweep.grid import short_name  # noqa: E402
+from iftkit.config.keys import short_name  # noqa: E402
 
 IN_COLOR, GEN_COLOR = "#1f77b4", "#d62728"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from iftkit.report.charts import scores_vs_x_chart, tradeoff_chart
 from iftkit.report.summary import ALL_TASKS, BASE, Recommendation, choose_primary, points, recommend
-from iftkit.sweep.grid import short_name
+from iftkit.config.keys import short_name
 
 
 @dataclass

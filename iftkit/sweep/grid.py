@@ -11,15 +11,13 @@ import itertools
 import json
 from dataclasses import dataclass, field
 
+from iftkit.config.keys import short_name
 from iftkit.config.loader import _merge, parse_overrides, validate
 from iftkit.config.schema import Recipe
 
 TRAIN_SECTIONS = ("model", "lora", "data", "mix", "training")
 
 # short names for labels and chart axes
-_SHORT = {"mix.target_ratio": "ratio", "mix.target_count": "n", "data.target_task": "task", "model.id": "model"}
-
-
 @dataclass
 class Cell:
     label: str
@@ -39,10 +37,6 @@ def _hash(recipe: Recipe, sections) -> str:
     dumped = recipe.model_dump(mode="json")
     blob = json.dumps({k: dumped[k] for k in sections}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def short_name(key: str) -> str:
-    return _SHORT.get(key, key.split(".")[-1])
 
 
 def _fmt(value) -> str:

@@ -15,6 +15,7 @@ from typing import Callable, Optional
 
 from iftkit.config.loader import recipe_hash
 from iftkit.config.schema import Recipe
+from iftkit.data.mix import build_mix, load_manifest
 from iftkit.errors import IftkitError
 from iftkit.models.resolve import resolve_model
 from iftkit.training import card as cards
@@ -41,21 +42,9 @@ def prepare_mix(recipe: Recipe, out: Path, mix_dir: Optional[str], is_main: bool
         return mix
     mix = out / "mix"
     if is_main:
-        from iftkit.data.mix import build_mix
-
         build_mix(recipe, mix)
     barrier()
     return mix
-
-
-def read_manifest(mix: Path) -> dict:
-    path = mix / "manifest.json"
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise IftkitError(f"{path}: corrupt manifest ({exc.msg})") from None
 
 
 def _read_state(out: Path) -> dict:
@@ -102,7 +91,7 @@ def _train(recipe: Recipe, out: Path, mix: Path, model_path: str, state, say) ->
     started = time.time()
     train_ds = load_split(mix, "train")
     val_ds = load_split(mix, "val", required=False)
-    manifest = read_manifest(mix)
+    manifest = load_manifest(mix, required=False)
     tok = load_tokenizer(model_path, trust_remote_code=recipe.model.trust_remote_code)
 
     ckpt_dir = out / CHECKPOINTS

@@ -6,7 +6,7 @@ import pytest
 
 from iftkit.cli import main as iftkit_main
 
-from . import meta_fixtures as fx
+from iftkit.testing import meta_fixtures as fx
 
 ROOT = Path(__file__).resolve().parents[2]
 # eval/meta.py is a script, not a module of the package: load it by path

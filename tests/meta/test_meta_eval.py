@@ -5,7 +5,7 @@ import pytest
 from iftkit.errors import IftkitError
 from iftkit.meta.run import run_meta_eval
 
-from . import meta_fixtures as fx
+from iftkit.testing import meta_fixtures as fx
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from iftkit.config import load_recipe
 from iftkit.models.load import load_tokenizer
 from iftkit.training.dataset import load_split
 from iftkit.training.trainer import make_trainer
-from training.helpers import WORDS, tiny_recipe_overrides, write_test_mix
+from iftkit.testing.mixes import WORDS, tiny_recipe_overrides, write_test_mix
 
 
 def _first_batch(tiny_model_dir, tmp_path, **overrides):

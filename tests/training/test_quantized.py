@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from training.helpers import sft_main, tiny_recipe_overrides, write_test_mix
+from iftkit.testing.mixes import sft_main, tiny_recipe_overrides, write_test_mix
 
 ROOT = Path(__file__).resolve().parents[2]
 

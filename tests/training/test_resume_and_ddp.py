@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from training.helpers import tiny_recipe_overrides, write_test_mix
+from iftkit.testing.mixes import tiny_recipe_overrides, write_test_mix
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from training.helpers import sft_main, write_test_mix
+from iftkit.testing.mixes import sft_main, write_test_mix
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from iftkit.training.wandb_offline import summarize
-from training.helpers import sft_main, tiny_recipe_overrides, write_test_mix
+from iftkit.testing.mixes import sft_main, tiny_recipe_overrides, write_test_mix
 
 ROOT = Path(__file__).resolve().parents[2]
 

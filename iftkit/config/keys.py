@@ -1,0 +1,7 @@
+"""Short display names of dotted recipe keys (sweep cell labels, report columns, chart labels)."""
+
+_SHORT = {"mix.target_ratio": "ratio", "mix.target_count": "n", "data.target_task": "task", "model.id": "model"}
+
+
+def short_name(key: str) -> str:
+    return _SHORT.get(key, key.split(".")[-1])
