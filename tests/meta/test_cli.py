@@ -1,31 +1,29 @@
-import importlib.util
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from iftkit.cli import main as iftkit_main
-
 from iftkit.testing import meta_fixtures as fx
 
 ROOT = Path(__file__).resolve().parents[2]
-# eval/meta.py is a script, not a module of the package: load it by path
-_spec = importlib.util.spec_from_file_location("eval_meta_script", ROOT / "eval" / "meta.py")
-eval_meta = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(eval_meta)
 
 
-def test_eval_meta_script_writes_reports_and_dynamics(tmp_path, capsys):
+def test_eval_meta_script_writes_reports_and_dynamics(tmp_path):
     results = fx.write_results(tmp_path / "run")
     table = tmp_path / "dyn.csv"
     table.write_text("n,seed,task,scorer,mean\n" + "".join(
         f"{n},1,sentiment,task_strict,{f}\n{n},1,sentiment,task_tolerant,{t}\n"
         for n, f, t in [(0, 0.0, 0.3), (10, 0.95, 0.35), (100, 1.0, 0.6), (1000, 1.0, 0.9)]))
     out = tmp_path / "meta"
-    rc = eval_meta.main(["--results", str(results), "--out", str(out), "--dynamics", str(table),
-                         "--resamples", "50", "--no-wandb"])
-    assert rc == 0
-    printed = capsys.readouterr().out
+    proc = subprocess.run([sys.executable, str(ROOT / "eval" / "meta.py"), "--results", str(results), "--out", str(out),
+                           "--dynamics", str(table), "--resamples", "50", "--no-wandb"],
+                          capture_output=True, text=True, env={**os.environ, "IFTKIT_CACHE": str(tmp_path / "c")})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    printed = proc.stdout
     assert "dynamics: real target samples: format saturates at n=10; task performance plateaus at n=1000" in printed
     assert (out / "dynamics.png").stat().st_size > 10_000
     html = (out / "meta_eval.html").read_text()
