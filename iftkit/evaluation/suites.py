@@ -15,7 +15,7 @@ from iftkit.data.rows import Row, read_rows
 from iftkit.errors import IftkitError
 from iftkit.io.readers import read_text
 
-BUILTIN_INSTRUCTIONS = Path(__file__).parent / "data" / "general_instructions.yaml"
+BUILTIN_INSTRUCTIONS = "data/general_instructions.yaml"  # package data of iftkit.evaluation
 INSTRUCTION_TASK_PREFIX = "instruct_"
 
 
@@ -25,7 +25,12 @@ def load_instruction_set(path: Optional[str] = None) -> list[Row]:
     YAML: the project's own format (the built-in set, or a copy of it). Any other file is read
     like a user data file (JSONL/JSON/CSV/TSV/Parquet; alpaca, messages, ShareGPT, prompt-completion
     or iftkit rows)."""
-    p = Path(path) if path else BUILTIN_INSTRUCTIONS
+    if not path:
+        from importlib import resources
+
+        with resources.as_file(resources.files("iftkit.evaluation").joinpath(BUILTIN_INSTRUCTIONS)) as builtin:
+            return load_instruction_set(str(builtin))
+    p = Path(path)
     if not p.is_file():
         raise IftkitError(f"eval.instruction_set: file not found: {p}")
     if p.suffix.lower() not in (".yaml", ".yml"):

@@ -13,9 +13,9 @@ from typing import Optional
 import yaml
 
 from iftkit.errors import IftkitError
-from iftkit.paths import project_root
 
-QUICKSTART_SWEEP = "recipes/sweeps/quickstart.yaml"
+# the quickstart sweep's settings, flattened into the package (works without a checkout)
+QUICKSTART_SWEEP = "quickstart_sweep.yaml"
 # below this many training rows at ratio 1.0, a ratio sweep says little
 MIN_MIX_ROWS = 40
 
@@ -50,7 +50,7 @@ def write_own_task_recipe(target_file: str, name: Optional[str], columns: Option
     if not path.is_file():
         raise IftkitError(f"--target-file: file not found: {path}")
     task = task_name_for(path, name)
-    base = Path(base_config) if base_config else project_root() / QUICKSTART_SWEEP
+    base = Path(base_config) if base_config else packaged_quickstart_sweep()
     data = {"target_task": task, "target_files": [str(path.resolve())]}
     cols = parse_pairs(columns, "--columns")
     if cols:
@@ -60,7 +60,8 @@ def write_own_task_recipe(target_file: str, name: Optional[str], columns: Option
     label_map = parse_pairs(labels, "--labels")
     if label_map:
         data["label_map"] = label_map
-    body = {"include": str(base.resolve()), "name": f"{task}-sweep", "data": data}
+    # the whole held-out test set is scored: the quickstart's cap is for its synthetic task
+    body = {"include": str(base.resolve()), "name": f"{task}-sweep", "data": data, "eval": {"in_domain_samples": None}}
     merged = _read_with_includes(base, ())
     recipe = validate(_deep_merge(merged, {k: v for k, v in body.items() if k != "include"}), str(base))
     total = fit_total_size(recipe)
@@ -68,18 +69,42 @@ def write_own_task_recipe(target_file: str, name: Optional[str], columns: Option
         body["mix"] = {"total_size": total}
     root = Path(out_dir) / body["name"]
     out = root / "recipe.yaml"
+    settings = yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
     text = (f"# Run: iftkit sweep --config {out}\n"
             f"# Written by `iftkit sweep --target-file {target_file}`: the quickstart ratio sweep on your task.\n"
             f"# Edit it (grid, seeds, scorers, data.target_kind...) and rerun the command above.\n"
-            + yaml.safe_dump(body, sort_keys=False, allow_unicode=True))
-    if out.is_file() and out.read_text() != text:
-        raise IftkitError(f"{out} exists with other settings (edited, or another file of the same name); "
-                          f"run `iftkit sweep --config {out}`, or give --target-name to start a new sweep")
+            f"# {_SIGNATURE}{_digest(settings)}\n" + settings)
+    if out.is_file() and out.read_text() != text and _edited(out.read_text()):
+        raise IftkitError(f"{out} was edited (or names another file of the same name); run "
+                          f"`iftkit sweep --config {out}`, or give --target-name to start a new sweep")
     from iftkit.io.atomic import write_text_atomic
 
     root.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out, text)
     return out
+
+
+_SIGNATURE = "settings-sha256: "
+
+
+def _digest(settings: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(settings.encode()).hexdigest()[:16]
+
+
+def _edited(text: str) -> bool:
+    """Whether a recipe this command wrote was changed since (its settings no longer match its signature)."""
+    lines = text.splitlines(keepends=True)
+    sig = next((ln for ln in lines if ln.startswith(f"# {_SIGNATURE}")), None)
+    settings = "".join(ln for ln in lines if not ln.startswith("#"))
+    return sig is None or sig.strip().split(_SIGNATURE)[-1] != _digest(settings)
+
+
+def packaged_quickstart_sweep() -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("iftkit.defaults").joinpath(QUICKSTART_SWEEP)))
 
 
 def fit_total_size(recipe) -> int:

@@ -36,10 +36,26 @@ sweep: {{grid: {{mix.target_ratio: [0.0, 1.0]}}, seeds: [0], out_dir: {tmp_path 
     return path
 
 
+def test_packaged_quickstart_sweep_equals_the_recipes_it_is_made_from():
+    from iftkit.config.loader import _read_with_includes
+    from iftkit.sweep.own_task import packaged_quickstart_sweep
+
+    assert _read_with_includes(packaged_quickstart_sweep(), ()) == _read_with_includes(
+        ROOT / "recipes" / "sweeps" / "quickstart.yaml", ())
+
+
 def test_pairs_parse_and_bad_pairs_name_the_flag():
     assert parse_pairs("prompt=sentence, completion=label", "--columns") == {"prompt": "sentence", "completion": "label"}
     with pytest.raises(IftkitError, match="--labels: expected KEY=VALUE"):
         parse_pairs("0=negative,1", "--labels")
+
+
+def _digest_of(text, replacement):
+    from iftkit.sweep.own_task import _digest
+
+    settings = "".join(ln for ln in text.replace("total_size: 96", replacement).splitlines(keepends=True)
+                       if not ln.startswith("#"))
+    return _digest(settings)
 
 
 def test_recipe_is_written_once_sized_to_the_file_and_an_edited_one_is_not_overwritten(tmp_path, monkeypatch):
@@ -52,8 +68,12 @@ def test_recipe_is_written_once_sized_to_the_file_and_an_edited_one_is_not_overw
     # 150 rows: 30 held out, 120 left; ratio 1.0 needs total + 24 validation rows
     assert "total_size: 96" in text
     assert write_own_task_recipe(str(f), None, None, None, None, None) == path  # same command: same recipe
-    path.write_text(text + "# my edit\n")
-    with pytest.raises(IftkitError, match="exists with other settings"):
+    # an unedited recipe from an older iftkit is rewritten; an edited one is left alone
+    path.write_text(text.replace("total_size: 96", "total_size: 90").replace(text.split("settings-sha256: ")[1][:16],
+                                                                            _digest_of(text, "total_size: 90")))
+    assert write_own_task_recipe(str(f), None, None, None, None, None) == path and path.read_text() == text
+    path.write_text(text.replace("total_size: 96", "total_size: 50"))
+    with pytest.raises(IftkitError, match="was edited"):
         write_own_task_recipe(str(f), None, None, None, None, None)
     with pytest.raises(IftkitError, match="needs at least"):
         write_own_task_recipe(str(routing_file(tmp_path, n=60)), "small", None, None, None, None)
