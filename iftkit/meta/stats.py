@@ -161,3 +161,37 @@ def calibration_gap(scorer, reference) -> Optional[float]:
     if not len(good) or not len(bad):
         return None
     return float(good.mean() - bad.mean())
+
+
+def paired_difference(
+    a,
+    b,
+    b_weight: float = 1.0,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    level: float = 0.95,
+) -> Estimate:
+    """mean(a) - b_weight * mean(b) over the prompts both scored, with a paired bootstrap CI.
+
+    `a` is one score per prompt, or one row per seed (seeds x prompts); `b` (the reference
+    model, e.g. the base) one score per prompt, aligned with a's columns. Prompts are resampled
+    together on both sides (the pairing), and seeds are resampled too when there are several.
+    NaN marks a prompt a side did not score: that prompt is left out everywhere.
+    """
+    a = np.atleast_2d(np.asarray(a, dtype=float))
+    b = np.asarray(b, dtype=float)
+    keep = np.isfinite(b) & np.all(np.isfinite(a), axis=0)
+    a, b = a[:, keep], b[keep]
+    n, s = a.shape[1], a.shape[0]
+    if n == 0:
+        return Estimate(None, n=0, note="no prompt scored on both sides")
+    point = float(a.mean() - b_weight * b.mean())
+    if n < MIN_FOR_CI:
+        return Estimate(point, n=n, note=f"only {n} values: no CI")
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(resamples):
+        p = rng.integers(0, n, n)
+        rows = rng.integers(0, s, s) if s > 1 else np.zeros(1, dtype=int)
+        values.append(float(a[rows][:, p].mean() - b_weight * b[p].mean()))
+    return _percentile_interval(point, values, n, resamples, level)

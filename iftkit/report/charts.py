@@ -1,7 +1,8 @@
 """The sweep's two PNG charts, drawn with matplotlib (Agg: no display needed).
 
-tradeoff.png: in-domain vs general score, one point per grid value, seed spread as error
-bars, the base model as a star, the Pareto frontier, and the S1 floor.
+tradeoff.png: in-domain vs general score, one point per grid value, 95 % bootstrap CIs as error
+bars (the seed spread where there are no per-prompt scores), the base model as a star, the
+Pareto frontier, and the S1 floor.
 scores_vs_x.png: in-domain and general vs ratio / n, one panel per scorer, so scorers can
 be compared on the same sweep.
 """
@@ -29,6 +30,20 @@ def _point_label(p: Point, x_key: str) -> str:
     return f"{text} ({p.series})" if p.series else text
 
 
+def _err(group: list[Point], suite: str) -> list:
+    """Asymmetric error bars: the CI where measured, else the seed spread."""
+    lo, hi = [], []
+    for p in group:
+        mean, est, sd = (p.in_domain, p.in_ci, p.in_sd) if suite == "in_domain" else (p.general, p.gen_ci, p.gen_sd)
+        if est is not None and est.ci_low is not None:
+            lo.append(max(0.0, mean - est.ci_low))
+            hi.append(max(0.0, est.ci_high - mean))
+        else:
+            lo.append(sd)
+            hi.append(sd)
+    return [lo, hi]
+
+
 def tradeoff_chart(pts: list[Point], path: Path, scorer: str, x_key: str, keep_general: float, title: str, s1: Point = None) -> Path:
     fig, ax = plt.subplots(figsize=(7.5, 6), dpi=130)
     cells = [p for p in pts if not p.is_base]
@@ -39,8 +54,8 @@ def tradeoff_chart(pts: list[Point], path: Path, scorer: str, x_key: str, keep_g
         group = [p for p in cells if p.series == s]
         ax.errorbar(
             [p.general for p in group], [p.in_domain for p in group],
-            xerr=[p.gen_sd for p in group], yerr=[p.in_sd for p in group],
-            fmt="o", ms=8, color=color, ecolor="0.55", capsize=4, label=s or "adapters (mean over seeds)",
+            xerr=_err(group, "general"), yerr=_err(group, "in_domain"),
+            fmt="o", ms=8, color=color, ecolor="0.55", capsize=4, label=s or "adapters (mean, 95 % CI)",
         )
         for p in group:
             ax.annotate(_point_label(p, x_key), (p.general, p.in_domain), textcoords="offset points", xytext=(7, 6), fontsize=9)
@@ -48,6 +63,9 @@ def tradeoff_chart(pts: list[Point], path: Path, scorer: str, x_key: str, keep_g
     if len(front) > 1:
         ax.plot([p.general for p in front], [p.in_domain for p in front], "--", color="0.35", lw=1.2, label="Pareto frontier")
     if base is not None:
+        if base.in_ci is not None:
+            ax.errorbar([base.general], [base.in_domain], xerr=_err([base], "general"), yerr=_err([base], "in_domain"),
+                        fmt="none", ecolor="#ff7f0e", alpha=0.6, capsize=3)
         ax.plot(base.general, base.in_domain, marker="*", ms=18, color="#ff7f0e", ls="none", label="base model (no adapter)")
         ax.annotate("base", (base.general, base.in_domain), textcoords="offset points", xytext=(8, -14), fontsize=9)
         floor = keep_general * base.general
@@ -94,8 +112,10 @@ def scores_vs_x_chart(per_scorer: dict, path: Path, x_key: str, title: str) -> P
             group = [p for p in cells if p.series == series]
             xs = [p.x for p in group]
             suffix = f" ({series})" if series else ""
-            ax.errorbar(xs, [p.in_domain for p in group], yerr=[p.in_sd for p in group], marker="o", color=IN_COLOR, capsize=3, label="in-domain" + suffix)
-            ax.errorbar(xs, [p.general for p in group], yerr=[p.gen_sd for p in group], marker="s", color=GEN_COLOR, capsize=3, label="general" + suffix)
+            ax.errorbar(xs, [p.in_domain for p in group], yerr=_err(group, "in_domain"), marker="o", color=IN_COLOR,
+                        capsize=3, label="in-domain" + suffix)
+            ax.errorbar(xs, [p.general for p in group], yerr=_err(group, "general"), marker="s", color=GEN_COLOR,
+                        capsize=3, label="general" + suffix)
         base = next((p for p in pts if p.is_base), None)
         if base is not None:
             ax.axhline(base.in_domain, color=IN_COLOR, ls=":", lw=1, label="base in-domain")

@@ -3,13 +3,18 @@
 A point is one grid value (seeds pooled): its in-domain score (target suite) and general
 score (general suite), each as mean and spread across seeds, for one scorer. S1 picks the
 best in-domain point that keeps at least `keep_general` of the base model's general score;
-S2 picks the best in-domain point outright. Confidence says whether the winner's lead is
-larger than the seed spread.
+S2 picks the best in-domain point outright. Every adapter answered the same prompts as the base
+model, so differences are paired: the bootstrap resamples prompts (and seeds), and the
+report says in words when the evidence cannot separate two points.
 """
 
 import math
 from dataclasses import dataclass, field
 from typing import Optional
+
+import numpy as np
+
+from iftkit.meta.stats import Estimate, paired_difference
 
 ALL_TASKS = "__all__"
 BASE = "base"
@@ -25,6 +30,12 @@ class Point:
     gen_sd: float = 0.0
     seeds: int = 1
     cells: list = field(default_factory=list)
+    # per-prompt scores, suite -> seeds x prompts (NaN = not scored), aligned across points
+    scores: dict = field(default_factory=dict)
+    in_ci: Optional[Estimate] = None  # mean with a bootstrap CI over prompts (and seeds)
+    gen_ci: Optional[Estimate] = None
+    identical: Optional[tuple] = None  # (outputs identical to the base model's, outputs compared)
+    keeps_general: Optional[bool] = None  # S1: general score not below the floor with 95 % confidence
 
     @property
     def is_base(self) -> bool:
@@ -118,41 +129,136 @@ class Recommendation:
     point: Optional[Point]
     reason: str
     confidence: str
+    tied: list = field(default_factory=list)  # points the evidence cannot separate from `point`
+
+
+# --- paired statistics over the prompts every model answered -------------------------------
+
+def attach_samples(pts: list[Point], samples: dict, scorer: str, suites=("in_domain", "general"),
+                   resamples: int = 1000) -> None:
+    """Give each point its per-prompt scores (seeds x prompts, aligned across points) and CIs.
+
+    samples: {cell label: {(suite, sample_id): (prediction, scores)}}, the base model as "base".
+    """
+    base_preds = samples.get(BASE, {})
+    for suite in suites:
+        ids = sorted({k[1] for cell in samples.values() for k in cell if k[0] == suite})
+        for p in pts:
+            rows = [[_score(samples.get(c, {}).get((suite, i)), scorer) for i in ids] for c in p.cells]
+            p.scores[suite] = np.array(rows, dtype=float).reshape(len(p.cells), len(ids))
+    for p in pts:
+        p.in_ci = mean_ci(p, "in_domain", resamples)
+        p.gen_ci = mean_ci(p, "general", resamples)
+        if not p.is_base and base_preds:
+            same = total = 0
+            for c in p.cells:
+                for key, (pred, _) in samples.get(c, {}).items():
+                    if key in base_preds:
+                        total += 1
+                        same += pred == base_preds[key][0]
+            p.identical = (same, total)
+
+
+def _score(entry, scorer):
+    if entry is None:
+        return math.nan
+    v = entry[1].get(scorer)
+    return math.nan if v is None else float(v)
+
+
+def mean_ci(p: Point, suite: str, resamples: int = 1000) -> Optional[Estimate]:
+    a = p.scores.get(suite)
+    if a is None or not a.size:
+        return None
+    return paired_difference(a, np.zeros(a.shape[1]), b_weight=0.0, resamples=resamples)
+
+
+def diff(p: Point, q: Point, suite: str, q_weight: float = 1.0, resamples: int = 1000) -> Optional[Estimate]:
+    """p minus q_weight x q on the prompts both answered (q's seeds averaged per prompt)."""
+    a, b = p.scores.get(suite), q.scores.get(suite)
+    if a is None or b is None or not a.size or not b.size:
+        return None
+    with np.errstate(all="ignore"):
+        return paired_difference(a, np.nanmean(b, axis=0) if b.shape[0] > 1 else b[0], b_weight=q_weight,
+                                 resamples=resamples)
 
 
 def recommend(pts: list[Point], keep_general: float) -> list[Recommendation]:
+    """S1: the highest in-domain point whose general score is not below keep_general x base with 95 %
+    confidence (paired CI above the floor); S2: the highest in-domain point and the points tied with it.
+
+    Without per-prompt scores (a results table alone) the rules fall back to the point estimates.
+    """
     base = next((p for p in pts if p.is_base), None)
     cells = [p for p in pts if not p.is_base]
-    recs = []
     if not cells:
-        return [Recommendation("S1", None, "no trained cells yet", "none"), Recommendation("S2", None, "no trained cells yet", "none")]
+        return [Recommendation(s, None, "no trained cells yet", "none") for s in ("S1", "S2")]
+    recs = []
     if base is not None and not math.isnan(base.general):
         floor = keep_general * base.general
-        eligible = [p for p in cells if p.general >= floor]
-        why = f"best in-domain among points keeping >= {keep_general:.0%} of the base model's general score ({floor:.3f})"
+        eligible, why = [], f"highest in-domain among points whose general score stays >= {keep_general:.0%} of the base model's ({floor:.3f})"
+        for p in cells:
+            margin = diff(p, base, "general", keep_general)
+            if margin is not None and margin.ci_low is not None:
+                p.keeps_general = margin.ci_low >= 0
+            else:
+                p.keeps_general = p.general >= floor
+            if p.keeps_general:
+                eligible.append(p)
+        if any(diff(p, base, "general") is not None for p in cells):
+            why += " with 95 % confidence (paired bootstrap over prompts)"
     else:
-        eligible, why = cells, "best in-domain (no base model general score to compare against)"
+        eligible, why = cells, "highest in-domain (no base model general score to compare against)"
     if eligible:
         best = max(eligible, key=lambda p: p.in_domain)
-        recs.append(Recommendation("S1", best, why, _confidence(best, eligible)))
+        tied, conf = _separation(best, eligible)
+        recs.append(Recommendation("S1", best, why, conf, tied))
     else:
-        recs.append(Recommendation("S1", None, f"no point keeps >= {keep_general:.0%} of the base general score; use the base model or a smaller ratio", "n/a"))
+        recs.append(Recommendation("S1", None, f"no point keeps >= {keep_general:.0%} of the base general score with "
+                                   "95 % confidence; use the base model, a smaller ratio, or more test prompts", "n/a"))
     best2 = max(cells, key=lambda p: p.in_domain)
-    recs.append(Recommendation("S2", best2, "best in-domain score, general ability ignored", _confidence(best2, cells)))
+    tied, conf = _separation(best2, cells)
+    recs.append(Recommendation("S2", best2, "highest in-domain score, general ability ignored", conf, tied))
     return recs
 
 
-def _confidence(best: Point, pool: list[Point]) -> str:
+def _separation(best: Point, pool: list[Point]) -> tuple[list, str]:
+    """Which points the evidence cannot tell apart from `best` on in-domain, said in words."""
     others = [p for p in pool if p is not best]
-    if best.seeds < 2:
-        return "unknown: one seed per point, so no spread was measured (add seeds to the sweep)"
     if not others:
-        return "only one candidate"
+        return [], "only one candidate"
     runner = max(others, key=lambda p: p.in_domain)
+    d = diff(best, runner, "in_domain")
+    if d is None or d.ci_low is None:
+        return _seed_spread(best, runner)
+    tied = [p for p in others if (e := diff(best, p, "in_domain")) is not None and e.ci_low is not None and e.ci_low <= 0]
+    if not tied:
+        return [], (f"high: leads the runner-up ({runner.x}) by {d.value:.3f} in-domain, 95 % CI [{d.ci_low:.3f}, "
+                    f"{d.ci_high:.3f}] over {d.n} paired prompts, so the lead is real")
+    names = ", ".join(str(p.x) for p in tied)
+    return tied, (f"low: the test set cannot separate it from {names} (lead over {runner.x}: {d.value:.3f}, 95 % CI "
+                  f"[{d.ci_low:.3f}, {d.ci_high:.3f}] over {d.n} paired prompts includes 0); any of them is as good "
+                  f"on this evidence")
+
+
+def _seed_spread(best: Point, runner: Point) -> tuple[list, str]:
+    if best.seeds < 2:
+        return [], "unknown: one seed per point and no per-prompt scores, so no uncertainty was measured"
     lead = best.in_domain - runner.in_domain
     spread = math.sqrt(best.in_sd ** 2 + runner.in_sd ** 2)
     if lead > 2 * spread:
-        return f"high: leads the runner-up ({runner.x}) by {lead:.3f}, more than twice the seed spread ({spread:.3f})"
+        return [], f"high: leads the runner-up ({runner.x}) by {lead:.3f}, more than twice the seed spread ({spread:.3f})"
     if lead > spread:
-        return f"medium: leads the runner-up ({runner.x}) by {lead:.3f}, above the seed spread ({spread:.3f})"
-    return f"low: the runner-up ({runner.x}) is within the seed spread ({lead:.3f} vs {spread:.3f})"
+        return [], f"medium: leads the runner-up ({runner.x}) by {lead:.3f}, above the seed spread ({spread:.3f})"
+    return [runner], f"low: the runner-up ({runner.x}) is within the seed spread ({lead:.3f} vs {spread:.3f})"
+
+
+def detectable_difference(p: Point, suite: str = "in_domain") -> Optional[float]:
+    """Smallest difference from this point a test of this size tells from noise at 95 % (80 % power):
+    2.8 standard errors of a difference of two proportions at this point's mean."""
+    a = p.scores.get(suite)
+    n = int(np.isfinite(a).all(axis=0).sum()) if a is not None and a.size else 0
+    if not n:
+        return None
+    m = min(max(p.in_domain if suite == "in_domain" else p.general, 0.05), 0.95)
+    return 2.8 * math.sqrt(2 * m * (1 - m) / n)

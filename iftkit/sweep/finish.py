@@ -6,7 +6,7 @@ from typing import Callable
 from iftkit.config.schema import Recipe
 from iftkit.report.render import ReportFiles, write_report
 from iftkit.sweep.grid import Cell
-from iftkit.sweep.runner import SweepPaths, collect_rows, write_rows
+from iftkit.sweep.runner import SweepPaths, collect_rows, collect_samples, write_rows
 
 
 def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Callable = print) -> ReportFiles:
@@ -17,7 +17,8 @@ def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Call
     x_key = next(iter(recipe.sweep.grid), "mix.target_ratio")
     meta = {"target_task": recipe.data.target_task, "base_model": recipe.model.id, "cells": len(cells), "missing": missing,
             "target_spec": _target_spec(recipe, paths)}
-    files = write_report(rows, paths.report, recipe.name, x_key, recipe.sweep.primary_scorer, recipe.sweep.keep_general, meta)
+    files = write_report(rows, paths.report, recipe.name, x_key, recipe.sweep.primary_scorer, recipe.sweep.keep_general, meta,
+                         samples=collect_samples(recipe, paths, cells))
     wandb_dir = log_sweep_summary(recipe, paths, rows, files)
     say(f"results: {results} ({len(rows)} rows)")
     say(f"report: {files.html}")

@@ -165,6 +165,25 @@ def collect_rows(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> tuple[
     return rows, missing
 
 
+def collect_samples(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> dict:
+    """Per-prompt predictions and scores of the base model and every finished cell, for paired statistics:
+    {cell label: {(suite, sample_id): (prediction, scores)}}."""
+    from iftkit.io.readers import iter_jsonl
+
+    out: dict = {}
+    dirs = [(BASE, paths.base_eval_dir(recipe), lambda m: m == "base")]
+    dirs += [(c.label, paths.eval_dir(c), lambda m: m != "base") for c in cells]
+    for label, folder, wanted in dirs:
+        f = folder / "samples.jsonl"
+        if not f.is_file():
+            continue
+        got = out.setdefault(label, {})
+        for _, rec in iter_jsonl(f):
+            if isinstance(rec, dict) and wanted(rec.get("model")):
+                got[(rec.get("suite"), rec.get("sample_id"))] = (rec.get("prediction"), rec.get("scores") or {})
+    return out
+
+
 def write_rows(paths: SweepPaths, rows: list[dict]) -> Path:
     import pandas as pd
 

@@ -1,7 +1,8 @@
 import struct
+import numpy as np
 
 from iftkit.report.render import write_report
-from iftkit.report.summary import points, recommend
+from iftkit.report.summary import attach_samples, points, recommend
 
 
 def rows_for(cells):
@@ -93,3 +94,87 @@ def test_a_missing_scorer_is_named_as_the_reason_for_no_recommendation(tmp_path)
     assert [r["x"] for r in recs] == [None, None]
     assert "`task_tolerant` has no in-domain scores" in recs[0]["reason"]
     assert "no trained cells" not in files.markdown.read_text()
+
+
+def _paired(cells_scores, n=60, seed=0):
+    """Rows + per-prompt samples from {cell: (grid, in-domain 0/1 scores, general 0/1 scores)}."""
+    rows, samples = [], {}
+    for cell, (grid, ind, gen) in cells_scores.items():
+        got = samples.setdefault(cell, {})
+        for suite, vals in (("in_domain", ind), ("general", gen)):
+            rows.append(dict(cell=cell, grid=grid, suite=suite, task="__all__", scorer="task_tolerant",
+                             mean=float(np.mean(vals)), n=len(vals)))
+            for i, v in enumerate(vals):
+                got[(suite, f"{suite}-{i}")] = (f"{cell}-{suite}-{i}" if cell != "base" else f"base-{suite}-{i}",
+                                               {"task_tolerant": float(v)})
+    return rows, samples
+
+
+def _bits(k, n=60):
+    return np.array([1.0] * k + [0.0] * (n - k))
+
+
+def _recs(rows, samples, keep=0.95):
+    pts = points(rows, "task_tolerant", "mix.target_ratio")
+    attach_samples(pts, samples, "task_tolerant")
+    return {r.scenario: r for r in recommend(pts, keep)}, pts
+
+
+def test_points_far_apart_are_separated_with_a_paired_ci():
+    rows, samples = _paired({"base": ({}, _bits(10), _bits(40)),
+                             "r1": ({"mix.target_ratio": 0.1}, _bits(30), _bits(40)),
+                             "r5": ({"mix.target_ratio": 0.5}, _bits(58), _bits(40))})
+    recs, _ = _recs(rows, samples)
+    assert recs["S2"].point.x == 0.5 and recs["S2"].tied == []
+    assert recs["S2"].confidence.startswith("high") and "95 % CI" in recs["S2"].confidence
+
+
+def test_points_within_noise_are_reported_as_tied():
+    ind_a = _bits(40)
+    ind_b = np.roll(_bits(41), 3)  # one more right answer, on other prompts: no real lead
+    rows, samples = _paired({"base": ({}, _bits(10), _bits(40)),
+                             "r1": ({"mix.target_ratio": 0.1}, ind_a, _bits(40)),
+                             "r5": ({"mix.target_ratio": 0.5}, ind_b, _bits(40))})
+    recs, _ = _recs(rows, samples)
+    assert recs["S2"].point.x == 0.5 and [p.x for p in recs["S2"].tied] == [0.1]
+    assert recs["S2"].confidence.startswith("low: the test set cannot separate it from 0.1")
+
+
+def test_s1_needs_the_general_score_above_the_floor_with_confidence():
+    # r5 keeps the general mean just above 95 % of base, but prompt-level noise puts its CI below the floor
+    gen_base = _bits(40)
+    gen_noisy = gen_base.copy()
+    gen_noisy[:8], gen_noisy[40:46] = 0.0, 1.0  # loses 8 right answers, gains 6
+    rows, samples = _paired({"base": ({}, _bits(10), gen_base),
+                             "r1": ({"mix.target_ratio": 0.1}, _bits(20), gen_base),
+                             "r5": ({"mix.target_ratio": 0.5}, _bits(55), gen_noisy)})
+    recs, pts = _recs(rows, samples)
+    r5 = next(p for p in pts if p.x == 0.5)
+    assert r5.general >= 0.95 * (40 / 60) and r5.keeps_general is False
+    assert recs["S1"].point.x == 0.1 and "with 95 % confidence" in recs["S1"].reason
+
+
+def test_all_points_below_the_floor_give_no_s1_recommendation():
+    rows, samples = _paired({"base": ({}, _bits(10), _bits(50)),
+                             "r5": ({"mix.target_ratio": 0.5}, _bits(55), _bits(10))})
+    recs, _ = _recs(rows, samples)
+    assert recs["S1"].point is None and "no point keeps" in recs["S1"].reason
+
+
+def test_report_shows_cis_identical_outputs_and_power(tmp_path):
+    rows, samples = _paired({"base": ({}, _bits(10), _bits(40)),
+                             "r1": ({"mix.target_ratio": 0.1}, _bits(30), _bits(40)),
+                             "r5": ({"mix.target_ratio": 0.5}, _bits(58), _bits(40))})
+    # r1 answered exactly like the base model everywhere
+    samples["r1"] = {k: (samples["base"][k][0], v[1]) for k, v in samples["r1"].items()}
+    rows.append(dict(cell="base", grid={}, suite="in_domain", task="__all__", scorer="task_tolerant", mean=10 / 60,
+                     n=60, ci_low=0.08, ci_high=0.26))
+    files = write_report(rows, tmp_path, "s", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "t"},
+                         samples=samples)
+    md = files.markdown.read_text()
+    assert "| ratio=0.5 | 1 | 0.967 [" in md and "n=60" in md
+    assert "| ratio=0.1 | 1 | 0.500 [" in md and "| 120/120 |" in md
+    assert "**Warning:** the adapter at ratio=0.1 gave the base model's exact output on 120 of 120 prompts" in md
+    assert "Power: with 60 in-domain prompts, only in-domain differences of about" in md
+    point = next(p for p in files.summary["points"] if p["x"] == 0.5)
+    assert point["in_ci"]["ci_low"] < point["in_domain"] < point["in_ci"]["ci_high"] + 1e-9
