@@ -91,8 +91,54 @@ def summarise(verdicts: list[PairVerdicts], resamples: int = stats.DEFAULT_RESAM
         "human_longer_rate": _rate(human_longer, resamples).to_dict(),
         "order_consistency": _rate(consistent, resamples).to_dict(),
         "parse_failure_rate": failed / calls if calls else None,
+        "verdicts": {"scored": calls - failed, "unparseable": failed},
         "unparsed_examples": [r for v in verdicts for r, x in zip(v.raw, (v.forward, v.backward)) if x is None and r][:3],
     }
+
+
+def prefer_longer(triples) -> list:
+    """Baseline judge: the longer answer wins (equal length: tie), in whichever slot it is."""
+    return ["a" if len(first) > len(second) else "b" if len(second) > len(first) else "tie" for _, first, second in triples]
+
+
+def chance_summary() -> dict:
+    """What a judge that flips a fair coin (A or B) scores in expectation: the floor of the table."""
+    half = stats.Estimate(0.5, note="expected").to_dict()
+    return {"agreement_one_order": half, "agreement_both_orders": half, "order_consistency": half,
+            "first_slot_rate": half, "longer_chosen_rate": half, "parse_failure_rate": 0.0}
+
+
+def verdict_line(summary: dict) -> str:
+    v = summary["verdicts"]
+    return f"judge verdicts: {v['scored']} scored, {v['unparseable']} unparseable"
+
+
+TRUST_COLUMNS = [
+    ("agreement_one_order", "agreement, one order"),
+    ("agreement_both_orders", "agreement, both orders"),
+    ("order_consistency", "position consistency"),
+    ("first_slot_rate", "picks first slot"),
+    ("longer_chosen_rate", "picks longer answer"),
+]
+
+
+def trust_table(name: str, summary: dict) -> list[str]:
+    """Markdown rows: the judge against the two baselines, on the same pairs."""
+    head = ["judge"] + [label for _, label in TRUST_COLUMNS] + ["unparseable"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows = [(name, summary)] + [(f"baseline: {k.replace('_', ' ')}", b) for k, b in summary.get("baselines", {}).items()]
+    for label, s in rows:
+        cells = [_fmt(s.get(k)) for k, _ in TRUST_COLUMNS]
+        rate = s.get("parse_failure_rate")
+        lines.append("| " + " | ".join([label] + cells + ["n/a" if rate is None else f"{rate:.0%}"]) + " |")
+    return lines
+
+
+def _fmt(d) -> str:
+    if not d or d.get("value") is None:
+        return "n/a"
+    est = stats.Estimate(d["value"], d.get("ci_low"), d.get("ci_high"), d.get("n", 0), d.get("note", ""))
+    return est.fmt() + (f" ({est.note})" if est.note else "")
 
 
 def _agree(verdict, human) -> Optional[float]:

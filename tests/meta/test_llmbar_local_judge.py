@@ -20,7 +20,7 @@ def test_local_pairwise_judge_on_llmbar_pairs(tmp_path, smollm2_dir):
                       max_pairs=2, resamples=50, log=lambda *_: None)
     s = p["pairwise"]["judge_pairwise"]
     assert s["pairs"] == 2
-    assert factory.counters.judge_new == 4  # both orders of both pairs, nothing from an old cache
+    assert factory.counters.judge.new == 4  # both orders of both pairs, nothing from an old cache
     assert 0.0 <= s["parse_failure_rate"] <= 1.0
     failed = round(s["parse_failure_rate"] * 4)
     # unparseable verdicts are kept verbatim for the report, never turned into a guess
