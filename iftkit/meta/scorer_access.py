@@ -99,11 +99,11 @@ def text_scorer(scorer) -> Callable:
 
 
 def pairwise_callable(scorer) -> Optional[Callable]:
-    """A batch judge [(prompt, first, second)] -> [("a"|"b"|"tie"|None, raw text)] view of a pairwise scorer.
+    """A batch judge [(prompt, first, second)] -> [("a"|"b"|"tie"|None, raw text, P(first wins))] view of a pairwise scorer.
 
     Works with the eval stage's PairwiseJudge (a judge client + a pairwise prompt): each call
     is one order only, so position preference stays visible. A probability verdict answers
-    with its most likely choice; its raw text is the distribution, for the report."""
+    with its most likely choice and P(first slot wins) = P(A) + P(tie) / 2 (None for text verdicts)."""
     inner = getattr(scorer, "parent", scorer)
     client, prompt = getattr(inner, "client", None), getattr(inner, "prompt", None)
     if client is None or getattr(prompt, "kind", None) != "pairwise":
@@ -113,7 +113,8 @@ def pairwise_callable(scorer) -> Optional[Callable]:
         msgs = [prompt.render(instruction=p, reference="(no reference answer given)", answer_a=a, answer_b=b)
                 for p, a, b in triples]
         got = client.verdicts(prompt, msgs, desc=f"judge {len(msgs)} verdicts ({client.label})")
-        return [({"A": "a", "B": "b", "tie": "tie"}.get(v.label), v.raw if v.raw is not None else v.error) for v in got]
+        return [({"A": "a", "B": "b", "tie": "tie"}.get(v.label), v.raw if v.raw is not None else v.error,
+                 v.value if v.probs else None) for v in got]
 
     return judge_many
 

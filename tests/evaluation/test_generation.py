@@ -6,7 +6,7 @@ from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest
 from iftkit.evaluation.sqlite_store import JsonStore
 
-from models.test_chat_local import PROMPTS  # noqa: E402  (one prompt set for both generation tests)
+from models.test_chat_local import PROMPTS  # one prompt set for both generation tests
 
 
 def test_cache_makes_a_rerun_load_nothing(tiny_model_dir, tiny_adapters, tmp_path):
