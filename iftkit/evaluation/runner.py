@@ -85,7 +85,12 @@ def build_judge_client(recipe: Recipe, store: JsonStore, counters: Counters, pro
 
         model_id = recipe.model.id if j.model == "base" else j.model
         cfg = recipe.model.model_copy(update={"id": model_id, **({} if j.dtype == "model" else {"dtype": j.dtype})})
-        backend = TransformersChat(cfg, resolve_model(model_id), batch_size=recipe.eval.batch_size)
+        if recipe.eval.backend == "vllm":  # a GPU machine: the local judge runs on vLLM as well
+            from iftkit.models.chat.vllm import VllmChat
+
+            backend = VllmChat(cfg, resolve_model(model_id), label="judge")
+        else:
+            backend = TransformersChat(cfg, resolve_model(model_id), batch_size=recipe.eval.batch_size)
     chat = CachedChat(backend, store, counters.judge, progress, desc="judge",
                       input_cost_per_1m=j.input_cost_per_1m, output_cost_per_1m=j.output_cost_per_1m)
     return JudgeClient(chat, GenConfig(j.max_tokens, j.temperature), j.verdict,

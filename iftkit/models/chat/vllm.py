@@ -18,15 +18,16 @@ class VllmChat:
             raise IftkitError("eval.backend = vllm but vllm is not installed (pip install vllm, GPU only); "
                               "use eval.backend=transformers")
         self.model_cfg, self.path, self.adapter_path, self.label = model_cfg, path, adapter_path, label
+        self.name = getattr(model_cfg, "id", None) or path
         self.loads = 0
         self._llm = None
 
     def identity(self) -> dict:
-        # same weights and decoding as TransformersChat: the cache is shared across backends on purpose
+        # vLLM's kernels round differently from transformers': its answers get their own cache entries
         from iftkit.evaluation.fingerprint import adapter_fingerprint, model_fingerprint
 
         model = model_fingerprint(self.path) + ("+" + adapter_fingerprint(self.adapter_path) if self.adapter_path else "")
-        return {"backend": "transformers", "model": model}
+        return {"backend": "vllm", "model": model, "dtype": self.model_cfg.dtype}
 
     def load(self):
         if self._llm is None:
