@@ -24,21 +24,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def bench_generation(model_path, n_prompts, batch_size, max_new_tokens, measure="cpu"):
     from iftkit.config.schema import ModelConfig
-    from iftkit.evaluation.generation import count_tokens, generate_batched
     from iftkit.evaluation.suites import load_instruction_set
-    from iftkit.models.load import load_model, load_tokenizer
+    from iftkit.models.chat.local import TransformersChat
+    from iftkit.models.chat.types import GenConfig
 
     rows = load_instruction_set()
     prompts = [rows[i % len(rows)].prompt for i in range(n_prompts)]
-    tok = load_tokenizer(model_path)
-    model = load_model(ModelConfig(id=model_path), path=model_path).eval()
-    generate_batched(model, tok, prompts[:2], 4, 2, progress=False)  # warm-up
+    chat = TransformersChat(ModelConfig(id=model_path), model_path, batch_size=2)
+    chat.complete_many(prompts[:2], GenConfig(max_new_tokens=4))  # warm-up
     results = {}
     for label, bs in (("one-at-a-time", 1), (f"batched (batch {batch_size})", batch_size)):
+        chat.batch_size = bs
         wall, cpu = time.perf_counter(), time.process_time()
-        texts = generate_batched(model, tok, prompts, max_new_tokens, bs, progress=False)
+        got = chat.complete_many(prompts, GenConfig(max_new_tokens=max_new_tokens))
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        tokens = count_tokens(tok, texts)
+        texts = [c.text for c in got]
+        tokens = sum(c.completion_tokens for c in got)
         results[label] = (wall, cpu, texts)
         print(f"{label:>22}: {len(prompts)} prompts, {tokens} new tokens; wall {wall:.1f} s ({tokens / wall:.1f} tok/s), "
               f"cpu {cpu:.1f} s ({tokens / cpu:.1f} tok/cpu-s)")
@@ -69,7 +70,7 @@ def bench_cached_rerun(model_id, n_samples):
             report = run_eval(recipe, [], tmp / "out", progress=False)
             c = report.counters
             print(f"{label}: {time.perf_counter() - start:.1f} s; models loaded {c.models_loaded}; "
-                  f"generation calls {c.generations_new}; judge calls {c.judge_new}; {c.summary_line()}")
+                  f"generation calls {c.generations.new}; judge calls {c.judge.new}; {c.summary_line()}")
 
 
 def main():

@@ -132,7 +132,7 @@ def _show(args) -> int:
 def _synth(args) -> int:
     from iftkit.config import load_recipe, validate
     from iftkit.data.synth import synthesize
-    from iftkit.data.teacher import CachedTeacher, make_teacher
+    from iftkit.data.teacher import make_teacher
 
     recipe = load_recipe(args.config, args.overrides) if args.config else validate(
         _overrides_only(args.overrides))
@@ -142,9 +142,12 @@ def _synth(args) -> int:
     cfg = recipe.data.synth.model_copy(update={k: v for k, v in flags.items() if v is not None})
     cfg = type(cfg).model_validate(cfg.model_dump())  # re-check ranges after the flags
     out = Path(cfg.out or Path("runs") / "synth" / f"{cfg.task}.jsonl")
-    teacher = CachedTeacher(make_teacher(cfg, recipe.model), cfg.cache_dir, cfg.max_concurrency)
+    teacher = make_teacher(cfg, recipe.model)
     report = synthesize(cfg, teacher, out, progress=lambda msg: print(msg, flush=True))
     print(report.line())
+    if teacher.stopped:
+        raise IftkitError(f"teacher stopped: {teacher.stopped}; {report.failed_calls} calls failed; "
+                          "rerun the same command to resume (answers so far are cached)")
     return 0 if report.accepted else 1
 
 

@@ -16,14 +16,16 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from iftkit.models.generate import generate_one
-    from iftkit.models.load import load_model_and_tokenizer
+    from iftkit.models.chat.local import TransformersChat
+    from iftkit.models.chat.types import GenConfig
+    from iftkit.models.resolve import resolve_model
 
     recipe = load_recipe(args.config, args.overrides)
     start = time.time()
-    model, tok = load_model_and_tokenizer(recipe.model)
-    model.eval()
-    answer = generate_one(model, tok, [{"role": "user", "content": args.prompt}], args.max_new_tokens)
+    chat = TransformersChat(recipe.model, resolve_model(recipe.model.id, recipe.model.revision))
+    chat.load()
+    [reply] = chat.complete_many([[{"role": "user", "content": args.prompt}]], GenConfig(max_new_tokens=args.max_new_tokens))
+    answer = reply.text
     print(f"model: {recipe.model.id} (loaded in {time.time() - start:.1f} s)")
     print(f"prompt: {args.prompt}")
     print(f"generation: {answer}")

@@ -227,8 +227,18 @@ class TrackingConfig(Section):
 
 class JudgeConfig(Section):
     backend: Literal["local", "openai"] = "local"
-    # local backend: a model id/path ("base" = the recipe's base model, a weak judge)
+    # local backend: any local model dir, .gguf file or cached hub id ("base" = the recipe's base
+    # model, labelled a weak judge); openai backend: the served model name
     model: str = "base"
+    # how a verdict is read: probs = from the judge's probabilities over the allowed verdicts
+    # (local: next-token distribution at the verdict slot; openai: token logprobs, required),
+    # text = parse the reply, auto = probabilities wherever the backend gives them, else text
+    verdict: Literal["probs", "text", "auto"] = "auto"
+    # circuit breaker: after this many connection failures in a row, stop calling the server
+    max_consecutive_failures: int = Field(5, gt=0)
+    # local judge weights' dtype ("model" = the recipe's model.dtype). A judge only reads relative
+    # probabilities, which bf16 keeps to ~0.01 at 2.5x the speed of fp32 on a CPU with bf16 support
+    dtype: Literal["model", "auto", "float32", "bfloat16", "float16"] = "bfloat16"
     base_url: Optional[str] = None
     # name of the environment variable holding the API key (never the key itself)
     api_key_env: str = "OPENAI_API_KEY"

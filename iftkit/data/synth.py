@@ -149,7 +149,7 @@ class NearDupFilter:
 
 def synthesize(cfg, teacher, out_path, seeds: Optional[list[SeedTask]] = None,
                progress: Optional[Callable[[str], None]] = None) -> SynthReport:
-    """Generate up to cfg.n accepted rows into out_path (JSONL rows). `teacher` is a CachedTeacher."""
+    """Generate up to cfg.n accepted rows into out_path (JSONL rows). `teacher` is a data.teacher.Teacher."""
     seeds = seeds if seeds is not None else load_seed_tasks(cfg.seeds_file)
     if len(seeds) < 2:
         raise IftkitError(f"the seed pool has {len(seeds)} task(s); at least 2 are needed")
@@ -161,7 +161,7 @@ def synthesize(cfg, teacher, out_path, seeds: Optional[list[SeedTask]] = None,
     dedup = NearDupFilter(cfg.rouge_threshold)
     for s in seeds:
         dedup.add(s.instruction)
-    model_name = teacher.backend.identity()["model"]
+    model_name = teacher.model_name
     accepted: list[Row] = []
     machine: list[SeedTask] = []
     report = SynthReport(out=str(out_path))

@@ -28,17 +28,15 @@ class EvalReport:
     counters: Counters
     rows: list = field(default_factory=list)
     judge_label: Optional[str] = None
-    parse_failures: int = 0
-    judged: int = 0
 
     def lines(self) -> list[str]:
         c = self.counters
         out = [f"results: {self.out_dir}/results.jsonl (+ .parquet), samples: {self.out_dir}/samples.jsonl"]
         if self.judge_label:
-            rate = self.parse_failures / self.judged if self.judged else 0.0
-            out.append(f"judge: {self.judge_label}; parse failures {self.parse_failures}/{self.judged} ({rate:.1%}); "
-                       f"failed requests {c.judge_failed}, retries {c.judge_retries}; tokens {c.judge_prompt_tokens} in / "
-                       f"{c.judge_completion_tokens} out; cost ${c.judge_cost:.4f}")
+            j = c.judge
+            out.append(f"judge: {self.judge_label}; failed requests {j.failed}, retries {j.retries}; "
+                       f"tokens {j.prompt_tokens} in / {j.completion_tokens} out; cost ${j.cost:.4f}")
+            out.append(c.verdicts.line())
         out.append(c.summary_line())
         return out
 
@@ -67,23 +65,36 @@ def models_under_test(recipe: Recipe, adapters: list[str], include_base: bool = 
 
 
 def build_judge_client(recipe: Recipe, store: JsonStore, counters: Counters, progress: bool = True):
+    """The recipe's judge: eval.judge.backend openai (any OpenAI-compatible server) or local (any
+    local model path or cached hub id; "base" = the recipe's base model, labelled weak)."""
     from iftkit.evaluation.judge.client import JudgeClient
+    from iftkit.models.chat.cache import CachedChat
+    from iftkit.models.chat.types import GenConfig
 
     j = recipe.eval.judge
     if j.backend == "openai":
-        from iftkit.models.chat_http import ChatHttpClient
+        from iftkit.models.chat.http import OpenAIChat
 
         if not j.base_url:
             raise IftkitError("eval.judge.base_url: required when eval.judge.backend = openai (e.g. http://localhost:8000/v1)")
-        backend = ChatHttpClient(j.base_url, j.model, j.api_key_env, j.max_concurrency, j.max_retries, j.timeout_s,
-                                   j.backoff_s, j.max_tokens, j.temperature)
+        backend = OpenAIChat(j.base_url, j.model, j.api_key_env, j.max_concurrency, j.max_retries, j.timeout_s,
+                             j.backoff_s, j.max_consecutive_failures)
     else:
-        from iftkit.evaluation.judge.local_backend import LocalJudgeBackend
+        from iftkit.models.chat.local import TransformersChat
         from iftkit.models.resolve import resolve_model
 
-        path = resolve_model(recipe.model.id if j.model == "base" else j.model)
-        backend = LocalJudgeBackend(recipe.model, path, j.max_tokens, recipe.eval.batch_size, progress)
-    return JudgeClient(backend, store, counters, j.input_cost_per_1m, j.output_cost_per_1m)
+        model_id = recipe.model.id if j.model == "base" else j.model
+        cfg = recipe.model.model_copy(update={"id": model_id, **({} if j.dtype == "model" else {"dtype": j.dtype})})
+        if recipe.eval.backend == "vllm":  # a GPU machine: the local judge runs on vLLM as well
+            from iftkit.models.chat.vllm import VllmChat
+
+            backend = VllmChat(cfg, resolve_model(model_id), label="judge")
+        else:
+            backend = TransformersChat(cfg, resolve_model(model_id), batch_size=recipe.eval.batch_size)
+    chat = CachedChat(backend, store, counters.judge, progress, desc="judge",
+                      input_cost_per_1m=j.input_cost_per_1m, output_cost_per_1m=j.output_cost_per_1m)
+    return JudgeClient(chat, GenConfig(j.max_tokens, j.temperature), j.verdict,
+                       weak=j.backend == "local" and j.model == "base", tally=counters.verdicts)
 
 
 def build_scorers(recipe: Recipe, names: list[str], judge_client_factory):
@@ -108,6 +119,22 @@ def run_eval(recipe: Recipe, adapters: list[str], out_dir, include_base: bool = 
     cache_root = Path(ev.cache_dir) if ev.cache_dir else cache_dir() / "eval"
     gen_store = JsonStore(cache_root / "generations.sqlite", "generations")
     judge_store = JsonStore(cache_root / "judge.sqlite", "judge")
+    try:  # closed at the end, so the caches are whole files again (WAL folded back in) for the next run
+        report, judge = _generate_and_score(recipe, names, muts, suites, out_dir, gen_store, judge_store, counters, progress)
+    finally:
+        gen_store.close()
+        judge_store.close()
+    breaker = judge.breaker if judge else None
+    if breaker is not None and breaker.open:
+        for line in report.lines():
+            print(line)
+        raise IftkitError(f"judge stopped: {breaker.reason}; {counters.verdicts.failed} verdicts recorded as failed "
+                          f"in {out_dir}/samples.jsonl; rerun the same command to resume (answers so far are cached)")
+    return report
+
+
+def _generate_and_score(recipe, names, muts, suites, out_dir, gen_store, judge_store, counters, progress):
+    ev = recipe.eval
     log = SampleLog(out_dir)
 
     records = []
@@ -126,7 +153,8 @@ def run_eval(recipe: Recipe, adapters: list[str], out_dir, include_base: bool = 
     for name, scorer in scorers.items():
         outs = list(scorer.outputs())
         ident = scorer.identity()
-        todo = [r for r in records if any(o not in r["scores"] for o in outs) or r.get("scorer_ids", {}).get(name) != ident]
+        todo = [r for r in records if any(o not in r["scores"] for o in outs) or r.get("scorer_ids", {}).get(name) != ident
+                or (r["judge"].get(name) or {}).get("retry")]  # a verdict that got no answer is asked again
         if todo:
             res = scorer.score_detailed([_sample(r) for r in todo])
             for k, r in enumerate(todo):
@@ -134,20 +162,29 @@ def run_eval(recipe: Recipe, adapters: list[str], out_dir, include_base: bool = 
                     r["scores"][o] = res.values.get(o, [None] * len(todo))[k]
                 if res.details and res.details[k] is not None:
                     r["judge"][name] = res.details[k]
-                failed = set(r.get("failed", [])) - {name}
-                r["failed"] = sorted(failed | ({name} if res.failed and res.failed[k] else set()))
+                r["failed"] = sorted((set(r.get("failed", [])) - set(outs)) | _failed_outputs(res, k, name))
                 r.setdefault("scorer_ids", {})[name] = ident
             log.append(todo)
-        if name in judge_scorers():
-            judged = [r for r in records if r["judge"].get(name)]
-            report.judged += len(judged)
-            report.parse_failures += sum(1 for r in judged if r["judge"][name].get("parse_failed"))
+        if name in judge_scorers():  # verdicts served from samples.jsonl count too: the line describes the results
+            fresh = {id(r) for r in todo}
+            for r in records:
+                if id(r) not in fresh and r["judge"].get(name):
+                    for status, n in (r["judge"][name].get("status") or {}).items():
+                        setattr(counters.verdicts, status, getattr(counters.verdicts, status) + n)
     outputs = {o: s for sc in scorers.values() for o, s in sc.outputs().items()}
     report.rows = aggregate_rows(list(log.records.values()), outputs, ev.bootstrap_samples)
     write_results(out_dir, report.rows)
     log.compact()
     _log_to_wandb(muts, report.rows)
-    return report
+    return report, client_box[0] if client_box else None
+
+
+def _failed_outputs(res, k: int, name: str) -> set:
+    """Outputs that failed for sample k: a scorer names them (a judge), or says True for its one output."""
+    got = res.failed[k] if res.failed else False
+    if isinstance(got, bool):
+        return {name} if got else set()
+    return set(got)
 
 
 def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress) -> list[dict]:
@@ -161,7 +198,7 @@ def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress) 
             key = (mut.label, suite, row.task, row.content_hash())
             rec = log.get(key)
             if rec is not None and rec.get("generation_key") == gen_key:
-                counters.generations_cached += 1  # the prediction is already in samples.jsonl
+                counters.generations.cached += 1  # the prediction is already in samples.jsonl
                 records.append(rec)
             else:
                 new_rows.append((suite, row))

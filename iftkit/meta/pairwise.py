@@ -23,6 +23,7 @@ class PairVerdicts:
     forward: Optional[str]  # verdict with (response_a, response_b)
     backward: Optional[str]  # verdict with (response_b, response_a), in that call's slots
     raw: tuple = (None, None)  # the judge's text for each order, when the judge returns it
+    p_first: tuple = (None, None)  # P(first slot wins) for each order, when the judge has probabilities
 
     def combined(self) -> Optional[str]:
         """Order-debiased verdict in the human's a/b terms: agreement of both orders, else tie."""
@@ -30,6 +31,13 @@ class PairVerdicts:
             return None
         back = {"a": "b", "b": "a", "tie": "tie"}[self.backward]
         return self.forward if self.forward == back else "tie"
+
+    def prob_combined(self) -> Optional[str]:
+        """Order-debiased verdict from probabilities: the mean over both orders of P(response_a wins)."""
+        if None in self.p_first:
+            return None
+        pa = (self.p_first[0] + 1.0 - self.p_first[1]) / 2
+        return "a" if pa > 0.5 else "b" if pa < 0.5 else "tie"
 
 
 def judge_pairs(judge: PairwiseJudge, pairs: list[HumanPair]) -> list[PairVerdicts]:
@@ -39,12 +47,17 @@ def judge_pairs(judge: PairwiseJudge, pairs: list[HumanPair]) -> list[PairVerdic
     if len(verdicts) != len(triples):
         raise ValueError(f"pairwise judge returned {len(verdicts)} verdicts for {len(triples)} comparisons")
     n = len(pairs)
-    return [PairVerdicts(p, _norm(verdicts[i]), _norm(verdicts[n + i]), (_raw(verdicts[i]), _raw(verdicts[n + i])))
+    return [PairVerdicts(p, _norm(verdicts[i]), _norm(verdicts[n + i]), (_raw(verdicts[i]), _raw(verdicts[n + i])),
+                         (_p_first(verdicts[i]), _p_first(verdicts[n + i])))
             for i, p in enumerate(pairs)]
 
 
 def _raw(v) -> Optional[str]:
     return v[1] if isinstance(v, tuple) else None
+
+
+def _p_first(v) -> Optional[float]:
+    return v[2] if isinstance(v, tuple) and len(v) > 2 else None
 
 
 def one_at_a_time(fn: Callable[[str, str, str], Optional[str]]) -> PairwiseJudge:
@@ -67,6 +80,7 @@ def summarise(verdicts: list[PairVerdicts], resamples: int = stats.DEFAULT_RESAM
     # agreement over pairs the humans decided; a judge tie counts half (it neither agrees nor disagrees)
     agree_fwd = [_agree(v.forward, v.pair.preference) for v in decided]
     agree_both = [_agree(v.combined(), v.pair.preference) for v in decided]
+    agree_probs = [_agree(v.prob_combined(), v.pair.preference) for v in decided]
     slot_calls, longer_calls, human_longer = [], [], []
     for v in verdicts:
         pa, pb = v.pair.response_a, v.pair.response_b
@@ -86,13 +100,62 @@ def summarise(verdicts: list[PairVerdicts], resamples: int = stats.DEFAULT_RESAM
         "pairs": len(verdicts),
         "agreement_one_order": _rate([a for a in agree_fwd if a is not None], resamples).to_dict(),
         "agreement_both_orders": _rate([a for a in agree_both if a is not None], resamples).to_dict(),
+        "agreement_both_orders_probs": _rate([a for a in agree_probs if a is not None], resamples).to_dict(),
         "first_slot_rate": _rate(slot_calls, resamples).to_dict(),
         "longer_chosen_rate": _rate(longer_calls, resamples).to_dict(),
         "human_longer_rate": _rate(human_longer, resamples).to_dict(),
         "order_consistency": _rate(consistent, resamples).to_dict(),
         "parse_failure_rate": failed / calls if calls else None,
+        "verdicts": {"scored": calls - failed, "unparseable": failed},
         "unparsed_examples": [r for v in verdicts for r, x in zip(v.raw, (v.forward, v.backward)) if x is None and r][:3],
     }
+
+
+def prefer_longer(triples) -> list:
+    """Baseline judge: the longer answer wins (equal length: tie), in whichever slot it is."""
+    return ["a" if len(first) > len(second) else "b" if len(second) > len(first) else "tie" for _, first, second in triples]
+
+
+def chance_summary() -> dict:
+    """What a judge that flips a fair coin (A or B) scores in expectation: the floor of the table."""
+    half = stats.Estimate(0.5, note="expected").to_dict()
+    return {"agreement_one_order": half, "agreement_both_orders": half, "agreement_both_orders_probs": half,
+            "order_consistency": half,
+            "first_slot_rate": half, "longer_chosen_rate": half, "parse_failure_rate": 0.0}
+
+
+def verdict_line(summary: dict) -> str:
+    v = summary["verdicts"]
+    return f"judge verdicts: {v['scored']} scored, {v['unparseable']} unparseable"
+
+
+TRUST_COLUMNS = [
+    ("agreement_one_order", "agreement, one order"),
+    ("agreement_both_orders", "agreement, both orders"),
+    ("agreement_both_orders_probs", "agreement, both orders by probability"),
+    ("order_consistency", "position consistency"),
+    ("first_slot_rate", "picks first slot"),
+    ("longer_chosen_rate", "picks longer answer"),
+]
+
+
+def trust_table(name: str, summary: dict) -> list[str]:
+    """Markdown rows: the judge against the two baselines, on the same pairs."""
+    head = ["judge"] + [label for _, label in TRUST_COLUMNS] + ["unparseable"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows = [(name, summary)] + [(f"baseline: {k.replace('_', ' ')}", b) for k, b in summary.get("baselines", {}).items()]
+    for label, s in rows:
+        cells = [_fmt(s.get(k)) for k, _ in TRUST_COLUMNS]
+        rate = s.get("parse_failure_rate")
+        lines.append("| " + " | ".join([label] + cells + ["n/a" if rate is None else f"{rate:.0%}"]) + " |")
+    return lines
+
+
+def _fmt(d) -> str:
+    if not d or d.get("value") is None:
+        return "n/a"
+    est = stats.Estimate(d["value"], d.get("ci_low"), d.get("ci_high"), d.get("n", 0), d.get("note", ""))
+    return est.fmt() + (f" ({est.note})" if est.note else "")
 
 
 def _agree(verdict, human) -> Optional[float]:
@@ -112,6 +175,9 @@ def describe(summary: dict) -> str:
     parts = []
     if agree["value"] is not None:
         parts.append(f"agrees with humans on {agree['value']:.0%} of {agree['n']} pairs judged in both orders (50% = chance)")
+    by_probs = summary.get("agreement_both_orders_probs") or {}
+    if by_probs.get("value") is not None:
+        parts.append(f"{by_probs['value']:.0%} when both orders' probabilities are averaged")
     if first["value"] is not None:
         gap = abs(first["value"] - 0.5)
         lean = "strong" if gap > 0.2 else "some" if gap > 0.1 else "little"

@@ -83,11 +83,18 @@ def markdown(reports, reference_name: str, pairwise: Optional[dict] = None, note
                 ties = f"{r.tfa_ties:.0%}" if r.tfa_ties is not None else "n/a"
                 lines.append(f"| {r.scorer} | " + " | ".join(cells) + f" | {ties} |")
     if pairwise:
+        from iftkit.meta.pairwise import trust_table, verdict_line
+
         lines += ["", "## Pairwise judges vs human preferences", ""]
         for name, p in pairwise.items():
             lines.append(f"- **{name}** ({p['pairs']} pairs, against {p.get('against', 'preferences')}): {p['description']}")
+            if "verdicts" in p:
+                lines.append(f"  - {verdict_line(p)}")
             for ex in p.get("unparsed_examples", []):
                 lines.append(f"  - unparsed verdict example: {ex.strip()[:160]!r}")
+        for name, p in pairwise.items():
+            lines += ["", f"### Judge trust: {name} vs baselines (95% bootstrap CI; agreement over human-decided pairs, "
+                          "a judge tie counts half)", ""] + trust_table(name, p)
     if notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"

@@ -94,6 +94,9 @@ def run_meta_eval(
     pair_results = _measure_pairwise(scorer_objs, pairs, against, resamples, notes, log)
     if human_pairs and not pair_results:
         notes.append(f"{len(human_pairs)} pairwise human judgments read, but no pairwise judge scorer to measure against them")
+    tallies = {id(t): t for t in map(scorer_access.verdict_tally, scorer_objs.values()) if t is not None}
+    for t in tallies.values():  # one line per judge: how many of its verdicts are usable at all
+        log(f"meta-eval: {t.line()}")
     return _write(out, reports, reference_name, len(records), pair_results, notes)
 
 
@@ -123,9 +126,14 @@ def _measure_pairwise(scorer_objs, pairs, against, resamples, notes, log) -> dic
             if PAIRWISE_HINT in name:
                 notes.append(f"{name}: exposes no (prompt, first, second) call; position/length bias not measured")
             continue
+        log(f"meta-eval: {name}: judging {len(pairs)} pairs in both orders ({2 * len(pairs)} verdicts)")
         summary = pairwise.summarise(pairwise.judge_pairs(judge, pairs), resamples)
         summary["against"] = against
         summary["description"] = pairwise.describe(summary)
+        summary["baselines"] = {
+            "prefer_longer": pairwise.summarise(pairwise.judge_pairs(pairwise.prefer_longer, pairs), resamples),
+            "chance": pairwise.chance_summary(),
+        }
         out[name] = summary
         log(f"meta-eval: {name}: {summary['description']}")
     return out

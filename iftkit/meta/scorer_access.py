@@ -48,7 +48,8 @@ def registry_factory(recipe=None) -> Callable:
 
     def judge_client():
         if not client_box:
-            client_box.append(build_judge_client(recipe, JsonStore(cache_root / "judge.sqlite", "judge"), counters, False))
+            # progress on: judging is the slow part of meta-eval, so it shows a bar with an ETA
+            client_box.append(build_judge_client(recipe, JsonStore(cache_root / "judge.sqlite", "judge"), counters, True))
         return client_box[0]
 
     def factory(name, **_):
@@ -58,6 +59,7 @@ def registry_factory(recipe=None) -> Callable:
         return OutputView(built[parent], name)
 
     factory.counters = counters
+    factory.judge_client = lambda: client_box[0] if client_box else None
     return factory
 
 
@@ -73,23 +75,30 @@ def text_scorer(scorer) -> Callable:
 
 
 def pairwise_callable(scorer) -> Optional[Callable]:
-    """A batch judge [(prompt, first, second)] -> [("a"|"b"|"tie"|None, raw text)] view of a pairwise scorer.
+    """A batch judge [(prompt, first, second)] -> [("a"|"b"|"tie"|None, raw text, P(first wins))] view of a pairwise scorer.
 
     Works with the eval stage's PairwiseJudge (a judge client + a pairwise prompt): each call
-    is one order only, so position preference stays visible."""
+    is one order only, so position preference stays visible. A probability verdict answers
+    with its most likely choice and P(first slot wins) = P(A) + P(tie) / 2 (None for text verdicts)."""
     inner = getattr(scorer, "parent", scorer)
     client, prompt = getattr(inner, "client", None), getattr(inner, "prompt", None)
     if client is None or getattr(prompt, "kind", None) != "pairwise":
         return None
-    from iftkit.evaluation.judge.prompts import parse_winner
 
     def judge_many(triples):
         msgs = [prompt.render(instruction=p, reference="(no reference answer given)", answer_a=a, answer_b=b)
                 for p, a, b in triples]
-        got = client.complete_many(msgs)
-        return [({"A": "a", "B": "b", "tie": "tie"}.get(parse_winner(prompt, c.text)), c.text) for c in got]
+        got = client.verdicts(prompt, msgs, desc=f"judge {len(msgs)} verdicts ({client.label})")
+        return [({"A": "a", "B": "b", "tie": "tie"}.get(v.label), v.raw if v.raw is not None else v.error,
+                 v.value if v.probs else None) for v in got]
 
     return judge_many
+
+
+def verdict_tally(scorer):
+    """The judge's verdict counts (scored / unparseable / failed), or None for a scorer without a judge."""
+    client = getattr(getattr(scorer, "parent", scorer), "client", None)
+    return getattr(client, "tally", None)
 
 
 def scale_of(scorer) -> Optional[tuple]:

@@ -12,7 +12,7 @@ from iftkit.cli import main
 from iftkit.config.schema import SynthConfig
 from iftkit.data.rows import read_rows
 from iftkit.data.synth import PAPER_CATEGORIES, NearDupFilter, load_seed_tasks, parse_candidate, synthesize
-from iftkit.data.teacher import CachedTeacher, OpenAITeacher
+from iftkit.data.teacher import make_teacher
 
 from .openai_server import TeacherServer
 
@@ -22,6 +22,22 @@ ROOT = Path(__file__).resolve().parents[2]
 def synth_cli(server, out, cache, *extra):
     return ["data", "synth", "--backend", "openai", "--base-url", server.base_url, "--model", "teacher-1",
             "--out", str(out), "--cache-dir", str(cache), "--api-key-env", "IFTKIT_TEST_TEACHER_KEY", *extra]
+
+
+def cache_entries(cache_dir) -> int:
+    """Answers in the teacher's cache (read-only: another process may be writing it)."""
+    import sqlite3
+
+    path = Path(cache_dir) / "teacher.sqlite"
+    if not path.is_file():
+        return 0
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        return db.execute("SELECT COUNT(*) FROM teacher").fetchone()[0]
+    except sqlite3.OperationalError:  # the writer has not created the table yet
+        return 0
+    finally:
+        db.close()
 
 
 def test_seed_pool_is_ours_large_enough_and_covers_the_paper_categories():
@@ -48,7 +64,7 @@ def test_teacher_end_to_end_over_http_and_rerun_makes_zero_calls(tmp_path, monke
         # the API key went in the header only, never to disk
         assert set(server.auth) == {"Bearer sk-test-secret"}
         assert "sk-test-secret" not in first_bytes.decode()
-        assert not any("sk-test-secret" in p.read_text() for p in cache.rglob("*.json"))
+        assert cache_entries(cache) >= calls and b"sk-test-secret" not in (cache / "teacher.sqlite").read_bytes()
         # a rerun replays everything from the cache
         assert main(synth_cli(server, out, cache, "--n", "10")) == 0
         again = capsys.readouterr().out
@@ -69,7 +85,7 @@ def test_near_duplicates_of_the_pool_are_filtered(tmp_path):
 
     class Echo:  # a teacher that only repeats a seed task
         new_calls = cached_calls = failed_calls = 0
-        backend = type("B", (), {"identity": staticmethod(lambda: {"model": "echo"})})()
+        model_name = "echo"
 
         def complete_many(self, reqs):
             return [json.dumps({"instruction": seeds[0].instruction, "input": "", "output": "x"})] * len(reqs)
@@ -93,14 +109,16 @@ def test_parse_candidate_checks_format():
 
 def test_server_errors_are_retried(tmp_path):
     with TeacherServer(fail_first=2) as server:
-        teacher = CachedTeacher(OpenAITeacher("m", server.base_url, max_retries=3), tmp_path / "c", 1)
+        teacher = make_teacher(SynthConfig(model="m", base_url=server.base_url, max_retries=3, max_concurrency=1,
+                                           cache_dir=str(tmp_path / "c")))
         rep = synthesize(SynthConfig(n=2, max_concurrency=1), teacher, tmp_path / "o.jsonl")
         assert rep.accepted == 2 and rep.failed_calls == 0 and server._attempts == server.calls + 2
     with TeacherServer(fail_first=100) as server:
-        teacher = CachedTeacher(OpenAITeacher("m", server.base_url, max_retries=1), tmp_path / "c2", 1)
+        teacher = make_teacher(SynthConfig(model="m", base_url=server.base_url, max_retries=1, max_concurrency=1,
+                                           cache_dir=str(tmp_path / "c2")))
         rep = synthesize(SynthConfig(n=1, max_calls=2, max_concurrency=1), teacher, tmp_path / "o2.jsonl")
         assert rep.accepted == 0 and rep.failed_calls == 2 and rep.rejected == {"call_failed": 2}
-        assert not list((tmp_path / "c2").rglob("*.json")), "failures are never cached"
+        assert cache_entries(tmp_path / "c2") == 0, "failures are never cached"
 
 
 def test_interrupted_run_resumes_without_repeating_finished_calls(tmp_path):
@@ -110,7 +128,7 @@ def test_interrupted_run_resumes_without_repeating_finished_calls(tmp_path):
         cmd = [sys.executable, "-m", "iftkit", *synth_cli(server, out, cache, "--n", "16", "--data.synth.max_concurrency", "2")]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
-        while len(list(cache.rglob("*.json"))) < 5 and time.monotonic() < deadline and proc.poll() is None:
+        while cache_entries(cache) < 5 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
@@ -118,7 +136,7 @@ def test_interrupted_run_resumes_without_repeating_finished_calls(tmp_path):
         while server.in_flight and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not out.exists(), "killed before the end: no output yet"
-        cached_at_kill = len(list(cache.rglob("*.json")))
+        cached_at_kill = cache_entries(cache)
         served_before = server.calls
         assert cached_at_kill >= 5
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
@@ -133,11 +151,13 @@ def test_local_transformers_teacher_runs_and_caches(tmp_path, tiny_model_dir):
     from iftkit.config.schema import ModelConfig
     from iftkit.data.teacher import make_teacher
 
-    cfg = SynthConfig(backend="local", model=str(tiny_model_dir), n=2, max_calls=3, max_tokens=12, max_concurrency=1)
-    teacher = CachedTeacher(make_teacher(cfg, ModelConfig()), tmp_path / "c", 1)
+    cfg = SynthConfig(backend="local", model=str(tiny_model_dir), n=2, max_calls=3, max_tokens=12, max_concurrency=1,
+                      cache_dir=str(tmp_path / "c"))
+    teacher = make_teacher(cfg, ModelConfig())
     rep = synthesize(cfg, teacher, tmp_path / "o.jsonl")
     assert rep.requests == 3 and rep.new_calls == 3 and sum(rep.rejected.values()) + rep.accepted == 3
-    again = CachedTeacher(teacher.backend, tmp_path / "c", 1)
+    assert teacher.backend.loads == 1
+    again = make_teacher(cfg, ModelConfig())
     rep2 = synthesize(cfg, again, tmp_path / "o.jsonl")
     assert rep2.new_calls == 0 and rep2.cached_calls == 3
 

@@ -2,15 +2,44 @@
 
 Its verdict is a pure function of the prompt (so results are checkable); `faults` makes it
 misbehave on the first attempts at each prompt: 429 (with Retry-After), 500, a 200 whose body
-is not JSON, or a reply slower than the client's timeout.
+is not JSON, or a reply slower than the client's timeout. With `logprobs=True` it answers a
+request that asks for logprobs the way vLLM does: per token, with `top_logprobs` alternatives;
+at the verdict token the alternatives are `alternatives(verdict)` (checkable weights).
 """
 
 import hashlib
 import json
+import math
 import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+NOT_A_VERDICT = " N/A"  # an alternative at the verdict token that is no allowed verdict
+
+
+def alternatives(verdict: str) -> dict:
+    """Probabilities the server gives at the verdict token: 0.6 on its verdict, 0.3 on a
+    neighbour, 0.1 on something that is not a verdict (ignored by the judge, then renormalised)."""
+    if verdict in ("A", "B", "tie"):
+        other = "B" if verdict == "A" else "A"
+    else:
+        other = str(int(verdict) - 2 if int(verdict) >= 2 else int(verdict) + 2)
+    return {f" {verdict}": 0.6, f" {other}": 0.3, NOT_A_VERDICT: 0.1}
+
+
+def _logprobs_content(text: str) -> list:
+    tokens = re.findall(r"\s*\w+|\s*[^\w\s]|\s+", text)
+    assert "".join(tokens) == text
+    verdict = re.search(r"(?:Score|Winner): (\w+)", text)
+    out = []
+    for i, tok in enumerate(tokens):
+        alts = {tok: 0.9}
+        if verdict and i > 0 and tok.strip() == verdict.group(1) and tokens[i - 1] == ":":
+            alts = alternatives(verdict.group(1))
+        out.append({"token": tok, "logprob": math.log(alts.get(tok, 0.9)),
+                    "top_logprobs": [{"token": t, "logprob": math.log(p)} for t, p in alts.items()]})
+    return out
 
 
 def verdict_for(messages) -> str:
@@ -28,10 +57,12 @@ def verdict_for(messages) -> str:
 
 
 class JudgeServer:
-    def __init__(self, faults=(), slow_s: float = 0.0, delay_s: float = 0.0):
+    def __init__(self, faults=(), slow_s: float = 0.0, delay_s: float = 0.0, logprobs: bool = False, port: int = 0):
         self.faults = list(faults)  # failure kinds served, in order, on the first attempts at each prompt
         self.slow_s = slow_s
         self.delay_s = delay_s  # every request takes this long (to observe concurrency)
+        self.logprobs = logprobs
+        self.bodies: list[dict] = []
         self.requests = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -59,6 +90,7 @@ class JudgeServer:
                 key = hashlib.sha256(json.dumps(body["messages"]).encode()).hexdigest()
                 with server.lock:
                     server.requests += 1
+                    server.bodies.append(body)
                     server.auth_headers.append(self.headers.get("Authorization"))
                     n = server.attempts.get(key, 0)
                     server.attempts[key] = n + 1
@@ -75,8 +107,10 @@ class JudgeServer:
                     time.sleep(server.slow_s)
                 text = verdict_for(body["messages"])
                 words = sum(len(re.findall(r"\S+", m["content"])) for m in body["messages"])
-                out = {"choices": [{"message": {"role": "assistant", "content": text}}],
-                       "usage": {"prompt_tokens": words, "completion_tokens": len(text.split())}}
+                choice = {"message": {"role": "assistant", "content": text}}
+                if server.logprobs and body.get("logprobs"):
+                    choice["logprobs"] = {"content": _logprobs_content(text)}
+                out = {"choices": [choice], "usage": {"prompt_tokens": words, "completion_tokens": len(text.split())}}
                 self._send(200, json.dumps(out).encode())
 
             def _send(self, code, data, headers=None):
@@ -90,7 +124,7 @@ class JudgeServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout test)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

@@ -4,14 +4,14 @@ import json
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from iftkit.cli import main
-from iftkit.config.schema import ModelConfig
+from iftkit.config.loader import validate
 from iftkit.evaluation.counters import Counters
-from iftkit.evaluation.judge.client import JudgeClient
-from iftkit.evaluation.judge.local_backend import LocalJudgeBackend
 from iftkit.evaluation.judge.prompts import load_judge_prompt
+from iftkit.evaluation.runner import build_judge_client
 from iftkit.evaluation.scorers import Sample, get_scorer
 from iftkit.evaluation.sqlite_store import JsonStore
 from iftkit.paths import project_root
@@ -54,20 +54,49 @@ def test_eval_run_script_and_user_errors(tmp_path, tiny_model_dir, mix_dir):
     assert len(bad_scorer.stderr.strip().splitlines()) == 1
 
 
-def test_local_judge_is_labelled_weak_counts_tokens_and_keeps_raw(tmp_path, tiny_model_dir):
-    backend = LocalJudgeBackend(ModelConfig(id=str(tiny_model_dir)), str(tiny_model_dir), max_tokens=6, progress=False)
+def _local_judge(tmp_path, tiny_model_dir, counters, **judge):
+    recipe = validate({"model": {"id": str(tiny_model_dir)}, "tracking": {"mode": "disabled"},
+                       "eval": {"judge": {"backend": "local", **judge}}})
+    return build_judge_client(recipe, JsonStore(tmp_path / "j.sqlite", "judge"), counters, progress=False)
+
+
+SAMPLES = [Sample(prompt=[{"role": "user", "content": "2+2?"}], prediction=p, reference="4") for p in ("4", "five", "22")]
+
+
+def test_local_judge_reads_verdicts_from_probabilities_never_unparseable(tmp_path, tiny_model_dir):
+    """A random tiny model cannot write "Score: N", but it has a next-token distribution: every
+    verdict is a probability-weighted score, with its distribution kept for the report."""
     counters = Counters()
-    client = JudgeClient(backend, JsonStore(tmp_path / "j.sqlite", "judge"), counters)
+    client = _local_judge(tmp_path, tiny_model_dir, counters)
     assert client.label.endswith("(weak judge)")
-    samples = [Sample(prompt=[{"role": "user", "content": "2+2?"}], prediction=p, reference="4") for p in ("4", "five")]
-    res = get_scorer("judge", client=client, prompt=load_judge_prompt("reference")).score_detailed(samples)
-    # unique prompts: "4" graded against "4" (also the reference-on-reference prompt of both samples) and "five"
-    assert (counters.judge_new, counters.judge_cached) == (2, 2)
-    assert counters.judge_prompt_tokens > 100
-    for value, detail, failed in zip(res.values["judge"], res.details, res.failed):
-        assert isinstance(detail["raw"], str)  # verbatim, parsed or not
-        assert failed == (value is None) == detail["parse_failed"]
+    res = get_scorer("judge", client=client, prompt=load_judge_prompt("reference")).score_detailed(SAMPLES)
+    assert res.failed == [(), (), ()]
+    for value, ref, detail in zip(res.values["judge"], res.values["judge_reference"], res.details):
+        assert 0.0 <= value <= 10.0 and 0.0 <= ref <= 10.0
+        probs = detail["verdicts"]["candidate"]["probs"]
+        assert set(probs) == {str(k) for k in range(11)} and sum(probs.values()) == pytest.approx(1.0, abs=1e-5)
+        assert value == pytest.approx(sum(int(k) * p for k, p in probs.items()), abs=1e-4)
+    pair = get_scorer("judge_pairwise", client=client, prompt=load_judge_prompt("pairwise")).score_detailed(SAMPLES)
+    assert all(v is not None and 0.0 <= v <= 1.0 for v in pair.values["judge_pairwise"])
+    # 3 candidates + 3 references + 6 pairwise orders; repeats are asked once ("4" vs "4": 3 + 1 repeats)
+    assert counters.verdicts.unparseable == 0 and counters.verdicts.scored == counters.verdicts.by_probs == 12
+    assert (counters.judge.new, counters.judge.cached) == (8, 4)
+    assert counters.judge.prompt_tokens > 100
     again = Counters()
-    JudgeClient(backend, JsonStore(tmp_path / "j.sqlite", "judge"), again).complete_many(
-        [load_judge_prompt("reference").render(instruction="2+2?", reference="4", answer="4")])
-    assert (again.judge_new, again.judge_cached) == (0, 1)
+    res2 = get_scorer("judge", client=_local_judge(tmp_path, tiny_model_dir, again),
+                      prompt=load_judge_prompt("reference")).score_detailed(SAMPLES)
+    assert res2.values == res.values and (again.judge.new, again.judge.cached) == (0, 6)
+
+
+def test_local_judge_text_mode_and_any_local_model(tmp_path, tiny_model_dir):
+    """verdict: text parses generated replies (the tiny model's rarely parse: counted, kept
+    verbatim); a judge model other than the base is not labelled weak."""
+    counters = Counters()
+    client = _local_judge(tmp_path, tiny_model_dir, counters, verdict="text", max_tokens=6, model=str(tiny_model_dir))
+    assert not client.label.endswith("(weak judge)")
+    res = get_scorer("judge", client=client, prompt=load_judge_prompt("reference")).score_detailed(SAMPLES[:2])
+    for value, detail in zip(res.values["judge"], res.details):
+        cand = detail["verdicts"]["candidate"]
+        assert isinstance(cand["raw"], str) and cand["method"] == "text"
+        assert (value is None) == (cand["status"] == "unparseable")
+    assert counters.verdicts.scored + counters.verdicts.unparseable == 4 and counters.verdicts.by_probs == 0

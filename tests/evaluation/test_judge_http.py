@@ -4,19 +4,26 @@ import pytest
 
 from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.judge.client import JudgeClient
-from iftkit.models.chat_http import ChatHttpClient
 from iftkit.evaluation.judge.prompts import load_judge_prompt
 from iftkit.evaluation.scorers import Sample, get_scorer
 from iftkit.evaluation.sqlite_store import JsonStore
+from iftkit.models.chat.cache import CachedChat
+from iftkit.models.chat.http import OpenAIChat
+from iftkit.models.chat.types import GenConfig
 from evaluation.judge_server import JudgeServer, verdict_for
 
+GEN = GenConfig(max_new_tokens=48)
 
-def _client(server, tmp_path, counters=None, **kw):
+
+def _client(server, tmp_path, counters=None, verdict="text", **kw):
+    """A cached HTTP chat (what the judge calls) and the judge client over it."""
     opts = dict(max_concurrency=4, max_retries=5, timeout_s=5.0, backoff_s=0.01)
     opts.update(kw)
-    backend = ChatHttpClient(server.url, "judge-model", api_key_env="IFTKIT_TEST_JUDGE_KEY", **opts)
+    counters = counters or Counters()
+    backend = OpenAIChat(server.url, "judge-model", api_key_env="IFTKIT_TEST_JUDGE_KEY", **opts)
     store = JsonStore(tmp_path / "judge.sqlite", "judge")
-    return JudgeClient(backend, store, counters or Counters(), input_cost_per_1m=1.0, output_cost_per_1m=2.0), store
+    chat = CachedChat(backend, store, counters.judge, input_cost_per_1m=1.0, output_cost_per_1m=2.0)
+    return JudgeClient(chat, GEN, verdict, tally=counters.verdicts), store
 
 
 def _prompts(n):
@@ -29,17 +36,17 @@ def test_healthy_server_then_rerun_makes_zero_calls(tmp_path):
     with JudgeServer(delay_s=0.1) as server:
         c1 = Counters()
         client, _ = _client(server, tmp_path, c1, max_concurrency=3)
-        got = client.complete_many(prompts)
+        got = client.chat.complete_many(prompts, GEN)
         assert [g.text for g in got] == [verdict_for(p) for p in prompts]
-        assert (c1.judge_new, c1.judge_cached, server.requests) == (6, 0, 6)
+        assert (c1.judge.new, c1.judge.cached, server.requests) == (6, 0, 6)
         assert 1 < server.max_in_flight <= 3  # concurrency is used and bounded
-        assert c1.judge_prompt_tokens > 0 and c1.judge_cost == pytest.approx(
-            (c1.judge_prompt_tokens * 1.0 + c1.judge_completion_tokens * 2.0) / 1e6)
+        assert c1.judge.prompt_tokens > 0 and c1.judge.cost == pytest.approx(
+            (c1.judge.prompt_tokens * 1.0 + c1.judge.completion_tokens * 2.0) / 1e6)
         c2 = Counters()
         client2, _ = _client(server, tmp_path, c2)
-        again = client2.complete_many(prompts)
+        again = client2.chat.complete_many(prompts, GEN)
         assert [g.text for g in again] == [g.text for g in got]
-        assert (c2.judge_new, c2.judge_cached, server.requests) == (0, 6, 6)
+        assert (c2.judge.new, c2.judge.cached, server.requests) == (0, 6, 6)
 
 
 def test_flaky_server_429_500_garbage_slow_completes_and_counts(tmp_path):
@@ -47,12 +54,12 @@ def test_flaky_server_429_500_garbage_slow_completes_and_counts(tmp_path):
     with JudgeServer(faults=["429", "500", "garbage", "slow"], slow_s=1.5) as server:
         counters = Counters()
         client, store = _client(server, tmp_path, counters, timeout_s=0.5)
-        got = client.complete_many(prompts)
+        got = client.chat.complete_many(prompts, GEN)
         assert [g.text for g in got] == [verdict_for(p) for p in prompts]
-        assert counters.judge_failed == 0 and counters.judge_retries == 4 * len(prompts)
+        assert counters.judge.failed == 0 and counters.judge.retries == 4 * len(prompts)
         assert server.requests == 5 * len(prompts)
         # the cache holds exactly the final good answers
-        cached = store.get_many([client.key(p) for p in prompts])
+        cached = store.get_many([client.chat.key("complete", GEN.identity(), p) for p in prompts])
         assert sorted(v["text"] for v in cached.values()) == sorted(verdict_for(p) for p in prompts)
 
 
@@ -61,43 +68,86 @@ def test_exhausted_retries_are_counted_not_cached_and_retried_next_run(tmp_path)
     with JudgeServer(faults=["500"] * 3) as server:
         counters = Counters()
         client, store = _client(server, tmp_path, counters, max_retries=2)
-        got = client.complete_many(prompts)
+        got = client.chat.complete_many(prompts, GEN)
         assert all(g.text is None and "HTTP 500" in g.error for g in got)
-        assert counters.judge_failed == 3 and len(store) == 0
+        assert counters.judge.failed == 3 and len(store) == 0
         # next run: the server now answers on the 4th attempt, so every prompt completes
         counters2 = Counters()
         client2, _ = _client(server, tmp_path, counters2, max_retries=2)
-        assert [g.text for g in client2.complete_many(prompts)] == [verdict_for(p) for p in prompts]
-        assert counters2.judge_failed == 0 and len(store) == 3
+        assert [g.text for g in client2.chat.complete_many(prompts, GEN)] == [verdict_for(p) for p in prompts]
+        assert counters2.judge.failed == 0 and len(store) == 3
 
 
 def test_api_key_goes_only_to_the_header(tmp_path, monkeypatch):
     monkeypatch.setenv("IFTKIT_TEST_JUDGE_KEY", "sk-secret-123")
     with JudgeServer() as server:
         client, store = _client(server, tmp_path)
-        client.complete_many(_prompts(2))
+        client.chat.complete_many(_prompts(2), GEN)
         assert server.auth_headers == ["Bearer sk-secret-123"] * 2
     store.close()
     assert b"sk-secret-123" not in (tmp_path / "judge.sqlite").read_bytes()
     assert "sk-secret-123" not in str(client.identity) and "sk-secret-123" not in client.label
 
 
-def test_reference_judge_scores_ratio_and_keeps_unparseable_verbatim(tmp_path):
-    samples = [
-        Sample(prompt=[{"role": "user", "content": "Capital of France?"}], prediction="Paris", reference="Paris"),
-        Sample(prompt=[{"role": "user", "content": "2+2?"}], prediction="four!", reference="4"),
-        Sample(prompt=[{"role": "user", "content": "Hi"}], prediction="UNPARSEABLE reply", reference="Hello"),
-        Sample(prompt=[{"role": "user", "content": "No reference"}], prediction="x", reference=""),
-    ]
+SAMPLES = [
+    Sample(prompt=[{"role": "user", "content": "Capital of France?"}], prediction="Paris", reference="Paris"),
+    Sample(prompt=[{"role": "user", "content": "2+2?"}], prediction="four!", reference="4"),
+    Sample(prompt=[{"role": "user", "content": "Hi"}], prediction="UNPARSEABLE reply", reference="Hello"),
+    Sample(prompt=[{"role": "user", "content": "No reference"}], prediction="x", reference=""),
+    Sample(prompt=[{"role": "user", "content": "Name a colour"}], prediction="blue", reference="UNPARSEABLE red"),
+]
+
+
+def test_reference_judge_scores_ratio_and_counts_every_failed_verdict(tmp_path):
     with JudgeServer() as server:
         client, _ = _client(server, tmp_path)
-        res = get_scorer("judge", client=client, prompt=load_judge_prompt("reference")).score_detailed(samples)
-    assert res.values["judge"] == [10.0, 5.0, None, None]
-    assert res.values["judge_reference"][:3] == [10.0, 10.0, 10.0]
-    assert res.values["judge_ratio"][:2] == [1.0, 0.5]
-    assert res.failed == [False, False, True, False]  # the last one is not applicable, not failed
-    assert res.details[2]["raw"] == "I would rather not grade this." and res.details[2]["parse_failed"]
+        res = get_scorer("judge", client=client, prompt=load_judge_prompt("reference")).score_detailed(SAMPLES)
+    assert res.values["judge"] == [10.0, 5.0, None, None, 4.0]
+    assert res.values["judge_reference"] == [10.0, 10.0, 10.0, None, None]
+    assert res.values["judge_ratio"] == [1.0, 0.5, None, None, None]
+    # failures name the outputs they cost: the last one is not applicable, not failed; an
+    # unparseable *reference* verdict fails judge_reference and the ratio
+    assert res.failed == [(), (), ("judge", "judge_ratio"), (), ("judge_reference", "judge_ratio")]
+    cand = res.details[2]["verdicts"]["candidate"]
+    assert cand["raw"] == "I would rather not grade this." and cand["status"] == "unparseable"
+    assert res.details[4]["status"] == {"scored": 1, "unparseable": 1, "failed": 0}
     assert res.details[3] is None
+    assert client.tally.scored == 6 and client.tally.unparseable == 2 and client.tally.by_probs == 0
+
+
+def test_logprobs_give_the_probability_weighted_score(tmp_path):
+    """A server that returns token logprobs (as vLLM and llama.cpp do): the verdict is weighted
+    over the alternatives at the verdict token, ignoring alternatives that are no verdict."""
+    with JudgeServer(logprobs=True) as server:
+        client, _ = _client(server, tmp_path, verdict="auto")
+        res = get_scorer("judge", client=client, prompt=load_judge_prompt("reference")).score_detailed(SAMPLES[:2])
+        assert all(b["logprobs"] is True and b["top_logprobs"] == 20 for b in server.bodies)
+        pair = get_scorer("judge_pairwise", client=client, prompt=load_judge_prompt("pairwise")).score_detailed(SAMPLES[1:2])
+    # "Score: 10" with 0.6 on 10, 0.3 on 8 (0.1 on " N/A" dropped): (0.6*10 + 0.3*8) / 0.9
+    assert res.values["judge"][0] == pytest.approx((6 + 2.4) / 0.9)
+    assert res.values["judge"][1] == pytest.approx((0.6 * 5 + 0.3 * 3) / 0.9)  # "four!" scores 5
+    verdict = res.details[0]["verdicts"]["candidate"]
+    assert verdict["method"] == "logprobs" and verdict["parsed"] == "10"
+    assert verdict["probs"] == pytest.approx({"10": 2 / 3, "8": 1 / 3})
+    # pairwise, "5"... here "four!" vs "4": the server says B (the reference) wins in the first
+    # order and A in the second, each with 0.6 vs 0.3 -> candidate wins with p = 1/3 in each order
+    assert pair.values["judge_pairwise"][0] == pytest.approx(1 / 3)
+    assert client.tally.by_probs == client.tally.scored == 6
+
+
+def test_server_without_logprobs_falls_back_to_parsing_the_text(tmp_path):
+    with JudgeServer(logprobs=False) as server:
+        client, _ = _client(server, tmp_path, verdict="auto")
+        res = get_scorer("judge", client=client, prompt=load_judge_prompt("reference")).score_detailed(SAMPLES[:2])
+        assert all(b["logprobs"] is True for b in server.bodies)  # asked, not given
+    assert res.values["judge"] == [10.0, 5.0]
+    assert res.details[0]["verdicts"]["candidate"]["method"] == "text"
+    assert client.tally.scored == 4 and client.tally.by_probs == 0
+    # verdict: probs insists on probabilities: a text-only server gives unparseable verdicts, said why
+    with JudgeServer(logprobs=False) as server:
+        strict, _ = _client(server, tmp_path / "strict", verdict="probs")
+        res = get_scorer("judge", client=strict, prompt=load_judge_prompt("reference")).score_detailed(SAMPLES[:1])
+    assert res.values["judge"] == [None] and "no usable logprobs" in res.details[0]["error"]
 
 
 def test_pairwise_judge_asks_both_orders(tmp_path):
@@ -110,4 +160,5 @@ def test_pairwise_judge_asks_both_orders(tmp_path):
         res = get_scorer("judge_pairwise", client=client, prompt=load_judge_prompt("pairwise")).score_detailed(samples)
         assert server.requests == 3  # "Paris" vs "Paris" reads the same in both orders: asked once
     assert res.values["judge_pairwise"] == [0.5, 0.0]
-    assert res.details[1]["parsed"] == ["B", "A"]  # reference wins in both positions
+    got = res.details[1]["verdicts"]
+    assert [got["candidate_first"]["parsed"], got["reference_first"]["parsed"]] == ["B", "A"]  # reference wins twice

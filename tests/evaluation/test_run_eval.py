@@ -72,13 +72,13 @@ def test_base_and_two_adapters_every_scorer_then_cached_rerun(recipe_for, reward
         adapters = [str(adapter0), str(tiny_adapters[1])]
         first = run_eval(recipe, adapters, out, progress=False)
         n_rows = 3 + 2 + 11  # in-domain 3; general: 2 arithmetic + 1 per instruction category
-        assert first.counters.generations_new == 3 * n_rows and first.counters.models_loaded == 3
-        assert first.counters.judge_new > 0 and first.counters.judge_failed == 0
+        assert first.counters.generations.new == 3 * n_rows and first.counters.models_loaded == 3
+        assert first.counters.judge.new > 0 and first.counters.judge.failed == 0
         calls = server.requests
 
         second = run_eval(recipe, adapters, out, progress=False)
-        assert (second.counters.generations_new, second.counters.judge_new, second.counters.models_loaded) == (0, 0, 0)
-        assert second.counters.generations_cached == 3 * n_rows
+        assert (second.counters.generations.new, second.counters.judge.new, second.counters.models_loaded) == (0, 0, 0)
+        assert second.counters.generations.cached == 3 * n_rows
         assert server.requests == calls
         assert second.lines()[-1] == f"generations: 0 new, {3 * n_rows} cached; judge calls: 0 new, 0 cached"
 
@@ -123,14 +123,14 @@ def test_torn_samples_file_is_repaired_and_only_missing_work_is_done(recipe_for,
         calls = server.requests
         again = run_eval(recipe, [str(tiny_adapters[0])], out, progress=False)
         # the lost record's prediction comes from the generation cache; its judge calls from the judge cache
-        assert again.counters.generations_new == 0 and again.counters.judge_new == 0 and server.requests == calls
-        assert again.counters.judge_cached == 2  # candidate + reference verdicts of the one lost record
+        assert again.counters.generations.new == 0 and again.counters.judge.new == 0 and server.requests == calls
+        assert again.counters.judge.cached == 2  # candidate + reference verdicts of the one lost record
         samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
         assert len(samples) == len(lines)
         # a new scorer on a rerun fills only that scorer
         recipe2 = recipe_for(server.url, reward_dir, scorers=["exact_match", "judge", "chrf"], instruction_set="none")
         third = run_eval(recipe2, [str(tiny_adapters[0])], out, progress=False)
-        assert third.counters.judge_new == 0 and third.counters.judge_cached == 0
+        assert third.counters.judge.new == 0 and third.counters.judge.cached == 0
         assert all("chrf" in json.loads(line)["scores"] for line in (out / "samples.jsonl").read_text().splitlines())
 
 
@@ -142,7 +142,85 @@ def test_changed_judge_or_decoding_is_not_served_stale(recipe_for, reward_dir, t
         other_judge = recipe_for(server.url, reward_dir, **base)
         other_judge.eval.judge.model = "another-judge"
         again = run_eval(other_judge, [], out, progress=False)
-        assert again.counters.generations_new == 0 and again.counters.judge_new > 0
+        assert again.counters.generations.new == 0 and again.counters.judge.new > 0
         longer = recipe_for(server.url, reward_dir, **{**base, "max_new_tokens": 9})
         third = run_eval(longer, [], out, progress=False)
-        assert third.counters.generations_new == 4  # 2 sentiment + 2 arithmetic rows, new decoding config
+        assert third.counters.generations.new == 4  # 2 sentiment + 2 arithmetic rows, new decoding config
+
+
+def _eval_cli(tmp_path, recipe, out):
+    """`iftkit eval` on a recipe object (written to YAML as a user would), base model only."""
+    import yaml
+
+    from iftkit.cli import main
+
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe.model_dump(mode="json")))
+    return main(["eval", "--config", str(path), "--out", str(out), "--no-progress"])
+
+
+def test_dead_judge_trips_the_breaker_exits_nonzero_and_the_rerun_resumes(recipe_for, reward_dir, tmp_path, capsys):
+    from models.test_chat_http import refused_port
+
+    port = refused_port()
+    out = tmp_path / "results"
+    recipe = recipe_for(f"http://127.0.0.1:{port}/v1", reward_dir, scorers=["exact_match", "judge", "judge_pairwise"],
+                        instruction_set="none", in_domain_samples=2)
+    recipe.tracking.mode = "disabled"
+    assert _eval_cli(tmp_path, recipe, out) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip() and "Loading weights" not in line]
+    assert len(err) == 1 and err[0].startswith("iftkit: error: judge stopped: 5 consecutive connection failures to "
+                                               f"http://127.0.0.1:{port}/v1/chat/completions")
+    assert "rerun the same command to resume" in err[0]
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    n = len(samples)  # 2 sentiment + 2 arithmetic rows
+    assert n == 4 and all(s["scores"]["exact_match"] is not None for s in samples)  # the rest of the run is kept
+    for s in samples:
+        assert set(s["failed"]) == {"judge", "judge_reference", "judge_ratio", "judge_pairwise"}
+        assert s["judge"]["judge"]["retry"] and "circuit breaker open" in s["judge"]["judge"]["error"]
+    rows = {(r["suite"], r["task"], r["scorer"]): r for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
+    assert rows[("in_domain", "__all__", "judge_reference")]["n_failed"] == 2  # the reference verdicts count as failed too
+
+    with JudgeServer(port=port) as server:  # the server is back: the rerun judges what failed, nothing else
+        assert _eval_cli(tmp_path, recipe, out) == 0
+        last = capsys.readouterr().out.strip().splitlines()
+        assert last[-1] == f"generations: 0 new, {n} cached; judge calls: {server.requests} new, 0 cached"
+        assert f"judge verdicts: {4 * n} scored, 0 unparseable, 0 failed requests" in last[-2]
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert all(not s["failed"] and not s["judge"]["judge"]["retry"] for s in samples)
+
+
+def test_unparseable_reference_verdict_is_counted_in_results(recipe_for, reward_dir, tmp_path):
+    from iftkit.data.rows import Row, write_rows
+
+    rows = [Row(prompt=[{"role": "user", "content": f"Name colour {i}"}], completion=c, task="colours", category="misc")
+            for i, c in enumerate(["red", "UNPARSEABLE blue", "green"])]
+    write_rows(tmp_path / "colours.jsonl", rows)
+    with JudgeServer() as server:
+        recipe = recipe_for(server.url, reward_dir, scorers=["judge"], suites=["colours"],
+                            extra_suites={"colours": str(tmp_path / "colours.jsonl")})
+        report = run_eval(recipe, [], tmp_path / "out", progress=False)
+    by = {r["scorer"]: r for r in report.rows if r["task"] == "colours"}
+    assert (by["judge"]["n"], by["judge"]["n_failed"]) == (3, 0)
+    assert (by["judge_reference"]["n"], by["judge_reference"]["n_failed"]) == (2, 1)
+    assert (by["judge_ratio"]["n"], by["judge_ratio"]["n_failed"]) == (2, 1)
+    assert report.counters.verdicts.unparseable == 1 and report.counters.verdicts.scored == 5
+    assert "judge verdicts: 5 scored, 1 unparseable, 0 failed requests" in report.lines()[-2]
+
+
+def test_corrupt_cache_is_moved_aside_with_one_warning(recipe_for, reward_dir, tmp_path, capsys):
+    recipe = recipe_for("http://127.0.0.1:9/v1", reward_dir, scorers=["exact_match"], instruction_set="none",
+                        in_domain_samples=2)
+    recipe.tracking.mode = "disabled"
+    assert _eval_cli(tmp_path, recipe, tmp_path / "out") == 0
+    cache = tmp_path / "cache" / "generations.sqlite"
+    with open(cache, "r+b") as f:  # the first bytes overwritten: no longer a SQLite file
+        f.write(b"garbage!" * 8)
+    capsys.readouterr()
+    assert _eval_cli(tmp_path, recipe, tmp_path / "out2") == 0
+    captured = capsys.readouterr()
+    warning = [line for line in captured.err.splitlines() if "warning" in line]
+    assert len(warning) == 1 and warning[0].startswith(f"iftkit: warning: cache {cache} is unreadable")
+    aside = list(cache.parent.glob("generations.sqlite.corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_bytes().startswith(b"garbage!")
+    assert captured.out.strip().splitlines()[-1].startswith("generations: 4 new, 0 cached")

@@ -99,18 +99,24 @@ def test_pairwise_judge_position_and_length_bias_on_results_and_human_pairs(resu
     """The eval stage's PairwiseJudge over a fake client (always answers "Winner: A"): every call
     picks the first slot, which the report must show as full position bias."""
     prompts = pytest.importorskip("iftkit.evaluation.judge.prompts")
-    from iftkit.models.chat_http import Completion
+    from iftkit.evaluation.judge.client import JudgeClient
     from iftkit.evaluation.scorers import get_scorer
+    from iftkit.evaluation.sqlite_store import JsonStore
+    from iftkit.models.chat.cache import CachedChat
+    from iftkit.models.chat.types import Completion, GenConfig
 
-    class FirstSlotClient:
-        label = "fake:first-slot"
-        calls = 0
+    class FirstSlotBackend:  # a chat backend with text only (no probabilities), always "Winner: A"
+        def identity(self):
+            return {"backend": "fake", "model": "first-slot"}
 
-        def complete_many(self, msgs):
-            FirstSlotClient.calls += len(msgs)
-            return [Completion("Winner: A") for _ in msgs]
+        def complete_many(self, msgs, gen, seeds=None, on_done=None):
+            out = [Completion("Winner: A") for _ in msgs]
+            for i, c in enumerate(out):
+                on_done(i, c)
+            return out
 
-    judge = get_scorer("judge_pairwise", client=FirstSlotClient(), prompt=prompts.load_judge_prompt("pairwise"))
+    client = JudgeClient(CachedChat(FirstSlotBackend(), JsonStore(tmp_path / "j.sqlite", "judge")), GenConfig(8))
+    judge = get_scorer("judge_pairwise", client=client, prompt=prompts.load_judge_prompt("pairwise"))
 
     def factory(name, **kw):
         return judge if name == "judge_pairwise" else fx.factory(name)

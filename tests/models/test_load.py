@@ -2,13 +2,15 @@ import pytest
 
 from iftkit import DEFAULT_MODEL_ID
 from iftkit.config.schema import ModelConfig
-from iftkit.models.generate import generate_one
+from iftkit.models.chat.local import TransformersChat
+from iftkit.models.chat.types import GenConfig
 from iftkit.models.load import load_model_and_tokenizer, quantization_config
 
 
 def test_tiny_model_loads_and_generates(tiny_model_dir):
     model, tok = load_model_and_tokenizer(ModelConfig(id=str(tiny_model_dir)))
-    text = generate_one(model, tok, [{"role": "user", "content": "hello"}], max_new_tokens=5)
+    [reply] = TransformersChat.from_loaded(model, tok).complete_many([[{"role": "user", "content": "hello"}]], GenConfig(5))
+    text = reply.text
     assert isinstance(text, str)
 
 
@@ -23,5 +25,7 @@ def test_4bit_config_is_nf4_double_quant():
 def test_default_model_answers_offline(smollm2_dir, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     model, tok = load_model_and_tokenizer(ModelConfig(id=DEFAULT_MODEL_ID))
-    text = generate_one(model, tok, [{"role": "user", "content": "What is the capital of France?"}], max_new_tokens=12)
+    [reply] = TransformersChat.from_loaded(model, tok).complete_many(
+        [[{"role": "user", "content": "What is the capital of France?"}]], GenConfig(12))
+    text = reply.text
     assert "Paris" in text

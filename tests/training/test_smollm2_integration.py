@@ -15,7 +15,8 @@ def test_quickstart_lora_changes_generations(smollm2_dir, tmp_path):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from iftkit.models.generate import generate_one
+    from iftkit.models.chat.local import TransformersChat
+    from iftkit.models.chat.types import GenConfig
 
     mix = write_test_mix(tmp_path / "mix", n_train=16, n_val=0)
     out = tmp_path / "adapter"
@@ -27,7 +28,8 @@ def test_quickstart_lora_changes_generations(smollm2_dir, tmp_path):
     prompt = [{"role": "system", "content": "Answer in one word."},
               {"role": "user", "content": "Review 7: the product was sad. Sentiment?"}]
     base = AutoModelForCausalLM.from_pretrained(card["base_model_path"])
-    before = generate_one(base, tok, prompt, max_new_tokens=12)
+    [before] = TransformersChat.from_loaded(base, tok).complete_many([prompt], GenConfig(12))
     tuned = PeftModel.from_pretrained(base, str(out))
-    after = generate_one(tuned, tok, prompt, max_new_tokens=12)
+    [after] = TransformersChat.from_loaded(tuned, tok).complete_many([prompt], GenConfig(12))
+    before, after = before.text, after.text
     assert after != before

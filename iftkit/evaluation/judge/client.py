@@ -1,51 +1,65 @@
-"""The judge client every judge scorer calls: cache first, backend for the rest.
+"""The judge every judge scorer calls: a chat backend behind the cache, turned into verdicts.
 
-The cache key is the full prompt plus the judge's identity (backend, URL, model, decoding),
-so a rerun makes no calls and a different judge never reuses another's verdicts. Only real
-responses are cached (an unparseable verdict is a real response: it is kept verbatim);
-requests that failed after every retry are not, so the next run tries them again.
+`verdict` (eval.judge.verdict) chooses how a verdict is read: `probs` from the model's
+probabilities over the allowed verdicts (local models: next-token distribution at the verdict
+slot; HTTP servers: token logprobs, required), `text` by parsing the reply, `auto` (default)
+probabilities wherever the backend gives them and text otherwise. Every verdict is counted
+(scored / unparseable / failed) in `tally`.
 """
 
-from iftkit.evaluation.counters import Counters
-from iftkit.evaluation.fingerprint import json_hash
-from iftkit.models.chat_http import Completion
-from iftkit.evaluation.sqlite_store import JsonStore
+from typing import Optional
+
+from iftkit.evaluation.counters import VerdictTally
+from iftkit.evaluation.judge import verdicts as vd
+from iftkit.evaluation.judge.prompts import JudgePrompt
+from iftkit.models.chat.cache import CachedChat
+from iftkit.models.chat.types import GenConfig
+
+TOP_LOGPROBS = 20
 
 
 class JudgeClient:
-    def __init__(self, backend, store: JsonStore, counters: Counters, input_cost_per_1m: float = 0.0,
-                 output_cost_per_1m: float = 0.0):
-        self.backend, self.store, self.counters = backend, store, counters
-        self.input_cost_per_1m, self.output_cost_per_1m = input_cost_per_1m, output_cost_per_1m
-        self.identity = backend.identity()
-        self.label = f"{self.identity['backend']}:{self.identity.get('model')}" + (" (weak judge)" if getattr(backend, "weak", False) else "")
+    def __init__(self, chat: CachedChat, gen: GenConfig, verdict: str = "auto", weak: bool = False,
+                 tally: Optional[VerdictTally] = None):
+        self.chat, self.verdict = chat, verdict
+        self.tally = tally if tally is not None else VerdictTally()
+        self.use_choice_probs = verdict != "text" and chat.supports_probs
+        if verdict != "text" and not chat.supports_probs:
+            gen = GenConfig(gen.max_new_tokens, gen.temperature, gen.top_p, top_logprobs=TOP_LOGPROBS)
+        self.gen = gen
+        ident = chat.identity
+        self.identity = {**ident, "verdict": "choice_probs" if self.use_choice_probs else verdict,
+                         **({} if self.use_choice_probs else {"gen": gen.identity()})}
+        name = getattr(chat.backend, "name", None) or ident.get("model")
+        self.label = f"{ident['backend']}:{name}" + (" (weak judge)" if weak else "")
 
-    def key(self, messages) -> str:
-        return json_hash([self.identity, messages])
+    @property
+    def breaker(self):
+        return getattr(self.chat.backend, "breaker", None)
 
-    def complete_many(self, prompts: list[list[dict]]) -> list[Completion]:
-        keys = [self.key(p) for p in prompts]
-        hits = self.store.get_many(sorted(set(keys)))
-        results: dict[str, Completion] = {k: Completion(v["text"], cached=True) for k, v in hits.items()}
-        todo_keys = [k for k in dict.fromkeys(keys) if k not in results]
-        # repeats of one prompt inside a batch are asked once; the repeats count as cached
-        self.counters.judge_cached += len(keys) - len(todo_keys)
-        if todo_keys:
-            first = {k: prompts[keys.index(k)] for k in todo_keys}
-            todo = [first[k] for k in todo_keys]
+    def verdicts(self, prompt: JudgePrompt, messages_list: list, desc: str = "judge") -> list[vd.Verdict]:
+        if self.use_choice_probs:
+            got = self.chat.choice_probs(messages_list, [" " + c for c in prompt.choices()], prompt.verdict_prefix, desc)
+            out = [vd.from_probs(prompt, {k.strip(): p for k, p in c.probs.items()}, "probs") if c.probs else vd.failed(c)
+                   for c in got]
+        else:
+            out = [self._from_reply(prompt, c) for c in self.chat.complete_many(messages_list, self.gen, desc=desc)]
+        for v in out:
+            self.tally.scored += v.status == "scored"
+            self.tally.unparseable += v.status == "unparseable"
+            self.tally.failed += v.status == "failed"
+            self.tally.by_probs += v.method in ("probs", "logprobs")
+        return out
 
-            def done(i, c: Completion):
-                self.counters.judge_new += 1
-                self.counters.judge_retries += c.retries
-                self.counters.judge_prompt_tokens += c.prompt_tokens
-                self.counters.judge_completion_tokens += c.completion_tokens
-                self.counters.judge_cost += (c.prompt_tokens * self.input_cost_per_1m + c.completion_tokens * self.output_cost_per_1m) / 1e6
-                if c.text is None:
-                    self.counters.judge_failed += 1
-                else:
-                    self.store.put_many({todo_keys[i]: {"text": c.text, "prompt_tokens": c.prompt_tokens,
-                                                        "completion_tokens": c.completion_tokens}})
-
-            for k, c in zip(todo_keys, self.backend.complete_many(todo, on_done=done)):
-                results[k] = c
-        return [results[k] for k in keys]
+    def _from_reply(self, prompt: JudgePrompt, c) -> vd.Verdict:
+        if c.text is None:
+            return vd.failed(c)
+        if self.verdict != "text":
+            weighted = vd.from_logprobs(prompt, c)
+            if weighted is not None:
+                return weighted
+            if self.verdict == "probs":
+                return vd.Verdict(None, None, "unparseable", raw=c.text,
+                                  error="eval.judge.verdict = probs but the server returned no usable logprobs "
+                                        "(use verdict: auto to fall back to the text)")
+        return vd.from_text(prompt, c.text)

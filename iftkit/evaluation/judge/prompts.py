@@ -12,6 +12,9 @@ from iftkit.paths import project_root
 
 DEFAULTS = {"reference": "judge_reference.yaml", "pairwise": "judge_pairwise.yaml"}
 REQUIRED = {"reference": ("system", "user", "score_pattern"), "pairwise": ("system", "user", "winner_pattern")}
+# where the verdict goes in the judge's reply: probability verdicts read the token after this
+VERDICT_PREFIX = {"reference": "Score:", "pairwise": "Winner:"}
+PAIRWISE_CHOICES = ("A", "B", "tie")
 
 
 @dataclass
@@ -23,6 +26,17 @@ class JudgePrompt:
     pattern: re.Pattern
     scale: tuple = (0.0, 10.0)
     source: str = ""
+    verdict_prefix: str = ""
+
+    def choices(self) -> list[str]:
+        """The allowed verdicts: every integer on the scale, or A / B / tie."""
+        if self.kind == "pairwise":
+            return list(PAIRWISE_CHOICES)
+        return [str(v) for v in range(int(self.scale[0]), int(self.scale[1]) + 1)]
+
+    def verdict_value(self, choice: str) -> float:
+        """A verdict as a number: the score itself, or how much the answer in slot A won (1 / 0.5 / 0)."""
+        return {"A": 1.0, "B": 0.0, "tie": 0.5}[choice] if self.kind == "pairwise" else float(choice)
 
     def render(self, **fields) -> list[dict]:
         text = self.user
@@ -31,7 +45,8 @@ class JudgePrompt:
         return [{"role": "system", "content": self.system.strip()}, {"role": "user", "content": text.strip()}]
 
     def identity(self) -> dict:
-        return {"name": self.name, "system": self.system, "user": self.user, "pattern": self.pattern.pattern}
+        return {"name": self.name, "system": self.system, "user": self.user, "pattern": self.pattern.pattern,
+                "verdict_prefix": self.verdict_prefix}
 
 
 def load_judge_prompt(kind: str, path: Optional[str] = None) -> JudgePrompt:
@@ -51,8 +66,17 @@ def load_judge_prompt(kind: str, path: Optional[str] = None) -> JudgePrompt:
         pattern = re.compile(data[REQUIRED[kind][2]])
     except re.error as exc:
         raise IftkitError(f"{p}: key '{REQUIRED[kind][2]}': invalid regex ({exc})") from None
-    lo, hi = data.get("scale", [0, 10])
-    return JudgePrompt(kind, str(data.get("name", p.stem)), data["system"], data["user"], pattern, (float(lo), float(hi)), str(p))
+    try:
+        lo, hi = (float(x) for x in data.get("scale", [0, 10]))
+        if kind == "reference" and (lo != int(lo) or hi != int(hi) or hi <= lo):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise IftkitError(f"{p}: key 'scale': expected two integers [low, high] with low < high, "
+                          f"got {data.get('scale')!r}") from None
+    prefix = data.get("verdict_prefix", VERDICT_PREFIX[kind])
+    if not isinstance(prefix, str):
+        raise IftkitError(f"{p}: key 'verdict_prefix': expected a string such as {VERDICT_PREFIX[kind]!r}")
+    return JudgePrompt(kind, str(data.get("name", p.stem)), data["system"], data["user"], pattern, (lo, hi), str(p), prefix)
 
 
 def parse_score(prompt: JudgePrompt, text: str):

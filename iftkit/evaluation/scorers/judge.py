@@ -1,14 +1,17 @@
-"""LLM-judge scorers: reference-guided 0-10 grading and pairwise preference.
+"""LLM-judge scorers: reference-guided grading and pairwise preference.
 
 Reference-guided (as in the paper): the judge grades the candidate and, with the same
 prompt, the reference answer itself; we report the candidate score, the reference score and
 their ratio (how close to the reference the judge thinks the candidate is). Pairwise: the
 candidate and the reference are compared in both orders to cancel position bias.
-Verdicts that do not parse are kept verbatim, scored None and marked failed.
+Verdicts come from the judge's probabilities where the backend gives them (see
+judge/verdicts.py); a verdict that fails (no answer, or a text reply that does not parse) is
+kept verbatim, scored None and marked failed for exactly the outputs it feeds: a failed
+reference verdict fails judge_reference and judge_ratio, never silently.
 """
 
 from iftkit.evaluation.fingerprint import json_hash
-from iftkit.evaluation.judge.prompts import JudgePrompt, parse_score, parse_winner
+from iftkit.evaluation.judge.prompts import JudgePrompt
 from iftkit.evaluation.scorers.base import Scorer, ScoreResult
 from iftkit.evaluation.scorers.registry import ScorerInfo
 
@@ -21,6 +24,20 @@ class _Output(Scorer):
 class _JudgeScorer(Scorer):
     def identity(self):
         return json_hash([self.name, self.client.identity, self.prompt.identity()])
+
+    def score(self, samples):
+        return self.score_detailed(samples).values[self.name]
+
+    def _ask(self, samples, **slots):
+        """Verdicts for every sample with a reference, one list per slot filling (e.g. candidate, reference)."""
+        applies = [i for i, s in enumerate(samples) if (s.reference or "").strip()]
+        msgs = []
+        for fill in slots.values():
+            msgs += [self.prompt.render(instruction=samples[i].instruction(), reference=samples[i].reference,
+                                        **fill(samples[i])) for i in applies]
+        got = self.client.verdicts(self.prompt, msgs, desc=f"{self.name} ({self.client.label})") if applies else []
+        n = len(applies)
+        return applies, {name: got[k * n:(k + 1) * n] for k, name in enumerate(slots)}
 
 
 class ReferenceJudge(_JudgeScorer):
@@ -35,64 +52,52 @@ class ReferenceJudge(_JudgeScorer):
         return {"judge": self, "judge_reference": _Output("judge_reference", scale=self.scale),
                 "judge_ratio": _Output("judge_ratio", scale=(0.0, float("inf")))}
 
-    def score(self, samples):
-        return self.score_detailed(samples).values["judge"]
-
     def score_detailed(self, samples):
-        applies = [i for i, s in enumerate(samples) if (s.reference or "").strip()]
-        cand = [self.prompt.render(instruction=samples[i].instruction(), reference=samples[i].reference,
-                                   answer=samples[i].prediction) for i in applies]
-        ref = [self.prompt.render(instruction=samples[i].instruction(), reference=samples[i].reference,
-                                  answer=samples[i].reference) for i in applies]
-        got = self.client.complete_many(cand + ref) if applies else []
+        applies, got = self._ask(samples, candidate=lambda s: {"answer": s.prediction},
+                                 reference=lambda s: {"answer": s.reference})
         n = len(samples)
         vals = {"judge": [None] * n, "judge_reference": [None] * n, "judge_ratio": [None] * n}
-        details, failed = [None] * n, [False] * n
-        for j, i in enumerate(applies):
-            c, r = got[j], got[len(applies) + j]
-            cs, rs = parse_score(self.prompt, c.text), parse_score(self.prompt, r.text)
-            vals["judge"][i], vals["judge_reference"][i] = cs, rs
-            if cs is not None and rs:
-                vals["judge_ratio"][i] = cs / rs
-            failed[i] = cs is None
-            details[i] = {"raw": c.text, "parsed": cs, "error": c.error or (None if cs is not None else "unparseable verdict"),
-                          "reference_raw": r.text, "reference_parsed": rs, "judge": self.client.label,
-                          "parse_failed": c.text is not None and cs is None}
+        details, failed = [None] * n, [()] * n
+        for i, c, r in zip(applies, got["candidate"], got["reference"]):
+            vals["judge"][i], vals["judge_reference"][i] = c.value, r.value
+            if c.value is not None and r.value:
+                vals["judge_ratio"][i] = c.value / r.value
+            failed[i] = tuple(o for o, bad in (("judge", c.value is None), ("judge_reference", r.value is None),
+                                               ("judge_ratio", vals["judge_ratio"][i] is None)) if bad)
+            details[i] = _details(self.client, {"candidate": c, "reference": r})
         return ScoreResult(vals, details, failed)
 
 
 class PairwiseJudge(_JudgeScorer):
-    """1 = candidate preferred over the reference in both orders, 0.5 = split or tie, 0 = never."""
+    """1 = candidate preferred over the reference in both orders, 0.5 = split or tie, 0 = never
+    (with probability verdicts: the expected preference, averaged over both orders)."""
 
     name = "judge_pairwise"
 
     def __init__(self, client=None, prompt: JudgePrompt = None):
         self.client, self.prompt = client, prompt
 
-    def score(self, samples):
-        return self.score_detailed(samples).values[self.name]
-
     def score_detailed(self, samples):
-        applies = [i for i, s in enumerate(samples) if (s.reference or "").strip()]
-        ab = [self.prompt.render(instruction=samples[i].instruction(), reference=samples[i].reference,
-                                 answer_a=samples[i].prediction, answer_b=samples[i].reference) for i in applies]
-        ba = [self.prompt.render(instruction=samples[i].instruction(), reference=samples[i].reference,
-                                 answer_a=samples[i].reference, answer_b=samples[i].prediction) for i in applies]
-        got = self.client.complete_many(ab + ba) if applies else []
+        applies, got = self._ask(samples, candidate_first=lambda s: {"answer_a": s.prediction, "answer_b": s.reference},
+                                 reference_first=lambda s: {"answer_a": s.reference, "answer_b": s.prediction})
         n = len(samples)
-        vals, details, failed = [None] * n, [None] * n, [False] * n
-        for j, i in enumerate(applies):
-            first, second = got[j], got[len(applies) + j]
-            w1, w2 = parse_winner(self.prompt, first.text), parse_winner(self.prompt, second.text)
-            win1 = {"A": 1.0, "B": 0.0, "tie": 0.5}.get(w1)
-            win2 = {"A": 0.0, "B": 1.0, "tie": 0.5}.get(w2)
-            ok = win1 is not None and win2 is not None
-            vals[i] = (win1 + win2) / 2 if ok else None
-            failed[i] = not ok
-            err = first.error or second.error or (None if ok else "unparseable verdict")
-            details[i] = {"raw": [first.text, second.text], "parsed": [w1, w2], "error": err, "judge": self.client.label,
-                          "parse_failed": (first.text is not None and w1 is None) or (second.text is not None and w2 is None)}
+        vals, details, failed = [None] * n, [None] * n, [()] * n
+        for i, first, second in zip(applies, got["candidate_first"], got["reference_first"]):
+            ok = first.value is not None and second.value is not None
+            vals[i] = (first.value + (1.0 - second.value)) / 2 if ok else None
+            failed[i] = () if ok else (self.name,)
+            details[i] = _details(self.client, {"candidate_first": first, "reference_first": second})
         return ScoreResult({self.name: vals}, details, failed)
+
+
+def _details(client, verdicts: dict) -> dict:
+    """The per-sample judge record: every verdict verbatim, and what to count or retry."""
+    errors = [f"{k}: {v.error}" for k, v in verdicts.items() if v.error]
+    return {"judge": client.label, "verdicts": {k: v.to_dict() for k, v in verdicts.items()},
+            "error": "; ".join(errors) or None,
+            "status": {s: sum(v.status == s for v in verdicts.values()) for s in ("scored", "unparseable", "failed")},
+            # a verdict with no answer at all is asked again on the next run (it is not in the cache)
+            "retry": any(v.status == "failed" for v in verdicts.values())}
 
 
 def _prompt(kind: str, key: str):

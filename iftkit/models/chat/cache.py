@@ -1,0 +1,87 @@
+"""The one content-keyed cache in front of any chat backend.
+
+Every call is keyed by (backend identity, kind of call, its settings, the messages[, seed]):
+the backend identity names the weights (model + adapter fingerprints) or the server URL and
+model, so a rerun makes no calls and a different model never reuses another's answers. Only
+real answers are cached; a request that failed after its retries (or was never sent because
+the circuit breaker was open) is not, so the next run asks again. Each answer is stored as
+it lands, so an interrupted run keeps what it paid for.
+"""
+
+import threading
+from typing import Callable, Optional
+
+from iftkit.evaluation.fingerprint import json_hash
+from iftkit.evaluation.sqlite_store import JsonStore
+from iftkit.models.chat.types import Completion, GenConfig, Tally
+
+
+class CachedChat:
+    def __init__(self, backend, store: JsonStore, tally: Optional[Tally] = None, progress: bool = False,
+                 desc: str = "chat", input_cost_per_1m: float = 0.0, output_cost_per_1m: float = 0.0):
+        self.backend, self.store = backend, store
+        self.tally = tally if tally is not None else Tally()
+        self.progress, self.desc = progress, desc
+        self.input_cost_per_1m, self.output_cost_per_1m = input_cost_per_1m, output_cost_per_1m
+        self.identity = backend.identity()
+        self._lock = threading.Lock()
+
+    @property
+    def supports_probs(self) -> bool:
+        return hasattr(self.backend, "choice_probs")
+
+    def key(self, kind: str, spec, messages, seed: Optional[int] = None) -> str:
+        return json_hash([self.identity, kind, spec, messages] + ([seed] if seed is not None else []))
+
+    def complete_many(self, messages_list: list, gen: GenConfig, seeds: Optional[list] = None,
+                      desc: Optional[str] = None) -> list[Completion]:
+        seeds = list(seeds) if seeds is not None else [None] * len(messages_list)
+        keys = [self.key("complete", gen.identity(), m, s) for m, s in zip(messages_list, seeds)]
+
+        def call(idx, on_done):
+            todo_seeds = [seeds[i] for i in idx]
+            return self.backend.complete_many([messages_list[i] for i in idx], gen,
+                                              seeds=todo_seeds if any(s is not None for s in todo_seeds) else None,
+                                              on_done=on_done)
+
+        return self._serve(keys, call, desc)
+
+    def choice_probs(self, messages_list: list, choices: list[str], prefix: str = "",
+                     desc: Optional[str] = None) -> list[Completion]:
+        keys = [self.key("choice_probs", {"choices": list(choices), "prefix": prefix}, m) for m in messages_list]
+
+        def call(idx, on_done):
+            return self.backend.choice_probs([messages_list[i] for i in idx], choices, prefix, on_done=on_done)
+
+        return self._serve(keys, call, desc)
+
+    def _serve(self, keys: list[str], call: Callable, desc: Optional[str]) -> list[Completion]:
+        results = {k: Completion.from_cache(v) for k, v in self.store.get_many(sorted(set(keys))).items()}
+        todo = [k for k in dict.fromkeys(keys) if k not in results]
+        # repeats of one request inside a batch are asked once; the repeats count as cached
+        self.tally.cached += len(keys) - len(todo)
+        if not todo:
+            return [results[k] for k in keys]
+        first = {k: keys.index(k) for k in todo}
+        from tqdm.auto import tqdm
+
+        with tqdm(total=len(todo), desc=desc or self.desc, unit="call", disable=not self.progress, leave=False) as bar:
+            def done(j: int, c: Completion) -> None:
+                with self._lock:
+                    self._count(c)
+                    if c.text is not None:
+                        self.store.put_many({todo[j]: c.to_cache()})
+                    bar.update(1)
+
+            got = call([first[k] for k in todo], done)
+        results.update(zip(todo, got))
+        return [results[k] for k in keys]
+
+    def _count(self, c: Completion) -> None:
+        t = self.tally
+        t.new += 1
+        t.retries += c.retries
+        t.failed += c.text is None
+        t.prompt_tokens += c.prompt_tokens
+        t.completion_tokens += c.completion_tokens
+        t.cost += (c.prompt_tokens * self.input_cost_per_1m + c.completion_tokens * self.output_cost_per_1m) / 1e6

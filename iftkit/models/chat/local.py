@@ -1,0 +1,200 @@
+"""The transformers chat backend: a local causal LM (optionally + a LoRA adapter).
+
+Prompts are rendered with the tokenizer's chat template exactly as in training
+(add_generation_prompt=True). Greedy requests are generated in batches sorted by token length
+(so each batch pads little) and left-padded (so every row's new tokens start at the same
+column); sampled requests (the teacher) run one at a time so each request's seed alone fixes
+its answer. `choice_probs` reads verdicts from next-token distributions (see choices.py).
+"""
+
+import threading
+from pathlib import Path
+from typing import Callable, Optional
+
+from iftkit.models.chat.choices import ChoiceTrie
+from iftkit.models.chat.types import Completion, GenConfig
+
+OnDone = Optional[Callable[[int, Completion], None]]
+
+
+def chat_prompt_text(tokenizer, messages) -> str:
+    """The exact text the model sees for a chat prompt, generation header included."""
+    if not getattr(tokenizer, "chat_template", None):
+        # a base model without a chat template (e.g. a bigger judge on disk): plain turns
+        return "".join(f"{m['role']}: {m['content']}\n\n" for m in messages) + "assistant:"
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+class TransformersChat:
+    def __init__(self, model_cfg=None, path: Optional[str] = None, adapter_path: Optional[str] = None,
+                 batch_size: int = 16):
+        self.model_cfg, self.path, self.adapter_path, self.batch_size = model_cfg, path, adapter_path, batch_size
+        # what people call it (the recipe's model id); the identity (cache key) is the weights' fingerprint
+        self.name = getattr(model_cfg, "id", None) or path
+        self.loads = 0
+        self._model = self._tok = None
+        self._identity = None
+        self._lock = threading.Lock()  # one forward at a time on a local model
+
+    @classmethod
+    def from_loaded(cls, model, tokenizer, batch_size: int = 16, name: str = "in-memory") -> "TransformersChat":
+        """A backend over an already loaded model (tests, a model just trained in this process)."""
+        chat = cls(batch_size=batch_size)
+        chat._model, chat._tok = model.eval(), tokenizer
+        chat._identity = {"backend": "transformers", "model": name}
+        chat.name = name
+        return chat
+
+    def identity(self) -> dict:
+        if self._identity is None:
+            from iftkit.evaluation.fingerprint import adapter_fingerprint, model_fingerprint
+
+            model = model_fingerprint(self.path)
+            if self.adapter_path:
+                model += "+" + adapter_fingerprint(self.adapter_path)
+            self._identity = {"backend": "transformers", "model": model}
+            if self.model_cfg is not None:  # the same weights in another precision answer differently
+                self._identity.update(dtype=self.model_cfg.dtype, quantization=self.model_cfg.quantization.mode)
+        return self._identity
+
+    def load(self):
+        if self._model is None:
+            from iftkit.models.load import load_model, load_tokenizer
+
+            tok_dir = self.path
+            if self.adapter_path and (Path(self.adapter_path) / "tokenizer_config.json").is_file():
+                tok_dir = self.adapter_path
+            trust = bool(getattr(self.model_cfg, "trust_remote_code", False))
+            self._tok = load_tokenizer(tok_dir, trust_remote_code=trust)
+            model = load_model(self.model_cfg, path=self.path)
+            if self.adapter_path:
+                from peft import PeftModel
+
+                model = PeftModel.from_pretrained(model, self.adapter_path)
+            self._model = model.eval()
+            self.loads += 1
+        return self._model, self._tok
+
+    def unload(self) -> None:
+        self._model = self._tok = None
+
+    def complete_many(self, messages_list: list, gen: GenConfig, seeds: Optional[list] = None,
+                      on_done: OnDone = None) -> list[Completion]:
+        model, tok = self.load()
+        texts = [chat_prompt_text(tok, m) for m in messages_list]
+        out: list[Completion] = [None] * len(texts)
+
+        def finish(i, c):
+            out[i] = c
+            if on_done:
+                on_done(i, c)
+
+        with self._lock:
+            if gen.temperature > 0:
+                for i, text in enumerate(texts):
+                    finish(i, self._sample(text, gen, seeds[i] if seeds else None))
+            else:
+                self._greedy(texts, gen, finish)
+        return out
+
+    def _greedy(self, texts, gen: GenConfig, finish) -> None:
+        import torch
+
+        model, tok = self._model, self._tok
+        lengths = [len(tok(t, add_special_tokens=False)["input_ids"]) for t in texts]
+        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+        eos, pad = self._eos_pad()
+        saved_side = tok.padding_side
+        tok.padding_side = "left"
+        try:
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start:start + self.batch_size]
+                enc = tok([texts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False)
+                enc = {k: v.to(model.device) for k, v in enc.items()}
+                with torch.no_grad():
+                    ids = model.generate(**enc, max_new_tokens=gen.max_new_tokens, do_sample=False, temperature=None,
+                                         top_p=None, top_k=None, pad_token_id=pad, eos_token_id=eos)
+                for i, row in zip(idx, ids[:, enc["input_ids"].shape[1]:]):
+                    finish(i, self._completion(row, lengths[i]))
+        finally:
+            tok.padding_side = saved_side
+
+    def _sample(self, text: str, gen: GenConfig, seed: Optional[int]) -> Completion:
+        import torch
+
+        model, tok = self._model, self._tok
+        enc = tok(text, return_tensors="pt", add_special_tokens=False)
+        enc = {k: v.to(model.device) for k, v in enc.items()}
+        if seed is not None:
+            torch.manual_seed(seed % (2 ** 31))
+        eos, pad = self._eos_pad()
+        with torch.no_grad():
+            ids = model.generate(**enc, max_new_tokens=gen.max_new_tokens, do_sample=True, temperature=gen.temperature,
+                                 top_p=gen.top_p, pad_token_id=pad, eos_token_id=eos)
+        return self._completion(ids[0, enc["input_ids"].shape[1]:], enc["input_ids"].shape[1])
+
+    def _eos_pad(self):
+        tok = self._tok
+        eos = self._model.generation_config.eos_token_id or tok.eos_token_id
+        return eos, tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+
+    def _completion(self, new_ids, prompt_tokens: int) -> Completion:
+        eos, pad = self._eos_pad()
+        stops = set(eos if isinstance(eos, list) else [eos]) | {pad}
+        ids = new_ids.tolist()
+        used = next((k + 1 for k, t in enumerate(ids) if t in stops), len(ids))
+        text = self._tok.decode(ids, skip_special_tokens=True).strip()
+        return Completion(text, prompt_tokens=prompt_tokens, completion_tokens=used)
+
+    def choice_probs(self, messages_list: list, choices: list[str], prefix: str = "",
+                     on_done: OnDone = None) -> list[Completion]:
+        """P(choice | prompt + assistant prefix) for each allowed choice, normalised over the choices.
+
+        Every trie node of every prompt is one row (prompt + node path); rows are sorted by length
+        and run in left-padded batches, reading only the last position's logits."""
+        import torch
+
+        model, tok = self.load()
+        tries = []
+        for messages in messages_list:
+            text = chat_prompt_text(tok, messages) + prefix
+            tries.append(ChoiceTrie.build([tok(text + c, add_special_tokens=False)["input_ids"] for c in choices]))
+        rows = [(i, path, t.base + list(path)) for i, t in enumerate(tries) for path in t.wants]
+        rows.sort(key=lambda r: -len(r[2]))
+        lps: list[dict] = [{} for _ in tries]
+        left = [len(t.wants) for t in tries]
+        out: list[Completion] = [None] * len(tries)
+        pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+        with self._lock, torch.no_grad():
+            for batch in _batches(rows, self.batch_size):
+                width = len(batch[0][2])
+                ids = torch.tensor([[pad] * (width - len(r[2])) + r[2] for r in batch], device=model.device)
+                mask = torch.tensor([[0] * (width - len(r[2])) + [1] * len(r[2]) for r in batch], device=model.device)
+                # left padding: positions count real tokens only, as they would unpadded
+                logits = model(input_ids=ids, attention_mask=mask, position_ids=(mask.cumsum(-1) - 1).clamp(min=0),
+                               logits_to_keep=1).logits[:, -1].float()
+                for (i, path, _), lp in zip(batch, torch.log_softmax(logits, dim=-1)):
+                    lps[i][path] = {t: float(lp[t]) for t in tries[i].wants[path]}
+                    left[i] -= 1
+                    if left[i] == 0:
+                        out[i] = _choice_completion(tries[i], lps[i], choices)
+                        if on_done:
+                            on_done(i, out[i])
+        return out
+
+
+def _batches(rows: list, batch_size: int, max_tokens: int = 16384):
+    """Consecutive rows (longest first) in batches of at most batch_size rows and max_tokens padded tokens."""
+    start = 0
+    while start < len(rows):
+        width = len(rows[start][2])
+        n = max(1, min(batch_size, max_tokens // max(width, 1)))
+        yield rows[start:start + n]
+        start += n
+
+
+def _choice_completion(trie: ChoiceTrie, lps: dict, choices: list[str]) -> Completion:
+    probs = {choices[k]: p for k, p in trie.distribution(lps).items()}
+    if not probs:
+        return Completion(None, error="no probability mass on any allowed choice", prompt_tokens=len(trie.base))
+    return Completion(max(probs, key=probs.get), probs=probs, prompt_tokens=len(trie.base))
