@@ -247,7 +247,7 @@ class JudgeConfig(Section):
     timeout_s: float = Field(60.0, gt=0)
     prompt_file: Optional[str] = None
     pairwise: bool = False
-    # prompt data files (None = recipes/prompts/judge_reference.yaml / judge_pairwise.yaml)
+    # prompt data files (None = the packaged defaults in iftkit/evaluation/judge/default_prompts/)
     pairwise_prompt_file: Optional[str] = None
     max_tokens: int = Field(48, gt=0)
     temperature: float = Field(0.0, ge=0.0)

@@ -1,4 +1,8 @@
-"""Judge prompts are data (recipes/prompts/*.yaml), not code: load, check and fill them."""
+"""Judge prompts are data, not code: load, check and fill them.
+
+The defaults ship in the package (iftkit/evaluation/judge/default_prompts/); a recipe names its
+own with eval.judge.prompt_file / pairwise_prompt_file (recipes/prompts/ holds short variants).
+"""
 
 import re
 from dataclasses import dataclass
@@ -8,7 +12,6 @@ from typing import Optional
 import yaml
 
 from iftkit.errors import IftkitError
-from iftkit.paths import project_root
 
 DEFAULTS = {"reference": "judge_reference.yaml", "pairwise": "judge_pairwise.yaml"}
 REQUIRED = {"reference": ("system", "user", "score_pattern"), "pairwise": ("system", "user", "winner_pattern")}
@@ -50,9 +53,12 @@ class JudgePrompt:
 
 
 def load_judge_prompt(kind: str, path: Optional[str] = None) -> JudgePrompt:
-    p = Path(path) if path else project_root() / "recipes" / "prompts" / DEFAULTS[kind]
-    if path and not p.is_absolute() and not p.is_file() and (project_root() / p).is_file():
-        p = project_root() / p  # recipes name prompt files relative to the checkout
+    if not path:
+        from importlib import resources
+
+        with resources.as_file(resources.files("iftkit.evaluation.judge").joinpath("default_prompts", DEFAULTS[kind])) as p:
+            return load_judge_prompt(kind, str(p))
+    p = Path(path)
     if not p.is_file():
         raise IftkitError(f"judge prompt file not found: {p}")
     try:
