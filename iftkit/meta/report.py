@@ -1,8 +1,5 @@
 """Render the scorers x requirements table (Markdown, self-contained HTML) and plain verdicts."""
 
-import base64
-import html
-from pathlib import Path
 from typing import Optional
 
 # thresholds for the verdict words; a requirement is judged on the lower CI bound where one exists,
@@ -112,40 +109,8 @@ def _requirements_table(reports) -> list[str]:
 
 
 def html_page(markdown_text: str, images=()) -> str:
-    """Self-contained HTML (no network): tables and lists rendered, images embedded as data URIs."""
-    body, table = [], []
+    """Self-contained HTML (no network): tables rendered, images embedded as data URIs."""
+    from iftkit.report.html import markdown_page
 
-    def flush():
-        if table:
-            rows = [r for r in table if not set(r.replace("|", "").strip()) <= set("-: ")]
-            out = ["<table>"]
-            for i, r in enumerate(rows):
-                tag = "th" if i == 0 else "td"
-                cells = [c.strip() for c in r.strip().strip("|").split("|")]
-                out.append("<tr>" + "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in cells) + "</tr>")
-            body.append("\n".join(out + ["</table>"]))
-            table.clear()
-
-    for line in markdown_text.splitlines():
-        if line.startswith("|"):
-            table.append(line)
-            continue
-        flush()
-        if line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            body.append(f"<h{level}>{html.escape(line.lstrip('#').strip())}</h{level}>")
-        elif line.lstrip().startswith("- "):
-            indent = (len(line) - len(line.lstrip())) // 2
-            text = html.escape(line.lstrip()[2:]).replace("**", "")
-            body.append(f"<p class='li' style='margin-left:{1.2 * indent}em'>• {text}</p>")
-        elif line.strip():
-            body.append(f"<p>{html.escape(line)}</p>")
-    flush()
-    for img in images:
-        data = base64.b64encode(Path(img).read_bytes()).decode()
-        body.append(f"<img alt='{html.escape(Path(img).name)}' src='data:image/png;base64,{data}'>")
-    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
-             "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #bbb;padding:4px 8px}"
-             "th{background:#eee}p.li{margin:.3em 0}img{max-width:100%}")
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>iftkit meta-eval</title><style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    return markdown_page(markdown_text, "iftkit meta-eval", images)
 

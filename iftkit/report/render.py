@@ -1,13 +1,12 @@
 """Write the sweep report: charts, a Markdown summary and a self-contained HTML page."""
 
-import base64
-import html
 import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from iftkit.report.html import markdown_page
 from iftkit.report.charts import scores_vs_x_chart, tradeoff_chart
 from iftkit.report.summary import (ALL_TASKS, BASE, Recommendation, attach_samples, choose_primary,
                                    detectable_difference, points, recommend)
@@ -125,7 +124,7 @@ def write_report(rows: list[dict], out_dir: Path, name: str, x_key: str, primary
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     html_path = out_dir / "report.html"
-    html_path.write_text(_html(md, {"tradeoff.png": tradeoff, "scores_vs_x.png": scores}))
+    html_path.write_text(markdown_page(md, f"iftkit report: {name}", {"tradeoff.png": tradeoff, "scores_vs_x.png": scores}))
     return ReportFiles(html_path, md_path, tradeoff, scores, summary)
 
 
@@ -157,45 +156,3 @@ def _test_set_lines(rows, primary, meta, pts=()) -> list[str]:
 
 def _col(p, x_key):
     return "base" if p.is_base else f"{short_name(x_key)}={p.x}" + (f" ({p.series})" if p.series else "")
-
-
-def _html(markdown: str, images: dict) -> str:
-    """Tiny Markdown-to-HTML for our own report (headings, bullets, tables) + inline PNGs."""
-    out, in_table = [], False
-    for line in markdown.splitlines():
-        if line.startswith("|"):
-            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
-            if all(set(c) <= {"-"} for c in cells):
-                continue
-            tag = "th" if not in_table else "td"
-            if not in_table:
-                out.append("<table>")
-                in_table = True
-            out.append("<tr>" + "".join(f"<{tag}>{_inline(c)}</{tag}>" for c in cells) + "</tr>")
-            continue
-        if in_table:
-            out.append("</table>")
-            in_table = False
-        if line.startswith("# "):
-            out.append(f"<h1>{_inline(html.escape(line[2:]))}</h1>")
-        elif line.startswith("## "):
-            out.append(f"<h2>{_inline(html.escape(line[3:]))}</h2>")
-        elif line.startswith("- "):
-            out.append(f"<p class=rec>• {_inline(html.escape(line[2:]))}</p>")
-        elif line.strip():
-            out.append(f"<p>{_inline(html.escape(line))}</p>")
-    if in_table:
-        out.append("</table>")
-    imgs = "".join(
-        f'<figure><img alt="{n}" src="data:image/png;base64,{base64.b64encode(Path(p).read_bytes()).decode()}"><figcaption>{n}</figcaption></figure>'
-        for n, p in images.items()
-    )
-    style = "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}img{max-width:100%}code{background:#f3f3f3;padding:1px 3px}"
-    return f"<!doctype html><html><head><meta charset=utf-8><title>iftkit report</title><style>{style}</style></head><body>{''.join(out)}{imgs}</body></html>"
-
-
-def _inline(text: str) -> str:
-    import re
-
-    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
-    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)

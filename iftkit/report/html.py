@@ -1,0 +1,25 @@
+"""Markdown reports as self-contained HTML pages (no network): one path for the sweep report and
+meta-eval, through markdown-it-py (CommonMark + tables), with PNG charts embedded as data URIs."""
+
+import base64
+import html
+from pathlib import Path
+
+from markdown_it import MarkdownIt
+
+_STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+          "table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #bbb;padding:4px 8px}"
+          "th{background:#eee}img{max-width:100%}code{background:#f3f3f3;padding:1px 3px}")
+
+
+def markdown_page(markdown_text: str, title: str, images=()) -> str:
+    """`images`: PNG paths, or {caption: path}; each is embedded after the text."""
+    # html=False: report text quotes model output, which must never become markup
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown_text)
+    items = images.items() if isinstance(images, dict) else ((Path(p).name, p) for p in images)
+    figures = "".join(
+        f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,'
+        f'{base64.b64encode(Path(path).read_bytes()).decode()}"><figcaption>{html.escape(name)}</figcaption></figure>'
+        for name, path in items)
+    return (f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(title)}</title>"
+            f"<style>{_STYLE}</style></head><body>\n{body}{figures}\n</body></html>\n")
