@@ -13,7 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from iftkit.errors import IftkitError
+from iftkit.evaluation.records import SampleRecord
 from iftkit.io.atomic import atomic_write
+from iftkit.meta.stats import bootstrap
 from iftkit.io.readers import iter_jsonl
 
 SAMPLES = "samples.jsonl"
@@ -21,15 +24,11 @@ RESULTS = "results.jsonl"
 RESULTS_PARQUET = "results.parquet"
 
 
-def record_key(rec: dict) -> tuple:
-    return (rec["model"], rec["suite"], rec["task"], rec["sample_id"])
-
-
 class SampleLog:
     def __init__(self, out_dir):
         self.path = Path(out_dir) / SAMPLES
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.records: dict[tuple, dict] = {}
+        self.records: dict[tuple, SampleRecord] = {}
         self._load()
 
     def _load(self):
@@ -40,9 +39,9 @@ class SampleLog:
         for line in data[:good_end].splitlines():
             if line.strip():
                 try:
-                    rec = json.loads(line)
-                    self.records[record_key(rec)] = rec
-                except (json.JSONDecodeError, KeyError):
+                    rec = SampleRecord.from_dict(json.loads(line), str(self.path))
+                    self.records[rec.key] = rec
+                except (json.JSONDecodeError, IftkitError):
                     continue  # a damaged line is recomputed, never trusted
         if good_end < len(data):  # torn last line: cut it so appends start on a fresh line
             with open(self.path, "r+b") as f:
@@ -51,13 +50,13 @@ class SampleLog:
     def get(self, key):
         return self.records.get(key)
 
-    def append(self, records: list[dict]):
+    def append(self, records: list[SampleRecord]):
         if not records:
             return
         with open(self.path, "a", encoding="utf-8") as f:
             for rec in records:
-                f.write(json.dumps(rec, ensure_ascii=False, sort_keys=True, default=str) + "\n")
-                self.records[record_key(rec)] = rec
+                f.write(json.dumps(rec.to_dict(), ensure_ascii=False, sort_keys=True, default=str) + "\n")
+                self.records[rec.key] = rec
             f.flush()
             os.fsync(f.fileno())
 
@@ -65,20 +64,16 @@ class SampleLog:
         """Rewrite the log with one line per record (temp file + rename: never half-written)."""
         with atomic_write(self.path) as f:
             for rec in self.records.values():
-                f.write(json.dumps(rec, ensure_ascii=False, sort_keys=True, default=str) + "\n")
+                f.write(json.dumps(rec.to_dict(), ensure_ascii=False, sort_keys=True, default=str) + "\n")
 
 
-def bootstrap_ci(values, n_boot: int = 1000, seed: int = 0, stat=np.mean, alpha: float = 0.05):
-    vals = np.asarray(values, dtype=float)
-    if len(vals) == 0:
-        return float("nan"), float("nan")
-    if len(vals) == 1 or n_boot == 0:
-        v = float(stat(vals))
-        return v, v
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(vals), size=(n_boot, len(vals)))
-    boots = np.array([stat(vals[i]) for i in idx]) if stat is not np.mean else vals[idx].mean(axis=1)
-    return float(np.quantile(boots, alpha / 2)), float(np.quantile(boots, 1 - alpha / 2))
+def mean_ci(statistic, arrays, n_boot: int) -> tuple:
+    """(low, high) of a 95 % bootstrap CI, through meta-eval's bootstrap so both share its guards
+    (no CI from fewer than 5 values, or where resampling cannot give an honest one)."""
+    if n_boot <= 0:
+        return None, None
+    est = bootstrap(statistic, arrays, resamples=n_boot)
+    return est.ci_low, est.ci_high
 
 
 def _ratio_of_means(pairs):
@@ -87,7 +82,7 @@ def _ratio_of_means(pairs):
     return pairs[:, 0].mean() / den if den else float("nan")
 
 
-def aggregate_rows(records: list[dict], outputs: dict, n_boot: int = 1000) -> list[dict]:
+def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 1000) -> list[dict]:
     """One row per (model, suite, task, scorer output) plus task "__all__" per suite.
 
     outputs: output name -> Scorer (for direction and scale). judge_ratio is the ratio of
@@ -95,27 +90,28 @@ def aggregate_rows(records: list[dict], outputs: dict, n_boot: int = 1000) -> li
     """
     groups: dict[tuple, list[dict]] = {}
     for rec in records:
-        for task in (rec["task"], "__all__"):
-            groups.setdefault((rec["model"], rec["adapter_path"], rec["suite"], task), []).append(rec)
+        for task in (rec.task, "__all__"):
+            groups.setdefault((rec.model, rec.adapter_path, rec.suite, task), []).append(rec)
     rows = []
     for (model, adapter, suite, task), recs in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
         for name, scorer in outputs.items():
-            failed = sum(1 for r in recs if name in (r.get("failed") or []))
+            failed = sum(1 for r in recs if name in r.failed)
             if name == "judge_ratio":
-                pairs = [(r["scores"].get("judge"), r["scores"].get("judge_reference")) for r in recs]
+                pairs = [(r.scores.get("judge"), r.scores.get("judge_reference")) for r in recs]
                 pairs = [p for p in pairs if p[0] is not None and p[1] is not None]
                 if not pairs:
                     continue
                 mean = _ratio_of_means(pairs)
-                lo, hi = bootstrap_ci(np.arange(len(pairs)), n_boot, stat=lambda i: _ratio_of_means(np.asarray(pairs)[i.astype(int)]))
+                lo, hi = mean_ci(lambda c, r: c.mean() / r.mean() if r.mean() else None,
+                                 [[p[0] for p in pairs], [p[1] for p in pairs]], n_boot)
                 n = len(pairs)
             else:
-                vals = [r["scores"].get(name) for r in recs]
+                vals = [r.scores.get(name) for r in recs]
                 vals = [v for v in vals if v is not None]
                 if not vals and not failed:
                     continue  # the scorer does not apply to this task
                 mean = scorer.aggregate(vals) if vals else float("nan")
-                lo, hi = bootstrap_ci(vals, n_boot)
+                lo, hi = mean_ci(lambda v: float(v.mean()), [vals], n_boot)
                 n = len(vals)
             rows.append({
                 "model": model, "adapter_path": adapter, "suite": suite, "task": task, "scorer": name, "n": n,
@@ -127,6 +123,8 @@ def aggregate_rows(records: list[dict], outputs: dict, n_boot: int = 1000) -> li
 
 
 def _clean(x):
+    if x is None:
+        return None
     x = float(x)
     return None if math.isnan(x) or math.isinf(x) else x
 

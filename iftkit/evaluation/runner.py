@@ -16,7 +16,8 @@ from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.fingerprint import json_hash
 from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest, read_adapter_card
 from iftkit.evaluation.results import SampleLog, aggregate_rows, write_results
-from iftkit.evaluation.scorers import Sample, build_for_recipe, expand, judge_scorers
+from iftkit.evaluation.records import SampleRecord
+from iftkit.evaluation.scorers import build_for_recipe, expand, judge_scorers
 from iftkit.evaluation.sqlite_store import JsonStore
 from iftkit.evaluation.suites import build_suites, resolve_mix_dir
 from iftkit.paths import cache_dir
@@ -153,23 +154,23 @@ def _generate_and_score(recipe, names, muts, suites, out_dir, gen_store, judge_s
     for name, scorer in scorers.items():
         outs = list(scorer.outputs())
         ident = scorer.identity()
-        todo = [r for r in records if any(o not in r["scores"] for o in outs) or r.get("scorer_ids", {}).get(name) != ident
-                or (r["judge"].get(name) or {}).get("retry")]  # a verdict that got no answer is asked again
+        todo = [r for r in records if any(o not in r.scores for o in outs) or r.scorer_ids.get(name) != ident
+                or (r.judge.get(name) or {}).get("retry")]  # a verdict that got no answer is asked again
         if todo:
-            res = scorer.score_detailed([_sample(r) for r in todo])
+            res = scorer.score_detailed(todo)
             for k, r in enumerate(todo):
                 for o in outs:
-                    r["scores"][o] = res.values.get(o, [None] * len(todo))[k]
+                    r.scores[o] = res.values.get(o, [None] * len(todo))[k]
                 if res.details and res.details[k] is not None:
-                    r["judge"][name] = res.details[k]
-                r["failed"] = sorted((set(r.get("failed", [])) - set(outs)) | _failed_outputs(res, k, name))
-                r.setdefault("scorer_ids", {})[name] = ident
+                    r.judge[name] = res.details[k]
+                r.failed = sorted((set(r.failed) - set(outs)) | _failed_outputs(res, k, name))
+                r.scorer_ids[name] = ident
             log.append(todo)
         if name in judge_scorers():  # verdicts served from samples.jsonl count too: the line describes the results
             fresh = {id(r) for r in todo}
             for r in records:
-                if id(r) not in fresh and r["judge"].get(name):
-                    for status, n in (r["judge"][name].get("status") or {}).items():
+                if id(r) not in fresh and r.judge.get(name):
+                    for status, n in (r.judge[name].get("status") or {}).items():
                         setattr(counters.verdicts, status, getattr(counters.verdicts, status) + n)
     outputs = {o: s for sc in scorers.values() for o, s in sc.outputs().items()}
     report.rows = aggregate_rows(list(log.records.values()), outputs, ev.bootstrap_samples)
@@ -187,7 +188,7 @@ def _failed_outputs(res, k: int, name: str) -> set:
     return set(got)
 
 
-def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress) -> list[dict]:
+def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress) -> list[SampleRecord]:
     ev = recipe.eval
     gen = CachedGenerator(mut, recipe.model, gen_store, counters, ev.max_new_tokens, ev.batch_size, ev.backend, progress)
     # a stored prediction is reused only for the same weights and the same decoding
@@ -197,28 +198,21 @@ def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress) 
         for row in rows:
             key = (mut.label, suite, row.task, row.content_hash())
             rec = log.get(key)
-            if rec is not None and rec.get("generation_key") == gen_key:
+            if rec is not None and rec.generation_key == gen_key:
                 counters.generations.cached += 1  # the prediction is already in samples.jsonl
                 records.append(rec)
             else:
                 new_rows.append((suite, row))
     if new_rows:
         preds = gen.generate([r.prompt for _, r in new_rows])
-        fresh = [{
-            "model": mut.label, "adapter_path": mut.adapter_path, "suite": suite, "task": row.task,
-            "category": row.category, "sample_id": row.content_hash(), "prompt": row.prompt, "prediction": pred,
-            "reference": row.completion, "gold": row.gold, "meta": row.meta, "scores": {}, "judge": {},
-            "generation_key": gen_key, "scorer_ids": {},
-        } for (suite, row), pred in zip(new_rows, preds)]
+        fresh = [SampleRecord(prompt=row.prompt, prediction=pred, reference=row.completion, gold=row.gold, task=row.task,
+                              category=row.category, meta=row.meta, model=mut.label, suite=suite,
+                              sample_id=row.content_hash(), adapter_path=mut.adapter_path, generation_key=gen_key)
+                 for (suite, row), pred in zip(new_rows, preds)]
         log.append(fresh)
         records += fresh
     gen.unload()
     return records
-
-
-def _sample(rec: dict) -> Sample:
-    return Sample(prompt=rec["prompt"], prediction=rec["prediction"], reference=rec["reference"], gold=rec.get("gold"),
-                  task=rec["task"], category=rec.get("category", ""), meta=rec.get("meta") or {})
 
 
 def _log_to_wandb(muts, rows) -> None:

@@ -126,16 +126,16 @@ def format_rows_from_samples(root: Path, task_lookup=None) -> list[dict]:
     """format_ok rate per (model, task) from in-domain samples, via the catalog's format checker,
     for sweeps whose eval did not run the task_format scorer."""
     from iftkit.data.tasks import task_spec
+    from iftkit.evaluation.records import read_samples
     from iftkit.meta.samples import default_task_lookup
 
     lookup = task_lookup or default_task_lookup()
     groups = defaultdict(list)
     for path in sorted(root.rglob("samples.jsonl")):
-        for lineno, d in iter_jsonl(path):
-            task = lookup(d.get("task"), task_spec(d.get("meta"))) if d.get("suite") == "in_domain" else None
+        for rec in read_samples(path):
+            task = lookup(rec.task, task_spec(rec.meta)) if rec.suite == "in_domain" else None
             if task is not None:
-                key = (d.get("model"), d.get("adapter_path"), d["task"])
-                groups[key].append(1.0 if task.format_ok(str(d.get("prediction") or "")) else 0.0)
+                groups[(rec.model, rec.adapter_path, rec.task)].append(1.0 if task.format_ok(rec.prediction) else 0.0)
     return [{"model": m, "adapter_path": a, "suite": "in_domain", "task": t, "scorer": "format_ok", "mean": float(np.mean(v))}
             for (m, a, t), v in groups.items()]
 

@@ -4,39 +4,15 @@ A results directory is an eval `--out` dir (samples.jsonl) or any folder above s
 them (a sweep dir): every samples.jsonl found under it is read.
 """
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from iftkit.data.tasks import resolve_task, task_spec
 from iftkit.errors import IftkitError
-from iftkit.io.readers import iter_jsonl
+from iftkit.evaluation.records import SampleRecord, read_samples
 
-REQUIRED_KEYS = ("model", "task", "prediction", "scores")
-
-
-@dataclass
-class Record:
-    """One scored generation, as the eval contract writes it (plus where it came from)."""
-
-    model: str
-    suite: str
-    task: str
-    category: str
-    sample_id: str
-    prompt: list
-    prediction: str
-    reference: str
-    gold: Any
-    scores: dict
-    judge: dict = field(default_factory=dict)
-    run: str = ""  # which samples.jsonl (relative), so models of different runs stay apart
-    human: Optional[float] = None  # imported human score, when a human file was given
-    meta: dict = field(default_factory=dict)  # the row's meta (a user task's task_spec travels here)
-
-    @property
-    def model_key(self) -> str:
-        return f"{self.run}:{self.model}" if self.run else self.model
+# meta-eval reads the eval stage's own record of each scored sample
+Record = SampleRecord
 
 
 def find_sample_files(results: Path) -> list[Path]:
@@ -63,34 +39,7 @@ def read_records(results) -> list[Record]:
 
 
 def _read_file(path: Path, run: str) -> list[Record]:
-    out = []
-    for lineno, d in iter_jsonl(path):
-        where = f"{path}:{lineno}"
-        if not isinstance(d, dict):
-            raise IftkitError(f"{where}: expected a JSON object per line")
-        missing = [k for k in REQUIRED_KEYS if k not in d]
-        if missing:
-            raise IftkitError(f"{where}: sample record lacks {', '.join(missing)} (eval samples.jsonl format)")
-        if not isinstance(d["scores"], dict):
-            raise IftkitError(f"{where}: 'scores' must be an object {{scorer: value}}")
-        out.append(
-            Record(
-                model=str(d["model"]),
-                suite=str(d.get("suite", "")),
-                task=str(d["task"]),
-                category=str(d.get("category", "")),
-                sample_id=str(d.get("sample_id", lineno)),
-                prompt=d.get("prompt") or [],
-                prediction=str(d["prediction"] or ""),
-                reference=str(d.get("reference") or ""),
-                gold=d.get("gold"),
-                scores=d["scores"],
-                judge=d.get("judge") or {},
-                run=run,
-                meta=d.get("meta") if isinstance(d.get("meta"), dict) else {},
-            )
-        )
-    return out
+    return read_samples(path, run)
 
 
 def default_task_lookup() -> Callable[..., Any]:

@@ -168,7 +168,7 @@ def collect_rows(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> tuple[
 def collect_samples(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> dict:
     """Per-prompt predictions and scores of the base model and every finished cell, for paired statistics:
     {cell label: {(suite, sample_id): (prediction, scores)}}."""
-    from iftkit.io.readers import iter_jsonl
+    from iftkit.evaluation.records import read_samples
 
     out: dict = {}
     dirs = [(BASE, paths.base_eval_dir(recipe), lambda m: m == "base")]
@@ -178,9 +178,9 @@ def collect_samples(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> dic
         if not f.is_file():
             continue
         got = out.setdefault(label, {})
-        for _, rec in iter_jsonl(f):
-            if isinstance(rec, dict) and wanted(rec.get("model")):
-                got[(rec.get("suite"), rec.get("sample_id"))] = (rec.get("prediction"), rec.get("scores") or {})
+        for rec in read_samples(f):
+            if wanted(rec.model):
+                got[(rec.suite, rec.sample_id)] = (rec.prediction, rec.scores)
     return out
 
 

@@ -2,21 +2,23 @@
 
 import pytest
 
-from iftkit.evaluation.results import aggregate_rows, bootstrap_ci
+from iftkit.evaluation.records import SampleRecord
+from iftkit.evaluation.results import aggregate_rows, mean_ci
 from iftkit.evaluation.scorers import get_scorer
 from iftkit.evaluation.scorers.judge import ReferenceJudge
 
 
 def rec(task, sid, scores, failed=()):
-    return {"model": "m", "adapter_path": None, "suite": "general", "task": task, "sample_id": sid, "scores": scores,
-            "failed": list(failed)}
+    return SampleRecord([], "", "", model="m", suite="general", task=task, sample_id=sid, scores=scores,
+                        failed=list(failed))
 
 
-def test_bootstrap_ci_brackets_the_mean_and_narrows_with_n():
-    lo, hi = bootstrap_ci([0, 1] * 10, 500)
-    lo2, hi2 = bootstrap_ci([0, 1] * 200, 500)
+def test_eval_cis_bracket_the_mean_narrow_with_n_and_need_five_values():
+    mean = lambda v: float(v.mean())  # noqa: E731
+    lo, hi = mean_ci(mean, [[0, 1] * 10], 500)
+    lo2, hi2 = mean_ci(mean, [[0, 1] * 200], 500)
     assert lo < 0.5 < hi and (hi2 - lo2) < (hi - lo)
-    assert bootstrap_ci([0.3], 500) == (0.3, 0.3)
+    assert mean_ci(mean, [[0.3, 0.4]], 500) == (None, None)  # the same guard as meta-eval: no CI from 2 values
 
 
 def test_aggregate_rows_ratio_failures_and_all_rows():

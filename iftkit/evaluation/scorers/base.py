@@ -5,22 +5,14 @@ scorer on a free-form prompt) unless the scorer also marks the sample failed (a 
 verdict could not be parsed), so "not applicable" and "failed" are never confused.
 """
 
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Optional
+
+from iftkit.evaluation.records import SampleRecord
 
 
-@dataclass
-class Sample:
-    prompt: list[dict]
-    prediction: str
-    reference: str
-    gold: Any = None
-    task: str = ""
-    category: str = ""
-    meta: dict = field(default_factory=dict)
-
-    def instruction(self) -> str:
-        return "\n\n".join(m["content"] for m in self.prompt if m.get("role") != "assistant")
+# what a scorer reads is the eval stage's one record of a scored sample
+Sample = SampleRecord
 
 
 @dataclass

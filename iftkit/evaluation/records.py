@@ -1,0 +1,84 @@
+"""One record of a scored sample: what a scorer reads, what eval writes to samples.jsonl, and
+what meta-eval, dynamics and the sweep report read back.
+
+A scorer needs only the first fields (prompt, prediction, reference, gold, task, category,
+meta); eval fills in which model answered, in which suite, and every score and judge verdict.
+"""
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+from iftkit.errors import IftkitError
+
+REQUIRED_KEYS = ("model", "task", "prediction", "scores")
+_NOT_WRITTEN = ("run", "human")  # meta-eval's own bookkeeping
+
+
+@dataclass
+class SampleRecord:
+    prompt: list
+    prediction: str
+    reference: str
+    gold: Any = None
+    task: str = ""
+    category: str = ""
+    meta: dict = field(default_factory=dict)  # the data row's meta (a user task's task_spec travels here)
+    model: str = ""
+    suite: str = ""
+    sample_id: str = ""
+    adapter_path: Optional[str] = None
+    scores: dict = field(default_factory=dict)  # scorer output -> value (None = does not apply)
+    judge: dict = field(default_factory=dict)  # judge scorer -> its verdicts, verbatim
+    failed: list = field(default_factory=list)  # outputs that applied but produced no value
+    generation_key: str = ""  # weights + decoding that produced the prediction
+    scorer_ids: dict = field(default_factory=dict)  # scorer -> identity it was scored with
+    run: str = ""  # meta-eval: which samples.jsonl it came from, so models of different runs stay apart
+    human: Optional[float] = None  # meta-eval: an imported human score
+
+    def instruction(self) -> str:
+        return "\n\n".join(m["content"] for m in self.prompt if m.get("role") != "assistant")
+
+    @property
+    def key(self) -> tuple:
+        return (self.model, self.suite, self.task, self.sample_id)
+
+    @property
+    def model_key(self) -> str:
+        return f"{self.run}:{self.model}" if self.run else self.model
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for k in _NOT_WRITTEN:
+            d.pop(k)
+        return d
+
+    @classmethod
+    def from_dict(cls, d, where: str, lineno: Optional[int] = None) -> "SampleRecord":
+        """Read one samples.jsonl line; a malformed one stops with `where` and what was expected."""
+        if not isinstance(d, dict):
+            raise IftkitError(f"{where}: expected a JSON object per line")
+        missing = [k for k in REQUIRED_KEYS if k not in d]
+        if missing:
+            raise IftkitError(f"{where}: sample record lacks {', '.join(missing)} (eval samples.jsonl format)")
+        if not isinstance(d["scores"], dict):
+            raise IftkitError(f"{where}: 'scores' must be an object {{scorer: value}}")
+        return cls(
+            prompt=d.get("prompt") or [], prediction=str(d["prediction"] or ""), reference=str(d.get("reference") or ""),
+            gold=d.get("gold"), task=str(d["task"]), category=str(d.get("category") or ""),
+            meta=d.get("meta") if isinstance(d.get("meta"), dict) else {}, model=str(d["model"]),
+            suite=str(d.get("suite") or ""), sample_id=str(d.get("sample_id", lineno if lineno is not None else "")),
+            adapter_path=d.get("adapter_path"), scores=d["scores"], judge=d.get("judge") or {},
+            failed=list(d.get("failed") or []), generation_key=str(d.get("generation_key") or ""),
+            scorer_ids=d.get("scorer_ids") or {})
+
+
+def read_samples(path, run: str = "") -> list[SampleRecord]:
+    """Every record of one samples.jsonl, in file order (a later line for the same key wins in eval's log)."""
+    from iftkit.io.readers import iter_jsonl
+
+    return [_with_run(SampleRecord.from_dict(d, f"{path}:{lineno}", lineno), run) for lineno, d in iter_jsonl(path)]
+
+
+def _with_run(rec: SampleRecord, run: str) -> SampleRecord:
+    rec.run = run
+    return rec
