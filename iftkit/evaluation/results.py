@@ -17,6 +17,7 @@ from iftkit.errors import IftkitError
 from iftkit.evaluation.records import SampleRecord
 from iftkit.io.atomic import atomic_write
 from iftkit.meta.stats import bootstrap
+from iftkit.provenance import provenance_line
 from iftkit.io.readers import iter_jsonl
 
 SAMPLES = "samples.jsonl"
@@ -117,7 +118,7 @@ def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 100
                 "model": model, "adapter_path": adapter, "suite": suite, "task": task, "scorer": name, "n": n,
                 "mean": _clean(mean), "ci_low": _clean(lo), "ci_high": _clean(hi),
                 "higher_is_better": scorer.higher_is_better, "scale": [_clean(scorer.scale[0]), _clean(scorer.scale[1])],
-                "n_failed": failed,
+                "n_failed": failed, "provenance": provenance_line(),
             })
     return rows
 
@@ -137,7 +138,7 @@ def write_results(out_dir, rows: list[dict]) -> None:
     import pandas as pd
 
     df = pd.DataFrame(rows, columns=["model", "adapter_path", "suite", "task", "scorer", "n", "mean", "ci_low", "ci_high",
-                                     "higher_is_better", "scale", "n_failed"])
+                                     "higher_is_better", "scale", "n_failed", "provenance"])
     with atomic_write(out_dir / RESULTS_PARQUET, "wb") as f:
         df.to_parquet(f, index=False)
 

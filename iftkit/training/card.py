@@ -5,28 +5,16 @@ rerun that the adapter is finished.
 """
 
 import json
-import platform
 import subprocess
 from pathlib import Path
 from typing import Optional
 
 from iftkit.errors import IftkitError
 from iftkit.io import atomic
+from iftkit.provenance import hardware, library_versions  # noqa: F401  (re-exported for the card)
 
 CARD_NAME = "adapter_card.json"
 README_NAME = "README.md"
-
-
-def library_versions() -> dict:
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version()}
-    for pkg in ("iftkit", "torch", "transformers", "trl", "peft", "accelerate", "bitsandbytes", "datasets", "wandb"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            out[pkg] = None
-    return out
 
 
 def git_commit(cwd: Optional[Path] = None) -> Optional[str]:

@@ -167,6 +167,7 @@ def build_card(recipe, out, mix, manifest, model_path, trainer, train_loss, val_
         "seed": recipe.training.seed,
         "mix_seed": manifest.get("seed", recipe.mix.seed),
         "versions": cards.library_versions(),
+        "hardware": cards.hardware(),
         "git_commit": cards.git_commit(),
         "train_loss": float(train_loss),
         "val_loss": None if val_loss is None else float(val_loss),

@@ -17,6 +17,8 @@ def test_byo_recipe_eval_writes_in_domain_task_scores(tmp_path, tiny_model_dir, 
     tolerant = [r for r in rows if r["suite"] == "in_domain" and r["scorer"] == "task_tolerant" and r["task"] == "__all__"]
     assert len(tolerant) == 1 and tolerant[0]["n"] == 30 and tolerant[0]["mean"] is not None
     assert {r["scorer"] for r in rows} >= {"task_strict", "task_tolerant", "task_format", "chrf"}
+    made_by = json.loads(rows[0]["provenance"])  # every row names the machine and libraries behind it
+    assert made_by["hardware"]["cpu"] and made_by["versions"]["transformers"]
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     assert all(s["meta"]["task_spec"]["kind"] == "label" for s in samples)
 

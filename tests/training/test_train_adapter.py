@@ -43,6 +43,7 @@ def test_adapter_dir_and_card(trained, tiny_model_dir):
     assert card["recipe"]["name"] == "quickstart" and card["recipe"]["training"]["max_steps"] == 6
     assert card["data"]["hashes"]["train"] == json.loads((trained["mix"] / "manifest.json").read_text())["hashes"]["train"]
     assert card["data"]["counts"]["train"] == 32 and card["target_task"] == "sentiment" and card["target_ratio"] == 0.5
+    assert card["hardware"]["cpu"] and "kernel_flags" in card["hardware"] and card["versions"]["torch"]
     assert card["global_step"] == 6 and card["tokens_seen"] > 6 * 4 * 10
     assert card["train_loss"] > 0 and card["val_loss"] > 0 and card["wall_time_s"] > 0
     assert card["versions"]["trl"] and card["versions"]["peft"] and card["git_commit"]
