@@ -102,9 +102,12 @@ def test_two_wandb_agents_side_by_side(tmp_path, tiny_model_dir):
     run_sweep(recipe, tmp_path, "--emit", "wandb")
     config = yaml.safe_load((root / "wandb_sweep.yaml").read_text())
     agents = [wandb_agent_command(config, i) for i in range(2)]
-    environ = env(tmp_path)
+    # agents on several machines share a cache on a network filesystem: use that layout here
+    environ = env(tmp_path, IFTKIT_CACHE_SHARED="1")
     outputs = run_together(agents, environ)
     assert sorted("1 of 2 cells" in out for out in outputs) == [True, True]
+    cache = tmp_path / "cache" / "eval"
+    assert list(cache.glob("generations.entries/*/*.json")) and not list(cache.glob("*.sqlite"))
     run_sweep(recipe, tmp_path, "collect")
     assert_complete(root, ["ratio=0.0-seed=0", "ratio=1.0-seed=0"], outputs)
-    assert_nothing_to_do("".join(run_together(agents, environ)), 1 * 2)
+    assert_nothing_to_do("".join(run_together(agents, environ)), 2)
