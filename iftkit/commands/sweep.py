@@ -1,7 +1,8 @@
-"""`iftkit sweep [run|collect] --config R [--dotted.overrides]` (also scripts/sweep.py).
+"""`iftkit sweep [run|status|collect] --config R [--dotted.overrides]` (also scripts/sweep.py).
 
 run (default): evaluate the base model, train + evaluate every grid cell not already done,
 then write results, charts and report under runs/<name>/. Rerunning skips finished cells.
+status: one line per cell from its state record (done, running where, stopped, failed why).
 collect: gather whatever cells have finished (e.g. on shared storage after a SLURM array)
 into the results table and report, without training anything.
 """
@@ -12,10 +13,11 @@ from iftkit.config import load_recipe
 from iftkit.errors import IftkitError
 
 ACCEPTS_OVERRIDES = True
+ACTIONS = ("run", "status", "collect")
 
 
 def add_arguments(p):
-    # `run` (default) or `collect` is taken from the leftover arguments: a positional here
+    # `run` (default), `status` or `collect` is taken from the leftover arguments: a positional here
     # would swallow the values of dotted overrides
     p.add_argument("--config", help="sweep recipe YAML (with a sweep: section); with --target-file, the sweep to "
                                     "run on your file (default: the quickstart sweep)")
@@ -28,6 +30,8 @@ def add_arguments(p):
     p.add_argument("--cell", action="append", help="run only this cell label (repeatable); used by SLURM array tasks")
     p.add_argument("--one-cell", action="store_true",
                    help="run the single cell whose grid values are given as --key=value args (W&B agent)")
+    p.add_argument("--base-only", action="store_true",
+                   help="evaluate the base model only (the first SLURM job; the cells then find it done)")
     p.add_argument("--emit", choices=["slurm", "wandb"], help="write a SLURM array script or W&B sweep config, run nothing")
     p.add_argument("--launcher", choices=["inprocess", "accelerate"], help="override sweep.launcher")
     p.add_argument("--accelerate-config", help="accelerate config file for --launcher accelerate")
@@ -43,7 +47,7 @@ def run(args) -> int:
     extra = list(args.overrides)
     action = "run"
     for pos in (0, -1):
-        if extra and extra[pos] in ("run", "collect"):
+        if extra and extra[pos] in ACTIONS:
             action = extra.pop(pos)
             break
     if args.target_file:
@@ -65,12 +69,19 @@ def run(args) -> int:
     if args.emit:
         path = write_emitted(args.emit, cells, args.config, paths.root, args.accelerate_config or recipe.sweep.accelerate_config)
         print(f"wrote {path} ({len(cells)} cells)")
+        if args.emit == "slurm":
+            print(f"submit: bash {path} (base-model evaluation first, then the cell array after it succeeded)")
         return 0
     if action == "collect":
         finish_sweep(recipe, paths, cells)
         return 0
+    if action == "status":
+        print_status(paths, cells, args.config)
+        return 0
     chosen = cells
-    if args.cell:
+    if args.base_only:
+        chosen = []
+    elif args.cell:
         known = {c.label: c for c in cells}
         unknown = [c for c in args.cell if c not in known]
         if unknown:
@@ -87,6 +98,19 @@ def run(args) -> int:
         finish_sweep(recipe, paths, cells)
     print(f"sweep finished in {time.time() - start:.0f} s", flush=True)
     return 0
+
+
+def print_status(paths, cells, recipe_path: str) -> None:
+    from iftkit.sweep.runner import BASE
+    from iftkit.sweep.state import SweepState
+
+    state = SweepState(paths.root)
+    labels = [BASE] + [c.label for c in cells]
+    width = max(len(label) for label in labels)
+    for label in labels:
+        print(f"{label:<{width}}  {state.describe(label)}")
+    done = sum(state.get(c.label).get("status") == "done" for c in cells)
+    print(f"{done} of {len(cells)} cells done; gather them with: iftkit sweep collect --config {recipe_path}")
 
 
 def _quiet_libraries() -> None:

@@ -1,7 +1,10 @@
-"""Run a sweep beyond one machine: a SLURM array script, or a W&B sweep config.
+"""Run a sweep beyond one machine: SLURM job scripts, or a W&B sweep config.
 
-Both run one cell per job with `python -m iftkit sweep --config R --cell LABEL` (SLURM) or with the
-cell's grid values as dotted overrides (W&B agent), on shared storage; `iftkit sweep collect`
+SLURM: `submit.sh` submits `base.slurm` (the base-model evaluation, once) and then
+`sweep.slurm`, an array of one cell per task (`python -m iftkit sweep --config R --cell LABEL`)
+that starts only after the base job succeeded (`--dependency=afterok`). W&B: each agent runs
+one cell from its grid values as dotted overrides; the first agent evaluates the base model
+while the others wait on its lock. Everything lives on shared storage; `iftkit sweep collect`
 then gathers every cell's results into the sweep report.
 """
 
@@ -14,29 +17,61 @@ import yaml
 
 from iftkit.sweep.grid import Cell
 
+SLURM_FILES = ("submit.sh", "base.slurm", "sweep.slurm")
 
-def slurm_script(cells: list[Cell], recipe_path: str, sweep_dir: Path, accelerate_config: str = None, python: str = None) -> str:
-    python = python or "python"
-    labels = " ".join(shlex.quote(c.label) for c in cells)
-    launcher = ["--launcher", "accelerate"] + (["--accelerate-config", accelerate_config] if accelerate_config else [])
-    cmd = " ".join(shlex.quote(p) for p in [python, "-m", "iftkit", "sweep", "--config", recipe_path, *launcher])
+
+def _header(job_name: str, output: str, extra: str = "") -> str:
     return f"""#!/usr/bin/env bash
-#SBATCH --job-name=iftkit-{sweep_dir.name}
-#SBATCH --array=0-{len(cells) - 1}
-#SBATCH --output={sweep_dir}/slurm/%A_%a.out
+#SBATCH --job-name={job_name}
+#SBATCH --output={output}
 #SBATCH --gpus-per-task=1
 #SBATCH --cpus-per-task=8
-# One sweep cell per array task: train (accelerate launch -m iftkit train) then evaluate.
-# Submit from the repository root: sbatch {sweep_dir}/sweep.slurm
-# Gather the results afterwards: iftkit sweep collect --config {recipe_path}
+{extra}# Put IFTKIT_CACHE on storage every node sees so all tasks share one generation/judge cache and
+# one converted model, e.g. `export IFTKIT_CACHE=/shared/$USER/iftkit-cache` before submitting
+# (sbatch passes your environment on); see README "Running on a cluster".
 set -euo pipefail
-mkdir -p {shlex.quote(str(sweep_dir))}/slurm
+"""
+
+
+def _quoted(parts) -> str:
+    return " ".join(shlex.quote(str(p)) for p in parts)
+
+
+def slurm_scripts(cells: list[Cell], recipe_path: str, sweep_dir: Path, accelerate_config: str = None,
+                  python: str = None) -> dict[str, str]:
+    """{file name: text} of the submit script, the base-evaluation job and the cell array job."""
+    python = python or "python"
+    sweep = [python, "-m", "iftkit", "sweep", "--config", recipe_path, "--no-progress"]
+    launcher = ["--launcher", "accelerate"] + (["--accelerate-config", accelerate_config] if accelerate_config else [])
+    logs = sweep_dir / "slurm"
+    name = f"iftkit-{sweep_dir.name}"
+    base = _header(f"{name}-base", f"{logs}/base_%j.out") + f"""# The base model's evaluation, once for the whole sweep; submit.sh starts the cell array after it.
+{_quoted(sweep)} --base-only
+"""
+    labels = " ".join(shlex.quote(c.label) for c in cells)
+    array = _header(name, f"{logs}/%A_%a.out", f"#SBATCH --array=0-{len(cells) - 1}\n") + f"""# One sweep cell per array task: train (accelerate launch -m iftkit train) then evaluate.
+# A failed or killed task is resubmitted alone with: sbatch --array=<task id> {sweep_dir}/sweep.slurm
 CELLS=({labels})
 TASK_ID="${{SLURM_ARRAY_TASK_ID:-0}}"
 CELL="${{CELLS[$TASK_ID]}}"
 echo "iftkit sweep cell $CELL (array task $TASK_ID)"
-{cmd} --cell "$CELL"
+{_quoted(sweep + launcher)} --cell "$CELL"
 """
+    d = shlex.quote(str(sweep_dir))
+    submit = f"""#!/usr/bin/env bash
+# Submit the sweep from the directory the recipe path is relative to (the repository root):
+#   bash {sweep_dir}/submit.sh
+# The base model is evaluated once (base.slurm); the array of {len(cells)} cells (sweep.slurm) starts
+# only after that job succeeded, and is cancelled if it fails. Watch: squeue --me;
+# iftkit sweep status --config {recipe_path}. Gather: iftkit sweep collect --config {recipe_path}
+set -euo pipefail
+mkdir -p {shlex.quote(str(logs))}
+base_job=$(sbatch --parsable {d}/base.slurm)
+base_job=${{base_job%%;*}}  # --parsable prints "jobid[;cluster]"
+echo "base-model evaluation: job $base_job"
+sbatch --dependency=afterok:"$base_job" --kill-on-invalid-dep=yes {d}/sweep.slurm
+"""
+    return {"submit.sh": submit, "base.slurm": base, "sweep.slurm": array}
 
 
 def wandb_sweep_config(cells: list[Cell], recipe_path: str, name: str, python: str = None) -> dict:
@@ -61,12 +96,15 @@ def wandb_sweep_config(cells: list[Cell], recipe_path: str, name: str, python: s
 
 
 def write_emitted(kind: str, cells: list[Cell], recipe_path: str, sweep_dir: Path, accelerate_config: str = None) -> Path:
+    """Write the SLURM scripts (returns submit.sh) or the W&B sweep config (returns it)."""
     sweep_dir.mkdir(parents=True, exist_ok=True)
     if kind == "slurm":
-        path = sweep_dir / "sweep.slurm"
-        path.write_text(slurm_script(cells, recipe_path, sweep_dir, accelerate_config))
-        path.chmod(0o755)
-        return path
+        # SLURM opens a job's --output file before the script runs: the folder must exist already
+        (sweep_dir / "slurm").mkdir(exist_ok=True)
+        for name, text in slurm_scripts(cells, recipe_path, sweep_dir, accelerate_config).items():
+            (sweep_dir / name).write_text(text)
+            (sweep_dir / name).chmod(0o755)
+        return sweep_dir / SLURM_FILES[0]
     path = sweep_dir / "wandb_sweep.yaml"
     config = wandb_sweep_config(cells, recipe_path, sweep_dir.name)
     path.write_text(

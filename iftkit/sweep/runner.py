@@ -2,9 +2,11 @@
 
 Every cell trains through the same code as `train/sft.py` (`train_adapter`) — in this
 process, or as `accelerate launch -m iftkit train` when the sweep's launcher says so — and is
-evaluated by the same code as `eval/run.py`. The state file is written after every step, so
-a kill at any moment costs at most the step in flight (and training resumes from its own
-last checkpoint).
+evaluated by the same code as `eval/run.py`. Each cell's state record is written after every
+step, so a kill at any moment costs at most the step in flight (and training resumes from its
+own last checkpoint). Many processes may run cells of one sweep at once (SLURM array tasks, W&B
+agents): the base model is evaluated by whichever gets its lock first while the others wait,
+and each cell is run by one process at a time.
 """
 
 import json
@@ -13,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -82,18 +85,30 @@ def run_sweep(recipe: Recipe, recipe_path: str, cells: Optional[list[Cell]] = No
 
 
 def evaluate_base(recipe: Recipe, paths: SweepPaths, state: SweepState, say: Callable, progress: bool) -> None:
-    from iftkit.evaluation.runner import run_eval
-
     h = base_eval_hash(recipe)
     out = paths.base_eval_dir(recipe)
-    if state.get(BASE).get("status") == "done" and state.get(BASE).get("eval_hash") == h and (out / "results.jsonl").is_file():
+    if base_is_done(state, h, out):
         return
+    with state.hold(BASE, say, waiting="another process is evaluating the base model"):
+        if base_is_done(state, h, out):  # it finished while we waited
+            return
+        with _recorded_failure(state, BASE):
+            _evaluate_base(recipe, state, h, out, say, progress)
+
+
+def base_is_done(state: SweepState, eval_hash: str, out: Path) -> bool:
+    entry = state.get(BASE)
+    return entry.get("status") == "done" and entry.get("eval_hash") == eval_hash and (out / "results.jsonl").is_file()
+
+
+def _evaluate_base(recipe: Recipe, state: SweepState, h: str, out: Path, say: Callable, progress: bool) -> None:
+    from iftkit.data.mix import MANIFEST, target_summary
+    from iftkit.evaluation.runner import run_eval
+
     state.update(BASE, status="evaluating", eval_hash=h, eval_dir=str(out))
     say(f"[base] evaluating the base model {recipe.model.id}")
     report = run_eval(recipe, [], out, include_base=True, progress=progress)
     say(f"[base] {report.counters.summary_line()}")
-    from iftkit.data.mix import MANIFEST, target_summary
-
     mix = Path(recipe.eval.mix_dir) if recipe.eval.mix_dir else out / "mix"
     if (mix / MANIFEST).is_file():
         for line in target_summary(json.loads((mix / MANIFEST).read_text())):
@@ -101,13 +116,27 @@ def evaluate_base(recipe: Recipe, paths: SweepPaths, state: SweepState, say: Cal
     state.update(BASE, status="done")
 
 
+def cell_is_done(state: SweepState, paths: SweepPaths, cell: Cell) -> bool:
+    return state.is_done(cell.label, cell.train_hash, cell.eval_hash) and (paths.eval_dir(cell) / "results.jsonl").is_file()
+
+
 def run_cell(cell: Cell, recipe_path: str, paths: SweepPaths, state: SweepState, launcher: str,
              accelerate_config: Optional[str], say: Callable, progress: bool) -> None:
-    from iftkit.evaluation.runner import run_eval
-
-    if state.is_done(cell.label, cell.train_hash, cell.eval_hash) and (paths.eval_dir(cell) / "results.jsonl").is_file():
+    if cell_is_done(state, paths, cell):
         say(f"[{cell.label}] done earlier, skipped")
         return
+    with state.hold(cell.label, say):
+        if cell_is_done(state, paths, cell):  # another process ran it while we waited
+            say(f"[{cell.label}] done earlier, skipped")
+            return
+        with _recorded_failure(state, cell.label):
+            _train_and_evaluate(cell, recipe_path, paths, state, launcher, accelerate_config, say, progress)
+
+
+def _train_and_evaluate(cell: Cell, recipe_path: str, paths: SweepPaths, state: SweepState, launcher: str,
+                        accelerate_config: Optional[str], say: Callable, progress: bool) -> None:
+    from iftkit.evaluation.runner import run_eval
+
     adapter = paths.adapter_dir(cell)
     if not (state.is_trained(cell.label, cell.train_hash) and (adapter / "adapter_card.json").is_file()):
         state.update(cell.label, status="training", train_hash=cell.train_hash, eval_hash=cell.eval_hash,
@@ -128,6 +157,16 @@ def run_cell(cell: Cell, recipe_path: str, paths: SweepPaths, state: SweepState,
     state.update(cell.label, status="done")
 
 
+@contextmanager
+def _recorded_failure(state: SweepState, label: str):
+    """An error leaves `failed` and its message in the record, for `iftkit sweep status`; the rerun redoes the step."""
+    try:
+        yield
+    except Exception as exc:
+        state.update(label, status="failed", failed_step=state.get(label).get("status"), error=str(exc)[:500])
+        raise
+
+
 def _train_with_accelerate(cell: Cell, recipe_path: str, adapter: Path, accelerate_config: Optional[str]) -> None:
     accelerate = shutil.which("accelerate", path=os.path.dirname(sys.executable)) or "accelerate"
     cmd = [accelerate, "launch"]
@@ -142,26 +181,37 @@ def _train_with_accelerate(cell: Cell, recipe_path: str, adapter: Path, accelera
         raise IftkitError(f"sweep cell {cell.label}: training failed (exit {proc.returncode}): {' '.join(cmd)}")
 
 
-def collect_rows(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> tuple[list[dict], list[str]]:
-    """Result rows of the base model and every finished cell, tagged with cell/grid/seed.
-
-    Reads each cell's own eval dir (on shared storage for SLURM / W&B sweeps), so the rows
-    are exactly one per cell x suite x task x scorer whatever happened before.
-    """
-    from iftkit.evaluation.results import read_results
-
-    rows, missing = [], []
-    base_dir = paths.base_eval_dir(recipe)
-    if (base_dir / "results.jsonl").is_file():
-        rows += [dict(r, cell=BASE, grid={}, seed=None) for r in read_results(base_dir) if r.get("model") == "base"]
+def finished_points(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> tuple[list[tuple], list[str]]:
+    """(label, eval dir, cell or None for the base) of every point whose state record says done for
+    its current hashes, and the labels of those that are not done (yet)."""
+    state = SweepState(paths.root)
+    done, missing = [], []
+    if base_is_done(state, base_eval_hash(recipe), paths.base_eval_dir(recipe)):
+        done.append((BASE, paths.base_eval_dir(recipe), None))
     else:
         missing.append(BASE)
     for cell in cells:
-        out = paths.eval_dir(cell)
-        if not (out / "results.jsonl").is_file():
+        if cell_is_done(state, paths, cell):
+            done.append((cell.label, paths.eval_dir(cell), cell))
+        else:
             missing.append(cell.label)
-            continue
-        rows += [dict(r, cell=cell.label, grid=cell.values, seed=cell.seed) for r in read_results(out) if r.get("model") != "base"]
+    return done, missing
+
+
+def collect_rows(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> tuple[list[dict], list[str]]:
+    """Result rows of the base model and every finished cell, tagged with cell/grid/seed.
+
+    Rows come from each finished point's own eval dir (on shared storage for SLURM / W&B
+    sweeps), so they are exactly one per cell x suite x task x scorer whatever ran in parallel
+    or was rerun before; a cell still running is left out, not half read.
+    """
+    from iftkit.evaluation.results import read_results
+
+    done, missing = finished_points(recipe, paths, cells)
+    rows = []
+    for label, folder, cell in done:
+        grid, seed = (cell.values, cell.seed) if cell else ({}, None)
+        rows += [dict(r, cell=label, grid=grid, seed=seed) for r in read_results(folder) if (r.get("model") == "base") == (cell is None)]
     return rows, missing
 
 
@@ -171,15 +221,13 @@ def collect_samples(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> dic
     from iftkit.evaluation.records import read_samples
 
     out: dict = {}
-    dirs = [(BASE, paths.base_eval_dir(recipe), lambda m: m == "base")]
-    dirs += [(c.label, paths.eval_dir(c), lambda m: m != "base") for c in cells]
-    for label, folder, wanted in dirs:
+    for label, folder, cell in finished_points(recipe, paths, cells)[0]:
         f = folder / "samples.jsonl"
         if not f.is_file():
             continue
         got = out.setdefault(label, {})
         for rec in read_samples(f):
-            if wanted(rec.model):
+            if (rec.model == "base") == (cell is None):
                 got[(rec.suite, rec.sample_id)] = (rec.prediction, rec.scores)
     return out
 

@@ -3,7 +3,6 @@ import pytest
 from iftkit.config import load_recipe
 from iftkit.errors import IftkitError
 from iftkit.sweep.grid import expand
-from iftkit.sweep.state import SweepState
 
 
 def recipe(tmp_path, text):
@@ -47,14 +46,3 @@ def test_bad_grid_value_names_the_cell(tmp_path):
 def test_grid_key_must_be_dotted(tmp_path):
     with pytest.raises(IftkitError, match="must be a dotted recipe key"):
         recipe(tmp_path, "sweep:\n  grid: {ratio: [0.5]}\n")
-
-
-def test_state_survives_reload_and_tracks_hashes(tmp_path):
-    s = SweepState(tmp_path)
-    s.update("a", status="done", train_hash="t", eval_hash="e")
-    s2 = SweepState(tmp_path)
-    assert s2.is_done("a", "t", "e") and s2.is_trained("a", "t")
-    assert not s2.is_done("a", "t", "other") and not s2.is_trained("a", "other")
-    (tmp_path / "sweep_state.json").write_text("{broken")
-    with pytest.raises(IftkitError, match="unreadable sweep state"):
-        SweepState(tmp_path)

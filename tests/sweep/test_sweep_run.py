@@ -11,41 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "sweep.py"
+from iftkit.sweep.state import SweepState
 
-
-def sweep_recipe(tmp_path, model_dir, grid="[0.0, 1.0]"):
-    text = f"""
-include: {ROOT / 'recipes' / 'quickstart.yaml'}
-name: tiny-sweep
-model: {{id: {model_dir}}}
-data: {{samples_per_task: 60, general_tasks: [topic, arithmetic, change_case]}}
-mix: {{target_ratio: 0.5, total_size: 32, val_size: 4, test_size_per_task: 4}}
-training: {{max_steps: 4, per_device_train_batch_size: 4, save_steps: 2, logging_steps: 1}}
-eval: {{scorers: [task_strict, task_tolerant, exact_match, rougeL], max_new_tokens: 6, instruction_set: none}}
-sweep:
-  grid: {{mix.target_ratio: {grid}}}
-  seeds: [0]
-  out_dir: {tmp_path / 'runs'}
-"""
-    path = tmp_path / "sweep.yaml"
-    path.write_text(text)
-    return path
-
-
-def env(tmp_path):
-    env = {**os.environ, "IFTKIT_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1"}
-    env.pop("WANDB_SERVICE", None)  # never share the pytest process's W&B service with a sweep we kill
-    return env
-
-
-def run_sweep(recipe, tmp_path, *extra, check=True):
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--config", str(recipe), "--no-progress", *extra],
-                          env=env(tmp_path), capture_output=True, text=True, timeout=1200)
-    if check:
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
+from .sweep_runs import ROOT, SCRIPT, env, run_sweep, sweep_recipe, wandb_agent_command
 
 
 def adapter_mtimes(root):
@@ -60,12 +28,10 @@ def test_killed_sweep_resumes_without_retraining_or_duplicates(tmp_path, tiny_mo
                             env=env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     # kill -9 once the first cell's adapter exists and the second cell has started
     deadline = time.monotonic() + 900
+    state = SweepState(root)
     while time.monotonic() < deadline:
-        state = root / "sweep_state.json"
-        if state.is_file():
-            cells = json.loads(state.read_text())["cells"]
-            if cells.get("ratio=0.0-seed=0", {}).get("status") == "done" and "ratio=1.0-seed=0" in cells:
-                break
+        if state.get("ratio=0.0-seed=0").get("status") == "done" and state.get("ratio=1.0-seed=0"):
+            break
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -97,25 +63,67 @@ def test_killed_sweep_resumes_without_retraining_or_duplicates(tmp_path, tiny_mo
     assert "trained in" not in again and "generations:" not in again  # nothing trained, nothing generated
 
 
-def test_emit_slurm_passes_shellcheck_and_runs_a_cell(tmp_path, tiny_model_dir):
+FAKE_SBATCH = """#!{python}
+# Stands in for SLURM's sbatch: runs the job script now (every task of an --array), refuses a job whose
+# afterok dependency did not succeed, and prints a job id as sbatch --parsable does.
+import os, re, subprocess, sys
+log = os.environ["FAKE_SLURM_LOG"]
+args = sys.argv[1:]
+script = args[-1]
+done = open(log).read().split() if os.path.exists(log) else []
+for a in args:
+    if a.startswith("--dependency="):
+        need = a.split(":", 1)[1]
+        if not any(d.startswith("ok:" + need + ":") for d in done):
+            sys.exit("sbatch: dependency " + need + " never satisfied")
+job = str(1000 + len(done))
+text = open(script).read()
+found = re.search(r"^#SBATCH --array=0-([0-9]+)$", text, re.M)
+output = re.search(r"^#SBATCH --output=(.+)$", text, re.M).group(1)
+ok = True
+for task in range(int(found.group(1)) + 1 if found else 1):
+    env = dict(os.environ, SLURM_JOB_ID=job, **({{"SLURM_ARRAY_JOB_ID": job, "SLURM_ARRAY_TASK_ID": str(task)}} if found else {{}}))
+    # like SLURM, open the job's output file before the script runs (its folder must exist by then)
+    with open(output.replace("%j", job).replace("%A", job).replace("%a", str(task)), "w") as out:
+        ok = subprocess.run(["bash", script], env=env, stdout=out, stderr=subprocess.STDOUT).returncode == 0 and ok
+    with open(log, "a") as f:
+        f.write(("ok:" if ok else "failed:") + job + ":" + os.path.basename(script) + "\\n")
+print(job)
+"""
+
+
+def test_emit_slurm_passes_shellcheck_and_submits_base_then_cells(tmp_path, tiny_model_dir):
     recipe = sweep_recipe(tmp_path, tiny_model_dir, grid="[0.0]")
+    root = tmp_path / "runs" / "tiny-sweep"
     out = run_sweep(recipe, tmp_path, "--emit", "slurm").stdout
-    script = tmp_path / "runs" / "tiny-sweep" / "sweep.slurm"
-    assert f"wrote {script} (1 cells)" in out
-    text = script.read_text()
-    assert "#SBATCH --array=0-0" in text and "--cell" in text
+    submit = root / "submit.sh"
+    assert f"wrote {submit} (1 cells)" in out and f"submit: bash {submit}" in out
+    scripts = {name: (root / name).read_text() for name in ("submit.sh", "base.slurm", "sweep.slurm")}
+    assert "#SBATCH --array=0-0" in scripts["sweep.slurm"] and '--cell "$CELL"' in scripts["sweep.slurm"]
+    assert "--base-only" in scripts["base.slurm"] and "--array" not in scripts["base.slurm"]
+    assert '--dependency=afterok:"$base_job"' in scripts["submit.sh"]
     shellcheck = Path(sys.executable).parent / "shellcheck"
-    lint = subprocess.run([str(shellcheck), str(script)], capture_output=True, text=True)
+    lint = subprocess.run([str(shellcheck), *(str(root / name) for name in scripts)], capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout
-    # run the array task locally (task 0), in-process launcher so no accelerate config is needed
-    local = text.replace("--launcher accelerate", "--launcher inprocess").replace("python -m iftkit", f"{sys.executable} -m iftkit")
-    script.write_text(local)
-    proc = subprocess.run(["bash", str(script)], cwd=ROOT, env={**env(tmp_path), "SLURM_ARRAY_TASK_ID": "0"},
-                          capture_output=True, text=True, timeout=1200)
+    # submit as a user would, through a stand-in sbatch, with the in-process launcher (no accelerate config needed)
+    for name, text in scripts.items():
+        (root / name).write_text(text.replace("--launcher accelerate", "--launcher inprocess")
+                                 .replace("python -m iftkit", f"{sys.executable} -m iftkit"))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sbatch").write_text(FAKE_SBATCH.format(python=sys.executable))
+    (bin_dir / "sbatch").chmod(0o755)
+    log = tmp_path / "slurm.log"
+    environ = {**env(tmp_path), "PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_SLURM_LOG": str(log)}
+    proc = subprocess.run(["bash", str(submit)], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert list((tmp_path / "runs" / "tiny-sweep" / "cells").glob("ratio=0.0-seed=0__*/eval-*/results.jsonl"))
+    assert log.read_text().split() == ["ok:1000:base.slurm", "ok:1001:sweep.slurm"]
+    assert "[base] evaluating the base model" in (root / "slurm" / "base_1000.out").read_text()
+    task = (root / "slurm" / "1001_0.out").read_text()
+    assert "[ratio=0.0-seed=0] trained in" in task and "[base]" not in task  # the cell found the base done
+    assert SweepState(root).get("ratio=0.0-seed=0")["slurm_job"] == "1001_0"
     collected = run_sweep(recipe, tmp_path, "collect").stdout
-    assert "report:" in collected
+    assert "report:" in collected and "not finished yet" not in collected
 
 
 def test_emit_wandb_config_is_valid_and_its_command_runs_a_cell(tmp_path, tiny_model_dir):
@@ -126,10 +134,7 @@ def test_emit_wandb_config_is_valid_and_its_command_runs_a_cell(tmp_path, tiny_m
     config = yaml.safe_load(path.read_text())
     assert sweeps_config.schema_violations_from_proposed_config(config) == []
     assert config["parameters"]["mix.target_ratio"] == {"values": [0.0, 1.0]}
-    # what `wandb agent` would run for the first grid point
-    args = [f"--{k}={v['values'][0]}" for k, v in config["parameters"].items()]
-    cmd = [sys.executable if c == "${interpreter}" else c for c in config["command"] if c != "${args}"]
-    cmd = [str(ROOT / config["program"]) if c == "${program}" else c for c in cmd] + ["--no-progress", *args]
+    cmd = wandb_agent_command(config, 0)  # what `wandb agent` would run for the first grid point
     proc = subprocess.run(cmd, env=env(tmp_path), capture_output=True, text=True, timeout=1200, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "1 of 2 cells" in proc.stdout
