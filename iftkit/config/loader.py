@@ -50,10 +50,25 @@ def load_recipe(path, overrides: Optional[Iterable[str]] = None) -> Recipe:
 
 
 def validate(data: dict, source: str = "recipe") -> Recipe:
+    _check_training_passthrough(data, source)
     try:
         return Recipe.model_validate(data)
     except ValidationError as exc:
         raise IftkitError(_format_validation_error(exc, data, source)) from None
+
+
+def _check_training_passthrough(data: dict, source: str) -> None:
+    """Name a training key that is neither iftkit's nor SFTConfig's (the schema would name only the section)."""
+    from iftkit.config.schema import SFT_MANAGED, TrainingConfig, sft_config_fields
+
+    training = data.get("training") if isinstance(data, dict) else None
+    extra = [k for k in (training or {}) if k not in TrainingConfig.model_fields] if isinstance(training, dict) else []
+    for key in extra:
+        if key not in sft_config_fields():
+            raise IftkitError(f"{source}: unknown key 'training.{key}' (neither an iftkit training key nor a field of "
+                              f"TRL's SFTConfig)")
+        if key in SFT_MANAGED:
+            raise IftkitError(f"{source}: key 'training.{key}' is set by iftkit itself")
 
 
 def recipe_hash(recipe: Recipe) -> str:

@@ -183,7 +183,32 @@ class MixConfig(Section):
         return self
 
 
+# SFTConfig fields iftkit sets itself (from its own keys, or because they name its folders and loggers)
+SFT_MANAGED = ("run_name", "report_to", "use_cpu", "warmup_steps", "save_strategy", "eval_strategy",
+               "load_best_model_at_end", "metric_for_best_model", "greater_is_better", "data_seed", "disable_tqdm",
+               "save_only_model", "ddp_find_unused_parameters", "dataset_num_proc")
+
+
+def sft_config_fields() -> frozenset:
+    from functools import lru_cache
+
+    @lru_cache(maxsize=1)
+    def fields() -> frozenset:
+        import dataclasses
+
+        from trl import SFTConfig
+
+        return frozenset(f.name for f in dataclasses.fields(SFTConfig))
+
+    return fields()
+
+
 class TrainingConfig(Section):
+    """iftkit's training keys (with its defaults); any other TRL SFTConfig field (optim,
+    max_grad_norm, adam_beta2, lr_scheduler_kwargs...) may be set here too and passes through."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
     output_dir: Optional[str] = None
     max_steps: int = Field(-1, ge=-1)
     num_train_epochs: float = Field(1.0, gt=0)
@@ -213,6 +238,20 @@ class TrainingConfig(Section):
     dataloader_num_workers: int = Field(0, ge=0)
     # per-step entropy / token-accuracy metrics cost a pass over the LM head each step
     token_metrics: bool = False
+
+    @model_validator(mode="after")
+    def _extra_keys_are_sft_config_fields(self):
+        extra = sorted(self.model_extra or {})
+        if not extra:  # TRL is imported only when a recipe passes something through
+            return self
+        unknown = [k for k in extra if k not in sft_config_fields()]
+        if unknown:
+            raise ValueError(f"unknown training key(s) {', '.join(unknown)}: neither an iftkit training key nor a "
+                             f"field of TRL's SFTConfig")
+        managed = [k for k in extra if k in SFT_MANAGED]
+        if managed:
+            raise ValueError(f"training key(s) {', '.join(managed)} are set by iftkit itself")
+        return self
 
 
 class TrackingConfig(Section):

@@ -7,7 +7,7 @@ Kept apart from the run loop so the benchmark and the tests build exactly what
 from pathlib import Path
 from typing import Optional
 
-from iftkit.config.schema import Recipe
+from iftkit.config.schema import Recipe, sft_config_fields
 
 
 def cuda_available() -> bool:
@@ -97,41 +97,31 @@ def sft_config(recipe: Recipe, checkpoint_dir: Path, report_to: list[str], has_e
     eval_steps = t.eval_steps or t.save_steps
     # load_best_model_at_end needs checkpoints on the evaluation grid
     save_steps = eval_steps * max(1, round(t.save_steps / eval_steps)) if early else t.save_steps
-    return SFTConfig(
+    # every training key that is an SFTConfig field passes as it is (passthrough keys included) ...
+    fields = sft_config_fields()
+    given = {k: v for k, v in t.model_dump().items() if k in fields}
+    # ... except those iftkit derives: its folders, hardware-dependent precision, evaluation plan
+    derived = dict(
         output_dir=str(checkpoint_dir),
         run_name=run_name,
-        max_steps=t.max_steps,
-        num_train_epochs=t.num_train_epochs,
-        learning_rate=t.learning_rate,
-        lr_scheduler_type=t.lr_scheduler_type,
         warmup_steps=min(t.warmup_ratio, 0.999),  # a float < 1 is a fraction of all steps
-        weight_decay=t.weight_decay,
-        per_device_train_batch_size=t.per_device_train_batch_size,
-        per_device_eval_batch_size=t.per_device_eval_batch_size,
-        gradient_accumulation_steps=t.gradient_accumulation_steps,
         # padding-free rows are truncated by IftkitSFTTrainer._prepare_dataset (TRL refuses max_length here)
         max_length=None if (t.padding_free and not t.packing) else t.max_length,
         bf16=use_bf16(recipe),
         use_cpu=not cuda_available(),
-        packing=t.packing,
         padding_free=t.padding_free and not t.packing,
-        completion_only_loss=t.completion_only_loss,
-        gradient_checkpointing=t.gradient_checkpointing,
-        logging_steps=t.logging_steps,
         save_strategy="steps",
         save_steps=save_steps,
-        save_total_limit=t.save_total_limit,
         eval_strategy="steps" if (has_eval and (early or t.eval_steps)) else "no",
         eval_steps=eval_steps if has_eval else None,
         load_best_model_at_end=early,
         metric_for_best_model="eval_loss" if early else None,
         greater_is_better=False if early else None,
-        seed=t.seed,
         data_seed=t.seed,
-        dataloader_num_workers=t.dataloader_num_workers,
         report_to=report_to,
         disable_tqdm=True,
         save_only_model=False,
         ddp_find_unused_parameters=False,
         dataset_num_proc=None,
     )
+    return SFTConfig(**{**given, **derived})

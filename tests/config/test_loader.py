@@ -164,3 +164,27 @@ def test_files_named_in_a_recipe_are_relative_to_that_recipe(tmp_path, monkeypat
     assert r.training.output_dir == "out/adapter"  # outputs stay relative to the working directory
     assert r.data.synthetic_format_files == ["extra.jsonl"]  # command-line paths too
     assert load_recipe("proj/recipes/data/mine.yaml", ["--model.id", "org/name"]).model.id == "org/name"
+
+
+def test_any_sft_config_field_passes_through_the_training_section(tmp_path):
+    from iftkit.config import load_recipe
+    from iftkit.training.setup import sft_config
+
+    path = tmp_path / "r.yaml"
+    path.write_text("training: {optim: adafactor, max_grad_norm: 0.5, learning_rate: 3.0e-4}\n")
+    r = load_recipe(path)
+    cfg = sft_config(r, tmp_path / "ckpt", [], has_eval=False)
+    assert (cfg.optim, cfg.max_grad_norm, cfg.learning_rate) == ("adafactor", 0.5, 3.0e-4)
+    assert cfg.output_dir == str(tmp_path / "ckpt")  # iftkit's own folders win
+
+
+def test_a_training_key_that_is_not_an_sft_config_field_is_one_line(tmp_path):
+    from iftkit.config import load_recipe
+
+    path = tmp_path / "r.yaml"
+    path.write_text("training: {max_grad_nrom: 0.5}\n")
+    with pytest.raises(IftkitError, match="unknown key 'training.max_grad_nrom' \\(neither an iftkit training key nor a field of TRL's SFTConfig"):
+        load_recipe(path)
+    path.write_text("training: {report_to: [tensorboard]}\n")
+    with pytest.raises(IftkitError, match="key 'training.report_to' is set by iftkit itself"):
+        load_recipe(path)
