@@ -238,6 +238,13 @@ class TrainingConfig(Section):
     dataloader_num_workers: int = Field(0, ge=0)
     # per-step entropy / token-accuracy metrics cost a pass over the LM head each step
     token_metrics: bool = False
+    # speed levers (iftkit/training/speed.py; each measured by scripts/bench_train.py --levers):
+    # LoRA matmuls take autocast's bf16 activations as they are (PEFT's fp32 copy is cast straight back)
+    lora_bf16_inputs: bool = True
+    # keep freed host memory in the process instead of page-faulting it back in every step (glibc)
+    retain_host_memory: bool = True
+    # torch.compile each decoder layer (kernels cached under the iftkit cache, reused by every run)
+    compile: bool = False
 
     @model_validator(mode="after")
     def _extra_keys_are_sft_config_fields(self):

@@ -13,7 +13,7 @@ from trl.trainer.utils import add_fused_lm_head
 
 
 class IftkitSFTTrainer(SFTTrainer):
-    def __init__(self, *args, token_metrics: bool = True, truncate_to=None, **kwargs):
+    def __init__(self, *args, token_metrics: bool = True, truncate_to=None, speed=None, **kwargs):
         # TRL refuses max_length with padding-free batches (it would not truncate them);
         # iftkit passes max_length=None and truncates while preparing the dataset instead
         self._truncate_to = truncate_to
@@ -23,6 +23,12 @@ class IftkitSFTTrainer(SFTTrainer):
             base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
             # re-patch: the outer wrapper handles fused calls itself, computing log-probs only
             add_fused_lm_head(base, outputs=("log_probs",))
+        # training.* speed levers (iftkit/training/speed.py), applied once PEFT has wrapped the model
+        self.speed_levers = {}
+        if speed is not None:
+            from iftkit.training.speed import apply_speed_levers
+
+            self.speed_levers = apply_speed_levers(self.model, speed, bool(self.args.bf16))
 
     def _prepare_dataset(self, dataset, processing_class, args, packing, formatting_func, dataset_name):
         if not self._truncate_to or packing or args.max_length is not None:
@@ -86,5 +92,5 @@ def make_trainer(recipe, model_path: str, tokenizer, train_ds, val_ds, checkpoin
     return IftkitSFTTrainer(
         model=load_base_for_training(recipe, model_path), args=args, train_dataset=train_ds, eval_dataset=val_ds,
         processing_class=tokenizer, peft_config=peft_config(recipe), callbacks=list(callbacks),
-        token_metrics=recipe.training.token_metrics, truncate_to=recipe.training.max_length,
+        token_metrics=recipe.training.token_metrics, truncate_to=recipe.training.max_length, speed=recipe.training,
     )
