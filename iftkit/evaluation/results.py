@@ -13,12 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
+from iftkit.evaluation.suites import LM_EVAL_PREFIX
 from iftkit.io.atomic import atomic_write
 from iftkit.io.readers import iter_jsonl
 
 SAMPLES = "samples.jsonl"
 RESULTS = "results.jsonl"
 RESULTS_PARQUET = "results.parquet"
+RESULT_COLUMNS = ["model", "adapter_path", "suite", "task", "scorer", "n", "mean", "ci_low", "ci_high",
+                  "higher_is_better", "scale", "n_failed",
+                  # lm-eval rows only (None elsewhere): the harness's stderr and what produced the number
+                  "stderr", "num_fewshot", "limit", "harness", "task_config_hash", "sentence_splitter"]
 
 
 def record_key(rec: dict) -> tuple:
@@ -95,6 +100,8 @@ def aggregate_rows(records: list[dict], outputs: dict, n_boot: int = 1000) -> li
     """
     groups: dict[tuple, list[dict]] = {}
     for rec in records:
+        if rec["suite"].startswith(LM_EVAL_PREFIX):
+            continue  # the harness's rows are its own numbers (harness/run.py), not re-aggregated here
         for task in (rec["task"], "__all__"):
             groups.setdefault((rec["model"], rec["adapter_path"], rec["suite"], task), []).append(rec)
     rows = []
@@ -110,7 +117,8 @@ def aggregate_rows(records: list[dict], outputs: dict, n_boot: int = 1000) -> li
                 lo, hi = bootstrap_ci(np.arange(len(pairs)), n_boot, stat=lambda i: _ratio_of_means(np.asarray(pairs)[i.astype(int)]))
                 n = len(pairs)
             else:
-                vals = [r["scores"].get(name) for r in recs]
+                pooled = scorer.pooled_values(recs)
+                vals = pooled if pooled is not None else [r["scores"].get(name) for r in recs]
                 vals = [v for v in vals if v is not None]
                 if not vals and not failed:
                     continue  # the scorer does not apply to this task
@@ -138,8 +146,7 @@ def write_results(out_dir, rows: list[dict]) -> None:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
     import pandas as pd
 
-    df = pd.DataFrame(rows, columns=["model", "adapter_path", "suite", "task", "scorer", "n", "mean", "ci_low", "ci_high",
-                                     "higher_is_better", "scale", "n_failed"])
+    df = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     with atomic_write(out_dir / RESULTS_PARQUET, "wb") as f:
         df.to_parquet(f, index=False)
 

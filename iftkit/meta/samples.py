@@ -73,6 +73,8 @@ def _read_file(path: Path, run: str) -> list[Record]:
             raise IftkitError(f"{where}: sample record lacks {', '.join(missing)} (eval samples.jsonl format)")
         if not isinstance(d["scores"], dict):
             raise IftkitError(f"{where}: 'scores' must be an object {{scorer: value}}")
+        if str(d.get("suite", "")).startswith("lm_eval/"):
+            continue  # lm-eval's per-document metrics: the harness's scoring, not a scorer to meta-evaluate
         out.append(
             Record(
                 model=str(d["model"]),
