@@ -2,7 +2,8 @@
 
 Each model is loaded by the harness's own HF backend (`pretrained` = the base model, `peft` =
 the adapter, as `lm_eval --model hf --model_args pretrained=...,peft=...` does), once per run
-and only when a task's results are not cached. A task's results are cached under the model's
+and only when a task's results are not cached. Tasks run one at a time and each is cached as
+soon as it ends, so an interrupted run resumes at the task it was on. A task's results are cached under the model's
 fingerprint, the task config hash, the harness version and the settings, so a rerun, or a sweep
 cell re-evaluated for another reason, recomputes nothing. Rows carry the harness's own metric
 names and numbers (its stderr as the CI: mean ± 1.96 stderr); per-document results go to
@@ -11,6 +12,7 @@ samples.jsonl so the report can pair models prompt by prompt.
 
 import json
 import math
+from contextlib import contextmanager
 
 from iftkit.errors import IftkitError
 from iftkit.evaluation.fingerprint import json_hash
@@ -40,11 +42,14 @@ def run_benchmarks(recipe, muts, store, tally, log) -> list[dict]:
         todo = [p for p in plans if keys[p.name] not in got]
         tally.cached += len(plans) - len(todo)
         if todo:
-            fresh = _evaluate(recipe, mut, todo, manager)
-            store.put_many({keys[name]: value for name, value in fresh.items()})
-            got.update({keys[name]: value for name, value in fresh.items()})
-            tally.new += len(todo)
+            lm = _load(recipe, mut)
             tally.loads += 1
+            for p in todo:
+                fresh = _evaluate(recipe, mut, lm, p, manager)
+                store.put_many({keys[p.name]: fresh})
+                got[keys[p.name]] = fresh
+                tally.new += 1
+            del lm
         for p in plans:
             entry = got[keys[p.name]]
             prov = {"harness": f"lm-eval {version}", "task_config_hash": p.config_hash, "limit": cfg.limit,
@@ -54,43 +59,52 @@ def run_benchmarks(recipe, muts, store, tally, log) -> list[dict]:
     return rows
 
 
-def _evaluate(recipe, mut, plans, manager) -> dict:
-    """{requested name: cache entry} for one model, from one harness call."""
+def _load(recipe, mut):
+    """The harness's HF model: the base model, with the adapter on top when there is one."""
     import torch
+    from lm_eval.api.registry import get_model
+
+    model_args = {"pretrained": mut.base_path, "dtype": recipe.model.dtype,
+                  "device": "cuda" if torch.cuda.is_available() else "cpu",
+                  "trust_remote_code": recipe.model.trust_remote_code, "batch_size": recipe.eval.lm_eval.batch_size}
+    if mut.adapter_path:
+        model_args["peft"] = mut.adapter_path
+    with _one_line_errors(f"loading {mut.label}"):
+        return get_model("hf").create_from_arg_obj(model_args)
+
+
+def _evaluate(recipe, mut, lm, plan, manager) -> dict:
+    """The cache entry of one task (or group) on one model."""
     from lm_eval import simple_evaluate
 
     cfg = recipe.eval.lm_eval
-    model_args = {"pretrained": mut.base_path, "dtype": recipe.model.dtype,
-                  "device": "cuda" if torch.cuda.is_available() else "cpu",
-                  "trust_remote_code": recipe.model.trust_remote_code}
-    if mut.adapter_path:
-        model_args["peft"] = mut.adapter_path
-    names = [p.name for p in plans]
-    print(f"lm-eval {', '.join(names)} on {mut.label}", flush=True)
-    try:
-        res = simple_evaluate(model="hf", model_args=model_args, tasks=[p.spec for p in plans], task_manager=manager,
-                              num_fewshot=cfg.num_fewshot, limit=cfg.limit, batch_size=cfg.batch_size,
-                              apply_chat_template=cfg.apply_chat_template, log_samples=True,
+    print(f"lm-eval {plan.name} on {mut.label}", flush=True)
+    with _one_line_errors(f"{plan.name} for {mut.label}"):
+        res = simple_evaluate(model=lm, tasks=[plan.spec], task_manager=manager, num_fewshot=cfg.num_fewshot,
+                              limit=cfg.limit, apply_chat_template=cfg.apply_chat_template, log_samples=True,
                               gen_kwargs={"max_gen_toks": cfg.max_gen_toks} if cfg.max_gen_toks else None,
                               bootstrap_iters=cfg.bootstrap_iters)
+    members = _members(plan.name, res.get("group_subtasks") or {})
+    metrics = {**(res.get("results") or {}), **(res.get("groups") or {})}
+    return {
+        "results": {k: metrics[k] for k in members if k in metrics},
+        "n": {k: (res.get("n-samples") or {}).get(k, {}).get("effective") for k in members},
+        "higher_is_better": {k: (res.get("higher_is_better") or {}).get(k, {}) for k in members},
+        "n_shot": {k: (res.get("n-shot") or {}).get(k) for k in members},
+        "samples": {k: [_compact(s) for s in (res.get("samples") or {}).get(k, [])] for k in members},
+    }
+
+
+@contextmanager
+def _one_line_errors(what: str):
+    """A hub task offline, a task config or model the harness rejects: one line, not a traceback."""
+    try:
+        yield
     except IftkitError:
         raise
-    except Exception as exc:  # a hub task offline, a task config the harness rejects: one line, not a traceback
+    except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise IftkitError(f"eval.lm_eval: the harness failed on {', '.join(names)} for {mut.label}: "
-                          f"{type(exc).__name__}: {first[:300]}") from None
-    out = {}
-    for name in names:
-        members = _members(name, res.get("group_subtasks") or {})
-        metrics = {**(res.get("results") or {}), **(res.get("groups") or {})}
-        out[name] = {
-            "results": {k: metrics[k] for k in members if k in metrics},
-            "n": {k: (res.get("n-samples") or {}).get(k, {}).get("effective") for k in members},
-            "higher_is_better": {k: (res.get("higher_is_better") or {}).get(k, {}) for k in members},
-            "n_shot": {k: (res.get("n-shot") or {}).get(k) for k in members},
-            "samples": {k: [_compact(s) for s in (res.get("samples") or {}).get(k, [])] for k in members},
-        }
-    return out
+        raise IftkitError(f"eval.lm_eval: the harness failed on {what}: {type(exc).__name__}: {first[:300]}") from None
 
 
 def _members(name: str, group_subtasks: dict) -> list[str]:
