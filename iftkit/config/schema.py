@@ -304,8 +304,32 @@ class JudgeConfig(Section):
     output_cost_per_1m: float = Field(0.0, ge=0.0)
 
 
+class LmEvalConfig(Section):
+    """Standard benchmarks through EleutherAI's lm-evaluation-harness (optional extra iftkit[bench])."""
+
+    # lm-eval task or group names: the packaged offline tasks (iftkit_mc, iftkit_ifeval), tasks
+    # in task_dir, or the harness's own (ifeval, arc_easy, hellaswag, mmlu: these need their data)
+    tasks: list[str] = Field(min_length=1)
+    # documents per task (an int, or a fraction < 1 of each task); None = every document
+    limit: Optional[Union[int, float]] = Field(None, gt=0)
+    # few-shot examples for every task (None = each task's own setting)
+    num_fewshot: Optional[int] = Field(None, ge=0)
+    # a folder of task YAMLs (dataset_path: json + data_files relative to the YAML), searched
+    # before the packaged tasks and the harness's own
+    task_dir: Optional[str] = None
+    # render prompts with the model's chat template (instruction-tuned models, as IFEval expects)
+    apply_chat_template: bool = True
+    # cap on generated tokens for generation tasks (None = each task's own, 1280 for IFEval)
+    max_gen_toks: Optional[int] = Field(None, gt=0)
+    batch_size: int = Field(8, gt=0)
+    # bootstrap resamples for stderrs of metrics that are not means (0 = none)
+    bootstrap_iters: int = Field(1000, ge=0)
+
+
 class EvalConfig(Section):
-    suites: list[str] = Field(default_factory=lambda: ["in_domain", "general"])
+    # in_domain: the target's test set; general: the other catalog families' test sets (trained
+    # families); held_out: the general instruction set (no training row comes from it)
+    suites: list[str] = Field(default_factory=lambda: ["in_domain", "general", "held_out"])
     scorers: list[str] = Field(default_factory=lambda: ["task_strict", "task_tolerant", "rouge", "exact_match"])
     max_new_tokens: int = Field(64, gt=0)
     batch_size: int = Field(16, gt=0)
@@ -328,6 +352,9 @@ class EvalConfig(Section):
     # generation + judge caches (None = <iftkit cache>/eval)
     cache_dir: Optional[str] = None
     bootstrap_samples: int = Field(1000, ge=0)
+    # --- standard benchmarks (issue 15): lm-evaluation-harness tasks on the base model and each
+    # adapter, cached; rows in suite lm_eval/<task>, scorer = the harness's metric name ---
+    lm_eval: Optional[LmEvalConfig] = None
 
 
 class SweepConfig(Section):
@@ -341,6 +368,13 @@ class SweepConfig(Section):
     keep_general: float = Field(0.95, gt=0.0, le=1.0)
     # scorer whose means drive the chart's axes and the recommendation
     primary_scorer: str = "task_tolerant"
+    # --- the general axis (issue 15): which general ability the chart's x axis and S1's
+    # keep_general rule read. held_out = suites no training row touched (the instruction set,
+    # lm-eval tasks); trained = the catalog families' test rows (suite general), which the mix trains
+    general_kind: Literal["held_out", "trained"] = "held_out"
+    # "SUITE:SCORER" or "SCORER" on that axis, e.g. "lm_eval/iftkit_ifeval:prompt_level_strict_acc",
+    # "held_out:rougeL"; None = the first held-out benchmark (or trained-family primary scorer)
+    general_scorer: Optional[str] = None
     # where sweeps write: <out_dir>/<recipe name>/
     out_dir: str = "runs"
     # inprocess: train/eval in this process; accelerate: `accelerate launch -m iftkit train` per cell

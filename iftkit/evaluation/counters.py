@@ -24,13 +24,17 @@ class Counters:
     generations: Tally = field(default_factory=Tally)
     judge: Tally = field(default_factory=Tally)
     verdicts: VerdictTally = field(default_factory=VerdictTally)
+    benchmarks: Tally = field(default_factory=Tally)  # lm-eval task results (model x task)
     models_loaded: int = 0
 
     def summary_line(self) -> str:
-        return (
+        line = (
             f"generations: {self.generations.new} new, {self.generations.cached} cached; "
             f"judge calls: {self.judge.new} new, {self.judge.cached} cached"
         )
+        if self.benchmarks.new or self.benchmarks.cached:
+            line += f"; lm-eval tasks: {self.benchmarks.new} new, {self.benchmarks.cached} cached"
+        return line
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -15,6 +15,7 @@ import numpy as np
 
 from iftkit.errors import IftkitError
 from iftkit.evaluation.records import SampleRecord
+from iftkit.evaluation.suites import LM_EVAL_PREFIX
 from iftkit.io.atomic import atomic_write
 from iftkit.meta.stats import bootstrap
 from iftkit.provenance import provenance_line
@@ -23,6 +24,12 @@ from iftkit.io.readers import iter_jsonl
 SAMPLES = "samples.jsonl"
 RESULTS = "results.jsonl"
 RESULTS_PARQUET = "results.parquet"
+RESULT_COLUMNS = ["model", "adapter_path", "suite", "task", "scorer", "n", "mean", "ci_low", "ci_high",
+                  "higher_is_better", "scale", "n_failed",
+                  # lm-eval rows only (None elsewhere): the harness's stderr and what produced the number
+                  "stderr", "num_fewshot", "limit", "harness", "task_config_hash", "sentence_splitter",
+                  # hardware and library versions behind the number
+                  "provenance"]
 
 
 class SampleLog:
@@ -91,6 +98,8 @@ def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 100
     """
     groups: dict[tuple, list[dict]] = {}
     for rec in records:
+        if rec.suite.startswith(LM_EVAL_PREFIX):
+            continue  # the harness's rows are its own numbers (harness/run.py), not re-aggregated here
         for task in (rec.task, "__all__"):
             groups.setdefault((rec.model, rec.adapter_path, rec.suite, task), []).append(rec)
     rows = []
@@ -107,7 +116,8 @@ def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 100
                                  [[p[0] for p in pairs], [p[1] for p in pairs]], n_boot)
                 n = len(pairs)
             else:
-                vals = [r.scores.get(name) for r in recs]
+                pooled = scorer.pooled_values(recs)
+                vals = pooled if pooled is not None else [r.scores.get(name) for r in recs]
                 vals = [v for v in vals if v is not None]
                 if not vals and not failed:
                     continue  # the scorer does not apply to this task
@@ -137,8 +147,7 @@ def write_results(out_dir, rows: list[dict]) -> None:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
     import pandas as pd
 
-    df = pd.DataFrame(rows, columns=["model", "adapter_path", "suite", "task", "scorer", "n", "mean", "ci_low", "ci_high",
-                                     "higher_is_better", "scale", "n_failed", "provenance"])
+    df = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     with atomic_write(out_dir / RESULTS_PARQUET, "wb") as f:
         df.to_parquet(f, index=False)
 

@@ -120,11 +120,14 @@ def run_eval(recipe: Recipe, adapters: list[str], out_dir, include_base: bool = 
     cache_root = Path(ev.cache_dir) if ev.cache_dir else cache_dir() / "eval"
     gen_store = JsonStore(cache_root / "generations.sqlite", "generations")
     judge_store = JsonStore(cache_root / "judge.sqlite", "judge")
+    bench_store = JsonStore(cache_root / "lm_eval.sqlite", "lm_eval") if ev.lm_eval else None
     try:  # closed at the end, so the caches are whole files again (WAL folded back in) for the next run
-        report, judge = _generate_and_score(recipe, names, muts, suites, out_dir, gen_store, judge_store, counters, progress)
+        report, judge = _generate_and_score(recipe, names, muts, suites, out_dir, gen_store, judge_store, counters, progress,
+                                            bench_store)
     finally:
-        gen_store.close()
-        judge_store.close()
+        for store in (gen_store, judge_store, bench_store):
+            if store is not None:
+                store.close()
     breaker = judge.breaker if judge else None
     if breaker is not None and breaker.open:
         for line in report.lines():
@@ -134,9 +137,14 @@ def run_eval(recipe: Recipe, adapters: list[str], out_dir, include_base: bool = 
     return report
 
 
-def _generate_and_score(recipe, names, muts, suites, out_dir, gen_store, judge_store, counters, progress):
+def _generate_and_score(recipe, names, muts, suites, out_dir, gen_store, judge_store, counters, progress, bench_store=None):
     ev = recipe.eval
     log = SampleLog(out_dir)
+    bench_rows = []
+    if bench_store is not None:  # first, so a missing harness or task stops the run before any generation
+        from iftkit.evaluation.harness.run import run_benchmarks
+
+        bench_rows = run_benchmarks(recipe, muts, bench_store, counters.benchmarks, log)
 
     records = []
     for mut in muts:
@@ -173,7 +181,7 @@ def _generate_and_score(recipe, names, muts, suites, out_dir, gen_store, judge_s
                     for status, n in (r.judge[name].get("status") or {}).items():
                         setattr(counters.verdicts, status, getattr(counters.verdicts, status) + n)
     outputs = {o: s for sc in scorers.values() for o, s in sc.outputs().items()}
-    report.rows = aggregate_rows(list(log.records.values()), outputs, ev.bootstrap_samples)
+    report.rows = aggregate_rows(list(log.records.values()), outputs, ev.bootstrap_samples) + bench_rows
     write_results(out_dir, report.rows)
     log.compact()
     _log_to_wandb(muts, report.rows)

@@ -1,8 +1,10 @@
 """The rows each suite evaluates.
 
 in_domain: the target task's fixed test set. general: the fixed test sets of every other
-catalog task in the mix (held out from training by the mix builder) plus the project's
-general instruction set. Extra suites: any rows files named in eval.extra_suites.
+catalog task in the mix: held-out rows, but of the families the general training pool is drawn
+from ("trained-family general": it rewards keeping what the mix trained). held_out: the general
+instruction set, which no training row comes from ("held-out general", like the lm-eval tasks of
+eval.lm_eval). Extra suites: any rows files named in eval.extra_suites.
 """
 
 from pathlib import Path
@@ -16,6 +18,9 @@ from iftkit.errors import IftkitError
 from iftkit.io.readers import read_text
 
 BUILTIN_INSTRUCTIONS = "data/general_instructions.yaml"  # package data of iftkit.evaluation
+HELD_OUT = "held_out"
+BUILT_IN_SUITES = ("in_domain", "general", HELD_OUT)
+LM_EVAL_PREFIX = "lm_eval/"  # suite of each lm-eval task's rows: lm_eval/<task>
 INSTRUCTION_TASK_PREFIX = "instruct_"
 
 
@@ -49,7 +54,10 @@ def load_instruction_set(path: Optional[str] = None) -> list[Row]:
     for i, it in enumerate(items):
         if not isinstance(it, dict) or not {"category", "prompt", "reference"} <= set(it):
             raise IftkitError(f"{p}: item {i + 1}: expected keys category, prompt, reference")
-        meta = {"constraints": it["constraints"]} if it.get("constraints") else {}
+        if "constraints" in it:
+            raise IftkitError(f"{p}: item {i + 1}: 'constraints' was replaced by IFEval's fields: instruction_id_list "
+                              f"(e.g. [punctuation:no_comma]) and kwargs (one dict per instruction); see README, Evaluate")
+        meta = {k: it[k] for k in ("instruction_id_list", "kwargs") if it.get(k)}
         rows.append(Row(prompt=[{"role": "user", "content": it["prompt"]}], completion=it["reference"],
                         task=INSTRUCTION_TASK_PREFIX + it["category"], category=it["category"],
                         gold=None, source=f"iftkit:{p.name}", meta=meta))
@@ -101,15 +109,16 @@ def build_suites(recipe: Recipe, mix_dir: Optional[Path]) -> dict[str, list[Row]
             for f in sorted(test_dir.glob("*.jsonl")):
                 if f.stem != target:
                     rows += _cap_per(read_rows(f), ev.general_samples_per_task, lambda r: r.task)
-        if ev.instruction_set != "none":
-            instr = load_instruction_set(None if ev.instruction_set == "builtin" else ev.instruction_set)
-            rows += _cap_per(instr, ev.instruction_samples_per_category, lambda r: r.category)
         suites["general"] = rows
+    if HELD_OUT in ev.suites and ev.instruction_set != "none":
+        instr = load_instruction_set(None if ev.instruction_set == "builtin" else ev.instruction_set)
+        suites[HELD_OUT] = _cap_per(instr, ev.instruction_samples_per_category, lambda r: r.category)
     for name, path in ev.extra_suites.items():
-        if name in ("in_domain", "general"):
+        if name in BUILT_IN_SUITES or name.startswith(LM_EVAL_PREFIX):
             raise IftkitError(f"eval.extra_suites: name '{name}' is reserved")
         suites[name] = read_rows(path)
-    unknown = [s for s in ev.suites if s not in ("in_domain", "general") and s not in ev.extra_suites]
+    unknown = [s for s in ev.suites if s not in BUILT_IN_SUITES and s not in ev.extra_suites]
     if unknown:
-        raise IftkitError(f"eval.suites: unknown suite(s) {unknown} (known: in_domain, general, or a name in eval.extra_suites)")
+        raise IftkitError(f"eval.suites: unknown suite(s) {unknown} (known: {', '.join(BUILT_IN_SUITES)}, "
+                          f"or a name in eval.extra_suites; lm-eval tasks go in eval.lm_eval.tasks)")
     return suites

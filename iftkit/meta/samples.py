@@ -39,7 +39,8 @@ def read_records(results) -> list[Record]:
 
 
 def _read_file(path: Path, run: str) -> list[Record]:
-    return read_samples(path, run)
+    # lm-eval's per-document metrics are the harness's scoring, not a scorer to meta-evaluate
+    return [r for r in read_samples(path, run) if not r.suite.startswith("lm_eval/")]
 
 
 def default_task_lookup() -> Callable[..., Any]:

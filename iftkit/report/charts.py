@@ -44,7 +44,8 @@ def _err(group: list[Point], suite: str) -> list:
     return [lo, hi]
 
 
-def tradeoff_chart(pts: list[Point], path: Path, scorer: str, x_key: str, keep_general: float, title: str, s1: Point = None) -> Path:
+def tradeoff_chart(pts: list[Point], path: Path, scorer: str, x_key: str, keep_general: float, title: str, s1: Point = None,
+                   general_label: str = None) -> Path:
     fig, ax = plt.subplots(figsize=(7.5, 6), dpi=130)
     cells = [p for p in pts if not p.is_base]
     base = next((p for p in pts if p.is_base), None)
@@ -72,7 +73,7 @@ def tradeoff_chart(pts: list[Point], path: Path, scorer: str, x_key: str, keep_g
         ax.axvline(floor, color="#ff7f0e", ls=":", lw=1.2, label=f"S1 floor: {keep_general:.0%} of base general")
     if s1 is not None:
         ax.plot(s1.general, s1.in_domain, marker="o", ms=20, mfc="none", mec="#2ca02c", mew=2.2, ls="none", label="recommended for S1")
-    ax.set_xlabel(f"general score ({scorer}, higher is better) →")
+    ax.set_xlabel(f"{general_label or f'general score ({scorer})'}, higher is better →")
     ax.set_ylabel(f"in-domain score ({scorer}, higher is better) →")
     ax.set_title(title, fontsize=11)
     ax.grid(alpha=0.3)

@@ -8,8 +8,8 @@ from typing import Optional
 
 from iftkit.report.html import markdown_page
 from iftkit.report.charts import scores_vs_x_chart, tradeoff_chart
-from iftkit.report.summary import (ALL_TASKS, BASE, Recommendation, attach_samples, choose_primary,
-                                   detectable_difference, points, recommend)
+from iftkit.report.summary import (ALL_TASKS, BASE, LM_EVAL_PREFIX, Recommendation, attach_samples, choose_general,
+                                   choose_primary, detectable_difference, general_axes, is_held_out, points, recommend)
 from iftkit.config.keys import short_name
 
 
@@ -41,18 +41,23 @@ IDENTICAL_WARN = 0.95
 
 
 def write_report(rows: list[dict], out_dir: Path, name: str, x_key: str, primary: str, keep_general: float, meta: dict,
-                 samples: Optional[dict] = None) -> ReportFiles:
-    """samples: per-prompt scores {cell: {(suite, sample_id): (prediction, scores)}} for paired CIs."""
+                 samples: Optional[dict] = None, general_kind: str = "held_out",
+                 general_scorer: Optional[str] = None) -> ReportFiles:
+    """samples: per-prompt scores {cell: {(suite, sample_id): (prediction, scores)}} for paired CIs.
+    general_kind / general_scorer: the general axis (sweep.general_kind / sweep.general_scorer)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    scorers = scorers_in(rows)
+    scorers = [s for s in scorers_in(rows) if not _lm_eval_only(rows, s)]
     spec = meta.get("target_spec") or {}
     requested = primary
     primary, primary_why = choose_primary(rows, requested, target_kind=spec.get("kind"))
     per_scorer = {s: points(rows, s, x_key) for s in scorers}
-    pts = per_scorer.get(primary, []) if primary else []
+    gen_suite, gen_scorer, gen_why = choose_general(rows, general_kind, general_scorer, primary or requested)
+    pts = points(rows, primary, x_key, gen_suite=gen_suite, gen_scorer=gen_scorer) if primary else []
     if samples:
         for s, s_pts in per_scorer.items():
             attach_samples(s_pts, samples, s)
+        if primary:
+            attach_samples(pts, samples, primary, general=(gen_suite, gen_scorer))
     if primary is None:
         recs = [Recommendation(s, None, primary_why, "none") for s in ("S1", "S2")]
         primary = requested
@@ -60,10 +65,12 @@ def write_report(rows: list[dict], out_dir: Path, name: str, x_key: str, primary
         recs = recommend(pts, keep_general)
     title = f"{name}: what specialising on '{meta.get('target_task', 'target')}' costs"
     s1 = next((r.point for r in recs if r.scenario == "S1"), None)
-    tradeoff = tradeoff_chart(pts, out_dir / "tradeoff.png", primary, x_key, keep_general, title, s1=s1)
+    gen_label = f"{'held-out' if is_held_out(gen_suite) else 'trained-family'} general ({gen_scorer} on {gen_suite})"
+    tradeoff = tradeoff_chart(pts, out_dir / "tradeoff.png", primary, x_key, keep_general, title, s1=s1,
+                              general_label=gen_label)
     scores = scores_vs_x_chart(per_scorer, out_dir / "scores_vs_x.png", x_key, f"{name}: in-domain and general score per scorer")
 
-    table = ["| point | seeds | in-domain | general | outputs identical to base |", "|---|---|---|---|---|"]
+    table = [f"| point | seeds | in-domain | {gen_label} | outputs identical to base |", "|---|---|---|---|---|"]
     warnings = []
     for p in pts:
         label = "base model" if p.is_base else _col(p, x_key)
@@ -79,6 +86,7 @@ def write_report(rows: list[dict], out_dir: Path, name: str, x_key: str, primary
         cells = {(p.x, p.series): p for p in per_scorer[s]}
         vals = [cells.get((p.x, p.series)) for p in pts]
         by_scorer.append(f"| {s} | " + " | ".join("–" if v is None else f"{_fmt(v.in_domain)} / {_fmt(v.general)}" for v in vals) + " |")
+    general_table = _general_table(rows, primary, x_key, pts, samples)
     rec_lines = []
     for r in recs:
         what = "no recommendation" if r.point is None else f"**{_col(r.point, x_key)}**"
@@ -91,6 +99,10 @@ def write_report(rows: list[dict], out_dir: Path, name: str, x_key: str, primary
         "",
         f"Target task: `{meta.get('target_task')}`" + (f" ({spec['description']})" if spec.get("description") else "")
         + f". Axis: `{x_key}`. Primary scorer: {primary_why}; higher is better.",
+        "",
+        f"General axis (chart and S1's keep_general rule): {gen_why}. Held-out general = suites no training row "
+        "touched (the instruction set, lm-eval tasks); trained-family general = test rows of the catalog families "
+        "the general training pool is drawn from, which every adapter was trained on.",
         "",
         *_test_set_lines(rows, primary, meta, pts),
         "## Recommendation",
@@ -105,7 +117,10 @@ def write_report(rows: list[dict], out_dir: Path, name: str, x_key: str, primary
         "Scores are means with a 95 % bootstrap CI over the prompts (and seeds) [low, high], n = prompts; "
         "± is the spread across seeds when there is no per-prompt data.",
         "",
-        "## Every scorer (in-domain / general)",
+        "## General ability, held out and trained-family",
+        *general_table,
+        "",
+        "## Every scorer (in-domain / trained-family general)",
         *by_scorer,
         "",
         "Charts: `tradeoff.png` (in-domain vs general) and `scores_vs_x.png` (scores vs the swept value, one panel per scorer).",
@@ -116,6 +131,8 @@ def write_report(rows: list[dict], out_dir: Path, name: str, x_key: str, primary
     summary = {
         "name": name, "x_key": x_key, "primary_scorer": primary, "primary_reason": primary_why.replace("`", ""),
         "keep_general": keep_general, **meta,
+        "general_axis": {"suite": gen_suite, "scorer": gen_scorer, "held_out": is_held_out(gen_suite),
+                         "reason": gen_why.replace("`", "")},
         "recommendations": [{"scenario": r.scenario, "x": None if r.point is None else r.point.x, "series": None if r.point is None else r.point.series, "reason": r.reason, "confidence": r.confidence} for r in recs],
         "points": [{"x": p.x, "series": p.series, "in_domain": p.in_domain, "general": p.general, "in_sd": p.in_sd,
                     "gen_sd": p.gen_sd, "seeds": p.seeds, "in_ci": p.in_ci.to_dict() if p.in_ci else None,
@@ -126,6 +143,32 @@ def write_report(rows: list[dict], out_dir: Path, name: str, x_key: str, primary
     html_path = out_dir / "report.html"
     html_path.write_text(markdown_page(md, f"iftkit report: {name}", {"tradeoff.png": tradeoff, "scores_vs_x.png": scores}))
     return ReportFiles(html_path, md_path, tradeoff, scores, summary)
+
+
+def _lm_eval_only(rows, scorer) -> bool:
+    """A harness metric (acc, prompt_level_strict_acc...): shown in the general table, not per scorer."""
+    suites = {r["suite"] for r in rows if r["scorer"] == scorer}
+    return all(s.startswith(LM_EVAL_PREFIX) for s in suites)
+
+
+def _general_table(rows, primary, x_key, pts, samples) -> list[str]:
+    """Every general measurement per point: held-out suites (instruction set, lm-eval tasks) first."""
+    axes = general_axes(rows)
+    if not axes or not pts:
+        return ["No general suite was scored for the base model and an adapter."]
+    out = ["| general | suite | scorer | " + " | ".join(_col(p, x_key) for p in pts) + " |",
+           "|---|---|---|" + "---|" * len(pts)]
+    for suite, scorer in axes:
+        got = {(p.x, p.series): p for p in points(rows, primary, x_key, gen_suite=suite, gen_scorer=scorer)}
+        if samples:
+            attach_samples(list(got.values()), samples, primary, suites=("general",), general=(suite, scorer))
+        cells = [got.get((p.x, p.series)) for p in pts]
+        kind = "held-out" if is_held_out(suite) else "trained-family"
+        out.append(f"| {kind} | {suite} | {scorer} | " + " | ".join(
+            "–" if q is None else _ci(q.general, q.gen_sd, q.gen_ci) for q in cells) + " |")
+    out += ["", "lm-eval rows: the harness's own metric and numbers, CI = ± 1.96 × its stderr where no per-document "
+            "scores were paired."]
+    return out
 
 
 def _ci(mean, sd, est) -> str:

@@ -60,6 +60,80 @@ def suite_means(rows: list[dict], scorer: str) -> dict:
     return out
 
 
+def suite_rows(rows: list[dict], suite: str, scorer: str) -> dict:
+    """{cell label: suite-level row} of one suite and scorer."""
+    return {r["cell"]: r for r in rows if r.get("suite") == suite and r.get("scorer") == scorer
+            and r.get("task") == ALL_TASKS and r.get("mean") is not None}
+
+
+# --- the general axis: held-out general (suites no training row touched) or trained-family ---
+
+TRAINED_GENERAL = "general"  # the catalog families' test rows: the general training pool's families
+HELD_OUT = "held_out"  # the general instruction set
+LM_EVAL_PREFIX = "lm_eval/"
+# metric of an lm-eval task that carries the axis when the recipe names none, in this order
+LM_EVAL_PREFERRED = ("prompt_level_strict_acc", "acc_norm", "acc", "exact_match", "f1")
+
+
+def is_held_out(suite: str) -> bool:
+    return suite == HELD_OUT or suite.startswith(LM_EVAL_PREFIX)
+
+
+def _covered(rows, suite, scorer) -> bool:
+    """The base model and at least one trained cell have a suite-level mean."""
+    got = suite_rows(rows, suite, scorer)
+    return BASE in got and any(c != BASE for c in got)
+
+
+def general_axes(rows: list[dict]) -> list[tuple]:
+    """Every (suite, scorer) that can serve as a general axis: held-out ones first, lm-eval
+    tasks in the order of LM_EVAL_PREFERRED, then trained-family general."""
+    pairs = []
+    for r in rows:
+        pair = (r.get("suite"), r.get("scorer"))
+        if r.get("task") == ALL_TASKS and (is_held_out(pair[0] or "") or pair[0] == TRAINED_GENERAL) and pair not in pairs:
+            pairs.append(pair)
+    pairs = [p for p in pairs if _covered(rows, *p)]
+    rank = {m: i for i, m in enumerate(LM_EVAL_PREFERRED)}
+    return sorted(pairs, key=lambda p: (p[0] == TRAINED_GENERAL, not p[0].startswith(LM_EVAL_PREFIX),
+                                        rank.get(p[1], len(rank))))
+
+
+def choose_general(rows: list[dict], kind: str, requested: Optional[str], primary: str) -> tuple[str, str, str]:
+    """(suite, scorer, why) of the general axis the chart and S1's keep_general rule read.
+
+    kind: "held_out" (default) or "trained"; requested: sweep.general_scorer, "SUITE:SCORER" or
+    "SCORER". Held-out general prefers an lm-eval task, then the instruction set under the primary
+    scorer or a reference-based one; with none of them it falls back to trained-family general."""
+    axes = general_axes(rows)
+    if requested:
+        suite, _, scorer = requested.rpartition(":")
+        if suite:
+            if (suite, scorer) in axes:
+                return suite, scorer, f"`{scorer}` on `{suite}`, from sweep.general_scorer"
+        else:
+            for sname, sc in axes:
+                if sc == scorer and (is_held_out(sname) == (kind == "held_out")):
+                    return sname, sc, f"`{sc}` on `{sname}`, from sweep.general_scorer"
+        why = f"sweep.general_scorer `{requested}` has no base-model and adapter scores; "
+    else:
+        why = ""
+    if kind == "trained" or not any(is_held_out(s) for s, _ in axes):
+        if kind == "held_out":
+            why += "no held-out general suite was scored (add eval.lm_eval tasks or the held_out suite); "
+        if _covered(rows, TRAINED_GENERAL, primary):
+            return TRAINED_GENERAL, primary, why + f"`{primary}` on trained-family general (catalog families' test rows)"
+        return TRAINED_GENERAL, primary, why + "no general scores"
+    for suite, scorer in axes:
+        if suite.startswith(LM_EVAL_PREFIX):
+            return suite, scorer, why + f"held-out general: lm-eval `{suite[len(LM_EVAL_PREFIX):]}`, metric `{scorer}`"
+    for scorer in (primary,) + FALLBACK_SCORERS:
+        if (HELD_OUT, scorer) in axes:
+            return HELD_OUT, scorer, why + f"held-out general: the instruction set, scored by `{scorer}`"
+    suite, scorer = next(a for a in axes if is_held_out(a[0]))
+    return suite, scorer, why + f"held-out general: `{scorer}` on `{suite}`"
+
+
 # when the sweep's primary scorer has no in-domain scores (a free-text user task has no task
 # checker), the first of these that scored both suites carries the report
 FALLBACK_SCORERS = ("judge", "embedding", "chrf", "rougeL", "rouge1", "bleu", "exact_match")
@@ -89,13 +163,15 @@ def choose_primary(rows: list[dict], requested: str, in_suite="in_domain", gen_s
     return None, f"{why}, and no reference-based scorer ({', '.join(FALLBACK_SCORERS)}) scored both suites"
 
 
-def points(rows: list[dict], scorer: str, x_key: str, in_suite="in_domain", gen_suite="general") -> list[Point]:
-    means = suite_means(rows, scorer)
+def points(rows: list[dict], scorer: str, x_key: str, in_suite="in_domain", gen_suite="general",
+           gen_scorer: Optional[str] = None) -> list[Point]:
+    """One point per grid value: in-domain = `scorer` on in_suite, general = gen_scorer (default
+    `scorer`) on gen_suite. A one-seed point takes its row's CI (an lm-eval stderr, or the eval's
+    bootstrap) until per-prompt scores replace it."""
+    ins, gens = suite_rows(rows, in_suite, scorer), suite_rows(rows, gen_suite, gen_scorer or scorer)
     meta = {r["cell"]: r for r in rows}
     groups: dict = {}
-    for cell, suites in means.items():
-        if in_suite not in suites or gen_suite not in suites:
-            continue
+    for cell in ins.keys() & gens.keys():
         m = meta[cell]
         if cell == BASE:
             key = (BASE, "")
@@ -103,14 +179,24 @@ def points(rows: list[dict], scorer: str, x_key: str, in_suite="in_domain", gen_
             values = m.get("grid") or {}
             series = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in sorted(values.items()) if k != x_key)
             key = (values.get(x_key), series)
-        groups.setdefault(key, []).append((cell, suites[in_suite], suites[gen_suite]))
+        groups.setdefault(key, []).append((cell, ins[cell], gens[cell]))
     pts = []
     for (x, series), members in groups.items():
-        in_m, in_sd = _mean_sd([m[1] for m in members])
-        gen_m, gen_sd = _mean_sd([m[2] for m in members])
-        pts.append(Point(x, series, in_m, gen_m, in_sd, gen_sd, len(members), [m[0] for m in members]))
+        members.sort(key=lambda m: str(m[0]))
+        in_m, in_sd = _mean_sd([m[1]["mean"] for m in members])
+        gen_m, gen_sd = _mean_sd([m[2]["mean"] for m in members])
+        p = Point(x, series, in_m, gen_m, in_sd, gen_sd, len(members), [m[0] for m in members])
+        if len(members) == 1:
+            p.in_ci, p.gen_ci = _row_ci(members[0][1]), _row_ci(members[0][2])
+        pts.append(p)
     pts.sort(key=lambda p: (p.is_base is False, p.series, _sortable(p.x)))
     return pts
+
+
+def _row_ci(row: dict) -> Optional[Estimate]:
+    if row.get("ci_low") is None or row.get("ci_high") is None:
+        return None
+    return Estimate(row["mean"], row["ci_low"], row["ci_high"], int(row.get("n") or 0), note="from the results row")
 
 
 def _sortable(x):
@@ -135,20 +221,26 @@ class Recommendation:
 # --- paired statistics over the prompts every model answered -------------------------------
 
 def attach_samples(pts: list[Point], samples: dict, scorer: str, suites=("in_domain", "general"),
-                   resamples: int = 1000) -> None:
+                   resamples: int = 1000, general: Optional[tuple] = None) -> None:
     """Give each point its per-prompt scores (seeds x prompts, aligned across points) and CIs.
 
     samples: {cell label: {(suite, sample_id): (prediction, scores)}}, the base model as "base".
+    general: (suite, scorer) read for the "general" axis when it is not `scorer` on suite general.
+    Where no prompt has a score (lm-eval rows of a harness run without per-document results),
+    the point keeps its row's CI and the comparisons fall back to point estimates.
     """
     base_preds = samples.get(BASE, {})
-    for suite in suites:
+    for axis in suites:
+        suite, sc = general if (axis == "general" and general) else (axis, scorer)
         ids = sorted({k[1] for cell in samples.values() for k in cell if k[0] == suite})
         for p in pts:
-            rows = [[_score(samples.get(c, {}).get((suite, i)), scorer) for i in ids] for c in p.cells]
-            p.scores[suite] = np.array(rows, dtype=float).reshape(len(p.cells), len(ids))
+            rows = [[_score(samples.get(c, {}).get((suite, i)), sc) for i in ids] for c in p.cells]
+            p.scores[axis] = np.array(rows, dtype=float).reshape(len(p.cells), len(ids))
+            if not np.isfinite(p.scores[axis]).any():
+                p.scores[axis] = np.zeros((len(p.cells), 0))
     for p in pts:
-        p.in_ci = mean_ci(p, "in_domain", resamples)
-        p.gen_ci = mean_ci(p, "general", resamples)
+        p.in_ci = mean_ci(p, "in_domain", resamples) or p.in_ci
+        p.gen_ci = mean_ci(p, "general", resamples) or p.gen_ci
         if not p.is_base and base_preds:
             same = total = 0
             for c in p.cells:

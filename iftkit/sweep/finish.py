@@ -18,7 +18,8 @@ def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Call
     meta = {"target_task": recipe.data.target_task, "base_model": recipe.model.id, "cells": len(cells), "missing": missing,
             "target_spec": _target_spec(recipe, paths)}
     files = write_report(rows, paths.report, recipe.name, x_key, recipe.sweep.primary_scorer, recipe.sweep.keep_general, meta,
-                         samples=collect_samples(recipe, paths, cells))
+                         samples=collect_samples(recipe, paths, cells), general_kind=recipe.sweep.general_kind,
+                         general_scorer=recipe.sweep.general_scorer)
     wandb_dir = log_sweep_summary(recipe, paths, rows, files)
     say(f"results: {results} ({len(rows)} rows)")
     say(f"report: {files.html}")
@@ -26,6 +27,7 @@ def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Call
     if wandb_dir:
         say(f"W&B: {wandb_dir} (offline runs: upload later with `wandb sync {wandb_dir}/wandb/offline-run-*`)")
     say(f"primary scorer: {files.summary['primary_reason']}")
+    say(f"general axis: {files.summary['general_axis']['reason']}")
     for rec in files.summary["recommendations"]:
         if rec["x"] is None:
             say(f"no recommendation for {rec['scenario']}: {rec['reason']}")

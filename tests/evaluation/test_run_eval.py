@@ -71,7 +71,7 @@ def test_base_and_two_adapters_every_scorer_then_cached_rerun(recipe_for, reward
         wb = _adapter_with_wandb_run(tiny_adapters[0], adapter0, recipe)
         adapters = [str(adapter0), str(tiny_adapters[1])]
         first = run_eval(recipe, adapters, out, progress=False)
-        n_rows = 3 + 2 + 11  # in-domain 3; general: 2 arithmetic + 1 per instruction category
+        n_rows = 3 + 2 + 11  # in-domain 3; general: 2 arithmetic; held_out: 1 per instruction category
         assert first.counters.generations.new == 3 * n_rows and first.counters.models_loaded == 3
         assert first.counters.judge.new > 0 and first.counters.judge.failed == 0
         calls = server.requests
@@ -88,16 +88,19 @@ def test_base_and_two_adapters_every_scorer_then_cached_rerun(recipe_for, reward
     models = {"base", "ratio-0.1", "ratio-0.9"}
     scorers_seen = {(r["model"], r["suite"], r["scorer"]) for r in rows if r["task"] == "__all__"}
     for model in models:
-        for name in set(list_scorers()) | {"judge_reference", "judge_ratio"}:
-            suites = ["general"] if name == "ifeval" else ["in_domain", "general"]
-            for suite in suites:
+        for name in (set(list_scorers()) - {"ifeval"}) | {"judge_reference", "judge_ratio"}:
+            for suite in ("in_domain", "general"):
                 assert (model, suite, name) in scorers_seen, (model, suite, name)
+        for name in ("ifeval_prompt_strict", "ifeval_prompt_loose", "ifeval_inst_strict", "ifeval_inst_loose"):
+            assert (model, "held_out", name) in scorers_seen  # only the instruction set carries IFEval instructions
     for r in rows:
         assert r["n"] > 0 and (r["mean"] is None or r["ci_low"] is None or r["ci_low"] <= r["mean"] + 1e-9 <= r["ci_high"] + 2e-9)
         assert (r["ci_low"] is None) == (r["ci_high"] is None)
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     assert len(samples) == 3 * n_rows and all(CONTRACT_SAMPLE_KEYS <= set(s) for s in samples)
-    assert all(set(s["judge"]) == {"judge", "judge_pairwise"} for s in samples)
+    # per-sample details: the judges' verdicts, and lm-eval's per-instruction IFEval checks where a row has instructions
+    assert all(set(s["judge"]) == {"judge", "judge_pairwise"} | ({"ifeval"} if s["meta"].get("instruction_id_list") else set())
+               for s in samples)
     by_model = {m: [s["prediction"] for s in samples if s["model"] == m] for m in models}
     assert by_model["base"] != by_model["ratio-0.1"]
 

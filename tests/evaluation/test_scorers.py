@@ -4,7 +4,6 @@ import pytest
 
 from iftkit.errors import IftkitError
 from iftkit.evaluation.scorers import Sample, expand, get_scorer, list_scorers
-from iftkit.evaluation.scorers.ifeval import check_constraints
 
 
 def S(pred, ref, **kw):
@@ -34,32 +33,16 @@ def test_lexical_scorers():
     assert get_scorer("exact_match").aggregate([1.0, 0.0, None]) == 0.5
 
 
-@pytest.mark.parametrize("kind,value,good,bad", [
-    ("max_words", 3, "one two three", "one two three four"),
-    ("min_words", 2, "one two", "one"),
-    ("include_keywords", ["Paris"], "in paris", "in Rome"),
-    ("exclude_keywords", ["sorry"], "Sure.", "Sorry, no."),
-    ("json", None, '```json\n{"a": 1}\n```', "{a: 1}"),
-    ("lowercase", None, "all small", "Not small"),
-    ("uppercase", None, "ALL BIG", "Not Big"),
-    ("bullet_count", 2, "- a\n- b", "- a"),
-    ("max_sentences", 1, "One sentence.", "One. Two."),
-    ("starts_with", "Dear", "Dear Sam", "Hi Sam"),
-    ("ends_with", "Thanks", "Bye. Thanks", "Thanks, bye"),
-    ("no_commas", None, "a b", "a, b"),
-])
-def test_ifeval_checks(kind, value, good, bad):
-    c = [{"type": kind, "value": value}]
-    assert list(check_constraints(good, c).values()) == [True]
-    assert list(check_constraints(bad, c).values()) == [False]
-
-
-def test_ifeval_scorer_fraction_and_not_applicable():
+def test_ifeval_prompt_and_instruction_level():
+    pytest.importorskip("lm_eval")
     s = get_scorer("ifeval")
-    cons = {"constraints": [{"type": "max_words", "value": 2}, {"type": "lowercase"}]}
-    assert s.score([S("two words", "", meta=cons), S("Two Words here", "", meta=cons), S("x", "")]) == [1.0, 0.0, None]
-    with pytest.raises(IftkitError, match="unknown type 'rhyme'"):
-        s.score([S("x", "", meta={"constraints": [{"type": "rhyme"}]})])
+    two = {"instruction_id_list": ["length_constraints:number_words", "change_case:english_lowercase"],
+           "kwargs": [{"relation": "less than", "num_words": 3}, {}]}
+    two["kwargs"][0]["num_words"] = 12
+    res = s.score_detailed([S("the cat sat on the warm mat all day", "", meta=two),
+                            S("The cat sat on the warm mat all day", "", meta=two), S("x", "")])
+    assert res.values["ifeval_prompt_strict"] == [1.0, 0.0, None]
+    assert res.values["ifeval_inst_strict"] == [1.0, 0.5, None]
 
 
 def test_malicious_prediction_is_never_executed(tmp_path):
@@ -69,12 +52,14 @@ def test_malicious_prediction_is_never_executed(tmp_path):
         f"```python\nimport os; os.system('touch {marker}')\n```",
         f'{{"a": __import__("os").system("touch {marker}")}}',
     ]
-    meta = {"constraints": [{"type": "json"}, {"type": "max_words", "value": 5}]}
+    meta = {"instruction_id_list": ["detectable_format:json_format", "length_constraints:number_words"],
+            "kwargs": [{}, {"relation": "less than", "num_words": 6}]}
     samples = [S(p, "def add(a, b):\n    return a + b", meta=meta, task="instruct_code") for p in payloads]
-    for name in ["exact_match", "rouge1", "rouge2", "rougeL", "bleu", "chrf", "ifeval", "task_strict", "task_tolerant"]:
+    for name in ["exact_match", "rouge1", "rouge2", "rougeL", "bleu", "chrf", "task_strict", "task_tolerant"]:
         values = get_scorer(name).score(samples)
         assert len(values) == len(samples)
-    assert get_scorer("ifeval").score(samples) == [0.0, 0.0, 0.0]  # not JSON, and too long
+    got = get_scorer("ifeval").score_detailed(samples).values["ifeval_prompt_strict"]
+    assert got == [0.0, 0.0, 0.0]  # not JSON, and too long
     assert not marker.exists()
 
 

@@ -6,7 +6,6 @@ from iftkit.config.loader import validate
 from iftkit.errors import IftkitError
 from iftkit.evaluation.scorers import Sample, get_scorer
 from iftkit.evaluation.suites import build_suites, load_instruction_set, resolve_mix_dir
-from iftkit.evaluation.scorers.ifeval import check_constraints
 
 CATEGORIES = {"classify", "code", "context_answer", "create", "extract", "logic", "memory_answer", "rewrite", "summarize",
               "translate", "write"}
@@ -16,10 +15,20 @@ def test_instruction_set_is_large_varied_and_self_consistent():
     rows = load_instruction_set()
     assert len(rows) >= 60 and {r.category for r in rows} == CATEGORIES
     assert len({r.content_hash() for r in rows}) == len(rows)
-    with_constraints = [r for r in rows if r.meta.get("constraints")]
-    assert len(with_constraints) >= 10
-    for r in with_constraints:  # every reference answer meets its own prompt's constraints
-        assert all(check_constraints(r.completion, r.meta["constraints"]).values()), r.completion
+    with_instructions = [r for r in rows if r.meta.get("instruction_id_list")]
+    assert len(with_instructions) >= 10
+    pytest.importorskip("lm_eval")
+    ifeval = get_scorer("ifeval")
+    for r in with_instructions:  # every reference answer follows its own prompt's instructions (lm-eval's checks)
+        got = ifeval.check(r.prompt[0]["content"], r.completion, r.meta["instruction_id_list"], r.meta["kwargs"])
+        assert all(got["strict"]), (r.completion, got)
+
+
+def test_old_constraints_key_is_refused_with_the_new_format_named(tmp_path):
+    f = tmp_path / "mine.yaml"
+    f.write_text("- {category: write, prompt: Hi, reference: Hello, constraints: [{type: no_commas}]}\n")
+    with pytest.raises(IftkitError, match="item 1: 'constraints' was replaced by IFEval's fields: instruction_id_list"):
+        load_instruction_set(str(f))
 
 
 def test_suites_from_a_built_mix(tmp_path):
@@ -29,10 +38,10 @@ def test_suites_from_a_built_mix(tmp_path):
     mix = resolve_mix_dir(recipe, [], tmp_path)
     suites = build_suites(recipe, mix)
     assert [r.task for r in suites["in_domain"]] == ["sentiment"] * 5
-    general = suites["general"]
-    catalog = [r for r in general if not r.task.startswith("instruct_")]
-    assert sorted(r.task for r in catalog) == ["arithmetic", "arithmetic", "topic", "topic"]
-    assert {r.category for r in general if r.task.startswith("instruct_")} == CATEGORIES
+    # trained-family general (catalog families' test rows) and held-out general (the instruction set) apart
+    assert sorted(r.task for r in suites["general"]) == ["arithmetic", "arithmetic", "topic", "topic"]
+    assert all(r.task.startswith("instruct_") for r in suites["held_out"])
+    assert {r.category for r in suites["held_out"]} == CATEGORIES
     bad = recipe.model_copy(update={"eval": recipe.eval.model_copy(update={"suites": ["in_domain", "nope"]})})
     with pytest.raises(IftkitError, match="unknown suite"):
         build_suites(bad, mix)
@@ -76,21 +85,23 @@ def test_user_instruction_sets_in_any_layout(tmp_path):
     rows = load_instruction_set(str(alpaca))
     assert [(r.task, r.category) for r in rows] == [("instruct_user", "user"), ("instruct_rewrite", "rewrite")]
     assert rows[1].prompt == [{"role": "user", "content": "Shorten:\n\na very long sentence"}] and rows[1].completion == "long sentence"
-    # iftkit rows (e.g. a slice of the built-in set) keep their category and constraints
+    # iftkit rows (e.g. a slice of the built-in set) keep their category and IFEval instructions
     builtin = load_instruction_set()
-    own = [r for r in builtin if r.meta.get("constraints")][:3]
+    own = [r for r in builtin if r.meta.get("instruction_id_list")][:3]
     write_rows(tmp_path / "rows.jsonl", own)
     back = load_instruction_set(str(tmp_path / "rows.jsonl"))
-    assert [(r.task, r.prompt, r.completion, r.meta["constraints"]) for r in back] == \
-        [(r.task, r.prompt, r.completion, r.meta["constraints"]) for r in own]
+    keep = ("instruction_id_list", "kwargs")
+    assert [(r.task, r.prompt, r.completion, [r.meta[k] for k in keep]) for r in back] == \
+        [(r.task, r.prompt, r.completion, [r.meta[k] for k in keep]) for r in own]
     bom_csv = tmp_path / "mine.csv"
     bom_csv.write_bytes(b"\xef\xbb\xbfprompt,completion,category\r\nSay hi,hi,chat\r\n")
     assert [r.task for r in load_instruction_set(str(bom_csv))] == ["instruct_chat"]
     recipe = validate({"data": {"target_task": "sentiment", "general_tasks": ["topic"], "samples_per_task": 30},
                        "mix": {"target_ratio": 0.5, "total_size": 20, "val_size": 2, "test_size_per_task": 4},
-                       "eval": {"suites": ["general"], "instruction_set": str(alpaca)}})
-    general = build_suites(recipe, resolve_mix_dir(recipe, [], tmp_path))["general"]
-    assert sorted(r.task for r in general) == ["instruct_rewrite", "instruct_user", "topic", "topic", "topic", "topic"]
+                       "eval": {"suites": ["general", "held_out"], "instruction_set": str(alpaca)}})
+    suites = build_suites(recipe, resolve_mix_dir(recipe, [], tmp_path))
+    assert sorted(r.task for r in suites["general"]) == ["topic", "topic", "topic", "topic"]
+    assert sorted(r.task for r in suites["held_out"]) == ["instruct_rewrite", "instruct_user"]
 
 
 def test_bad_instruction_set_files_are_one_line_errors(tmp_path):
@@ -117,7 +128,7 @@ def test_eval_cli_with_a_binary_instruction_set_exits_with_one_line(tiny_model_d
     binary.write_bytes(b"\x00\x01\x02\x03" * 50)
     proc = subprocess.run(
         [sys.executable, "-m", "iftkit", "eval", "--config", str(root / "recipes/quickstart.yaml"), "--out", str(tmp_path / "ev"),
-         "--no-progress", "--model.id", str(tiny_model_dir), "--eval.suites", "[general]",
+         "--no-progress", "--model.id", str(tiny_model_dir), "--eval.suites", "[general, held_out]",
          "--eval.instruction_set", str(binary), "--data.general_tasks", "[topic]", "--data.samples_per_task", "30",
          "--mix.total_size", "20", "--mix.val_size", "2", "--mix.test_size_per_task", "4"],
         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)})

@@ -1,5 +1,7 @@
 import struct
+
 import numpy as np
+import pytest
 
 from iftkit.report.render import write_report
 from iftkit.report.summary import attach_samples, points, recommend
@@ -178,3 +180,52 @@ def test_report_shows_cis_identical_outputs_and_power(tmp_path):
     assert "Power: with 60 in-domain prompts, only in-domain differences of about" in md
     point = next(p for p in files.summary["points"] if p["x"] == 0.5)
     assert point["in_ci"]["ci_low"] < point["in_domain"] < point["in_ci"]["ci_high"] + 1e-9
+
+
+def _with_benchmarks():
+    """Adapters learn the trained families (general rises) while an lm-eval task falls at r5:
+    held-out general must drive S1 by default. lm-eval rows come without per-prompt samples."""
+    rows, samples = _paired({"base": ({}, _bits(10), _bits(30)),
+                             "r1": ({"mix.target_ratio": 0.1}, _bits(30), _bits(40)),
+                             "r5": ({"mix.target_ratio": 0.5}, _bits(55), _bits(50))})
+    grid = {r["cell"]: r["grid"] for r in rows}
+    for cell, acc in (("base", 0.60), ("r1", 0.59), ("r5", 0.40)):
+        se = (acc * (1 - acc) / 60) ** 0.5
+        for metric, value in (("acc", acc), ("acc_norm", acc - 0.05)):
+            rows.append(dict(cell=cell, grid=grid[cell], suite="lm_eval/iftkit_mc", task="__all__", scorer=metric,
+                             mean=value, n=60, ci_low=value - 1.96 * se, ci_high=value + 1.96 * se, stderr=se))
+    return rows, samples
+
+
+def test_held_out_general_is_the_default_axis_and_lm_eval_rows_without_samples_keep_their_ci(tmp_path):
+    rows, samples = _with_benchmarks()
+    files = write_report(rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "sentiment"},
+                         samples=samples)
+    axis = files.summary["general_axis"]
+    # acc_norm before acc (what leaderboards report for ARC / HellaSwag)
+    assert (axis["suite"], axis["scorer"], axis["held_out"]) == ("lm_eval/iftkit_mc", "acc_norm", True)
+    recs = {r["scenario"]: r for r in files.summary["recommendations"]}
+    assert recs["S1"]["x"] == 0.1  # r5 gained trained-family general but lost held-out general
+    pts = {p["x"]: p for p in files.summary["points"]}
+    assert pts[0.5]["general"] == pytest.approx(0.35) and pts[0.5]["keeps_general"] is False
+    # no per-document scores for the harness rows: the point keeps the row's stderr CI
+    assert pts[0.5]["gen_ci"]["ci_low"] == pytest.approx(0.35 - 1.96 * (0.4 * 0.6 / 60) ** 0.5)
+    md = files.markdown.read_text()
+    assert "held-out general (acc_norm on lm_eval/iftkit_mc)" in md
+    assert "| held-out | lm_eval/iftkit_mc | acc |" in md and "| trained-family | general | task_tolerant |" in md
+    assert "| acc |" not in md.split("## Every scorer")[1]  # harness metrics are not scorers of our suites
+
+
+def test_general_kind_and_scorer_are_configurable(tmp_path):
+    rows, samples = _with_benchmarks()
+    trained = write_report(rows, tmp_path / "t", "demo", "mix.target_ratio", "task_tolerant", 0.95, {}, samples=samples,
+                           general_kind="trained")
+    assert trained.summary["general_axis"]["suite"] == "general"
+    assert {r["scenario"]: r["x"] for r in trained.summary["recommendations"]}["S1"] == 0.5
+    named = write_report(rows, tmp_path / "n", "demo", "mix.target_ratio", "task_tolerant", 0.95, {}, samples=samples,
+                         general_scorer="lm_eval/iftkit_mc:acc_norm")
+    assert (named.summary["general_axis"]["suite"], named.summary["general_axis"]["scorer"]) == ("lm_eval/iftkit_mc", "acc_norm")
+    missing = write_report(rows, tmp_path / "m", "demo", "mix.target_ratio", "task_tolerant", 0.95, {}, samples=samples,
+                           general_scorer="held_out:rougeL")
+    assert missing.summary["general_axis"]["reason"].startswith("sweep.general_scorer held_out:rougeL has no base-model")
+    assert missing.summary["general_axis"]["suite"] == "lm_eval/iftkit_mc"

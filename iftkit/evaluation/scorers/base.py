@@ -45,6 +45,11 @@ class Scorer:
         vals = [v for v in values if v is not None]
         return float(sum(vals) / len(vals)) if vals else float("nan")
 
+    def pooled_values(self, records: list[SampleRecord]) -> Optional[list]:
+        """Values to average over a group of sample records when they are not one per sample
+        (IFEval's instruction level pools every instruction of every prompt); None = per sample."""
+        return None
+
     def identity(self) -> str:
         """What the values depend on besides the sample (a judge's model and prompt, an
         embedding model path): stored with each record so a changed scorer rescores."""

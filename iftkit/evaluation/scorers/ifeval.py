@@ -1,78 +1,86 @@
-"""Verifiable instruction checks (IFEval-style) for prompts that carry constraints.
+"""IFEval's verifiable instructions, checked by lm-eval's own implementation (a thin adapter).
 
-A row opts in with meta["constraints"] = [{"type": "max_words", "value": 20}, ...]. The score
-is the fraction of constraints the output satisfies. Output is only ever parsed (json.loads),
-never executed.
+A row opts in with IFEval's fields in its meta: meta["instruction_id_list"] (e.g.
+["punctuation:no_comma", "length_constraints:number_words"]) and meta["kwargs"] (one dict per
+instruction, e.g. {"relation": "less than", "num_words": 20}). Each prediction goes through
+lm-eval's strict and loose checks, so the four numbers are the ones the field reports:
+prompt-level (every instruction followed) and instruction-level (share of all instructions,
+pooled over prompts), strict and loose. Output is only ever parsed, never executed.
 """
 
-import json
-import re
-
 from iftkit.errors import IftkitError
-from iftkit.evaluation.scorers.base import Scorer
+from iftkit.evaluation.scorers.base import Scorer, ScoreResult
 from iftkit.evaluation.scorers.registry import ScorerInfo
 
-
-def _words(text):
-    return re.findall(r"\b[\w'-]+\b", text)
-
-
-def _strip_fence(text):
-    m = re.match(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", text, re.S)
-    return m.group(1) if m else text
+PROMPT_STRICT, PROMPT_LOOSE = "ifeval_prompt_strict", "ifeval_prompt_loose"
+INST_STRICT, INST_LOOSE = "ifeval_inst_strict", "ifeval_inst_loose"
 
 
-def _is_json(text, _=None):
-    try:
-        json.loads(_strip_fence(text))
-        return True
-    except ValueError:
-        return False
+class _Output(Scorer):
+    """One of the four numbers; instruction-level ones pool every instruction of every prompt."""
 
+    def __init__(self, name: str, level: str, mode: str):
+        self.name, self.level, self.mode = name, level, mode
 
-def _bullets(text):
-    return [ln for ln in text.splitlines() if re.match(r"^\s*([-*•]|\d+[.)])\s+", ln)]
-
-
-CHECKS = {
-    "max_words": lambda t, v: len(_words(t)) <= int(v),
-    "min_words": lambda t, v: len(_words(t)) >= int(v),
-    "include_keywords": lambda t, v: all(k.casefold() in t.casefold() for k in v),
-    "exclude_keywords": lambda t, v: not any(k.casefold() in t.casefold() for k in v),
-    "json": _is_json,
-    "lowercase": lambda t, _: t == t.lower() and any(c.isalpha() for c in t),
-    "uppercase": lambda t, _: t == t.upper() and any(c.isalpha() for c in t),
-    "bullet_count": lambda t, v: len(_bullets(t)) == int(v),
-    "max_sentences": lambda t, v: len([s for s in re.split(r"[.!?]+", t) if s.strip()]) <= int(v),
-    "starts_with": lambda t, v: t.strip().casefold().startswith(str(v).casefold()),
-    "ends_with": lambda t, v: t.strip().casefold().endswith(str(v).casefold()),
-    "no_commas": lambda t, _: "," not in t,
-}
-
-
-def check_constraints(text: str, constraints: list[dict]) -> dict[str, bool]:
-    out = {}
-    for i, c in enumerate(constraints):
-        kind = c.get("type")
-        if kind not in CHECKS:
-            raise IftkitError(f"constraint {i}: unknown type {kind!r} (known: {', '.join(sorted(CHECKS))})")
-        out[f"{i}:{kind}"] = bool(CHECKS[kind](text or "", c.get("value")))
-    return out
+    def pooled_values(self, records):
+        if self.level != "inst":
+            return None
+        return [float(ok) for r in records for ok in (r.judge.get("ifeval") or {}).get(self.mode, [])]
 
 
 class IFEval(Scorer):
     name = "ifeval"
 
-    def score(self, samples):
-        out = []
+    def __init__(self):
+        from iftkit.evaluation.harness.env import ifeval_functions
+
+        self._input, self._strict, self._loose, registry = ifeval_functions()
+        self._known = registry.INSTRUCTION_DICT
+        self._outputs = {PROMPT_STRICT: _Output(PROMPT_STRICT, "prompt", "strict"),
+                         PROMPT_LOOSE: _Output(PROMPT_LOOSE, "prompt", "loose"),
+                         INST_STRICT: _Output(INST_STRICT, "inst", "strict"),
+                         INST_LOOSE: _Output(INST_LOOSE, "inst", "loose")}
+
+    def outputs(self):
+        return dict(self._outputs)
+
+    def identity(self) -> str:
+        from iftkit.evaluation.harness.env import harness_version, sentence_splitter
+
+        return f"ifeval:lm-eval {harness_version()}:{sentence_splitter()}"
+
+    def check(self, prompt: str, response: str, ids: list, kwargs: list) -> dict:
+        """{"instructions", "strict", "loose"}: one verdict per instruction, from lm-eval's checks."""
+        unknown = [i for i in ids if i not in self._known]
+        if unknown or len(kwargs) != len(ids):
+            raise IftkitError(f"ifeval: prompt {prompt[:40]!r}: " + (
+                f"unknown instruction id(s) {unknown} (known: lm-eval's IFEval registry)" if unknown
+                else f"{len(ids)} instruction ids but {len(kwargs)} kwargs dicts"))
+        inp = self._input(key=0, instruction_id_list=list(ids), prompt=prompt, kwargs=[dict(k or {}) for k in kwargs])
+        strict, loose = self._strict(inp, response or ""), self._loose(inp, response or "")
+        return {"instructions": list(ids), "strict": [bool(x) for x in strict.follow_instruction_list],
+                "loose": [bool(x) for x in loose.follow_instruction_list]}
+
+    def score_detailed(self, samples) -> ScoreResult:
+        values = {name: [] for name in self._outputs}
+        details = []
         for s in samples:
-            constraints = (s.meta or {}).get("constraints")
-            if not constraints:
-                out.append(None)
+            meta = s.meta or {}
+            ids = meta.get("instruction_id_list")
+            if not ids:
+                for v in values.values():
+                    v.append(None)
+                details.append(None)
                 continue
-            results = check_constraints(s.prediction, constraints)
-            out.append(sum(results.values()) / len(results))
-        return out
+            d = self.check(s.instruction(), s.prediction, ids, meta.get("kwargs") or [{} for _ in ids])
+            details.append(d)
+            values[PROMPT_STRICT].append(float(all(d["strict"])))
+            values[PROMPT_LOOSE].append(float(all(d["loose"])))
+            values[INST_STRICT].append(sum(d["strict"]) / len(ids))
+            values[INST_LOOSE].append(sum(d["loose"]) / len(ids))
+        return ScoreResult(values, details, [False] * len(samples))
 
 
-SCORERS = (ScorerInfo("ifeval", IFEval, "share of a prompt's verifiable constraints the prediction meets"),)
+SCORERS = (ScorerInfo("ifeval", IFEval, "IFEval verifiable instructions, checked by lm-eval's implementation: "
+                      "prompt- and instruction-level accuracy, strict and loose (needs iftkit[bench])",
+                      outputs=(PROMPT_STRICT, PROMPT_LOOSE, INST_STRICT, INST_LOOSE)),)
