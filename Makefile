@@ -33,6 +33,7 @@ quickstart: setup
 	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(PY) scripts/sweep.py --config recipes/sweeps/quickstart.yaml
 
 test: setup
+	$(VENV)/bin/ruff check .
 	HF_HUB_OFFLINE=1 WANDB_MODE=offline $(PY) -m pytest -q
 
 clean-cache:

@@ -41,8 +41,10 @@ def bench_generation(model_path, n_prompts, batch_size, max_new_tokens, measure=
         texts = [c.text for c in got]
         tokens = sum(c.completion_tokens for c in got)
         results[label] = (wall, cpu, texts)
-        print(f"{label:>22}: {len(prompts)} prompts, {tokens} new tokens; wall {wall:.1f} s ({tokens / wall:.1f} tok/s), "
-              f"cpu {cpu:.1f} s ({tokens / cpu:.1f} tok/cpu-s)")
+        print(
+            f"{label:>22}: {len(prompts)} prompts, {tokens} new tokens; wall {wall:.1f} s ({tokens / wall:.1f} tok/s), "
+            f"cpu {cpu:.1f} s ({tokens / cpu:.1f} tok/cpu-s)"
+        )
     (w1, c1, single), (wb, cb, batched) = results.values()
     same = sum(a == b for a, b in zip(single, batched))
     print(f"identical outputs: {same}/{len(prompts)}")
@@ -59,18 +61,31 @@ def bench_cached_rerun(model_id, n_samples):
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        rows = load_instruction_set()[::max(1, 66 // n_samples)][:n_samples]
+        rows = load_instruction_set()[:: max(1, 66 // n_samples)][:n_samples]
         write_rows(tmp / "bench.jsonl", rows)
         scorers = [s for s in list_scorers() if s != "reward"]
-        recipe = validate({"model": {"id": model_id}, "tracking": {"mode": "disabled"}, "eval": {
-            "suites": ["bench"], "extra_suites": {"bench": str(tmp / "bench.jsonl")}, "scorers": scorers,
-            "max_new_tokens": 32, "cache_dir": str(tmp / "cache"), "judge": {"backend": "local", "max_tokens": 16}}})
+        recipe = validate(
+            {
+                "model": {"id": model_id},
+                "tracking": {"mode": "disabled"},
+                "eval": {
+                    "suites": ["bench"],
+                    "extra_suites": {"bench": str(tmp / "bench.jsonl")},
+                    "scorers": scorers,
+                    "max_new_tokens": 32,
+                    "cache_dir": str(tmp / "cache"),
+                    "judge": {"backend": "local", "max_tokens": 16},
+                },
+            }
+        )
         for label in ("first run", "cached rerun"):
             start = time.perf_counter()
             report = run_eval(recipe, [], tmp / "out", progress=False)
             c = report.counters
-            print(f"{label}: {time.perf_counter() - start:.1f} s; models loaded {c.models_loaded}; "
-                  f"generation calls {c.generations.new}; judge calls {c.judge.new}; {c.summary_line()}")
+            print(
+                f"{label}: {time.perf_counter() - start:.1f} s; models loaded {c.models_loaded}; "
+                f"generation calls {c.generations.new}; judge calls {c.judge.new}; {c.summary_line()}"
+            )
 
 
 def main():

@@ -48,8 +48,11 @@ LEVERS = [
     ("no_retain_memory", ["--training.retain_host_memory", "false"], "glibc keeps freed host memory"),
     ("compile", ["--training.compile", "true"], "torch.compile per decoder layer (on)"),
 ]
-MEMORY_VARIANTS = {"lora_fp32": ["--training.bf16", "false"], "lora_bf16": ["--training.bf16", "true"],
-                   "qlora_4bit": ["--model.quantization.mode", "4bit"]}
+MEMORY_VARIANTS = {
+    "lora_fp32": ["--training.bf16", "false"],
+    "lora_bf16": ["--training.bf16", "true"],
+    "qlora_4bit": ["--model.quantization.mode", "4bit"],
+}
 
 
 def matmul_peak(dtype_name: str, n: int = 2048, reps: int = 6) -> float:
@@ -85,8 +88,11 @@ def _datasets(args):
 def _linear_params(model) -> int:
     import torch
 
-    return sum(m.weight.numel() for n, m in model.named_modules()
-               if isinstance(m, torch.nn.Linear) and "lora_" not in n and "lm_head" not in n)
+    return sum(
+        m.weight.numel()
+        for n, m in model.named_modules()
+        if isinstance(m, torch.nn.Linear) and "lora_" not in n and "lm_head" not in n
+    )
 
 
 def _compiled_graphs() -> int:
@@ -109,8 +115,14 @@ def lockstep_callback(turn_dir, slot: int, slots: int):
             return
         if done:
             (Path(turn_dir) / f"done-{slot}").touch()
-        nxt = next((j % slots for j in range(slot + 1, slot + slots + 1)
-                    if not (Path(turn_dir) / f"done-{j % slots}").exists()), slot)
+        nxt = next(
+            (
+                j % slots
+                for j in range(slot + 1, slot + slots + 1)
+                if not (Path(turn_dir) / f"done-{j % slots}").exists()
+            ),
+            slot,
+        )
         tmp = turn.with_suffix(f".{slot}")
         tmp.write_text(str(nxt))
         os.replace(tmp, turn)
@@ -133,8 +145,9 @@ def lockstep_callback(turn_dir, slot: int, slots: int):
 
         def on_step_end(self, args, state, control, **kw):
             dt = time.perf_counter() - self.t0
-            self.steps.append({"s": dt, "tokens": self._tokens() - self.tokens0,
-                               "compiled": _compiled_graphs() > self.graphs})
+            self.steps.append(
+                {"s": dt, "tokens": self._tokens() - self.tokens0, "compiled": _compiled_graphs() > self.graphs}
+            )
             pass_turn()
 
         def on_train_end(self, args, state, control, **kw):
@@ -162,13 +175,31 @@ def _build(args, variant, recipe, path, tok, train_ds, val_ds, out, callbacks):
         from iftkit.training.setup import peft_config
 
         # same optimisation (lr, schedule, warmup, seeds) as iftkit: only the speed-related settings differ
-        cfg = SFTConfig(output_dir=out, use_cpu=True, per_device_train_batch_size=recipe.training.per_device_train_batch_size,
-                        learning_rate=recipe.training.learning_rate, lr_scheduler_type=recipe.training.lr_scheduler_type,
-                        warmup_steps=recipe.training.warmup_ratio, max_length=recipe.training.max_length,
-                        num_train_epochs=1, report_to=[], logging_steps=1, save_strategy="no", seed=recipe.training.seed,
-                        data_seed=recipe.training.seed, disable_tqdm=True)
-        return SFTTrainer(model=load_model(recipe.model, path=path), args=cfg, train_dataset=train_ds,
-                          eval_dataset=val_ds, processing_class=tok, peft_config=peft_config(recipe), callbacks=callbacks)
+        cfg = SFTConfig(
+            output_dir=out,
+            use_cpu=True,
+            per_device_train_batch_size=recipe.training.per_device_train_batch_size,
+            learning_rate=recipe.training.learning_rate,
+            lr_scheduler_type=recipe.training.lr_scheduler_type,
+            warmup_steps=recipe.training.warmup_ratio,
+            max_length=recipe.training.max_length,
+            num_train_epochs=1,
+            report_to=[],
+            logging_steps=1,
+            save_strategy="no",
+            seed=recipe.training.seed,
+            data_seed=recipe.training.seed,
+            disable_tqdm=True,
+        )
+        return SFTTrainer(
+            model=load_model(recipe.model, path=path),
+            args=cfg,
+            train_dataset=train_ds,
+            eval_dataset=val_ds,
+            processing_class=tok,
+            peft_config=peft_config(recipe),
+            callbacks=callbacks,
+        )
     from iftkit.training.trainer import make_trainer
 
     recipe.training.logging_steps = 1
@@ -227,8 +258,9 @@ def worker(args) -> dict:
     train_ds, val_ds = _datasets(args)
     out = tempfile.mkdtemp(prefix=f"bench-{variant}-")
     timer = lockstep_callback(args.turn_dir, args.slot, args.slots)
-    trainer = _build(args, "baseline" if variant == "baseline" else "iftkit", recipe, path, tok, train_ds,
-                     val_ds, out, [timer])
+    trainer = _build(
+        args, "baseline" if variant == "baseline" else "iftkit", recipe, path, tok, train_ds, val_ds, out, [timer]
+    )
     timer.trainer = trainer
     n_linear = _linear_params(trainer.model)
     result = {"variant": variant, "bf16": bool(trainer.args.bf16), "levers": getattr(trainer, "speed_levers", {})}
@@ -246,9 +278,14 @@ def worker(args) -> dict:
     # in lockstep the train() wall time includes the other worker's turns: count this worker's steps only
     step_s = sum(st["s"] for st in timer.steps) if args.turn_dir else train_s
     return result | {
-        "tokens": int(tokens), "train_s": step_s, "tokens_per_s": tokens / step_s, "steps": timer.steps,
-        "first_loss": losses[0] if losses else None, "n_linear": n_linear,
-        "final_loss": sum(losses[-3:]) / len(losses[-3:]) if losses else None, "val_loss": val_loss,
+        "tokens": int(tokens),
+        "train_s": step_s,
+        "tokens_per_s": tokens / step_s,
+        "steps": timer.steps,
+        "first_loss": losses[0] if losses else None,
+        "n_linear": n_linear,
+        "final_loss": sum(losses[-3:]) / len(losses[-3:]) if losses else None,
+        "val_loss": val_loss,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -259,10 +296,32 @@ def run_variants(args, variants: list[str]) -> dict:
     procs = {}
     for slot, variant in enumerate(variants):
         result_path = Path(turn_dir) / f"{variant}.json"
-        cmd = [sys.executable, __file__, "--worker", variant, "--result", str(result_path), "--config", args.config,
-               "--mix-dir", str(args.mix_dir), "--rows", str(args.rows), "--val-rows", str(args.val_rows),
-               "--turn-dir", turn_dir if len(variants) > 1 else "", "--slot", str(slot), "--slots", str(len(variants))]
-        procs[variant] = (subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True), result_path)
+        cmd = [
+            sys.executable,
+            __file__,
+            "--worker",
+            variant,
+            "--result",
+            str(result_path),
+            "--config",
+            args.config,
+            "--mix-dir",
+            str(args.mix_dir),
+            "--rows",
+            str(args.rows),
+            "--val-rows",
+            str(args.val_rows),
+            "--turn-dir",
+            turn_dir if len(variants) > 1 else "",
+            "--slot",
+            str(slot),
+            "--slots",
+            str(len(variants)),
+        ]
+        procs[variant] = (
+            subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True),
+            result_path,
+        )
     results = {}
     for variant, (proc, result_path) in procs.items():
         _, err = proc.communicate()
@@ -280,14 +339,20 @@ def compare(base: dict, fast: dict) -> dict:
     steady = [(b, f) for b, f in pairs if not b["compiled"] and not f["compiled"]]
     ratio = statistics.median(b["s"] / f["s"] for b, f in steady)
     compile_s = sum(f["s"] - b["s"] / ratio for b, f in pairs if f["compiled"])
-    return {"ratio": ratio, "compile_s": compile_s, "steady_s": sum(f["s"] for _, f in steady),
-            "steady_tokens": sum(f["tokens"] for _, f in steady),
-            "end_to_end": fast["tokens_per_s"] / base["tokens_per_s"]}
+    return {
+        "ratio": ratio,
+        "compile_s": compile_s,
+        "steady_s": sum(f["s"] for _, f in steady),
+        "steady_tokens": sum(f["tokens"] for _, f in steady),
+        "end_to_end": fast["tokens_per_s"] / base["tokens_per_s"],
+    }
 
 
 def achieved_flops(r: dict) -> float:
     """Median over non-compiling steps of 4 x linear params x tokens / step time."""
-    return statistics.median(4 * r["n_linear"] * s["tokens"] / s["s"] for s in r["steps"] if not s["compiled"] and s["tokens"])
+    return statistics.median(
+        4 * r["n_linear"] * s["tokens"] / s["s"] for s in r["steps"] if not s["compiled"] and s["tokens"]
+    )
 
 
 def ensure_mix(args) -> Path:
@@ -305,12 +370,17 @@ def _loss(x) -> str:
 
 def report_pair(name: str, base: dict, fast: dict, cmp: dict, peaks: dict) -> None:
     for label, r in (("baseline", base), (name, fast)):
-        print(f"{label:20s} tokens/s: {r['tokens_per_s']:.1f}  ({r['tokens']} tokens, {len(r['steps'])} steps, "
-              f"{r['train_s']:.1f} s)  loss: {_loss(r['first_loss'])} -> {_loss(r['final_loss'])}  "
-              f"val_loss: {_loss(r['val_loss'])}  peak_rss: {r['peak_rss_mb']:.0f} MB")
-    print(f"{name:20s} step-time ratio (median of {len(fast['steps'])} lockstep steps): {cmp['ratio']:.2f}  "
-          f"end to end: {cmp['end_to_end']:.2f}  compile: {cmp['compile_s']:.1f} s  "
-          f"achieved: {achieved_flops(fast) / 1e9:.0f} GFLOP/s ({achieved_flops(fast) / peaks['bfloat16']:.1%} of bf16 peak)")
+        print(
+            f"{label:20s} tokens/s: {r['tokens_per_s']:.1f}  ({r['tokens']} tokens, {len(r['steps'])} steps, "
+            f"{r['train_s']:.1f} s)  loss: {_loss(r['first_loss'])} -> {_loss(r['final_loss'])}  "
+            f"val_loss: {_loss(r['val_loss'])}  peak_rss: {r['peak_rss_mb']:.0f} MB"
+        )
+    print(
+        f"{name:20s} step-time ratio (median of {len(fast['steps'])} lockstep steps): {cmp['ratio']:.2f}  "
+        f"end to end: {cmp['end_to_end']:.2f}  compile: {cmp['compile_s']:.1f} s  "
+        f"achieved: {achieved_flops(fast) / 1e9:.0f} GFLOP/s "
+        f"({achieved_flops(fast) / peaks['bfloat16']:.1%} of bf16 peak)"
+    )
 
 
 def main(argv=None) -> int:
@@ -336,10 +406,22 @@ def main(argv=None) -> int:
     args.mix_dir = ensure_mix(args)
     import torch
 
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), "?") if Path("/proc/cpuinfo").exists() else "?"
-    print(f"cpu: {cpu}  threads: {torch.get_num_threads()}  rows: {args.rows}  config: {args.config}  "
-          f"load average: {os.getloadavg()[0]:.2f}")
+    cpu = (
+        next(
+            (
+                ln.split(":", 1)[1].strip()
+                for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")
+            ),
+            "?",
+        )
+        if Path("/proc/cpuinfo").exists()
+        else "?"
+    )
+    print(
+        f"cpu: {cpu}  threads: {torch.get_num_threads()}  rows: {args.rows}  config: {args.config}  "
+        f"load average: {os.getloadavg()[0]:.2f}"
+    )
     peaks = {"float32": matmul_peak("float32"), "bfloat16": matmul_peak("bfloat16")}
     ratios, pairs = [], []
     for _ in range(args.repeats):
@@ -358,16 +440,22 @@ def main(argv=None) -> int:
             lever_rows.append((name, what, cmp, res[name]))
     # a second peak reading at the end: the machine may have been busier at the start
     peaks["bfloat16"] = max(peaks["bfloat16"], matmul_peak("bfloat16"))
-    print(f"matmul peak: fp32 {peaks['float32'] / 1e9:.0f} GFLOP/s, bf16 {peaks['bfloat16'] / 1e9:.0f} GFLOP/s  "
-          f"load average: {os.getloadavg()[0]:.2f}")
+    print(
+        f"matmul peak: fp32 {peaks['float32'] / 1e9:.0f} GFLOP/s, bf16 {peaks['bfloat16'] / 1e9:.0f} GFLOP/s  "
+        f"load average: {os.getloadavg()[0]:.2f}"
+    )
     res, cmp = sorted(pairs, key=lambda pc: pc[1]["ratio"])[len(pairs) // 2]
     base, fast = res["baseline"], res["iftkit"]
-    print(f"train_loss: baseline {_loss(base['final_loss'])}  iftkit {_loss(fast['final_loss'])}  "
-          f"val_loss: baseline {_loss(base['val_loss'])}  iftkit {_loss(fast['val_loss'])}")
+    print(
+        f"train_loss: baseline {_loss(base['final_loss'])}  iftkit {_loss(fast['final_loss'])}  "
+        f"val_loss: baseline {_loss(base['val_loss'])}  iftkit {_loss(fast['val_loss'])}"
+    )
     print(f"compile_s: {cmp['compile_s']:.1f}  ratio_end_to_end: {cmp['end_to_end']:.2f}")
     print(f"peak_fraction: {achieved_flops(fast) / peaks['bfloat16']:.3f}")
-    print(f"ratio: {statistics.median(ratios):.2f}" + (f"  (repeats: {', '.join(f'{r:.2f}' for r in ratios)})"
-                                                      if len(ratios) > 1 else ""))
+    print(
+        f"ratio: {statistics.median(ratios):.2f}"
+        + (f"  (repeats: {', '.join(f'{r:.2f}' for r in ratios)})" if len(ratios) > 1 else "")
+    )
     if lever_rows:
         print("| lever (iftkit with it switched) | tokens/s vs baseline | final loss | val loss |")
         for name, what, c, r in lever_rows:
@@ -375,9 +463,11 @@ def main(argv=None) -> int:
     if not args.no_memory:
         for variant in MEMORY_VARIANTS:
             m = run_variants(args, [variant])[variant]
-            print(f"memory {variant:10s} peak tensors {m['peak_tensor_mb']:.0f} MB: weights {m['weights_mb']:.0f} MB, "
-                  f"LoRA + optimizer states {m['lora_optimizer_mb']:.1f} MB, activations {m['activations_mb']:.0f} MB;  "
-                  f"peak RSS {m['peak_rss_mb']:.0f} MB")
+            print(
+                f"memory {variant:10s} peak tensors {m['peak_tensor_mb']:.0f} MB: weights {m['weights_mb']:.0f} MB, "
+                f"LoRA + optimizer states {m['lora_optimizer_mb']:.1f} MB, activations {m['activations_mb']:.0f} MB;  "
+                f"peak RSS {m['peak_rss_mb']:.0f} MB"
+            )
     return 0
 
 

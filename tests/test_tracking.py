@@ -5,8 +5,8 @@ import glob
 import pytest
 
 from iftkit.config.schema import Recipe
-from iftkit.training.wandb_offline import summarize
 from iftkit.tracking import REDACTED, init_run, resolve_mode, resume_run, run_info, scrub
+from iftkit.training.wandb_offline import summarize
 
 
 @pytest.fixture

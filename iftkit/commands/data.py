@@ -1,9 +1,9 @@
 """`iftkit data build|show|synth|tasks`: build a mix, look at data, generate teacher data, list the catalog.
 
-    iftkit data build --config R [--out DIR] [--force] [--section.key value ...]   (alias: data mix)
-    iftkit data show PATH [-n 3] [--format F] [--on-bad-line skip] [--section.key value ...]
-    iftkit data synth --config R [--out FILE] [--n N] [--backend openai|local] [--base-url URL] ...
-    iftkit data tasks
+iftkit data build --config R [--out DIR] [--force] [--section.key value ...]   (alias: data mix)
+iftkit data show PATH [-n 3] [--format F] [--on-bad-line skip] [--section.key value ...]
+iftkit data synth --config R [--out FILE] [--n N] [--backend openai|local] [--base-url URL] ...
+iftkit data tasks
 """
 
 import json
@@ -25,7 +25,9 @@ def add_arguments(p):
     s = sub.add_parser("show", help="counts and a few samples of a mix folder, a rows/data file, or a recipe's mix")
     s.add_argument("path", help="mix folder, data file (JSONL/JSON/CSV/Parquet), or recipe YAML")
     s.add_argument("-n", type=int, default=3, help="samples to print")
-    s.add_argument("--format", default="auto", help="schema of a data file (auto, alpaca, messages, sharegpt, prompt_completion)")
+    s.add_argument(
+        "--format", default="auto", help="schema of a data file (auto, alpaca, messages, sharegpt, prompt_completion)"
+    )
     s.add_argument("--on-bad-line", default="error", choices=["error", "skip"])
 
     y = sub.add_parser("synth", help="generate instruction data with a teacher model (self-instruct)")
@@ -65,8 +67,10 @@ def _print_manifest(out: Path, m: dict) -> None:
 
     c = m["counts"]
     amount = f"ratio {m['target_ratio']}" if m["mode"] == "ratio" else f"n = {m['target_count']}"
-    print(f"mix: {out}  (target {m['target_task']}, {amount}, target share {m['target_share']:.3f}, "
-          f"seed {m['seed']}, build {m['build_hash']})")
+    print(
+        f"mix: {out}  (target {m['target_task']}, {amount}, target share {m['target_share']:.3f}, "
+        f"seed {m['seed']}, build {m['build_hash']})"
+    )
     print(f"train {c['train']}  by role {_fmt(c['train_by_role'])}  by source {_fmt(c['train_by_source'])}")
     print(f"val   {c['val']}  by role {_fmt(c['val_by_role'])}")
     print(f"test  {sum(c['test'].values())} rows in {len(c['test'])} fixed test sets: {_fmt(c['test'])}")
@@ -111,10 +115,12 @@ def _show(args) -> int:
         recipe = load_recipe(path, args.overrides)
         p = plan(recipe)
         info = p["info"]
-        print(f"recipe {path}: target {info['target_task']} ({info['mode']}), "
-              f"train {len(p['train'])} (target {info['target_rows']}, general {info['general_rows']}, "
-              f"synthetic-format {info['synthetic_format_rows']}), val {len(p['val'])}, "
-              f"test sets {len(p['test'])} x {recipe.mix.test_size_per_task}  (preview: nothing written)")
+        print(
+            f"recipe {path}: target {info['target_task']} ({info['mode']}), "
+            f"train {len(p['train'])} (target {info['target_rows']}, general {info['general_rows']}, "
+            f"synthetic-format {info['synthetic_format_rows']}), val {len(p['val'])}, "
+            f"test sets {len(p['test'])} x {recipe.mix.test_size_per_task}  (preview: nothing written)"
+        )
         _show_rows(p["train"], args.n)
         return 0
     if args.overrides:
@@ -134,11 +140,18 @@ def _synth(args) -> int:
     from iftkit.data.synth import synthesize
     from iftkit.data.teacher import make_teacher
 
-    recipe = load_recipe(args.config, args.overrides) if args.config else validate(
-        _overrides_only(args.overrides))
-    flags = {"n": args.n, "backend": args.backend, "base_url": args.base_url, "model": args.model,
-             "api_key_env": args.api_key_env, "seeds_file": args.seeds, "task": args.task,
-             "cache_dir": args.cache_dir, "out": args.out}
+    recipe = load_recipe(args.config, args.overrides) if args.config else validate(_overrides_only(args.overrides))
+    flags = {
+        "n": args.n,
+        "backend": args.backend,
+        "base_url": args.base_url,
+        "model": args.model,
+        "api_key_env": args.api_key_env,
+        "seeds_file": args.seeds,
+        "task": args.task,
+        "cache_dir": args.cache_dir,
+        "out": args.out,
+    }
     cfg = recipe.data.synth.model_copy(update={k: v for k, v in flags.items() if v is not None})
     cfg = type(cfg).model_validate(cfg.model_dump())  # re-check ranges after the flags
     out = Path(cfg.out or Path("runs") / "synth" / f"{cfg.task}.jsonl")
@@ -146,8 +159,10 @@ def _synth(args) -> int:
     report = synthesize(cfg, teacher, out, progress=lambda msg: print(msg, flush=True))
     print(report.line())
     if teacher.stopped:
-        raise IftkitError(f"teacher stopped: {teacher.stopped}; {report.failed_calls} calls failed; "
-                          "rerun the same command to resume (answers so far are cached)")
+        raise IftkitError(
+            f"teacher stopped: {teacher.stopped}; {report.failed_calls} calls failed; "
+            "rerun the same command to resume (answers so far are cached)"
+        )
     return 0 if report.accepted else 1
 
 

@@ -24,7 +24,9 @@ def run(args) -> int:
     start = time.time()
     chat = TransformersChat(recipe.model, resolve_model(recipe.model.id, recipe.model.revision))
     chat.load()
-    [reply] = chat.complete_many([[{"role": "user", "content": args.prompt}]], GenConfig(max_new_tokens=args.max_new_tokens))
+    [reply] = chat.complete_many(
+        [[{"role": "user", "content": args.prompt}]], GenConfig(max_new_tokens=args.max_new_tokens)
+    )
     answer = reply.text
     print(f"model: {recipe.model.id} (loaded in {time.time() - start:.1f} s)")
     print(f"prompt: {args.prompt}")

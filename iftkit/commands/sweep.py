@@ -19,20 +19,33 @@ ACTIONS = ("run", "status", "collect")
 def add_arguments(p):
     # `run` (default), `status` or `collect` is taken from the leftover arguments: a positional here
     # would swallow the values of dotted overrides
-    p.add_argument("--config", help="sweep recipe YAML (with a sweep: section); with --target-file, the sweep to "
-                                    "run on your file (default: the quickstart sweep)")
+    p.add_argument(
+        "--config",
+        help="sweep recipe YAML (with a sweep: section); with --target-file, the sweep to "
+        "run on your file (default: the quickstart sweep)",
+    )
     own = p.add_argument_group("your own task (writes runs/<name>-sweep/recipe.yaml, then runs it)")
     own.add_argument("--target-file", help="your task's rows: JSONL/JSON/CSV/TSV/Parquet")
     own.add_argument("--target-name", help="task name (default: the file name)")
     own.add_argument("--columns", help="column mapping, e.g. prompt=sentence,completion=label")
-    own.add_argument("--prompt-template", help="instruction with {column} placeholders, e.g. 'Sentiment of: {sentence}'")
+    own.add_argument(
+        "--prompt-template", help="instruction with {column} placeholders, e.g. 'Sentiment of: {sentence}'"
+    )
     own.add_argument("--labels", help="label mapping for the completion column, e.g. 0=negative,1=positive")
     p.add_argument("--cell", action="append", help="run only this cell label (repeatable); used by SLURM array tasks")
-    p.add_argument("--one-cell", action="store_true",
-                   help="run the single cell whose grid values are given as --key=value args (W&B agent)")
-    p.add_argument("--base-only", action="store_true",
-                   help="evaluate the base model only (the first SLURM job; the cells then find it done)")
-    p.add_argument("--emit", choices=["slurm", "wandb"], help="write a SLURM array script or W&B sweep config, run nothing")
+    p.add_argument(
+        "--one-cell",
+        action="store_true",
+        help="run the single cell whose grid values are given as --key=value args (W&B agent)",
+    )
+    p.add_argument(
+        "--base-only",
+        action="store_true",
+        help="evaluate the base model only (the first SLURM job; the cells then find it done)",
+    )
+    p.add_argument(
+        "--emit", choices=["slurm", "wandb"], help="write a SLURM array script or W&B sweep config, run nothing"
+    )
     p.add_argument("--launcher", choices=["inprocess", "accelerate"], help="override sweep.launcher")
     p.add_argument("--accelerate-config", help="accelerate config file for --launcher accelerate")
     p.add_argument("--no-progress", action="store_true")
@@ -53,8 +66,11 @@ def run(args) -> int:
     if args.target_file:
         from iftkit.sweep.own_task import write_own_task_recipe
 
-        args.config = str(write_own_task_recipe(args.target_file, args.target_name, args.columns, args.labels,
-                                                args.prompt_template, args.config))
+        args.config = str(
+            write_own_task_recipe(
+                args.target_file, args.target_name, args.columns, args.labels, args.prompt_template, args.config
+            )
+        )
         print(f"recipe: {args.config} (rerun or edit it: iftkit sweep --config {args.config})", flush=True)
     elif not args.config:
         raise IftkitError("give --config RECIPE (a sweep recipe) or --target-file FILE (your own task)")
@@ -63,11 +79,16 @@ def run(args) -> int:
     selectors = extra if args.one_cell else []
     recipe = load_recipe(args.config, [] if args.one_cell else extra)
     if not recipe.sweep.grid:
-        raise IftkitError(f"{args.config}: key 'sweep.grid' is empty; a sweep needs at least one grid key, e.g. mix.target_ratio: [0.0, 0.5, 1.0]")
+        raise IftkitError(
+            f"{args.config}: key 'sweep.grid' is empty; a sweep needs at "
+            "least one grid key, e.g. mix.target_ratio: [0.0, 0.5, 1.0]"
+        )
     cells = expand(recipe, source=args.config)
     paths = SweepPaths(sweep_root(recipe))
     if args.emit:
-        path = write_emitted(args.emit, cells, args.config, paths.root, args.accelerate_config or recipe.sweep.accelerate_config)
+        path = write_emitted(
+            args.emit, cells, args.config, paths.root, args.accelerate_config or recipe.sweep.accelerate_config
+        )
         print(f"wrote {path} ({len(cells)} cells)")
         if args.emit == "slurm":
             print(f"submit: bash {path} (base-model evaluation first, then the cell array after it succeeded)")
@@ -92,8 +113,15 @@ def run(args) -> int:
     _quiet_libraries()
     start = time.time()
     print(f"sweep {recipe.name}: {len(chosen)} of {len(cells)} cells, output {paths.root}", flush=True)
-    run_sweep(recipe, args.config, chosen, args.launcher, args.accelerate_config, progress=not args.no_progress,
-              say=lambda m: print(m, flush=True))
+    run_sweep(
+        recipe,
+        args.config,
+        chosen,
+        args.launcher,
+        args.accelerate_config,
+        progress=not args.no_progress,
+        say=lambda m: print(m, flush=True),
+    )
     if chosen is cells:
         finish_sweep(recipe, paths, cells)
     print(f"sweep finished in {time.time() - start:.0f} s", flush=True)

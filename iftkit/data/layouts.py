@@ -25,11 +25,20 @@ from iftkit.io.readers import BadRecord
 SCHEMAS = ("alpaca", "messages", "sharegpt", "prompt_completion")
 COLUMN_ROLES = ("prompt", "completion", "input", "system")
 _ROLES = {"system", "user", "assistant"}
-_SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
-                   "chatgpt": "assistant", "bot": "assistant", "model": "assistant", "system": "system"}
+_SHAREGPT_ROLES = {
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "chatgpt": "assistant",
+    "bot": "assistant",
+    "model": "assistant",
+    "system": "system",
+}
 
 
 # --- known layouts ----------------------------------------------------------------------------
+
 
 def detect_schema(rec) -> Optional[str]:
     if not isinstance(rec, dict):
@@ -53,9 +62,12 @@ EXPECTED = {
     "prompt_completion": "fields 'prompt' (text or messages) and 'completion' (text)",
 }
 # columns each layout needs (any one name of each group), checked against a table's header up front
-REQUIRED_COLUMNS = {"alpaca": [("instruction",), ("output", "response")],
-                    "prompt_completion": [("prompt",), ("completion", "response")],
-                    "messages": [("messages",)], "sharegpt": [("conversations",)]}
+REQUIRED_COLUMNS = {
+    "alpaca": [("instruction",), ("output", "response")],
+    "prompt_completion": [("prompt",), ("completion", "response")],
+    "messages": [("messages",)],
+    "sharegpt": [("conversations",)],
+}
 
 
 def _text(rec, key, required=True) -> str:
@@ -160,15 +172,21 @@ def check_header(header: list[str], fmt: str, where: str) -> None:
     cols = set(header)
     schema = fmt if fmt != "auto" else detect_schema({c: "" for c in cols})
     if schema is None:
-        raise IftkitError(f"{where}: cannot tell the schema from columns {sorted(cols)}; expected one of: "
-                          + "; ".join(EXPECTED.values()) + " (or map columns with data.columns)")
+        raise IftkitError(
+            f"{where}: cannot tell the schema from columns {sorted(cols)}; expected one of: "
+            + "; ".join(EXPECTED.values())
+            + " (or map columns with data.columns)"
+        )
     missing = [" or ".join(alts) for alts in REQUIRED_COLUMNS[schema] if not cols & set(alts)]
     if missing:
-        raise IftkitError(f"{where}: missing column(s) {', '.join(repr(m) for m in missing)} for the {schema} "
-                          f"schema (columns: {', '.join(header)})")
+        raise IftkitError(
+            f"{where}: missing column(s) {', '.join(repr(m) for m in missing)} for the {schema} "
+            f"schema (columns: {', '.join(header)})"
+        )
 
 
 # --- the recipe's column and label mapping ---------------------------------------------------
+
 
 def label_key(value) -> str:
     """A raw label as the text label_map keys are compared with: CSV "0", JSON 0 and Parquet 0.0 agree."""
@@ -227,22 +245,27 @@ class ColumnMap:
                 raise IftkitError(f"data.columns.{role}: no column {col!r} in {path} (columns: {have})")
         for name in template_fields(self.prompt_template or ""):
             if name not in available:
-                raise IftkitError(f"data.prompt_template: placeholder {{{name}}} is not a column of {path} "
-                                  f"(columns: {have})")
+                raise IftkitError(
+                    f"data.prompt_template: placeholder {{{name}}} is not a column of {path} (columns: {have})"
+                )
 
     def to_prompt_completion(self, rec) -> tuple[list[dict], str]:
         if not isinstance(rec, dict):
             raise BadRecord(f"expected an object with the data.columns fields, got {type(rec).__name__}")
         missing = [c for c in [*self.columns.values(), *template_fields(self.prompt_template or "")] if c not in rec]
         if missing:
-            raise BadRecord(f"missing field(s) {', '.join(repr(m) for m in missing)} named in data.columns / "
-                            f"data.prompt_template (fields: {', '.join(sorted(map(str, rec)))})")
+            raise BadRecord(
+                f"missing field(s) {', '.join(repr(m) for m in missing)} named in data.columns / "
+                f"data.prompt_template (fields: {', '.join(sorted(map(str, rec)))})"
+            )
         if self.prompt_template:
             values = {n: _cell(rec, n, f"data.prompt_template {{{n}}}") for n in template_fields(self.prompt_template)}
             user = self.prompt_template.format_map(values)
         else:
             user = _cell(rec, self.columns["prompt"], "data.columns.prompt")
-        extra = _cell(rec, self.columns["input"], "data.columns.input", required=False) if "input" in self.columns else ""
+        extra = (
+            _cell(rec, self.columns["input"], "data.columns.input", required=False) if "input" in self.columns else ""
+        )
         if extra.strip():
             user = f"{user}\n\n{extra}"
         prompt = [{"role": "user", "content": user}]
@@ -263,4 +286,3 @@ class ColumnMap:
             return completion
         known = ", ".join(repr(k) for k in self.label_map)
         raise BadRecord(f"label {completion!r} is not in data.label_map (keys: {known})")
-

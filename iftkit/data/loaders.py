@@ -9,7 +9,7 @@ expected`; with on_bad_line="skip" it is skipped and counted instead.
 from dataclasses import dataclass, field
 from typing import Optional
 
-from iftkit.data.layouts import SCHEMAS, EXPECTED, ColumnMap, check_header, detect_schema, to_prompt_completion
+from iftkit.data.layouts import EXPECTED, SCHEMAS, ColumnMap, check_header, detect_schema, to_prompt_completion
 from iftkit.data.rows import Row
 from iftkit.errors import IftkitError
 from iftkit.io.readers import BadRecord, columns, file_sha256, records, require_file

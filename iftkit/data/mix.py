@@ -29,12 +29,22 @@ from collections import Counter
 from pathlib import Path
 from typing import Optional
 
-from iftkit.data.pools import (TEST_SEED, _dedupe, _keys, _load_user, _split_user_test, assert_disjoint,
-                               catalog_pool, catalog_test_set, synthetic_format_pool, user_test_size)
+from iftkit.data.pools import (
+    TEST_SEED,
+    _dedupe,
+    _keys,
+    _load_user,
+    _split_user_test,
+    assert_disjoint,
+    catalog_pool,
+    catalog_test_set,
+    synthetic_format_pool,
+    user_test_size,
+)
 from iftkit.data.rows import Row, read_rows, write_rows
 from iftkit.data.tasks import CATALOG, TaskSpec, infer_spec, is_catalog_task, task_names
-from iftkit.data.tasks.user import catalog_overlaps
 from iftkit.data.tasks.base import seed_int
+from iftkit.data.tasks.user import catalog_overlaps
 from iftkit.errors import IftkitError
 from iftkit.io.atomic import write_json_atomic
 from iftkit.io.readers import file_sha256
@@ -42,11 +52,22 @@ from iftkit.io.readers import file_sha256
 # bump when generation or mixing changes what a recipe produces (invalidates reused mixes)
 DATA_VERSION = 2
 MANIFEST = "manifest.json"
-__all__ = ["DATA_VERSION", "MANIFEST", "TEST_SEED", "assert_disjoint", "build_hash", "build_mix", "load_manifest",
-           "load_split", "mix_test_tasks", "plan"]
+__all__ = [
+    "DATA_VERSION",
+    "MANIFEST",
+    "TEST_SEED",
+    "assert_disjoint",
+    "build_hash",
+    "build_mix",
+    "load_manifest",
+    "load_split",
+    "mix_test_tasks",
+    "plan",
+]
 
 
 # --- the mix -------------------------------------------------------------------------------
+
 
 def _stratified(rows: list[Row], rng: random.Random) -> list[Row]:
     """Shuffle within each task, then deal tasks round-robin in name order: any prefix stays
@@ -88,8 +109,13 @@ def plan(recipe) -> dict:
     """Build every split in memory (no files): {'train', 'val', 'test': {task: rows}, 'info'}."""
     d, m = recipe.data, recipe.mix
     target = d.target_task
-    info: dict = {"user_files": {}, "dropped_duplicates": 0, "target_spec": None, "catalog_overlap": {},
-                  "excluded_general_tasks": []}
+    info: dict = {
+        "user_files": {},
+        "dropped_duplicates": 0,
+        "target_spec": None,
+        "catalog_overlap": {},
+        "excluded_general_tasks": [],
+    }
 
     # target pool + its fixed test set
     if d.target_files:
@@ -101,13 +127,25 @@ def plan(recipe) -> dict:
         info["target_spec"] = spec.to_dict()
         target_pool, target_test = _split_user_test(rows, user_test_size(len(rows), d.target_test_size), target)
         # the test rows carry their checker's spec, so eval and meta-eval score them the same way
-        target_test = [Row(r.prompt, r.completion, r.task, r.category, r.gold, r.source,
-                           {**r.meta, "task_spec": info["target_spec"]}) for r in target_test]
+        target_test = [
+            Row(
+                r.prompt,
+                r.completion,
+                r.task,
+                r.category,
+                r.gold,
+                r.source,
+                {**r.meta, "task_spec": info["target_spec"]},
+            )
+            for r in target_test
+        ]
         info["catalog_overlap"] = catalog_overlaps(spec, [r.user_text() for r in target_pool], CATALOG)
     else:
         if not is_catalog_task(target):
-            raise IftkitError(f"data.target_task {target!r} is not a catalog task ({', '.join(task_names())}); "
-                              f"give its rows with data.target_files")
+            raise IftkitError(
+                f"data.target_task {target!r} is not a catalog task ({', '.join(task_names())}); "
+                f"give its rows with data.target_files"
+            )
         target_test = catalog_test_set(target, m.test_size_per_task, d.difficulty)
         target_pool = catalog_pool(target, d.samples_per_task, d.difficulty, d.seed, _keys(target_test))
     tests = {target: target_test}
@@ -141,8 +179,10 @@ def plan(recipe) -> dict:
         t_prompts = {r.prompt_hash() for r in target_pool}
         clash = [r for r in general_pool if r.prompt_hash() in t_prompts]
         if clash:
-            raise IftkitError(f"{len(clash)} general row(s) repeat target-pool prompts "
-                              f"(first: {clash[0].meta.get('origin') or clash[0].source})")
+            raise IftkitError(
+                f"{len(clash)} general row(s) repeat target-pool prompts "
+                f"(first: {clash[0].meta.get('origin') or clash[0].source})"
+            )
 
     # synthetic target-format pool (kept apart from the real target rows)
     synth_pool = []
@@ -165,7 +205,9 @@ def plan(recipe) -> dict:
 
     n_s = m.synthetic_format_count
     if n_s > len(synth_order):
-        raise IftkitError(f"mix.synthetic_format_count={n_s} but only {len(synth_order)} synthetic target-format rows exist")
+        raise IftkitError(
+            f"mix.synthetic_format_count={n_s} but only {len(synth_order)} synthetic target-format rows exist"
+        )
     if m.target_count is not None:
         mode, n_t, n_g = "count", m.target_count, len(general_order)
     else:
@@ -173,38 +215,57 @@ def plan(recipe) -> dict:
         n_t = int(round(m.target_ratio * m.total_size))
         n_g = m.total_size - n_t - n_s
         if n_g < 0:
-            raise IftkitError(f"mix.total_size={m.total_size} is smaller than the {n_t} target + {n_s} "
-                              f"synthetic target-format rows asked for")
+            raise IftkitError(
+                f"mix.total_size={m.total_size} is smaller than the {n_t} target + {n_s} "
+                f"synthetic target-format rows asked for"
+            )
         if n_g > len(general_order):
-            raise IftkitError(f"mix by ratio needs {n_g} general rows but the general pool has "
-                              f"{len(general_order)} (raise data.samples_per_task or lower mix.total_size)")
+            raise IftkitError(
+                f"mix by ratio needs {n_g} general rows but the general pool has "
+                f"{len(general_order)} (raise data.samples_per_task or lower mix.total_size)"
+            )
     total = n_t + n_g + n_s
     share = (n_t + n_s) / total if total else 0.0
     n_val_t = int(round(m.val_size * share)) if total else 0
     if n_t + n_val_t > len(target_order):
-        raise IftkitError(f"the target pool of {target!r} has {len(target_order)} rows: not enough for "
-                          f"{n_t} training + {n_val_t} validation rows (raise data.samples_per_task or "
-                          f"give more data.target_files)")
+        raise IftkitError(
+            f"the target pool of {target!r} has {len(target_order)} rows: not enough for "
+            f"{n_t} training + {n_val_t} validation rows (raise data.samples_per_task or "
+            f"give more data.target_files)"
+        )
     n_val_t = min(n_val_t, len(target_order) - n_t)
     n_val_g = min(m.val_size - n_val_t, len(general_val_region))
 
-    train = (_tag(general_order[:n_g], "general") + _tag(target_order[:n_t], "target")
-             + _tag(synth_order[:n_s], "synthetic_format"))
+    train = (
+        _tag(general_order[:n_g], "general")
+        + _tag(target_order[:n_t], "target")
+        + _tag(synth_order[:n_s], "synthetic_format")
+    )
     random.Random(seed_int("mix", m.seed, "order")).shuffle(train)
-    val = _tag(general_val_region[:n_val_g], "general") + _tag(target_order[len(target_order) - n_val_t:], "target")
+    val = _tag(general_val_region[:n_val_g], "general") + _tag(target_order[len(target_order) - n_val_t :], "target")
     random.Random(seed_int("mix", m.seed, "val-order")).shuffle(val)
     tests = {t: _tag(rows, "test") for t, rows in tests.items()}
 
     assert_disjoint(train, tests, "training rows")
     assert_disjoint(val, tests, "validation rows")
 
-    info.update({
-        "mode": mode, "target_task": target, "general_tasks": general,
-        "target_rows": n_t, "general_rows": n_g, "synthetic_format_rows": n_s,
-        "target_share": round(n_t / total, 6) if total else 0.0,
-        "pool_sizes": {"target": len(target_pool), "general": len(general_pool) , "synthetic_format": len(synth_pool),
-                       "general_by_task": dict(sorted(Counter(r.task for r in general_pool).items()))},
-    })
+    info.update(
+        {
+            "mode": mode,
+            "target_task": target,
+            "general_tasks": general,
+            "target_rows": n_t,
+            "general_rows": n_g,
+            "synthetic_format_rows": n_s,
+            "target_share": round(n_t / total, 6) if total else 0.0,
+            "pool_sizes": {
+                "target": len(target_pool),
+                "general": len(general_pool),
+                "synthetic_format": len(synth_pool),
+                "general_by_task": dict(sorted(Counter(r.task for r in general_pool).items())),
+            },
+        }
+    )
     return {"train": train, "val": val, "test": tests, "info": info}
 
 
@@ -214,10 +275,20 @@ def build_hash(recipe) -> str:
 
     d = recipe.data.model_dump(mode="json")
     d.pop("synth", None)  # teacher settings do not change a built mix
-    files = sorted(set(recipe.data.target_files) | set(recipe.data.general_files)
-                   | set(getattr(recipe.data, "synthetic_format_files", []) or []))
-    blob = json.dumps({"v": DATA_VERSION, "data": d, "mix": recipe.mix.model_dump(mode="json"),
-                       "files": {f: file_sha256(f) for f in files}}, sort_keys=True)
+    files = sorted(
+        set(recipe.data.target_files)
+        | set(recipe.data.general_files)
+        | set(getattr(recipe.data, "synthetic_format_files", []) or [])
+    )
+    blob = json.dumps(
+        {
+            "v": DATA_VERSION,
+            "data": d,
+            "mix": recipe.mix.model_dump(mode="json"),
+            "files": {f: file_sha256(f) for f in files},
+        },
+        sort_keys=True,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -285,8 +356,10 @@ def _remove_created(out: Path, created: Optional[Path], new_lock: Optional[Path]
 
 def _write_mix(recipe, out: Path, bh: str) -> dict:
     p = plan(recipe)
-    files = {"train.jsonl": write_rows(out / "train.jsonl", p["train"]),
-             "val.jsonl": write_rows(out / "val.jsonl", p["val"])}
+    files = {
+        "train.jsonl": write_rows(out / "train.jsonl", p["train"]),
+        "val.jsonl": write_rows(out / "val.jsonl", p["val"]),
+    }
     test_dir = out / "test"
     for stale in test_dir.glob("*.jsonl") if test_dir.is_dir() else ():
         if stale.stem not in p["test"]:
@@ -311,14 +384,20 @@ def _write_mix(recipe, out: Path, bh: str) -> dict:
         "test_seed": TEST_SEED,
         "difficulty": recipe.data.difficulty,
         "counts": {
-            "train": train_counts["total"], "val": val_counts["total"],
+            "train": train_counts["total"],
+            "val": val_counts["total"],
             "test": {t: len(rows) for t, rows in sorted(p["test"].items())},
-            "train_by_role": train_counts["by_role"], "train_by_task": train_counts["by_task"],
+            "train_by_role": train_counts["by_role"],
+            "train_by_task": train_counts["by_task"],
             "train_by_source": train_counts["by_source"],
-            "val_by_role": val_counts["by_role"], "val_by_task": val_counts["by_task"],
+            "val_by_role": val_counts["by_role"],
+            "val_by_task": val_counts["by_task"],
         },
-        "hashes": {"train": files["train.jsonl"], "val": files["val.jsonl"],
-                   "test": {t: files[f"test/{t}.jsonl"] for t in sorted(p["test"])}},
+        "hashes": {
+            "train": files["train.jsonl"],
+            "val": files["val.jsonl"],
+            "test": {t: files[f"test/{t}.jsonl"] for t in sorted(p["test"])},
+        },
         "data_hash": hashlib.sha256((files["train.jsonl"] + files["val.jsonl"]).encode()).hexdigest()[:16],
         "pool_sizes": info["pool_sizes"],
         "target_spec": info["target_spec"],
@@ -351,17 +430,23 @@ def target_summary(m: dict) -> list[str]:
         return []
     spec = TaskSpec.from_dict(m["target_spec"], "manifest target_spec")
     how = "set in the recipe" if spec.overridden else f"inferred: {spec.reason}; override with data.target_kind"
-    lines = [f"target task {m['target_task']}: {spec.describe()} ({how})",
-             f"target test set: {m['counts']['test'].get(m['target_task'], 0)} rows held out from the user file "
-             f"(data.target_test_size)"]
+    lines = [
+        f"target task {m['target_task']}: {spec.describe()} ({how})",
+        f"target test set: {m['counts']['test'].get(m['target_task'], 0)} rows held out from the user file "
+        f"(data.target_test_size)",
+    ]
     for fam, why in sorted((m.get("catalog_overlap") or {}).items()):
-        state = "excluded from the general pool" if fam in (m.get("excluded_general_tasks") or []) else \
-            "kept (listed in data.general_tasks)"
+        state = (
+            "excluded from the general pool"
+            if fam in (m.get("excluded_general_tasks") or [])
+            else "kept (listed in data.general_tasks)"
+        )
         lines.append(f"catalog family {fam} overlaps the target ({why}): {state}")
     return lines
 
 
 # --- reading a built mix (training and eval use these) --------------------------------------
+
 
 def load_manifest(out_dir, required: bool = True) -> dict:
     """The mix's manifest; {} for a hand-made mix without one when not `required`."""

@@ -24,15 +24,31 @@ from iftkit.data.rows import Row, write_rows
 from iftkit.data.tasks.base import find_json, seed_int
 from iftkit.errors import IftkitError
 
-PAPER_CATEGORIES = ("classify", "code", "context_answer", "create", "extract", "logic", "memory_answer",
-                    "rewrite", "summarize", "translate", "write")
+PAPER_CATEGORIES = (
+    "classify",
+    "code",
+    "context_answer",
+    "create",
+    "extract",
+    "logic",
+    "memory_answer",
+    "rewrite",
+    "summarize",
+    "translate",
+    "write",
+)
 _CATEGORY_HINT = {
-    "classify": "sort an input into one of a few labels", "code": "write, explain or fix a small piece of code",
+    "classify": "sort an input into one of a few labels",
+    "code": "write, explain or fix a small piece of code",
     "context_answer": "answer a question from a short passage given as input",
-    "create": "brainstorm a short list or a name", "extract": "pull specific facts out of a given text",
-    "logic": "a small reasoning or arithmetic problem", "memory_answer": "a general-knowledge question",
-    "rewrite": "rewrite a given text (tone, voice, spelling, length)", "summarize": "summarize a short given text",
-    "translate": "translate a short text between languages", "write": "write a short text for a purpose",
+    "create": "brainstorm a short list or a name",
+    "extract": "pull specific facts out of a given text",
+    "logic": "a small reasoning or arithmetic problem",
+    "memory_answer": "a general-knowledge question",
+    "rewrite": "rewrite a given text (tone, voice, spelling, length)",
+    "summarize": "summarize a short given text",
+    "translate": "translate a short text between languages",
+    "write": "write a short text for a purpose",
 }
 _REFUSALS = ("as an ai", "language model", "i cannot", "i can't", "i'm sorry", "i am sorry")
 _NON_TEXT = ("image", "picture", "photo", "graph", "video", "audio", "draw", "diagram", "map of")
@@ -61,17 +77,21 @@ class SynthReport:
 
     def line(self) -> str:
         rej = ", ".join(f"{k} {v}" for k, v in sorted(self.rejected.items())) or "none"
-        return (f"accepted {self.accepted} of {self.requests} requests -> {self.out}; "
-                f"teacher calls: {self.new_calls} new, {self.cached_calls} cached, {self.failed_calls} failed; "
-                f"rejected: {rej}")
+        return (
+            f"accepted {self.accepted} of {self.requests} requests -> {self.out}; "
+            f"teacher calls: {self.new_calls} new, {self.cached_calls} cached, {self.failed_calls} failed; "
+            f"rejected: {rej}"
+        )
 
 
 def load_seed_tasks(path=None) -> list[SeedTask]:
     """The project's packaged seed pool, or a user file in any supported schema."""
     if path is None:
         text = resources.files("iftkit.data").joinpath("seeds/seed_tasks.jsonl").read_text(encoding="utf-8")
-        return [SeedTask(d["instruction"], d.get("input", ""), d["output"], d["category"])
-                for d in map(json.loads, filter(str.strip, text.splitlines()))]
+        return [
+            SeedTask(d["instruction"], d.get("input", ""), d["output"], d["category"])
+            for d in map(json.loads, filter(str.strip, text.splitlines()))
+        ]
     from iftkit.data.loaders import load_file
 
     rows = load_file(path).rows
@@ -81,18 +101,23 @@ def load_seed_tasks(path=None) -> list[SeedTask]:
 def build_request(examples: list[SeedTask], category: str) -> list[dict]:
     shown = []
     for i, ex in enumerate(examples, 1):
-        shown.append(f"Example {i} (category: {ex.category})\n"
-                     + json.dumps({"instruction": ex.instruction, "input": ex.input, "output": ex.output},
-                                  ensure_ascii=False))
+        shown.append(
+            f"Example {i} (category: {ex.category})\n"
+            + json.dumps({"instruction": ex.instruction, "input": ex.input, "output": ex.output}, ensure_ascii=False)
+        )
     hint = _CATEGORY_HINT.get(category, "the same kind of task, with the same output format, as the examples")
-    user = ("Here are example tasks for training an assistant. Each has an instruction, an optional input "
-            "and the ideal output.\n\n" + "\n\n".join(shown) + "\n\n"
-            f"Write ONE new task of category \"{category}\" ({hint}). It must differ from the examples, "
-            "be answerable from text alone, keep the instruction under 40 words and the output under 80 words. "
-            "Reply with a single JSON object with the keys \"instruction\", \"input\" (may be empty) and "
-            "\"output\", and nothing else.")
-    return [{"role": "system", "content": "You write high-quality, varied training data for a small assistant."},
-            {"role": "user", "content": user}]
+    user = (
+        "Here are example tasks for training an assistant. Each has an instruction, an optional input "
+        "and the ideal output.\n\n" + "\n\n".join(shown) + "\n\n"
+        f'Write ONE new task of category "{category}" ({hint}). It must differ from the examples, '
+        "be answerable from text alone, keep the instruction under 40 words and the output under 80 words. "
+        'Reply with a single JSON object with the keys "instruction", "input" (may be empty) and '
+        '"output", and nothing else.'
+    )
+    return [
+        {"role": "system", "content": "You write high-quality, varied training data for a small assistant."},
+        {"role": "user", "content": user},
+    ]
 
 
 def parse_candidate(text: Optional[str]) -> tuple[Optional[SeedTask], str]:
@@ -147,8 +172,9 @@ class NearDupFilter:
         return best
 
 
-def synthesize(cfg, teacher, out_path, seeds: Optional[list[SeedTask]] = None,
-               progress: Optional[Callable[[str], None]] = None) -> SynthReport:
+def synthesize(
+    cfg, teacher, out_path, seeds: Optional[list[SeedTask]] = None, progress: Optional[Callable[[str], None]] = None
+) -> SynthReport:
     """Generate up to cfg.n accepted rows into out_path (JSONL rows). `teacher` is a data.teacher.Teacher."""
     seeds = seeds if seeds is not None else load_seed_tasks(cfg.seeds_file)
     if len(seeds) < 2:
@@ -196,12 +222,24 @@ def synthesize(cfg, teacher, out_path, seeds: Optional[list[SeedTask]] = None,
             cand.category = category
             dedup.add(cand.instruction)
             machine.append(cand)
-            accepted.append(Row(prompt=[{"role": "user", "content": cand.user_text()}], completion=cand.output,
-                                task=cfg.task, category=category, gold=cand.output,
-                                source=f"teacher:{model_name}", meta={"request": r, "rouge_l_max": round(sim, 4)}))
+            accepted.append(
+                Row(
+                    prompt=[{"role": "user", "content": cand.user_text()}],
+                    completion=cand.output,
+                    task=cfg.task,
+                    category=category,
+                    gold=cand.output,
+                    source=f"teacher:{model_name}",
+                    meta={"request": r, "rouge_l_max": round(sim, 4)},
+                )
+            )
         if progress:
             progress(f"synth: {len(accepted)}/{cfg.n} accepted after {req} request(s)")
     report.accepted, report.requests = len(accepted), req
-    report.new_calls, report.cached_calls, report.failed_calls = teacher.new_calls, teacher.cached_calls, teacher.failed_calls
+    report.new_calls, report.cached_calls, report.failed_calls = (
+        teacher.new_calls,
+        teacher.cached_calls,
+        teacher.failed_calls,
+    )
     write_rows(Path(out_path), accepted)
     return report

@@ -15,8 +15,14 @@ class VerdictTally:
     by_probs: int = 0  # scored from the verdict probabilities (the rest: parsed from text)
 
     def line(self) -> str:
-        how = f" ({self.by_probs} from probabilities, {self.scored - self.by_probs} parsed from text)" if self.scored else ""
-        return f"judge verdicts: {self.scored} scored, {self.unparseable} unparseable, {self.failed} failed requests{how}"
+        how = (
+            f" ({self.by_probs} from probabilities, {self.scored - self.by_probs} parsed from text)"
+            if self.scored
+            else ""
+        )
+        return (
+            f"judge verdicts: {self.scored} scored, {self.unparseable} unparseable, {self.failed} failed requests{how}"
+        )
 
 
 @dataclass

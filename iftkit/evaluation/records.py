@@ -63,13 +63,23 @@ class SampleRecord:
         if not isinstance(d["scores"], dict):
             raise IftkitError(f"{where}: 'scores' must be an object {{scorer: value}}")
         return cls(
-            prompt=d.get("prompt") or [], prediction=str(d["prediction"] or ""), reference=str(d.get("reference") or ""),
-            gold=d.get("gold"), task=str(d["task"]), category=str(d.get("category") or ""),
-            meta=d.get("meta") if isinstance(d.get("meta"), dict) else {}, model=str(d["model"]),
-            suite=str(d.get("suite") or ""), sample_id=str(d.get("sample_id", lineno if lineno is not None else "")),
-            adapter_path=d.get("adapter_path"), scores=d["scores"], judge=d.get("judge") or {},
-            failed=list(d.get("failed") or []), generation_key=str(d.get("generation_key") or ""),
-            scorer_ids=d.get("scorer_ids") or {})
+            prompt=d.get("prompt") or [],
+            prediction=str(d["prediction"] or ""),
+            reference=str(d.get("reference") or ""),
+            gold=d.get("gold"),
+            task=str(d["task"]),
+            category=str(d.get("category") or ""),
+            meta=d.get("meta") if isinstance(d.get("meta"), dict) else {},
+            model=str(d["model"]),
+            suite=str(d.get("suite") or ""),
+            sample_id=str(d.get("sample_id", lineno if lineno is not None else "")),
+            adapter_path=d.get("adapter_path"),
+            scores=d["scores"],
+            judge=d.get("judge") or {},
+            failed=list(d.get("failed") or []),
+            generation_key=str(d.get("generation_key") or ""),
+            scorer_ids=d.get("scorer_ids") or {},
+        )
 
 
 def read_samples(path, run: str = "") -> list[SampleRecord]:

@@ -17,19 +17,36 @@ from iftkit.errors import IftkitError
 from iftkit.evaluation.records import SampleRecord
 from iftkit.evaluation.suites import LM_EVAL_PREFIX
 from iftkit.io.atomic import atomic_write
+from iftkit.io.readers import iter_jsonl
 from iftkit.meta.stats import bootstrap
 from iftkit.provenance import provenance_line
-from iftkit.io.readers import iter_jsonl
 
 SAMPLES = "samples.jsonl"
 RESULTS = "results.jsonl"
 RESULTS_PARQUET = "results.parquet"
-RESULT_COLUMNS = ["model", "adapter_path", "suite", "task", "scorer", "n", "mean", "ci_low", "ci_high",
-                  "higher_is_better", "scale", "n_failed",
-                  # lm-eval rows only (None elsewhere): the harness's stderr and what produced the number
-                  "stderr", "num_fewshot", "limit", "harness", "task_config_hash", "sentence_splitter",
-                  # hardware and library versions behind the number
-                  "provenance"]
+RESULT_COLUMNS = [
+    "model",
+    "adapter_path",
+    "suite",
+    "task",
+    "scorer",
+    "n",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "higher_is_better",
+    "scale",
+    "n_failed",
+    # lm-eval rows only (None elsewhere): the harness's stderr and what produced the number
+    "stderr",
+    "num_fewshot",
+    "limit",
+    "harness",
+    "task_config_hash",
+    "sentence_splitter",
+    # hardware and library versions behind the number
+    "provenance",
+]
 
 
 class SampleLog:
@@ -112,8 +129,11 @@ def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 100
                 if not pairs:
                     continue
                 mean = _ratio_of_means(pairs)
-                lo, hi = mean_ci(lambda c, r: c.mean() / r.mean() if r.mean() else None,
-                                 [[p[0] for p in pairs], [p[1] for p in pairs]], n_boot)
+                lo, hi = mean_ci(
+                    lambda c, r: c.mean() / r.mean() if r.mean() else None,
+                    [[p[0] for p in pairs], [p[1] for p in pairs]],
+                    n_boot,
+                )
                 n = len(pairs)
             else:
                 pooled = scorer.pooled_values(recs)
@@ -124,12 +144,23 @@ def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 100
                 mean = scorer.aggregate(vals) if vals else float("nan")
                 lo, hi = mean_ci(lambda v: float(v.mean()), [vals], n_boot)
                 n = len(vals)
-            rows.append({
-                "model": model, "adapter_path": adapter, "suite": suite, "task": task, "scorer": name, "n": n,
-                "mean": _clean(mean), "ci_low": _clean(lo), "ci_high": _clean(hi),
-                "higher_is_better": scorer.higher_is_better, "scale": [_clean(scorer.scale[0]), _clean(scorer.scale[1])],
-                "n_failed": failed, "provenance": provenance_line(),
-            })
+            rows.append(
+                {
+                    "model": model,
+                    "adapter_path": adapter,
+                    "suite": suite,
+                    "task": task,
+                    "scorer": name,
+                    "n": n,
+                    "mean": _clean(mean),
+                    "ci_low": _clean(lo),
+                    "ci_high": _clean(hi),
+                    "higher_is_better": scorer.higher_is_better,
+                    "scale": [_clean(scorer.scale[0]), _clean(scorer.scale[1])],
+                    "n_failed": failed,
+                    "provenance": provenance_line(),
+                }
+            )
     return rows
 
 

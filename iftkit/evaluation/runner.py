@@ -15,8 +15,8 @@ from iftkit.errors import IftkitError
 from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.fingerprint import json_hash
 from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest, read_adapter_card
-from iftkit.evaluation.results import SampleLog, aggregate_rows, write_results
 from iftkit.evaluation.records import SampleRecord
+from iftkit.evaluation.results import SampleLog, aggregate_rows, write_results
 from iftkit.evaluation.scorers import build_for_recipe, expand, judge_scorers
 from iftkit.evaluation.sqlite_store import JsonStore
 from iftkit.evaluation.suites import build_suites, resolve_mix_dir
@@ -35,8 +35,10 @@ class EvalReport:
         out = [f"results: {self.out_dir}/results.jsonl (+ .parquet), samples: {self.out_dir}/samples.jsonl"]
         if self.judge_label:
             j = c.judge
-            out.append(f"judge: {self.judge_label}; failed requests {j.failed}, retries {j.retries}; "
-                       f"tokens {j.prompt_tokens} in / {j.completion_tokens} out; cost ${j.cost:.4f}")
+            out.append(
+                f"judge: {self.judge_label}; failed requests {j.failed}, retries {j.retries}; "
+                f"tokens {j.prompt_tokens} in / {j.completion_tokens} out; cost ${j.cost:.4f}"
+            )
             out.append(c.verdicts.line())
         out.append(c.summary_line())
         return out
@@ -77,9 +79,19 @@ def build_judge_client(recipe: Recipe, store: JsonStore, counters: Counters, pro
         from iftkit.models.chat.http import OpenAIChat
 
         if not j.base_url:
-            raise IftkitError("eval.judge.base_url: required when eval.judge.backend = openai (e.g. http://localhost:8000/v1)")
-        backend = OpenAIChat(j.base_url, j.model, j.api_key_env, j.max_concurrency, j.max_retries, j.timeout_s,
-                             j.backoff_s, j.max_consecutive_failures)
+            raise IftkitError(
+                "eval.judge.base_url: required when eval.judge.backend = openai (e.g. http://localhost:8000/v1)"
+            )
+        backend = OpenAIChat(
+            j.base_url,
+            j.model,
+            j.api_key_env,
+            j.max_concurrency,
+            j.max_retries,
+            j.timeout_s,
+            j.backoff_s,
+            j.max_consecutive_failures,
+        )
     else:
         from iftkit.models.chat.local import TransformersChat
         from iftkit.models.resolve import resolve_model
@@ -92,17 +104,31 @@ def build_judge_client(recipe: Recipe, store: JsonStore, counters: Counters, pro
             backend = VllmChat(cfg, resolve_model(model_id), label="judge")
         else:
             backend = TransformersChat(cfg, resolve_model(model_id), batch_size=recipe.eval.batch_size)
-    chat = CachedChat(backend, store, counters.judge, progress, desc="judge",
-                      input_cost_per_1m=j.input_cost_per_1m, output_cost_per_1m=j.output_cost_per_1m)
-    return JudgeClient(chat, GenConfig(j.max_tokens, j.temperature), j.verdict,
-                       weak=j.backend == "local" and j.model == "base", tally=counters.verdicts)
+    chat = CachedChat(
+        backend,
+        store,
+        counters.judge,
+        progress,
+        desc="judge",
+        input_cost_per_1m=j.input_cost_per_1m,
+        output_cost_per_1m=j.output_cost_per_1m,
+    )
+    return JudgeClient(
+        chat,
+        GenConfig(j.max_tokens, j.temperature),
+        j.verdict,
+        weak=j.backend == "local" and j.model == "base",
+        tally=counters.verdicts,
+    )
 
 
 def build_scorers(recipe: Recipe, names: list[str], judge_client_factory):
     return {name: build_for_recipe(name, recipe, judge_client_factory) for name in names}
 
 
-def run_eval(recipe: Recipe, adapters: list[str], out_dir, include_base: bool = True, progress: bool = True) -> EvalReport:
+def run_eval(
+    recipe: Recipe, adapters: list[str], out_dir, include_base: bool = True, progress: bool = True
+) -> EvalReport:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ev = recipe.eval
@@ -122,8 +148,9 @@ def run_eval(recipe: Recipe, adapters: list[str], out_dir, include_base: bool = 
     judge_store = JsonStore(cache_root / "judge.sqlite", "judge")
     bench_store = JsonStore(cache_root / "lm_eval.sqlite", "lm_eval") if ev.lm_eval else None
     try:  # closed at the end, so the caches are whole files again (WAL folded back in) for the next run
-        report, judge = _generate_and_score(recipe, names, muts, suites, out_dir, gen_store, judge_store, counters, progress,
-                                            bench_store)
+        report, judge = _generate_and_score(
+            recipe, names, muts, suites, out_dir, gen_store, judge_store, counters, progress, bench_store
+        )
     finally:
         for store in (gen_store, judge_store, bench_store):
             if store is not None:
@@ -132,12 +159,16 @@ def run_eval(recipe: Recipe, adapters: list[str], out_dir, include_base: bool = 
     if breaker is not None and breaker.open:
         for line in report.lines():
             print(line)
-        raise IftkitError(f"judge stopped: {breaker.reason}; {counters.verdicts.failed} verdicts recorded as failed "
-                          f"in {out_dir}/samples.jsonl; rerun the same command to resume (answers so far are cached)")
+        raise IftkitError(
+            f"judge stopped: {breaker.reason}; {counters.verdicts.failed} verdicts recorded as failed "
+            f"in {out_dir}/samples.jsonl; rerun the same command to resume (answers so far are cached)"
+        )
     return report
 
 
-def _generate_and_score(recipe, names, muts, suites, out_dir, gen_store, judge_store, counters, progress, bench_store=None):
+def _generate_and_score(
+    recipe, names, muts, suites, out_dir, gen_store, judge_store, counters, progress, bench_store=None
+):
     ev = recipe.eval
     log = SampleLog(out_dir)
     bench_rows = []
@@ -162,8 +193,13 @@ def _generate_and_score(recipe, names, muts, suites, out_dir, gen_store, judge_s
     for name, scorer in scorers.items():
         outs = list(scorer.outputs())
         ident = scorer.identity()
-        todo = [r for r in records if any(o not in r.scores for o in outs) or r.scorer_ids.get(name) != ident
-                or (r.judge.get(name) or {}).get("retry")]  # a verdict that got no answer is asked again
+        todo = [
+            r
+            for r in records
+            if any(o not in r.scores for o in outs)
+            or r.scorer_ids.get(name) != ident
+            or (r.judge.get(name) or {}).get("retry")
+        ]  # a verdict that got no answer is asked again
         if todo:
             res = scorer.score_detailed(todo)
             for k, r in enumerate(todo):
@@ -198,7 +234,9 @@ def _failed_outputs(res, k: int, name: str) -> set:
 
 def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress) -> list[SampleRecord]:
     ev = recipe.eval
-    gen = CachedGenerator(mut, recipe.model, gen_store, counters, ev.max_new_tokens, ev.batch_size, ev.backend, progress)
+    gen = CachedGenerator(
+        mut, recipe.model, gen_store, counters, ev.max_new_tokens, ev.batch_size, ev.backend, progress
+    )
     # a stored prediction is reused only for the same weights and the same decoding
     gen_key = json_hash([mut.fingerprint(), gen.gen_config])
     records, new_rows = [], []
@@ -213,10 +251,23 @@ def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress) 
                 new_rows.append((suite, row))
     if new_rows:
         preds = gen.generate([r.prompt for _, r in new_rows])
-        fresh = [SampleRecord(prompt=row.prompt, prediction=pred, reference=row.completion, gold=row.gold, task=row.task,
-                              category=row.category, meta=row.meta, model=mut.label, suite=suite,
-                              sample_id=row.content_hash(), adapter_path=mut.adapter_path, generation_key=gen_key)
-                 for (suite, row), pred in zip(new_rows, preds)]
+        fresh = [
+            SampleRecord(
+                prompt=row.prompt,
+                prediction=pred,
+                reference=row.completion,
+                gold=row.gold,
+                task=row.task,
+                category=row.category,
+                meta=row.meta,
+                model=mut.label,
+                suite=suite,
+                sample_id=row.content_hash(),
+                adapter_path=mut.adapter_path,
+                generation_key=gen_key,
+            )
+            for (suite, row), pred in zip(new_rows, preds)
+        ]
         log.append(fresh)
         records += fresh
     gen.unload()

@@ -27,8 +27,28 @@ from typing import Optional
 from iftkit.io.atomic import write_json_atomic
 
 # filesystem types (as /proc/mounts names them) whose files are shared between machines
-NETWORK_FILESYSTEMS = {"nfs", "nfs4", "lustre", "gpfs", "beegfs", "cifs", "smb3", "smbfs", "ceph", "cephfs", "glusterfs",
-                       "panfs", "pvfs2", "orangefs", "gfs2", "ocfs2", "afs", "9p", "wekafs", "virtiofs"}
+NETWORK_FILESYSTEMS = {
+    "nfs",
+    "nfs4",
+    "lustre",
+    "gpfs",
+    "beegfs",
+    "cifs",
+    "smb3",
+    "smbfs",
+    "ceph",
+    "cephfs",
+    "glusterfs",
+    "panfs",
+    "pvfs2",
+    "orangefs",
+    "gfs2",
+    "ocfs2",
+    "afs",
+    "9p",
+    "wekafs",
+    "virtiofs",
+}
 SHARED_ENV = "IFTKIT_CACHE_SHARED"
 
 
@@ -134,8 +154,12 @@ class SqliteStore:
             self._db = self._open()
         except sqlite3.DatabaseError as exc:
             aside = self._move_aside()
-            print(f"iftkit: warning: cache {self.path} is unreadable ({exc}); moved it to {aside} and started an empty one",
-                  file=sys.stderr, flush=True)
+            print(
+                f"iftkit: warning: cache {self.path} is unreadable "
+                f"({exc}); moved it to {aside} and started an empty one",
+                file=sys.stderr,
+                flush=True,
+            )
             self._db = self._open()
 
     def _open(self) -> sqlite3.Connection:
@@ -166,7 +190,7 @@ class SqliteStore:
         out = {}
         with self._lock:
             for i in range(0, len(keys), 500):
-                chunk = keys[i:i + 500]
+                chunk = keys[i : i + 500]
                 q = f"SELECT key, value FROM {self.table} WHERE key IN ({','.join('?' * len(chunk))})"
                 out.update({k: json.loads(v) for k, v in self._db.execute(q, chunk)})
         return out

@@ -42,8 +42,10 @@ def load_instruction_set(path: Optional[str] = None) -> list[Row]:
         from iftkit.data.loaders import load_file
 
         rows = load_file(p).rows
-        return [Row(r.prompt, r.completion, INSTRUCTION_TASK_PREFIX + r.category, r.category, r.gold, r.source, r.meta)
-                for r in rows]
+        return [
+            Row(r.prompt, r.completion, INSTRUCTION_TASK_PREFIX + r.category, r.category, r.gold, r.source, r.meta)
+            for r in rows
+        ]
     try:
         items = yaml.safe_load(read_text(p)) or []
     except yaml.YAMLError as exc:
@@ -55,12 +57,22 @@ def load_instruction_set(path: Optional[str] = None) -> list[Row]:
         if not isinstance(it, dict) or not {"category", "prompt", "reference"} <= set(it):
             raise IftkitError(f"{p}: item {i + 1}: expected keys category, prompt, reference")
         if "constraints" in it:
-            raise IftkitError(f"{p}: item {i + 1}: 'constraints' was replaced by IFEval's fields: instruction_id_list "
-                              f"(e.g. [punctuation:no_comma]) and kwargs (one dict per instruction); see README, Evaluate")
+            raise IftkitError(
+                f"{p}: item {i + 1}: 'constraints' was replaced by IFEval's fields: instruction_id_list "
+                f"(e.g. [punctuation:no_comma]) and kwargs (one dict per instruction); see README, Evaluate"
+            )
         meta = {k: it[k] for k in ("instruction_id_list", "kwargs") if it.get(k)}
-        rows.append(Row(prompt=[{"role": "user", "content": it["prompt"]}], completion=it["reference"],
-                        task=INSTRUCTION_TASK_PREFIX + it["category"], category=it["category"],
-                        gold=None, source=f"iftkit:{p.name}", meta=meta))
+        rows.append(
+            Row(
+                prompt=[{"role": "user", "content": it["prompt"]}],
+                completion=it["reference"],
+                task=INSTRUCTION_TASK_PREFIX + it["category"],
+                category=it["category"],
+                gold=None,
+                source=f"iftkit:{p.name}",
+                meta=meta,
+            )
+        )
     return rows
 
 
@@ -119,6 +131,8 @@ def build_suites(recipe: Recipe, mix_dir: Optional[Path]) -> dict[str, list[Row]
         suites[name] = read_rows(path)
     unknown = [s for s in ev.suites if s not in BUILT_IN_SUITES and s not in ev.extra_suites]
     if unknown:
-        raise IftkitError(f"eval.suites: unknown suite(s) {unknown} (known: {', '.join(BUILT_IN_SUITES)}, "
-                          f"or a name in eval.extra_suites; lm-eval tasks go in eval.lm_eval.tasks)")
+        raise IftkitError(
+            f"eval.suites: unknown suite(s) {unknown} (known: {', '.join(BUILT_IN_SUITES)}, "
+            f"or a name in eval.extra_suites; lm-eval tasks go in eval.lm_eval.tasks)"
+        )
     return suites

@@ -22,9 +22,17 @@ def meta_eval_main(args, out: Path) -> int:
         from iftkit.config import load_recipe
 
         recipe = load_recipe(args.config) if args.config else None
-        payload = run_meta_eval(args.results, args.human, out, scorers=scorers, tfa_max_items=args.tfa_max_items,
-                                resamples=args.resamples, recipe=recipe, judge_max_items=args.judge_max_items,
-                                max_pairs=args.max_pairs)
+        payload = run_meta_eval(
+            args.results,
+            args.human,
+            out,
+            scorers=scorers,
+            tfa_max_items=args.tfa_max_items,
+            resamples=args.resamples,
+            recipe=recipe,
+            judge_max_items=args.judge_max_items,
+            max_pairs=args.max_pairs,
+        )
         md = payload["markdown"]
         if dyn_lines:
             md += "\n## Learning dynamics\n\n" + "\n".join(f"- {line}" for line in dyn_lines) + "\n"
@@ -50,7 +58,9 @@ def dynamics_main(path, out: Path):
     bounds = boundaries(points)
     png = plot_dynamics(points, bounds, out / "dynamics.png", title=f"Learning dynamics — {Path(path).name}")
     lines = describe(bounds)
-    write_text_atomic(out / "dynamics.json", json.dumps({"boundaries": bounds, "points": [p.__dict__ for p in points]}, indent=2))
+    write_text_atomic(
+        out / "dynamics.json", json.dumps({"boundaries": bounds, "points": [p.__dict__ for p in points]}, indent=2)
+    )
     for line in lines:
         print(f"dynamics: {line}")
     print(f"dynamics: chart {png}")

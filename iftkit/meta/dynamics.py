@@ -17,7 +17,7 @@ from typing import Optional
 import numpy as np
 
 from iftkit.errors import IftkitError
-from iftkit.io.readers import iter_jsonl, strict_records
+from iftkit.io.readers import strict_records
 
 FORMAT_SCORERS = ("task_format", "format_ok", "task_strict")
 TASK_SCORER = "task_tolerant"
@@ -100,8 +100,10 @@ def points_from_rows(rows: list[dict], where: str = "table") -> list[Point]:
     if not points:
         raise IftkitError(f"{where}: no in-domain rows with n and a format/{TASK_SCORER} score to chart")
     if len({p.n for p in points}) < 2:
-        raise IftkitError(f"{where}: learning dynamics needs results at two or more values of n "
-                          f"(found only n={points[0].n}); run a sweep over mix.target_count or mix.target_ratio")
+        raise IftkitError(
+            f"{where}: learning dynamics needs results at two or more values of n "
+            f"(found only n={points[0].n}); run a sweep over mix.target_count or mix.target_ratio"
+        )
     return points
 
 
@@ -136,8 +138,17 @@ def format_rows_from_samples(root: Path, task_lookup=None) -> list[dict]:
             task = lookup(rec.task, task_spec(rec.meta)) if rec.suite == "in_domain" else None
             if task is not None:
                 groups[(rec.model, rec.adapter_path, rec.task)].append(1.0 if task.format_ok(rec.prediction) else 0.0)
-    return [{"model": m, "adapter_path": a, "suite": "in_domain", "task": t, "scorer": "format_ok", "mean": float(np.mean(v))}
-            for (m, a, t), v in groups.items()]
+    return [
+        {
+            "model": m,
+            "adapter_path": a,
+            "suite": "in_domain",
+            "task": t,
+            "scorer": "format_ok",
+            "mean": float(np.mean(v)),
+        }
+        for (m, a, t), v in groups.items()
+    ]
 
 
 def curves(points: list[Point]) -> dict:
@@ -151,7 +162,7 @@ def curves(points: list[Point]) -> dict:
     for p in points:
         if p.source == "base" and has_zero_adapter:
             continue
-        for src in (sources if p.n == 0 else [p.source]):
+        for src in sources if p.n == 0 else [p.source]:
             by[(src, p.metric)][p.n].append(p.value)
     out = {}
     for key, per_n in by.items():
@@ -203,5 +214,7 @@ def describe(bounds: dict) -> list[str]:
     if real.get("format_saturates_at") and synth.get("format_saturates_at"):
         r, y = real["format_saturates_at"], synth["format_saturates_at"]
         faster = "fewer" if y < r else "more" if y > r else "as many"
-        lines.append(f"real vs synthetic: synthetic target data needs {faster} samples to learn the format (n={y} vs n={r})")
+        lines.append(
+            f"real vs synthetic: synthetic target data needs {faster} samples to learn the format (n={y} vs n={r})"
+        )
     return lines

@@ -109,12 +109,18 @@ def _parse(kind: str, d: dict, where: str) -> Judgment:
         pref = str(d["preference"]).strip().lower()
         if pref not in PREFERENCES:
             raise IftkitError(f"{where}: 'preference' is {d['preference']!r}; expected a, b or tie")
-        return HumanPair(_text(d, "prompt", where), _text(d, "response_a", where), _text(d, "response_b", where), pref, where)
+        return HumanPair(
+            _text(d, "prompt", where), _text(d, "response_a", where), _text(d, "response_b", where), pref, where
+        )
     label = str(d["label"]).strip()
     if label not in ("1", "2"):
         raise IftkitError(f"{where}: LLMBar 'label' is {d['label']!r}; expected 1 or 2")
     return HumanPair(
-        _text(d, "input", where), _text(d, "output_1", where), _text(d, "output_2", where), "a" if label == "1" else "b", where
+        _text(d, "input", where),
+        _text(d, "output_1", where),
+        _text(d, "output_2", where),
+        "a" if label == "1" else "b",
+        where,
     )
 
 
@@ -141,7 +147,9 @@ def split(judgments: list[Judgment]) -> tuple[list[HumanScore], list[HumanPair]]
 
 def prompt_text(prompt) -> str:
     if isinstance(prompt, list):
-        return "\n\n".join(m.get("content", "") for m in prompt if isinstance(m, dict) and m.get("role") == "user").strip()
+        return "\n\n".join(
+            m.get("content", "") for m in prompt if isinstance(m, dict) and m.get("role") == "user"
+        ).strip()
     return str(prompt or "").strip()
 
 

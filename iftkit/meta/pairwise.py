@@ -47,9 +47,16 @@ def judge_pairs(judge: PairwiseJudge, pairs: list[HumanPair]) -> list[PairVerdic
     if len(verdicts) != len(triples):
         raise ValueError(f"pairwise judge returned {len(verdicts)} verdicts for {len(triples)} comparisons")
     n = len(pairs)
-    return [PairVerdicts(p, _norm(verdicts[i]), _norm(verdicts[n + i]), (_raw(verdicts[i]), _raw(verdicts[n + i])),
-                         (_p_first(verdicts[i]), _p_first(verdicts[n + i])))
-            for i, p in enumerate(pairs)]
+    return [
+        PairVerdicts(
+            p,
+            _norm(verdicts[i]),
+            _norm(verdicts[n + i]),
+            (_raw(verdicts[i]), _raw(verdicts[n + i])),
+            (_p_first(verdicts[i]), _p_first(verdicts[n + i])),
+        )
+        for i, p in enumerate(pairs)
+    ]
 
 
 def _raw(v) -> Optional[str]:
@@ -107,21 +114,31 @@ def summarise(verdicts: list[PairVerdicts], resamples: int = stats.DEFAULT_RESAM
         "order_consistency": _rate(consistent, resamples).to_dict(),
         "parse_failure_rate": failed / calls if calls else None,
         "verdicts": {"scored": calls - failed, "unparseable": failed},
-        "unparsed_examples": [r for v in verdicts for r, x in zip(v.raw, (v.forward, v.backward)) if x is None and r][:3],
+        "unparsed_examples": [r for v in verdicts for r, x in zip(v.raw, (v.forward, v.backward)) if x is None and r][
+            :3
+        ],
     }
 
 
 def prefer_longer(triples) -> list:
     """Baseline judge: the longer answer wins (equal length: tie), in whichever slot it is."""
-    return ["a" if len(first) > len(second) else "b" if len(second) > len(first) else "tie" for _, first, second in triples]
+    return [
+        "a" if len(first) > len(second) else "b" if len(second) > len(first) else "tie" for _, first, second in triples
+    ]
 
 
 def chance_summary() -> dict:
     """What a judge that flips a fair coin (A or B) scores in expectation: the floor of the table."""
     half = stats.Estimate(0.5, note="expected").to_dict()
-    return {"agreement_one_order": half, "agreement_both_orders": half, "agreement_both_orders_probs": half,
-            "order_consistency": half,
-            "first_slot_rate": half, "longer_chosen_rate": half, "parse_failure_rate": 0.0}
+    return {
+        "agreement_one_order": half,
+        "agreement_both_orders": half,
+        "agreement_both_orders_probs": half,
+        "order_consistency": half,
+        "first_slot_rate": half,
+        "longer_chosen_rate": half,
+        "parse_failure_rate": 0.0,
+    }
 
 
 def verdict_line(summary: dict) -> str:
@@ -143,7 +160,9 @@ def trust_table(name: str, summary: dict) -> list[str]:
     """Markdown rows: the judge against the two baselines, on the same pairs."""
     head = ["judge"] + [label for _, label in TRUST_COLUMNS] + ["unparseable"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    rows = [(name, summary)] + [(f"baseline: {k.replace('_', ' ')}", b) for k, b in summary.get("baselines", {}).items()]
+    rows = [(name, summary)] + [
+        (f"baseline: {k.replace('_', ' ')}", b) for k, b in summary.get("baselines", {}).items()
+    ]
     for label, s in rows:
         cells = [_fmt(s.get(k)) for k, _ in TRUST_COLUMNS]
         rate = s.get("parse_failure_rate")
@@ -170,23 +189,30 @@ def _rate(values, resamples) -> stats.Estimate:
 
 def describe(summary: dict) -> str:
     """Plain-language reading of a pairwise summary, with how many verdicts each figure rests on."""
-    agree, first, longer, human_longer = (summary[k] for k in
-                                          ("agreement_both_orders", "first_slot_rate", "longer_chosen_rate", "human_longer_rate"))
+    agree, first, longer, human_longer = (
+        summary[k] for k in ("agreement_both_orders", "first_slot_rate", "longer_chosen_rate", "human_longer_rate")
+    )
     parts = []
     if agree["value"] is not None:
-        parts.append(f"agrees with humans on {agree['value']:.0%} of {agree['n']} pairs judged in both orders (50% = chance)")
+        parts.append(
+            f"agrees with humans on {agree['value']:.0%} of {agree['n']} pairs judged in both orders (50% = chance)"
+        )
     by_probs = summary.get("agreement_both_orders_probs") or {}
     if by_probs.get("value") is not None:
         parts.append(f"{by_probs['value']:.0%} when both orders' probabilities are averaged")
     if first["value"] is not None:
         gap = abs(first["value"] - 0.5)
         lean = "strong" if gap > 0.2 else "some" if gap > 0.1 else "little"
-        parts.append(f"picks the first slot in {first['value']:.0%} of {first['n']} decisive verdicts ({lean} position bias)")
+        parts.append(
+            f"picks the first slot in {first['value']:.0%} of {first['n']} decisive verdicts ({lean} position bias)"
+        )
     if longer["value"] is not None:
         ref = f" vs {human_longer['value']:.0%} for humans" if human_longer["value"] is not None else ""
         parts.append(f"picks the longer answer {longer['value']:.0%} of the time{ref}")
     if summary["parse_failure_rate"]:
         parts.append(f"{summary['parse_failure_rate']:.0%} of verdicts were unparseable")
     if first["n"] < 10:
-        parts.append("too few parsed verdicts to conclude anything but that this judge does not follow the verdict format")
+        parts.append(
+            "too few parsed verdicts to conclude anything but that this judge does not follow the verdict format"
+        )
     return "; ".join(parts) if parts else "no decisive verdicts to measure"

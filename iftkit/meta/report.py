@@ -52,7 +52,9 @@ def sentence(rep) -> str:
     elif v["TFA"] == "partly":
         parts.append("it is swayed by answer format (correct-but-reformatted answers often lose to wrong ones)")
     elif v["TFA"] == "fails":
-        parts.append("it rewards format over correctness: do not use it to compare models that answer in different styles")
+        parts.append(
+            "it rewards format over correctness: do not use it to compare models that answer in different styles"
+        )
     if not parts:
         return f"{rep.scorer}: not enough data to judge."
     measured = [x for x in v.values() if x is not None]
@@ -84,14 +86,20 @@ def markdown(reports, reference_name: str, pairwise: Optional[dict] = None, note
 
         lines += ["", "## Pairwise judges vs human preferences", ""]
         for name, p in pairwise.items():
-            lines.append(f"- **{name}** ({p['pairs']} pairs, against {p.get('against', 'preferences')}): {p['description']}")
+            lines.append(
+                f"- **{name}** ({p['pairs']} pairs, against {p.get('against', 'preferences')}): {p['description']}"
+            )
             if "verdicts" in p:
                 lines.append(f"  - {verdict_line(p)}")
             for ex in p.get("unparsed_examples", []):
                 lines.append(f"  - unparsed verdict example: {ex.strip()[:160]!r}")
         for name, p in pairwise.items():
-            lines += ["", f"### Judge trust: {name} vs baselines (95% bootstrap CI; agreement over human-decided pairs, "
-                          "a judge tie counts half)", ""] + trust_table(name, p)
+            lines += [
+                "",
+                f"### Judge trust: {name} vs baselines (95% bootstrap CI; agreement over human-decided pairs, "
+                "a judge tie counts half)",
+                "",
+            ] + trust_table(name, p)
     if notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
@@ -104,7 +112,8 @@ def _requirements_table(reports) -> list[str]:
         v = verdicts(r)
         cells = [r.scorer] + [getattr(r, k).fmt() for k, _ in COLUMNS] + ["/".join(x or "n/a" for x in v.values())]
         lines.append("| " + " | ".join(cells) + " |")
-    note = "Values: point estimate [95% bootstrap CI]. n/a: not measurable (constant scores, too few models, scorer unavailable)."
+    note = ("Values: point estimate [95% bootstrap CI]. n/a: not measurable "
+            "(constant scores, too few models, scorer unavailable).")
     return lines + ["", note, ""]
 
 
@@ -113,4 +122,3 @@ def html_page(markdown_text: str, images=()) -> str:
     from iftkit.report.html import markdown_page
 
     return markdown_page(markdown_text, "iftkit meta-eval", images)
-

@@ -30,9 +30,17 @@ class ScorerReport:
     pairwise: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        d = {k: getattr(self, k).to_dict() for k in ("cit_kendall", "cit_spearman", "cit_models", "cat_pooled", "cat_spread", "tfa")}
-        d.update(scorer=self.scorer, per_task=self.per_task, tfa_by_perturbation=self.tfa_by_perturbation,
-                 tfa_ties=self.tfa_ties, pairwise=self.pairwise)
+        d = {
+            k: getattr(self, k).to_dict()
+            for k in ("cit_kendall", "cit_spearman", "cit_models", "cat_pooled", "cat_spread", "tfa")
+        }
+        d.update(
+            scorer=self.scorer,
+            per_task=self.per_task,
+            tfa_by_perturbation=self.tfa_by_perturbation,
+            tfa_ties=self.tfa_ties,
+            pairwise=self.pairwise,
+        )
         return d
 
 
@@ -159,8 +167,8 @@ def measure_tfa(items: list[TfaItem], score_texts: Callable, resamples=stats.DEF
     pos, per_item, by_kind, ties = 0, [], defaultdict(list), []
     for it in items:
         nv, nw = len(it.variants), len(it.wrongs)
-        var_scores = values[pos:pos + nv]
-        wrong_scores = values[pos + nv:pos + nv + nw]
+        var_scores = values[pos : pos + nv]
+        wrong_scores = values[pos + nv : pos + nv + nw]
         pos += nv + nw
         rates = []
         for kind, v in zip(it.variants, var_scores):

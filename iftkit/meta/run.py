@@ -24,9 +24,18 @@ def human_reference(records: list[Record], scores: list[human_io.HumanScore], sc
     for h, v in zip(scores, norm):
         r = index.get(human_io.pair_key(h.prompt, h.response))
         if r is None:
-            r = Record(model="human-file", suite="human", task=h.task, category=h.task, sample_id=h.where,
-                       prompt=[{"role": "user", "content": h.prompt}], prediction=h.response,
-                       reference=h.reference, gold=None, scores={})
+            r = Record(
+                model="human-file",
+                suite="human",
+                task=h.task,
+                category=h.task,
+                sample_id=h.where,
+                prompt=[{"role": "user", "content": h.prompt}],
+                prediction=h.response,
+                reference=h.reference,
+                gold=None,
+                scores={},
+            )
             fresh.append(r)
         out_records.append(r)
         reference.append(v)
@@ -60,7 +69,9 @@ def run_meta_eval(
     scorer_objs, scorer_errors = _build_scorers(names, factory, recipe, notes)
 
     if human_scores:
-        records, reference = human_reference(records, human_scores, lambda fresh: _score_fresh(fresh, scorer_objs, notes))
+        records, reference = human_reference(
+            records, human_scores, lambda fresh: _score_fresh(fresh, scorer_objs, notes)
+        )
         reference_name = f"human scores ({human_file})"
     elif not records:
         reference, reference_name = [], f"human pairwise preferences ({human_file})"
@@ -68,8 +79,10 @@ def run_meta_eval(
         reference = gold_reference(records, lookup)
         reference_name = "gold answers (task catalog, tolerant scorer)"
         if "task_tolerant" in names:
-            notes.append("task_tolerant is the reference judgment itself here: its CIT/CAT are 1 by construction; "
-                         "its TFA is still measured (perturbations are not filtered by any scorer)")
+            notes.append(
+                "task_tolerant is the reference judgment itself here: its CIT/CAT are 1 by construction; "
+                "its TFA is still measured (perturbations are not filtered by any scorer)"
+            )
     if records and all(v is None for v in reference):
         notes.append("no sample has a reference judgment (no catalog task with gold, no matching human rows)")
 
@@ -81,7 +94,9 @@ def run_meta_eval(
         scale = scorer_access.scale_of(scorer_objs[name]) if name in scorer_objs else None
         rep = measure_scorer(records, reference, name, scale=scale, resamples=resamples)
         if name in scorer_objs and items:
-            score_texts = lambda q, sc=scorer_objs[name], nm=name: _safe_score(sc, q, nm, notes)
+            def score_texts(q, sc=scorer_objs[name], nm=name):
+                return _safe_score(sc, q, nm, notes)
+
             mine = items[:judge_max_items] if _expensive(name) else items
             rep.tfa, rep.tfa_by_perturbation, rep.tfa_ties = measure_tfa(mine, score_texts, resamples)
         elif name in scorer_errors:
@@ -93,7 +108,9 @@ def run_meta_eval(
     against = f"human preferences ({human_file})" if human_pairs else "gold-derived preferences on the results"
     pair_results = _measure_pairwise(scorer_objs, pairs, against, resamples, notes, log)
     if human_pairs and not pair_results:
-        notes.append(f"{len(human_pairs)} pairwise human judgments read, but no pairwise judge scorer to measure against them")
+        notes.append(
+            f"{len(human_pairs)} pairwise human judgments read, but no pairwise judge scorer to measure against them"
+        )
     tallies = {id(t): t for t in map(scorer_access.verdict_tally, scorer_objs.values()) if t is not None}
     for t in tallies.values():  # one line per judge: how many of its verdicts are usable at all
         log(f"meta-eval: {t.line()}")

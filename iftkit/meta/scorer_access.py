@@ -49,7 +49,9 @@ def registry_factory(recipe=None) -> Callable:
     def judge_client():
         if not client_box:
             # progress on: judging is the slow part of meta-eval, so it shows a bar with an ETA
-            client_box.append(build_judge_client(recipe, JsonStore(cache_root / "judge.sqlite", "judge"), counters, True))
+            client_box.append(
+                build_judge_client(recipe, JsonStore(cache_root / "judge.sqlite", "judge"), counters, True)
+            )
         return client_box[0]
 
     def factory(name, **_):
@@ -65,9 +67,20 @@ def registry_factory(recipe=None) -> Callable:
 
 def text_scorer(scorer) -> Callable:
     """(record, text) pairs -> scores, scoring `text` as the prediction for the record's prompt."""
+
     def score_texts(queries):
-        samples = [Sample(prompt=r.prompt, prediction=t, reference=r.reference, gold=r.gold, task=r.task,
-                          category=r.category, meta=getattr(r, "meta", None) or {}) for r, t in queries]
+        samples = [
+            Sample(
+                prompt=r.prompt,
+                prediction=t,
+                reference=r.reference,
+                gold=r.gold,
+                task=r.task,
+                category=r.category,
+                meta=getattr(r, "meta", None) or {},
+            )
+            for r, t in queries
+        ]
         values = scorer.score(samples)
         return [None if v is None else float(v) for v in values]
 
@@ -75,7 +88,8 @@ def text_scorer(scorer) -> Callable:
 
 
 def pairwise_callable(scorer) -> Optional[Callable]:
-    """A batch judge [(prompt, first, second)] -> [("a"|"b"|"tie"|None, raw text, P(first wins))] view of a pairwise scorer.
+    """A batch judge [(prompt, first, second)] -> [("a"|"b"|"tie"|None, raw text, P(first wins))] view of a pairwise
+    scorer.
 
     Works with the eval stage's PairwiseJudge (a judge client + a pairwise prompt): each call
     is one order only, so position preference stays visible. A probability verdict answers
@@ -86,11 +100,19 @@ def pairwise_callable(scorer) -> Optional[Callable]:
         return None
 
     def judge_many(triples):
-        msgs = [prompt.render(instruction=p, reference="(no reference answer given)", answer_a=a, answer_b=b)
-                for p, a, b in triples]
+        msgs = [
+            prompt.render(instruction=p, reference="(no reference answer given)", answer_a=a, answer_b=b)
+            for p, a, b in triples
+        ]
         got = client.verdicts(prompt, msgs, desc=f"judge {len(msgs)} verdicts ({client.label})")
-        return [({"A": "a", "B": "b", "tie": "tie"}.get(v.label), v.raw if v.raw is not None else v.error,
-                 v.value if v.probs else None) for v in got]
+        return [
+            (
+                {"A": "a", "B": "b", "tie": "tie"}.get(v.label),
+                v.raw if v.raw is not None else v.error,
+                v.value if v.probs else None,
+            )
+            for v in got
+        ]
 
     return judge_many
 

@@ -112,7 +112,9 @@ def bootstrap_groups(
                 idx = rng.integers(0, m, m)
             else:
                 labels = np.asarray(g[strata])
-                idx = np.concatenate([rng.choice(np.flatnonzero(labels == u), int((labels == u).sum())) for u in np.unique(labels)])
+                idx = np.concatenate(
+                    [rng.choice(np.flatnonzero(labels == u), int((labels == u).sum())) for u in np.unique(labels)]
+                )
             resampled.append([np.asarray(a)[idx] for a in g])
         v = statistic(resampled)
         if v is not None and not math.isnan(v):

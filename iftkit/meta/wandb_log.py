@@ -5,10 +5,13 @@ from typing import Optional
 from iftkit.meta.report import COLUMNS
 
 
-def log_meta_eval(payload: dict, recipe=None, images=(), html_text: Optional[str] = None, name: str = "meta-eval") -> str:
+def log_meta_eval(
+    payload: dict, recipe=None, images=(), html_text: Optional[str] = None, name: str = "meta-eval"
+) -> str:
     """Return a one-line status: where the run went, or why nothing was logged."""
-    from iftkit import tracking
     import wandb
+
+    from iftkit import tracking
 
     if recipe is None:
         from iftkit.config.schema import Recipe

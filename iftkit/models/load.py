@@ -61,5 +61,7 @@ def load_model(cfg: ModelConfig, path: Optional[str] = None, device_map=None):
 
 def load_model_and_tokenizer(cfg: ModelConfig, device_map=None):
     path = resolve_model(cfg.id, cfg.revision)
-    tok = load_tokenizer(path, revision=cfg.revision if path == cfg.id else None, trust_remote_code=cfg.trust_remote_code)
+    tok = load_tokenizer(
+        path, revision=cfg.revision if path == cfg.id else None, trust_remote_code=cfg.trust_remote_code
+    )
     return load_model(cfg, path=path, device_map=device_map), tok

@@ -74,7 +74,9 @@ def _looks_like_path(model_id: str) -> bool:
 
 
 def hub_offline_forced() -> bool:
-    return any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return any(
+        os.environ.get(v, "").lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
 
 
 def hub_reachable(timeout: float = 2.0) -> bool:
@@ -181,7 +183,10 @@ def _write_plain_checkpoint(gguf: Path, out: Path) -> None:
     missing, unexpected = plain.load_state_dict(quantized.state_dict(), strict=False)
     missing = [k for k in missing if not k.endswith("lm_head.weight")]  # tied to the embeddings
     if missing or unexpected:
-        raise IftkitError(f"GGUF conversion of {gguf}: weights do not match the config (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise IftkitError(
+            f"GGUF conversion of {gguf}: weights do not match the config "
+            f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
     plain.tie_weights()
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

@@ -15,14 +15,17 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from iftkit.report.summary import Point, pareto_front  # noqa: E402
 from iftkit.config.keys import short_name  # noqa: E402
+from iftkit.report.summary import Point, pareto_front  # noqa: E402
 
 IN_COLOR, GEN_COLOR = "#1f77b4", "#d62728"
 
 
 def x_label(x_key: str) -> str:
-    return {"mix.target_ratio": "specialization ratio (target share of training mix)", "mix.target_count": "target samples added (n)"}.get(x_key, x_key)
+    return {
+        "mix.target_ratio": "specialization ratio (target share of training mix)",
+        "mix.target_count": "target samples added (n)",
+    }.get(x_key, x_key)
 
 
 def _point_label(p: Point, x_key: str) -> str:
@@ -44,8 +47,16 @@ def _err(group: list[Point], suite: str) -> list:
     return [lo, hi]
 
 
-def tradeoff_chart(pts: list[Point], path: Path, scorer: str, x_key: str, keep_general: float, title: str, s1: Point = None,
-                   general_label: str = None) -> Path:
+def tradeoff_chart(
+    pts: list[Point],
+    path: Path,
+    scorer: str,
+    x_key: str,
+    keep_general: float,
+    title: str,
+    s1: Point = None,
+    general_label: str = None,
+) -> Path:
     fig, ax = plt.subplots(figsize=(7.5, 6), dpi=130)
     cells = [p for p in pts if not p.is_base]
     base = next((p for p in pts if p.is_base), None)
@@ -54,34 +65,77 @@ def tradeoff_chart(pts: list[Point], path: Path, scorer: str, x_key: str, keep_g
     for s, color in zip(series, colors):
         group = [p for p in cells if p.series == s]
         ax.errorbar(
-            [p.general for p in group], [p.in_domain for p in group],
-            xerr=_err(group, "general"), yerr=_err(group, "in_domain"),
-            fmt="o", ms=8, color=color, ecolor="0.55", capsize=4, label=s or "adapters (mean, 95 % CI)",
+            [p.general for p in group],
+            [p.in_domain for p in group],
+            xerr=_err(group, "general"),
+            yerr=_err(group, "in_domain"),
+            fmt="o",
+            ms=8,
+            color=color,
+            ecolor="0.55",
+            capsize=4,
+            label=s or "adapters (mean, 95 % CI)",
         )
         for p in group:
-            ax.annotate(_point_label(p, x_key), (p.general, p.in_domain), textcoords="offset points", xytext=(7, 6), fontsize=9)
+            ax.annotate(
+                _point_label(p, x_key), (p.general, p.in_domain), textcoords="offset points", xytext=(7, 6), fontsize=9
+            )
     front = pareto_front([p for p in pts if not math.isnan(p.general)])
     if len(front) > 1:
-        ax.plot([p.general for p in front], [p.in_domain for p in front], "--", color="0.35", lw=1.2, label="Pareto frontier")
+        ax.plot(
+            [p.general for p in front],
+            [p.in_domain for p in front],
+            "--",
+            color="0.35",
+            lw=1.2,
+            label="Pareto frontier",
+        )
     if base is not None:
         if base.in_ci is not None:
-            ax.errorbar([base.general], [base.in_domain], xerr=_err([base], "general"), yerr=_err([base], "in_domain"),
-                        fmt="none", ecolor="#ff7f0e", alpha=0.6, capsize=3)
-        ax.plot(base.general, base.in_domain, marker="*", ms=18, color="#ff7f0e", ls="none", label="base model (no adapter)")
+            ax.errorbar(
+                [base.general],
+                [base.in_domain],
+                xerr=_err([base], "general"),
+                yerr=_err([base], "in_domain"),
+                fmt="none",
+                ecolor="#ff7f0e",
+                alpha=0.6,
+                capsize=3,
+            )
+        ax.plot(
+            base.general, base.in_domain, marker="*", ms=18, color="#ff7f0e", ls="none", label="base model (no adapter)"
+        )
         ax.annotate("base", (base.general, base.in_domain), textcoords="offset points", xytext=(8, -14), fontsize=9)
         floor = keep_general * base.general
         ax.axvline(floor, color="#ff7f0e", ls=":", lw=1.2, label=f"S1 floor: {keep_general:.0%} of base general")
     if s1 is not None:
-        ax.plot(s1.general, s1.in_domain, marker="o", ms=20, mfc="none", mec="#2ca02c", mew=2.2, ls="none", label="recommended for S1")
+        ax.plot(
+            s1.general,
+            s1.in_domain,
+            marker="o",
+            ms=20,
+            mfc="none",
+            mec="#2ca02c",
+            mew=2.2,
+            ls="none",
+            label="recommended for S1",
+        )
     ax.set_xlabel(f"{general_label or f'general score ({scorer})'}, higher is better →")
     ax.set_ylabel(f"in-domain score ({scorer}, higher is better) →")
     ax.set_title(title, fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     _pad_limits(ax, pts)
-    fig.text(0.5, 0.01, "Each point: one LoRA adapter trained on a mix with that share of target-task data.\n"
-             "Up = better on the target task; right = better on everything else; top-right is best.",
-             ha="center", va="bottom", fontsize=8, color="0.3")
+    fig.text(
+        0.5,
+        0.01,
+        "Each point: one LoRA adapter trained on a mix with that share of target-task data.\n"
+        "Up = better on the target task; right = better on everything else; top-right is best.",
+        ha="center",
+        va="bottom",
+        fontsize=8,
+        color="0.3",
+    )
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path)
     plt.close(fig)
@@ -113,10 +167,24 @@ def scores_vs_x_chart(per_scorer: dict, path: Path, x_key: str, title: str) -> P
             group = [p for p in cells if p.series == series]
             xs = [p.x for p in group]
             suffix = f" ({series})" if series else ""
-            ax.errorbar(xs, [p.in_domain for p in group], yerr=_err(group, "in_domain"), marker="o", color=IN_COLOR,
-                        capsize=3, label="in-domain" + suffix)
-            ax.errorbar(xs, [p.general for p in group], yerr=_err(group, "general"), marker="s", color=GEN_COLOR,
-                        capsize=3, label="general" + suffix)
+            ax.errorbar(
+                xs,
+                [p.in_domain for p in group],
+                yerr=_err(group, "in_domain"),
+                marker="o",
+                color=IN_COLOR,
+                capsize=3,
+                label="in-domain" + suffix,
+            )
+            ax.errorbar(
+                xs,
+                [p.general for p in group],
+                yerr=_err(group, "general"),
+                marker="s",
+                color=GEN_COLOR,
+                capsize=3,
+                label="general" + suffix,
+            )
         base = next((p for p in pts if p.is_base), None)
         if base is not None:
             ax.axhline(base.in_domain, color=IN_COLOR, ls=":", lw=1, label="base in-domain")
@@ -126,7 +194,7 @@ def scores_vs_x_chart(per_scorer: dict, path: Path, x_key: str, title: str) -> P
         ax.set_title(scorer, fontsize=10)
         ax.set_xlabel(x_label(x_key), fontsize=8)
         ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(scorers):]:
+    for ax in list(axes.flat)[len(scorers) :]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)) or 1, fontsize=8, frameon=False)

@@ -6,11 +6,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from iftkit.report.html import markdown_page
-from iftkit.report.charts import scores_vs_x_chart, tradeoff_chart
-from iftkit.report.summary import (ALL_TASKS, BASE, LM_EVAL_PREFIX, Recommendation, attach_samples, choose_general,
-                                   choose_primary, detectable_difference, general_axes, is_held_out, points, recommend)
 from iftkit.config.keys import short_name
+from iftkit.report.charts import scores_vs_x_chart, tradeoff_chart
+from iftkit.report.html import markdown_page
+from iftkit.report.summary import (
+    ALL_TASKS,
+    BASE,
+    LM_EVAL_PREFIX,
+    Recommendation,
+    attach_samples,
+    choose_general,
+    choose_primary,
+    detectable_difference,
+    general_axes,
+    is_held_out,
+    points,
+    recommend,
+)
 
 
 @dataclass
@@ -40,9 +52,18 @@ def scorers_in(rows) -> list[str]:
 IDENTICAL_WARN = 0.95
 
 
-def write_report(rows: list[dict], out_dir: Path, name: str, x_key: str, primary: str, keep_general: float, meta: dict,
-                 samples: Optional[dict] = None, general_kind: str = "held_out",
-                 general_scorer: Optional[str] = None) -> ReportFiles:
+def write_report(
+    rows: list[dict],
+    out_dir: Path,
+    name: str,
+    x_key: str,
+    primary: str,
+    keep_general: float,
+    meta: dict,
+    samples: Optional[dict] = None,
+    general_kind: str = "held_out",
+    general_scorer: Optional[str] = None,
+) -> ReportFiles:
     """samples: per-prompt scores {cell: {(suite, sample_id): (prediction, scores)}} for paired CIs.
     general_kind / general_scorer: the general axis (sweep.general_kind / sweep.general_scorer)."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -66,82 +87,131 @@ def write_report(rows: list[dict], out_dir: Path, name: str, x_key: str, primary
     title = f"{name}: what specialising on '{meta.get('target_task', 'target')}' costs"
     s1 = next((r.point for r in recs if r.scenario == "S1"), None)
     gen_label = f"{'held-out' if is_held_out(gen_suite) else 'trained-family'} general ({gen_scorer} on {gen_suite})"
-    tradeoff = tradeoff_chart(pts, out_dir / "tradeoff.png", primary, x_key, keep_general, title, s1=s1,
-                              general_label=gen_label)
-    scores = scores_vs_x_chart(per_scorer, out_dir / "scores_vs_x.png", x_key, f"{name}: in-domain and general score per scorer")
+    tradeoff = tradeoff_chart(
+        pts, out_dir / "tradeoff.png", primary, x_key, keep_general, title, s1=s1, general_label=gen_label
+    )
+    scores = scores_vs_x_chart(
+        per_scorer, out_dir / "scores_vs_x.png", x_key, f"{name}: in-domain and general score per scorer"
+    )
 
     table = [f"| point | seeds | in-domain | {gen_label} | outputs identical to base |", "|---|---|---|---|---|"]
     warnings = []
     for p in pts:
         label = "base model" if p.is_base else _col(p, x_key)
         same = "–" if not p.identical or not p.identical[1] else f"{p.identical[0]}/{p.identical[1]}"
-        table.append(f"| {label} | {p.seeds} | {_ci(p.in_domain, p.in_sd, p.in_ci)} | {_ci(p.general, p.gen_sd, p.gen_ci)} "
-                     f"| {same} |")
+        table.append(
+            f"| {label} | {p.seeds} | {_ci(p.in_domain, p.in_sd, p.in_ci)} | {_ci(p.general, p.gen_sd, p.gen_ci)} "
+            f"| {same} |"
+        )
         if p.identical and p.identical[1] and p.identical[0] >= IDENTICAL_WARN * p.identical[1]:
-            warnings.append(f"- **Warning:** the adapter at {label} gave the base model's exact output on "
-                            f"{p.identical[0]} of {p.identical[1]} prompts: it barely changed the model "
-                            f"(raise training.max_steps or training.learning_rate).")
+            warnings.append(
+                f"- **Warning:** the adapter at {label} gave the base model's exact output on "
+                f"{p.identical[0]} of {p.identical[1]} prompts: it barely changed the model "
+                f"(raise training.max_steps or training.learning_rate)."
+            )
     by_scorer = ["| scorer | " + " | ".join(_col(p, x_key) for p in pts) + " |", "|---|" + "---|" * len(pts)]
     for s in scorers:
         cells = {(p.x, p.series): p for p in per_scorer[s]}
         vals = [cells.get((p.x, p.series)) for p in pts]
-        by_scorer.append(f"| {s} | " + " | ".join("–" if v is None else f"{_fmt(v.in_domain)} / {_fmt(v.general)}" for v in vals) + " |")
+        by_scorer.append(
+            f"| {s} | "
+            + " | ".join("–" if v is None else f"{_fmt(v.in_domain)} / {_fmt(v.general)}" for v in vals)
+            + " |"
+        )
     general_table = _general_table(rows, primary, x_key, pts, samples)
     rec_lines = []
     for r in recs:
         what = "no recommendation" if r.point is None else f"**{_col(r.point, x_key)}**"
         rec_lines.append(f"- {r.scenario}: {what} — {r.reason}. Confidence: {r.confidence}.")
         if r.tied:
-            rec_lines.append(f"  Statistically tied with {r.scenario}'s pick: " + ", ".join(_col(p, x_key) for p in r.tied)
-                             + " (the evidence cannot separate them).")
-    md = "\n".join([
-        f"# Sweep report: {name}",
-        "",
-        f"Target task: `{meta.get('target_task')}`" + (f" ({spec['description']})" if spec.get("description") else "")
-        + f". Axis: `{x_key}`. Primary scorer: {primary_why}; higher is better.",
-        "",
-        f"General axis (chart and S1's keep_general rule): {gen_why}. Held-out general = suites no training row "
-        "touched (the instruction set, lm-eval tasks); trained-family general = test rows of the catalog families "
-        "the general training pool is drawn from, which every adapter was trained on.",
-        "",
-        *_test_set_lines(rows, primary, meta, pts),
-        "## Recommendation",
-        *rec_lines,
-        *warnings,
-        "",
-        "S1 = the specialised model must stay a good generalist; S2 = it only ever serves the target task.",
-        "",
-        f"## Tradeoff ({primary})",
-        *table,
-        "",
-        "Scores are means with a 95 % bootstrap CI over the prompts (and seeds) [low, high], n = prompts; "
-        "± is the spread across seeds when there is no per-prompt data.",
-        "",
-        "## General ability, held out and trained-family",
-        *general_table,
-        "",
-        "## Every scorer (in-domain / trained-family general)",
-        *by_scorer,
-        "",
-        "Charts: `tradeoff.png` (in-domain vs general) and `scores_vs_x.png` (scores vs the swept value, one panel per scorer).",
-        "",
-    ])
+            rec_lines.append(
+                f"  Statistically tied with {r.scenario}'s pick: "
+                + ", ".join(_col(p, x_key) for p in r.tied)
+                + " (the evidence cannot separate them)."
+            )
+    md = "\n".join(
+        [
+            f"# Sweep report: {name}",
+            "",
+            f"Target task: `{meta.get('target_task')}`"
+            + (f" ({spec['description']})" if spec.get("description") else "")
+            + f". Axis: `{x_key}`. Primary scorer: {primary_why}; higher is better.",
+            "",
+            f"General axis (chart and S1's keep_general rule): {gen_why}. Held-out general = suites no training row "
+            "touched (the instruction set, lm-eval tasks); trained-family general = test rows of the catalog families "
+            "the general training pool is drawn from, which every adapter was trained on.",
+            "",
+            *_test_set_lines(rows, primary, meta, pts),
+            "## Recommendation",
+            *rec_lines,
+            *warnings,
+            "",
+            "S1 = the specialised model must stay a good generalist; S2 = it only ever serves the target task.",
+            "",
+            f"## Tradeoff ({primary})",
+            *table,
+            "",
+            "Scores are means with a 95 % bootstrap CI over the prompts (and seeds) [low, high], n = prompts; "
+            "± is the spread across seeds when there is no per-prompt data.",
+            "",
+            "## General ability, held out and trained-family",
+            *general_table,
+            "",
+            "## Every scorer (in-domain / trained-family general)",
+            *by_scorer,
+            "",
+            "Charts: `tradeoff.png` (in-domain vs general) and `scores_vs_x.png` "
+            "(scores vs the swept value, one panel per scorer).",
+            "",
+        ]
+    )
     md_path = out_dir / "report.md"
     md_path.write_text(md)
     summary = {
-        "name": name, "x_key": x_key, "primary_scorer": primary, "primary_reason": primary_why.replace("`", ""),
-        "keep_general": keep_general, **meta,
-        "general_axis": {"suite": gen_suite, "scorer": gen_scorer, "held_out": is_held_out(gen_suite),
-                         "reason": gen_why.replace("`", "")},
-        "recommendations": [{"scenario": r.scenario, "x": None if r.point is None else r.point.x, "series": None if r.point is None else r.point.series, "reason": r.reason, "confidence": r.confidence} for r in recs],
-        "points": [{"x": p.x, "series": p.series, "in_domain": p.in_domain, "general": p.general, "in_sd": p.in_sd,
-                    "gen_sd": p.gen_sd, "seeds": p.seeds, "in_ci": p.in_ci.to_dict() if p.in_ci else None,
-                    "gen_ci": p.gen_ci.to_dict() if p.gen_ci else None, "identical_to_base": p.identical,
-                    "keeps_general": p.keeps_general} for p in pts],
+        "name": name,
+        "x_key": x_key,
+        "primary_scorer": primary,
+        "primary_reason": primary_why.replace("`", ""),
+        "keep_general": keep_general,
+        **meta,
+        "general_axis": {
+            "suite": gen_suite,
+            "scorer": gen_scorer,
+            "held_out": is_held_out(gen_suite),
+            "reason": gen_why.replace("`", ""),
+        },
+        "recommendations": [
+            {
+                "scenario": r.scenario,
+                "x": None if r.point is None else r.point.x,
+                "series": None if r.point is None else r.point.series,
+                "reason": r.reason,
+                "confidence": r.confidence,
+            }
+            for r in recs
+        ],
+        "points": [
+            {
+                "x": p.x,
+                "series": p.series,
+                "in_domain": p.in_domain,
+                "general": p.general,
+                "in_sd": p.in_sd,
+                "gen_sd": p.gen_sd,
+                "seeds": p.seeds,
+                "in_ci": p.in_ci.to_dict() if p.in_ci else None,
+                "gen_ci": p.gen_ci.to_dict() if p.gen_ci else None,
+                "identical_to_base": p.identical,
+                "keeps_general": p.keeps_general,
+            }
+            for p in pts
+        ],
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     html_path = out_dir / "report.html"
-    html_path.write_text(markdown_page(md, f"iftkit report: {name}", {"tradeoff.png": tradeoff, "scores_vs_x.png": scores}))
+    html_path.write_text(
+        markdown_page(md, f"iftkit report: {name}", {"tradeoff.png": tradeoff, "scores_vs_x.png": scores})
+    )
     return ReportFiles(html_path, md_path, tradeoff, scores, summary)
 
 
@@ -156,18 +226,26 @@ def _general_table(rows, primary, x_key, pts, samples) -> list[str]:
     axes = general_axes(rows)
     if not axes or not pts:
         return ["No general suite was scored for the base model and an adapter."]
-    out = ["| general | suite | scorer | " + " | ".join(_col(p, x_key) for p in pts) + " |",
-           "|---|---|---|" + "---|" * len(pts)]
+    out = [
+        "| general | suite | scorer | " + " | ".join(_col(p, x_key) for p in pts) + " |",
+        "|---|---|---|" + "---|" * len(pts),
+    ]
     for suite, scorer in axes:
         got = {(p.x, p.series): p for p in points(rows, primary, x_key, gen_suite=suite, gen_scorer=scorer)}
         if samples:
             attach_samples(list(got.values()), samples, primary, suites=("general",), general=(suite, scorer))
         cells = [got.get((p.x, p.series)) for p in pts]
         kind = "held-out" if is_held_out(suite) else "trained-family"
-        out.append(f"| {kind} | {suite} | {scorer} | " + " | ".join(
-            "–" if q is None else _ci(q.general, q.gen_sd, q.gen_ci) for q in cells) + " |")
-    out += ["", "lm-eval rows: the harness's own metric and numbers, CI = ± 1.96 × its stderr where no per-document "
-            "scores were paired."]
+        out.append(
+            f"| {kind} | {suite} | {scorer} | "
+            + " | ".join("–" if q is None else _ci(q.general, q.gen_sd, q.gen_ci) for q in cells)
+            + " |"
+        )
+    out += [
+        "",
+        "lm-eval rows: the harness's own metric and numbers, CI = ± 1.96 × its stderr where no per-document "
+        "scores were paired.",
+    ]
     return out
 
 
@@ -180,8 +258,17 @@ def _ci(mean, sd, est) -> str:
 def _test_set_lines(rows, primary, meta, pts=()) -> list[str]:
     """How many in-domain rows the scores rest on, the CI width that gives, and the smallest
     difference it can detect."""
-    base = next((r for r in rows if r.get("cell") == BASE and r.get("suite") == "in_domain"
-                 and r.get("task") == ALL_TASKS and r.get("scorer") == primary), None)
+    base = next(
+        (
+            r
+            for r in rows
+            if r.get("cell") == BASE
+            and r.get("suite") == "in_domain"
+            and r.get("task") == ALL_TASKS
+            and r.get("scorer") == primary
+        ),
+        None,
+    )
     if not base or not base.get("n"):
         return []
     width = ""
@@ -192,8 +279,10 @@ def _test_set_lines(rows, primary, meta, pts=()) -> list[str]:
     base_pt = next((p for p in pts if p.is_base), None)
     mde = detectable_difference(base_pt) if base_pt is not None else None
     if mde is not None:
-        lines.append(f"Power: with {base['n']} in-domain prompts, only in-domain differences of about {mde:.2f} or more "
-                     f"are detected reliably (95 % confidence, 80 % power); raise the test size to see smaller ones.")
+        lines.append(
+            f"Power: with {base['n']} in-domain prompts, only in-domain differences of about {mde:.2f} or more "
+            f"are detected reliably (95 % confidence, 80 % power); raise the test size to see smaller ones."
+        )
     return lines + [""]
 
 

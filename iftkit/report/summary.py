@@ -62,8 +62,14 @@ def suite_means(rows: list[dict], scorer: str) -> dict:
 
 def suite_rows(rows: list[dict], suite: str, scorer: str) -> dict:
     """{cell label: suite-level row} of one suite and scorer."""
-    return {r["cell"]: r for r in rows if r.get("suite") == suite and r.get("scorer") == scorer
-            and r.get("task") == ALL_TASKS and r.get("mean") is not None}
+    return {
+        r["cell"]: r
+        for r in rows
+        if r.get("suite") == suite
+        and r.get("scorer") == scorer
+        and r.get("task") == ALL_TASKS
+        and r.get("mean") is not None
+    }
 
 
 # --- the general axis: held-out general (suites no training row touched) or trained-family ---
@@ -91,12 +97,17 @@ def general_axes(rows: list[dict]) -> list[tuple]:
     pairs = []
     for r in rows:
         pair = (r.get("suite"), r.get("scorer"))
-        if r.get("task") == ALL_TASKS and (is_held_out(pair[0] or "") or pair[0] == TRAINED_GENERAL) and pair not in pairs:
+        if (
+            r.get("task") == ALL_TASKS
+            and (is_held_out(pair[0] or "") or pair[0] == TRAINED_GENERAL)
+            and pair not in pairs
+        ):
             pairs.append(pair)
     pairs = [p for p in pairs if _covered(rows, *p)]
     rank = {m: i for i, m in enumerate(LM_EVAL_PREFERRED)}
-    return sorted(pairs, key=lambda p: (p[0] == TRAINED_GENERAL, not p[0].startswith(LM_EVAL_PREFIX),
-                                        rank.get(p[1], len(rank))))
+    return sorted(
+        pairs, key=lambda p: (p[0] == TRAINED_GENERAL, not p[0].startswith(LM_EVAL_PREFIX), rank.get(p[1], len(rank)))
+    )
 
 
 def choose_general(rows: list[dict], kind: str, requested: Optional[str], primary: str) -> tuple[str, str, str]:
@@ -122,11 +133,15 @@ def choose_general(rows: list[dict], kind: str, requested: Optional[str], primar
         if kind == "held_out":
             why += "no held-out general suite was scored (add eval.lm_eval tasks or the held_out suite); "
         if _covered(rows, TRAINED_GENERAL, primary):
-            return TRAINED_GENERAL, primary, why + f"`{primary}` on trained-family general (catalog families' test rows)"
+            return (
+                TRAINED_GENERAL,
+                primary,
+                why + f"`{primary}` on trained-family general (catalog families' test rows)",
+            )
         return TRAINED_GENERAL, primary, why + "no general scores"
     for suite, scorer in axes:
         if suite.startswith(LM_EVAL_PREFIX):
-            return suite, scorer, why + f"held-out general: lm-eval `{suite[len(LM_EVAL_PREFIX):]}`, metric `{scorer}`"
+            return suite, scorer, why + f"held-out general: lm-eval `{suite[len(LM_EVAL_PREFIX) :]}`, metric `{scorer}`"
     for scorer in (primary,) + FALLBACK_SCORERS:
         if (HELD_OUT, scorer) in axes:
             return HELD_OUT, scorer, why + f"held-out general: the instruction set, scored by `{scorer}`"
@@ -141,12 +156,19 @@ FALLBACK_SCORERS = ("judge", "embedding", "chrf", "rougeL", "rouge1", "bleu", "e
 
 def suite_coverage(rows: list[dict], scorer: str) -> set:
     """Suites in which `scorer` has a suite-level mean for at least one trained cell."""
-    return {r["suite"] for r in rows if r.get("scorer") == scorer and r.get("task") == ALL_TASKS
-            and r.get("mean") is not None and r.get("cell") != BASE}
+    return {
+        r["suite"]
+        for r in rows
+        if r.get("scorer") == scorer
+        and r.get("task") == ALL_TASKS
+        and r.get("mean") is not None
+        and r.get("cell") != BASE
+    }
 
 
-def choose_primary(rows: list[dict], requested: str, in_suite="in_domain", gen_suite="general",
-                   target_kind: Optional[str] = None) -> tuple[Optional[str], str]:
+def choose_primary(
+    rows: list[dict], requested: str, in_suite="in_domain", gen_suite="general", target_kind: Optional[str] = None
+) -> tuple[Optional[str], str]:
     """(scorer that drives the report, why it is that one), naming a missing requested scorer."""
     both = {in_suite, gen_suite}
     if both <= suite_coverage(rows, requested):
@@ -163,8 +185,14 @@ def choose_primary(rows: list[dict], requested: str, in_suite="in_domain", gen_s
     return None, f"{why}, and no reference-based scorer ({', '.join(FALLBACK_SCORERS)}) scored both suites"
 
 
-def points(rows: list[dict], scorer: str, x_key: str, in_suite="in_domain", gen_suite="general",
-           gen_scorer: Optional[str] = None) -> list[Point]:
+def points(
+    rows: list[dict],
+    scorer: str,
+    x_key: str,
+    in_suite="in_domain",
+    gen_suite="general",
+    gen_scorer: Optional[str] = None,
+) -> list[Point]:
     """One point per grid value: in-domain = `scorer` on in_suite, general = gen_scorer (default
     `scorer`) on gen_suite. A one-seed point takes its row's CI (an lm-eval stderr, or the eval's
     bootstrap) until per-prompt scores replace it."""
@@ -205,7 +233,16 @@ def _sortable(x):
 
 def pareto_front(pts: list[Point]) -> list[Point]:
     """Points no other point beats on both in-domain and general (higher is better)."""
-    front = [p for p in pts if not any(q.in_domain >= p.in_domain and q.general >= p.general and (q.in_domain > p.in_domain or q.general > p.general) for q in pts)]
+    front = [
+        p
+        for p in pts
+        if not any(
+            q.in_domain >= p.in_domain
+            and q.general >= p.general
+            and (q.in_domain > p.in_domain or q.general > p.general)
+            for q in pts
+        )
+    ]
     return sorted(front, key=lambda p: p.general)
 
 
@@ -220,8 +257,15 @@ class Recommendation:
 
 # --- paired statistics over the prompts every model answered -------------------------------
 
-def attach_samples(pts: list[Point], samples: dict, scorer: str, suites=("in_domain", "general"),
-                   resamples: int = 1000, general: Optional[tuple] = None) -> None:
+
+def attach_samples(
+    pts: list[Point],
+    samples: dict,
+    scorer: str,
+    suites=("in_domain", "general"),
+    resamples: int = 1000,
+    general: Optional[tuple] = None,
+) -> None:
     """Give each point its per-prompt scores (seeds x prompts, aligned across points) and CIs.
 
     samples: {cell label: {(suite, sample_id): (prediction, scores)}}, the base model as "base".
@@ -271,8 +315,9 @@ def diff(p: Point, q: Point, suite: str, q_weight: float = 1.0, resamples: int =
     if a is None or b is None or not a.size or not b.size:
         return None
     with np.errstate(all="ignore"):
-        return paired_difference(a, np.nanmean(b, axis=0) if b.shape[0] > 1 else b[0], b_weight=q_weight,
-                                 resamples=resamples)
+        return paired_difference(
+            a, np.nanmean(b, axis=0) if b.shape[0] > 1 else b[0], b_weight=q_weight, resamples=resamples
+        )
 
 
 def recommend(pts: list[Point], keep_general: float) -> list[Recommendation]:
@@ -288,7 +333,11 @@ def recommend(pts: list[Point], keep_general: float) -> list[Recommendation]:
     recs = []
     if base is not None and not math.isnan(base.general):
         floor = keep_general * base.general
-        eligible, why = [], f"highest in-domain among points whose general score stays >= {keep_general:.0%} of the base model's ({floor:.3f})"
+        eligible, why = (
+            [],
+            "highest in-domain among points whose general score stays "
+            f">= {keep_general:.0%} of the base model's ({floor:.3f})",
+        )
         for p in cells:
             margin = diff(p, base, "general", keep_general)
             if margin is not None and margin.ci_low is not None:
@@ -306,8 +355,15 @@ def recommend(pts: list[Point], keep_general: float) -> list[Recommendation]:
         tied, conf = _separation(best, eligible)
         recs.append(Recommendation("S1", best, why, conf, tied))
     else:
-        recs.append(Recommendation("S1", None, f"no point keeps >= {keep_general:.0%} of the base general score with "
-                                   "95 % confidence; use the base model, a smaller ratio, or more test prompts", "n/a"))
+        recs.append(
+            Recommendation(
+                "S1",
+                None,
+                f"no point keeps >= {keep_general:.0%} of the base general score with "
+                "95 % confidence; use the base model, a smaller ratio, or more test prompts",
+                "n/a",
+            )
+        )
     best2 = max(cells, key=lambda p: p.in_domain)
     tied, conf = _separation(best2, cells)
     recs.append(Recommendation("S2", best2, "highest in-domain score, general ability ignored", conf, tied))
@@ -323,23 +379,32 @@ def _separation(best: Point, pool: list[Point]) -> tuple[list, str]:
     d = diff(best, runner, "in_domain")
     if d is None or d.ci_low is None:
         return _seed_spread(best, runner)
-    tied = [p for p in others if (e := diff(best, p, "in_domain")) is not None and e.ci_low is not None and e.ci_low <= 0]
+    tied = [
+        p for p in others if (e := diff(best, p, "in_domain")) is not None and e.ci_low is not None and e.ci_low <= 0
+    ]
     if not tied:
-        return [], (f"high: leads the runner-up ({runner.x}) by {d.value:.3f} in-domain, 95 % CI [{d.ci_low:.3f}, "
-                    f"{d.ci_high:.3f}] over {d.n} paired prompts, so the lead is real")
+        return [], (
+            f"high: leads the runner-up ({runner.x}) by {d.value:.3f} in-domain, 95 % CI [{d.ci_low:.3f}, "
+            f"{d.ci_high:.3f}] over {d.n} paired prompts, so the lead is real"
+        )
     names = ", ".join(str(p.x) for p in tied)
-    return tied, (f"low: the test set cannot separate it from {names} (lead over {runner.x}: {d.value:.3f}, 95 % CI "
-                  f"[{d.ci_low:.3f}, {d.ci_high:.3f}] over {d.n} paired prompts includes 0); any of them is as good "
-                  f"on this evidence")
+    return tied, (
+        f"low: the test set cannot separate it from {names} (lead over {runner.x}: {d.value:.3f}, 95 % CI "
+        f"[{d.ci_low:.3f}, {d.ci_high:.3f}] over {d.n} paired prompts includes 0); any of them is as good "
+        f"on this evidence"
+    )
 
 
 def _seed_spread(best: Point, runner: Point) -> tuple[list, str]:
     if best.seeds < 2:
         return [], "unknown: one seed per point and no per-prompt scores, so no uncertainty was measured"
     lead = best.in_domain - runner.in_domain
-    spread = math.sqrt(best.in_sd ** 2 + runner.in_sd ** 2)
+    spread = math.sqrt(best.in_sd**2 + runner.in_sd**2)
     if lead > 2 * spread:
-        return [], f"high: leads the runner-up ({runner.x}) by {lead:.3f}, more than twice the seed spread ({spread:.3f})"
+        return (
+            [],
+            f"high: leads the runner-up ({runner.x}) by {lead:.3f}, more than twice the seed spread ({spread:.3f})",
+        )
     if lead > spread:
         return [], f"medium: leads the runner-up ({runner.x}) by {lead:.3f}, above the seed spread ({spread:.3f})"
     return [runner], f"low: the runner-up ({runner.x}) is within the seed spread ({lead:.3f} vs {spread:.3f})"

@@ -37,19 +37,25 @@ def _quoted(parts) -> str:
     return " ".join(shlex.quote(str(p)) for p in parts)
 
 
-def slurm_scripts(cells: list[Cell], recipe_path: str, sweep_dir: Path, accelerate_config: str = None,
-                  python: str = None) -> dict[str, str]:
+def slurm_scripts(
+    cells: list[Cell], recipe_path: str, sweep_dir: Path, accelerate_config: str = None, python: str = None
+) -> dict[str, str]:
     """{file name: text} of the submit script, the base-evaluation job and the cell array job."""
     python = python or "python"
     sweep = [python, "-m", "iftkit", "sweep", "--config", recipe_path, "--no-progress"]
     launcher = ["--launcher", "accelerate"] + (["--accelerate-config", accelerate_config] if accelerate_config else [])
     logs = sweep_dir / "slurm"
     name = f"iftkit-{sweep_dir.name}"
-    base = _header(f"{name}-base", f"{logs}/base_%j.out") + f"""# The base model's evaluation, once for the whole sweep; submit.sh starts the cell array after it.
+    base = (
+        _header(f"{name}-base", f"{logs}/base_%j.out")
+        + f"""# The base model's evaluation, once for the whole sweep; submit.sh starts the cell array after it.
 {_quoted(sweep)} --base-only
 """
+    )
     labels = " ".join(shlex.quote(c.label) for c in cells)
-    array = _header(name, f"{logs}/%A_%a.out", f"#SBATCH --array=0-{len(cells) - 1}\n") + f"""# One sweep cell per array task: train (accelerate launch -m iftkit train) then evaluate.
+    array = (
+        _header(name, f"{logs}/%A_%a.out", f"#SBATCH --array=0-{len(cells) - 1}\n")
+        + f"""# One sweep cell per array task: train (accelerate launch -m iftkit train) then evaluate.
 # A failed or killed task is resubmitted alone with: sbatch --array=<task id> {sweep_dir}/sweep.slurm
 CELLS=({labels})
 TASK_ID="${{SLURM_ARRAY_TASK_ID:-0}}"
@@ -57,6 +63,7 @@ CELL="${{CELLS[$TASK_ID]}}"
 echo "iftkit sweep cell $CELL (array task $TASK_ID)"
 {_quoted(sweep + launcher)} --cell "$CELL"
 """
+    )
     d = shlex.quote(str(sweep_dir))
     submit = f"""#!/usr/bin/env bash
 # Submit the sweep from the directory the recipe path is relative to (the repository root):
@@ -91,11 +98,22 @@ def wandb_sweep_config(cells: list[Cell], recipe_path: str, name: str, python: s
         "metric": {"name": "in_domain", "goal": "maximize"},
         "parameters": parameters,
         # ${args} expands to --key=value for every parameter: the cell's dotted overrides
-        "command": [python or "${interpreter}", "-m", "iftkit", "sweep", "--config", recipe_path, "--one-cell", "${args}"],
+        "command": [
+            python or "${interpreter}",
+            "-m",
+            "iftkit",
+            "sweep",
+            "--config",
+            recipe_path,
+            "--one-cell",
+            "${args}",
+        ],
     }
 
 
-def write_emitted(kind: str, cells: list[Cell], recipe_path: str, sweep_dir: Path, accelerate_config: str = None) -> Path:
+def write_emitted(
+    kind: str, cells: list[Cell], recipe_path: str, sweep_dir: Path, accelerate_config: str = None
+) -> Path:
     """Write the SLURM scripts (returns submit.sh) or the W&B sweep config (returns it)."""
     sweep_dir.mkdir(parents=True, exist_ok=True)
     if kind == "slurm":
@@ -108,7 +126,8 @@ def write_emitted(kind: str, cells: list[Cell], recipe_path: str, sweep_dir: Pat
     path = sweep_dir / "wandb_sweep.yaml"
     config = wandb_sweep_config(cells, recipe_path, sweep_dir.name)
     path.write_text(
-        f"# Run: wandb sweep {path} && wandb agent <entity/project/sweep_id>\n" + yaml.safe_dump(config, sort_keys=False)
+        f"# Run: wandb sweep {path} && wandb agent <entity/project/sweep_id>\n"
+        + yaml.safe_dump(config, sort_keys=False)
     )
     return path
 
@@ -127,7 +146,9 @@ def cell_from_args(cells: list[Cell], args: list[str]) -> Cell:
     for cell in cells:
         if all(cell.values.get(k) == v for k, v in flat.items()) and (seed is None or cell.seed == seed):
             return cell
-    raise IftkitError(f"no sweep cell matches {json.dumps(flat)} seed={seed}; known cells: {', '.join(c.label for c in cells)}")
+    raise IftkitError(
+        f"no sweep cell matches {json.dumps(flat)} seed={seed}; known cells: {', '.join(c.label for c in cells)}"
+    )
 
 
 def python_executable() -> str:

@@ -15,11 +15,25 @@ def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Call
         say(f"not finished yet (left out of the report): {', '.join(missing)}")
     results = write_rows(paths, rows)
     x_key = next(iter(recipe.sweep.grid), "mix.target_ratio")
-    meta = {"target_task": recipe.data.target_task, "base_model": recipe.model.id, "cells": len(cells), "missing": missing,
-            "target_spec": _target_spec(recipe, paths)}
-    files = write_report(rows, paths.report, recipe.name, x_key, recipe.sweep.primary_scorer, recipe.sweep.keep_general, meta,
-                         samples=collect_samples(recipe, paths, cells), general_kind=recipe.sweep.general_kind,
-                         general_scorer=recipe.sweep.general_scorer)
+    meta = {
+        "target_task": recipe.data.target_task,
+        "base_model": recipe.model.id,
+        "cells": len(cells),
+        "missing": missing,
+        "target_spec": _target_spec(recipe, paths),
+    }
+    files = write_report(
+        rows,
+        paths.report,
+        recipe.name,
+        x_key,
+        recipe.sweep.primary_scorer,
+        recipe.sweep.keep_general,
+        meta,
+        samples=collect_samples(recipe, paths, cells),
+        general_kind=recipe.sweep.general_kind,
+        general_scorer=recipe.sweep.general_scorer,
+    )
     wandb_dir = log_sweep_summary(recipe, paths, rows, files)
     say(f"results: {results} ({len(rows)} rows)")
     say(f"report: {files.html}")
@@ -32,7 +46,10 @@ def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Call
         if rec["x"] is None:
             say(f"no recommendation for {rec['scenario']}: {rec['reason']}")
         else:
-            say(f"recommended for {rec['scenario']}: {x_key} = {rec['x']} ({rec['confidence'].split(':')[0]} confidence)")
+            say(
+                f"recommended for {rec['scenario']}: {x_key} = {rec['x']} "
+                f"({rec['confidence'].split(':')[0]} confidence)"
+            )
     return files
 
 
@@ -55,19 +72,28 @@ def log_sweep_summary(recipe: Recipe, paths: SweepPaths, rows: list[dict], files
     from iftkit import tracking
 
     run_dir = recipe.tracking.dir or str(paths.root / "wandb")
-    run = tracking.init_run(recipe, name=f"{recipe.name}-summary", job_type="sweep-summary", dir=run_dir,
-                            config={"sweep": recipe.sweep.model_dump(mode="json")})
+    run = tracking.init_run(
+        recipe,
+        name=f"{recipe.name}-summary",
+        job_type="sweep-summary",
+        dir=run_dir,
+        config={"sweep": recipe.sweep.model_dump(mode="json")},
+    )
     if run is None:
         return None
     import wandb
 
     columns = ["cell", "seed", "suite", "task", "scorer", "n", "mean", "ci_low", "ci_high"]
-    table = wandb.Table(columns=columns + ["grid"], data=[[r.get(c) for c in columns] + [str(r.get("grid"))] for r in rows])
-    run.log({
-        "results": table,
-        "tradeoff": wandb.Image(str(files.tradeoff_png)),
-        "scores_vs_x": wandb.Image(str(files.scores_png)),
-    })
+    table = wandb.Table(
+        columns=columns + ["grid"], data=[[r.get(c) for c in columns] + [str(r.get("grid"))] for r in rows]
+    )
+    run.log(
+        {
+            "results": table,
+            "tradeoff": wandb.Image(str(files.tradeoff_png)),
+            "scores_vs_x": wandb.Image(str(files.scores_png)),
+        }
+    )
     for rec in files.summary["recommendations"]:
         run.summary[f"recommended/{rec['scenario']}"] = str(rec["x"])
     art = wandb.Artifact(f"{recipe.name}-report", type="sweep-report")

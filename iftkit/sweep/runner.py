@@ -58,8 +58,15 @@ def sweep_root(recipe: Recipe) -> Path:
     return Path(recipe.sweep.out_dir) / recipe.name
 
 
-def run_sweep(recipe: Recipe, recipe_path: str, cells: Optional[list[Cell]] = None, launcher: Optional[str] = None,
-              accelerate_config: Optional[str] = None, say: Callable = print, progress: bool = True) -> SweepPaths:
+def run_sweep(
+    recipe: Recipe,
+    recipe_path: str,
+    cells: Optional[list[Cell]] = None,
+    launcher: Optional[str] = None,
+    accelerate_config: Optional[str] = None,
+    say: Callable = print,
+    progress: bool = True,
+) -> SweepPaths:
     """Evaluate the base model, then train + evaluate every cell not already done."""
     from tqdm.auto import tqdm
 
@@ -117,11 +124,22 @@ def _evaluate_base(recipe: Recipe, state: SweepState, h: str, out: Path, say: Ca
 
 
 def cell_is_done(state: SweepState, paths: SweepPaths, cell: Cell) -> bool:
-    return state.is_done(cell.label, cell.train_hash, cell.eval_hash) and (paths.eval_dir(cell) / "results.jsonl").is_file()
+    return (
+        state.is_done(cell.label, cell.train_hash, cell.eval_hash)
+        and (paths.eval_dir(cell) / "results.jsonl").is_file()
+    )
 
 
-def run_cell(cell: Cell, recipe_path: str, paths: SweepPaths, state: SweepState, launcher: str,
-             accelerate_config: Optional[str], say: Callable, progress: bool) -> None:
+def run_cell(
+    cell: Cell,
+    recipe_path: str,
+    paths: SweepPaths,
+    state: SweepState,
+    launcher: str,
+    accelerate_config: Optional[str],
+    say: Callable,
+    progress: bool,
+) -> None:
     if cell_is_done(state, paths, cell):
         say(f"[{cell.label}] done earlier, skipped")
         return
@@ -133,14 +151,29 @@ def run_cell(cell: Cell, recipe_path: str, paths: SweepPaths, state: SweepState,
             _train_and_evaluate(cell, recipe_path, paths, state, launcher, accelerate_config, say, progress)
 
 
-def _train_and_evaluate(cell: Cell, recipe_path: str, paths: SweepPaths, state: SweepState, launcher: str,
-                        accelerate_config: Optional[str], say: Callable, progress: bool) -> None:
+def _train_and_evaluate(
+    cell: Cell,
+    recipe_path: str,
+    paths: SweepPaths,
+    state: SweepState,
+    launcher: str,
+    accelerate_config: Optional[str],
+    say: Callable,
+    progress: bool,
+) -> None:
     from iftkit.evaluation.runner import run_eval
 
     adapter = paths.adapter_dir(cell)
     if not (state.is_trained(cell.label, cell.train_hash) and (adapter / "adapter_card.json").is_file()):
-        state.update(cell.label, status="training", train_hash=cell.train_hash, eval_hash=cell.eval_hash,
-                     adapter=str(adapter), values=cell.values, seed=cell.seed)
+        state.update(
+            cell.label,
+            status="training",
+            train_hash=cell.train_hash,
+            eval_hash=cell.eval_hash,
+            adapter=str(adapter),
+            values=cell.values,
+            seed=cell.seed,
+        )
         start = time.time()
         if launcher == "accelerate":
             _train_with_accelerate(cell, recipe_path, adapter, accelerate_config)
@@ -211,7 +244,11 @@ def collect_rows(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> tuple[
     rows = []
     for label, folder, cell in done:
         grid, seed = (cell.values, cell.seed) if cell else ({}, None)
-        rows += [dict(r, cell=label, grid=grid, seed=seed) for r in read_results(folder) if (r.get("model") == "base") == (cell is None)]
+        rows += [
+            dict(r, cell=label, grid=grid, seed=seed)
+            for r in read_results(folder)
+            if (r.get("model") == "base") == (cell is None)
+        ]
     return rows, missing
 
 
@@ -239,7 +276,12 @@ def write_rows(paths: SweepPaths, rows: list[dict]) -> Path:
     with atomic_write(out) as f:
         for r in rows:
             f.write(json.dumps(r, sort_keys=True, default=str) + "\n")
-    flat = pd.DataFrame([{**{k: v for k, v in r.items() if k != "grid"}, **{f"grid.{k}": v for k, v in r["grid"].items()}} for r in rows])
+    flat = pd.DataFrame(
+        [
+            {**{k: v for k, v in r.items() if k != "grid"}, **{f"grid.{k}": v for k, v in r["grid"].items()}}
+            for r in rows
+        ]
+    )
     if "scale" in flat:
         flat["scale"] = flat["scale"].astype(str)
     flat.to_parquet(paths.root / "results.parquet", index=False)

@@ -51,7 +51,11 @@ class SweepState:
 
     def is_done(self, label: str, train_hash: str, eval_hash: str) -> bool:
         entry = self.get(label)
-        return entry.get("status") == "done" and entry.get("train_hash") == train_hash and entry.get("eval_hash") == eval_hash
+        return (
+            entry.get("status") == "done"
+            and entry.get("train_hash") == train_hash
+            and entry.get("eval_hash") == eval_hash
+        )
 
     def is_trained(self, label: str, train_hash: str) -> bool:
         entry = self.get(label)
@@ -59,8 +63,14 @@ class SweepState:
 
     def update(self, label: str, **fields) -> None:
         """Merge fields into the cell's record; call it only while holding the cell (see `hold`)."""
-        entry = {**self.get(label), **fields, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), "host": socket.gethostname(),
-                 "pid": os.getpid(), "slurm_job": _slurm_job()}
+        entry = {
+            **self.get(label),
+            **fields,
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "slurm_job": _slurm_job(),
+        }
         write_json_atomic(self.record_path(label), entry, indent=2, sort_keys=True)
 
     @contextmanager
@@ -105,10 +115,14 @@ class SweepState:
         if status == "pending":
             return "pending"
         if status == "failed":
-            return f"failed while {entry.get('failed_step', '?')} {where} at {entry.get('updated')}: {entry.get('error')}"
+            return (
+                f"failed while {entry.get('failed_step', '?')} {where} at {entry.get('updated')}: {entry.get('error')}"
+            )
         if self.is_running(label):
             return f"{status} {where} (pid {entry.get('pid')}), last step began {entry.get('updated')}"
-        return f"stopped while {status} {where} at {entry.get('updated')} (no process holds it; rerun the cell to resume)"
+        return (
+            f"stopped while {status} {where} at {entry.get('updated')} (no process holds it; rerun the cell to resume)"
+        )
 
     def _read_legacy(self) -> dict:
         path = self.root / LEGACY_STATE_FILE

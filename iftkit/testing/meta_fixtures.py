@@ -34,7 +34,9 @@ class JsonTask:
             text = m.group(0) if m else text
             if not m:  # plain "key: value" lines are accepted when tolerant
                 pairs = dict(re.findall(r"(\w+)\s*:\s*(.+)", text))
-                return float({k: v.strip().lower() for k, v in pairs.items()} == {k: str(v).lower() for k, v in gold.items()})
+                return float(
+                    {k: v.strip().lower() for k, v in pairs.items()} == {k: str(v).lower() for k, v in gold.items()}
+                )
         try:
             value = json.loads(text)
         except ValueError:
@@ -88,7 +90,12 @@ def overlap(s):
     return len(a & b) / max(len(a | b), 1)
 
 
-SCORERS = {"exact_match": exact, "task_tolerant": tolerant, "overlap": overlap, "length": lambda s: min(len(s.prediction) / 100, 1)}
+SCORERS = {
+    "exact_match": exact,
+    "task_tolerant": tolerant,
+    "overlap": overlap,
+    "length": lambda s: min(len(s.prediction) / 100, 1),
+}
 
 
 def factory(name, **_):
@@ -134,11 +141,23 @@ def write_results(out_dir, models=("base", "good", "chatty", "bad")):
         for i, (task, prompt, ref, gold) in enumerate(_items()):
             pred = _prediction("bad" if model == "base" else model, task, ref, gold, i)
             s = Sample([{"role": "user", "content": prompt}], pred, ref, gold, task, TASKS[task].category)
-            lines.append(json.dumps({
-                "model": model, "adapter_path": None, "suite": "in_domain", "task": task,
-                "category": TASKS[task].category, "sample_id": f"{task}-{i}", "prompt": s.prompt,
-                "prediction": pred, "reference": ref, "gold": gold,
-                "scores": {n: fn(s) for n, fn in SCORERS.items()}, "judge": {},
-            }))
+            lines.append(
+                json.dumps(
+                    {
+                        "model": model,
+                        "adapter_path": None,
+                        "suite": "in_domain",
+                        "task": task,
+                        "category": TASKS[task].category,
+                        "sample_id": f"{task}-{i}",
+                        "prompt": s.prompt,
+                        "prediction": pred,
+                        "reference": ref,
+                        "gold": gold,
+                        "scores": {n: fn(s) for n, fn in SCORERS.items()},
+                        "judge": {},
+                    }
+                )
+            )
     (out_dir / "samples.jsonl").write_text("\n".join(lines) + "\n")
     return out_dir

@@ -27,7 +27,9 @@ class ElapsedTimeCallback(TrainerCallback):
         write_json_atomic(self.state_path, data)
 
 
-def progress_callbacks(recipe, out: Path, state_file: str, started: float, prior_elapsed: float, has_eval: bool) -> list:
+def progress_callbacks(
+    recipe, out: Path, state_file: str, started: float, prior_elapsed: float, has_eval: bool
+) -> list:
     cbs = [ElapsedTimeCallback(Path(out) / state_file, started, prior_elapsed)]
     if recipe.training.early_stopping_patience and has_eval:
         cbs.append(EarlyStoppingCallback(early_stopping_patience=recipe.training.early_stopping_patience))

@@ -19,12 +19,20 @@ README_NAME = "README.md"
 
 def git_commit(cwd: Optional[Path] = None) -> Optional[str]:
     try:
-        res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd or Path(__file__).parent, capture_output=True, text=True, timeout=10)
+        res = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd or Path(__file__).parent, capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if res.returncode != 0:
         return None
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd or Path(__file__).parent, capture_output=True, text=True, timeout=10)
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=cwd or Path(__file__).parent,
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     return res.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
@@ -60,12 +68,16 @@ def _fmt(v, nd=4):
 def render_readme(card: dict) -> str:
     data = card.get("data") or {}
     wb = card.get("wandb") or {}
-    amount = (f"target_count = {card['target_count']}" if card.get("target_count") is not None
-              else f"target_ratio = {card.get('target_ratio')}")
+    amount = (
+        f"target_count = {card['target_count']}"
+        if card.get("target_count") is not None
+        else f"target_ratio = {card.get('target_ratio')}"
+    )
     lines = [
         f"# LoRA adapter: {card['recipe']['name']}",
         "",
-        f"Base model `{card['base_model']}` specialised on task `{card['target_task']}` ({amount}, seed {card['seed']}), "
+        f"Base model `{card['base_model']}` specialised on task "
+        f"`{card['target_task']}` ({amount}, seed {card['seed']}), "
         f"trained with iftkit ({card['method']}).",
         "",
         "| field | value |",
@@ -84,7 +96,7 @@ def render_readme(card: dict) -> str:
         "",
         "```python",
         "from peft import AutoPeftModelForCausalLM",
-        "model = AutoPeftModelForCausalLM.from_pretrained(\"<this directory>\")",
+        'model = AutoPeftModelForCausalLM.from_pretrained("<this directory>")',
         "```",
         "",
         "Full provenance (resolved recipe, data hashes, library versions) is in `adapter_card.json`.",

@@ -26,7 +26,9 @@ def load_split(mix_dir, split: str, required: bool = True):
     path = Path(mix_dir) / f"{split}.jsonl"
     if not path.is_file():
         if required:
-            raise IftkitError(f"mix dir {mix_dir}: {split}.jsonl not found (build the mix with `iftkit data mix` or drop --mix-dir)")
+            raise IftkitError(
+                f"mix dir {mix_dir}: {split}.jsonl not found (build the mix with `iftkit data mix` or drop --mix-dir)"
+            )
         return None
     rows = read_rows(path)
     if not rows:

@@ -23,8 +23,16 @@ from iftkit.training.dataset import load_split
 
 CHECKPOINTS = "checkpoints"
 STATE_NAME = "train_state.json"
-ADAPTER_FILES = ["adapter_model.safetensors", "adapter_config.json", "tokenizer.json", "tokenizer_config.json",
-                 "chat_template.jinja", "special_tokens_map.json", cards.CARD_NAME, cards.README_NAME]
+ADAPTER_FILES = [
+    "adapter_model.safetensors",
+    "adapter_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "chat_template.jinja",
+    "special_tokens_map.json",
+    cards.CARD_NAME,
+    cards.README_NAME,
+]
 
 log = logging.getLogger("iftkit.train")
 
@@ -54,7 +62,9 @@ def _read_state(out: Path) -> dict:
         return {}
 
 
-def train_adapter(recipe: Recipe, output_dir=None, mix_dir=None, overwrite: bool = False, say: Callable = print) -> dict:
+def train_adapter(
+    recipe: Recipe, output_dir=None, mix_dir=None, overwrite: bool = False, say: Callable = print
+) -> dict:
     """Train (or resume, or skip if complete) the adapter the recipe describes; return its card."""
     from accelerate import PartialState
 
@@ -103,12 +113,24 @@ def _train(recipe: Recipe, out: Path, mix: Path, model_path: str, state, say) ->
     prior = _read_state(out) if last else {}
     run = None
     if is_main:
-        run = tracking.init_run(recipe, run_id=prior.get("wandb_run_id"), resume=bool(prior.get("wandb_run_id")),
-                                config={"mix_dir": str(mix), "manifest_hashes": manifest.get("hashes")})
-        cards.write_json_atomic(out / STATE_NAME, {**prior, "wandb_run_id": run.id if run else None,
-                                                   "elapsed_s": prior.get("elapsed_s", 0.0)})
+        run = tracking.init_run(
+            recipe,
+            run_id=prior.get("wandb_run_id"),
+            resume=bool(prior.get("wandb_run_id")),
+            config={"mix_dir": str(mix), "manifest_hashes": manifest.get("hashes")},
+        )
+        cards.write_json_atomic(
+            out / STATE_NAME,
+            {**prior, "wandb_run_id": run.id if run else None, "elapsed_s": prior.get("elapsed_s", 0.0)},
+        )
     trainer = make_trainer(
-        recipe, model_path, tok, train_ds, val_ds, ckpt_dir, report_to=["wandb"] if run is not None else [],
+        recipe,
+        model_path,
+        tok,
+        train_ds,
+        val_ds,
+        ckpt_dir,
+        report_to=["wandb"] if run is not None else [],
         callbacks=progress_callbacks(recipe, out, STATE_NAME, started, prior.get("elapsed_s", 0.0), val_ds is not None),
         run_name=run.name if run else None,
     )
@@ -124,30 +146,47 @@ def _train(recipe: Recipe, out: Path, mix: Path, model_path: str, state, say) ->
     card = None
     if is_main:
         elapsed = prior.get("elapsed_s", 0.0) + (time.time() - started)
-        card = build_card(recipe, out, mix, manifest, model_path, trainer, result.training_loss, val_loss,
-                          elapsed, tokens_seen, run)
+        card = build_card(
+            recipe, out, mix, manifest, model_path, trainer, result.training_loss, val_loss, elapsed, tokens_seen, run
+        )
         if run is not None:
-            run.summary.update({"final/train_loss": result.training_loss, "final/val_loss": val_loss,
-                                "final/tokens_seen": tokens_seen})
+            run.summary.update(
+                {"final/train_loss": result.training_loss, "final/val_loss": val_loss, "final/tokens_seen": tokens_seen}
+            )
         cards.write_card(out, card)
         if run is not None:
             tracking.log_adapter_artifact(run, out, f"{recipe.name}-adapter", artifact_metadata(card), ADAPTER_FILES)
             run.finish()
         shutil.rmtree(ckpt_dir, ignore_errors=True)
         (out / STATE_NAME).unlink(missing_ok=True)
-        say(f"adapter written: {out} (train loss {result.training_loss:.4f}"
-            + (f", val loss {val_loss:.4f})" if val_loss is not None else ")"))
+        say(
+            f"adapter written: {out} (train loss {result.training_loss:.4f}"
+            + (f", val loss {val_loss:.4f})" if val_loss is not None else ")")
+        )
     state.wait_for_everyone()
     return card if card is not None else cards.read_card(out)
 
 
 def artifact_metadata(card: dict) -> dict:
-    return {k: card.get(k) for k in ("base_model", "target_task", "target_ratio", "target_count", "seed",
-                                     "recipe_hash", "train_loss", "val_loss", "tokens_seen")} | {
-        "data_hashes": (card.get("data") or {}).get("hashes")}
+    return {
+        k: card.get(k)
+        for k in (
+            "base_model",
+            "target_task",
+            "target_ratio",
+            "target_count",
+            "seed",
+            "recipe_hash",
+            "train_loss",
+            "val_loss",
+            "tokens_seen",
+        )
+    } | {"data_hashes": (card.get("data") or {}).get("hashes")}
 
 
-def build_card(recipe, out, mix, manifest, model_path, trainer, train_loss, val_loss, elapsed, tokens_seen, run) -> dict:
+def build_card(
+    recipe, out, mix, manifest, model_path, trainer, train_loss, val_loss, elapsed, tokens_seen, run
+) -> dict:
     from iftkit import tracking
 
     method = {"none": "lora", "4bit": "qlora-4bit", "8bit": "lora-8bit"}[recipe.model.quantization.mode]
@@ -158,9 +197,12 @@ def build_card(recipe, out, mix, manifest, model_path, trainer, train_loss, val_
         "base_model_path": str(model_path),
         "recipe": recipe.model_dump(mode="json"),
         "recipe_hash": recipe_hash(recipe),
-        "data": {"mix_dir": str(Path(mix).resolve()), "hashes": manifest.get("hashes"),
-                 "counts": manifest.get("counts") or {"train": len(trainer.train_dataset)},
-                 "manifest_recipe_hash": manifest.get("recipe_hash")},
+        "data": {
+            "mix_dir": str(Path(mix).resolve()),
+            "hashes": manifest.get("hashes"),
+            "counts": manifest.get("counts") or {"train": len(trainer.train_dataset)},
+            "manifest_recipe_hash": manifest.get("recipe_hash"),
+        },
         "target_task": manifest.get("target_task", recipe.data.target_task),
         "target_ratio": manifest.get("target_ratio", recipe.mix.target_ratio),
         "target_count": manifest.get("target_count", recipe.mix.target_count),

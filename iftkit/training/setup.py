@@ -89,7 +89,9 @@ def cast_frozen_linears_bf16(model) -> int:
     return n
 
 
-def sft_config(recipe: Recipe, checkpoint_dir: Path, report_to: list[str], has_eval: bool, run_name: Optional[str] = None):
+def sft_config(
+    recipe: Recipe, checkpoint_dir: Path, report_to: list[str], has_eval: bool, run_name: Optional[str] = None
+):
     from trl import SFTConfig
 
     t = recipe.training

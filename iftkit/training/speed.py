@@ -71,7 +71,6 @@ def decoder_layers(model) -> list:
 def compile_decoder_layers(model) -> int:
     """torch.compile every decoder layer in place; kernels cached on disk across runs."""
     import torch
-
     from torch._inductor.runtime.cache_dir_utils import default_cache_dir
 
     # a cache dir the user chose wins; torch's own default (a tmp dir, which inductor writes into the

@@ -42,7 +42,12 @@ class IftkitSFTTrainer(SFTTrainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if self.model.training:
             self._count_tokens(inputs)
-        if self.token_metrics or return_outputs or self.compute_loss_func is not None or self.label_smoother is not None:
+        if (
+            self.token_metrics
+            or return_outputs
+            or self.compute_loss_func is not None
+            or self.label_smoother is not None
+        ):
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         inputs["use_cache"] = False
         outputs = model(**inputs, fused_lm_head=True)
@@ -84,13 +89,22 @@ class IftkitSFTTrainer(SFTTrainer):
         return None
 
 
-def make_trainer(recipe, model_path: str, tokenizer, train_ds, val_ds, checkpoint_dir, report_to=(), callbacks=(), run_name=None):
+def make_trainer(
+    recipe, model_path: str, tokenizer, train_ds, val_ds, checkpoint_dir, report_to=(), callbacks=(), run_name=None
+):
     """The SFTTrainer `train/sft.py` runs, built from a recipe (tests and the benchmark use it too)."""
     from iftkit.training.setup import load_base_for_training, peft_config, sft_config
 
     args = sft_config(recipe, checkpoint_dir, list(report_to), has_eval=val_ds is not None, run_name=run_name)
     return IftkitSFTTrainer(
-        model=load_base_for_training(recipe, model_path), args=args, train_dataset=train_ds, eval_dataset=val_ds,
-        processing_class=tokenizer, peft_config=peft_config(recipe), callbacks=list(callbacks),
-        token_metrics=recipe.training.token_metrics, truncate_to=recipe.training.max_length, speed=recipe.training,
+        model=load_base_for_training(recipe, model_path),
+        args=args,
+        train_dataset=train_ds,
+        eval_dataset=val_ds,
+        processing_class=tokenizer,
+        peft_config=peft_config(recipe),
+        callbacks=list(callbacks),
+        token_metrics=recipe.training.token_metrics,
+        truncate_to=recipe.training.max_length,
+        speed=recipe.training,
     )

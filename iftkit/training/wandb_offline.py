@@ -25,8 +25,8 @@ def iter_records(path):
         if left < HEADER:  # block trailer padding
             pos += left
             continue
-        _crc, length, kind = struct.unpack("<IHB", data[pos:pos + HEADER])
-        payload = data[pos + HEADER:pos + HEADER + length]
+        _crc, length, kind = struct.unpack("<IHB", data[pos : pos + HEADER])
+        payload = data[pos + HEADER : pos + HEADER + length]
         pos += HEADER + length
         if kind == 0 and length == 0:
             continue
@@ -54,7 +54,9 @@ def summarize(path) -> dict:
     for rec in iter_records(path):
         kind = rec.WhichOneof("record_type")
         if kind == "history":
-            out["history"].append({(i.key or "/".join(i.nested_key)): json.loads(i.value_json) for i in rec.history.item})
+            out["history"].append(
+                {(i.key or "/".join(i.nested_key)): json.loads(i.value_json) for i in rec.history.item}
+            )
         elif kind in ("config", "run"):
             # the config given to wandb.init travels in the run record, later updates in config records
             updates = rec.config.update if kind == "config" else rec.run.config.update
@@ -62,5 +64,7 @@ def summarize(path) -> dict:
                 out["config"][u.key or "/".join(u.nested_key)] = json.loads(u.value_json)
         elif kind == "artifact":
             a = rec.artifact
-            out["artifacts"].append((a.type, a.name, json.loads(a.metadata or "{}"), [c.path for c in a.manifest.contents]))
+            out["artifacts"].append(
+                (a.type, a.name, json.loads(a.metadata or "{}"), [c.path for c in a.manifest.contents])
+            )
     return out

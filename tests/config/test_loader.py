@@ -9,7 +9,9 @@ from iftkit.config import load_recipe, parse_overrides, recipe_hash
 from iftkit.errors import IftkitError
 
 ROOT = Path(__file__).resolve().parents[2]
-ALL_RECIPES = sorted(p for p in (ROOT / "recipes").rglob("*.yaml") if "accelerate" not in p.parts and "prompts" not in p.parts)
+ALL_RECIPES = sorted(
+    p for p in (ROOT / "recipes").rglob("*.yaml") if "accelerate" not in p.parts and "prompts" not in p.parts
+)
 
 
 @pytest.mark.parametrize("path", ALL_RECIPES, ids=lambda p: str(p.relative_to(ROOT)))
@@ -43,7 +45,15 @@ def test_qlora_recipe_inherits_lora_sibling():
 def test_dotted_overrides_are_typed():
     recipe = load_recipe(
         ROOT / "recipes/quickstart.yaml",
-        ["--mix.target_ratio", "0.1", "--training.max_steps=20", "--lora.target_modules", "[q_proj, v_proj]", "--training.packing", "true"],
+        [
+            "--mix.target_ratio",
+            "0.1",
+            "--training.max_steps=20",
+            "--lora.target_modules",
+            "[q_proj, v_proj]",
+            "--training.packing",
+            "true",
+        ],
     )
     assert recipe.mix.target_ratio == 0.1
     assert recipe.training.max_steps == 20
@@ -64,10 +74,16 @@ def test_count_override_replaces_ratio_but_both_in_one_file_is_refused(tmp_path)
     [
         ("mix: {target_ratio: 1.5}\n", r"key 'mix.target_ratio' = 1.5: .*less than or equal to 1"),
         ("lora: {r: 0}\n", r"key 'lora.r' = 0: .*greater than 0"),
-        ("lora: {rank: 8}\n", r"unknown key 'lora.rank' \(section 'lora' allows: alpha, bias, dropout, r, target_modules\)"),
+        (
+            "lora: {rank: 8}\n",
+            r"unknown key 'lora.rank' \(section 'lora' allows: alpha, bias, dropout, r, target_modules\)",
+        ),
         ("modle: {id: x}\n", r"unknown key 'modle'"),
         ("training: {max_steps: many}\n", r"key 'training.max_steps' = 'many': .*integer"),
-        ("model: {quantization: {mode: 3bit}}\n", r"key 'model.quantization.mode' = '3bit': .*'none', '4bit' or '8bit'"),
+        (
+            "model: {quantization: {mode: 3bit}}\n",
+            r"key 'model.quantization.mode' = '3bit': .*'none', '4bit' or '8bit'",
+        ),
         ("include: nowhere.yaml\n", r"key 'include': file not found: .*nowhere.yaml"),
         ("lora:\n  r: [1\n", r"bad.yaml:\d+: invalid YAML"),
     ],
@@ -114,7 +130,8 @@ def test_recipe_hash_tracks_values():
 def test_cli_bad_recipe_exits_nonzero_with_one_line(args, expected):
     proc = subprocess.run(
         [sys.executable, "-m", "iftkit", "recipe", "check", "--config", str(ROOT / "recipes/quickstart.yaml"), *args],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
@@ -122,15 +139,32 @@ def test_cli_bad_recipe_exits_nonzero_with_one_line(args, expected):
 
 
 def test_cli_missing_recipe_file_exits_nonzero(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "iftkit", "recipe", "check", "--config", str(tmp_path / "x.yaml")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "iftkit", "recipe", "check", "--config", str(tmp_path / "x.yaml")],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and proc.stderr.strip() == f"iftkit: error: recipe not found: {tmp_path / 'x.yaml'}"
 
 
 def test_recipe_check_verifies_a_local_model_path(tmp_path, tiny_model_dir):
     def check(model_id):
-        return subprocess.run([sys.executable, "-m", "iftkit", "recipe", "check", "--config", str(ROOT / "recipes/quickstart.yaml"),
-                               "--model.id", str(model_id)], capture_output=True, text=True,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "iftkit",
+                "recipe",
+                "check",
+                "--config",
+                str(ROOT / "recipes/quickstart.yaml"),
+                "--model.id",
+                str(model_id),
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
 
     for missing in (tmp_path / "models" / "mine", "./models/mine", "~/no-such-iftkit-model", tmp_path / "model.gguf"):
         proc = check(missing)
@@ -151,8 +185,10 @@ def test_files_named_in_a_recipe_are_relative_to_that_recipe(tmp_path, monkeypat
     base = tmp_path / "proj" / "recipes" / "base.yaml"
     base.write_text("data: {general_files: [data/general.jsonl]}\neval: {instruction_set: builtin}\n")
     child = tmp_path / "proj" / "recipes" / "data" / "mine.yaml"
-    child.write_text("include: ../base.yaml\ndata: {target_files: [rows.tsv]}\nmodel: {id: ./my-model}\n"
-                     "eval: {judge: {prompt_file: ../prompts/p.yaml}}\ntraining: {output_dir: out/adapter}\n")
+    child.write_text(
+        "include: ../base.yaml\ndata: {target_files: [rows.tsv]}\nmodel: {id: ./my-model}\n"
+        "eval: {judge: {prompt_file: ../prompts/p.yaml}}\ntraining: {output_dir: out/adapter}\n"
+    )
     monkeypatch.chdir(tmp_path)
     r = load_recipe("proj/recipes/data/mine.yaml", ["--data.synthetic_format_files", "[extra.jsonl]"])
     root = (tmp_path / "proj" / "recipes").resolve()
@@ -183,7 +219,10 @@ def test_a_training_key_that_is_not_an_sft_config_field_is_one_line(tmp_path):
 
     path = tmp_path / "r.yaml"
     path.write_text("training: {max_grad_nrom: 0.5}\n")
-    with pytest.raises(IftkitError, match="unknown key 'training.max_grad_nrom' \\(neither an iftkit training key nor a field of TRL's SFTConfig"):
+    with pytest.raises(
+        IftkitError,
+        match="unknown key 'training.max_grad_nrom' \\(neither an iftkit training key nor a field of TRL's SFTConfig",
+    ):
         load_recipe(path)
     path.write_text("training: {report_to: [tensorboard]}\n")
     with pytest.raises(IftkitError, match="key 'training.report_to' is set by iftkit itself"):

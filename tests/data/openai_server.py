@@ -13,12 +13,14 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-VOCAB = ("amber basket candle desert engine falcon garden harbor island jungle kettle lantern meadow "
-         "needle orchard pepper quarry river saddle timber umbrella valley wagon yarn zephyr anchor "
-         "bridge canyon dolphin ember feather glacier hammer igloo jacket kernel ladder marble napkin "
-         "oyster pillow quiver ribbon shovel tunnel velvet walnut pebble thunder copper silver meadow "
-         "whistle blanket cactus domino elbow fossil goblet helmet insect jigsaw kayak lemon mirror "
-         "noodle opal parrot quill rocket spider tractor unicorn violin window yogurt zipper").split()
+VOCAB = (
+    "amber basket candle desert engine falcon garden harbor island jungle kettle lantern meadow "
+    "needle orchard pepper quarry river saddle timber umbrella valley wagon yarn zephyr anchor "
+    "bridge canyon dolphin ember feather glacier hammer igloo jacket kernel ladder marble napkin "
+    "oyster pillow quiver ribbon shovel tunnel velvet walnut pebble thunder copper silver meadow "
+    "whistle blanket cactus domino elbow fossil goblet helmet insect jigsaw kayak lemon mirror "
+    "noodle opal parrot quill rocket spider tractor unicorn violin window yogurt zipper"
+).split()
 
 
 class TeacherServer:
@@ -64,10 +66,18 @@ class TeacherServer:
                 with server._lock:
                     server.calls += 1
                     server.bodies.append(body)
-                self._send(200, {"id": "x", "object": "chat.completion", "model": req["model"],
-                                 "choices": [{"index": 0, "finish_reason": "stop",
-                                              "message": {"role": "assistant", "content": content}}],
-                                 "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}})
+                self._send(
+                    200,
+                    {
+                        "id": "x",
+                        "object": "chat.completion",
+                        "model": req["model"],
+                        "choices": [
+                            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+                        ],
+                        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+                    },
+                )
 
             def _send(self, code, obj):
                 data = json.dumps(obj).encode()
@@ -89,12 +99,25 @@ class TeacherServer:
         h = int(hashlib.sha256(body.encode()).hexdigest()[:12], 16)
         rng = random.Random(h)
         if self.bad_every and h % self.bad_every == 0:
-            return rng.choice(["Sure! Here is a task about something.",
-                               json.dumps({"instruction": "Is this email spam or not spam? Answer with one of the two labels.",
-                                           "input": "Win money now", "output": "spam"})])
+            return rng.choice(
+                [
+                    "Sure! Here is a task about something.",
+                    json.dumps(
+                        {
+                            "instruction": "Is this email spam or not spam? Answer with one of the two labels.",
+                            "input": "Win money now",
+                            "output": "spam",
+                        }
+                    ),
+                ]
+            )
         words = rng.sample(VOCAB, 7)
         instruction = f"Write a sentence using {words[0]}, then {' '.join(words[1:5])} and finally {words[5]}."
-        return "```json\n" + json.dumps({"instruction": instruction, "input": "", "output": f"The {words[0]} met the {words[6]}."}) + "\n```"
+        return (
+            "```json\n"
+            + json.dumps({"instruction": instruction, "input": "", "output": f"The {words[0]} met the {words[6]}."})
+            + "\n```"
+        )
 
     def __enter__(self):
         self._thread.start()

@@ -9,8 +9,16 @@ from iftkit.data.rows import read_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = str(ROOT / "recipes" / "quickstart.yaml")
-SMALL = ["--data.general_tasks", "[topic, arithmetic, fact_qa]", "--data.samples_per_task", "60",
-         "--mix.test_size_per_task", "10", "--mix.val_size", "6"]
+SMALL = [
+    "--data.general_tasks",
+    "[topic, arithmetic, fact_qa]",
+    "--data.samples_per_task",
+    "60",
+    "--mix.test_size_per_task",
+    "10",
+    "--mix.val_size",
+    "6",
+]
 
 
 def test_build_respects_overrides_and_show_prints_counts_and_samples(tmp_path, capsys):
@@ -25,7 +33,9 @@ def test_build_respects_overrides_and_show_prints_counts_and_samples(tmp_path, c
     shown = capsys.readouterr().out
     assert "train " in shown and shown.count("\n--- [") == 2 and "completion: " in shown
     # `data mix` is the same command
-    assert main(["data", "mix", "--config", QUICK, "--out", str(tmp_path / "m2"), *SMALL, "--mix.target_count", "12"]) == 0
+    assert (
+        main(["data", "mix", "--config", QUICK, "--out", str(tmp_path / "m2"), *SMALL, "--mix.target_count", "12"]) == 0
+    )
     assert (tmp_path / "m2" / "train.jsonl").read_bytes() == (out / "train.jsonl").read_bytes()
 
 
@@ -39,8 +49,12 @@ def test_show_previews_a_recipe_with_overrides_without_writing(tmp_path, capsys,
 
 def test_show_a_user_file_and_skip_bad_lines(tmp_path, capsys):
     f = tmp_path / "mine.jsonl"
-    f.write_text(json.dumps({"instruction": "Say hi", "output": "hi"}) + "\n{broken\n"
-                 + json.dumps({"instruction": "Say bye", "output": "bye"}) + "\n")
+    f.write_text(
+        json.dumps({"instruction": "Say hi", "output": "hi"})
+        + "\n{broken\n"
+        + json.dumps({"instruction": "Say bye", "output": "bye"})
+        + "\n"
+    )
     assert main(["data", "show", str(f)]) == 2
     assert f"{f}:2: invalid JSON" in capsys.readouterr().err
     assert main(["data", "show", str(f), "--on-bad-line", "skip"]) == 0
@@ -55,8 +69,24 @@ def test_leak_through_the_cli_exits_2_with_one_line(tmp_path, capsys):
     test_row = read_rows(out / "test" / "topic.jsonl")[0]
     leaky = tmp_path / "leaky.jsonl"
     leaky.write_text(json.dumps({"prompt": test_row.prompt, "completion": test_row.completion}) + "\n")
-    assert main(["data", "build", "--config", QUICK, "--out", str(out), *SMALL, "--mix.target_count", "5",
-                 "--data.general_files", f"[{leaky}]"]) == 2
+    assert (
+        main(
+            [
+                "data",
+                "build",
+                "--config",
+                QUICK,
+                "--out",
+                str(out),
+                *SMALL,
+                "--mix.target_count",
+                "5",
+                "--data.general_files",
+                f"[{leaky}]",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert err.startswith("iftkit: error: test-set leak: 1 of the general rows") and "\n" not in err
 
@@ -76,9 +106,27 @@ def test_byte_identical_across_processes_and_hash_seeds(tmp_path):
     for hash_seed in ("1", "2"):
         out = tmp_path / f"m{hash_seed}"
         env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(ROOT)}
-        subprocess.run([sys.executable, "-m", "iftkit", "data", "build", "--config", str(ROOT / "recipes/data/byo.yaml"),
-                        "--out", str(out), "--data.samples_per_task", "30", "--mix.test_size_per_task", "10"],
-                       env=env, check=True, capture_output=True, cwd=ROOT)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "iftkit",
+                "data",
+                "build",
+                "--config",
+                str(ROOT / "recipes/data/byo.yaml"),
+                "--out",
+                str(out),
+                "--data.samples_per_task",
+                "30",
+                "--mix.test_size_per_task",
+                "10",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+        )
         outs.append({p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*.json*"))})
     assert outs[0] == outs[1] and len(outs[0]) > 20
 
@@ -88,8 +136,13 @@ def _cli(*args, cwd=ROOT):
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "iftkit", *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        [sys.executable, "-m", "iftkit", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def test_bad_files_are_one_line_on_every_data_path(tmp_path):
@@ -102,10 +155,36 @@ def test_bad_files_are_one_line_on_every_data_path(tmp_path):
     for args, expected in [
         (["data", "show", binary], f"{binary}: not a text file (binary content)"),
         (["data", "show", latin], f"{latin}:3: not UTF-8 text (byte 0xe8 at column 9)"),
-        (["data", "build", "--config", QUICK, "--out", tmp_path / "m1", *SMALL, "--data.target_task", "tickets",
-          "--data.target_files", f"[{binary}]"], f"{binary}: not a text file"),
-        (["data", "build", "--config", QUICK, "--out", tmp_path / "m2", *SMALL,
-          "--data.general_files", f"[{latin}]"], f"{latin}:3: not UTF-8"),
+        (
+            [
+                "data",
+                "build",
+                "--config",
+                QUICK,
+                "--out",
+                tmp_path / "m1",
+                *SMALL,
+                "--data.target_task",
+                "tickets",
+                "--data.target_files",
+                f"[{binary}]",
+            ],
+            f"{binary}: not a text file",
+        ),
+        (
+            [
+                "data",
+                "build",
+                "--config",
+                QUICK,
+                "--out",
+                tmp_path / "m2",
+                *SMALL,
+                "--data.general_files",
+                f"[{latin}]",
+            ],
+            f"{latin}:3: not UTF-8",
+        ),
     ]:
         proc = _cli(*args)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
@@ -120,12 +199,16 @@ def test_a_failing_build_leaves_no_folder_behind(tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"instruction": "Say hi", "output": "hi"}\n{oops\n')
     out = tmp_path / "runs" / "exp" / "mix"
-    assert main(["data", "build", "--config", QUICK, "--out", str(out), *SMALL, "--data.general_files", f"[{bad}]"]) == 2
+    assert (
+        main(["data", "build", "--config", QUICK, "--out", str(out), *SMALL, "--data.general_files", f"[{bad}]"]) == 2
+    )
     assert f"{bad}:2: invalid JSON" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()  # every folder the build created is gone, .build.lock with it
     # an existing empty folder stays, but without the lock the build made
     out.mkdir(parents=True)
-    assert main(["data", "build", "--config", QUICK, "--out", str(out), *SMALL, "--data.general_files", f"[{bad}]"]) == 2
+    assert (
+        main(["data", "build", "--config", QUICK, "--out", str(out), *SMALL, "--data.general_files", f"[{bad}]"]) == 2
+    )
     assert out.is_dir() and list(out.iterdir()) == []
 
 
@@ -135,8 +218,25 @@ def test_a_failing_rebuild_keeps_the_earlier_build_intact(tmp_path, capsys):
     before = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
     assert ".build.lock" in before and "manifest.json" in before
     missing = tmp_path / "nope.csv"
-    assert main(["data", "build", "--config", QUICK, "--out", str(out), *SMALL, "--mix.target_count", "12",
-                 "--data.general_files", f"[{missing}]", "--force"]) == 2
+    assert (
+        main(
+            [
+                "data",
+                "build",
+                "--config",
+                QUICK,
+                "--out",
+                str(out),
+                *SMALL,
+                "--mix.target_count",
+                "12",
+                "--data.general_files",
+                f"[{missing}]",
+                "--force",
+            ]
+        )
+        == 2
+    )
     assert f"data file not found: {missing}" in capsys.readouterr().err
     after = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
     assert after == before

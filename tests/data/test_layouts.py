@@ -14,8 +14,13 @@ from iftkit.data.loaders import load_file
 from iftkit.errors import IftkitError
 
 ROOT = Path(__file__).resolve().parents[2]
-REVIEWS = [("a gripping , beautifully shot film", 1), ("dull and far too long", 0), ("the cast is wonderful", 1),
-           ("i walked out halfway", 0), ("a small , perfect gem", 1)]
+REVIEWS = [
+    ("a gripping , beautifully shot film", 1),
+    ("dull and far too long", 0),
+    ("the cast is wonderful", 1),
+    ("i walked out halfway", 0),
+    ("a small , perfect gem", 1),
+]
 LABELS = {"0": "negative", "1": "positive"}
 
 
@@ -30,15 +35,23 @@ def mapping(**data):
 
 def test_glue_tsv_without_a_mapping_says_how_to_map_it(tmp_path):
     p = glue_tsv(tmp_path / "sst2.tsv")
-    with pytest.raises(IftkitError, match=r"cannot tell the schema from columns \['label', 'sentence'\].*data\.columns"):
+    with pytest.raises(
+        IftkitError, match=r"cannot tell the schema from columns \['label', 'sentence'\].*data\.columns"
+    ):
         load_file(p)
 
 
 def test_glue_tsv_with_columns_and_label_map(tmp_path):
     p = glue_tsv(tmp_path / "sst2.tsv")
     # YAML gives int keys ({0: negative}); they are compared with the file's text "0"
-    res = load_file(p, task="sst2", force_task=True,
-                    mapping=mapping(columns={"prompt": "sentence", "completion": "label"}, label_map={0: "negative", 1: "positive"}))
+    res = load_file(
+        p,
+        task="sst2",
+        force_task=True,
+        mapping=mapping(
+            columns={"prompt": "sentence", "completion": "label"}, label_map={0: "negative", 1: "positive"}
+        ),
+    )
     assert res.schema == "columns" and len(res.rows) == 5
     r = res.rows[1]
     assert r.prompt == [{"role": "user", "content": "dull and far too long"}]
@@ -49,15 +62,23 @@ def test_glue_tsv_with_columns_and_label_map(tmp_path):
 
 def test_prompt_template_input_and_system_columns(tmp_path):
     p = tmp_path / "nli.csv"
-    p.write_text("premise,hypothesis,label,sys\nA man sleeps.,A person rests.,0,Answer with one word.\n"
-                 "A dog runs.,A cat sits.,2,\n")
-    m = mapping(columns={"completion": "label", "system": "sys"},
-                prompt_template="Premise: {premise}\nHypothesis: {hypothesis}\nDoes the premise entail the hypothesis?",
-                label_map={0: "entailment", 1: "neutral", 2: "contradiction"})
+    p.write_text(
+        "premise,hypothesis,label,sys\nA man sleeps.,A person rests.,0,Answer with one word.\n"
+        "A dog runs.,A cat sits.,2,\n"
+    )
+    m = mapping(
+        columns={"completion": "label", "system": "sys"},
+        prompt_template="Premise: {premise}\nHypothesis: {hypothesis}\nDoes the premise entail the hypothesis?",
+        label_map={0: "entailment", 1: "neutral", 2: "contradiction"},
+    )
     rows = load_file(p, mapping=m).rows
     assert rows[0].prompt == [
         {"role": "system", "content": "Answer with one word."},
-        {"role": "user", "content": "Premise: A man sleeps.\nHypothesis: A person rests.\nDoes the premise entail the hypothesis?"}]
+        {
+            "role": "user",
+            "content": "Premise: A man sleeps.\nHypothesis: A person rests.\nDoes the premise entail the hypothesis?",
+        },
+    ]
     assert rows[0].completion == "entailment"
     assert rows[1].prompt[0]["role"] == "user" and rows[1].completion == "contradiction"  # empty system cell: none
     q = tmp_path / "qa.jsonl"
@@ -84,7 +105,9 @@ def test_integer_labels_from_json_and_parquet_map_like_csv_text(tmp_path, kind):
 
 def test_label_map_on_a_known_layout_and_labels_outside_it(tmp_path):
     p = tmp_path / "alpaca.jsonl"
-    p.write_text("".join(json.dumps({"instruction": "Sentiment?", "input": s, "output": str(y)}) + "\n" for s, y in REVIEWS[:2]))
+    p.write_text(
+        "".join(json.dumps({"instruction": "Sentiment?", "input": s, "output": str(y)}) + "\n" for s, y in REVIEWS[:2])
+    )
     rows = load_file(p, mapping=mapping(label_map={0: "negative", 1: "positive"})).rows
     assert [r.completion for r in rows] == ["positive", "negative"]
     bad = glue_tsv(tmp_path / "bad.tsv", REVIEWS[:2] + [("meh", 3)])
@@ -100,28 +123,39 @@ def test_bad_mapping_names_key_file_and_existing_columns(tmp_path):
     with pytest.raises(IftkitError) as info:
         load_file(p, mapping=mapping(columns={"prompt": "text", "completion": "label"}))
     assert str(info.value) == f"data.columns.prompt: no column 'text' in {p} (columns: sentence, label)"
-    with pytest.raises(IftkitError, match=rf"^data.prompt_template: placeholder {{review}} is not a column of {p} "
-                                          r"\(columns: sentence, label\)$"):
+    with pytest.raises(
+        IftkitError,
+        match=rf"^data.prompt_template: placeholder {{review}} is not a column of {p} "
+        r"\(columns: sentence, label\)$",
+    ):
         load_file(p, mapping=mapping(columns={"completion": "label"}, prompt_template="Review: {review}"))
     j = tmp_path / "sst2.jsonl"
     j.write_text(json.dumps({"sentence": "ok", "label": 1}) + "\n" + json.dumps({"sentence": "ok too"}) + "\n")
-    with pytest.raises(IftkitError, match=rf"data.columns.completion: no column 'labels' in {j} \(columns: sentence, label\)"):
+    with pytest.raises(
+        IftkitError, match=rf"data.columns.completion: no column 'labels' in {j} \(columns: sentence, label\)"
+    ):
         load_file(j, mapping=mapping(columns={"prompt": "sentence", "completion": "labels"}))
     with pytest.raises(IftkitError, match=rf"^{j}:2: missing field\(s\) 'label'"):
         load_file(j, mapping=mapping(columns={"prompt": "sentence", "completion": "label"}))
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"columns": {"prompt": "sentence"}}, "key 'data.columns'.*needs a 'completion' column"),
-    ({"columns": {"text": "s", "completion": "l"}}, r"unknown key\(s\) 'text' \(known: prompt, completion, input, system\)"),
-    ({"columns": {"completion": "label"}}, "data.columns has no 'prompt'"),
-    ({"prompt_template": "Review: {sentence}"}, "needs data.columns.completion"),
-    ({"columns": {"prompt": "s", "completion": "l"}, "prompt_template": "{s}"}, "not both"),
-    ({"columns": {"completion": "l"}, "prompt_template": "no placeholder"}, "has no {column} placeholder"),
-    ({"columns": {"completion": "l"}, "prompt_template": "{sentence"}, "key 'data.prompt_template'"),
-    ({"label_map": {0: "no", 1: True}}, "quote it"),
-    ({"file_format": "alpaca", "columns": {"prompt": "s", "completion": "l"}}, "leave data.file_format auto"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"columns": {"prompt": "sentence"}}, "key 'data.columns'.*needs a 'completion' column"),
+        (
+            {"columns": {"text": "s", "completion": "l"}},
+            r"unknown key\(s\) 'text' \(known: prompt, completion, input, system\)",
+        ),
+        ({"columns": {"completion": "label"}}, "data.columns has no 'prompt'"),
+        ({"prompt_template": "Review: {sentence}"}, "needs data.columns.completion"),
+        ({"columns": {"prompt": "s", "completion": "l"}, "prompt_template": "{s}"}, "not both"),
+        ({"columns": {"completion": "l"}, "prompt_template": "no placeholder"}, "has no {column} placeholder"),
+        ({"columns": {"completion": "l"}, "prompt_template": "{sentence"}, "key 'data.prompt_template'"),
+        ({"label_map": {0: "no", 1: True}}, "quote it"),
+        ({"file_format": "alpaca", "columns": {"prompt": "s", "completion": "l"}}, "leave data.file_format auto"),
+    ],
+)
 def test_recipe_refuses_incoherent_mappings(data, message):
     with pytest.raises(IftkitError, match=message) as info:
         validate({"data": data})
@@ -133,7 +167,7 @@ def test_data_build_and_show_a_glue_file_from_the_command_line(tmp_path):
     rows = [(f"review number {i} was {'great' if i % 2 else 'awful'}", i % 2) for i in range(60)]
     tsv = glue_tsv(tmp_path / "sst2.tsv", rows)
     recipe = tmp_path / "mine.yaml"
-    recipe.write_text(f"""include: {ROOT / 'recipes/quickstart.yaml'}
+    recipe.write_text(f"""include: {ROOT / "recipes/quickstart.yaml"}
 data:
   target_task: sst2
   target_files: [{tsv}]
@@ -145,8 +179,13 @@ data:
 mix: {{target_ratio: 0.25, total_size: 40, val_size: 4, test_size_per_task: 10}}
 """)
     out = tmp_path / "mix"
-    proc = subprocess.run([sys.executable, "-m", "iftkit", "data", "build", "--config", str(recipe), "--out", str(out)],
-                          capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(
+        [sys.executable, "-m", "iftkit", "data", "build", "--config", str(recipe), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.returncode == 0, proc.stderr
     assert f"user file {tsv}: 60 rows (columns)" in proc.stdout
     test_rows = [json.loads(line) for line in (out / "test" / "sst2.jsonl").read_text().splitlines()]

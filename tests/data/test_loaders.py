@@ -6,15 +6,34 @@ import pytest
 from iftkit.data.loaders import detect_schema, load_file
 from iftkit.errors import IftkitError
 
-ALPACA = [{"instruction": "Classify the review.", "input": "Great phone.", "output": "positive"},
-          {"instruction": "Say hello in French.", "input": "", "output": "Bonjour"}]
-MESSAGES = [{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"},
-                          {"role": "assistant", "content": "4"}]},
-            {"messages": [{"role": "user", "content": "Capital of Peru?"}, {"role": "assistant", "content": "Lima"}]}]
-SHAREGPT = [{"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello!"},
-                               {"from": "human", "value": "Name a fruit."}, {"from": "gpt", "value": "pear"}]}]
-PROMPT_COMPLETION = [{"prompt": "Sort: b, a", "completion": "a, b", "task": "sorting", "category": "list_ops"},
-                     {"prompt": [{"role": "user", "content": "Upper: hi"}], "completion": [{"role": "assistant", "content": "HI"}]}]
+ALPACA = [
+    {"instruction": "Classify the review.", "input": "Great phone.", "output": "positive"},
+    {"instruction": "Say hello in French.", "input": "", "output": "Bonjour"},
+]
+MESSAGES = [
+    {
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "2+2?"},
+            {"role": "assistant", "content": "4"},
+        ]
+    },
+    {"messages": [{"role": "user", "content": "Capital of Peru?"}, {"role": "assistant", "content": "Lima"}]},
+]
+SHAREGPT = [
+    {
+        "conversations": [
+            {"from": "human", "value": "Hi"},
+            {"from": "gpt", "value": "Hello!"},
+            {"from": "human", "value": "Name a fruit."},
+            {"from": "gpt", "value": "pear"},
+        ]
+    }
+]
+PROMPT_COMPLETION = [
+    {"prompt": "Sort: b, a", "completion": "a, b", "task": "sorting", "category": "list_ops"},
+    {"prompt": [{"role": "user", "content": "Upper: hi"}], "completion": [{"role": "assistant", "content": "HI"}]},
+]
 
 
 def jsonl(path, records):
@@ -31,8 +50,10 @@ def csv_file(path, records):
     return path
 
 
-@pytest.mark.parametrize("schema,records", [("alpaca", ALPACA), ("messages", MESSAGES), ("sharegpt", SHAREGPT),
-                                            ("prompt_completion", PROMPT_COMPLETION)])
+@pytest.mark.parametrize(
+    "schema,records",
+    [("alpaca", ALPACA), ("messages", MESSAGES), ("sharegpt", SHAREGPT), ("prompt_completion", PROMPT_COMPLETION)],
+)
 @pytest.mark.parametrize("kind", ["jsonl", "csv", "json", "parquet"])
 def test_each_schema_loads_from_each_file_type(tmp_path, schema, records, kind):
     path = tmp_path / f"mine.{kind}"
@@ -54,7 +75,10 @@ def test_each_schema_loads_from_each_file_type(tmp_path, schema, records, kind):
     assert row.prompt[-1]["role"] == "user" and row.completion and row.gold == row.completion
     assert row.source == f"user:mine.{kind}" and row.meta["origin"].startswith(str(path))
     if schema == "alpaca":
-        assert row.prompt == [{"role": "user", "content": "Classify the review.\n\nGreat phone."}] and row.completion == "positive"
+        assert (
+            row.prompt == [{"role": "user", "content": "Classify the review.\n\nGreat phone."}]
+            and row.completion == "positive"
+        )
         assert res.rows[1].prompt[0]["content"] == "Say hello in French."
     if schema == "messages":
         assert row.prompt[0] == {"role": "system", "content": "Be brief."} and row.completion == "4"
@@ -67,7 +91,10 @@ def test_each_schema_loads_from_each_file_type(tmp_path, schema, records, kind):
 
 
 def test_dolly_fields_and_explicit_task(tmp_path):
-    p = jsonl(tmp_path / "d.jsonl", [{"instruction": "Who?", "context": "Ana wrote it.", "response": "Ana", "category": "closed_qa"}])
+    p = jsonl(
+        tmp_path / "d.jsonl",
+        [{"instruction": "Who?", "context": "Ana wrote it.", "response": "Ana", "category": "closed_qa"}],
+    )
     res = load_file(p, task="qa", force_task=True)
     assert res.rows[0].prompt[0]["content"] == "Who?\n\nAna wrote it." and res.rows[0].task == "qa"
     assert res.rows[0].category == "closed_qa"
@@ -95,7 +122,9 @@ def test_wrong_types_missing_fields_and_unknown_schema(tmp_path):
     p = jsonl(tmp_path / "e.jsonl", [{"messages": [{"role": "user", "content": "hi"}]}])
     with pytest.raises(IftkitError, match="e.jsonl:1: the last message must be the assistant's answer"):
         load_file(p)
-    p = jsonl(tmp_path / "s.jsonl", [{"conversations": [{"from": "alien", "value": "x"}, {"from": "gpt", "value": "y"}]}])
+    p = jsonl(
+        tmp_path / "s.jsonl", [{"conversations": [{"from": "alien", "value": "x"}, {"from": "gpt", "value": "y"}]}]
+    )
     with pytest.raises(IftkitError, match="s.jsonl:1: message 0 has unknown role 'alien'"):
         load_file(p)
     # an explicit schema overrides detection and is enforced
@@ -112,12 +141,16 @@ def test_empty_inputs_and_missing_columns(tmp_path):
     with pytest.raises(IftkitError, match="no usable rows"):
         load_file(tmp_path / "blank.jsonl")
     (tmp_path / "cols.csv").write_text("instruction,answer\nhi,there\n")
-    with pytest.raises(IftkitError, match=r"cols.csv:1: missing column\(s\) 'output or response' for the alpaca schema"):
+    with pytest.raises(
+        IftkitError, match=r"cols.csv:1: missing column\(s\) 'output or response' for the alpaca schema"
+    ):
         load_file(tmp_path / "cols.csv", fmt="alpaca")
     (tmp_path / "ragged.csv").write_text("instruction,output\nhi,there\na,b,c\n")
     with pytest.raises(IftkitError, match=r"ragged.csv:3: more values than the 2 header columns"):
         load_file(tmp_path / "ragged.csv")
-    (tmp_path / "arr.json").write_text('[\n  {"instruction": "a", "output": "b"},\n  {"instruction": "c", "output": 7}\n]')
+    (tmp_path / "arr.json").write_text(
+        '[\n  {"instruction": "a", "output": "b"},\n  {"instruction": "c", "output": 7}\n]'
+    )
     with pytest.raises(IftkitError, match=r"arr.json:3: field 'output' must be a string"):
         load_file(tmp_path / "arr.json")
     with pytest.raises(IftkitError, match="data file not found"):
@@ -153,6 +186,8 @@ def test_bom_files_load_and_binary_or_latin1_files_are_named(tmp_path):
     with pytest.raises(IftkitError, match=rf"^{binary}: not a text file \(binary content\)"):
         load_file(binary)
     latin = tmp_path / "latin.jsonl"
-    latin.write_bytes(json.dumps(ALPACA[0]).encode() + b"\n" + '{"instruction": "D\u00e9cris", "output": "ok"}\n'.encode("latin-1"))
+    latin.write_bytes(
+        json.dumps(ALPACA[0]).encode() + b"\n" + '{"instruction": "D\u00e9cris", "output": "ok"}\n'.encode("latin-1")
+    )
     with pytest.raises(IftkitError, match=rf"^{latin}:2: not UTF-8 text"):
         load_file(latin)

@@ -15,8 +15,12 @@ def recipe(**mix):
     m = {"total_size": 120, "val_size": 10, "test_size_per_task": 20, **mix}
     if "target_count" not in m and "target_ratio" not in m:
         m["target_ratio"] = 0.25
-    return validate({"data": {"target_task": "sentiment", "general_tasks": SMALL_GENERAL,
-                              "samples_per_task": 120, **data}, "mix": m})
+    return validate(
+        {
+            "data": {"target_task": "sentiment", "general_tasks": SMALL_GENERAL, "samples_per_task": 120, **data},
+            "mix": m,
+        }
+    )
 
 
 def contents(rows):
@@ -85,8 +89,12 @@ def test_attempted_leak_through_a_user_file_is_refused(tmp_path):
         for r in test_rows[:2]:
             f.write(json.dumps({"prompt": r.prompt, "completion": r.completion}) + "\n")
     # mixed schemas in one file are an error of their own; keep this file in one schema
-    leaky.write_text("".join(json.dumps({"prompt": r.prompt, "completion": r.completion}) + "\n"
-                             for r in [Row([{"role": "user", "content": "Say hi."}], "hi", "x", "c")] + test_rows[:2]))
+    leaky.write_text(
+        "".join(
+            json.dumps({"prompt": r.prompt, "completion": r.completion}) + "\n"
+            for r in [Row([{"role": "user", "content": "Say hi."}], "hi", "x", "c")] + test_rows[:2]
+        )
+    )
     before = files_bytes(mix_dir)
     with pytest.raises(IftkitError, match=r"test-set leak: 2 .*'sentiment'.*general\.jsonl:2"):
         build_mix(recipe(data={"general_files": [str(leaky)]}), mix_dir)
@@ -97,12 +105,18 @@ def test_assert_disjoint_refuses_a_rephrased_test_instance():
     from iftkit.data.tasks import get_task
 
     test = get_task("sentiment").generate(5, seed="t")
-    same_instance = Row([{"role": "user", "content": "other words"}], test[0].completion, "sentiment", "classify",
-                        meta={"key": test[0].meta["key"]})
+    same_instance = Row(
+        [{"role": "user", "content": "other words"}],
+        test[0].completion,
+        "sentiment",
+        "classify",
+        meta={"key": test[0].meta["key"]},
+    )
     with pytest.raises(IftkitError, match="test-set leak"):
         assert_disjoint([same_instance], {"sentiment": test})
-    assert_disjoint(get_task("sentiment").generate(5, seed="u", exclude_keys={r.meta["key"] for r in test}),
-                    {"sentiment": test})
+    assert_disjoint(
+        get_task("sentiment").generate(5, seed="u", exclude_keys={r.meta["key"] for r in test}), {"sentiment": test}
+    )
 
 
 def test_manifest_names_counts_hashes_seed_and_recipe(tmp_path):
@@ -128,16 +142,25 @@ def test_synthetic_target_format_rows_are_counted_apart(tmp_path):
     assert not {r.meta["key"] for r in synth} & {r.meta["key"] for r in real}
     # from a teacher/user file instead of the catalog
     f = tmp_path / "fmt.jsonl"
-    write_rows(f, [Row([{"role": "user", "content": f"Review {i}: fine product {i}."}], "positive", "t", "classify")
-                   for i in range(12)])
+    write_rows(
+        f,
+        [
+            Row([{"role": "user", "content": f"Review {i}: fine product {i}."}], "positive", "t", "classify")
+            for i in range(12)
+        ],
+    )
     p2 = plan(recipe(target_count=5, synthetic_format_count=12, data={"synthetic_format_files": [str(f)]}))
     assert sum(r.meta["role"] == "synthetic_format" for r in p2["train"]) == 12
 
 
 def test_user_target_file_gets_a_fixed_held_out_test_set(tmp_path):
     f = tmp_path / "tickets.jsonl"
-    f.write_text("".join(json.dumps({"instruction": f"Route ticket {i}", "output": ["billing", "tech"][i % 2]}) + "\n"
-                         for i in range(80)))
+    f.write_text(
+        "".join(
+            json.dumps({"instruction": f"Route ticket {i}", "output": ["billing", "tech"][i % 2]}) + "\n"
+            for i in range(80)
+        )
+    )
     user = {"target_task": "tickets", "target_files": [str(f)], "target_test_size": 20}
     r1 = recipe(target_count=30, data=user)
     r2 = recipe(target_count=50, seed=9, data=user)
@@ -151,28 +174,40 @@ def test_user_target_file_gets_a_fixed_held_out_test_set(tmp_path):
 @pytest.mark.parametrize("n_rows,expected", [(80, 30), (400, 80), (3000, 500)])
 def test_user_test_set_is_a_fifth_of_the_rows_within_bounds(tmp_path, n_rows, expected):
     f = tmp_path / "tickets.jsonl"
-    f.write_text("".join(json.dumps({"instruction": f"Route ticket {i}", "output": ["billing", "tech"][i % 2]}) + "\n"
-                         for i in range(n_rows)))
+    f.write_text(
+        "".join(
+            json.dumps({"instruction": f"Route ticket {i}", "output": ["billing", "tech"][i % 2]}) + "\n"
+            for i in range(n_rows)
+        )
+    )
     p = plan(recipe(target_count=10, data={"target_task": "tickets", "target_files": [str(f)]}))
     test = p["test"]["tickets"]
     assert len(test) == expected
     # every test row carries the checker's spec, so eval scores it as the build inferred
     assert {json.dumps(r.meta["task_spec"], sort_keys=True) for r in test} == {
-        json.dumps(p["info"]["target_spec"], sort_keys=True)}
+        json.dumps(p["info"]["target_spec"], sort_keys=True)
+    }
     assert p["info"]["target_spec"]["kind"] == "label" and p["info"]["target_spec"]["labels"] == ["billing", "tech"]
 
 
 def _sentiment_file(tmp_path):
     f = tmp_path / "reviews.csv"
-    f.write_text("prompt,completion\n" + "".join(
-        f"\"Film {i} was {'a triumph' if i % 2 else 'a bore'} from start to end.\",{'positive' if i % 2 else 'negative'}\n"
-        for i in range(120)))
+    f.write_text(
+        "prompt,completion\n"
+        + "".join(
+            f'"Film {i} was {"a triumph" if i % 2 else "a bore"} from '
+            f'start to end.",{"positive" if i % 2 else "negative"}\n'
+            for i in range(120)
+        )
+    )
     return f
 
 
 def test_a_catalog_family_that_teaches_the_user_task_leaves_the_general_pool(tmp_path):
     f = _sentiment_file(tmp_path)
-    p = plan(recipe(target_ratio=0.0, data={"target_task": "reviews", "target_files": [str(f)], "general_tasks": "all"}))
+    p = plan(
+        recipe(target_ratio=0.0, data={"target_task": "reviews", "target_files": [str(f)], "general_tasks": "all"})
+    )
     assert "sentiment" not in p["info"]["general_tasks"] and "sentiment" not in p["test"]
     assert p["info"]["excluded_general_tasks"] == ["sentiment"]
     assert "same labels" in p["info"]["catalog_overlap"]["sentiment"]
@@ -181,8 +216,12 @@ def test_a_catalog_family_that_teaches_the_user_task_leaves_the_general_pool(tmp
 
 def test_general_tasks_can_bring_an_overlapping_family_back(tmp_path):
     f = _sentiment_file(tmp_path)
-    p = plan(recipe(target_ratio=0.0, data={"target_task": "reviews", "target_files": [str(f)],
-                                            "general_tasks": ["sentiment", "topic"]}))
+    p = plan(
+        recipe(
+            target_ratio=0.0,
+            data={"target_task": "reviews", "target_files": [str(f)], "general_tasks": ["sentiment", "topic"]},
+        )
+    )
     assert p["info"]["general_tasks"] == ["sentiment", "topic"] and p["info"]["excluded_general_tasks"] == []
     assert "sentiment" in p["info"]["catalog_overlap"]
 
@@ -200,8 +239,12 @@ def test_impossible_amounts_are_clear_errors():
 
 @pytest.mark.parametrize("target", ["ticket_json", "fact_qa", "headline", "list_items"])
 def test_any_family_can_be_the_target(target):
-    r = validate({"data": {"target_task": target, "general_tasks": "all", "samples_per_task": 40},
-                  "mix": {"target_ratio": 0.5, "total_size": 60, "val_size": 6, "test_size_per_task": 10}})
+    r = validate(
+        {
+            "data": {"target_task": target, "general_tasks": "all", "samples_per_task": 40},
+            "mix": {"target_ratio": 0.5, "total_size": 60, "val_size": 6, "test_size_per_task": 10},
+        }
+    )
     p = plan(r)
     assert target not in p["info"]["general_tasks"] and len(p["info"]["general_tasks"]) == 19
     assert sum(x.task == target for x in p["train"]) == 30 and set(p["test"]) >= {target, "sentiment"}

@@ -20,8 +20,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def synth_cli(server, out, cache, *extra):
-    return ["data", "synth", "--backend", "openai", "--base-url", server.base_url, "--model", "teacher-1",
-            "--out", str(out), "--cache-dir", str(cache), "--api-key-env", "IFTKIT_TEST_TEACHER_KEY", *extra]
+    return [
+        "data",
+        "synth",
+        "--backend",
+        "openai",
+        "--base-url",
+        server.base_url,
+        "--model",
+        "teacher-1",
+        "--out",
+        str(out),
+        "--cache-dir",
+        str(cache),
+        "--api-key-env",
+        "IFTKIT_TEST_TEACHER_KEY",
+        *extra,
+    ]
 
 
 def cache_entries(cache_dir) -> int:
@@ -95,7 +110,9 @@ def test_near_duplicates_of_the_pool_are_filtered(tmp_path):
 
 
 def test_parse_candidate_checks_format():
-    ok, why = parse_candidate('Sure:\n```json\n{"instruction": "Name two rivers in Spain.", "input": "", "output": "Ebro, Tagus"}\n```')
+    ok, why = parse_candidate(
+        'Sure:\n```json\n{"instruction": "Name two rivers in Spain.", "input": "", "output": "Ebro, Tagus"}\n```'
+    )
     assert ok and ok.output == "Ebro, Tagus" and why == ""
     ok, _ = parse_candidate("Instruction: Give a synonym for happy.\nInput:\nOutput: glad")
     assert ok and ok.instruction == "Give a synonym for happy." and ok.output == "glad"
@@ -109,13 +126,19 @@ def test_parse_candidate_checks_format():
 
 def test_server_errors_are_retried(tmp_path):
     with TeacherServer(fail_first=2) as server:
-        teacher = make_teacher(SynthConfig(model="m", base_url=server.base_url, max_retries=3, max_concurrency=1,
-                                           cache_dir=str(tmp_path / "c")))
+        teacher = make_teacher(
+            SynthConfig(
+                model="m", base_url=server.base_url, max_retries=3, max_concurrency=1, cache_dir=str(tmp_path / "c")
+            )
+        )
         rep = synthesize(SynthConfig(n=2, max_concurrency=1), teacher, tmp_path / "o.jsonl")
         assert rep.accepted == 2 and rep.failed_calls == 0 and server._attempts == server.calls + 2
     with TeacherServer(fail_first=100) as server:
-        teacher = make_teacher(SynthConfig(model="m", base_url=server.base_url, max_retries=1, max_concurrency=1,
-                                           cache_dir=str(tmp_path / "c2")))
+        teacher = make_teacher(
+            SynthConfig(
+                model="m", base_url=server.base_url, max_retries=1, max_concurrency=1, cache_dir=str(tmp_path / "c2")
+            )
+        )
         rep = synthesize(SynthConfig(n=1, max_calls=2, max_concurrency=1), teacher, tmp_path / "o2.jsonl")
         assert rep.accepted == 0 and rep.failed_calls == 2 and rep.rejected == {"call_failed": 2}
         assert cache_entries(tmp_path / "c2") == 0, "failures are never cached"
@@ -125,7 +148,12 @@ def test_interrupted_run_resumes_without_repeating_finished_calls(tmp_path):
     out, cache = tmp_path / "s.jsonl", tmp_path / "cache"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with TeacherServer(delay_s=0.3) as server:
-        cmd = [sys.executable, "-m", "iftkit", *synth_cli(server, out, cache, "--n", "16", "--data.synth.max_concurrency", "2")]
+        cmd = [
+            sys.executable,
+            "-m",
+            "iftkit",
+            *synth_cli(server, out, cache, "--n", "16", "--data.synth.max_concurrency", "2"),
+        ]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while cache_entries(cache) < 5 and time.monotonic() < deadline and proc.poll() is None:
@@ -151,8 +179,15 @@ def test_local_transformers_teacher_runs_and_caches(tmp_path, tiny_model_dir):
     from iftkit.config.schema import ModelConfig
     from iftkit.data.teacher import make_teacher
 
-    cfg = SynthConfig(backend="local", model=str(tiny_model_dir), n=2, max_calls=3, max_tokens=12, max_concurrency=1,
-                      cache_dir=str(tmp_path / "c"))
+    cfg = SynthConfig(
+        backend="local",
+        model=str(tiny_model_dir),
+        n=2,
+        max_calls=3,
+        max_tokens=12,
+        max_concurrency=1,
+        cache_dir=str(tmp_path / "c"),
+    )
     teacher = make_teacher(cfg, ModelConfig())
     rep = synthesize(cfg, teacher, tmp_path / "o.jsonl")
     assert rep.requests == 3 and rep.new_calls == 3 and sum(rep.rejected.values()) + rep.accepted == 3
@@ -175,14 +210,40 @@ def _cache(isolated_cache):
 
 def test_target_format_synthesis_from_user_examples(tmp_path, capsys):
     seeds = tmp_path / "examples.jsonl"
-    seeds.write_text("".join(json.dumps({"instruction": "Route this ticket: billing, technical or shipping.",
-                                         "input": f"Ticket {i}: my order {i} is late.", "output": "shipping"}) + "\n"
-                             for i in range(4)))
+    seeds.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "instruction": "Route this ticket: billing, technical or shipping.",
+                    "input": f"Ticket {i}: my order {i} is late.",
+                    "output": "shipping",
+                }
+            )
+            + "\n"
+            for i in range(4)
+        )
+    )
     with TeacherServer(bad_every=0) as server:
-        assert main(synth_cli(server, tmp_path / "fmt.jsonl", tmp_path / "c", "--n", "3", "--task", "ticket_routing",
-                              "--seeds", str(seeds))) == 0
+        assert (
+            main(
+                synth_cli(
+                    server,
+                    tmp_path / "fmt.jsonl",
+                    tmp_path / "c",
+                    "--n",
+                    "3",
+                    "--task",
+                    "ticket_routing",
+                    "--seeds",
+                    str(seeds),
+                )
+            )
+            == 0
+        )
         body = json.loads(server.bodies[0])
     assert "Route this ticket" in body["messages"][1]["content"]
-    assert 'category "user"' in body["messages"][1]["content"] and "same output format" in body["messages"][1]["content"]
+    assert (
+        'category "user"' in body["messages"][1]["content"] and "same output format" in body["messages"][1]["content"]
+    )
     rows = read_rows(tmp_path / "fmt.jsonl")
     assert len(rows) == 3 and {r.task for r in rows} == {"ticket_routing"}

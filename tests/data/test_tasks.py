@@ -8,41 +8,97 @@ from iftkit.errors import IftkitError
 # family -> (gold, right answer in the strict format, wrong answer, right answers in other formats)
 TICKET = {"name": "Ana Silva", "product": "router", "priority": "high"}
 CASES = {
-    "sentiment": ("positive", "positive", "The review is negative.",
-                  ["Positive!", "The sentiment is positive.", '{"sentiment": "Positive"}']),
+    "sentiment": (
+        "positive",
+        "positive",
+        "The review is negative.",
+        ["Positive!", "The sentiment is positive.", '{"sentiment": "Positive"}'],
+    ),
     "topic": ("sports", "sports", "business", ["Sports.", "Topic: SPORTS"]),
-    "extract_emails": (["a.b@x.com", "c@y.org"], "a.b@x.com, c@y.org", "a.b@x.com",
-                       ['["a.b@x.com", "c@y.org"]', "- a.b@x.com\n- c@y.org", "The emails are c@y.org and a.b@x.com."]),
-    "extract_date": ("2023-03-05", "2023-03-05", "2023-05-03",
-                     ["March 5, 2023", "The meeting is on 5 March 2023.", "2023/03/05"]),
+    "extract_emails": (
+        ["a.b@x.com", "c@y.org"],
+        "a.b@x.com, c@y.org",
+        "a.b@x.com",
+        ['["a.b@x.com", "c@y.org"]', "- a.b@x.com\n- c@y.org", "The emails are c@y.org and a.b@x.com."],
+    ),
+    "extract_date": (
+        "2023-03-05",
+        "2023-03-05",
+        "2023-05-03",
+        ["March 5, 2023", "The meeting is on 5 March 2023.", "2023/03/05"],
+    ),
     "extract_amount": ("1234.50", "1234.50", "1243.50", ["$1,234.50", "The total is $1,234.50.", "1234.5"]),
-    "ticket_json": (TICKET, json.dumps(TICKET), json.dumps({**TICKET, "priority": "low"}),
-                    ["```json\n" + json.dumps(TICKET) + "\n```", "name: Ana Silva\nproduct: Router\npriority: High",
-                     "Here you go: " + json.dumps({"priority": "high", "product": "router", "name": "Ana Silva", "x": 1})]),
-    "entity_tags": ({"person": ["Ana Silva", "Tom"], "city": ["Lisbon", "Paris"]},
-                    "person: Ana Silva, Tom; city: Lisbon, Paris", "person: Ana Silva; city: Lisbon, Paris",
-                    ['{"PERSON": ["Ana Silva", "Tom"], "LOC": ["Lisbon", "Paris"]}', "People: Tom, Ana Silva\nCities: Paris, Lisbon"]),
-    "change_case": ("THE OLD TRAIN ARRIVES.", "THE OLD TRAIN ARRIVES.", "The Old Train Arrives.",
-                    ['Here it is: "THE OLD TRAIN ARRIVES."', "THE OLD TRAIN ARRIVES"]),
-    "reverse_words": ("pear fig apple", "pear fig apple", "apple fig pear", ["Pear, fig, apple", "Reversed: pear fig apple."]),
+    "ticket_json": (
+        TICKET,
+        json.dumps(TICKET),
+        json.dumps({**TICKET, "priority": "low"}),
+        [
+            "```json\n" + json.dumps(TICKET) + "\n```",
+            "name: Ana Silva\nproduct: Router\npriority: High",
+            "Here you go: " + json.dumps({"priority": "high", "product": "router", "name": "Ana Silva", "x": 1}),
+        ],
+    ),
+    "entity_tags": (
+        {"person": ["Ana Silva", "Tom"], "city": ["Lisbon", "Paris"]},
+        "person: Ana Silva, Tom; city: Lisbon, Paris",
+        "person: Ana Silva; city: Lisbon, Paris",
+        [
+            '{"PERSON": ["Ana Silva", "Tom"], "LOC": ["Lisbon", "Paris"]}',
+            "People: Tom, Ana Silva\nCities: Paris, Lisbon",
+        ],
+    ),
+    "change_case": (
+        "THE OLD TRAIN ARRIVES.",
+        "THE OLD TRAIN ARRIVES.",
+        "The Old Train Arrives.",
+        ['Here it is: "THE OLD TRAIN ARRIVES."', "THE OLD TRAIN ARRIVES"],
+    ),
+    "reverse_words": (
+        "pear fig apple",
+        "pear fig apple",
+        "apple fig pear",
+        ["Pear, fig, apple", "Reversed: pear fig apple."],
+    ),
     "arithmetic": ("42", "42", "41", ["17 + 25 = 42", "The answer is 42."]),
-    "compare_logic": ({"answer": "Ann", "candidates": ["Ann", "Ben", "Cara"]}, "Ann", "Ben",
-                      ["Ann is the oldest.", "The oldest is Ann, since she is older than Ben."]),
+    "compare_logic": (
+        {"answer": "Ann", "candidates": ["Ann", "Ben", "Cara"]},
+        "Ann",
+        "Ben",
+        ["Ann is the oldest.", "The oldest is Ann, since she is older than Ben."],
+    ),
     "code_output": ("6", "6", "5", ["It prints 6.", "`6`"]),
     "context_qa": ("Maya Chen", "Maya Chen", "Tom Lee", ["It was opened by Maya Chen.", "maya chen"]),
-    "headline": ({"headline": "Norbank to open 12 new branches in Lyon", "org": "Norbank", "verb": "open",
-                  "noun": "branch", "max_words": 12},
-                 "Norbank to open 12 new branches in Lyon",
-                 "Norbank said on Monday that it will open twelve brand new branches in the lovely city of Lyon",
-                 ["Norbank opens 12 branches in Lyon", "Headline: Norbank Will Open New Branches"]),
-    "sort_items": (["apple", "fig", "pear"], "apple, fig, pear", "apple, pear, fig",
-                   ['["apple", "fig", "pear"]', "1. Apple\n2. Fig\n3. Pear", "Sorted: apple, fig and pear"]),
+    "headline": (
+        {
+            "headline": "Norbank to open 12 new branches in Lyon",
+            "org": "Norbank",
+            "verb": "open",
+            "noun": "branch",
+            "max_words": 12,
+        },
+        "Norbank to open 12 new branches in Lyon",
+        "Norbank said on Monday that it will open twelve brand new branches in the lovely city of Lyon",
+        ["Norbank opens 12 branches in Lyon", "Headline: Norbank Will Open New Branches"],
+    ),
+    "sort_items": (
+        ["apple", "fig", "pear"],
+        "apple, fig, pear",
+        "apple, pear, fig",
+        ['["apple", "fig", "pear"]', "1. Apple\n2. Fig\n3. Pear", "Sorted: apple, fig and pear"],
+    ),
     "count_items": ("4", "4", "5", ["There are 4 items.", "four"]),
-    "list_items": ({"category": "fruit", "n": 3, "excluded": ["apple"]}, "pear\nfig\nplum", "pear\nfig\napple",
-                   ["1. Pear\n2. Fig\n3. Plum", "Pears, figs and plums."]),
-    "constrained_sentence": ({"start": "Last summer", "word": "river", "end": ".", "max_words": 25},
-                             "Last summer, we walked along the river.", "We walked along the river last summer.",
-                             ['"Last summer, the river was warm and calm"', "last summer the river flooded. It was scary!"]),
+    "list_items": (
+        {"category": "fruit", "n": 3, "excluded": ["apple"]},
+        "pear\nfig\nplum",
+        "pear\nfig\napple",
+        ["1. Pear\n2. Fig\n3. Plum", "Pears, figs and plums."],
+    ),
+    "constrained_sentence": (
+        {"start": "Last summer", "word": "river", "end": ".", "max_words": 25},
+        "Last summer, we walked along the river.",
+        "We walked along the river last summer.",
+        ['"Last summer, the river was warm and calm"', "last summer the river flooded. It was scary!"],
+    ),
     "translate_words": ("chat, rouge", "chat, rouge", "chien, rouge", ["Chat, Rouge.", "In French: chat and rouge"]),
     "fact_qa": ("Paris", "Paris", "Lyon", ["The capital of France is Paris.", "paris"]),
 }
@@ -55,8 +111,22 @@ def test_catalog_has_enough_families_phrasings_and_categories():
         assert len(task.phrasings) >= 3, task.name
         assert task.answer_format and task.tolerant_rule and task.category
     cats = {t.category for t in CATALOG.values()}
-    for needed in ("classify", "extract", "structured", "tagging", "rewrite", "logic", "context_answer",
-                   "summarize", "list_ops", "code", "translate", "memory_answer", "create", "write"):
+    for needed in (
+        "classify",
+        "extract",
+        "structured",
+        "tagging",
+        "rewrite",
+        "logic",
+        "context_answer",
+        "summarize",
+        "list_ops",
+        "code",
+        "translate",
+        "memory_answer",
+        "create",
+        "write",
+    ):
         assert needed in cats
 
 
@@ -83,8 +153,9 @@ def test_generation_is_deterministic_self_consistent_and_difficulty_matters(name
     assert [r.to_json() for r in a] == [r.to_json() for r in task.generate(40, seed=7, difficulty=1)]
     assert [r.to_json() for r in a] != [r.to_json() for r in task.generate(40, seed=8, difficulty=1)]
     hard = task.generate(40, seed=7, difficulty=3)
-    assert {r.completion for r in a} != {r.completion for r in hard} or \
-        {r.user_text() for r in a} != {r.user_text() for r in hard}
+    assert {r.completion for r in a} != {r.completion for r in hard} or {r.user_text() for r in a} != {
+        r.user_text() for r in hard
+    }
     for r in a + hard:
         assert r.task == name and r.category == task.category and r.source == "catalog"
         assert task.score(r.completion, r.gold, "strict") == 1.0, r

@@ -15,24 +15,37 @@ def _rows(pairs):
 
 
 def label_rows(n=40):
-    return _rows((f"Review number {i}: the plot {'soared' if i % 2 else 'sagged'}.", "positive" if i % 2 else "negative")
-                 for i in range(n))
+    return _rows(
+        (f"Review number {i}: the plot {'soared' if i % 2 else 'sagged'}.", "positive" if i % 2 else "negative")
+        for i in range(n)
+    )
 
 
 def json_rows(n=20):
-    return _rows((f"Ticket {i}: refund order {100 + i}", json.dumps({"order": 100 + i, "action": "refund"}))
-                 for i in range(n))
+    return _rows(
+        (f"Ticket {i}: refund order {100 + i}", json.dumps({"order": 100 + i, "action": "refund"})) for i in range(n)
+    )
 
 
 def span_rows(n=20):
     cities = ["Lyon", "Porto", "Graz", "Turku", "Cork"]
-    return _rows((f"Passenger {i} flies from Oslo to {cities[i % 5]} {'New' if i > 9 else ''} tomorrow. Destination?",
-                  cities[i % 5]) for i in range(n))
+    return _rows(
+        (
+            f"Passenger {i} flies from Oslo to {cities[i % 5]} {'New' if i > 9 else ''} tomorrow. Destination?",
+            cities[i % 5],
+        )
+        for i in range(n)
+    )
 
 
 def free_rows(n=20):
-    return _rows((f"Summarise: meeting {i} moved budget item {i} to next quarter after a long debate.",
-                  f"Meeting {i} postponed budget item {i}.") for i in range(n))
+    return _rows(
+        (
+            f"Summarise: meeting {i} moved budget item {i} to next quarter after a long debate.",
+            f"Meeting {i} postponed budget item {i}.",
+        )
+        for i in range(n)
+    )
 
 
 def test_each_kind_is_inferred_from_the_rows_with_a_reason():
@@ -109,8 +122,14 @@ def test_free_text_task_has_no_checker_for_the_task_scorers():
     from iftkit.evaluation.scorers import Sample, get_scorer
 
     spec = infer_spec(free_rows()).to_dict()
-    s = Sample([{"role": "user", "content": "x"}], "Meeting moved.", "Meeting 1 postponed.", "Meeting 1 postponed.",
-               task="mine", meta={"task_spec": spec})
+    s = Sample(
+        [{"role": "user", "content": "x"}],
+        "Meeting moved.",
+        "Meeting 1 postponed.",
+        "Meeting 1 postponed.",
+        task="mine",
+        meta={"task_spec": spec},
+    )
     assert get_scorer("task_tolerant").score([s]) == [None]
     assert get_scorer("task_format").score([s]) == [None]
 
@@ -119,8 +138,10 @@ def test_task_scorers_reach_user_tasks_through_the_row_spec():
     from iftkit.evaluation.scorers import Sample, get_scorer
 
     spec = infer_spec(label_rows()).to_dict()
-    samples = [Sample([{"role": "user", "content": "x"}], p, "positive", "positive", task="mine", meta={"task_spec": spec})
-               for p, *_ in LABEL_CASES]
+    samples = [
+        Sample([{"role": "user", "content": "x"}], p, "positive", "positive", task="mine", meta={"task_spec": spec})
+        for p, *_ in LABEL_CASES
+    ]
     assert get_scorer("task_tolerant").score(samples) == [float(c[2]) for c in LABEL_CASES]
     assert get_scorer("task_strict").score(samples) == [float(c[1]) for c in LABEL_CASES]
     assert get_scorer("task_format").score(samples) == [float(c[3]) for c in LABEL_CASES]

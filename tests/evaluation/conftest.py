@@ -13,11 +13,19 @@ def make_adapter(base_dir, out_dir, seed: int, card_extra=None):
 
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_pretrained(base_dir)
-    peft = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    peft = get_peft_model(
+        model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    )
     peft.save_pretrained(out_dir)
     AutoTokenizer.from_pretrained(base_dir).save_pretrained(out_dir)
-    card = {"base_model": str(base_dir), "base_model_path": str(base_dir), "target_task": "sentiment", "status": "complete",
-            "wandb": None, **(card_extra or {})}
+    card = {
+        "base_model": str(base_dir),
+        "base_model_path": str(base_dir),
+        "target_task": "sentiment",
+        "status": "complete",
+        "wandb": None,
+        **(card_extra or {}),
+    }
     (out_dir / "adapter_card.json").write_text(json.dumps(card))
     return out_dir
 

@@ -19,48 +19,103 @@ from iftkit.paths import project_root
 
 def _recipe(tmp_path, tiny_model_dir, mix_dir):
     path = tmp_path / "eval.yaml"
-    path.write_text(yaml.safe_dump({
-        "model": {"id": str(tiny_model_dir)},
-        "tracking": {"mode": "disabled"},
-        "eval": {"mix_dir": str(mix_dir), "scorers": ["exact_match", "rouge"], "max_new_tokens": 4,
-                 "instruction_samples_per_category": 1, "cache_dir": str(tmp_path / "cache")},
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "model": {"id": str(tiny_model_dir)},
+                "tracking": {"mode": "disabled"},
+                "eval": {
+                    "mix_dir": str(mix_dir),
+                    "scorers": ["exact_match", "rouge"],
+                    "max_new_tokens": 4,
+                    "instruction_samples_per_category": 1,
+                    "cache_dir": str(tmp_path / "cache"),
+                },
+            }
+        )
+    )
     return path
 
 
 def test_iftkit_eval_cli_with_overrides(tmp_path, tiny_model_dir, tiny_adapters, mix_dir, capsys):
     recipe = _recipe(tmp_path, tiny_model_dir, mix_dir)
-    args = ["eval", "--config", str(recipe), "--adapters", str(tiny_adapters[0]), "--out", str(tmp_path / "out"),
-            "--no-progress", "--eval.scorers", "[exact_match, chrf]"]
+    args = [
+        "eval",
+        "--config",
+        str(recipe),
+        "--adapters",
+        str(tiny_adapters[0]),
+        "--out",
+        str(tmp_path / "out"),
+        "--no-progress",
+        "--eval.scorers",
+        "[exact_match, chrf]",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1] == "generations: 32 new, 0 cached; judge calls: 0 new, 0 cached"
     scorers = {json.loads(line)["scorer"] for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()}
     assert scorers == {"exact_match", "chrf"}  # the override replaced the recipe's list
     assert main(args) == 0
-    assert capsys.readouterr().out.strip().splitlines()[-1] == "generations: 0 new, 32 cached; judge calls: 0 new, 0 cached"
+    assert (
+        capsys.readouterr().out.strip().splitlines()[-1]
+        == "generations: 0 new, 32 cached; judge calls: 0 new, 0 cached"
+    )
 
 
 def test_eval_run_script_and_user_errors(tmp_path, tiny_model_dir, mix_dir):
     recipe = _recipe(tmp_path, tiny_model_dir, mix_dir)
     script = str(project_root() / "eval" / "run.py")
-    bad_adapter = subprocess.run([sys.executable, script, "--config", str(recipe), "--adapters", str(tmp_path / "nope"),
-                                  "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    bad_adapter = subprocess.run(
+        [
+            sys.executable,
+            script,
+            "--config",
+            str(recipe),
+            "--adapters",
+            str(tmp_path / "nope"),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert bad_adapter.returncode == 2
-    assert bad_adapter.stderr.strip().splitlines() == [f"eval/run.py: error: --adapters: not a directory: {tmp_path / 'nope'}"]
-    bad_scorer = subprocess.run([sys.executable, script, "--config", str(recipe), "--out", str(tmp_path / "o"),
-                                 "--eval.scorers", "[rouge, blue]"], capture_output=True, text=True)
+    assert bad_adapter.stderr.strip().splitlines() == [
+        f"eval/run.py: error: --adapters: not a directory: {tmp_path / 'nope'}"
+    ]
+    bad_scorer = subprocess.run(
+        [
+            sys.executable,
+            script,
+            "--config",
+            str(recipe),
+            "--out",
+            str(tmp_path / "o"),
+            "--eval.scorers",
+            "[rouge, blue]",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert bad_scorer.returncode == 2 and "unknown scorer 'blue'" in bad_scorer.stderr
     assert len(bad_scorer.stderr.strip().splitlines()) == 1
 
 
 def _local_judge(tmp_path, tiny_model_dir, counters, **judge):
-    recipe = validate({"model": {"id": str(tiny_model_dir)}, "tracking": {"mode": "disabled"},
-                       "eval": {"judge": {"backend": "local", **judge}}})
+    recipe = validate(
+        {
+            "model": {"id": str(tiny_model_dir)},
+            "tracking": {"mode": "disabled"},
+            "eval": {"judge": {"backend": "local", **judge}},
+        }
+    )
     return build_judge_client(recipe, JsonStore(tmp_path / "j.sqlite", "judge"), counters, progress=False)
 
 
-SAMPLES = [Sample(prompt=[{"role": "user", "content": "2+2?"}], prediction=p, reference="4") for p in ("4", "five", "22")]
+SAMPLES = [
+    Sample(prompt=[{"role": "user", "content": "2+2?"}], prediction=p, reference="4") for p in ("4", "five", "22")
+]
 
 
 def test_local_judge_reads_verdicts_from_probabilities_never_unparseable(tmp_path, tiny_model_dir):
@@ -83,8 +138,9 @@ def test_local_judge_reads_verdicts_from_probabilities_never_unparseable(tmp_pat
     assert (counters.judge.new, counters.judge.cached) == (8, 4)
     assert counters.judge.prompt_tokens > 100
     again = Counters()
-    res2 = get_scorer("judge", client=_local_judge(tmp_path, tiny_model_dir, again),
-                      prompt=load_judge_prompt("reference")).score_detailed(SAMPLES)
+    res2 = get_scorer(
+        "judge", client=_local_judge(tmp_path, tiny_model_dir, again), prompt=load_judge_prompt("reference")
+    ).score_detailed(SAMPLES)
     assert res2.values == res.values and (again.judge.new, again.judge.cached) == (0, 6)
 
 

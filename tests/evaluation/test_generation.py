@@ -1,12 +1,12 @@
 """Eval generation through the chat backend's cache: a rerun loads no model (batched
 generation itself is tested in tests/models/test_chat_local.py)."""
 
+from models.test_chat_local import PROMPTS  # one prompt set for both generation tests
+
 from iftkit.config.schema import ModelConfig
 from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest
 from iftkit.evaluation.sqlite_store import JsonStore
-
-from models.test_chat_local import PROMPTS  # one prompt set for both generation tests
 
 
 def test_cache_makes_a_rerun_load_nothing(tiny_model_dir, tiny_adapters, tmp_path):
@@ -20,7 +20,9 @@ def test_cache_makes_a_rerun_load_nothing(tiny_model_dir, tiny_adapters, tmp_pat
     assert (c1.generations.new, c1.generations.cached, c1.models_loaded) == (10, 0, 2)
     assert out_base != out_adapter  # the adapter is part of the key (and changes the outputs)
     c2 = Counters()
-    again = CachedGenerator(base, cfg, store, c2, 8, 4, progress=False).generate(PROMPTS[:3] + [[{"role": "user", "content": "new"}]])
+    again = CachedGenerator(base, cfg, store, c2, 8, 4, progress=False).generate(
+        PROMPTS[:3] + [[{"role": "user", "content": "new"}]]
+    )
     assert again[:3] == out_base[:3]
     assert (c2.generations.new, c2.generations.cached, c2.models_loaded) == (1, 3, 1)
     c3 = Counters()

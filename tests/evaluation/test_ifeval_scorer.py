@@ -7,6 +7,7 @@ import json
 import pytest
 
 from iftkit.evaluation.harness.tasks import packaged_task_dir
+from iftkit.evaluation.records import SampleRecord
 from iftkit.evaluation.results import aggregate_rows
 from iftkit.evaluation.scorers import Sample, get_scorer
 
@@ -78,8 +79,8 @@ def test_ifeval_scorer_equals_lm_evals_own_functions_on_every_instruction_type()
         assert res.details[k]["strict"] == t["inst_level_strict_acc"]
         assert res.details[k]["loose"] == t["inst_level_loose_acc"]
     # through the eval stage's aggregation, as results rows
-    records = [{"model": "m", "adapter_path": None, "suite": "held_out", "task": "ifeval_demo", "sample_id": str(k),
-                "scores": {o: res.values[o][k] for o in res.values}, "judge": {"ifeval": res.details[k]}, "failed": []}
+    records = [SampleRecord([], "", "", model="m", suite="held_out", task="ifeval_demo", sample_id=str(k),
+                            scores={o: res.values[o][k] for o in res.values}, judge={"ifeval": res.details[k]})
                for k in range(len(docs))]
     rows = {r["scorer"]: r for r in aggregate_rows(records, scorer.outputs(), n_boot=0) if r["task"] == "__all__"}
     for name, value in expected.items():

@@ -2,6 +2,7 @@
 
 import pytest
 
+from evaluation.judge_server import JudgeServer, verdict_for
 from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.judge.client import JudgeClient
 from iftkit.evaluation.judge.prompts import load_judge_prompt
@@ -10,7 +11,6 @@ from iftkit.evaluation.sqlite_store import JsonStore
 from iftkit.models.chat.cache import CachedChat
 from iftkit.models.chat.http import OpenAIChat
 from iftkit.models.chat.types import GenConfig
-from evaluation.judge_server import JudgeServer, verdict_for
 
 GEN = GenConfig(max_new_tokens=48)
 
@@ -41,7 +41,8 @@ def test_healthy_server_then_rerun_makes_zero_calls(tmp_path):
         assert (c1.judge.new, c1.judge.cached, server.requests) == (6, 0, 6)
         assert 1 < server.max_in_flight <= 3  # concurrency is used and bounded
         assert c1.judge.prompt_tokens > 0 and c1.judge.cost == pytest.approx(
-            (c1.judge.prompt_tokens * 1.0 + c1.judge.completion_tokens * 2.0) / 1e6)
+            (c1.judge.prompt_tokens * 1.0 + c1.judge.completion_tokens * 2.0) / 1e6
+        )
         c2 = Counters()
         client2, _ = _client(server, tmp_path, c2)
         again = client2.chat.complete_many(prompts, GEN)
@@ -122,7 +123,9 @@ def test_logprobs_give_the_probability_weighted_score(tmp_path):
         client, _ = _client(server, tmp_path, verdict="auto")
         res = get_scorer("judge", client=client, prompt=load_judge_prompt("reference")).score_detailed(SAMPLES[:2])
         assert all(b["logprobs"] is True and b["top_logprobs"] == 20 for b in server.bodies)
-        pair = get_scorer("judge_pairwise", client=client, prompt=load_judge_prompt("pairwise")).score_detailed(SAMPLES[1:2])
+        pair = get_scorer("judge_pairwise", client=client, prompt=load_judge_prompt("pairwise")).score_detailed(
+            SAMPLES[1:2]
+        )
     # "Score: 10" with 0.6 on 10, 0.3 on 8 (0.1 on " N/A" dropped): (0.6*10 + 0.3*8) / 0.9
     assert res.values["judge"][0] == pytest.approx((6 + 2.4) / 0.9)
     assert res.values["judge"][1] == pytest.approx((0.6 * 5 + 0.3 * 3) / 0.9)  # "four!" scores 5

@@ -37,17 +37,30 @@ def _task_dir(tmp_path):
     d = tmp_path / "tasks"
     (d / "data").mkdir(parents=True)
     (d / "tiny_mc.yaml").write_text(MC_YAML)
-    docs = [{"question": f"Which word is number {i}?", "choices": ["one", "two", "three"], "answer": i % 3} for i in range(8)]
+    docs = [
+        {"question": f"Which word is number {i}?", "choices": ["one", "two", "three"], "answer": i % 3}
+        for i in range(8)
+    ]
     (d / "data" / "tiny_mc.jsonl").write_text("".join(json.dumps(x) + "\n" for x in docs))
     return d
 
 
 def _recipe(tmp_path, tiny_model_dir, lm_eval):
     path = tmp_path / "bench.yaml"
-    path.write_text(yaml.safe_dump({
-        "model": {"id": str(tiny_model_dir)}, "tracking": {"mode": "disabled"},
-        "eval": {"suites": [], "scorers": ["exact_match"], "cache_dir": str(tmp_path / "cache"), "lm_eval": lm_eval},
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "model": {"id": str(tiny_model_dir)},
+                "tracking": {"mode": "disabled"},
+                "eval": {
+                    "suites": [],
+                    "scorers": ["exact_match"],
+                    "cache_dir": str(tmp_path / "cache"),
+                    "lm_eval": lm_eval,
+                },
+            }
+        )
+    )
     return path
 
 
@@ -57,10 +70,14 @@ def _rows(out):
 
 @pytest.mark.slow
 def test_iftkit_eval_runs_local_lm_eval_tasks_on_base_and_adapter_then_reads_them_from_cache(
-        tmp_path, tiny_model_dir, tiny_adapters, capsys):
+    tmp_path, tiny_model_dir, tiny_adapters, capsys
+):
     task_dir = _task_dir(tmp_path)
-    recipe = _recipe(tmp_path, tiny_model_dir, {"tasks": ["tiny_mc", "iftkit_ifeval"], "limit": 6, "max_gen_toks": 8,
-                                                 "task_dir": "tasks", "batch_size": 4})  # task_dir: relative to the recipe
+    recipe = _recipe(
+        tmp_path,
+        tiny_model_dir,
+        {"tasks": ["tiny_mc", "iftkit_ifeval"], "limit": 6, "max_gen_toks": 8, "task_dir": "tasks", "batch_size": 4},
+    )  # task_dir: relative to the recipe
     out = tmp_path / "out"
     args = ["eval", "--config", str(recipe), "--adapters", str(tiny_adapters[0]), "--out", str(out), "--no-progress"]
     assert main(args) == 0
@@ -69,8 +86,15 @@ def test_iftkit_eval_runs_local_lm_eval_tasks_on_base_and_adapter_then_reads_the
     got = {(r["model"], r["suite"], r["scorer"]) for r in rows}
     for model in ("base", "ratio-0.1"):
         assert {(model, "lm_eval/tiny_mc", m) for m in ("acc", "acc_norm")} <= got
-        assert {(model, "lm_eval/iftkit_ifeval", m) for m in ("prompt_level_strict_acc", "inst_level_strict_acc",
-                                                                "prompt_level_loose_acc", "inst_level_loose_acc")} <= got
+        assert {
+            (model, "lm_eval/iftkit_ifeval", m)
+            for m in (
+                "prompt_level_strict_acc",
+                "inst_level_strict_acc",
+                "prompt_level_loose_acc",
+                "inst_level_loose_acc",
+            )
+        } <= got
     version = metadata.version("lm_eval")
     for r in rows:
         assert r["n"] == 6 and r["task"] == "__all__" and r["harness"] == f"lm-eval {version}" and r["limit"] == 6
@@ -92,7 +116,9 @@ def test_iftkit_eval_runs_local_lm_eval_tasks_on_base_and_adapter_then_reads_the
     assert capsys.readouterr().out.strip().splitlines()[-1].endswith("lm-eval tasks: 0 new, 4 cached")
     assert _rows(out) == rows
     # a changed task file is a different task: only it is recomputed, for both models
-    (task_dir / "data" / "tiny_mc.jsonl").write_text((task_dir / "data" / "tiny_mc.jsonl").read_text().replace("one", "uno"))
+    (task_dir / "data" / "tiny_mc.jsonl").write_text(
+        (task_dir / "data" / "tiny_mc.jsonl").read_text().replace("one", "uno")
+    )
     assert main(args) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1].endswith("lm-eval tasks: 2 new, 2 cached")
 

@@ -9,8 +9,9 @@ from iftkit.evaluation.scorers.judge import ReferenceJudge
 
 
 def rec(task, sid, scores, failed=()):
-    return SampleRecord([], "", "", model="m", suite="general", task=task, sample_id=sid, scores=scores,
-                        failed=list(failed))
+    return SampleRecord(
+        [], "", "", model="m", suite="general", task=task, sample_id=sid, scores=scores, failed=list(failed)
+    )
 
 
 def test_eval_cis_bracket_the_mean_narrow_with_n_and_need_five_values():
@@ -26,11 +27,20 @@ def test_aggregate_rows_ratio_failures_and_all_rows():
     records = [
         rec("a", "1", {"exact_match": 1.0, "judge": 8.0, "judge_reference": 10.0, "judge_ratio": 0.8}),
         rec("a", "2", {"exact_match": 0.0, "judge": 2.0, "judge_reference": 5.0, "judge_ratio": 0.4}),
-        rec("b", "3", {"exact_match": 1.0, "judge": None, "judge_reference": 10.0, "judge_ratio": None}, failed=["judge"]),
+        rec(
+            "b",
+            "3",
+            {"exact_match": 1.0, "judge": None, "judge_reference": 10.0, "judge_ratio": None},
+            failed=["judge"],
+        ),
     ]
     rows = {(r["task"], r["scorer"]): r for r in aggregate_rows(records, outputs, n_boot=200)}
     assert rows[("a", "judge_ratio")]["mean"] == pytest.approx(10 / 15)  # ratio of means, not mean of ratios
     assert rows[("a", "exact_match")]["mean"] == 0.5 and rows[("__all__", "exact_match")]["n"] == 3
-    assert rows[("b", "judge")]["n"] == 0 and rows[("b", "judge")]["n_failed"] == 1 and rows[("b", "judge")]["mean"] is None
+    assert (
+        rows[("b", "judge")]["n"] == 0
+        and rows[("b", "judge")]["n_failed"] == 1
+        and rows[("b", "judge")]["mean"] is None
+    )
     assert rows[("__all__", "judge")]["n_failed"] == 1 and rows[("__all__", "judge")]["mean"] == 5.0
     assert rows[("a", "judge")]["scale"] == [0.0, 10.0] and rows[("a", "judge_ratio")]["scale"] == [0.0, None]

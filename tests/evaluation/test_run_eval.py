@@ -12,22 +12,45 @@ from iftkit.config.loader import validate
 from iftkit.evaluation.runner import run_eval
 from iftkit.evaluation.scorers import list_scorers
 
-CONTRACT_SAMPLE_KEYS = {"model", "adapter_path", "suite", "task", "category", "sample_id", "prompt", "prediction",
-                        "reference", "gold", "scores", "judge"}
+CONTRACT_SAMPLE_KEYS = {
+    "model",
+    "adapter_path",
+    "suite",
+    "task",
+    "category",
+    "sample_id",
+    "prompt",
+    "prediction",
+    "reference",
+    "gold",
+    "scores",
+    "judge",
+}
 
 
 @pytest.fixture
 def recipe_for(tiny_model_dir, mix_dir, tmp_path):
     def make(judge_url, reward_model, **eval_over):
         ev = {
-            "mix_dir": str(mix_dir), "scorers": ["all"], "max_new_tokens": 6, "batch_size": 4,
-            "instruction_samples_per_category": 1, "cache_dir": str(tmp_path / "cache"), "bootstrap_samples": 200,
+            "mix_dir": str(mix_dir),
+            "scorers": ["all"],
+            "max_new_tokens": 6,
+            "batch_size": 4,
+            "instruction_samples_per_category": 1,
+            "cache_dir": str(tmp_path / "cache"),
+            "bootstrap_samples": 200,
             "reward_model": str(reward_model),
             "judge": {"backend": "openai", "base_url": judge_url, "model": "test-judge", "backoff_s": 0.01},
         }
         ev.update(eval_over)
-        return validate({"model": {"id": str(tiny_model_dir)}, "data": {"target_task": "sentiment"},
-                         "tracking": {"mode": "offline", "dir": str(tmp_path / "wandb")}, "eval": ev})
+        return validate(
+            {
+                "model": {"id": str(tiny_model_dir)},
+                "data": {"target_task": "sentiment"},
+                "tracking": {"mode": "offline", "dir": str(tmp_path / "wandb")},
+                "eval": ev,
+            }
+        )
 
     return make
 
@@ -42,9 +65,18 @@ def reward_dir(tmp_path_factory):
     tok = make_tokenizer()
     torch.manual_seed(1)
     path = tmp_path_factory.mktemp("reward")
-    LlamaForSequenceClassification(LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                                               num_attention_heads=4, num_key_value_heads=2, num_labels=1,
-                                               pad_token_id=tok.pad_token_id)).save_pretrained(path)
+    LlamaForSequenceClassification(
+        LlamaConfig(
+            vocab_size=len(tok),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            num_labels=1,
+            pad_token_id=tok.pad_token_id,
+        )
+    ).save_pretrained(path)
     tok.save_pretrained(path)
     return path
 
@@ -94,13 +126,17 @@ def test_base_and_two_adapters_every_scorer_then_cached_rerun(recipe_for, reward
         for name in ("ifeval_prompt_strict", "ifeval_prompt_loose", "ifeval_inst_strict", "ifeval_inst_loose"):
             assert (model, "held_out", name) in scorers_seen  # only the instruction set carries IFEval instructions
     for r in rows:
-        assert r["n"] > 0 and (r["mean"] is None or r["ci_low"] is None or r["ci_low"] <= r["mean"] + 1e-9 <= r["ci_high"] + 2e-9)
+        assert r["n"] > 0 and (
+            r["mean"] is None or r["ci_low"] is None or r["ci_low"] <= r["mean"] + 1e-9 <= r["ci_high"] + 2e-9
+        )
         assert (r["ci_low"] is None) == (r["ci_high"] is None)
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     assert len(samples) == 3 * n_rows and all(CONTRACT_SAMPLE_KEYS <= set(s) for s in samples)
     # per-sample details: the judges' verdicts, and lm-eval's per-instruction IFEval checks where a row has instructions
-    assert all(set(s["judge"]) == {"judge", "judge_pairwise"} | ({"ifeval"} if s["meta"].get("instruction_id_list") else set())
-               for s in samples)
+    assert all(
+        set(s["judge"]) == {"judge", "judge_pairwise"} | ({"ifeval"} if s["meta"].get("instruction_id_list") else set())
+        for s in samples
+    )
     by_model = {m: [s["prediction"] for s in samples if s["model"] == m] for m in models}
     assert by_model["base"] != by_model["ratio-0.1"]
 
@@ -168,13 +204,20 @@ def test_dead_judge_trips_the_breaker_exits_nonzero_and_the_rerun_resumes(recipe
 
     port = refused_port()
     out = tmp_path / "results"
-    recipe = recipe_for(f"http://127.0.0.1:{port}/v1", reward_dir, scorers=["exact_match", "judge", "judge_pairwise"],
-                        instruction_set="none", in_domain_samples=2)
+    recipe = recipe_for(
+        f"http://127.0.0.1:{port}/v1",
+        reward_dir,
+        scorers=["exact_match", "judge", "judge_pairwise"],
+        instruction_set="none",
+        in_domain_samples=2,
+    )
     recipe.tracking.mode = "disabled"
     assert _eval_cli(tmp_path, recipe, out) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip() and "Loading weights" not in line]
-    assert len(err) == 1 and err[0].startswith("iftkit: error: judge stopped: 5 consecutive connection failures to "
-                                               f"http://127.0.0.1:{port}/v1/chat/completions")
+    assert len(err) == 1 and err[0].startswith(
+        "iftkit: error: judge stopped: 5 consecutive connection failures to "
+        f"http://127.0.0.1:{port}/v1/chat/completions"
+    )
     assert "rerun the same command to resume" in err[0]
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     n = len(samples)  # 2 sentiment + 2 arithmetic rows
@@ -182,8 +225,13 @@ def test_dead_judge_trips_the_breaker_exits_nonzero_and_the_rerun_resumes(recipe
     for s in samples:
         assert set(s["failed"]) == {"judge", "judge_reference", "judge_ratio", "judge_pairwise"}
         assert s["judge"]["judge"]["retry"] and "circuit breaker open" in s["judge"]["judge"]["error"]
-    rows = {(r["suite"], r["task"], r["scorer"]): r for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
-    assert rows[("in_domain", "__all__", "judge_reference")]["n_failed"] == 2  # the reference verdicts count as failed too
+    rows = {
+        (r["suite"], r["task"], r["scorer"]): r
+        for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())
+    }
+    assert (
+        rows[("in_domain", "__all__", "judge_reference")]["n_failed"] == 2
+    )  # the reference verdicts count as failed too
 
     with JudgeServer(port=port) as server:  # the server is back: the rerun judges what failed, nothing else
         assert _eval_cli(tmp_path, recipe, out) == 0
@@ -197,12 +245,19 @@ def test_dead_judge_trips_the_breaker_exits_nonzero_and_the_rerun_resumes(recipe
 def test_unparseable_reference_verdict_is_counted_in_results(recipe_for, reward_dir, tmp_path):
     from iftkit.data.rows import Row, write_rows
 
-    rows = [Row(prompt=[{"role": "user", "content": f"Name colour {i}"}], completion=c, task="colours", category="misc")
-            for i, c in enumerate(["red", "UNPARSEABLE blue", "green"])]
+    rows = [
+        Row(prompt=[{"role": "user", "content": f"Name colour {i}"}], completion=c, task="colours", category="misc")
+        for i, c in enumerate(["red", "UNPARSEABLE blue", "green"])
+    ]
     write_rows(tmp_path / "colours.jsonl", rows)
     with JudgeServer() as server:
-        recipe = recipe_for(server.url, reward_dir, scorers=["judge"], suites=["colours"],
-                            extra_suites={"colours": str(tmp_path / "colours.jsonl")})
+        recipe = recipe_for(
+            server.url,
+            reward_dir,
+            scorers=["judge"],
+            suites=["colours"],
+            extra_suites={"colours": str(tmp_path / "colours.jsonl")},
+        )
         report = run_eval(recipe, [], tmp_path / "out", progress=False)
     by = {r["scorer"]: r for r in report.rows if r["task"] == "colours"}
     assert (by["judge"]["n"], by["judge"]["n_failed"]) == (3, 0)
@@ -213,8 +268,9 @@ def test_unparseable_reference_verdict_is_counted_in_results(recipe_for, reward_
 
 
 def test_corrupt_cache_is_moved_aside_with_one_warning(recipe_for, reward_dir, tmp_path, capsys):
-    recipe = recipe_for("http://127.0.0.1:9/v1", reward_dir, scorers=["exact_match"], instruction_set="none",
-                        in_domain_samples=2)
+    recipe = recipe_for(
+        "http://127.0.0.1:9/v1", reward_dir, scorers=["exact_match"], instruction_set="none", in_domain_samples=2
+    )
     recipe.tracking.mode = "disabled"
     assert _eval_cli(tmp_path, recipe, tmp_path / "out") == 0
     cache = tmp_path / "cache" / "generations.sqlite"

@@ -11,8 +11,21 @@ def S(pred, ref, **kw):
 
 
 def test_registry_names_aliases_and_unknown():
-    assert {"task_strict", "task_tolerant", "exact_match", "rouge1", "rouge2", "rougeL", "bleu", "chrf", "embedding",
-            "reward", "judge", "judge_pairwise", "ifeval"} <= set(list_scorers())
+    assert {
+        "task_strict",
+        "task_tolerant",
+        "exact_match",
+        "rouge1",
+        "rouge2",
+        "rougeL",
+        "bleu",
+        "chrf",
+        "embedding",
+        "reward",
+        "judge",
+        "judge_pairwise",
+        "ifeval",
+    } <= set(list_scorers())
     assert expand(["rouge", "exact_match", "rouge1"]) == ["rouge1", "rouge2", "rougeL", "exact_match"]
     with pytest.raises(IftkitError, match="unknown scorer 'bluee'"):
         expand(["bluee"])
@@ -26,7 +39,9 @@ def test_lexical_scorers():
     r1 = get_scorer("rouge1").score(samples)
     assert r1[0] == pytest.approx(1.0) and r1[1] == 0.0
     assert get_scorer("rougeL").score([S("a b c d", "a b x d")])[0] == pytest.approx(0.75)
-    bleu = get_scorer("bleu").score([S("the cat sat on the mat", "the cat sat on the mat"), S("dog", "the cat sat on the mat")])
+    bleu = get_scorer("bleu").score(
+        [S("the cat sat on the mat", "the cat sat on the mat"), S("dog", "the cat sat on the mat")]
+    )
     assert bleu[0] == pytest.approx(100.0) and bleu[1] < 10
     chrf = get_scorer("chrf").score([S("colour", "color"), S("xyz", "color")])
     assert chrf[0] > chrf[1]
@@ -36,11 +51,18 @@ def test_lexical_scorers():
 def test_ifeval_prompt_and_instruction_level():
     pytest.importorskip("lm_eval")
     s = get_scorer("ifeval")
-    two = {"instruction_id_list": ["length_constraints:number_words", "change_case:english_lowercase"],
-           "kwargs": [{"relation": "less than", "num_words": 3}, {}]}
+    two = {
+        "instruction_id_list": ["length_constraints:number_words", "change_case:english_lowercase"],
+        "kwargs": [{"relation": "less than", "num_words": 3}, {}],
+    }
     two["kwargs"][0]["num_words"] = 12
-    res = s.score_detailed([S("the cat sat on the warm mat all day", "", meta=two),
-                            S("The cat sat on the warm mat all day", "", meta=two), S("x", "")])
+    res = s.score_detailed(
+        [
+            S("the cat sat on the warm mat all day", "", meta=two),
+            S("The cat sat on the warm mat all day", "", meta=two),
+            S("x", ""),
+        ]
+    )
     assert res.values["ifeval_prompt_strict"] == [1.0, 0.0, None]
     assert res.values["ifeval_inst_strict"] == [1.0, 0.5, None]
 
@@ -52,8 +74,10 @@ def test_malicious_prediction_is_never_executed(tmp_path):
         f"```python\nimport os; os.system('touch {marker}')\n```",
         f'{{"a": __import__("os").system("touch {marker}")}}',
     ]
-    meta = {"instruction_id_list": ["detectable_format:json_format", "length_constraints:number_words"],
-            "kwargs": [{}, {"relation": "less than", "num_words": 6}]}
+    meta = {
+        "instruction_id_list": ["detectable_format:json_format", "length_constraints:number_words"],
+        "kwargs": [{}, {"relation": "less than", "num_words": 6}],
+    }
     samples = [S(p, "def add(a, b):\n    return a + b", meta=meta, task="instruct_code") for p in payloads]
     for name in ["exact_match", "rouge1", "rouge2", "rougeL", "bleu", "chrf", "task_strict", "task_tolerant"]:
         values = get_scorer(name).score(samples)
@@ -65,8 +89,12 @@ def test_malicious_prediction_is_never_executed(tmp_path):
 
 def test_embedding_similarity_offline_default():
     s = get_scorer("embedding")
-    close, far = s.score([S("The cat is sleeping on the sofa.", "A cat naps on the couch."),
-                          S("Quarterly revenue grew by ten percent.", "A cat naps on the couch.")])
+    close, far = s.score(
+        [
+            S("The cat is sleeping on the sofa.", "A cat naps on the couch."),
+            S("Quarterly revenue grew by ten percent.", "A cat naps on the couch."),
+        ]
+    )
     assert s.scale == (-1.0, 1.0) and close > far and close > 0.5
 
 
@@ -79,8 +107,16 @@ def tiny_reward_model(tmp_path_factory):
 
     tok = make_tokenizer()
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4,
-                      num_key_value_heads=2, num_labels=1, pad_token_id=tok.pad_token_id)
+    cfg = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        num_labels=1,
+        pad_token_id=tok.pad_token_id,
+    )
     path = tmp_path_factory.mktemp("reward")
     LlamaForSequenceClassification(cfg).save_pretrained(path)
     tok.save_pretrained(path)

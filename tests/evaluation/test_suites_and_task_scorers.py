@@ -7,8 +7,19 @@ from iftkit.errors import IftkitError
 from iftkit.evaluation.scorers import Sample, get_scorer
 from iftkit.evaluation.suites import build_suites, load_instruction_set, resolve_mix_dir
 
-CATEGORIES = {"classify", "code", "context_answer", "create", "extract", "logic", "memory_answer", "rewrite", "summarize",
-              "translate", "write"}
+CATEGORIES = {
+    "classify",
+    "code",
+    "context_answer",
+    "create",
+    "extract",
+    "logic",
+    "memory_answer",
+    "rewrite",
+    "summarize",
+    "translate",
+    "write",
+}
 
 
 def test_instruction_set_is_large_varied_and_self_consistent():
@@ -32,9 +43,13 @@ def test_old_constraints_key_is_refused_with_the_new_format_named(tmp_path):
 
 
 def test_suites_from_a_built_mix(tmp_path):
-    recipe = validate({"data": {"target_task": "sentiment", "general_tasks": ["arithmetic", "topic"], "samples_per_task": 40},
-                       "mix": {"target_ratio": 0.5, "total_size": 30, "val_size": 4, "test_size_per_task": 6},
-                       "eval": {"general_samples_per_task": 2, "instruction_samples_per_category": 1, "in_domain_samples": 5}})
+    recipe = validate(
+        {
+            "data": {"target_task": "sentiment", "general_tasks": ["arithmetic", "topic"], "samples_per_task": 40},
+            "mix": {"target_ratio": 0.5, "total_size": 30, "val_size": 4, "test_size_per_task": 6},
+            "eval": {"general_samples_per_task": 2, "instruction_samples_per_category": 1, "in_domain_samples": 5},
+        }
+    )
     mix = resolve_mix_dir(recipe, [], tmp_path)
     suites = build_suites(recipe, mix)
     assert [r.task for r in suites["in_domain"]] == ["sentiment"] * 5
@@ -56,7 +71,12 @@ def test_task_scorers_use_the_catalog(tmp_path):
     def s(pred):
         return Sample(row.prompt, pred, row.completion, row.gold, "sentiment", "classify")
 
-    samples = [s(label), s(f"The review is {label}."), s("banana"), Sample([], "x", "y", None, "instruct_write", "write")]
+    samples = [
+        s(label),
+        s(f"The review is {label}."),
+        s("banana"),
+        Sample([], "x", "y", None, "instruct_write", "write"),
+    ]
     strict = get_scorer("task_strict").score(samples)
     tolerant = get_scorer("task_tolerant").score(samples)
     fmt = get_scorer("task_format").score(samples)
@@ -79,26 +99,36 @@ def test_user_instruction_sets_in_any_layout(tmp_path):
     from iftkit.data.rows import write_rows
 
     alpaca = tmp_path / "mine.jsonl"
-    alpaca.write_text('{"instruction": "Name a colour.", "output": "Blue."}\n'
-                      '{"instruction": "Shorten:", "input": "a very long sentence", "output": "long sentence", '
-                      '"category": "rewrite"}\n')
+    alpaca.write_text(
+        '{"instruction": "Name a colour.", "output": "Blue."}\n'
+        '{"instruction": "Shorten:", "input": "a very long sentence", "output": "long sentence", '
+        '"category": "rewrite"}\n'
+    )
     rows = load_instruction_set(str(alpaca))
     assert [(r.task, r.category) for r in rows] == [("instruct_user", "user"), ("instruct_rewrite", "rewrite")]
-    assert rows[1].prompt == [{"role": "user", "content": "Shorten:\n\na very long sentence"}] and rows[1].completion == "long sentence"
+    assert (
+        rows[1].prompt == [{"role": "user", "content": "Shorten:\n\na very long sentence"}]
+        and rows[1].completion == "long sentence"
+    )
     # iftkit rows (e.g. a slice of the built-in set) keep their category and IFEval instructions
     builtin = load_instruction_set()
     own = [r for r in builtin if r.meta.get("instruction_id_list")][:3]
     write_rows(tmp_path / "rows.jsonl", own)
     back = load_instruction_set(str(tmp_path / "rows.jsonl"))
     keep = ("instruction_id_list", "kwargs")
-    assert [(r.task, r.prompt, r.completion, [r.meta[k] for k in keep]) for r in back] == \
-        [(r.task, r.prompt, r.completion, [r.meta[k] for k in keep]) for r in own]
+    assert [(r.task, r.prompt, r.completion, [r.meta[k] for k in keep]) for r in back] == [
+        (r.task, r.prompt, r.completion, [r.meta[k] for k in keep]) for r in own
+    ]
     bom_csv = tmp_path / "mine.csv"
     bom_csv.write_bytes(b"\xef\xbb\xbfprompt,completion,category\r\nSay hi,hi,chat\r\n")
     assert [r.task for r in load_instruction_set(str(bom_csv))] == ["instruct_chat"]
-    recipe = validate({"data": {"target_task": "sentiment", "general_tasks": ["topic"], "samples_per_task": 30},
-                       "mix": {"target_ratio": 0.5, "total_size": 20, "val_size": 2, "test_size_per_task": 4},
-                       "eval": {"suites": ["general", "held_out"], "instruction_set": str(alpaca)}})
+    recipe = validate(
+        {
+            "data": {"target_task": "sentiment", "general_tasks": ["topic"], "samples_per_task": 30},
+            "mix": {"target_ratio": 0.5, "total_size": 20, "val_size": 2, "test_size_per_task": 4},
+            "eval": {"suites": ["general", "held_out"], "instruction_set": str(alpaca)},
+        }
+    )
     suites = build_suites(recipe, resolve_mix_dir(recipe, [], tmp_path))
     assert sorted(r.task for r in suites["general"]) == ["topic", "topic", "topic", "topic"]
     assert sorted(r.task for r in suites["held_out"]) == ["instruct_rewrite", "instruct_user"]
@@ -110,7 +140,7 @@ def test_bad_instruction_set_files_are_one_line_errors(tmp_path):
     with pytest.raises(IftkitError, match=rf"^{binary}: not a text file"):
         load_instruction_set(str(binary))
     latin = tmp_path / "set.yaml"
-    latin.write_bytes("- {category: write, prompt: \"\u00e9crire\", reference: x}\n".encode("latin-1"))
+    latin.write_bytes('- {category: write, prompt: "\u00e9crire", reference: x}\n'.encode("latin-1"))
     with pytest.raises(IftkitError, match=rf"^{latin}:1: not UTF-8 text"):
         load_instruction_set(str(latin))
     with pytest.raises(IftkitError, match="eval.instruction_set: file not found"):
@@ -127,10 +157,38 @@ def test_eval_cli_with_a_binary_instruction_set_exits_with_one_line(tiny_model_d
     binary = tmp_path / "set.jsonl"
     binary.write_bytes(b"\x00\x01\x02\x03" * 50)
     proc = subprocess.run(
-        [sys.executable, "-m", "iftkit", "eval", "--config", str(root / "recipes/quickstart.yaml"), "--out", str(tmp_path / "ev"),
-         "--no-progress", "--model.id", str(tiny_model_dir), "--eval.suites", "[general, held_out]",
-         "--eval.instruction_set", str(binary), "--data.general_tasks", "[topic]", "--data.samples_per_task", "30",
-         "--mix.total_size", "20", "--mix.val_size", "2", "--mix.test_size_per_task", "4"],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)})
+        [
+            sys.executable,
+            "-m",
+            "iftkit",
+            "eval",
+            "--config",
+            str(root / "recipes/quickstart.yaml"),
+            "--out",
+            str(tmp_path / "ev"),
+            "--no-progress",
+            "--model.id",
+            str(tiny_model_dir),
+            "--eval.suites",
+            "[general, held_out]",
+            "--eval.instruction_set",
+            str(binary),
+            "--data.general_tasks",
+            "[topic]",
+            "--data.samples_per_task",
+            "30",
+            "--mix.total_size",
+            "20",
+            "--mix.val_size",
+            "2",
+            "--mix.test_size_per_task",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines() == [f"iftkit: error: {binary}: not a text file (binary content); expected UTF-8 text"]
+    assert proc.stderr.strip().splitlines() == [
+        f"iftkit: error: {binary}: not a text file (binary content); expected UTF-8 text"
+    ]

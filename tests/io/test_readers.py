@@ -2,14 +2,21 @@ import json
 import os
 import subprocess
 import sys
-
 from pathlib import Path
 
 import pytest
 
 from iftkit.errors import IftkitError
-from iftkit.io.readers import (BadRecord, columns, iter_jsonl, read_text, records, strict_records, table_records,
-                               text_lines)
+from iftkit.io.readers import (
+    BadRecord,
+    columns,
+    iter_jsonl,
+    read_text,
+    records,
+    strict_records,
+    table_records,
+    text_lines,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 BOM = b"\xef\xbb\xbf"
@@ -112,7 +119,13 @@ def test_reading_a_binary_file_from_the_cli_is_one_line_without_traceback(tmp_pa
     """The same read through a real process: exit 2, one stderr line, no Python traceback."""
     p = tmp_path / "data.jsonl"
     p.write_bytes(BINARY)
-    proc = subprocess.run([sys.executable, "-m", "iftkit", "data", "show", str(p)], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(
+        [sys.executable, "-m", "iftkit", "data", "show", str(p)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines() == [f"iftkit: error: {p}: not a text file (binary content); expected UTF-8 text"]
+    assert proc.stderr.strip().splitlines() == [
+        f"iftkit: error: {p}: not a text file (binary content); expected UTF-8 text"
+    ]

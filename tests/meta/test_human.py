@@ -15,8 +15,13 @@ def _jsonl(path, rows):
 
 
 def test_single_scores_jsonl_and_csv(tmp_path):
-    j = _jsonl(tmp_path / "h.jsonl", [{"prompt": "Sum 2+2", "response": "4", "score": 5, "reference": "4", "task": "math"},
-                                      {"prompt": [{"role": "user", "content": "Say hi"}], "response": "hello", "score": 1}])
+    j = _jsonl(
+        tmp_path / "h.jsonl",
+        [
+            {"prompt": "Sum 2+2", "response": "4", "score": 5, "reference": "4", "task": "math"},
+            {"prompt": [{"role": "user", "content": "Say hi"}], "response": "hello", "score": 1},
+        ],
+    )
     got = load_human(j)
     assert [type(x) for x in got] == [HumanScore, HumanScore]
     assert got[1].prompt == "Say hi" and got[0].task == "math" and got[1].task == "human"
@@ -28,20 +33,36 @@ def test_single_scores_jsonl_and_csv(tmp_path):
 
 
 def test_pairwise_with_ties(tmp_path):
-    f = _jsonl(tmp_path / "p.jsonl", [{"prompt": "q", "response_a": "x", "response_b": "y", "preference": "A"},
-                                      {"prompt": "q2", "response_a": "x", "response_b": "y", "preference": "tie"}])
+    f = _jsonl(
+        tmp_path / "p.jsonl",
+        [
+            {"prompt": "q", "response_a": "x", "response_b": "y", "preference": "A"},
+            {"prompt": "q2", "response_a": "x", "response_b": "y", "preference": "tie"},
+        ],
+    )
     got = load_human(f)
     assert [p.preference for p in got] == ["a", "tie"] and isinstance(got[0], HumanPair)
 
 
-@pytest.mark.parametrize("rows, message", [
-    ([{"prompt": "q", "response": "r"}], "h.jsonl:1: missing key(s) score"),
-    ([{"prompt": "q", "response": "r", "score": 1}, {"prompt": "q", "response": "r", "score": "high"}], "h.jsonl:2: 'score' is 'high'"),
-    ([{"prompt": "q", "response_a": "x", "response_b": "y", "preference": "c"}], "expected a, b or tie"),
-    ([{"prompt": "q", "response": "r", "score": 1}, {"prompt": "q", "response_a": "x", "response_b": "y", "preference": "a"}],
-     "h.jsonl:2: mixes pairwise with single"),
-    ([{"prompt": "", "response": "r", "score": 1}], "'prompt' must be a non-empty string"),
-])
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        ([{"prompt": "q", "response": "r"}], "h.jsonl:1: missing key(s) score"),
+        (
+            [{"prompt": "q", "response": "r", "score": 1}, {"prompt": "q", "response": "r", "score": "high"}],
+            "h.jsonl:2: 'score' is 'high'",
+        ),
+        ([{"prompt": "q", "response_a": "x", "response_b": "y", "preference": "c"}], "expected a, b or tie"),
+        (
+            [
+                {"prompt": "q", "response": "r", "score": 1},
+                {"prompt": "q", "response_a": "x", "response_b": "y", "preference": "a"},
+            ],
+            "h.jsonl:2: mixes pairwise with single",
+        ),
+        ([{"prompt": "", "response": "r", "score": 1}], "'prompt' must be a non-empty string"),
+    ],
+)
 def test_malformed_files_name_file_and_line(tmp_path, rows, message):
     with pytest.raises(IftkitError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_human(_jsonl(tmp_path / "h.jsonl", rows))
@@ -64,7 +85,10 @@ def test_broken_json_and_csv_lines_are_located(tmp_path):
         load_human(arr)
 
 
-@pytest.mark.skipif(not LLMBAR.is_file(), reason="../shared/data/llmbar/LLMBar_Natural.json not present (test data lives outside the product)")
+@pytest.mark.skipif(
+    not LLMBAR.is_file(),
+    reason="../shared/data/llmbar/LLMBar_Natural.json not present (test data lives outside the product)",
+)
 def test_llmbar_natural_imports_as_pairwise():
     pairs = load_human(LLMBAR)
     assert len(pairs) == 100 and all(isinstance(p, HumanPair) for p in pairs)
@@ -76,7 +100,10 @@ def test_llmbar_natural_imports_as_pairwise():
 def test_bom_files_load_and_binary_or_latin1_files_are_one_line_errors(tmp_path):
     bom = b"\xef\xbb\xbf"
     j = tmp_path / "h.jsonl"
-    j.write_bytes(bom + b'{"prompt": "Sum 2+2", "response": "4", "score": 5}\n{"prompt": "Say hi", "response": "yo", "score": 2}\n')
+    j.write_bytes(
+        bom
+        + b'{"prompt": "Sum 2+2", "response": "4", "score": 5}\n{"prompt": "Say hi", "response": "yo", "score": 2}\n'
+    )
     c = tmp_path / "h.csv"
     c.write_bytes(bom + b"prompt,response,score\r\nSum 2+2,4,5\r\nSay hi,yo,2\r\n")
     for p in (j, c):
@@ -103,7 +130,23 @@ def test_meta_eval_human_with_a_binary_file_exits_with_one_line(tmp_path):
     root = Path(__file__).resolve().parents[2]
     binary = tmp_path / "labels.jsonl"
     binary.write_bytes(b"\x00" * 64)
-    proc = subprocess.run([sys.executable, "-m", "iftkit", "meta-eval", "--human", str(binary), "--out", str(tmp_path / "o"),
-                           "--no-wandb"], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "iftkit",
+            "meta-eval",
+            "--human",
+            str(binary),
+            "--out",
+            str(tmp_path / "o"),
+            "--no-wandb",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines() == [f"iftkit: error: {binary}: not a text file (binary content); expected UTF-8 text"]
+    assert proc.stderr.strip().splitlines() == [
+        f"iftkit: error: {binary}: not a text file (binary content); expected UTF-8 text"
+    ]

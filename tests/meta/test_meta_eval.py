@@ -4,7 +4,6 @@ import pytest
 
 from iftkit.errors import IftkitError
 from iftkit.meta.run import run_meta_eval
-
 from iftkit.testing import meta_fixtures as fx
 
 
@@ -14,7 +13,9 @@ def results(tmp_path):
 
 
 def _run(results, out, **kw):
-    return run_meta_eval(results, out=out, factory=fx.factory, task_lookup=fx.lookup, resamples=200, log=lambda *_: None, **kw)
+    return run_meta_eval(
+        results, out=out, factory=fx.factory, task_lookup=fx.lookup, resamples=200, log=lambda *_: None, **kw
+    )
 
 
 def test_table_for_every_scorer_and_tfa_orders_tolerant_above_exact(results, tmp_path):
@@ -61,13 +62,31 @@ def test_sweep_dir_with_several_runs_keeps_models_apart(tmp_path):
 
 
 def test_human_scores_become_the_reference_and_unmatched_rows_are_scored(results, tmp_path):
-    rows = [{"prompt": f"Review {i}: what is the sentiment?", "response": r, "score": s}
-            for i, (r, s) in enumerate([("positive", 5), ("I'd say negative", 4), ("neutral", 1), ("positive", 2),
-                                        ("negative", 5), ("It is neutral.", 3)])]
+    rows = [
+        {"prompt": f"Review {i}: what is the sentiment?", "response": r, "score": s}
+        for i, (r, s) in enumerate(
+            [
+                ("positive", 5),
+                ("I'd say negative", 4),
+                ("neutral", 1),
+                ("positive", 2),
+                ("negative", 5),
+                ("It is neutral.", 3),
+            ]
+        )
+    ]
     human = tmp_path / "human.jsonl"
     human.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    p = run_meta_eval(None, human_file=human, out=tmp_path / "o", factory=fx.factory, task_lookup=fx.lookup,
-                      scorers=["exact_match", "length"], resamples=100, log=lambda *_: None)
+    p = run_meta_eval(
+        None,
+        human_file=human,
+        out=tmp_path / "o",
+        factory=fx.factory,
+        task_lookup=fx.lookup,
+        scorers=["exact_match", "length"],
+        resamples=100,
+        log=lambda *_: None,
+    )
     assert p["reference"].startswith("human scores")
     assert p["records"] == 6
     assert {s["scorer"] for s in p["scorers"]} == {"exact_match", "length"}
@@ -121,15 +140,29 @@ def test_pairwise_judge_position_and_length_bias_on_results_and_human_pairs(resu
     def factory(name, **kw):
         return judge if name == "judge_pairwise" else fx.factory(name)
 
-    p = run_meta_eval(results, factory=factory, task_lookup=fx.lookup, scorers=["exact_match", "judge_pairwise"],
-                      resamples=50, judge_max_items=6, log=lambda *_: None)
+    p = run_meta_eval(
+        results,
+        factory=factory,
+        task_lookup=fx.lookup,
+        scorers=["exact_match", "judge_pairwise"],
+        resamples=50,
+        judge_max_items=6,
+        log=lambda *_: None,
+    )
     s = p["pairwise"]["judge_pairwise"]
     assert s["pairs"] == 6 and s["first_slot_rate"]["value"] == 1.0 and s["parse_failure_rate"] == 0.0
     assert "strong position bias" in s["description"]
     human = tmp_path / "pairs.jsonl"
-    human.write_text("".join(json.dumps({"prompt": f"q{i}", "response_a": "short", "response_b": "a longer answer",
-                                         "preference": "b"}) + "\n" for i in range(4)))
-    p = run_meta_eval(None, human_file=human, factory=factory, scorers=["judge_pairwise"], resamples=50, log=lambda *_: None)
+    human.write_text(
+        "".join(
+            json.dumps({"prompt": f"q{i}", "response_a": "short", "response_b": "a longer answer", "preference": "b"})
+            + "\n"
+            for i in range(4)
+        )
+    )
+    p = run_meta_eval(
+        None, human_file=human, factory=factory, scorers=["judge_pairwise"], resamples=50, log=lambda *_: None
+    )
     s = p["pairwise"]["judge_pairwise"]
     assert s["pairs"] == 4 and s["agreement_both_orders"]["value"] == 0.5 and s["against"].startswith("human")
     assert "## Pairwise judges vs human preferences" in p["markdown"]

@@ -2,6 +2,7 @@ import pytest
 
 from iftkit.meta.human import HumanPair, load_human
 from iftkit.meta.pairwise import judge_pairs, one_at_a_time, summarise
+
 from .test_human import LLMBAR
 
 PAIRS = [
@@ -69,13 +70,20 @@ def test_trust_table_puts_the_judge_next_to_the_prefer_longer_and_chance_baselin
     from iftkit.meta.pairwise import chance_summary, prefer_longer, trust_table, verdict_line
 
     s = summarise(judge_pairs(one_at_a_time(first_slot), PAIRS), resamples=50)
-    s["baselines"] = {"prefer_longer": summarise(judge_pairs(prefer_longer, PAIRS), resamples=50), "chance": chance_summary()}
+    s["baselines"] = {
+        "prefer_longer": summarise(judge_pairs(prefer_longer, PAIRS), resamples=50),
+        "chance": chance_summary(),
+    }
     assert verdict_line(s) == "judge verdicts: 8 scored, 0 unparseable"
     longer_base = s["baselines"]["prefer_longer"]
     assert longer_base["longer_chosen_rate"]["value"] == 1.0 and longer_base["order_consistency"]["value"] == 1.0
     assert longer_base["agreement_both_orders"]["value"] == pytest.approx(2 / 3)  # as the length-loving judge above
     table = trust_table("judge_pairwise", s)
-    assert [row.split(" | ")[0] for row in table[2:]] == ["| judge_pairwise", "| baseline: prefer longer", "| baseline: chance"]
+    assert [row.split(" | ")[0] for row in table[2:]] == [
+        "| judge_pairwise",
+        "| baseline: prefer longer",
+        "| baseline: chance",
+    ]
     assert table[2].split(" | ")[4].startswith("0.00 ")  # position consistency of an always-first judge
     assert "0.50 (expected)" in table[4]
 
@@ -83,6 +91,7 @@ def test_trust_table_puts_the_judge_next_to_the_prefer_longer_and_chance_baselin
 def test_probabilities_averaged_over_both_orders_cancel_a_constant_position_bias():
     """A judge whose argmax is always the first slot, but whose probabilities lean 0.1 towards
     the longer answer: argmax verdicts tie in both orders, the averaged probabilities do not."""
+
     def judge(triples):
         return [("a", None, 0.7 + (0.1 if len(first) > len(second) else -0.1)) for _, first, second in triples]
 

@@ -34,7 +34,9 @@ def test_wrong_variants_only_take_answers_the_judgment_calls_wrong():
 
 def test_near_misses_keep_the_template_and_change_the_content():
     ticket = json.dumps({"name": "Ada", "priority": "low"})
-    assert near_misses(ticket, [json.dumps({"name": "Bo", "priority": "low"})]) == [json.dumps({"name": "Bo", "priority": "low"})]
+    assert near_misses(ticket, [json.dumps({"name": "Bo", "priority": "low"})]) == [
+        json.dumps({"name": "Bo", "priority": "low"})
+    ]
     assert near_misses("Total: 41.50 EUR", []) == ["Total: 42.50 EUR"]
     assert near_misses("carrot, golf, papaya", []) == ["golf, carrot, papaya"]
     assert near_misses("person: Theo Muller", ["person: Pia Muller"]) == ["person: Pia Muller"]

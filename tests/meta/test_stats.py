@@ -66,4 +66,8 @@ def test_strata_keep_each_member_in_every_resample():
         return float(np.mean(groups[0][0]))
 
     est = bootstrap_groups(members, [(score, model)], resamples=50, strata=1)
-    assert all(s == ["a", "b", "c"] for s in seen) and abs(est.ci_low - est.value) < 1e-9 and abs(est.ci_high - est.value) < 1e-9
+    assert (
+        all(s == ["a", "b", "c"] for s in seen)
+        and abs(est.ci_low - est.value) < 1e-9
+        and abs(est.ci_high - est.value) < 1e-9
+    )

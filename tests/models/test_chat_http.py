@@ -3,6 +3,7 @@
 import socket
 
 from evaluation.judge_server import JudgeServer
+
 from iftkit.models.chat.http import OpenAIChat
 from iftkit.models.chat.types import GenConfig
 

@@ -9,7 +9,9 @@ from iftkit.models.load import load_model_and_tokenizer, quantization_config
 
 def test_tiny_model_loads_and_generates(tiny_model_dir):
     model, tok = load_model_and_tokenizer(ModelConfig(id=str(tiny_model_dir)))
-    [reply] = TransformersChat.from_loaded(model, tok).complete_many([[{"role": "user", "content": "hello"}]], GenConfig(5))
+    [reply] = TransformersChat.from_loaded(model, tok).complete_many(
+        [[{"role": "user", "content": "hello"}]], GenConfig(5)
+    )
     text = reply.text
     assert isinstance(text, str)
 
@@ -26,6 +28,7 @@ def test_default_model_answers_offline(smollm2_dir, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     model, tok = load_model_and_tokenizer(ModelConfig(id=DEFAULT_MODEL_ID))
     [reply] = TransformersChat.from_loaded(model, tok).complete_many(
-        [[{"role": "user", "content": "What is the capital of France?"}]], GenConfig(12))
+        [[{"role": "user", "content": "What is the capital of France?"}]], GenConfig(12)
+    )
     text = reply.text
     assert "Paris" in text

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from iftkit import DEFAULT_MODEL_ID
 from iftkit.errors import IftkitError
 from iftkit.models import resolve
 from iftkit.models.resolve import convert_gguf, hub_reachable, resolve_model
@@ -102,7 +101,12 @@ def test_killed_then_concurrent_conversion_of_real_default_model(tmp_path):
     assert not [p for p in models.iterdir() if p.is_dir() and ".tmp-" not in p.name]
 
     # two processes start at once: one converts, the other waits on the lock
-    procs = [subprocess.Popen([sys.executable, "-c", CONVERT], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CONVERT], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=600)[0].strip() for p in procs]
     assert all(p.returncode == 0 for p in procs)
     assert outs[0] == outs[1]

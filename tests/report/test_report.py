@@ -18,10 +18,14 @@ def rows_for(cells):
 
 CELLS = [
     ("base", {}, 0.30, 0.60),
-    ("r0-s0", {"mix.target_ratio": 0.0}, 0.31, 0.61), ("r0-s1", {"mix.target_ratio": 0.0}, 0.33, 0.59),
-    ("r1-s0", {"mix.target_ratio": 0.1}, 0.70, 0.59), ("r1-s1", {"mix.target_ratio": 0.1}, 0.72, 0.58),
-    ("r5-s0", {"mix.target_ratio": 0.5}, 0.85, 0.50), ("r5-s1", {"mix.target_ratio": 0.5}, 0.83, 0.52),
-    ("r10-s0", {"mix.target_ratio": 1.0}, 0.95, 0.20), ("r10-s1", {"mix.target_ratio": 1.0}, 0.93, 0.22),
+    ("r0-s0", {"mix.target_ratio": 0.0}, 0.31, 0.61),
+    ("r0-s1", {"mix.target_ratio": 0.0}, 0.33, 0.59),
+    ("r1-s0", {"mix.target_ratio": 0.1}, 0.70, 0.59),
+    ("r1-s1", {"mix.target_ratio": 0.1}, 0.72, 0.58),
+    ("r5-s0", {"mix.target_ratio": 0.5}, 0.85, 0.50),
+    ("r5-s1", {"mix.target_ratio": 0.5}, 0.83, 0.52),
+    ("r10-s0", {"mix.target_ratio": 1.0}, 0.95, 0.20),
+    ("r10-s1", {"mix.target_ratio": 1.0}, 0.93, 0.22),
 ]
 
 
@@ -54,7 +58,9 @@ def png_size(path):
 
 
 def test_report_files(tmp_path):
-    files = write_report(rows_for(CELLS), tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "sentiment"})
+    files = write_report(
+        rows_for(CELLS), tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "sentiment"}
+    )
     w, h = png_size(files.tradeoff_png)
     assert w > 600 and h > 400
     png_size(files.scores_png)
@@ -73,8 +79,19 @@ def _free_text_rows():
         rows.append(dict(cell=cell, grid=grid, suite="general", task="__all__", scorer="task_tolerant", mean=gen))
         for scorer, scale in (("chrf", 1.0), ("rougeL", 0.5)):
             for suite, mean in (("in_domain", ind), ("general", gen)):
-                rows.append(dict(cell=cell, grid=grid, suite=suite, task="__all__", scorer=scorer, mean=mean * scale,
-                                 n=40, ci_low=mean * scale - 0.1, ci_high=mean * scale + 0.1))
+                rows.append(
+                    dict(
+                        cell=cell,
+                        grid=grid,
+                        suite=suite,
+                        task="__all__",
+                        scorer=scorer,
+                        mean=mean * scale,
+                        n=40,
+                        ci_low=mean * scale - 0.1,
+                        ci_high=mean * scale + 0.1,
+                    )
+                )
     return rows
 
 
@@ -104,11 +121,22 @@ def _paired(cells_scores, n=60, seed=0):
     for cell, (grid, ind, gen) in cells_scores.items():
         got = samples.setdefault(cell, {})
         for suite, vals in (("in_domain", ind), ("general", gen)):
-            rows.append(dict(cell=cell, grid=grid, suite=suite, task="__all__", scorer="task_tolerant",
-                             mean=float(np.mean(vals)), n=len(vals)))
+            rows.append(
+                dict(
+                    cell=cell,
+                    grid=grid,
+                    suite=suite,
+                    task="__all__",
+                    scorer="task_tolerant",
+                    mean=float(np.mean(vals)),
+                    n=len(vals),
+                )
+            )
             for i, v in enumerate(vals):
-                got[(suite, f"{suite}-{i}")] = (f"{cell}-{suite}-{i}" if cell != "base" else f"base-{suite}-{i}",
-                                               {"task_tolerant": float(v)})
+                got[(suite, f"{suite}-{i}")] = (
+                    f"{cell}-{suite}-{i}" if cell != "base" else f"base-{suite}-{i}",
+                    {"task_tolerant": float(v)},
+                )
     return rows, samples
 
 
@@ -123,9 +151,13 @@ def _recs(rows, samples, keep=0.95):
 
 
 def test_points_far_apart_are_separated_with_a_paired_ci():
-    rows, samples = _paired({"base": ({}, _bits(10), _bits(40)),
-                             "r1": ({"mix.target_ratio": 0.1}, _bits(30), _bits(40)),
-                             "r5": ({"mix.target_ratio": 0.5}, _bits(58), _bits(40))})
+    rows, samples = _paired(
+        {
+            "base": ({}, _bits(10), _bits(40)),
+            "r1": ({"mix.target_ratio": 0.1}, _bits(30), _bits(40)),
+            "r5": ({"mix.target_ratio": 0.5}, _bits(58), _bits(40)),
+        }
+    )
     recs, _ = _recs(rows, samples)
     assert recs["S2"].point.x == 0.5 and recs["S2"].tied == []
     assert recs["S2"].confidence.startswith("high") and "95 % CI" in recs["S2"].confidence
@@ -134,9 +166,13 @@ def test_points_far_apart_are_separated_with_a_paired_ci():
 def test_points_within_noise_are_reported_as_tied():
     ind_a = _bits(40)
     ind_b = np.roll(_bits(41), 3)  # one more right answer, on other prompts: no real lead
-    rows, samples = _paired({"base": ({}, _bits(10), _bits(40)),
-                             "r1": ({"mix.target_ratio": 0.1}, ind_a, _bits(40)),
-                             "r5": ({"mix.target_ratio": 0.5}, ind_b, _bits(40))})
+    rows, samples = _paired(
+        {
+            "base": ({}, _bits(10), _bits(40)),
+            "r1": ({"mix.target_ratio": 0.1}, ind_a, _bits(40)),
+            "r5": ({"mix.target_ratio": 0.5}, ind_b, _bits(40)),
+        }
+    )
     recs, _ = _recs(rows, samples)
     assert recs["S2"].point.x == 0.5 and [p.x for p in recs["S2"].tied] == [0.1]
     assert recs["S2"].confidence.startswith("low: the test set cannot separate it from 0.1")
@@ -147,9 +183,13 @@ def test_s1_needs_the_general_score_above_the_floor_with_confidence():
     gen_base = _bits(40)
     gen_noisy = gen_base.copy()
     gen_noisy[:8], gen_noisy[40:46] = 0.0, 1.0  # loses 8 right answers, gains 6
-    rows, samples = _paired({"base": ({}, _bits(10), gen_base),
-                             "r1": ({"mix.target_ratio": 0.1}, _bits(20), gen_base),
-                             "r5": ({"mix.target_ratio": 0.5}, _bits(55), gen_noisy)})
+    rows, samples = _paired(
+        {
+            "base": ({}, _bits(10), gen_base),
+            "r1": ({"mix.target_ratio": 0.1}, _bits(20), gen_base),
+            "r5": ({"mix.target_ratio": 0.5}, _bits(55), gen_noisy),
+        }
+    )
     recs, pts = _recs(rows, samples)
     r5 = next(p for p in pts if p.x == 0.5)
     assert r5.general >= 0.95 * (40 / 60) and r5.keeps_general is False
@@ -157,22 +197,39 @@ def test_s1_needs_the_general_score_above_the_floor_with_confidence():
 
 
 def test_all_points_below_the_floor_give_no_s1_recommendation():
-    rows, samples = _paired({"base": ({}, _bits(10), _bits(50)),
-                             "r5": ({"mix.target_ratio": 0.5}, _bits(55), _bits(10))})
+    rows, samples = _paired(
+        {"base": ({}, _bits(10), _bits(50)), "r5": ({"mix.target_ratio": 0.5}, _bits(55), _bits(10))}
+    )
     recs, _ = _recs(rows, samples)
     assert recs["S1"].point is None and "no point keeps" in recs["S1"].reason
 
 
 def test_report_shows_cis_identical_outputs_and_power(tmp_path):
-    rows, samples = _paired({"base": ({}, _bits(10), _bits(40)),
-                             "r1": ({"mix.target_ratio": 0.1}, _bits(30), _bits(40)),
-                             "r5": ({"mix.target_ratio": 0.5}, _bits(58), _bits(40))})
+    rows, samples = _paired(
+        {
+            "base": ({}, _bits(10), _bits(40)),
+            "r1": ({"mix.target_ratio": 0.1}, _bits(30), _bits(40)),
+            "r5": ({"mix.target_ratio": 0.5}, _bits(58), _bits(40)),
+        }
+    )
     # r1 answered exactly like the base model everywhere
     samples["r1"] = {k: (samples["base"][k][0], v[1]) for k, v in samples["r1"].items()}
-    rows.append(dict(cell="base", grid={}, suite="in_domain", task="__all__", scorer="task_tolerant", mean=10 / 60,
-                     n=60, ci_low=0.08, ci_high=0.26))
-    files = write_report(rows, tmp_path, "s", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "t"},
-                         samples=samples)
+    rows.append(
+        dict(
+            cell="base",
+            grid={},
+            suite="in_domain",
+            task="__all__",
+            scorer="task_tolerant",
+            mean=10 / 60,
+            n=60,
+            ci_low=0.08,
+            ci_high=0.26,
+        )
+    )
+    files = write_report(
+        rows, tmp_path, "s", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "t"}, samples=samples
+    )
     md = files.markdown.read_text()
     assert "| ratio=0.5 | 1 | 0.967 [" in md and "n=60" in md
     assert "| ratio=0.1 | 1 | 0.500 [" in md and "| 120/120 |" in md
@@ -185,22 +242,39 @@ def test_report_shows_cis_identical_outputs_and_power(tmp_path):
 def _with_benchmarks():
     """Adapters learn the trained families (general rises) while an lm-eval task falls at r5:
     held-out general must drive S1 by default. lm-eval rows come without per-prompt samples."""
-    rows, samples = _paired({"base": ({}, _bits(10), _bits(30)),
-                             "r1": ({"mix.target_ratio": 0.1}, _bits(30), _bits(40)),
-                             "r5": ({"mix.target_ratio": 0.5}, _bits(55), _bits(50))})
+    rows, samples = _paired(
+        {
+            "base": ({}, _bits(10), _bits(30)),
+            "r1": ({"mix.target_ratio": 0.1}, _bits(30), _bits(40)),
+            "r5": ({"mix.target_ratio": 0.5}, _bits(55), _bits(50)),
+        }
+    )
     grid = {r["cell"]: r["grid"] for r in rows}
     for cell, acc in (("base", 0.60), ("r1", 0.59), ("r5", 0.40)):
         se = (acc * (1 - acc) / 60) ** 0.5
         for metric, value in (("acc", acc), ("acc_norm", acc - 0.05)):
-            rows.append(dict(cell=cell, grid=grid[cell], suite="lm_eval/iftkit_mc", task="__all__", scorer=metric,
-                             mean=value, n=60, ci_low=value - 1.96 * se, ci_high=value + 1.96 * se, stderr=se))
+            rows.append(
+                dict(
+                    cell=cell,
+                    grid=grid[cell],
+                    suite="lm_eval/iftkit_mc",
+                    task="__all__",
+                    scorer=metric,
+                    mean=value,
+                    n=60,
+                    ci_low=value - 1.96 * se,
+                    ci_high=value + 1.96 * se,
+                    stderr=se,
+                )
+            )
     return rows, samples
 
 
 def test_held_out_general_is_the_default_axis_and_lm_eval_rows_without_samples_keep_their_ci(tmp_path):
     rows, samples = _with_benchmarks()
-    files = write_report(rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "sentiment"},
-                         samples=samples)
+    files = write_report(
+        rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "sentiment"}, samples=samples
+    )
     axis = files.summary["general_axis"]
     # acc_norm before acc (what leaderboards report for ARC / HellaSwag)
     assert (axis["suite"], axis["scorer"], axis["held_out"]) == ("lm_eval/iftkit_mc", "acc_norm", True)
@@ -218,14 +292,46 @@ def test_held_out_general_is_the_default_axis_and_lm_eval_rows_without_samples_k
 
 def test_general_kind_and_scorer_are_configurable(tmp_path):
     rows, samples = _with_benchmarks()
-    trained = write_report(rows, tmp_path / "t", "demo", "mix.target_ratio", "task_tolerant", 0.95, {}, samples=samples,
-                           general_kind="trained")
+    trained = write_report(
+        rows,
+        tmp_path / "t",
+        "demo",
+        "mix.target_ratio",
+        "task_tolerant",
+        0.95,
+        {},
+        samples=samples,
+        general_kind="trained",
+    )
     assert trained.summary["general_axis"]["suite"] == "general"
     assert {r["scenario"]: r["x"] for r in trained.summary["recommendations"]}["S1"] == 0.5
-    named = write_report(rows, tmp_path / "n", "demo", "mix.target_ratio", "task_tolerant", 0.95, {}, samples=samples,
-                         general_scorer="lm_eval/iftkit_mc:acc_norm")
-    assert (named.summary["general_axis"]["suite"], named.summary["general_axis"]["scorer"]) == ("lm_eval/iftkit_mc", "acc_norm")
-    missing = write_report(rows, tmp_path / "m", "demo", "mix.target_ratio", "task_tolerant", 0.95, {}, samples=samples,
-                           general_scorer="held_out:rougeL")
-    assert missing.summary["general_axis"]["reason"].startswith("sweep.general_scorer held_out:rougeL has no base-model")
+    named = write_report(
+        rows,
+        tmp_path / "n",
+        "demo",
+        "mix.target_ratio",
+        "task_tolerant",
+        0.95,
+        {},
+        samples=samples,
+        general_scorer="lm_eval/iftkit_mc:acc_norm",
+    )
+    assert (named.summary["general_axis"]["suite"], named.summary["general_axis"]["scorer"]) == (
+        "lm_eval/iftkit_mc",
+        "acc_norm",
+    )
+    missing = write_report(
+        rows,
+        tmp_path / "m",
+        "demo",
+        "mix.target_ratio",
+        "task_tolerant",
+        0.95,
+        {},
+        samples=samples,
+        general_scorer="held_out:rougeL",
+    )
+    assert missing.summary["general_axis"]["reason"].startswith(
+        "sweep.general_scorer held_out:rougeL has no base-model"
+    )
     assert missing.summary["general_axis"]["suite"] == "lm_eval/iftkit_mc"

@@ -12,15 +12,28 @@ SCRIPT = ROOT / "scripts" / "sweep.py"
 TRAINING = "{max_steps: 4, per_device_train_batch_size: 4, save_steps: 2, logging_steps: 1}"
 EVAL = "{scorers: [task_strict, task_tolerant, exact_match, rougeL], max_new_tokens: 6, instruction_set: none}"
 # the cheapest sweep that still trains and scores for real: 2 steps, 2 test rows per task, one scorer
-CHEAP = dict(training="{max_steps: 2, per_device_train_batch_size: 4, save_steps: 1, logging_steps: 1}",
-             eval="{scorers: [task_tolerant], max_new_tokens: 4, instruction_set: none}",
-             general_tasks="[topic, arithmetic]", test_size_per_task=2, tracking="{mode: disabled}")
+CHEAP = dict(
+    training="{max_steps: 2, per_device_train_batch_size: 4, save_steps: 1, logging_steps: 1}",
+    eval="{scorers: [task_tolerant], max_new_tokens: 4, instruction_set: none}",
+    general_tasks="[topic, arithmetic]",
+    test_size_per_task=2,
+    tracking="{mode: disabled}",
+)
 
 
-def sweep_recipe(tmp_path, model_dir, grid="[0.0, 1.0]", seeds="[0]", training=TRAINING, eval=EVAL,
-                 general_tasks="[topic, arithmetic, change_case]", test_size_per_task=4, tracking="{}"):
+def sweep_recipe(
+    tmp_path,
+    model_dir,
+    grid="[0.0, 1.0]",
+    seeds="[0]",
+    training=TRAINING,
+    eval=EVAL,
+    general_tasks="[topic, arithmetic, change_case]",
+    test_size_per_task=4,
+    tracking="{}",
+):
     text = f"""
-include: {ROOT / 'recipes' / 'quickstart.yaml'}
+include: {ROOT / "recipes" / "quickstart.yaml"}
 name: tiny-sweep
 model: {{id: {model_dir}}}
 data: {{samples_per_task: 60, general_tasks: {general_tasks}}}
@@ -31,7 +44,7 @@ tracking: {tracking}
 sweep:
   grid: {{mix.target_ratio: {grid}}}
   seeds: {seeds}
-  out_dir: {tmp_path / 'runs'}
+  out_dir: {tmp_path / "runs"}
 """
     path = tmp_path / "sweep.yaml"
     path.write_text(text)
@@ -39,7 +52,13 @@ sweep:
 
 
 def env(tmp_path, **extra):
-    env = {**os.environ, "IFTKIT_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1", **extra}
+    env = {
+        **os.environ,
+        "IFTKIT_CACHE": str(tmp_path / "cache"),
+        "WANDB_MODE": "offline",
+        "HF_HUB_OFFLINE": "1",
+        **extra,
+    }
     env.pop("WANDB_SERVICE", None)  # never share the pytest process's W&B service with a sweep we kill
     return env
 
@@ -49,7 +68,9 @@ def sweep_command(recipe, *extra) -> list:
 
 
 def run_sweep(recipe, tmp_path, *extra, check=True):
-    proc = subprocess.run(sweep_command(recipe, *extra), env=env(tmp_path), capture_output=True, text=True, timeout=1200)
+    proc = subprocess.run(
+        sweep_command(recipe, *extra), env=env(tmp_path), capture_output=True, text=True, timeout=1200
+    )
     if check:
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc

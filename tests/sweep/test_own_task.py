@@ -16,22 +16,32 @@ ROOT = Path(__file__).resolve().parents[2]
 def routing_file(tmp_path, n=150):
     teams = ("billing", "shipping", "technical")
     f = tmp_path / "My Tickets.jsonl"
-    f.write_text("".join(json.dumps({"instruction": "Route this ticket to billing, shipping or technical.",
-                                     "input": f"Ticket {i}: issue about {['an invoice', 'a parcel', 'a crash'][i % 3]}",
-                                     "output": teams[i % 3]}) + "\n" for i in range(n)))
+    f.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "instruction": "Route this ticket to billing, shipping or technical.",
+                    "input": f"Ticket {i}: issue about {['an invoice', 'a parcel', 'a crash'][i % 3]}",
+                    "output": teams[i % 3],
+                }
+            )
+            + "\n"
+            for i in range(n)
+        )
+    )
     return f
 
 
 def tiny_base(tmp_path, model_dir):
     path = tmp_path / "base.yaml"
     path.write_text(f"""
-include: {ROOT / 'recipes' / 'quickstart.yaml'}
+include: {ROOT / "recipes" / "quickstart.yaml"}
 model: {{id: {model_dir}}}
 data: {{samples_per_task: 40, general_tasks: all}}
 mix: {{target_ratio: 0.5, total_size: 240, val_size: 4, test_size_per_task: 3}}
 training: {{max_steps: 2, per_device_train_batch_size: 4, save_steps: 2, logging_steps: 1}}
 eval: {{scorers: [task, chrf], max_new_tokens: 4, instruction_set: none, general_samples_per_task: 1}}
-sweep: {{grid: {{mix.target_ratio: [0.0, 1.0]}}, seeds: [0], out_dir: {tmp_path / 'runs'}}}
+sweep: {{grid: {{mix.target_ratio: [0.0, 1.0]}}, seeds: [0], out_dir: {tmp_path / "runs"}}}
 """)
     return path
 
@@ -41,11 +51,15 @@ def test_packaged_quickstart_sweep_equals_the_recipes_it_is_made_from():
     from iftkit.sweep.own_task import packaged_quickstart_sweep
 
     assert _read_with_includes(packaged_quickstart_sweep(), ()) == _read_with_includes(
-        ROOT / "recipes" / "sweeps" / "quickstart.yaml", ())
+        ROOT / "recipes" / "sweeps" / "quickstart.yaml", ()
+    )
 
 
 def test_pairs_parse_and_bad_pairs_name_the_flag():
-    assert parse_pairs("prompt=sentence, completion=label", "--columns") == {"prompt": "sentence", "completion": "label"}
+    assert parse_pairs("prompt=sentence, completion=label", "--columns") == {
+        "prompt": "sentence",
+        "completion": "label",
+    }
     with pytest.raises(IftkitError, match="--labels: expected KEY=VALUE"):
         parse_pairs("0=negative,1", "--labels")
 
@@ -53,8 +67,9 @@ def test_pairs_parse_and_bad_pairs_name_the_flag():
 def _digest_of(text, replacement):
     from iftkit.sweep.own_task import _digest
 
-    settings = "".join(ln for ln in text.replace("total_size: 96", replacement).splitlines(keepends=True)
-                       if not ln.startswith("#"))
+    settings = "".join(
+        ln for ln in text.replace("total_size: 96", replacement).splitlines(keepends=True) if not ln.startswith("#")
+    )
     return _digest(settings)
 
 
@@ -69,8 +84,11 @@ def test_recipe_is_written_once_sized_to_the_file_and_an_edited_one_is_not_overw
     assert "total_size: 96" in text
     assert write_own_task_recipe(str(f), None, None, None, None, None) == path  # same command: same recipe
     # an unedited recipe from an older iftkit is rewritten; an edited one is left alone
-    path.write_text(text.replace("total_size: 96", "total_size: 90").replace(text.split("settings-sha256: ")[1][:16],
-                                                                            _digest_of(text, "total_size: 90")))
+    path.write_text(
+        text.replace("total_size: 96", "total_size: 90").replace(
+            text.split("settings-sha256: ")[1][:16], _digest_of(text, "total_size: 90")
+        )
+    )
     assert write_own_task_recipe(str(f), None, None, None, None, None) == path and path.read_text() == text
     path.write_text(text.replace("total_size: 96", "total_size: 50"))
     with pytest.raises(IftkitError, match="was edited"):
@@ -82,9 +100,12 @@ def test_recipe_is_written_once_sized_to_the_file_and_an_edited_one_is_not_overw
 def test_a_glue_style_tsv_needs_only_flags(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     f = tmp_path / "sst.tsv"
-    f.write_text("sentence\tlabel\n" + "".join(f"film {i} was {'great' if i % 2 else 'dull'}\t{i % 2}\n" for i in range(200)))
-    path = write_own_task_recipe(str(f), None, "completion=label", "0=negative,1=positive",
-                                 "Positive or negative? {sentence}", None)
+    f.write_text(
+        "sentence\tlabel\n" + "".join(f"film {i} was {'great' if i % 2 else 'dull'}\t{i % 2}\n" for i in range(200))
+    )
+    path = write_own_task_recipe(
+        str(f), None, "completion=label", "0=negative,1=positive", "Positive or negative? {sentence}", None
+    )
     from iftkit.config import load_recipe
     from iftkit.data.mix import plan
 
@@ -99,10 +120,26 @@ def test_a_glue_style_tsv_needs_only_flags(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_target_file_sweep_runs_end_to_end_and_reports_the_user_task(tmp_path, tiny_model_dir):
     f = routing_file(tmp_path)
-    cmd = [sys.executable, "-m", "iftkit", "sweep", "--target-file", str(f), "--target-name", "routing",
-           "--config", str(tiny_base(tmp_path, tiny_model_dir)), "--no-progress"]
-    env = {"IFTKIT_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline", "HF_HUB_OFFLINE": "1",
-           "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "iftkit",
+        "sweep",
+        "--target-file",
+        str(f),
+        "--target-name",
+        "routing",
+        "--config",
+        str(tiny_base(tmp_path, tiny_model_dir)),
+        "--no-progress",
+    ]
+    env = {
+        "IFTKIT_CACHE": str(tmp_path / "cache"),
+        "WANDB_MODE": "offline",
+        "HF_HUB_OFFLINE": "1",
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+    }
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "primary scorer: task_tolerant, from sweep.primary_scorer" in proc.stdout
@@ -111,6 +148,8 @@ def test_target_file_sweep_runs_end_to_end_and_reports_the_user_task(tmp_path, t
     root = tmp_path / "runs" / "routing-sweep"
     rows = [json.loads(x) for x in (root / "results.jsonl").read_text().splitlines()]
     ind = [r for r in rows if r["suite"] == "in_domain" and r["scorer"] == "task_tolerant" and r["task"] == "__all__"]
-    assert {r["cell"] for r in ind} == {"base", "ratio=0.0-seed=0", "ratio=1.0-seed=0"} and all(r["n"] == 30 for r in ind)
+    assert {r["cell"] for r in ind} == {"base", "ratio=0.0-seed=0", "ratio=1.0-seed=0"} and all(
+        r["n"] == 30 for r in ind
+    )
     md = (root / "report" / "report.md").read_text()
     assert "label task (billing, shipping, technical)" in md and "In-domain test set: 30 rows" in md

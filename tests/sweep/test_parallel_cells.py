@@ -23,7 +23,9 @@ class Running:
     """A started process whose output is read as it comes (so a test can act on one line)."""
 
     def __init__(self, cmd, environ):
-        self.proc = subprocess.Popen(cmd, env=environ, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.proc = subprocess.Popen(
+            cmd, env=environ, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         self.lines: list[str] = []
         self.seen = threading.Event()
         self.marker = None

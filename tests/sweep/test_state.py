@@ -25,7 +25,9 @@ def test_state_survives_reload_and_tracks_hashes(tmp_path):
 
 
 def test_records_of_the_old_shared_state_file_still_count(tmp_path):
-    (tmp_path / "sweep_state.json").write_text(json.dumps({"cells": {"a": {"status": "done", "train_hash": "t", "eval_hash": "e"}}}))
+    (tmp_path / "sweep_state.json").write_text(
+        json.dumps({"cells": {"a": {"status": "done", "train_hash": "t", "eval_hash": "e"}}})
+    )
     s = SweepState(tmp_path)
     assert s.is_done("a", "t", "e")
     s.update("a", status="evaluating", eval_hash="e2")  # the cell's own record takes over from here
@@ -69,25 +71,41 @@ with state.hold("a"):
 def test_status_tells_running_from_stopped_and_failed(tmp_path):
     state = SweepState(tmp_path)
     assert state.describe("a") == "pending"
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], cwd=ROOT, stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline() == "holding\n"
     assert state.describe("a").startswith(f"training on {state.get('a')['host']} (pid {holder.pid})")
     holder.kill()  # kill -9: the kernel drops its lock, the record still says training
     holder.wait()
-    assert state.describe("a").startswith("stopped while training") and "rerun the cell to resume" in state.describe("a")
+    assert state.describe("a").startswith("stopped while training") and "rerun the cell to resume" in state.describe(
+        "a"
+    )
     said = []
     with state.hold("a", say=said.append):  # nobody holds it any more: no waiting
         state.update("a", status="failed", failed_step="training", error="CUDA out of memory")
     assert said == []
-    assert state.describe("a").startswith("failed while training") and state.describe("a").endswith("CUDA out of memory")
+    assert state.describe("a").startswith("failed while training") and state.describe("a").endswith(
+        "CUDA out of memory"
+    )
 
 
 def test_a_second_process_waits_for_the_holder(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], cwd=ROOT, stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline() == "holding\n"
-    waiter = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), "a"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    waiter = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(tmp_path), "a"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     assert waiter.stdout.readline().startswith(f"[a] another process is running it (pid {holder.pid}")
     assert SweepState(tmp_path).get("a")["status"] == "training" and "step" not in SweepState(tmp_path).get("a")
     holder.communicate("go\n")

@@ -24,8 +24,13 @@ def adapter_mtimes(root):
 def test_killed_sweep_resumes_without_retraining_or_duplicates(tmp_path, tiny_model_dir):
     recipe = sweep_recipe(tmp_path, tiny_model_dir)
     root = tmp_path / "runs" / "tiny-sweep"
-    proc = subprocess.Popen([sys.executable, str(SCRIPT), "--config", str(recipe), "--no-progress"],
-                            env=env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "--config", str(recipe), "--no-progress"],
+        env=env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     # kill -9 once the first cell's adapter exists and the second cell has started
     deadline = time.monotonic() + 900
     state = SweepState(root)
@@ -52,7 +57,9 @@ def test_killed_sweep_resumes_without_retraining_or_duplicates(tmp_path, tiny_mo
     assert {r["cell"] for r in rows} == {"base", "ratio=0.0-seed=0", "ratio=1.0-seed=0"}
     for cell in ("base", "ratio=0.0-seed=0", "ratio=1.0-seed=0"):
         assert {(r["suite"], r["scorer"]) for r in rows if r["cell"] == cell and r["task"] == "__all__"} >= {
-            ("in_domain", "task_tolerant"), ("general", "task_tolerant")}
+            ("in_domain", "task_tolerant"),
+            ("general", "task_tolerant"),
+        }
     report = root / "report"
     assert (report / "report.html").is_file() and (report / "tradeoff.png").stat().st_size > 10_000
     assert list((root / "wandb").glob("wandb/offline-run-*"))
@@ -82,7 +89,8 @@ found = re.search(r"^#SBATCH --array=0-([0-9]+)$", text, re.M)
 output = re.search(r"^#SBATCH --output=(.+)$", text, re.M).group(1)
 ok = True
 for task in range(int(found.group(1)) + 1 if found else 1):
-    env = dict(os.environ, SLURM_JOB_ID=job, **({{"SLURM_ARRAY_JOB_ID": job, "SLURM_ARRAY_TASK_ID": str(task)}} if found else {{}}))
+    array = {{"SLURM_ARRAY_JOB_ID": job, "SLURM_ARRAY_TASK_ID": str(task)}} if found else {{}}
+    env = dict(os.environ, SLURM_JOB_ID=job, **array)
     # like SLURM, open the job's output file before the script runs (its folder must exist by then)
     with open(output.replace("%j", job).replace("%A", job).replace("%a", str(task)), "w") as out:
         ok = subprocess.run(["bash", script], env=env, stdout=out, stderr=subprocess.STDOUT).returncode == 0 and ok
@@ -107,8 +115,11 @@ def test_emit_slurm_passes_shellcheck_and_submits_base_then_cells(tmp_path, tiny
     assert lint.returncode == 0, lint.stdout
     # submit as a user would, through a stand-in sbatch, with the in-process launcher (no accelerate config needed)
     for name, text in scripts.items():
-        (root / name).write_text(text.replace("--launcher accelerate", "--launcher inprocess")
-                                 .replace("python -m iftkit", f"{sys.executable} -m iftkit"))
+        (root / name).write_text(
+            text.replace("--launcher accelerate", "--launcher inprocess").replace(
+                "python -m iftkit", f"{sys.executable} -m iftkit"
+            )
+        )
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "sbatch").write_text(FAKE_SBATCH.format(python=sys.executable))
@@ -127,7 +138,9 @@ def test_emit_slurm_passes_shellcheck_and_submits_base_then_cells(tmp_path, tiny
 
 
 def test_emit_wandb_config_is_valid_and_its_command_runs_a_cell(tmp_path, tiny_model_dir):
-    sweeps_config = pytest.importorskip("sweeps.config", reason="the `sweeps` package (W&B sweep schema) is installed by make setup")
+    sweeps_config = pytest.importorskip(
+        "sweeps.config", reason="the `sweeps` package (W&B sweep schema) is installed by make setup"
+    )
     recipe = sweep_recipe(tmp_path, tiny_model_dir, grid="[0.0, 1.0]")
     run_sweep(recipe, tmp_path, "--emit", "wandb")
     path = tmp_path / "runs" / "tiny-sweep" / "wandb_sweep.yaml"
@@ -155,12 +168,33 @@ def test_unknown_cell_and_empty_grid_are_clear_errors(tmp_path, tiny_model_dir):
 def test_accelerate_launcher_trains_a_cell_through_the_installed_package(tmp_path, tiny_model_dir):
     recipe = sweep_recipe(tmp_path, tiny_model_dir, grid="[1.0]")
     config = tmp_path / "accelerate_cpu.yaml"
-    config.write_text("compute_environment: LOCAL_MACHINE\ndistributed_type: 'NO'\nnum_processes: 1\nnum_machines: 1\n"
-                      "machine_rank: 0\nmixed_precision: 'no'\nuse_cpu: true\n")
+    config.write_text(
+        "compute_environment: LOCAL_MACHINE\ndistributed_type: 'NO'\nnum_processes: 1\nnum_machines: 1\n"
+        "machine_rank: 0\nmixed_precision: 'no'\nuse_cpu: true\n"
+    )
     # run from another directory: the launcher must not need the checkout's train/sft.py
-    proc = subprocess.run([sys.executable, "-m", "iftkit", "sweep", "--config", str(recipe), "--no-progress",
-                           "--launcher", "accelerate", "--accelerate-config", str(config)],
-                          env=env(tmp_path), capture_output=True, text=True, timeout=1200, cwd=tmp_path)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "iftkit",
+            "sweep",
+            "--config",
+            str(recipe),
+            "--no-progress",
+            "--launcher",
+            "accelerate",
+            "--accelerate-config",
+            str(config),
+        ],
+        env=env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    card = json.loads(next((tmp_path / "runs" / "tiny-sweep" / "cells").glob("*/adapter/adapter_card.json")).read_text())
+    card = json.loads(
+        next((tmp_path / "runs" / "tiny-sweep" / "cells").glob("*/adapter/adapter_card.json")).read_text()
+    )
     assert card["status"] == "complete"

@@ -5,9 +5,9 @@ import torch
 
 from iftkit.config import load_recipe
 from iftkit.models.load import load_tokenizer
+from iftkit.testing.mixes import WORDS, tiny_recipe_overrides, write_test_mix
 from iftkit.training.dataset import load_split
 from iftkit.training.trainer import make_trainer
-from iftkit.testing.mixes import WORDS, tiny_recipe_overrides, write_test_mix
 
 
 def _first_batch(tiny_model_dir, tmp_path, **overrides):
@@ -26,25 +26,25 @@ def test_prompt_tokens_are_masked_and_completion_tokens_are_not(tiny_model_dir, 
     assert (labels != -100).any()
     # every supervised stretch decodes to an answer followed by the end-of-turn token, never prompt text
     for row_ids, row_labels in zip(ids.tolist(), labels.tolist()):
-        supervised = tok.decode([i for i, l in zip(row_ids, row_labels) if l != -100])
+        supervised = tok.decode([i for i, lab in zip(row_ids, row_labels) if lab != -100])
         assert "Review" not in supervised and "upper case" not in supervised and "Answer in one word" not in supervised
         assert "<|im_start|>" not in supervised
         answers = {"positive", "negative"} | {w.upper() for w in WORDS}
         pieces = [p.strip() for p in supervised.split("<|im_end|>") if p.strip()]
         assert pieces and all(p in answers for p in pieces), supervised
-        for i, l in zip(row_ids, row_labels):
-            if l != -100:
-                assert l == i  # labels are the inputs themselves (the model shifts them)
+        for i, lab in zip(row_ids, row_labels):
+            if lab != -100:
+                assert lab == i  # labels are the inputs themselves (the model shifts them)
     # the first supervised token of a row is right after "<|im_start|>assistant\n"
     row_ids, row_labels = ids[0].tolist(), labels[0].tolist()
-    first = next(k for k, l in enumerate(row_labels) if l != -100)
+    first = next(k for k, lab in enumerate(row_labels) if lab != -100)
     assert tok.decode(row_ids[:first]).endswith("<|im_start|>assistant\n")
 
 
 def test_train_on_inputs_supervises_prompt_tokens(tiny_model_dir, tmp_path):
     tok, batch = _first_batch(tiny_model_dir, tmp_path, **{"training.completion_only_loss": False})
     row_ids, row_labels = batch["input_ids"][0].tolist(), batch["labels"][0].tolist()
-    supervised = tok.decode([i for i, l in zip(row_ids, row_labels) if l != -100])
+    supervised = tok.decode([i for i, lab in zip(row_ids, row_labels) if lab != -100])
     assert "Write the word" in supervised or "Review" in supervised
 
 

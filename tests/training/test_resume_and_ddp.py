@@ -28,11 +28,29 @@ def _env():
 def test_kill_9_then_rerun_resumes_from_last_checkpoint(tiny_model_dir, tmp_path):
     mix = write_test_mix(tmp_path / "mix", n_train=64)
     out = tmp_path / "adapter"
-    cmd = [PY, str(ROOT / "train/sft.py"), "--config", str(ROOT / "recipes/quickstart.yaml"), "--output_dir", str(out),
-           "--mix-dir", str(mix), *tiny_recipe_overrides(tiny_model_dir, **{
-               "training.max_steps": 150, "training.save_steps": 5, "training.logging_steps": 50,
-               "tracking.mode": "offline", "tracking.dir": str(tmp_path / "wb")})]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    cmd = [
+        PY,
+        str(ROOT / "train/sft.py"),
+        "--config",
+        str(ROOT / "recipes/quickstart.yaml"),
+        "--output_dir",
+        str(out),
+        "--mix-dir",
+        str(mix),
+        *tiny_recipe_overrides(
+            tiny_model_dir,
+            **{
+                "training.max_steps": 150,
+                "training.save_steps": 5,
+                "training.logging_steps": 50,
+                "tracking.mode": "offline",
+                "tracking.dir": str(tmp_path / "wb"),
+            },
+        ),
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
     ckpts = out / "checkpoints"
     while proc.poll() is None and not (ckpts / "checkpoint-10" / "trainer_state.json").is_file():
         time.sleep(0.02)
@@ -43,7 +61,7 @@ def test_kill_9_then_rerun_resumes_from_last_checkpoint(tiny_model_dir, tmp_path
 
     res = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
-    line = next(l for l in res.stdout.splitlines() if "resuming from checkpoint" in l)
+    line = next(x for x in res.stdout.splitlines() if "resuming from checkpoint" in x)
     step = int(line.rsplit("(step ", 1)[1].rstrip(")"))
     assert step >= 10 and step % 5 == 0
     card = json.loads((out / "adapter_card.json").read_text())
@@ -64,11 +82,27 @@ def test_two_process_cpu_ddp_writes_one_adapter(tiny_model_dir, tmp_path):
     mix = write_test_mix(tmp_path / "mix", n_train=32)
     out = tmp_path / "adapter"
     # `--cpu --num_processes 2` alone starts one process in accelerate 1.x: see recipes/accelerate/cpu_ddp.yaml
-    cmd = [accelerate, "launch", "--config_file", str(ROOT / "recipes/accelerate/cpu_ddp.yaml"),
-           "--num_processes", "2", "--main_process_port", str(_free_port()),
-           str(ROOT / "train/sft.py"), "--config", str(ROOT / "recipes/quickstart.yaml"), "--output_dir", str(out),
-           "--mix-dir", str(mix), *tiny_recipe_overrides(tiny_model_dir, **{
-               "tracking.mode": "offline", "tracking.dir": str(tmp_path / "wb"), "training.max_steps": 4})]
+    cmd = [
+        accelerate,
+        "launch",
+        "--config_file",
+        str(ROOT / "recipes/accelerate/cpu_ddp.yaml"),
+        "--num_processes",
+        "2",
+        "--main_process_port",
+        str(_free_port()),
+        str(ROOT / "train/sft.py"),
+        "--config",
+        str(ROOT / "recipes/quickstart.yaml"),
+        "--output_dir",
+        str(out),
+        "--mix-dir",
+        str(mix),
+        *tiny_recipe_overrides(
+            tiny_model_dir,
+            **{"tracking.mode": "offline", "tracking.dir": str(tmp_path / "wb"), "training.max_steps": 4},
+        ),
+    ]
     res = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     card = json.loads((out / "adapter_card.json").read_text())

@@ -20,13 +20,32 @@ def test_quickstart_lora_changes_generations(smollm2_dir, tmp_path):
 
     mix = write_test_mix(tmp_path / "mix", n_train=16, n_val=0)
     out = tmp_path / "adapter"
-    assert sft_main(["--config", str(ROOT / "recipes/quickstart.yaml"), "--output_dir", str(out), "--mix-dir", str(mix),
-                     "--training.max_steps", "4", "--training.learning_rate", "0.002", "--tracking.mode", "disabled"]) == 0
+    assert (
+        sft_main(
+            [
+                "--config",
+                str(ROOT / "recipes/quickstart.yaml"),
+                "--output_dir",
+                str(out),
+                "--mix-dir",
+                str(mix),
+                "--training.max_steps",
+                "4",
+                "--training.learning_rate",
+                "0.002",
+                "--tracking.mode",
+                "disabled",
+            ]
+        )
+        == 0
+    )
     card = json.loads((out / "adapter_card.json").read_text())
     assert card["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct" and card["global_step"] == 4
     tok = AutoTokenizer.from_pretrained(str(out))
-    prompt = [{"role": "system", "content": "Answer in one word."},
-              {"role": "user", "content": "Review 7: the product was sad. Sentiment?"}]
+    prompt = [
+        {"role": "system", "content": "Answer in one word."},
+        {"role": "user", "content": "Review 7: the product was sad. Sentiment?"},
+    ]
     base = AutoModelForCausalLM.from_pretrained(card["base_model_path"])
     [before] = TransformersChat.from_loaded(base, tok).complete_many([prompt], GenConfig(12))
     tuned = PeftModel.from_pretrained(base, str(out))

@@ -14,12 +14,29 @@ LEVERS_OFF = {"training.lora_bf16_inputs": False, "training.retain_host_memory":
 
 def _train(tiny_model_dir, tmp_path, tag, **overrides):
     """Train 3 steps on the tiny model; return (trainer, per-step losses, LoRA weights)."""
-    recipe = load_recipe("recipes/quickstart.yaml", tiny_recipe_overrides(
-        tiny_model_dir, **{**LEVERS_OFF, "training.max_steps": 3, "training.learning_rate": 0.01,
-                           "lora.dropout": 0.0, "training.save_steps": 100, **overrides}))
+    recipe = load_recipe(
+        "recipes/quickstart.yaml",
+        tiny_recipe_overrides(
+            tiny_model_dir,
+            **{
+                **LEVERS_OFF,
+                "training.max_steps": 3,
+                "training.learning_rate": 0.01,
+                "lora.dropout": 0.0,
+                "training.save_steps": 100,
+                **overrides,
+            },
+        ),
+    )
     mix = write_test_mix(tmp_path / f"mix-{tag}", n_train=12, n_val=0)
-    trainer = make_trainer(recipe, str(tiny_model_dir), load_tokenizer(str(tiny_model_dir)),
-                           load_split(mix, "train"), None, tmp_path / f"ck-{tag}")
+    trainer = make_trainer(
+        recipe,
+        str(tiny_model_dir),
+        load_tokenizer(str(tiny_model_dir)),
+        load_split(mix, "train"),
+        None,
+        tmp_path / f"ck-{tag}",
+    )
     trainer.train()
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     lora = {n: p.detach().float().clone() for n, p in trainer.model.named_parameters() if p.requires_grad}
@@ -40,22 +57,26 @@ def _rel_diff(a: dict, b: dict) -> float:
 
 def test_lora_bf16_inputs_is_bit_identical_under_bf16(tiny_model_dir, tmp_path):
     _, ref_losses, ref = _train(tiny_model_dir, tmp_path, "ref", **{"training.bf16": True})
-    trainer, losses, lora = _train(tiny_model_dir, tmp_path, "fast",
-                                   **{"training.bf16": True, "training.lora_bf16_inputs": True})
+    trainer, losses, lora = _train(
+        tiny_model_dir, tmp_path, "fast", **{"training.bf16": True, "training.lora_bf16_inputs": True}
+    )
     assert trainer.speed_levers["lora_bf16_inputs"] > 0
     assert len(losses) == 3 and losses == ref_losses
     assert _max_diff(lora, ref) == 0.0
 
 
 def test_lora_bf16_inputs_leaves_fp32_training_alone(tiny_model_dir, tmp_path):
-    trainer, _, _ = _train(tiny_model_dir, tmp_path, "fp32", **{"training.bf16": False, "training.lora_bf16_inputs": True})
+    trainer, _, _ = _train(
+        tiny_model_dir, tmp_path, "fp32", **{"training.bf16": False, "training.lora_bf16_inputs": True}
+    )
     assert "lora_bf16_inputs" not in trainer.speed_levers
 
 
 def test_retain_host_memory_same_training(tiny_model_dir, tmp_path):
     _, ref_losses, ref = _train(tiny_model_dir, tmp_path, "ref", **{"training.bf16": False})
-    trainer, losses, lora = _train(tiny_model_dir, tmp_path, "keep",
-                                   **{"training.bf16": False, "training.retain_host_memory": True})
+    trainer, losses, lora = _train(
+        tiny_model_dir, tmp_path, "keep", **{"training.bf16": False, "training.retain_host_memory": True}
+    )
     assert trainer.speed_levers["retain_host_memory"] is True  # glibc's mallopt accepted both settings
     assert losses == ref_losses and _max_diff(lora, ref) == 0.0
 
@@ -68,7 +89,9 @@ def test_compile_on_off_equivalence(tiny_model_dir, tmp_path, isolated_cache, mo
     monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)  # as in a fresh process
     torch._dynamo.reset()
     _, ref_losses, ref = _train(tiny_model_dir, tmp_path, "eager", **{"training.bf16": bf16})
-    trainer, losses, lora = _train(tiny_model_dir, tmp_path, "compiled", **{"training.bf16": bf16, "training.compile": True})
+    trainer, losses, lora = _train(
+        tiny_model_dir, tmp_path, "compiled", **{"training.bf16": bf16, "training.compile": True}
+    )
     n_layers = trainer.model.get_base_model().config.num_hidden_layers
     assert trainer.speed_levers["compile"] == n_layers
     assert counters["stats"]["unique_graphs"] >= 1  # dynamo really compiled the layers

@@ -2,14 +2,13 @@
 
 import glob
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from iftkit.training.wandb_offline import summarize
 from iftkit.testing.mixes import sft_main, tiny_recipe_overrides, write_test_mix
+from iftkit.training.wandb_offline import summarize
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,9 +22,23 @@ def trained(tiny_model_dir, tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("OPENAI_API_KEY", SECRET)
     out = tmp / "adapter"
-    argv = ["--config", str(ROOT / "recipes/quickstart.yaml"), "--output_dir", str(out), "--mix-dir", str(mix),
-            *tiny_recipe_overrides(tiny_model_dir, **{"tracking.mode": "offline", "tracking.dir": str(tmp / "wb"),
-                                                      "training.max_steps": 6, "training.learning_rate": 0.01})]
+    argv = [
+        "--config",
+        str(ROOT / "recipes/quickstart.yaml"),
+        "--output_dir",
+        str(out),
+        "--mix-dir",
+        str(mix),
+        *tiny_recipe_overrides(
+            tiny_model_dir,
+            **{
+                "tracking.mode": "offline",
+                "tracking.dir": str(tmp / "wb"),
+                "training.max_steps": 6,
+                "training.learning_rate": 0.01,
+            },
+        ),
+    ]
     assert sft_main(argv) == 0
     mp.undo()
     return {"out": out, "argv": argv, "tmp": tmp, "mix": mix}
@@ -33,15 +46,23 @@ def trained(tiny_model_dir, tmp_path_factory):
 
 def test_adapter_dir_and_card(trained, tiny_model_dir):
     out = trained["out"]
-    for name in ("adapter_model.safetensors", "adapter_config.json", "tokenizer.json", "chat_template.jinja",
-                 "adapter_card.json", "README.md"):
+    for name in (
+        "adapter_model.safetensors",
+        "adapter_config.json",
+        "tokenizer.json",
+        "chat_template.jinja",
+        "adapter_card.json",
+        "README.md",
+    ):
         assert (out / name).is_file(), name
     assert not (out / "checkpoints").exists()
     card = json.loads((out / "adapter_card.json").read_text())
     assert card["status"] == "complete"
     assert card["base_model"] == str(tiny_model_dir)
     assert card["recipe"]["name"] == "quickstart" and card["recipe"]["training"]["max_steps"] == 6
-    assert card["data"]["hashes"]["train"] == json.loads((trained["mix"] / "manifest.json").read_text())["hashes"]["train"]
+    assert (
+        card["data"]["hashes"]["train"] == json.loads((trained["mix"] / "manifest.json").read_text())["hashes"]["train"]
+    )
     assert card["data"]["counts"]["train"] == 32 and card["target_task"] == "sentiment" and card["target_ratio"] == 0.5
     assert card["hardware"]["cpu"] and "kernel_flags" in card["hardware"] and card["versions"]["torch"]
     assert card["global_step"] == 6 and card["tokens_seen"] > 6 * 4 * 10
@@ -74,7 +95,7 @@ def test_offline_wandb_run_has_metrics_config_and_artifact(trained):
     assert run["config"]["recipe"]["name"] == "quickstart"
     assert run["config"]["recipe"]["eval"]["judge"]["api_key_env"] == "OPENAI_API_KEY"
     assert SECRET.encode() not in Path(files[0]).read_bytes()
-    (kind, name, meta, paths), = run["artifacts"]
+    ((kind, name, meta, paths),) = run["artifacts"]
     assert kind == "lora-adapter" and "adapter_model.safetensors" in paths and "adapter_card.json" in paths
     assert meta["target_ratio"] == 0.5 and meta["data_hashes"]["train"] == card["data"]["hashes"]["train"]
 
@@ -100,15 +121,24 @@ def test_merge_writes_weights_that_plain_transformers_loads(trained, tmp_path):
     assert cli(["adapter", "merge", str(trained["out"]), "--out", str(out)]) == 0
     merged = AutoModelForCausalLM.from_pretrained(str(out))
     card = json.loads((trained["out"] / "adapter_card.json").read_text())
-    peft_model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(card["base_model_path"]), str(trained["out"]))
+    peft_model = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(card["base_model_path"]), str(trained["out"])
+    )
     ids = torch.tensor([[1, 5, 9, 30, 44, 2]])
     assert torch.allclose(merged(ids).logits, peft_model(ids).logits, atol=1e-4)
     assert cli(["adapter", "merge", str(trained["out"]), "--out", str(out)]) == 2  # refuses to overwrite
 
 
 def test_bad_mix_dir_is_one_line_error(tiny_model_dir, tmp_path, capsys):
-    argv = ["--config", str(ROOT / "recipes/quickstart.yaml"), "--output_dir", str(tmp_path / "a"),
-            "--mix-dir", str(tmp_path / "nope"), *tiny_recipe_overrides(tiny_model_dir)]
+    argv = [
+        "--config",
+        str(ROOT / "recipes/quickstart.yaml"),
+        "--output_dir",
+        str(tmp_path / "a"),
+        "--mix-dir",
+        str(tmp_path / "nope"),
+        *tiny_recipe_overrides(tiny_model_dir),
+    ]
     assert sft_main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert "nope" in err and "train.jsonl" in err and len(err.splitlines()) == 1
@@ -117,9 +147,23 @@ def test_bad_mix_dir_is_one_line_error(tiny_model_dir, tmp_path, capsys):
 def test_early_stopping_on_val_loss_stops_before_max_steps(tiny_model_dir, tmp_path):
     mix = write_test_mix(tmp_path / "mix")
     out = tmp_path / "a"
-    argv = ["--config", str(ROOT / "recipes/quickstart.yaml"), "--output_dir", str(out), "--mix-dir", str(mix),
-            *tiny_recipe_overrides(tiny_model_dir, **{"training.max_steps": 200, "training.eval_steps": 2,
-                                                      "training.early_stopping_patience": 1, "training.learning_rate": 0.5})]
+    argv = [
+        "--config",
+        str(ROOT / "recipes/quickstart.yaml"),
+        "--output_dir",
+        str(out),
+        "--mix-dir",
+        str(mix),
+        *tiny_recipe_overrides(
+            tiny_model_dir,
+            **{
+                "training.max_steps": 200,
+                "training.eval_steps": 2,
+                "training.early_stopping_patience": 1,
+                "training.learning_rate": 0.5,
+            },
+        ),
+    ]
     assert sft_main(argv) == 0
     card = json.loads((out / "adapter_card.json").read_text())
     assert card["global_step"] < 200
@@ -128,8 +172,15 @@ def test_early_stopping_on_val_loss_stops_before_max_steps(tiny_model_dir, tmp_p
 
 def test_missing_model_fails_before_the_mix_is_built(tiny_model_dir, tmp_path, capsys):
     out = tmp_path / "a"
-    argv = ["--config", str(ROOT / "recipes/quickstart.yaml"), "--output_dir", str(out),
-            *tiny_recipe_overrides(tiny_model_dir), "--model.id", str(tmp_path / "no-model")]
+    argv = [
+        "--config",
+        str(ROOT / "recipes/quickstart.yaml"),
+        "--output_dir",
+        str(out),
+        *tiny_recipe_overrides(tiny_model_dir),
+        "--model.id",
+        str(tmp_path / "no-model"),
+    ]
     assert sft_main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"train/sft.py: error: model.id: path not found: {tmp_path / 'no-model'}"

@@ -4,10 +4,8 @@ import datetime as dt
 import json
 import re
 
-from iftkit.data.tasks.base import (Instance, Task, find_json, numbers_in, pick, same_number,
-                                    strip_wrappers)
-from iftkit.data.tasks.lexicon import (CITIES, DOMAINS, FIRST_NAMES, LAST_NAMES, MONTHS, ORGS,
-                                       PRODUCTS)
+from iftkit.data.tasks.base import Instance, Task, find_json, numbers_in, pick, same_number, strip_wrappers
+from iftkit.data.tasks.lexicon import CITIES, DOMAINS, FIRST_NAMES, LAST_NAMES, MONTHS, ORGS, PRODUCTS
 
 _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
@@ -29,7 +27,7 @@ class ExtractEmails(Task):
         "Extract all email addresses from the text. Separate them with commas.\n{text}",
         "List the email addresses mentioned below.\n{text}",
         "Text: {text}\nEmail addresses:",
-        "Find every email in this message and write them comma-separated.\n\"{text}\"",
+        'Find every email in this message and write them comma-separated.\n"{text}"',
     )
 
     def make(self, rng, difficulty):
@@ -41,14 +39,18 @@ class ExtractEmails(Task):
                 emails.append(e)
         name = pick(rng, FIRST_NAMES)
         if n == 1:
-            text = pick(rng, (f"Please contact {emails[0]} for the invoice.",
-                              f"Hi, it's {name}. Write to me at {emails[0]} anytime.",
-                              f"Send the report to {emails[0]} by Friday."))
+            text = pick(
+                rng,
+                (
+                    f"Please contact {emails[0]} for the invoice.",
+                    f"Hi, it's {name}. Write to me at {emails[0]} anytime.",
+                    f"Send the report to {emails[0]} by Friday.",
+                ),
+            )
         elif n == 2:
             text = f"Reach {name} at {emails[0]}; for billing, use {emails[1]}."
         else:
-            text = (f"Copy {emails[0]} and {emails[1]} on the thread. Our office (not "
-                    f"{name} at home) is {emails[2]}.")
+            text = f"Copy {emails[0]} and {emails[1]} on the thread. Our office (not {name} at home) is {emails[2]}."
         return Instance({"text": text}, ", ".join(emails), emails, text)
 
     def strict(self, prediction, gold):
@@ -96,13 +98,15 @@ class ExtractDate(Task):
     description = "Find the date asked for in a sentence and write it as YYYY-MM-DD."
     answer_format = "the date as `YYYY-MM-DD`, nothing else"
     format_re = r"\d{4}-\d{2}-\d{2}"
-    tolerant_rule = ("the answer writes exactly one date (ISO, `March 5, 2023`, `5 March 2023`, "
-                     "`2023/03/05`...) and it is the gold date")
+    tolerant_rule = (
+        "the answer writes exactly one date (ISO, `March 5, 2023`, `5 March 2023`, "
+        "`2023/03/05`...) and it is the gold date"
+    )
     phrasings = (
         "What is the {what} in the text below? Write it as YYYY-MM-DD.\n{text}",
         "Extract the {what} and format it as YYYY-MM-DD.\n{text}",
         "Text: {text}\n{What} (YYYY-MM-DD):",
-        "Read the message and give the {what} in ISO format.\n\"{text}\"",
+        'Read the message and give the {what} in ISO format.\n"{text}"',
     )
 
     def _pick_date(self, rng):
@@ -111,9 +115,14 @@ class ExtractDate(Task):
     def _write(self, rng, d, difficulty):
         if difficulty <= 1:
             return f"{MONTHS[d.month - 1]} {d.day}, {d.year}"
-        return pick(rng, (f"{d.day} {MONTHS[d.month - 1]} {d.year}",
-                          f"{MONTHS[d.month - 1][:3]} {_ordinal(d.day)}, {d.year}",
-                          f"{MONTHS[d.month - 1]} {d.day}, {d.year}"))
+        return pick(
+            rng,
+            (
+                f"{d.day} {MONTHS[d.month - 1]} {d.year}",
+                f"{MONTHS[d.month - 1][:3]} {_ordinal(d.day)}, {d.year}",
+                f"{MONTHS[d.month - 1]} {d.day}, {d.year}",
+            ),
+        )
 
     def make(self, rng, difficulty):
         d = self._pick_date(rng)
@@ -122,17 +131,22 @@ class ExtractDate(Task):
         s = self._write(rng, d, difficulty)
         name = pick(rng, FIRST_NAMES)
         if difficulty <= 2:
-            text = pick(rng, (f"{name} confirmed that the {noun} is on {s}.",
-                              f"Note: the {what} has been set to {s}.",
-                              f"As agreed with {name}, the {noun} will be {s}."))
+            text = pick(
+                rng,
+                (
+                    f"{name} confirmed that the {noun} is on {s}.",
+                    f"Note: the {what} has been set to {s}.",
+                    f"As agreed with {name}, the {noun} will be {s}.",
+                ),
+            )
         else:
             other = self._pick_date(rng)
             while other == d:
                 other = self._pick_date(rng)
-            text = (f"The contract was signed on {self._write(rng, other, 2)}, and the {what} "
-                    f"is {s}, per {name}.")
-        return Instance({"text": text, "what": what, "What": what.capitalize()}, d.isoformat(),
-                        d.isoformat(), f"{what}|{text}")
+            text = f"The contract was signed on {self._write(rng, other, 2)}, and the {what} is {s}, per {name}."
+        return Instance(
+            {"text": text, "what": what, "What": what.capitalize()}, d.isoformat(), d.isoformat(), f"{what}|{text}"
+        )
 
     def strict(self, prediction, gold):
         return prediction.strip() == gold
@@ -147,13 +161,15 @@ class ExtractAmount(Task):
     description = "Give the total amount charged in a short receipt message, as a plain number."
     answer_format = "the amount with two decimals and no currency sign or thousands separator (e.g. `1234.50`)"
     format_re = r"\d+\.\d{2}"
-    tolerant_rule = ("the gold amount appears as a number (currency signs and thousands commas allowed) "
-                     "and is the only, the first or the last number written")
+    tolerant_rule = (
+        "the gold amount appears as a number (currency signs and thousands commas allowed) "
+        "and is the only, the first or the last number written"
+    )
     phrasings = (
         "What is the total amount charged? Answer with the number only.\n{text}",
         "Extract the total from this receipt as a number with two decimals.\n{text}",
         "Receipt: {text}\nTotal amount:",
-        "How much was the customer charged in total?\n\"{text}\"",
+        'How much was the customer charged in total?\n"{text}"',
     )
 
     def make(self, rng, difficulty):
@@ -162,8 +178,14 @@ class ExtractAmount(Task):
         shown = f"${total:,.2f}"
         name, item = pick(rng, FIRST_NAMES), pick(rng, PRODUCTS)
         if difficulty <= 1:
-            text = pick(rng, (f"Your {item} order came to {shown}.", f"{name} paid {shown} for a new {item}.",
-                              f"Total charged: {shown}. Thank you!"))
+            text = pick(
+                rng,
+                (
+                    f"Your {item} order came to {shown}.",
+                    f"{name} paid {shown} for a new {item}.",
+                    f"Total charged: {shown}. Thank you!",
+                ),
+            )
         else:
             tax = round(total * pick(rng, (0.05, 0.1, 0.2)) / (1 + 0.1), 2)
             sub = round(total - tax, 2)
@@ -185,11 +207,22 @@ class ExtractAmount(Task):
         return (len(set(nums)) == 1 and same_number(nums[0], g)) or same_number(nums[0], g) or same_number(nums[-1], g)
 
 
-_PROBLEMS = ("stopped working", "keeps restarting", "will not turn on", "is very slow",
-             "shows an error", "lost its connection", "makes a strange noise", "overheats")
+_PROBLEMS = (
+    "stopped working",
+    "keeps restarting",
+    "will not turn on",
+    "is very slow",
+    "shows an error",
+    "lost its connection",
+    "makes a strange noise",
+    "overheats",
+)
 _URGENCY = {
-    "high": ("This is urgent, our whole team is blocked.", "Please help ASAP, we cannot work.",
-             "It is critical for tomorrow's launch."),
+    "high": (
+        "This is urgent, our whole team is blocked.",
+        "Please help ASAP, we cannot work.",
+        "It is critical for tomorrow's launch.",
+    ),
     "medium": ("I would like it fixed this week.", "Please look into it soon.", "It is annoying but I can cope."),
     "low": ("No rush, whenever you have time.", "It is not urgent at all.", "Low priority, just letting you know."),
 }
@@ -199,16 +232,20 @@ class TicketJSON(Task):
     name = "ticket_json"
     category = "structured"
     description = "Turn a support ticket into a JSON object with the customer's name, the product and a priority."
-    answer_format = ('one JSON object with exactly the keys "name", "product", "priority" '
-                     '(priority: high, medium or low), nothing around it')
-    tolerant_rule = ("a JSON object anywhere in the answer (code fence or prose around it), or "
-                     "`key: value` lines, whose name/product/priority match the gold (case-insensitive; "
-                     "extra keys allowed)")
+    answer_format = (
+        'one JSON object with exactly the keys "name", "product", "priority" '
+        "(priority: high, medium or low), nothing around it"
+    )
+    tolerant_rule = (
+        "a JSON object anywhere in the answer (code fence or prose around it), or "
+        "`key: value` lines, whose name/product/priority match the gold (case-insensitive; "
+        "extra keys allowed)"
+    )
     phrasings = (
         "Convert this support ticket to JSON with the fields name, product and priority (high/medium/low).\n{text}",
-        "Ticket: {text}\nReturn a JSON object with keys \"name\", \"product\", \"priority\".",
+        'Ticket: {text}\nReturn a JSON object with keys "name", "product", "priority".',
         "Extract name, product and priority from the ticket below as JSON.\n{text}",
-        "Read the ticket and fill in the JSON fields name, product, priority.\n\"{text}\"",
+        'Read the ticket and fill in the JSON fields name, product, priority.\n"{text}"',
     )
 
     def make(self, rng, difficulty):
@@ -239,8 +276,11 @@ class TicketJSON(Task):
             obj = json.loads(str(prediction).strip())
         except (ValueError, TypeError):
             return False
-        return (isinstance(obj, dict) and set(obj) == {"name", "product", "priority"}
-                and obj["priority"] in ("high", "medium", "low"))
+        return (
+            isinstance(obj, dict)
+            and set(obj) == {"name", "product", "priority"}
+            and obj["priority"] in ("high", "medium", "low")
+        )
 
     def tolerant(self, prediction, gold):
         obj = find_json(prediction)
@@ -252,11 +292,29 @@ class TicketJSON(Task):
         return all(low.get(k) == str(v).lower() for k, v in gold.items())
 
 
-_TYPE_ALIASES = {"person": "person", "persons": "person", "people": "person", "per": "person",
-                 "name": "person", "names": "person", "city": "city", "cities": "city", "loc": "city",
-                 "location": "city", "locations": "city", "place": "city", "places": "city",
-                 "org": "org", "orgs": "org", "organization": "org", "organizations": "org",
-                 "organisation": "org", "organisations": "org", "company": "org", "companies": "org"}
+_TYPE_ALIASES = {
+    "person": "person",
+    "persons": "person",
+    "people": "person",
+    "per": "person",
+    "name": "person",
+    "names": "person",
+    "city": "city",
+    "cities": "city",
+    "loc": "city",
+    "location": "city",
+    "locations": "city",
+    "place": "city",
+    "places": "city",
+    "org": "org",
+    "orgs": "org",
+    "organization": "org",
+    "organizations": "org",
+    "organisation": "org",
+    "organisations": "org",
+    "company": "org",
+    "companies": "org",
+}
 
 
 def format_tags(gold: dict) -> str:
@@ -296,30 +354,36 @@ class EntityTags(Task):
     name = "entity_tags"
     category = "tagging"
     description = "Tag the people, cities (and organisations at difficulty 3) named in a sentence."
-    answer_format = "`person: A, B; city: C` (types in that order, names in order of appearance; `org: ...` last when present)"
+    answer_format = (
+        "`person: A, B; city: C` (types in that order, names in order of appearance; `org: ...` last when present)"
+    )
     format_re = r"person: [^;:\n]+; city: [^;:\n]+(; org: [^;:\n]+)?"
-    tolerant_rule = ("each type's set of names matches, read from JSON ({\"person\": [...]}, or a list of "
-                     "{text, type}), lines or `type: names` segments; type aliases like PER/LOC/people accepted")
+    tolerant_rule = (
+        'each type\'s set of names matches, read from JSON ({"person": [...]}, or a list of '
+        "{text, type}), lines or `type: names` segments; type aliases like PER/LOC/people accepted"
+    )
     phrasings = (
         "Tag the named entities in this sentence by type (person, city{org_hint}).\n{text}",
         "List the people and places mentioned below, grouped by type.\n{text}",
         "Sentence: {text}\nEntities:",
-        "Extract person and city names{org_hint2} from the sentence.\n\"{text}\"",
+        'Extract person and city names{org_hint2} from the sentence.\n"{text}"',
     )
 
     def make(self, rng, difficulty):
         p1 = f"{pick(rng, FIRST_NAMES)} {pick(rng, LAST_NAMES)}"
         c1 = pick(rng, CITIES)
         if difficulty <= 1:
-            text = pick(rng, (f"{p1} moved to {c1} last year.", f"{p1} gave a talk in {c1}.",
-                              f"In {c1}, {p1} opened a bakery."))
+            text = pick(
+                rng, (f"{p1} moved to {c1} last year.", f"{p1} gave a talk in {c1}.", f"In {c1}, {p1} opened a bakery.")
+            )
             gold = {"person": [p1], "city": [c1]}
             order_p = [p1]
         else:
             p2 = pick(rng, FIRST_NAMES)
             c2 = pick(rng, [c for c in CITIES if c != c1])
-            text = pick(rng, (f"{p1} flew from {c1} to {c2} with {p2}.",
-                              f"{p2} met {p1} in {c1} before driving to {c2}."))
+            text = pick(
+                rng, (f"{p1} flew from {c1} to {c2} with {p2}.", f"{p2} met {p1} in {c1} before driving to {c2}.")
+            )
             order_p = [p1, p2] if text.startswith(p1) else [p2, p1]
             order_c = [c1, c2]
             gold = {"person": order_p, "city": order_c}
@@ -338,4 +402,6 @@ class EntityTags(Task):
     def tolerant(self, prediction, gold):
         found = parse_tags(prediction)
         want = {t: {x.lower() for x in v} for t, v in gold.items()}
-        return {t: found.get(t, set()) for t in set(want) | set(found)} == {t: want.get(t, set()) for t in set(want) | set(found)}
+        return {t: found.get(t, set()) for t in set(want) | set(found)} == {
+            t: want.get(t, set()) for t in set(want) | set(found)
+        }

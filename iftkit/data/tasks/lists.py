@@ -23,7 +23,9 @@ class SortItems(Task):
     description = "Sort a short list of words alphabetically or numbers ascending/descending."
     answer_format = "the sorted items separated by `, `"
     format_re = r"[^,\n:]+(, [^,\n:]+)+"
-    tolerant_rule = "the items read from the answer (JSON list, lines, bullets or commas) are the gold sequence, case-insensitive"
+    tolerant_rule = (
+        "the items read from the answer (JSON list, lines, bullets or commas) are the gold sequence, case-insensitive"
+    )
     phrasings = (
         "Sort {how}: {items}",
         "Put these {kind} in {how_noun} order: {items}",
@@ -41,8 +43,11 @@ class SortItems(Task):
             xs = [str(x) for x in _distinct(rng, range(1, 100 * difficulty), n)]
             desc = difficulty >= 3 and rng.random() < 0.5
             out = sorted(xs, key=int, reverse=desc)
-            fields = {"how": "from largest to smallest" if desc else "from smallest to largest",
-                      "how_noun": "descending" if desc else "ascending", "kind": "numbers"}
+            fields = {
+                "how": "from largest to smallest" if desc else "from smallest to largest",
+                "how_noun": "descending" if desc else "ascending",
+                "kind": "numbers",
+            }
         fields["items"] = ", ".join(xs)
         return Instance(fields, ", ".join(out), out, f"{fields['how']}|{fields['items']}")
 
@@ -105,8 +110,10 @@ class ListItems(Task):
     description = "Name N different members of a category (fruits, animals, sports...) other than the excluded ones."
     answer_format = "exactly N lines, one lower-case member per line, no bullets or numbering"
     format_re = r"[a-z]+( [a-z]+)?(\n[a-z]+( [a-z]+)?)+"
-    tolerant_rule = ("exactly N different members of the category, none of the excluded ones, are named "
-                     "anywhere in the answer (bullets, numbering, commas or prose allowed)")
+    tolerant_rule = (
+        "exactly N different members of the category, none of the excluded ones, are named "
+        "anywhere in the answer (bullets, numbering, commas or prose allowed)"
+    )
     phrasings = (
         "Name {n_word} {plural} other than {excluded}, one per line.",
         "List {n} different {plural}. Do not use {excluded}.",
@@ -128,8 +135,11 @@ class ListItems(Task):
     def strict(self, prediction, gold):
         lines = prediction.strip().split("\n")
         ok = set(CATEGORIES[gold["category"]]) - set(gold.get("excluded", ()))
-        return (len(lines) == gold["n"] and all(ln.strip() == ln and ln in ok for ln in lines)
-                and len(set(lines)) == len(lines))
+        return (
+            len(lines) == gold["n"]
+            and all(ln.strip() == ln and ln in ok for ln in lines)
+            and len(set(lines)) == len(lines)
+        )
 
     def tolerant(self, prediction, gold):
         text = prediction.lower()
@@ -140,36 +150,77 @@ class ListItems(Task):
         return len(named) == gold["n"] and not named & set(gold.get("excluded", ()))
 
 
-_STARTS = ("Every morning", "Last summer", "In the city", "After the storm", "On my way home",
-           "Late at night", "Before breakfast", "At the market", "During the trip", "Once a week",
-           "On Sunday", "Years ago", "Near the station", "In the morning", "After school", "By the sea",
-           "Every winter", "Just yesterday", "At my desk", "Under a grey sky")
+_STARTS = (
+    "Every morning",
+    "Last summer",
+    "In the city",
+    "After the storm",
+    "On my way home",
+    "Late at night",
+    "Before breakfast",
+    "At the market",
+    "During the trip",
+    "Once a week",
+    "On Sunday",
+    "Years ago",
+    "Near the station",
+    "In the morning",
+    "After school",
+    "By the sea",
+    "Every winter",
+    "Just yesterday",
+    "At my desk",
+    "Under a grey sky",
+)
 _PHRASES = {
-    "river": "we walked along the river", "lantern": "a lantern lit the path", "coffee": "I drank strong coffee",
-    "bicycle": "my bicycle got a flat tyre", "garden": "the garden smelled of rain", "window": "I opened the window",
-    "music": "soft music played downstairs", "bread": "we baked fresh bread", "letter": "she wrote a long letter",
-    "bridge": "the old bridge creaked", "train": "the train was late again", "umbrella": "I forgot my umbrella",
-    "cat": "the cat slept on the sofa", "market": "the market was crowded", "mountain": "the mountain looked close",
-    "candle": "a candle burned on the table", "notebook": "I filled a notebook with ideas",
-    "song": "we sang an old song", "friend": "a friend called me", "book": "I finished a good book",
-    "kite": "children flew a kite", "soup": "we shared a bowl of soup", "map": "we studied a paper map",
-    "ticket": "I lost my ticket", "piano": "someone played the piano", "sunset": "the sunset turned pink",
+    "river": "we walked along the river",
+    "lantern": "a lantern lit the path",
+    "coffee": "I drank strong coffee",
+    "bicycle": "my bicycle got a flat tyre",
+    "garden": "the garden smelled of rain",
+    "window": "I opened the window",
+    "music": "soft music played downstairs",
+    "bread": "we baked fresh bread",
+    "letter": "she wrote a long letter",
+    "bridge": "the old bridge creaked",
+    "train": "the train was late again",
+    "umbrella": "I forgot my umbrella",
+    "cat": "the cat slept on the sofa",
+    "market": "the market was crowded",
+    "mountain": "the mountain looked close",
+    "candle": "a candle burned on the table",
+    "notebook": "I filled a notebook with ideas",
+    "song": "we sang an old song",
+    "friend": "a friend called me",
+    "book": "I finished a good book",
+    "kite": "children flew a kite",
+    "soup": "we shared a bowl of soup",
+    "map": "we studied a paper map",
+    "ticket": "I lost my ticket",
+    "piano": "someone played the piano",
+    "sunset": "the sunset turned pink",
 }
 
 
 class ConstrainedSentence(Task):
     name = "constrained_sentence"
     category = "write"
-    description = "Write one sentence that starts with given words and uses a given word (more constraints with difficulty)."
-    answer_format = ("one sentence on one line that starts exactly with the given words, contains the word, "
-                     "ends with the required mark (`.` or `!`), within the word limit")
+    description = (
+        "Write one sentence that starts with given words and uses a given word (more constraints with difficulty)."
+    )
+    answer_format = (
+        "one sentence on one line that starts exactly with the given words, contains the word, "
+        "ends with the required mark (`.` or `!`), within the word limit"
+    )
     format_re = r"[^\n:]+[.!]"
-    tolerant_rule = ("the answer (quotes stripped) starts with the given words and contains the word, any case; "
-                     "at most three sentences; ending mark and word limit not checked")
+    tolerant_rule = (
+        "the answer (quotes stripped) starts with the given words and contains the word, any case; "
+        "at most three sentences; ending mark and word limit not checked"
+    )
     phrasings = (
-        "Write one sentence that starts with \"{start}\" and includes the word \"{word}\"{extra}.",
-        "Compose a single sentence beginning with \"{start}\". Use the word \"{word}\"{extra}.",
-        "Sentence task: start with \"{start}\", include \"{word}\"{extra}.",
+        'Write one sentence that starts with "{start}" and includes the word "{word}"{extra}.',
+        'Compose a single sentence beginning with "{start}". Use the word "{word}"{extra}.',
+        'Sentence task: start with "{start}", include "{word}"{extra}.',
     )
 
     def make(self, rng, difficulty):
@@ -187,13 +238,19 @@ class ConstrainedSentence(Task):
 
     def strict(self, prediction, gold):
         p = prediction.strip()
-        return ("\n" not in p and p.startswith(gold["start"]) and p.endswith(gold["end"])
-                and re.search(rf"\b{re.escape(gold['word'])}\b", p, flags=re.I) is not None
-                and len(re.findall(r"[.!?](\s|$)", p)) == 1 and len(p.split()) <= gold["max_words"])
+        return (
+            "\n" not in p
+            and p.startswith(gold["start"])
+            and p.endswith(gold["end"])
+            and re.search(rf"\b{re.escape(gold['word'])}\b", p, flags=re.I) is not None
+            and len(re.findall(r"[.!?](\s|$)", p)) == 1
+            and len(p.split()) <= gold["max_words"]
+        )
 
     def tolerant(self, prediction, gold):
         p = strip_wrappers(prediction)
-        return (p.lower().startswith(gold["start"].lower())
-                and re.search(rf"\b{re.escape(gold['word'])}", p, flags=re.I) is not None
-                and len(re.findall(r"[.!?](\s|$)", p)) <= 3)
-
+        return (
+            p.lower().startswith(gold["start"].lower())
+            and re.search(rf"\b{re.escape(gold['word'])}", p, flags=re.I) is not None
+            and len(re.findall(r"[.!?](\s|$)", p)) <= 3
+        )

@@ -29,8 +29,24 @@ KINDS = ("label", "structured", "span", "free_text")
 # a label set larger than this reads as free text (or spans), not classification
 MAX_LABELS = 30
 MAX_LABEL_WORDS = 5
-_NEGATIONS = {"not", "no", "never", "neither", "nor", "isnt", "arent", "wasnt", "werent", "dont", "doesnt",
-              "didnt", "cannot", "cant", "without", "hardly"}
+_NEGATIONS = {
+    "not",
+    "no",
+    "never",
+    "neither",
+    "nor",
+    "isnt",
+    "arent",
+    "wasnt",
+    "werent",
+    "dont",
+    "doesnt",
+    "didnt",
+    "cannot",
+    "cant",
+    "without",
+    "hardly",
+}
 
 
 @dataclass(frozen=True)
@@ -49,9 +65,14 @@ class TaskSpec:
     def from_dict(cls, d: dict, where: str = "task_spec") -> "TaskSpec":
         if not isinstance(d, dict) or d.get("kind") not in KINDS:
             raise IftkitError(f"{where}: expected a task spec with kind one of {', '.join(KINDS)}, got {d!r}")
-        return cls(kind=d["kind"], labels=tuple(d.get("labels") or ()), keys=tuple(d.get("keys") or ()),
-                   max_words=int(d.get("max_words") or 0), reason=str(d.get("reason") or ""),
-                   overridden=bool(d.get("overridden", False)))
+        return cls(
+            kind=d["kind"],
+            labels=tuple(d.get("labels") or ()),
+            keys=tuple(d.get("keys") or ()),
+            max_words=int(d.get("max_words") or 0),
+            reason=str(d.get("reason") or ""),
+            overridden=bool(d.get("overridden", False)),
+        )
 
     def describe(self) -> str:
         if self.kind == "label":
@@ -85,8 +106,9 @@ def infer_spec(rows, kind: str = "auto", labels: Optional[list] = None) -> TaskS
         labels = tuple(str(x) for x in labels)
         missing = sorted(set(golds) - set(labels))
         if missing:
-            raise IftkitError(f"data.target_labels: answers {missing[:5]} of the target rows are not among the "
-                              f"labels {list(labels)}")
+            raise IftkitError(
+                f"data.target_labels: answers {missing[:5]} of the target rows are not among the labels {list(labels)}"
+            )
     if kind == "label" or (kind == "auto" and labels):
         return _label_spec(golds, labels, "set in the recipe", overridden=True)
     if kind == "structured":
@@ -105,15 +127,18 @@ def infer_spec(rows, kind: str = "auto", labels: Optional[list] = None) -> TaskS
     if 2 <= len(counts) <= MAX_LABELS and short and len(counts) <= max(2, n // 3):
         # few answers can still be spans: the input holds the answer but not the alternatives
         # (a routing prompt that lists its options holds them all, a review holds none)
-        alone = sum(_in_prompt(g, r) and not any(_in_prompt(o, r) for o in counts if o != g)
-                    for g, r in zip(golds, rows))
+        alone = sum(
+            _in_prompt(g, r) and not any(_in_prompt(o, r) for o in counts if o != g) for g, r in zip(golds, rows)
+        )
         if alone < 0.7 * n:
             return _label_spec(golds, None, f"{len(counts)} distinct short answers over {n} rows")
         return _span_spec(golds, f"{alone} of {n} answers appear in their input, without the other answers")
     if inside >= 0.7 * n:
         return _span_spec(golds, f"{inside} of {n} answers appear in their input")
-    return TaskSpec("free_text", reason=f"{len(counts)} distinct answers over {n} rows, not JSON, "
-                                         f"{inside} of {n} found in their input")
+    return TaskSpec(
+        "free_text",
+        reason=f"{len(counts)} distinct answers over {n} rows, not JSON, {inside} of {n} found in their input",
+    )
 
 
 def _label_spec(golds, labels, reason, overridden=False) -> TaskSpec:
@@ -149,6 +174,7 @@ def _span_items(text: str) -> list[str]:
 
 # --- the checkers --------------------------------------------------------------------------
 
+
 class UserTask(Task):
     """A user task checked according to its spec (no generation: rows come from the user)."""
 
@@ -170,8 +196,9 @@ class LabelTask(UserTask):
     def __init__(self, name, spec):
         super().__init__(name, spec)
         # longest first, so "very positive" is found before "positive"
-        self._norm = sorted({normalize(lab): lab for lab in spec.labels if normalize(lab)}.items(),
-                            key=lambda kv: -len(kv[0]))
+        self._norm = sorted(
+            {normalize(lab): lab for lab in spec.labels if normalize(lab)}.items(), key=lambda kv: -len(kv[0])
+        )
 
     def strict(self, prediction, gold):
         return prediction.strip() == str(gold).strip()
@@ -187,10 +214,10 @@ class LabelTask(UserTask):
         for norm, label in self._norm:
             toks = norm.split()
             for i in range(len(words) - len(toks) + 1):
-                if words[i:i + len(toks)] == toks and not any(taken[i:i + len(toks)]):
+                if words[i : i + len(toks)] == toks and not any(taken[i : i + len(toks)]):
                     for j in range(i, i + len(toks)):
                         taken[j] = True
-                    before = {w.replace("'", "") for w in words[max(0, i - 3):i]}
+                    before = {w.replace("'", "") for w in words[max(0, i - 3) : i]}
                     (negated if before & _NEGATIONS else out).append(label)
         return sorted(set(out)) + [f"not {x}" for x in sorted(set(negated))]
 
@@ -204,7 +231,9 @@ class LabelTask(UserTask):
 
 class StructuredTask(UserTask):
     answer_format = "a JSON value equal to the gold (key order free)"
-    tolerant_rule = "the first JSON value in the answer equals the gold, ignoring key order, case, prose and code fences"
+    tolerant_rule = (
+        "the first JSON value in the answer equals the gold, ignoring key order, case, prose and code fences"
+    )
 
     def strict(self, prediction, gold):
         g = _gold_value(gold)
@@ -306,8 +335,12 @@ def catalog_overlaps(spec: TaskSpec, prompts: list[str], catalog: dict, sample: 
     user_labels = {normalize(x) for x in spec.labels}
     for name, fam in catalog.items():
         fam_labels = {normalize(x) for x in getattr(fam, "labels", ())}
-        if user_labels and fam_labels and len(user_labels & fam_labels) >= 2 and (
-                fam_labels <= user_labels or user_labels <= fam_labels):
+        if (
+            user_labels
+            and fam_labels
+            and len(user_labels & fam_labels) >= 2
+            and (fam_labels <= user_labels or user_labels <= fam_labels)
+        ):
             out[name] = f"same labels ({', '.join(sorted(user_labels & fam_labels))})"
     mine = [_shape(p) for p in prompts[:sample]]
     for name, fam in catalog.items():

@@ -44,6 +44,10 @@ def ifeval_functions():
     require_lm_eval("the ifeval scorer")
     sentence_splitter()
     from lm_eval.tasks.ifeval import instructions_registry
-    from lm_eval.tasks.ifeval.utils import InputExample, test_instruction_following_loose, test_instruction_following_strict
+    from lm_eval.tasks.ifeval.utils import (
+        InputExample,
+        test_instruction_following_loose,
+        test_instruction_following_strict,
+    )
 
     return InputExample, test_instruction_following_strict, test_instruction_following_loose, instructions_registry

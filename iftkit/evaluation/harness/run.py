@@ -33,9 +33,15 @@ def run_benchmarks(recipe, muts, store, tally, log) -> list[dict]:
     manager = task_manager(cfg.tasks, cfg.task_dir)
     plans = plan_tasks(cfg.tasks, manager, cfg.task_dir)
     version = harness_version()
-    settings = {"limit": cfg.limit, "num_fewshot": cfg.num_fewshot, "chat_template": cfg.apply_chat_template,
-                "max_gen_toks": cfg.max_gen_toks, "bootstrap_iters": cfg.bootstrap_iters,
-                "dtype": recipe.model.dtype, "sentence_splitter": splitter}
+    settings = {
+        "limit": cfg.limit,
+        "num_fewshot": cfg.num_fewshot,
+        "chat_template": cfg.apply_chat_template,
+        "max_gen_toks": cfg.max_gen_toks,
+        "bootstrap_iters": cfg.bootstrap_iters,
+        "dtype": recipe.model.dtype,
+        "sentence_splitter": splitter,
+    }
     rows = []
     for mut in muts:
         keys = {p.name: json_hash([mut.fingerprint(), p.config_hash, version, settings]) for p in plans}
@@ -53,8 +59,12 @@ def run_benchmarks(recipe, muts, store, tally, log) -> list[dict]:
             del lm
         for p in plans:
             entry = got[keys[p.name]]
-            prov = {"harness": f"lm-eval {version}", "task_config_hash": p.config_hash, "limit": cfg.limit,
-                    "sentence_splitter": splitter}
+            prov = {
+                "harness": f"lm-eval {version}",
+                "task_config_hash": p.config_hash,
+                "limit": cfg.limit,
+                "sentence_splitter": splitter,
+            }
             rows += _rows(mut, entry, prov)
             log.append([r for r in _sample_records(mut, entry, keys[p.name]) if _is_new(log, r)])
     return rows
@@ -65,9 +75,13 @@ def _load(recipe, mut):
     import torch
     from lm_eval.api.registry import get_model
 
-    model_args = {"pretrained": mut.base_path, "dtype": recipe.model.dtype,
-                  "device": "cuda" if torch.cuda.is_available() else "cpu",
-                  "trust_remote_code": recipe.model.trust_remote_code, "batch_size": recipe.eval.lm_eval.batch_size}
+    model_args = {
+        "pretrained": mut.base_path,
+        "dtype": recipe.model.dtype,
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "trust_remote_code": recipe.model.trust_remote_code,
+        "batch_size": recipe.eval.lm_eval.batch_size,
+    }
     if mut.adapter_path:
         model_args["peft"] = mut.adapter_path
     with _one_line_errors(f"loading {mut.label}"):
@@ -81,10 +95,17 @@ def _evaluate(recipe, mut, lm, plan, manager) -> dict:
     cfg = recipe.eval.lm_eval
     print(f"lm-eval {plan.name} on {mut.label}", flush=True)
     with _one_line_errors(f"{plan.name} for {mut.label}"):
-        res = simple_evaluate(model=lm, tasks=[plan.spec], task_manager=manager, num_fewshot=cfg.num_fewshot,
-                              limit=cfg.limit, apply_chat_template=cfg.apply_chat_template, log_samples=True,
-                              gen_kwargs={"max_gen_toks": cfg.max_gen_toks} if cfg.max_gen_toks else None,
-                              bootstrap_iters=cfg.bootstrap_iters)
+        res = simple_evaluate(
+            model=lm,
+            tasks=[plan.spec],
+            task_manager=manager,
+            num_fewshot=cfg.num_fewshot,
+            limit=cfg.limit,
+            apply_chat_template=cfg.apply_chat_template,
+            log_samples=True,
+            gen_kwargs={"max_gen_toks": cfg.max_gen_toks} if cfg.max_gen_toks else None,
+            bootstrap_iters=cfg.bootstrap_iters,
+        )
     members = _members(plan.name, res.get("group_subtasks") or {})
     metrics = {**(res.get("results") or {}), **(res.get("groups") or {})}
     return {
@@ -127,11 +148,20 @@ def _compact(sample: dict) -> dict:
         prediction = resp[0]
     else:  # loglikelihoods of each choice: two models answered alike only if these match
         prediction = json.dumps(_round(resp))
-    scores = {m: float(sample[m]) for m in sample.get("metrics") or []
-              if isinstance(sample.get(m), (bool, int, float)) and not isinstance(sample.get(m), str)}
-    return {"doc_id": sample.get("doc_id"), "doc_hash": sample.get("doc_hash") or json_hash(sample.get("doc")),
-            "filter": sample.get("filter", "none"), "prompt": str(first if isinstance(first, str) else json.dumps(first)),
-            "prediction": prediction, "target": str(sample.get("target")), "scores": scores}
+    scores = {
+        m: float(sample[m])
+        for m in sample.get("metrics") or []
+        if isinstance(sample.get(m), (bool, int, float)) and not isinstance(sample.get(m), str)
+    }
+    return {
+        "doc_id": sample.get("doc_id"),
+        "doc_hash": sample.get("doc_hash") or json_hash(sample.get("doc")),
+        "filter": sample.get("filter", "none"),
+        "prompt": str(first if isinstance(first, str) else json.dumps(first)),
+        "prediction": prediction,
+        "target": str(sample.get("target")),
+        "scores": scores,
+    }
 
 
 def _round(x):
@@ -156,14 +186,25 @@ def _rows(mut, entry: dict, prov: dict) -> list[dict]:
             se = metrics.get(f"{metric}_stderr,{filt}")
             se = float(se) if _number(se) else None
             mean = float(value)
-            rows.append({
-                "model": mut.label, "adapter_path": mut.adapter_path, "suite": LM_EVAL_PREFIX + task, "task": "__all__",
-                "scorer": _scorer_name(metric, filt or "none"), "n": entry["n"].get(task) or metrics.get("sample_len"),
-                "mean": mean, "ci_low": None if se is None else mean - Z95 * se,
-                "ci_high": None if se is None else mean + Z95 * se, "stderr": se,
-                "higher_is_better": bool((entry["higher_is_better"].get(task) or {}).get(metric, True)),
-                "scale": [None, None], "n_failed": 0, "num_fewshot": entry["n_shot"].get(task), **prov,
-            })
+            rows.append(
+                {
+                    "model": mut.label,
+                    "adapter_path": mut.adapter_path,
+                    "suite": LM_EVAL_PREFIX + task,
+                    "task": "__all__",
+                    "scorer": _scorer_name(metric, filt or "none"),
+                    "n": entry["n"].get(task) or metrics.get("sample_len"),
+                    "mean": mean,
+                    "ci_low": None if se is None else mean - Z95 * se,
+                    "ci_high": None if se is None else mean + Z95 * se,
+                    "stderr": se,
+                    "higher_is_better": bool((entry["higher_is_better"].get(task) or {}).get(metric, True)),
+                    "scale": [None, None],
+                    "n_failed": 0,
+                    "num_fewshot": entry["n_shot"].get(task),
+                    **prov,
+                }
+            )
     return rows
 
 
@@ -176,11 +217,23 @@ def _sample_records(mut, entry: dict, key: str) -> list[SampleRecord]:
     for task, samples in entry["samples"].items():
         for s in samples:
             scores = {_scorer_name(m, s["filter"]): v for m, v in s["scores"].items()}
-            out.append(SampleRecord(
-                prompt=[{"role": "user", "content": s["prompt"]}], prediction=s["prediction"], reference=s["target"],
-                gold=None, task=task, category="lm_eval", meta={"doc_id": s["doc_id"]}, model=mut.label,
-                suite=LM_EVAL_PREFIX + task, sample_id=f"{s['doc_hash'][:16]}:{s['filter']}",
-                adapter_path=mut.adapter_path, scores=scores, generation_key=key))
+            out.append(
+                SampleRecord(
+                    prompt=[{"role": "user", "content": s["prompt"]}],
+                    prediction=s["prediction"],
+                    reference=s["target"],
+                    gold=None,
+                    task=task,
+                    category="lm_eval",
+                    meta={"doc_id": s["doc_id"]},
+                    model=mut.label,
+                    suite=LM_EVAL_PREFIX + task,
+                    sample_id=f"{s['doc_hash'][:16]}:{s['filter']}",
+                    adapter_path=mut.adapter_path,
+                    scores=scores,
+                    generation_key=key,
+                )
+            )
     return out
 
 

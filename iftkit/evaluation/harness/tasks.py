@@ -54,8 +54,10 @@ def plan_tasks(names: list[str], manager, task_dir: Optional[str]) -> list[TaskP
         entry = manager.task_index.get(name)
         if entry is None:
             where = f"{task_dir} or " if task_dir else ""
-            raise IftkitError(f"eval.lm_eval.tasks: unknown task {name!r} (not in {where}the packaged tasks "
-                              f"iftkit_mc, iftkit_ifeval, nor the harness's own; `lm-eval ls tasks` lists those)")
+            raise IftkitError(
+                f"eval.lm_eval.tasks: unknown task {name!r} (not in {where}the packaged tasks "
+                f"iftkit_mc, iftkit_ifeval, nor the harness's own; `lm-eval ls tasks` lists those)"
+            )
         yaml_path = Path(entry.yaml_path).resolve() if entry.yaml_path else None
         local = yaml_path is not None and any(yaml_path.is_relative_to(r) for r in local_roots)
         if local and entry.kind.name == "TASK":
@@ -72,8 +74,10 @@ def _local_config(yaml_path: Path) -> tuple[dict, list[Path]]:
     try:
         cfg = load_yaml(yaml_path, resolve_func=True)
     except Exception as exc:  # the harness raises bare ValueError/ImportError/YAMLError here
-        raise IftkitError(f"{yaml_path}: cannot load this lm-eval task config ({type(exc).__name__}: "
-                          f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+        raise IftkitError(
+            f"{yaml_path}: cannot load this lm-eval task config ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''})"
+        ) from None
     kwargs = dict(cfg.get("dataset_kwargs") or {})
     files: list[Path] = []
 
@@ -90,7 +94,9 @@ def _local_config(yaml_path: Path) -> tuple[dict, list[Path]]:
     elif isinstance(data_files, list):
         kwargs["data_files"] = [anchor(v) for v in data_files]
     elif isinstance(data_files, dict):
-        kwargs["data_files"] = {k: anchor(v) if isinstance(v, str) else [anchor(x) for x in v] for k, v in data_files.items()}
+        kwargs["data_files"] = {
+            k: anchor(v) if isinstance(v, str) else [anchor(x) for x in v] for k, v in data_files.items()
+        }
     if data_files is not None:
         cfg["dataset_kwargs"] = kwargs
     return cfg, files

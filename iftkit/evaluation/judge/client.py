@@ -19,8 +19,14 @@ TOP_LOGPROBS = 20
 
 
 class JudgeClient:
-    def __init__(self, chat: CachedChat, gen: GenConfig, verdict: str = "auto", weak: bool = False,
-                 tally: Optional[VerdictTally] = None):
+    def __init__(
+        self,
+        chat: CachedChat,
+        gen: GenConfig,
+        verdict: str = "auto",
+        weak: bool = False,
+        tally: Optional[VerdictTally] = None,
+    ):
         self.chat, self.verdict = chat, verdict
         self.tally = tally if tally is not None else VerdictTally()
         self.use_choice_probs = verdict != "text" and chat.supports_probs
@@ -28,8 +34,11 @@ class JudgeClient:
             gen = GenConfig(gen.max_new_tokens, gen.temperature, gen.top_p, top_logprobs=TOP_LOGPROBS)
         self.gen = gen
         ident = chat.identity
-        self.identity = {**ident, "verdict": "choice_probs" if self.use_choice_probs else verdict,
-                         **({} if self.use_choice_probs else {"gen": gen.identity()})}
+        self.identity = {
+            **ident,
+            "verdict": "choice_probs" if self.use_choice_probs else verdict,
+            **({} if self.use_choice_probs else {"gen": gen.identity()}),
+        }
         name = getattr(chat.backend, "name", None) or ident.get("model")
         self.label = f"{ident['backend']}:{name}" + (" (weak judge)" if weak else "")
 
@@ -39,9 +48,13 @@ class JudgeClient:
 
     def verdicts(self, prompt: JudgePrompt, messages_list: list, desc: str = "judge") -> list[vd.Verdict]:
         if self.use_choice_probs:
-            got = self.chat.choice_probs(messages_list, [" " + c for c in prompt.choices()], prompt.verdict_prefix, desc)
-            out = [vd.from_probs(prompt, {k.strip(): p for k, p in c.probs.items()}, "probs") if c.probs else vd.failed(c)
-                   for c in got]
+            got = self.chat.choice_probs(
+                messages_list, [" " + c for c in prompt.choices()], prompt.verdict_prefix, desc
+            )
+            out = [
+                vd.from_probs(prompt, {k.strip(): p for k, p in c.probs.items()}, "probs") if c.probs else vd.failed(c)
+                for c in got
+            ]
         else:
             out = [self._from_reply(prompt, c) for c in self.chat.complete_many(messages_list, self.gen, desc=desc)]
         for v in out:
@@ -59,7 +72,12 @@ class JudgeClient:
             if weighted is not None:
                 return weighted
             if self.verdict == "probs":
-                return vd.Verdict(None, None, "unparseable", raw=c.text,
-                                  error="eval.judge.verdict = probs but the server returned no usable logprobs "
-                                        "(use verdict: auto to fall back to the text)")
+                return vd.Verdict(
+                    None,
+                    None,
+                    "unparseable",
+                    raw=c.text,
+                    error="eval.judge.verdict = probs but the server returned no usable logprobs "
+                    "(use verdict: auto to fall back to the text)",
+                )
         return vd.from_text(prompt, c.text)

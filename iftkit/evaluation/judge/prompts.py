@@ -48,15 +48,22 @@ class JudgePrompt:
         return [{"role": "system", "content": self.system.strip()}, {"role": "user", "content": text.strip()}]
 
     def identity(self) -> dict:
-        return {"name": self.name, "system": self.system, "user": self.user, "pattern": self.pattern.pattern,
-                "verdict_prefix": self.verdict_prefix}
+        return {
+            "name": self.name,
+            "system": self.system,
+            "user": self.user,
+            "pattern": self.pattern.pattern,
+            "verdict_prefix": self.verdict_prefix,
+        }
 
 
 def load_judge_prompt(kind: str, path: Optional[str] = None) -> JudgePrompt:
     if not path:
         from importlib import resources
 
-        with resources.as_file(resources.files("iftkit.evaluation.judge").joinpath("default_prompts", DEFAULTS[kind])) as p:
+        with resources.as_file(
+            resources.files("iftkit.evaluation.judge").joinpath("default_prompts", DEFAULTS[kind])
+        ) as p:
             return load_judge_prompt(kind, str(p))
     p = Path(path)
     if not p.is_file():
@@ -77,12 +84,15 @@ def load_judge_prompt(kind: str, path: Optional[str] = None) -> JudgePrompt:
         if kind == "reference" and (lo != int(lo) or hi != int(hi) or hi <= lo):
             raise ValueError
     except (TypeError, ValueError):
-        raise IftkitError(f"{p}: key 'scale': expected two integers [low, high] with low < high, "
-                          f"got {data.get('scale')!r}") from None
+        raise IftkitError(
+            f"{p}: key 'scale': expected two integers [low, high] with low < high, got {data.get('scale')!r}"
+        ) from None
     prefix = data.get("verdict_prefix", VERDICT_PREFIX[kind])
     if not isinstance(prefix, str):
         raise IftkitError(f"{p}: key 'verdict_prefix': expected a string such as {VERDICT_PREFIX[kind]!r}")
-    return JudgePrompt(kind, str(data.get("name", p.stem)), data["system"], data["user"], pattern, (lo, hi), str(p), prefix)
+    return JudgePrompt(
+        kind, str(data.get("name", p.stem)), data["system"], data["user"], pattern, (lo, hi), str(p), prefix
+    )
 
 
 def parse_score(prompt: JudgePrompt, text: str):

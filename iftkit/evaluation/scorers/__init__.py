@@ -6,7 +6,15 @@ it exactly as `iftkit eval` does. Aliases (`task`, `lexical`, `rouge`, `all`) ex
 
 from iftkit.errors import IftkitError
 from iftkit.evaluation.scorers.base import Sample, Scorer, ScoreResult
-from iftkit.evaluation.scorers.registry import ScorerInfo, aliases, info, judge_scorers, options_for, parent_of, registry
+from iftkit.evaluation.scorers.registry import (
+    ScorerInfo,
+    aliases,
+    info,
+    judge_scorers,
+    options_for,
+    parent_of,
+    registry,
+)
 
 
 def list_scorers() -> list[str]:
@@ -19,7 +27,9 @@ def expand(names: list[str]) -> list[str]:
     for n in names:
         for m in groups.get(n, [n]):
             if m not in registry():
-                raise IftkitError(f"eval.scorers: unknown scorer {m!r} (known: {', '.join(list(registry()) + list(groups))})")
+                raise IftkitError(
+                    f"eval.scorers: unknown scorer {m!r} (known: {', '.join(list(registry()) + list(groups))})"
+                )
             if m not in out:
                 out.append(m)
     return out
@@ -39,5 +49,16 @@ def build_for_recipe(name: str, recipe, judge_client=None) -> Scorer:
     return get_scorer(name, **opts)
 
 
-__all__ = ["Sample", "Scorer", "ScoreResult", "ScorerInfo", "build_for_recipe", "expand", "get_scorer", "info",
-           "judge_scorers", "list_scorers", "parent_of"]
+__all__ = [
+    "Sample",
+    "Scorer",
+    "ScoreResult",
+    "ScorerInfo",
+    "build_for_recipe",
+    "expand",
+    "get_scorer",
+    "info",
+    "judge_scorers",
+    "list_scorers",
+    "parent_of",
+]

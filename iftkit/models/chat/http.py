@@ -49,21 +49,35 @@ class CircuitBreaker:
 
 
 class OpenAIChat:
-    def __init__(self, base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY", max_concurrency: int = 4,
-                 max_retries: int = 5, timeout_s: float = 60.0, backoff_s: float = 1.0,
-                 max_consecutive_failures: int = 5):
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key_env: str = "OPENAI_API_KEY",
+        max_concurrency: int = 4,
+        max_retries: int = 5,
+        timeout_s: float = 60.0,
+        backoff_s: float = 1.0,
+        max_consecutive_failures: int = 5,
+    ):
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model, self.api_key_env = model, api_key_env
         self.name = model
-        self.max_concurrency, self.max_retries, self.timeout_s, self.backoff_s = max_concurrency, max_retries, timeout_s, backoff_s
+        self.max_concurrency, self.max_retries, self.timeout_s, self.backoff_s = (
+            max_concurrency,
+            max_retries,
+            timeout_s,
+            backoff_s,
+        )
         self.breaker = CircuitBreaker(self.url, max_consecutive_failures)
 
     def identity(self) -> dict:
         # the server URL is part of the identity: the same model name on two servers may differ
         return {"backend": "openai", "url": self.url, "model": self.model}
 
-    def complete_many(self, messages_list: list, gen: GenConfig, seeds: Optional[list] = None,
-                      on_done=None) -> list[Completion]:
+    def complete_many(
+        self, messages_list: list, gen: GenConfig, seeds: Optional[list] = None, on_done=None
+    ) -> list[Completion]:
         out: list[Completion] = [None] * len(messages_list)
 
         def one(i):
@@ -83,8 +97,12 @@ class OpenAIChat:
         key = os.environ.get(self.api_key_env)
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        payload = {"model": self.model, "messages": messages, "max_tokens": gen.max_new_tokens,
-                   "temperature": gen.temperature}
+        payload = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": gen.max_new_tokens,
+            "temperature": gen.temperature,
+        }
         if gen.top_p < 1.0:
             payload["top_p"] = gen.top_p
         if gen.top_logprobs:
@@ -94,8 +112,12 @@ class OpenAIChat:
         error, retries = "no attempt", 0
         for attempt in range(self.max_retries + 1):
             if self.breaker.open:
-                return Completion(None, error=f"not sent: circuit breaker open after {self.breaker.reason}",
-                                  retries=retries, not_sent=attempt == 0)
+                return Completion(
+                    None,
+                    error=f"not sent: circuit breaker open after {self.breaker.reason}",
+                    retries=retries,
+                    not_sent=attempt == 0,
+                )
             wait = None
             try:
                 r = requests.post(self.url, json=payload, headers=headers, timeout=self.timeout_s)
@@ -126,7 +148,7 @@ class OpenAIChat:
         return Completion(None, error=f"{error} (after {retries} retries)", retries=retries)
 
     def _backoff(self, attempt: int) -> float:
-        return min(MAX_WAIT_S, self.backoff_s * (2 ** attempt)) * (0.5 + random.random() / 2)
+        return min(MAX_WAIT_S, self.backoff_s * (2**attempt)) * (0.5 + random.random() / 2)
 
 
 def _retry_after(value):
@@ -147,8 +169,12 @@ def _chat_completion(r):
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         return f"malformed response body ({type(exc).__name__}): {r.text[:80]!r}"
     usage = data.get("usage") or {}
-    return Completion(text, prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                      completion_tokens=int(usage.get("completion_tokens") or 0), logprobs=_token_logprobs(choice))
+    return Completion(
+        text,
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+        logprobs=_token_logprobs(choice),
+    )
 
 
 def _token_logprobs(choice: dict) -> Optional[list]:

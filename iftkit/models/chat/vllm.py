@@ -15,8 +15,10 @@ TOP_K = 20  # a verdict token outside the top-k counts as probability 0
 class VllmChat:
     def __init__(self, model_cfg, path: str, adapter_path: Optional[str] = None, label: str = "model"):
         if importlib.util.find_spec("vllm") is None:
-            raise IftkitError("eval.backend = vllm but vllm is not installed (pip install vllm, GPU only); "
-                              "use eval.backend=transformers")
+            raise IftkitError(
+                "eval.backend = vllm but vllm is not installed (pip install vllm, GPU only); "
+                "use eval.backend=transformers"
+            )
         self.model_cfg, self.path, self.adapter_path, self.label = model_cfg, path, adapter_path, label
         self.name = getattr(model_cfg, "id", None) or path
         self.loads = 0
@@ -26,7 +28,9 @@ class VllmChat:
         # vLLM's kernels round differently from transformers': its answers get their own cache entries
         from iftkit.evaluation.fingerprint import adapter_fingerprint, model_fingerprint
 
-        model = model_fingerprint(self.path) + ("+" + adapter_fingerprint(self.adapter_path) if self.adapter_path else "")
+        model = model_fingerprint(self.path) + (
+            "+" + adapter_fingerprint(self.adapter_path) if self.adapter_path else ""
+        )
         return {"backend": "vllm", "model": model, "dtype": self.model_cfg.dtype}
 
     def load(self):
@@ -46,18 +50,29 @@ class VllmChat:
 
         return LoRARequest(self.label, 1, self.adapter_path) if self.adapter_path else None
 
-    def complete_many(self, messages_list: list, gen: GenConfig, seeds: Optional[list] = None,
-                      on_done=None) -> list[Completion]:
+    def complete_many(
+        self, messages_list: list, gen: GenConfig, seeds: Optional[list] = None, on_done=None
+    ) -> list[Completion]:
         from vllm import SamplingParams
 
         llm = self.load()
-        params = [SamplingParams(temperature=gen.temperature, top_p=gen.top_p, max_tokens=gen.max_new_tokens,
-                                 seed=seeds[i] if seeds else None) for i in range(len(messages_list))]
+        params = [
+            SamplingParams(
+                temperature=gen.temperature,
+                top_p=gen.top_p,
+                max_tokens=gen.max_new_tokens,
+                seed=seeds[i] if seeds else None,
+            )
+            for i in range(len(messages_list))
+        ]
         outs = llm.chat(messages_list, params, lora_request=self._lora(), add_generation_prompt=True, use_tqdm=False)
         got = []
         for i, o in enumerate(outs):
-            c = Completion(o.outputs[0].text.strip(), prompt_tokens=len(o.prompt_token_ids or []),
-                           completion_tokens=len(o.outputs[0].token_ids))
+            c = Completion(
+                o.outputs[0].text.strip(),
+                prompt_tokens=len(o.prompt_token_ids or []),
+                completion_tokens=len(o.outputs[0].token_ids),
+            )
             got.append(c)
             if on_done:
                 on_done(i, c)
@@ -73,8 +88,12 @@ class VllmChat:
 
         def next_logprobs(base, wants):
             paths = list(wants)
-            outs = llm.generate([TokensPrompt(prompt_token_ids=list(base) + list(p)) for p in paths], params,
-                                lora_request=self._lora(), use_tqdm=False)
+            outs = llm.generate(
+                [TokensPrompt(prompt_token_ids=list(base) + list(p)) for p in paths],
+                params,
+                lora_request=self._lora(),
+                use_tqdm=False,
+            )
             res = {}
             for p, o in zip(paths, outs):
                 top = o.outputs[0].logprobs[0]  # token id -> Logprob
@@ -84,11 +103,15 @@ class VllmChat:
         got = []
         for i, messages in enumerate(messages_list):
             text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) + prefix
-            dist, n_prompt = choice_distribution([tok(text + c, add_special_tokens=False)["input_ids"] for c in choices],
-                                                 next_logprobs)
+            dist, n_prompt = choice_distribution(
+                [tok(text + c, add_special_tokens=False)["input_ids"] for c in choices], next_logprobs
+            )
             probs = {choices[k]: p for k, p in dist.items()}
-            c = (Completion(max(probs, key=probs.get), probs=probs, prompt_tokens=n_prompt) if probs else
-                 Completion(None, error=f"no allowed choice among the top {TOP_K} tokens", prompt_tokens=n_prompt))
+            c = (
+                Completion(max(probs, key=probs.get), probs=probs, prompt_tokens=n_prompt)
+                if probs
+                else Completion(None, error=f"no allowed choice among the top {TOP_K} tokens", prompt_tokens=n_prompt)
+            )
             got.append(c)
             if on_done:
                 on_done(i, c)
