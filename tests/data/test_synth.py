@@ -13,8 +13,7 @@ from iftkit.config.schema import SynthConfig
 from iftkit.data.rows import read_rows
 from iftkit.data.synth import PAPER_CATEGORIES, NearDupFilter, load_seed_tasks, parse_candidate, synthesize
 from iftkit.data.teacher import make_teacher
-
-from .openai_server import TeacherServer
+from iftkit.testing.openai_server import TeacherServer
 
 ROOT = Path(__file__).resolve().parents[2]
 

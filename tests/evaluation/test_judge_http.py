@@ -2,7 +2,6 @@
 
 import pytest
 
-from evaluation.judge_server import JudgeServer, verdict_for
 from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.judge.client import JudgeClient
 from iftkit.evaluation.judge.prompts import load_judge_prompt
@@ -11,6 +10,7 @@ from iftkit.evaluation.sqlite_store import JsonStore
 from iftkit.models.chat.cache import CachedChat
 from iftkit.models.chat.http import OpenAIChat
 from iftkit.models.chat.types import GenConfig
+from iftkit.testing.judge_server import JudgeServer, verdict_for
 
 GEN = GenConfig(max_new_tokens=48)
 

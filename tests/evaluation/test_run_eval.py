@@ -7,10 +7,10 @@ import shutil
 import pandas as pd
 import pytest
 
-from evaluation.judge_server import JudgeServer
 from iftkit.config.loader import validate
 from iftkit.evaluation.runner import run_eval
 from iftkit.evaluation.scorers import list_scorers
+from iftkit.testing.judge_server import JudgeServer
 
 CONTRACT_SAMPLE_KEYS = {
     "model",

@@ -2,10 +2,9 @@
 
 import socket
 
-from evaluation.judge_server import JudgeServer
-
 from iftkit.models.chat.http import OpenAIChat
 from iftkit.models.chat.types import GenConfig
+from iftkit.testing.judge_server import JudgeServer
 
 MESSAGES = [[{"role": "user", "content": f"ANSWER:\n{i}\nREFERENCE:\n{i}\nReply with"}] for i in range(12)]
 

@@ -13,8 +13,7 @@ import pytest
 import yaml
 
 from iftkit.sweep.state import SweepState
-
-from .sweep_runs import CHEAP, ROOT, env, run_sweep, sweep_command, sweep_recipe, wandb_agent_command
+from iftkit.testing.sweep_runs import CHEAP, ROOT, env, run_sweep, sweep_command, sweep_recipe, wandb_agent_command
 
 BASE_EVAL_LINE = "[base] evaluating the base model"
 

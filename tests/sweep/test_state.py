@@ -8,8 +8,7 @@ import pytest
 
 from iftkit.errors import IftkitError
 from iftkit.sweep.state import SweepState
-
-from .sweep_runs import ROOT
+from iftkit.testing.sweep_runs import ROOT
 
 
 def test_state_survives_reload_and_tracks_hashes(tmp_path):

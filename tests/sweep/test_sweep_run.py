@@ -12,8 +12,7 @@ import pytest
 import yaml
 
 from iftkit.sweep.state import SweepState
-
-from .sweep_runs import ROOT, SCRIPT, env, run_sweep, sweep_recipe, wandb_agent_command
+from iftkit.testing.sweep_runs import ROOT, SCRIPT, env, run_sweep, sweep_recipe, wandb_agent_command
 
 
 def adapter_mtimes(root):

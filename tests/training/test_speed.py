@@ -5,9 +5,9 @@ import torch
 
 from iftkit.config import load_recipe
 from iftkit.models.load import load_tokenizer
+from iftkit.testing.mixes import tiny_recipe_overrides, write_test_mix
 from iftkit.training.dataset import load_split
 from iftkit.training.trainer import make_trainer
-from training.helpers import tiny_recipe_overrides, write_test_mix
 
 LEVERS_OFF = {"training.lora_bf16_inputs": False, "training.retain_host_memory": False, "training.compile": False}
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+# the checkout the tests run from (sweeps run its scripts/sweep.py)
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "sweep.py"
 
