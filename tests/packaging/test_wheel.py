@@ -83,7 +83,7 @@ def test_wheel_installed_elsewhere_runs_eval_and_meta_eval_with_defaults(tmp_pat
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [json.loads(x) for x in (work / "out" / "results.jsonl").read_text().splitlines()]
     assert {"task_tolerant", "judge"} <= {r["scorer"] for r in rows}
-    assert any(r["suite"] == "general" and r["task"].startswith("instruct_") for r in rows)  # the packaged set
+    assert any(r["suite"] == "held_out" and r["task"].startswith("instruct_") for r in rows)  # the packaged set
     proc = subprocess.run(
         [
             str(venv / "bin" / "iftkit"),
