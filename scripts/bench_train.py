@@ -43,6 +43,7 @@ MB = 2**20
 LEVERS = [
     ("no_padding_free", ["--training.padding_free", "false"], "padding-free batches"),
     ("token_metrics", ["--training.token_metrics", "true"], "no per-step entropy/accuracy pass"),
+    ("checkpointing", ["--training.gradient_checkpointing", "true"], "no gradient checkpointing"),
     ("fp32_frozen", ["--training.bf16", "false"], "bf16 autocast + bf16 frozen weights"),
     ("no_lora_bf16_inputs", ["--training.lora_bf16_inputs", "false"], "LoRA layers keep bf16 inputs"),
     ("no_retain_memory", ["--training.retain_host_memory", "false"], "glibc keeps freed host memory"),
