@@ -59,16 +59,14 @@ def validate(data: dict, source: str = "recipe") -> Recipe:
 
 def _check_training_passthrough(data: dict, source: str) -> None:
     """Name a training key that is neither iftkit's nor SFTConfig's (the schema would name only the section)."""
-    from iftkit.config.schema import SFT_MANAGED, TrainingConfig, sft_config_fields
+    from iftkit.config.schema import TrainingConfig, passthrough_problem
 
     training = data.get("training") if isinstance(data, dict) else None
     extra = [k for k in (training or {}) if k not in TrainingConfig.model_fields] if isinstance(training, dict) else []
     for key in extra:
-        if key not in sft_config_fields():
-            raise IftkitError(f"{source}: unknown key 'training.{key}' (neither an iftkit training key nor a field of "
-                              f"TRL's SFTConfig)")
-        if key in SFT_MANAGED:
-            raise IftkitError(f"{source}: key 'training.{key}' is set by iftkit itself")
+        problem = passthrough_problem(key)
+        if problem:
+            raise IftkitError(f"{source}: {problem}")
 
 
 def recipe_hash(recipe: Recipe) -> str:

@@ -4,6 +4,7 @@ Every field has a default so a recipe only states what differs; ranges live here
 value is refused before any model loads. Later stages add fields to their own section.
 """
 
+from functools import lru_cache
 from typing import Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -189,18 +190,22 @@ SFT_MANAGED = ("run_name", "report_to", "use_cpu", "warmup_steps", "save_strateg
                "save_only_model", "ddp_find_unused_parameters", "dataset_num_proc")
 
 
+@lru_cache(maxsize=1)
 def sft_config_fields() -> frozenset:
-    from functools import lru_cache
+    import dataclasses
 
-    @lru_cache(maxsize=1)
-    def fields() -> frozenset:
-        import dataclasses
+    from trl import SFTConfig
 
-        from trl import SFTConfig
+    return frozenset(f.name for f in dataclasses.fields(SFTConfig))
 
-        return frozenset(f.name for f in dataclasses.fields(SFTConfig))
 
-    return fields()
+def passthrough_problem(key: str) -> Optional[str]:
+    """Why `training.<key>` (not an iftkit key) cannot pass through to SFTConfig, or None."""
+    if key not in sft_config_fields():
+        return f"unknown key 'training.{key}' (neither an iftkit training key nor a field of TRL's SFTConfig)"
+    if key in SFT_MANAGED:
+        return f"key 'training.{key}' is set by iftkit itself"
+    return None
 
 
 class TrainingConfig(Section):
@@ -248,16 +253,11 @@ class TrainingConfig(Section):
 
     @model_validator(mode="after")
     def _extra_keys_are_sft_config_fields(self):
-        extra = sorted(self.model_extra or {})
-        if not extra:  # TRL is imported only when a recipe passes something through
-            return self
-        unknown = [k for k in extra if k not in sft_config_fields()]
-        if unknown:
-            raise ValueError(f"unknown training key(s) {', '.join(unknown)}: neither an iftkit training key nor a "
-                             f"field of TRL's SFTConfig")
-        managed = [k for k in extra if k in SFT_MANAGED]
-        if managed:
-            raise ValueError(f"training key(s) {', '.join(managed)} are set by iftkit itself")
+        # TRL is imported only when a recipe passes something through
+        for key in sorted(self.model_extra or {}):
+            problem = passthrough_problem(key)
+            if problem:
+                raise ValueError(problem)
         return self
 
 

@@ -6,11 +6,12 @@ Kept apart so tests can pass their own factory, and so a missing or failing scor
 through the registry scorer that produces it.
 """
 
+import dataclasses
 from pathlib import Path
 from typing import Callable, Optional
 
 from iftkit.errors import IftkitError
-from iftkit.evaluation.scorers import Sample, parent_of
+from iftkit.evaluation.scorers import parent_of
 
 
 class OutputView:
@@ -69,17 +70,7 @@ def text_scorer(scorer) -> Callable:
     """(record, text) pairs -> scores, scoring `text` as the prediction for the record's prompt."""
 
     def score_texts(queries):
-        samples = [
-            Sample(
-                prompt=r.prompt,
-                prediction=t,
-                reference=r.reference,
-                gold=r.gold,
-                task=r.task,
-                category=r.category,
-                meta=getattr(r, "meta", None) or {},
-            )
-            for r, t in queries
+        samples = [dataclasses.replace(r, prediction=t) for r, t in queries
         ]
         values = scorer.score(samples)
         return [None if v is None else float(v) for v in values]

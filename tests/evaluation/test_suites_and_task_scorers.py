@@ -3,23 +3,13 @@
 import pytest
 
 from iftkit.config.loader import validate
+from iftkit.data.synth import PAPER_CATEGORIES
 from iftkit.errors import IftkitError
 from iftkit.evaluation.scorers import Sample, get_scorer
 from iftkit.evaluation.suites import build_suites, load_instruction_set, resolve_mix_dir
 
-CATEGORIES = {
-    "classify",
-    "code",
-    "context_answer",
-    "create",
-    "extract",
-    "logic",
-    "memory_answer",
-    "rewrite",
-    "summarize",
-    "translate",
-    "write",
-}
+# the instruction set covers the paper's categories, the same ones the teacher prompts for
+CATEGORIES = set(PAPER_CATEGORIES)
 
 
 def test_instruction_set_is_large_varied_and_self_consistent():
