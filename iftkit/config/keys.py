@@ -1,6 +1,12 @@
 """Short display names of dotted recipe keys (sweep cell labels, report columns, chart labels)."""
 
-_SHORT = {"mix.target_ratio": "ratio", "mix.target_count": "n", "data.target_task": "task", "model.id": "model"}
+_SHORT = {
+    "mix.target_ratio": "ratio",
+    "mix.target_count": "n",
+    "mix.synthetic_format_count": "synthetic",
+    "data.target_task": "task",
+    "model.id": "model",
+}
 
 
 def short_name(key: str) -> str:

@@ -170,6 +170,9 @@ class MixConfig(Section):
     target_count: Optional[int] = Field(None, ge=0)
     # size of the training mix when mixing by ratio
     total_size: int = Field(400, gt=0)
+    # with target_count: general rows taken (a fixed prefix of the shuffled general pool, so the
+    # n points of a count sweep share their general rows); None = the whole general pool
+    general_count: Optional[int] = Field(None, ge=0)
     # rows held out per split; test sets are fixed per task and never enter a mix
     val_size: int = Field(40, ge=0)
     test_size_per_task: int = Field(50, gt=0)
@@ -181,6 +184,8 @@ class MixConfig(Section):
     def _one_amount(self):
         if (self.target_count is None) == (self.target_ratio is None):
             raise ValueError("set exactly one of mix.target_ratio and mix.target_count")
+        if self.general_count is not None and self.target_count is None:
+            raise ValueError("mix.general_count goes with mix.target_count (a ratio mix is sized by mix.total_size)")
         return self
 
 

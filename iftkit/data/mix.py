@@ -210,6 +210,13 @@ def plan(recipe) -> dict:
         )
     if m.target_count is not None:
         mode, n_t, n_g = "count", m.target_count, len(general_order)
+        if m.general_count is not None:
+            if m.general_count > n_g:
+                raise IftkitError(
+                    f"mix.general_count={m.general_count} but the general pool has {n_g} rows "
+                    f"(raise data.samples_per_task or lower mix.general_count)"
+                )
+            n_g = m.general_count
     else:
         mode = "ratio"
         n_t = int(round(m.target_ratio * m.total_size))

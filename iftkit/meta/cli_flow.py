@@ -51,15 +51,23 @@ def meta_eval_main(args, out: Path) -> int:
 def dynamics_main(path, out: Path):
     from iftkit.meta.dynamics import boundaries, describe, load_points
     from iftkit.meta.dynamics_chart import plot_dynamics
+    from iftkit.meta.dynamics_ci import boundary_intervals, describe_intervals, load_prompt_scores, synthetic_effect
 
     if not Path(path).exists():
         raise IftkitError(f"--dynamics {path}: no such file or directory")
     points = load_points(path)
     bounds = boundaries(points)
-    png = plot_dynamics(points, bounds, out / "dynamics.png", title=f"Learning dynamics — {Path(path).name}")
-    lines = describe(bounds)
+    # a sweep dir also holds the per-prompt scores that give the findings their intervals
+    per_prompt = load_prompt_scores(path) if Path(path).is_dir() else []
+    intervals = boundary_intervals(per_prompt) if per_prompt else {}
+    effects = synthetic_effect(per_prompt) if per_prompt else []
+    png = plot_dynamics(points, bounds, out / "dynamics.png", title=f"Learning dynamics — {Path(path).name}",
+                        intervals=intervals)
+    lines = describe(bounds) + describe_intervals(intervals, effects)
     write_text_atomic(
-        out / "dynamics.json", json.dumps({"boundaries": bounds, "points": [p.__dict__ for p in points]}, indent=2)
+        out / "dynamics.json",
+        json.dumps({"boundaries": bounds, "intervals": intervals, "synthetic_effect": effects,
+                    "points": [p.__dict__ for p in points]}, indent=2),
     )
     for line in lines:
         print(f"dynamics: {line}")

@@ -66,7 +66,8 @@ def _cell_from_results_row(row: dict, cards: dict) -> Optional[tuple]:
     seed = (_label_int(label, ("seed", "s")) or 0) if seed is None else seed
     by_source = (card.get("data") or {}).get("counts", {}).get("train_by_source") or {}
     # synthetic = target rows from a teacher or the synthetic-format generator (Row.source)
-    src_text = " ".join(k for k in by_source if k.startswith(("synthetic", "teacher"))) + " " + label
+    # the card's counts are the truth; a label is read only for results without a card
+    src_text = " ".join(k for k in by_source if k.startswith(("synthetic", "teacher"))) if by_source else label
     return int(n), int(seed), _source(src_text)
 
 
@@ -151,23 +152,39 @@ def format_rows_from_samples(root: Path, task_lookup=None) -> list[dict]:
     ]
 
 
-def curves(points: list[Point]) -> dict:
-    """{(source, metric): (ns, means, stds)}; n=0 points are shared by every source.
+def by_curve(items: list, key=lambda it: (it.n, it.source, it.metric)) -> dict:
+    """{(source, metric): {n: [items]}}: which curve and n each item stands for.
 
-    The base model stands for n=0 only when no adapter was trained with zero target samples
-    (an n=0 adapter is the fairer reference: same training, no target data)."""
-    by = defaultdict(lambda: defaultdict(list))
-    sources = {p.source for p in points if p.n > 0 and p.source != "base"} or {"real"}
-    has_zero_adapter = any(p.n == 0 and p.source != "base" for p in points)
-    for p in points:
-        if p.source == "base" and has_zero_adapter:
-            continue
-        for src in sources if p.n == 0 else [p.source]:
-            by[(src, p.metric)][p.n].append(p.value)
+    An n=0 item of real data (an adapter trained on no target rows) is the start of every curve
+    that has no n=0 point of its own; synthetic n=0 items (only synthetic target-format rows)
+    start the synthetic curve alone. The base model stands for n=0 only where no real n=0
+    adapter exists (that adapter is the fairer reference: same training, no target data).
+    Items are Points, or anything `key` maps to (n, source, metric)."""
+    keyed = [(key(it), it) for it in items]
+    sources = {src for (n, src, _), _ in keyed if n > 0 and src != "base"} or {"real"}
+    zero_owners = {src for (n, src, _), _ in keyed if n == 0 and src != "base"}
+    out = defaultdict(lambda: defaultdict(list))
+    for (n, src, metric), it in keyed:
+        if n > 0:
+            targets = [src]
+        elif src == "base":
+            targets = [] if "real" in zero_owners else [s for s in sources if s not in zero_owners]
+        elif src == "real":
+            targets = ["real"] + [s for s in sources if s not in zero_owners]
+        else:
+            targets = [src]
+        for t in targets:
+            out[(t, metric)][n].append(it)
+    return out
+
+
+def curves(points: list[Point]) -> dict:
+    """{(source, metric): (ns, means, stds)} over seeds (see by_curve for the n=0 points)."""
     out = {}
-    for key, per_n in by.items():
+    for key, per_n in by_curve(points).items():
         ns = sorted(per_n)
-        out[key] = (np.array(ns), np.array([np.mean(per_n[n]) for n in ns]), np.array([np.std(per_n[n]) for n in ns]))
+        vals = [[p.value for p in per_n[n]] for n in ns]
+        out[key] = (np.array(ns), np.array([np.mean(v) for v in vals]), np.array([np.std(v) for v in vals]))
     return out
 
 

@@ -15,7 +15,8 @@ LABELS = {"format": "format compliance (strict parse)", "task": "task performanc
 STYLES = {"real": "-", "synthetic": "--"}
 
 
-def plot_dynamics(points, bounds: dict, out_path, title: str = "Learning dynamics") -> Path:
+def plot_dynamics(points, bounds: dict, out_path, title: str = "Learning dynamics", intervals=None) -> Path:
+    """intervals: dynamics_ci.boundary_intervals output; each boundary's 95 % range is shaded."""
     out_path = Path(out_path)
     cs = curves(points)
     positive = [n for (ns, _, _) in cs.values() for n in ns if n > 0]
@@ -29,9 +30,13 @@ def plot_dynamics(points, bounds: dict, out_path, title: str = "Learning dynamic
         for key, metric, what in (("format_saturates_at", "format", "format saturates"),
                                   ("task_plateaus_at", "task", "task plateaus")):
             n = b[key]
+            span = ((intervals or {}).get(src) or {}).get(key.replace("_at", "_in"))
+            if span is not None:
+                ax.axvspan(span[0], span[1], color=COLORS[metric], alpha=0.08)
             if n is not None:
                 ax.axvline(n, color=COLORS[metric], linestyle=STYLES.get(src, ":"), alpha=0.45, linewidth=1.2,
-                           label=f"{what} at n={n}" + (f" ({src})" if multi else "") + " — 90% of its rise")
+                           label=f"{what} at n={n}" + (f" ({src})" if multi else "") + " — 90% of its rise"
+                           + (f", 95% range {span[0]}–{span[1]}" if span is not None else ""))
     # n=0 (the base model) must stay on a log axis: linear just below the smallest count
     ax.set_xscale("symlog", linthresh=min(positive) if positive else 1)
     ticks = sorted({int(n) for (ns, _, _) in cs.values() for n in ns})

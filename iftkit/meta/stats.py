@@ -175,16 +175,16 @@ def paired_difference(
 ) -> Estimate:
     """mean(a) - b_weight * mean(b) over the prompts both scored, with a paired bootstrap CI.
 
-    `a` is one score per prompt, or one row per seed (seeds x prompts); `b` (the reference
-    model, e.g. the base) one score per prompt, aligned with a's columns. Prompts are resampled
-    together on both sides (the pairing), and seeds are resampled too when there are several.
+    `a` and `b` (the reference, e.g. the base model) are each one score per prompt, or one row
+    per seed (seeds x prompts), with aligned columns. Prompts are resampled together on both
+    sides (the pairing); each side's seeds are resampled too when it has several.
     NaN marks a prompt a side did not score: that prompt is left out everywhere.
     """
     a = np.atleast_2d(np.asarray(a, dtype=float))
-    b = np.asarray(b, dtype=float)
-    keep = np.isfinite(b) & np.all(np.isfinite(a), axis=0)
-    a, b = a[:, keep], b[keep]
-    n, s = a.shape[1], a.shape[0]
+    b = np.atleast_2d(np.asarray(b, dtype=float))
+    keep = np.all(np.isfinite(b), axis=0) & np.all(np.isfinite(a), axis=0)
+    a, b = a[:, keep], b[:, keep]
+    n, s, sb = a.shape[1], a.shape[0], b.shape[0]
     if n == 0:
         return Estimate(None, n=0, note="no prompt scored on both sides")
     point = float(a.mean() - b_weight * b.mean())
@@ -195,5 +195,6 @@ def paired_difference(
     for _ in range(resamples):
         p = rng.integers(0, n, n)
         rows = rng.integers(0, s, s) if s > 1 else np.zeros(1, dtype=int)
-        values.append(float(a[rows][:, p].mean() - b_weight * b[p].mean()))
+        rows_b = rng.integers(0, sb, sb) if sb > 1 else np.zeros(1, dtype=int)
+        values.append(float(a[rows][:, p].mean() - b_weight * b[rows_b][:, p].mean()))
     return _percentile_interval(point, values, n, resamples, level)

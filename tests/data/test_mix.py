@@ -67,6 +67,16 @@ def test_nested_across_counts_and_ratios():
     assert len(t[0.25]) == 30
 
 
+def test_general_count_fixes_the_general_rows_every_count_shares():
+    plans = {n: plan(recipe(target_count=n, general_count=40)) for n in (0, 4, 16)}
+    general = {n: [r for r in p["train"] if r.meta["role"] == "general"] for n, p in plans.items()}
+    assert [len(general[n]) for n in (0, 4, 16)] == [40, 40, 40]
+    assert contents(general[0]) == contents(general[4]) == contents(general[16])
+    per_task = {t: sum(r.task == t for r in general[0]) for t in SMALL_GENERAL}
+    assert per_task == {t: 8 for t in SMALL_GENERAL}, "a prefix of the round-robin order stays balanced"
+    assert [len(p["train"]) for p in plans.values()] == [40, 44, 56]
+
+
 def test_test_sets_are_disjoint_from_train_and_val_by_hash_and_instance():
     p = plan(recipe(target_count=100))
     tests = p["test"]
@@ -231,6 +241,10 @@ def test_impossible_amounts_are_clear_errors():
         plan(recipe(target_count=500))
     with pytest.raises(IftkitError, match="general pool has"):
         plan(recipe(target_ratio=0.0, total_size=5000))
+    with pytest.raises(IftkitError, match="mix.general_count=5000 but the general pool has"):
+        plan(recipe(target_count=4, general_count=5000))
+    with pytest.raises(IftkitError, match="mix.general_count goes with mix.target_count"):
+        recipe(target_ratio=0.5, general_count=10)
     with pytest.raises(IftkitError, match="not a catalog task"):
         plan(recipe(data={"target_task": "my_task"}))
     with pytest.raises(IftkitError, match="must not include the target"):
