@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench_measure import cpu_name, matmul_peak  # noqa: E402  (scripts/ is on the path when run as a script)
 
 MB = 2**20
 # iftkit minus one lever: (variant name, recipe overrides, what the lever is)
@@ -54,20 +55,6 @@ MEMORY_VARIANTS = {
     "lora_bf16": ["--training.bf16", "true"],
     "qlora_4bit": ["--model.quantization.mode", "4bit"],
 }
-
-
-def matmul_peak(dtype_name: str, n: int = 2048, reps: int = 6) -> float:
-    import torch
-
-    dtype = getattr(torch, dtype_name)
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    a @ b
-    best = float("inf")
-    for _ in range(reps):
-        t = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t)
-    return 2 * n**3 / best
 
 
 def _recipe(args, overrides=()):
@@ -407,20 +394,8 @@ def main(argv=None) -> int:
     args.mix_dir = ensure_mix(args)
     import torch
 
-    cpu = (
-        next(
-            (
-                ln.split(":", 1)[1].strip()
-                for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")
-            ),
-            "?",
-        )
-        if Path("/proc/cpuinfo").exists()
-        else "?"
-    )
     print(
-        f"cpu: {cpu}  threads: {torch.get_num_threads()}  rows: {args.rows}  config: {args.config}  "
+        f"cpu: {cpu_name()}  threads: {torch.get_num_threads()}  rows: {args.rows}  config: {args.config}  "
         f"load average: {os.getloadavg()[0]:.2f}"
     )
     peaks = {"float32": matmul_peak("float32"), "bfloat16": matmul_peak("bfloat16")}

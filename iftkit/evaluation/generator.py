@@ -57,6 +57,8 @@ class CachedGenerator:
         self.gen = GenConfig(max_new_tokens=max_new_tokens)
         # what a stored prediction in samples.jsonl must match to be reused
         self.gen_config = {"decoding": "greedy", "max_new_tokens": max_new_tokens, "template": "chat+generation_prompt"}
+        if model_cfg.dtype != "float32":  # other weights' precision, other answers (fp32 keys predate this field)
+            self.gen_config["dtype"] = model_cfg.dtype
         if backend == "vllm":
             from iftkit.models.chat.vllm import VllmChat
 

@@ -234,9 +234,8 @@ def _failed_outputs(res, k: int, name: str) -> set:
 
 def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress) -> list[SampleRecord]:
     ev = recipe.eval
-    gen = CachedGenerator(
-        mut, recipe.model, gen_store, counters, ev.max_new_tokens, ev.batch_size, ev.backend, progress
-    )
+    model_cfg = recipe.model if ev.dtype == "model" else recipe.model.model_copy(update={"dtype": ev.dtype})
+    gen = CachedGenerator(mut, model_cfg, gen_store, counters, ev.max_new_tokens, ev.batch_size, ev.backend, progress)
     # a stored prediction is reused only for the same weights and the same decoding
     gen_key = json_hash([mut.fingerprint(), gen.gen_config])
     records, new_rows = [], []

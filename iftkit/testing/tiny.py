@@ -49,7 +49,8 @@ def make_tokenizer(vocab_size: int = 400):
     return fast
 
 
-def make_model(tokenizer, hidden_size: int = 32, layers: int = 2, seed: int = 0):
+def make_model(tokenizer, hidden_size: int = 32, layers: int = 2, seed: int = 0, init_std: float = 0.02):
+    """init_std 0.02 (transformers' default) answers one token over and over; 0.3 varies its tokens."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -66,6 +67,7 @@ def make_model(tokenizer, hidden_size: int = 32, layers: int = 2, seed: int = 0)
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
+        initializer_range=init_std,
     )
     return LlamaForCausalLM(config)
 

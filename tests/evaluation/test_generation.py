@@ -28,3 +28,15 @@ def test_cache_makes_a_rerun_load_nothing(tiny_model_dir, tiny_adapters, tmp_pat
     c3 = Counters()
     CachedGenerator(base, cfg, store, c3, 16, 4, progress=False).generate(PROMPTS[:1])  # other generation config
     assert c3.generations.new == 1
+
+
+def test_weights_dtype_is_part_of_the_key(tiny_model_dir, tmp_path):
+    store = JsonStore(tmp_path / "gen.sqlite", "generations")
+    base = ModelUnderTest("base", str(tiny_model_dir))
+    fp32 = CachedGenerator(base, ModelConfig(id=str(tiny_model_dir)), store, Counters(), 8, 4, progress=False)
+    fp32.generate(PROMPTS[:2])
+    c = Counters()
+    bf16 = CachedGenerator(base, ModelConfig(id=str(tiny_model_dir), dtype="bfloat16"), store, c, 8, 4, progress=False)
+    bf16.generate(PROMPTS[:2])
+    assert c.generations.new == 2  # bf16 answers are not fp32's
+    assert "dtype" not in fp32.gen_config and bf16.gen_config["dtype"] == "bfloat16"

@@ -1,10 +1,12 @@
 """The transformers chat backend: a local causal LM (optionally + a LoRA adapter).
 
 Prompts are rendered with the tokenizer's chat template exactly as in training
-(add_generation_prompt=True). Greedy requests are generated in batches sorted by token length
-(so each batch pads little) and left-padded (so every row's new tokens start at the same
-column); sampled requests (the teacher) run one at a time so each request's seed alone fixes
-its answer. `choice_probs` reads verdicts from next-token distributions (see choices.py).
+(add_generation_prompt=True). Greedy requests are decoded in batches sorted by token length by
+iftkit's own loop over the KV cache (greedy.py: finished rows leave the batch, a shared prompt
+prefix runs once), or by model.generate on left-padded batches where a generation-config logits
+processor or a non-full-attention cache needs it. Sampled requests (the teacher) run one at a
+time so each request's seed alone fixes its answer. `choice_probs` reads verdicts from
+next-token distributions (see choices.py).
 """
 
 import threading
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from iftkit.models.chat.choices import ChoiceTrie
+from iftkit.models.chat.greedy import DecodeStats, fast_greedy_blockers, greedy_decode
 from iftkit.models.chat.types import Completion, GenConfig
 
 OnDone = Optional[Callable[[int, Completion], None]]
@@ -27,8 +30,11 @@ def chat_prompt_text(tokenizer, messages) -> str:
 
 class TransformersChat:
     def __init__(self, model_cfg=None, path: Optional[str] = None, adapter_path: Optional[str] = None,
-                 batch_size: int = 16):
+                 batch_size: int = 16, fast_greedy: bool = True):
         self.model_cfg, self.path, self.adapter_path, self.batch_size = model_cfg, path, adapter_path, batch_size
+        # greedy requests through iftkit's decode loop (greedy.py); False: through model.generate
+        self.fast_greedy, self.greedy_levers = fast_greedy, {}
+        self.stats = DecodeStats()
         # what people call it (the recipe's model id); the identity (cache key) is the weights' fingerprint
         self.name = getattr(model_cfg, "id", None) or path
         self.loads = 0
@@ -98,24 +104,37 @@ class TransformersChat:
         return out
 
     def _greedy(self, texts, gen: GenConfig, finish) -> None:
+        model, tok = self._model, self._tok
+        prompts = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
+        order = sorted(range(len(texts)), key=lambda i: -len(prompts[i]))
+        batches = [order[start:start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+        if not self.fast_greedy or fast_greedy_blockers(model):
+            return self._generate_greedy(texts, [len(p) for p in prompts], batches, gen, finish)
+        eos, pad = self._eos_pad()
+        stops = set(eos if isinstance(eos, list) else [eos])
+        for idx in batches:
+            rows = greedy_decode(model, [prompts[i] for i in idx], gen.max_new_tokens, stops, pad, self.stats,
+                                 **self.greedy_levers)
+            for i, row in zip(idx, rows):
+                finish(i, self._completion(row, len(prompts[i])))
+
+    def _generate_greedy(self, texts, lengths, batches, gen: GenConfig, finish) -> None:
+        """The same batches through transformers' model.generate (models the fast path does not cover)."""
         import torch
 
         model, tok = self._model, self._tok
-        lengths = [len(tok(t, add_special_tokens=False)["input_ids"]) for t in texts]
-        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
         eos, pad = self._eos_pad()
         saved_side = tok.padding_side
         tok.padding_side = "left"
         try:
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start:start + self.batch_size]
+            for idx in batches:
                 enc = tok([texts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False)
                 enc = {k: v.to(model.device) for k, v in enc.items()}
                 with torch.no_grad():
                     ids = model.generate(**enc, max_new_tokens=gen.max_new_tokens, do_sample=False, temperature=None,
                                          top_p=None, top_k=None, pad_token_id=pad, eos_token_id=eos)
                 for i, row in zip(idx, ids[:, enc["input_ids"].shape[1]:]):
-                    finish(i, self._completion(row, lengths[i]))
+                    finish(i, self._completion(row.tolist(), lengths[i]))
         finally:
             tok.padding_side = saved_side
 
@@ -131,17 +150,16 @@ class TransformersChat:
         with torch.no_grad():
             ids = model.generate(**enc, max_new_tokens=gen.max_new_tokens, do_sample=True, temperature=gen.temperature,
                                  top_p=gen.top_p, pad_token_id=pad, eos_token_id=eos)
-        return self._completion(ids[0, enc["input_ids"].shape[1]:], enc["input_ids"].shape[1])
+        return self._completion(ids[0, enc["input_ids"].shape[1]:].tolist(), enc["input_ids"].shape[1])
 
     def _eos_pad(self):
         tok = self._tok
         eos = self._model.generation_config.eos_token_id or tok.eos_token_id
         return eos, tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
 
-    def _completion(self, new_ids, prompt_tokens: int) -> Completion:
+    def _completion(self, ids: list[int], prompt_tokens: int) -> Completion:
         eos, pad = self._eos_pad()
         stops = set(eos if isinstance(eos, list) else [eos]) | {pad}
-        ids = new_ids.tolist()
         used = next((k + 1 for k, t in enumerate(ids) if t in stops), len(ids))
         text = self._tok.decode(ids, skip_special_tokens=True).strip()
         return Completion(text, prompt_tokens=prompt_tokens, completion_tokens=used)
