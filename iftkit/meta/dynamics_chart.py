@@ -44,7 +44,8 @@ def plot_dynamics(points, bounds: dict, out_path, title: str = "Learning dynamic
     ax.minorticks_off()
     ax.set_xlim(-0.1 * (min(positive) if positive else 1), max(ticks) * 1.3 if ticks else 10)
     ax.set_ylim(-0.02, 1.05)
-    ax.set_xlabel("target-task training samples n (log scale; n=0 is the base model)")
+    ax.set_xlabel("target-task training samples n (log scale; n=0: no target rows, "
+                  "the base model unless an n=0 adapter was trained)")
     ax.set_ylabel("score (0–1), mean over seeds ± std")
     ax.set_title(title)
     ax.grid(True, which="major", alpha=0.3)
