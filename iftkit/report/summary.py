@@ -173,8 +173,12 @@ def choose_primary(
 ) -> tuple[Optional[str], str]:
     """(scorer that drives the report, why it is that one), naming a missing requested scorer."""
     both = {in_suite, gen_suite}
-    if both <= suite_coverage(rows, requested):
+    covered = suite_coverage(rows, requested)
+    if both <= covered:
         return requested, f"`{requested}`, from sweep.primary_scorer"
+    if in_suite in covered and not any(both <= suite_coverage(rows, s) for s in FALLBACK_SCORERS):
+        return None, (f"`{requested}` scored only the in-domain suite: a recommendation weighs it against "
+                      f"general ability, and eval.suites ran no general suite")
     if target_kind == "free_text":
         why = f"`{requested}` has no in-domain scores: the target is a free-text task, which has no task checker"
     elif requested.startswith("task_"):

@@ -115,6 +115,15 @@ def test_a_missing_scorer_is_named_as_the_reason_for_no_recommendation(tmp_path)
     assert "no trained cells" not in files.markdown.read_text()
 
 
+def test_an_in_domain_only_eval_is_named_as_the_reason_for_no_recommendation(tmp_path):
+    rows = [dict(r, scorer="task_tolerant") for r in _free_text_rows() if r["suite"] == "in_domain"
+            and r["scorer"] == "chrf"]
+    files = write_report(rows, tmp_path, "s", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "t"})
+    recs = files.summary["recommendations"]
+    assert [r["x"] for r in recs] == [None, None]
+    assert "scored only the in-domain suite" in recs[0]["reason"] and "no general suite" in recs[0]["reason"]
+
+
 def _paired(cells_scores, n=60, seed=0):
     """Rows + per-prompt samples from {cell: (grid, in-domain 0/1 scores, general 0/1 scores)}."""
     rows, samples = [], {}
