@@ -298,6 +298,8 @@ def _log_to_wandb(muts, rows) -> None:
                 if r["mean"] is None or r["model"] not in (mut.label, "base"):
                     continue
                 prefix = "eval" if r["model"] == mut.label else "eval_base"
+                if prefix == "eval" and mut.adapter_scale != 1.0:  # never overwrite the adapter's own numbers
+                    prefix = f"eval_adapter_scale_{mut.adapter_scale:g}"
                 metrics[f"{prefix}/{r['suite']}/{r['task']}/{r['scorer']}"] = r["mean"]
             run.log(metrics)
             run.summary.update(metrics)

@@ -1,9 +1,8 @@
 """Eval generation through the chat backend's cache: a rerun loads no model (batched
 generation itself is tested in tests/models/test_chat_local.py)."""
 
-from models.test_chat_local import PROMPTS  # one prompt set for both generation tests
-
 import pytest
+from models.test_chat_local import PROMPTS  # one prompt set for both generation tests
 
 from iftkit.config.schema import ModelConfig
 from iftkit.evaluation.counters import Counters
