@@ -384,6 +384,10 @@ class SweepConfig(Section):
     # "SUITE:SCORER" or "SCORER" on that axis, e.g. "lm_eval/iftkit_ifeval:prompt_level_strict_acc",
     # "held_out:rougeL"; None = the first held-out benchmark (or trained-family primary scorer)
     general_scorer: Optional[str] = None
+    # each trained adapter is also evaluated with its LoRA deltas times these multipliers (WiSE-FT:
+    # weight-space interpolation between base and adapter; generation only, no training). 1.0 = the
+    # adapter as trained, always evaluated; e.g. [0.25, 0.5, 0.75, 1.0] adds three points per cell
+    adapter_scales: list[float] = Field(default_factory=lambda: [1.0])
     # where sweeps write: <out_dir>/<recipe name>/
     out_dir: str = "runs"
     # inprocess: train/eval in this process; accelerate: `accelerate launch -m iftkit train` per cell
@@ -399,7 +403,19 @@ class SweepConfig(Section):
                 raise ValueError(f"sweep.grid.{key} needs at least one value")
         if not self.seeds:
             raise ValueError("sweep.seeds needs at least one seed")
+        for s in self.adapter_scales:
+            if not 0.0 < s <= 1.0:
+                raise ValueError(
+                    f"sweep.adapter_scales: {s} is outside (0, 1] (0 would be the base model, already evaluated)"
+                )
+        if len(set(self.adapter_scales)) < len(self.adapter_scales):
+            raise ValueError(f"sweep.adapter_scales: {self.adapter_scales} repeats a value")
         return self
+
+    @property
+    def extra_scales(self) -> list[float]:
+        """The adapter scales evaluated besides the adapter as trained (1.0), ascending."""
+        return sorted(s for s in self.adapter_scales if s != 1.0)
 
 
 class Recipe(Section):
@@ -413,3 +429,12 @@ class Recipe(Section):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     sweep: SweepConfig = Field(default_factory=SweepConfig)
+
+    @model_validator(mode="after")
+    def _scales_need_a_scaling_backend(self):
+        if self.sweep.extra_scales and self.eval.backend == "vllm":
+            raise ValueError(
+                "sweep.adapter_scales: vLLM cannot run a LoRA adapter at a fraction of its strength; "
+                "use eval.backend: transformers, or adapter_scales: [1.0]"
+            )
+        return self

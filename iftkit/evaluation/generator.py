@@ -16,6 +16,7 @@ from iftkit.errors import IftkitError
 from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.fingerprint import adapter_fingerprint, model_fingerprint
 from iftkit.evaluation.sqlite_store import JsonStore
+from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.models.chat.cache import CachedChat
 from iftkit.models.chat.local import TransformersChat
 from iftkit.models.chat.types import GenConfig
@@ -27,12 +28,14 @@ class ModelUnderTest:
     base_path: str
     adapter_path: Optional[str] = None
     card: Optional[dict] = None
+    adapter_scale: float = AS_TRAINED  # the adapter's LoRA deltas times this (WiSE-FT); 1 = as trained
 
     def fingerprint(self) -> str:
         parts = [model_fingerprint(self.base_path)]
         if self.adapter_path:
             parts.append(adapter_fingerprint(self.adapter_path))
-        return "+".join(parts)
+        scale = f"*{self.adapter_scale:g}" if self.adapter_scale != AS_TRAINED else ""
+        return "+".join(parts) + scale
 
 
 def read_adapter_card(path) -> dict:
@@ -62,9 +65,15 @@ class CachedGenerator:
         if backend == "vllm":
             from iftkit.models.chat.vllm import VllmChat
 
+            if mut.adapter_scale != AS_TRAINED:
+                raise IftkitError(
+                    "adapter_scale: vLLM cannot run a LoRA adapter at a fraction of its strength; "
+                    "use eval.backend: transformers for scaled adapters"
+                )
             self.backend = VllmChat(model_cfg, mut.base_path, mut.adapter_path, mut.label)
         else:
-            self.backend = TransformersChat(model_cfg, mut.base_path, mut.adapter_path, batch_size)
+            self.backend = TransformersChat(model_cfg, mut.base_path, mut.adapter_path, batch_size,
+                                            adapter_scale=mut.adapter_scale)
         self.chat = CachedChat(self.backend, store, counters.generations, progress, desc=f"generate {mut.label}")
 
     def generate(self, prompts: list[list[dict]]) -> list[str]:

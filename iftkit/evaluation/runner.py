@@ -20,6 +20,7 @@ from iftkit.evaluation.results import SampleLog, aggregate_rows, write_results
 from iftkit.evaluation.scorers import build_for_recipe, expand, judge_scorers
 from iftkit.evaluation.sqlite_store import JsonStore
 from iftkit.evaluation.suites import build_suites, resolve_mix_dir
+from iftkit.models.adapter_scale import check_scale
 from iftkit.paths import cache_dir
 
 
@@ -44,7 +45,8 @@ class EvalReport:
         return out
 
 
-def models_under_test(recipe: Recipe, adapters: list[str], include_base: bool = True):
+def models_under_test(recipe: Recipe, adapters: list[str], include_base: bool = True, adapter_scale: float = 1.0):
+    """The base model and each adapter, the adapters run at `adapter_scale` of their strength."""
     from iftkit.models.resolve import resolve_model
 
     base_path = None
@@ -60,7 +62,7 @@ def models_under_test(recipe: Recipe, adapters: list[str], include_base: bool = 
         if not bp or not Path(bp).exists():
             base_path = base_path or resolve_model(recipe.model.id, recipe.model.revision)
             bp = base_path
-        muts.append(ModelUnderTest(label, bp, str(p), card))
+        muts.append(ModelUnderTest(label, bp, str(p), card, check_scale(adapter_scale)))
     if include_base:
         base_path = base_path or resolve_model(recipe.model.id, recipe.model.revision)
         muts.insert(0, ModelUnderTest("base", base_path))
@@ -127,7 +129,12 @@ def build_scorers(recipe: Recipe, names: list[str], judge_client_factory):
 
 
 def run_eval(
-    recipe: Recipe, adapters: list[str], out_dir, include_base: bool = True, progress: bool = True
+    recipe: Recipe,
+    adapters: list[str],
+    out_dir,
+    include_base: bool = True,
+    progress: bool = True,
+    adapter_scale: float = 1.0,
 ) -> EvalReport:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -135,7 +142,7 @@ def run_eval(
     names = expand(ev.scorers)
     if recipe.eval.judge.pairwise and "judge_pairwise" not in names:
         names.append("judge_pairwise")
-    muts = models_under_test(recipe, adapters, include_base)
+    muts = models_under_test(recipe, adapters, include_base, adapter_scale)
     if not muts:
         raise IftkitError("nothing to evaluate: give --adapters or keep the base model")
     needs_mix = "in_domain" in ev.suites or "general" in ev.suites
@@ -290,6 +297,8 @@ def _log_to_wandb(muts, rows) -> None:
                 if r["mean"] is None or r["model"] not in (mut.label, "base"):
                     continue
                 prefix = "eval" if r["model"] == mut.label else "eval_base"
+                if prefix == "eval" and mut.adapter_scale != 1.0:  # never overwrite the adapter's own numbers
+                    prefix = f"eval_adapter_scale_{mut.adapter_scale:g}"
                 metrics[f"{prefix}/{r['suite']}/{r['task']}/{r['scorer']}"] = r["mean"]
             run.log(metrics)
             run.summary.update(metrics)

@@ -2,9 +2,11 @@
 
 tradeoff.png: in-domain vs general score, one point per grid value, 95 % bootstrap CIs as error
 bars (the seed spread where there are no per-prompt scores), the base model as a star, the
-Pareto frontier, and the S1 floor.
+Pareto frontier, and the S1 floor. Adapters also run at other scales (sweep.adapter_scales) add
+one path per adapter, from the base model through its scaled points to it, and the frontier is
+drawn over both families.
 scores_vs_x.png: in-domain and general vs ratio / n, one panel per scorer, so scorers can
-be compared on the same sweep.
+be compared on the same sweep (adapters as trained only).
 """
 
 import math
@@ -15,8 +17,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from iftkit.config.keys import short_name  # noqa: E402
-from iftkit.report.summary import Point, pareto_front  # noqa: E402
+from iftkit.report.scales import is_scaled, pareto_front, scale_families  # noqa: E402
+from iftkit.report.scales import label as point_label  # noqa: E402
+from iftkit.report.summary import Point  # noqa: E402
 
 IN_COLOR, GEN_COLOR = "#1f77b4", "#d62728"
 
@@ -26,11 +29,6 @@ def x_label(x_key: str) -> str:
         "mix.target_ratio": "specialization ratio (target share of training mix)",
         "mix.target_count": "target samples added (n)",
     }.get(x_key, x_key)
-
-
-def _point_label(p: Point, x_key: str) -> str:
-    text = f"{short_name(x_key)}={p.x}"
-    return f"{text} ({p.series})" if p.series else text
 
 
 def _err(group: list[Point], suite: str) -> list:
@@ -58,10 +56,12 @@ def tradeoff_chart(
     general_label: str = None,
 ) -> Path:
     fig, ax = plt.subplots(figsize=(7.5, 6), dpi=130)
-    cells = [p for p in pts if not p.is_base]
+    cells = [p for p in pts if not p.is_base and not is_scaled(p)]
+    families = any(is_scaled(p) for p in pts)
     base = next((p for p in pts if p.is_base), None)
     series = sorted({p.series for p in cells})
     colors = plt.cm.viridis([i / max(1, len(series)) for i in range(len(series))]) if len(series) > 1 else ["#1f77b4"]
+    _scale_paths(ax, pts, base, dict(zip(series, colors)))
     for s, color in zip(series, colors):
         group = [p for p in cells if p.series == s]
         ax.errorbar(
@@ -78,7 +78,7 @@ def tradeoff_chart(
         )
         for p in group:
             ax.annotate(
-                _point_label(p, x_key), (p.general, p.in_domain), textcoords="offset points", xytext=(7, 6), fontsize=9
+                point_label(p, x_key), (p.general, p.in_domain), textcoords="offset points", xytext=(7, 6), fontsize=9
             )
     front = pareto_front([p for p in pts if not math.isnan(p.general)])
     if len(front) > 1:
@@ -88,7 +88,7 @@ def tradeoff_chart(
             "--",
             color="0.35",
             lw=1.2,
-            label="Pareto frontier",
+            label="joint Pareto frontier" if families else "Pareto frontier",
         )
     if base is not None:
         if base.in_ci is not None:
@@ -129,17 +129,42 @@ def tradeoff_chart(
     fig.text(
         0.5,
         0.01,
-        "Each point: one LoRA adapter trained on a mix with that share of target-task data.\n"
-        "Up = better on the target task; right = better on everything else; top-right is best.",
+        "Each point: one LoRA adapter trained on a mix with that share of target-task data"
+        + (";\ndiamonds: an adapter run at a fraction (×s) of its strength, no training" if families else ".")
+        + "\nUp = better on the target task; right = better on everything else; top-right is best.",
         ha="center",
         va="bottom",
         fontsize=8,
         color="0.3",
     )
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.tight_layout(rect=(0, 0.08 if families else 0.06, 1, 1))
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def _scale_paths(ax, pts: list[Point], base, colors: dict) -> None:
+    """Each adapter's scale family: a dotted path base -> scaled points -> the adapter as trained."""
+    for k, (trained, scaled) in enumerate(scale_families(pts)):
+        color = colors.get(trained.series, "#1f77b4")
+        path = ([base] if base is not None else []) + scaled + [trained]
+        ax.plot([p.general for p in path], [p.in_domain for p in path], ":", color=color, lw=1.1, alpha=0.8)
+        ax.errorbar(
+            [p.general for p in scaled],
+            [p.in_domain for p in scaled],
+            xerr=_err(scaled, "general"),
+            yerr=_err(scaled, "in_domain"),
+            fmt="D",
+            ms=6,
+            mfc="white",
+            mec=color,
+            ecolor="0.75",
+            capsize=2,
+            label="adapter scaled at inference (base → adapter)" if k == 0 else None,
+        )
+        for p in scaled:
+            at = (p.general, p.in_domain)
+            ax.annotate(f"×{p.adapter_scale:g}", at, textcoords="offset points", xytext=(6, -10), fontsize=7)
 
 
 def _pad_limits(ax, pts):
@@ -162,7 +187,9 @@ def scores_vs_x_chart(per_scorer: dict, path: Path, x_key: str, title: str) -> P
     is_count = x_key == "mix.target_count"
     for ax, scorer in zip(axes.flat, scorers):
         pts = per_scorer[scorer]
-        cells = sorted([p for p in pts if not p.is_base and isinstance(p.x, (int, float))], key=lambda p: p.x)
+        cells = sorted(
+            [p for p in pts if not p.is_base and not is_scaled(p) and isinstance(p.x, (int, float))], key=lambda p: p.x
+        )
         for series in sorted({p.series for p in cells}):
             group = [p for p in cells if p.series == series]
             xs = [p.x for p in group]

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from iftkit.config.keys import short_name
 from iftkit.report.charts import scores_vs_x_chart, tradeoff_chart
 from iftkit.report.html import markdown_page
+from iftkit.report.scales import label as point_label
+from iftkit.report.scales import scale_lines
 from iftkit.report.summary import (
     ALL_TASKS,
     BASE,
@@ -97,7 +98,7 @@ def write_report(
     table = [f"| point | seeds | in-domain | {gen_label} | outputs identical to base |", "|---|---|---|---|---|"]
     warnings = []
     for p in pts:
-        label = "base model" if p.is_base else _col(p, x_key)
+        label = "base model" if p.is_base else point_label(p, x_key)
         same = "–" if not p.identical or not p.identical[1] else f"{p.identical[0]}/{p.identical[1]}"
         table.append(
             f"| {label} | {p.seeds} | {_ci(p.in_domain, p.in_sd, p.in_ci)} | {_ci(p.general, p.gen_sd, p.gen_ci)} "
@@ -109,10 +110,10 @@ def write_report(
                 f"{p.identical[0]} of {p.identical[1]} prompts: it barely changed the model "
                 f"(raise training.max_steps or training.learning_rate)."
             )
-    by_scorer = ["| scorer | " + " | ".join(_col(p, x_key) for p in pts) + " |", "|---|" + "---|" * len(pts)]
+    by_scorer = ["| scorer | " + " | ".join(point_label(p, x_key) for p in pts) + " |", "|---|" + "---|" * len(pts)]
     for s in scorers:
-        cells = {(p.x, p.series): p for p in per_scorer[s]}
-        vals = [cells.get((p.x, p.series)) for p in pts]
+        cells = {p.key: p for p in per_scorer[s]}
+        vals = [cells.get(p.key) for p in pts]
         by_scorer.append(
             f"| {s} | "
             + " | ".join("–" if v is None else f"{_fmt(v.in_domain)} / {_fmt(v.general)}" for v in vals)
@@ -121,12 +122,12 @@ def write_report(
     general_table = _general_table(rows, primary, x_key, pts, samples)
     rec_lines = []
     for r in recs:
-        what = "no recommendation" if r.point is None else f"**{_col(r.point, x_key)}**"
+        what = "no recommendation" if r.point is None else f"**{point_label(r.point, x_key)}**"
         rec_lines.append(f"- {r.scenario}: {what} — {r.reason}. Confidence: {r.confidence}.")
         if r.tied:
             rec_lines.append(
                 f"  Statistically tied with {r.scenario}'s pick: "
-                + ", ".join(_col(p, x_key) for p in r.tied)
+                + ", ".join(point_label(p, x_key) for p in r.tied)
                 + " (the evidence cannot separate them)."
             )
     md = "\n".join(
@@ -148,6 +149,7 @@ def write_report(
             "",
             "S1 = the specialised model must stay a good generalist; S2 = it only ever serves the target task.",
             "",
+            *scale_lines(pts, x_key),
             f"## Tradeoff ({primary})",
             *table,
             "",
@@ -185,6 +187,7 @@ def write_report(
                 "scenario": r.scenario,
                 "x": None if r.point is None else r.point.x,
                 "series": None if r.point is None else r.point.series,
+                "adapter_scale": None if r.point is None else r.point.adapter_scale,
                 "reason": r.reason,
                 "confidence": r.confidence,
             }
@@ -194,6 +197,7 @@ def write_report(
             {
                 "x": p.x,
                 "series": p.series,
+                "adapter_scale": p.adapter_scale,
                 "in_domain": p.in_domain,
                 "general": p.general,
                 "in_sd": p.in_sd,
@@ -227,14 +231,14 @@ def _general_table(rows, primary, x_key, pts, samples) -> list[str]:
     if not axes or not pts:
         return ["No general suite was scored for the base model and an adapter."]
     out = [
-        "| general | suite | scorer | " + " | ".join(_col(p, x_key) for p in pts) + " |",
+        "| general | suite | scorer | " + " | ".join(point_label(p, x_key) for p in pts) + " |",
         "|---|---|---|" + "---|" * len(pts),
     ]
     for suite, scorer in axes:
-        got = {(p.x, p.series): p for p in points(rows, primary, x_key, gen_suite=suite, gen_scorer=scorer)}
+        got = {p.key: p for p in points(rows, primary, x_key, gen_suite=suite, gen_scorer=scorer)}
         if samples:
             attach_samples(list(got.values()), samples, primary, suites=("general",), general=(suite, scorer))
-        cells = [got.get((p.x, p.series)) for p in pts]
+        cells = [got.get(p.key) for p in pts]
         kind = "held-out" if is_held_out(suite) else "trained-family"
         out.append(
             f"| {kind} | {suite} | {scorer} | "
@@ -284,7 +288,3 @@ def _test_set_lines(rows, primary, meta, pts=()) -> list[str]:
             f"are detected reliably (95 % confidence, 80 % power); raise the test size to see smaller ones."
         )
     return lines + [""]
-
-
-def _col(p, x_key):
-    return "base" if p.is_base else f"{short_name(x_key)}={p.x}" + (f" ({p.series})" if p.series else "")

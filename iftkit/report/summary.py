@@ -1,11 +1,11 @@
 """From a sweep's result rows to tradeoff points and a recommended ratio.
 
-A point is one grid value (seeds pooled): its in-domain score (target suite) and general
-score (general suite), each as mean and spread across seeds, for one scorer. S1 picks the
-best in-domain point that keeps at least `keep_general` of the base model's general score;
-S2 picks the best in-domain point outright. Every adapter answered the same prompts as the base
-model, so differences are paired: the bootstrap resamples prompts (and seeds), and the
-report says in words when the evidence cannot separate two points.
+A point is one grid value (seeds pooled) at one adapter scale (see report/scales.py): its
+in-domain score (target suite) and general score (general suite), each as mean and spread across
+seeds, for one scorer. S1 picks the best in-domain point that keeps at least `keep_general` of the
+base model's general score; S2 picks the best in-domain point outright. Every adapter answered
+the same prompts as the base model, so differences are paired: the bootstrap resamples prompts
+(and seeds), and the report says in words when the evidence cannot separate two points.
 """
 
 import math
@@ -36,10 +36,21 @@ class Point:
     gen_ci: Optional[Estimate] = None
     identical: Optional[tuple] = None  # (outputs identical to the base model's, outputs compared)
     keeps_general: Optional[bool] = None  # S1: general score not below the floor with 95 % confidence
+    adapter_scale: Optional[float] = None  # the adapter's LoRA deltas times this (1 = as trained; None: base)
 
     @property
     def is_base(self) -> bool:
         return self.x == BASE
+
+    @property
+    def key(self) -> tuple:
+        return self.x, self.series, self.adapter_scale
+
+    @property
+    def tag(self) -> str:
+        """The point in words: its grid value, its adapter scale when not as trained, its series."""
+        scale = f" at adapter_scale={self.adapter_scale:g}" if self.adapter_scale not in (None, 1.0) else ""
+        return f"{self.x}{scale}" + (f" ({self.series})" if self.series else "")
 
 
 def _mean_sd(values):
@@ -208,22 +219,22 @@ def points(
     for cell in ins.keys() & gens.keys():
         m = meta[cell]
         if cell == BASE:
-            key = (BASE, "")
+            key = (BASE, "", None)
         else:
             values = m.get("grid") or {}
             series = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in sorted(values.items()) if k != x_key)
-            key = (values.get(x_key), series)
+            key = (values.get(x_key), series, m.get("adapter_scale") or 1.0)  # rows from before scales: 1
         groups.setdefault(key, []).append((cell, ins[cell], gens[cell]))
     pts = []
-    for (x, series), members in groups.items():
+    for (x, series, scale), members in groups.items():
         members.sort(key=lambda m: str(m[0]))
         in_m, in_sd = _mean_sd([m[1]["mean"] for m in members])
         gen_m, gen_sd = _mean_sd([m[2]["mean"] for m in members])
-        p = Point(x, series, in_m, gen_m, in_sd, gen_sd, len(members), [m[0] for m in members])
+        p = Point(x, series, in_m, gen_m, in_sd, gen_sd, len(members), [m[0] for m in members], adapter_scale=scale)
         if len(members) == 1:
             p.in_ci, p.gen_ci = _row_ci(members[0][1]), _row_ci(members[0][2])
         pts.append(p)
-    pts.sort(key=lambda p: (p.is_base is False, p.series, _sortable(p.x)))
+    pts.sort(key=lambda p: (p.is_base is False, p.series, -(p.adapter_scale or 0), _sortable(p.x)))
     return pts
 
 
@@ -235,21 +246,6 @@ def _row_ci(row: dict) -> Optional[Estimate]:
 
 def _sortable(x):
     return (0, x) if isinstance(x, (int, float)) else (1, str(x))
-
-
-def pareto_front(pts: list[Point]) -> list[Point]:
-    """Points no other point beats on both in-domain and general (higher is better)."""
-    front = [
-        p
-        for p in pts
-        if not any(
-            q.in_domain >= p.in_domain
-            and q.general >= p.general
-            and (q.in_domain > p.in_domain or q.general > p.general)
-            for q in pts
-        )
-    ]
-    return sorted(front, key=lambda p: p.general)
 
 
 @dataclass
@@ -390,12 +386,12 @@ def _separation(best: Point, pool: list[Point]) -> tuple[list, str]:
     ]
     if not tied:
         return [], (
-            f"high: leads the runner-up ({runner.x}) by {d.value:.3f} in-domain, 95 % CI [{d.ci_low:.3f}, "
+            f"high: leads the runner-up ({runner.tag}) by {d.value:.3f} in-domain, 95 % CI [{d.ci_low:.3f}, "
             f"{d.ci_high:.3f}] over {d.n} paired prompts, so the lead is real"
         )
-    names = ", ".join(str(p.x) for p in tied)
+    names = ", ".join(p.tag for p in tied)
     return tied, (
-        f"low: the test set cannot separate it from {names} (lead over {runner.x}: {d.value:.3f}, 95 % CI "
+        f"low: the test set cannot separate it from {names} (lead over {runner.tag}: {d.value:.3f}, 95 % CI "
         f"[{d.ci_low:.3f}, {d.ci_high:.3f}] over {d.n} paired prompts includes 0); any of them is as good "
         f"on this evidence"
     )
@@ -409,11 +405,11 @@ def _seed_spread(best: Point, runner: Point) -> tuple[list, str]:
     if lead > 2 * spread:
         return (
             [],
-            f"high: leads the runner-up ({runner.x}) by {lead:.3f}, more than twice the seed spread ({spread:.3f})",
+            f"high: leads the runner-up ({runner.tag}) by {lead:.3f}, more than twice the seed spread ({spread:.3f})",
         )
     if lead > spread:
-        return [], f"medium: leads the runner-up ({runner.x}) by {lead:.3f}, above the seed spread ({spread:.3f})"
-    return [runner], f"low: the runner-up ({runner.x}) is within the seed spread ({lead:.3f} vs {spread:.3f})"
+        return [], f"medium: leads the runner-up ({runner.tag}) by {lead:.3f}, above the seed spread ({spread:.3f})"
+    return [runner], f"low: the runner-up ({runner.tag}) is within the seed spread ({lead:.3f} vs {spread:.3f})"
 
 
 def detectable_difference(p: Point, suite: str = "in_domain") -> Optional[float]:

@@ -47,10 +47,16 @@ def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Call
             say(f"no recommendation for {rec['scenario']}: {rec['reason']}")
         else:
             say(
-                f"recommended for {rec['scenario']}: {x_key} = {rec['x']} "
+                f"recommended for {rec['scenario']}: {_named(rec, x_key)} "
                 f"({rec['confidence'].split(':')[0]} confidence)"
             )
     return files
+
+
+def _named(rec: dict, x_key: str) -> str:
+    """`mix.target_ratio = 1.0`, with the adapter scale when the pick is a scaled adapter."""
+    scale = rec.get("adapter_scale")
+    return f"{x_key} = {rec['x']}" + (f", adapter_scale = {scale:g}" if scale not in (None, 1.0) else "")
 
 
 def _target_spec(recipe: Recipe, paths: SweepPaths):
@@ -96,6 +102,7 @@ def log_sweep_summary(recipe: Recipe, paths: SweepPaths, rows: list[dict], files
     )
     for rec in files.summary["recommendations"]:
         run.summary[f"recommended/{rec['scenario']}"] = str(rec["x"])
+        run.summary[f"recommended/{rec['scenario']}/adapter_scale"] = rec.get("adapter_scale")
     art = wandb.Artifact(f"{recipe.name}-report", type="sweep-report")
     for f in (files.html, files.markdown, files.tradeoff_png, files.scores_png):
         art.add_file(str(f))

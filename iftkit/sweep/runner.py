@@ -7,6 +7,10 @@ step, so a kill at any moment costs at most the step in flight (and training res
 own last checkpoint). Many processes may run cells of one sweep at once (SLURM array tasks, W&B
 agents): the base model is evaluated by whichever gets its lock first while the others wait,
 and each cell is run by one process at a time.
+
+sweep.adapter_scales adds points without training: once a cell's adapter is trained and evaluated
+as trained (scale 1), the same process evaluates it at each other scale, each point with its own
+state record and eval dir; a sweep given more scales later evaluates only those.
 """
 
 import json
@@ -23,6 +27,7 @@ from typing import Callable, Optional
 from iftkit.config.schema import Recipe
 from iftkit.errors import IftkitError
 from iftkit.io.atomic import atomic_write
+from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.sweep.grid import Cell, base_eval_hash, expand
 from iftkit.sweep.state import SweepState
 
@@ -47,8 +52,9 @@ class SweepPaths:
     def adapter_dir(self, cell: Cell) -> Path:
         return self.cell_dir(cell) / "adapter"
 
-    def eval_dir(self, cell: Cell) -> Path:
-        return self.cell_dir(cell) / f"eval-{cell.eval_hash[:8]}"
+    def eval_dir(self, cell: Cell, scale: float = AS_TRAINED) -> Path:
+        scaled = "" if scale == AS_TRAINED else f"-scale={scale:g}"
+        return self.cell_dir(cell) / f"eval-{cell.eval_hash[:8]}{scaled}"
 
     def base_eval_dir(self, recipe: Recipe) -> Path:
         return self.root / "base" / f"eval-{base_eval_hash(recipe)[:8]}"
@@ -56,6 +62,16 @@ class SweepPaths:
 
 def sweep_root(recipe: Recipe) -> Path:
     return Path(recipe.sweep.out_dir) / recipe.name
+
+
+def point_label(cell: Cell, scale: float = AS_TRAINED) -> str:
+    """The state record and report label of a cell's adapter at one scale."""
+    return cell.label if scale == AS_TRAINED else f"{cell.label}-adapter_scale={scale:g}"
+
+
+def cell_scales(cell: Cell) -> list[float]:
+    """Every scale a cell's adapter is evaluated at: as trained first, then sweep.adapter_scales."""
+    return [AS_TRAINED, *cell.recipe.sweep.extra_scales]
 
 
 def run_sweep(
@@ -123,11 +139,15 @@ def _evaluate_base(recipe: Recipe, state: SweepState, h: str, out: Path, say: Ca
     state.update(BASE, status="done")
 
 
-def cell_is_done(state: SweepState, paths: SweepPaths, cell: Cell) -> bool:
+def cell_is_done(state: SweepState, paths: SweepPaths, cell: Cell, scale: float = AS_TRAINED) -> bool:
     return (
-        state.is_done(cell.label, cell.train_hash, cell.eval_hash)
-        and (paths.eval_dir(cell) / "results.jsonl").is_file()
+        state.is_done(point_label(cell, scale), cell.train_hash, cell.eval_hash)
+        and (paths.eval_dir(cell, scale) / "results.jsonl").is_file()
     )
+
+
+def all_scales_done(state: SweepState, paths: SweepPaths, cell: Cell) -> bool:
+    return all(cell_is_done(state, paths, cell, s) for s in cell_scales(cell))
 
 
 def run_cell(
@@ -140,15 +160,20 @@ def run_cell(
     say: Callable,
     progress: bool,
 ) -> None:
-    if cell_is_done(state, paths, cell):
+    if all_scales_done(state, paths, cell):
         say(f"[{cell.label}] done earlier, skipped")
         return
     with state.hold(cell.label, say):
-        if cell_is_done(state, paths, cell):  # another process ran it while we waited
+        if all_scales_done(state, paths, cell):  # another process ran it while we waited
             say(f"[{cell.label}] done earlier, skipped")
             return
-        with _recorded_failure(state, cell.label):
-            _train_and_evaluate(cell, recipe_path, paths, state, launcher, accelerate_config, say, progress)
+        if not cell_is_done(state, paths, cell):
+            with _recorded_failure(state, cell.label):
+                _train_and_evaluate(cell, recipe_path, paths, state, launcher, accelerate_config, say, progress)
+        for scale in cell_scales(cell)[1:]:  # the scaled points' records are written under the cell's lock
+            if not cell_is_done(state, paths, cell, scale):
+                with _recorded_failure(state, point_label(cell, scale)):
+                    _evaluate_adapter(cell, paths, state, say, progress, scale)
 
 
 def _train_and_evaluate(
@@ -161,8 +186,6 @@ def _train_and_evaluate(
     say: Callable,
     progress: bool,
 ) -> None:
-    from iftkit.evaluation.runner import run_eval
-
     adapter = paths.adapter_dir(cell)
     if not (state.is_trained(cell.label, cell.train_hash) and (adapter / "adapter_card.json").is_file()):
         state.update(
@@ -183,11 +206,22 @@ def _train_and_evaluate(
             train_adapter(cell.recipe, output_dir=str(adapter), say=lambda m: say(f"[{cell.label}] {m}"))
         say(f"[{cell.label}] trained in {time.time() - start:.0f} s")
         state.update(cell.label, status="trained")
-    out = paths.eval_dir(cell)
-    state.update(cell.label, status="evaluating", eval_hash=cell.eval_hash, eval_dir=str(out))
-    report = run_eval(cell.recipe, [str(adapter)], out, include_base=False, progress=progress)
-    say(f"[{cell.label}] {report.counters.summary_line()}")
-    state.update(cell.label, status="done")
+    _evaluate_adapter(cell, paths, state, say, progress)
+
+
+def _evaluate_adapter(
+    cell: Cell, paths: SweepPaths, state: SweepState, say: Callable, progress: bool, scale: float = AS_TRAINED
+) -> None:
+    """Evaluate the cell's trained adapter at one scale (generation only; cached under that scale)."""
+    from iftkit.evaluation.runner import run_eval
+
+    label, out = point_label(cell, scale), paths.eval_dir(cell, scale)
+    fields = {} if scale == AS_TRAINED else dict(train_hash=cell.train_hash, adapter_scale=scale)
+    state.update(label, status="evaluating", eval_hash=cell.eval_hash, eval_dir=str(out), **fields)
+    adapter = str(paths.adapter_dir(cell))
+    report = run_eval(cell.recipe, [adapter], out, include_base=False, progress=progress, adapter_scale=scale)
+    say(f"[{label}] {report.counters.summary_line()}")
+    state.update(label, status="done")
 
 
 @contextmanager
@@ -215,24 +249,25 @@ def _train_with_accelerate(cell: Cell, recipe_path: str, adapter: Path, accelera
 
 
 def finished_points(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> tuple[list[tuple], list[str]]:
-    """(label, eval dir, cell or None for the base) of every point whose state record says done for
-    its current hashes, and the labels of those that are not done (yet)."""
+    """(label, eval dir, cell or None for the base, adapter scale or None for the base) of every point
+    whose state record says done for its current hashes, and the labels of those that are not done (yet)."""
     state = SweepState(paths.root)
     done, missing = [], []
     if base_is_done(state, base_eval_hash(recipe), paths.base_eval_dir(recipe)):
-        done.append((BASE, paths.base_eval_dir(recipe), None))
+        done.append((BASE, paths.base_eval_dir(recipe), None, None))
     else:
         missing.append(BASE)
     for cell in cells:
-        if cell_is_done(state, paths, cell):
-            done.append((cell.label, paths.eval_dir(cell), cell))
-        else:
-            missing.append(cell.label)
+        for scale in cell_scales(cell):
+            if cell_is_done(state, paths, cell, scale):
+                done.append((point_label(cell, scale), paths.eval_dir(cell, scale), cell, scale))
+            else:
+                missing.append(point_label(cell, scale))
     return done, missing
 
 
 def collect_rows(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> tuple[list[dict], list[str]]:
-    """Result rows of the base model and every finished cell, tagged with cell/grid/seed.
+    """Result rows of the base model and every finished cell, tagged with cell/grid/seed/adapter_scale.
 
     Rows come from each finished point's own eval dir (on shared storage for SLURM / W&B
     sweeps), so they are exactly one per cell x suite x task x scorer whatever ran in parallel
@@ -242,10 +277,10 @@ def collect_rows(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> tuple[
 
     done, missing = finished_points(recipe, paths, cells)
     rows = []
-    for label, folder, cell in done:
+    for label, folder, cell, scale in done:
         grid, seed = (cell.values, cell.seed) if cell else ({}, None)
         rows += [
-            dict(r, cell=label, grid=grid, seed=seed)
+            dict(r, cell=label, grid=grid, seed=seed, adapter_scale=scale)
             for r in read_results(folder)
             if (r.get("model") == "base") == (cell is None)
         ]
@@ -258,7 +293,7 @@ def collect_samples(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> dic
     from iftkit.evaluation.records import read_samples
 
     out: dict = {}
-    for label, folder, cell in finished_points(recipe, paths, cells)[0]:
+    for label, folder, cell, _ in finished_points(recipe, paths, cells)[0]:
         f = folder / "samples.jsonl"
         if not f.is_file():
             continue

@@ -1,6 +1,7 @@
 """Eval generation through the chat backend's cache: a rerun loads no model (batched
 generation itself is tested in tests/models/test_chat_local.py)."""
 
+import pytest
 from models.test_chat_local import PROMPTS  # one prompt set for both generation tests
 
 from iftkit.config.schema import ModelConfig
@@ -40,3 +41,47 @@ def test_weights_dtype_is_part_of_the_key(tiny_model_dir, tmp_path):
     bf16.generate(PROMPTS[:2])
     assert c.generations.new == 2  # bf16 answers are not fp32's
     assert "dtype" not in fp32.gen_config and bf16.gen_config["dtype"] == "bfloat16"
+
+
+def test_adapter_scale_interpolates_between_base_and_adapter_and_is_part_of_the_cache_key(
+    tiny_model_dir, tiny_adapters, tmp_path
+):
+    store = JsonStore(tmp_path / "gen.sqlite", "generations")
+    cfg = ModelConfig(id=str(tiny_model_dir))
+
+    def generate(scale=None, adapter=True):
+        mut = ModelUnderTest("m", str(tiny_model_dir), str(tiny_adapters[0]) if adapter else None)
+        if scale is not None:
+            mut.adapter_scale = scale
+        counters = Counters()
+        out = CachedGenerator(mut, cfg, store, counters, 8, 4, progress=False).generate(PROMPTS)
+        return out, counters.generations.new
+
+    base, _ = generate(adapter=False)
+    trained, _ = generate()
+    assert base != trained  # the adapter changes the outputs, so the comparisons below can fail
+    at_zero, new = generate(0.0)
+    assert at_zero == base and new == len(PROMPTS)  # generated afresh, not served from the base model's entries
+    at_one, new = generate(1.0)
+    assert at_one == trained and new == 0  # scale 1 is the adapter as trained, cached entries included
+    half, new = generate(0.5)
+    assert new == len(PROMPTS)  # a scaled output is stored under its own key, never served as another scale's
+    assert half != trained
+
+
+def test_scale_zero_gives_the_base_models_verdict_probabilities(tiny_model_dir, tiny_adapters):
+    from peft.tuners.lora import LoraLayer
+
+    from iftkit.models.chat.local import TransformersChat
+
+    cfg = ModelConfig(id=str(tiny_model_dir))
+    choices = [" the", " fox"]
+    base = TransformersChat(cfg, str(tiny_model_dir)).choice_probs(PROMPTS, choices)
+    scaled = TransformersChat(cfg, str(tiny_model_dir), str(tiny_adapters[0]), adapter_scale=0.0)
+    trained = TransformersChat(cfg, str(tiny_model_dir), str(tiny_adapters[0]))
+    for b, s, t in zip(base, scaled.choice_probs(PROMPTS, choices), trained.choice_probs(PROMPTS, choices)):
+        assert s.probs == pytest.approx(b.probs, abs=1e-6)
+        assert t.probs != pytest.approx(b.probs, abs=1e-6)
+    # the scaling lasts only while the backend computes: the loaded adapter is left as trained
+    [lora] = {m.scaling["default"] for m in scaled.load()[0].modules() if isinstance(m, LoraLayer)}
+    assert lora == 8 / 4  # lora_alpha / r of the test adapter

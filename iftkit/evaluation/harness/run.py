@@ -1,7 +1,8 @@
 """Run lm-eval tasks on the base model and each adapter, cached, into results rows.
 
 Each model is loaded by the harness's own HF backend (`pretrained` = the base model, `peft` =
-the adapter, as `lm_eval --model hf --model_args pretrained=...,peft=...` does), once per run
+the adapter, as `lm_eval --model hf --model_args pretrained=...,peft=...` does; a scaled adapter
+runs at its fraction of strength, see models/adapter_scale.py), once per run
 and only when a task's results are not cached. Tasks run one at a time and each is cached as
 soon as it ends, so an interrupted run resumes at the task it was on. A task's results are cached under the model's
 fingerprint, the task config hash, the harness version and the settings, so a rerun, or a sweep
@@ -20,6 +21,7 @@ from iftkit.evaluation.harness.env import harness_version, require_lm_eval, sent
 from iftkit.evaluation.harness.tasks import plan_tasks, task_manager
 from iftkit.evaluation.records import SampleRecord
 from iftkit.evaluation.suites import LM_EVAL_PREFIX
+from iftkit.models.adapter_scale import scaled_adapter
 
 Z95 = 1.959964
 _NOT_METRICS = {"name", "alias", "sample_len", "sample_count", " "}
@@ -94,7 +96,7 @@ def _evaluate(recipe, mut, lm, plan, manager) -> dict:
 
     cfg = recipe.eval.lm_eval
     print(f"lm-eval {plan.name} on {mut.label}", flush=True)
-    with _one_line_errors(f"{plan.name} for {mut.label}"):
+    with _one_line_errors(f"{plan.name} for {mut.label}"), scaled_adapter(lm.model, mut.adapter_scale):
         res = simple_evaluate(
             model=lm,
             tasks=[plan.spec],

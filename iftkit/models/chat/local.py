@@ -7,12 +7,14 @@ prefix runs once), or by model.generate on left-padded batches where a generatio
 processor or a non-full-attention cache needs it. Sampled requests (the teacher) run one at a
 time so each request's seed alone fixes its answer. `choice_probs` reads verdicts from
 next-token distributions (see choices.py).
+An adapter can run at a fraction of its strength (`adapter_scale`, see models/adapter_scale.py).
 """
 
 import threading
 from pathlib import Path
 from typing import Callable, Optional
 
+from iftkit.models.adapter_scale import AS_TRAINED, check_scale, scaled_adapter
 from iftkit.models.chat.choices import ChoiceTrie
 from iftkit.models.chat.greedy import DecodeStats, fast_greedy_blockers, greedy_decode
 from iftkit.models.chat.types import Completion, GenConfig
@@ -30,11 +32,14 @@ def chat_prompt_text(tokenizer, messages) -> str:
 
 class TransformersChat:
     def __init__(self, model_cfg=None, path: Optional[str] = None, adapter_path: Optional[str] = None,
-                 batch_size: int = 16, fast_greedy: bool = True):
+                 batch_size: int = 16, fast_greedy: bool = True, adapter_scale: float = AS_TRAINED):
         self.model_cfg, self.path, self.adapter_path, self.batch_size = model_cfg, path, adapter_path, batch_size
         # greedy requests through iftkit's decode loop (greedy.py); False: through model.generate
         self.fast_greedy, self.greedy_levers = fast_greedy, {}
         self.stats = DecodeStats()
+        self.adapter_scale = check_scale(adapter_scale)
+        if self.adapter_scale != AS_TRAINED and not adapter_path:
+            raise ValueError("adapter_scale needs an adapter to scale")
         # what people call it (the recipe's model id); the identity (cache key) is the weights' fingerprint
         self.name = getattr(model_cfg, "id", None) or path
         self.loads = 0
@@ -61,6 +66,8 @@ class TransformersChat:
             self._identity = {"backend": "transformers", "model": model}
             if self.model_cfg is not None:  # the same weights in another precision answer differently
                 self._identity.update(dtype=self.model_cfg.dtype, quantization=self.model_cfg.quantization.mode)
+            if self.adapter_scale != AS_TRAINED:  # absent at 1, so outputs cached before scales existed still serve
+                self._identity["adapter_scale"] = self.adapter_scale
         return self._identity
 
     def load(self):
@@ -95,7 +102,7 @@ class TransformersChat:
             if on_done:
                 on_done(i, c)
 
-        with self._lock:
+        with self._lock, scaled_adapter(model, self.adapter_scale):
             if gen.temperature > 0:
                 for i, text in enumerate(texts):
                     finish(i, self._sample(text, gen, seeds[i] if seeds else None))
@@ -183,7 +190,7 @@ class TransformersChat:
         left = [len(t.wants) for t in tries]
         out: list[Completion] = [None] * len(tries)
         pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-        with self._lock, torch.no_grad():
+        with self._lock, scaled_adapter(model, self.adapter_scale), torch.no_grad():
             for batch in _batches(rows, self.batch_size):
                 width = len(batch[0][2])
                 ids = torch.tensor([[pad] * (width - len(r[2])) + r[2] for r in batch], device=model.device)
