@@ -61,7 +61,7 @@ def tradeoff_chart(
     base = next((p for p in pts if p.is_base), None)
     series = sorted({p.series for p in cells})
     colors = plt.cm.viridis([i / max(1, len(series)) for i in range(len(series))]) if len(series) > 1 else ["#1f77b4"]
-    _scale_paths(ax, pts, base, dict(zip(series, colors)))
+    _scale_paths(ax, pts, base)
     for s, color in zip(series, colors):
         group = [p for p in cells if p.series == s]
         ax.errorbar(
@@ -143,10 +143,12 @@ def tradeoff_chart(
     return path
 
 
-def _scale_paths(ax, pts: list[Point], base, colors: dict) -> None:
-    """Each adapter's scale family: a dotted path base -> scaled points -> the adapter as trained."""
-    for k, (trained, scaled) in enumerate(scale_families(pts)):
-        color = colors.get(trained.series, "#1f77b4")
+def _scale_paths(ax, pts: list[Point], base) -> None:
+    """Each adapter's scale family: a dotted path base -> scaled points -> the adapter as trained,
+    one colour per adapter so crossing paths stay apart."""
+    families = scale_families(pts)
+    colors = plt.cm.plasma([0.85 * i / max(1, len(families) - 1) for i in range(len(families))])
+    for k, ((trained, scaled), color) in enumerate(zip(families, colors)):
         path = ([base] if base is not None else []) + scaled + [trained]
         ax.plot([p.general for p in path], [p.in_domain for p in path], ":", color=color, lw=1.1, alpha=0.8)
         ax.errorbar(

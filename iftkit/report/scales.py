@@ -77,7 +77,7 @@ def scale_lines(pts: list[Point], x_key: str) -> list[str]:
     else:
         lines += ["", "No scaled adapter beats a trained mix on both axes."]
     if losses:
-        lines += ["", "Trained mixes that beat a scaled adapter on both axes:", *losses]
+        lines += ["", f"{len(losses)} times a trained mix beats a scaled adapter on both axes, e.g.:", *losses[:3]]
     return lines + [""]
 
 
