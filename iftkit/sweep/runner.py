@@ -74,6 +74,19 @@ def cell_scales(cell: Cell) -> list[float]:
     return [AS_TRAINED, *cell.recipe.sweep.extra_scales]
 
 
+@dataclass
+class SweepRun:
+    """What every cell of one sweep invocation is run with."""
+
+    recipe_path: str
+    paths: SweepPaths
+    state: SweepState
+    launcher: str
+    accelerate_config: Optional[str]
+    say: Callable
+    progress: bool
+
+
 def run_sweep(
     recipe: Recipe,
     recipe_path: str,
@@ -91,8 +104,8 @@ def run_sweep(
     all_cells = expand(recipe, source=recipe_path)
     cells = all_cells if cells is None else cells
     state = SweepState(paths.root)
-    launcher = launcher or recipe.sweep.launcher
-    accelerate_config = accelerate_config or recipe.sweep.accelerate_config
+    run = SweepRun(recipe_path, paths, state, launcher or recipe.sweep.launcher,
+                   accelerate_config or recipe.sweep.accelerate_config, say, progress)
 
     wandb_dir = str(paths.root / "wandb")
     for cell in cells:
@@ -103,7 +116,7 @@ def run_sweep(
     bar = tqdm(cells, desc="sweep cells", unit="cell", disable=not progress, file=sys.stdout)
     for cell in bar:
         bar.set_postfix_str(cell.label)
-        run_cell(cell, recipe_path, paths, state, launcher, accelerate_config, say, progress)
+        run_cell(cell, run)
     return paths
 
 
@@ -150,16 +163,8 @@ def all_scales_done(state: SweepState, paths: SweepPaths, cell: Cell) -> bool:
     return all(cell_is_done(state, paths, cell, s) for s in cell_scales(cell))
 
 
-def run_cell(
-    cell: Cell,
-    recipe_path: str,
-    paths: SweepPaths,
-    state: SweepState,
-    launcher: str,
-    accelerate_config: Optional[str],
-    say: Callable,
-    progress: bool,
-) -> None:
+def run_cell(cell: Cell, run: SweepRun) -> None:
+    paths, state, say = run.paths, run.state, run.say
     if all_scales_done(state, paths, cell):
         say(f"[{cell.label}] done earlier, skipped")
         return
@@ -169,23 +174,15 @@ def run_cell(
             return
         if not cell_is_done(state, paths, cell):
             with _recorded_failure(state, cell.label):
-                _train_and_evaluate(cell, recipe_path, paths, state, launcher, accelerate_config, say, progress)
+                _train_and_evaluate(cell, run)
         for scale in cell_scales(cell)[1:]:  # the scaled points' records are written under the cell's lock
             if not cell_is_done(state, paths, cell, scale):
                 with _recorded_failure(state, point_label(cell, scale)):
-                    _evaluate_adapter(cell, paths, state, say, progress, scale)
+                    _evaluate_adapter(cell, run, scale)
 
 
-def _train_and_evaluate(
-    cell: Cell,
-    recipe_path: str,
-    paths: SweepPaths,
-    state: SweepState,
-    launcher: str,
-    accelerate_config: Optional[str],
-    say: Callable,
-    progress: bool,
-) -> None:
+def _train_and_evaluate(cell: Cell, run: SweepRun) -> None:
+    paths, state, say = run.paths, run.state, run.say
     adapter = paths.adapter_dir(cell)
     if not (state.is_trained(cell.label, cell.train_hash) and (adapter / "adapter_card.json").is_file()):
         state.update(
@@ -198,30 +195,28 @@ def _train_and_evaluate(
             seed=cell.seed,
         )
         start = time.time()
-        if launcher == "accelerate":
-            _train_with_accelerate(cell, recipe_path, adapter, accelerate_config)
+        if run.launcher == "accelerate":
+            _train_with_accelerate(cell, run.recipe_path, adapter, run.accelerate_config)
         else:
             from iftkit.training.run import train_adapter
 
             train_adapter(cell.recipe, output_dir=str(adapter), say=lambda m: say(f"[{cell.label}] {m}"))
         say(f"[{cell.label}] trained in {time.time() - start:.0f} s")
         state.update(cell.label, status="trained")
-    _evaluate_adapter(cell, paths, state, say, progress)
+    _evaluate_adapter(cell, run)
 
 
-def _evaluate_adapter(
-    cell: Cell, paths: SweepPaths, state: SweepState, say: Callable, progress: bool, scale: float = AS_TRAINED
-) -> None:
+def _evaluate_adapter(cell: Cell, run: SweepRun, scale: float = AS_TRAINED) -> None:
     """Evaluate the cell's trained adapter at one scale (generation only; cached under that scale)."""
     from iftkit.evaluation.runner import run_eval
 
-    label, out = point_label(cell, scale), paths.eval_dir(cell, scale)
+    label, out = point_label(cell, scale), run.paths.eval_dir(cell, scale)
     fields = {} if scale == AS_TRAINED else dict(train_hash=cell.train_hash, adapter_scale=scale)
-    state.update(label, status="evaluating", eval_hash=cell.eval_hash, eval_dir=str(out), **fields)
-    adapter = str(paths.adapter_dir(cell))
-    report = run_eval(cell.recipe, [adapter], out, include_base=False, progress=progress, adapter_scale=scale)
-    say(f"[{label}] {report.counters.summary_line()}")
-    state.update(label, status="done")
+    run.state.update(label, status="evaluating", eval_hash=cell.eval_hash, eval_dir=str(out), **fields)
+    adapter = str(run.paths.adapter_dir(cell))
+    report = run_eval(cell.recipe, [adapter], out, include_base=False, progress=run.progress, adapter_scale=scale)
+    run.say(f"[{label}] {report.counters.summary_line()}")
+    run.state.update(label, status="done")
 
 
 @contextmanager
