@@ -196,24 +196,10 @@ def scores_vs_x_chart(per_scorer: dict, path: Path, x_key: str, title: str) -> P
             group = [p for p in cells if p.series == series]
             xs = [p.x for p in group]
             suffix = f" ({series})" if series else ""
-            ax.errorbar(
-                xs,
-                [p.in_domain for p in group],
-                yerr=_err(group, "in_domain"),
-                marker="o",
-                color=IN_COLOR,
-                capsize=3,
-                label="in-domain" + suffix,
-            )
-            ax.errorbar(
-                xs,
-                [p.general for p in group],
-                yerr=_err(group, "general"),
-                marker="s",
-                color=GEN_COLOR,
-                capsize=3,
-                label="general" + suffix,
-            )
+            for field, marker, color, name in (("in_domain", "o", IN_COLOR, "in-domain"),
+                                               ("general", "s", GEN_COLOR, "general")):
+                ax.errorbar(xs, [getattr(p, field) for p in group], yerr=_err(group, field), marker=marker,
+                            color=color, capsize=3, label=name + suffix)
         base = next((p for p in pts if p.is_base), None)
         if base is not None:
             ax.axhline(base.in_domain, color=IN_COLOR, ls=":", lw=1, label="base in-domain")
