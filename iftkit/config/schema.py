@@ -249,6 +249,11 @@ class TrainingConfig(Section):
     # per-step entropy / token-accuracy metrics cost a pass over the LM head each step
     token_metrics: bool = False
     # speed levers (iftkit/training/speed.py; each measured by scripts/bench_train.py --levers):
+    # the LM head projects only the labelled (completion) rows, not every position (training/label_head.py)
+    lm_head_labelled_only: bool = True
+    # padding-free rows attend as a padded batch of causal blocks, not one block-masked square
+    # (training/packed_attention.py)
+    packed_attention: bool = True
     # LoRA matmuls take autocast's bf16 activations as they are (PEFT's fp32 copy is cast straight back)
     lora_bf16_inputs: bool = True
     # keep freed host memory in the process instead of page-faulting it back in every step (glibc)

@@ -19,16 +19,20 @@ class IftkitSFTTrainer(SFTTrainer):
         self._truncate_to = truncate_to
         super().__init__(*args, **kwargs)
         self.token_metrics = token_metrics
+        self.speed_levers = {}
         if not token_metrics:
             base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
             # re-patch: the outer wrapper handles fused calls itself, computing log-probs only
             add_fused_lm_head(base, outputs=("log_probs",))
+            if speed is not None and speed.lm_head_labelled_only:
+                from iftkit.training.label_head import add_label_lm_head
+
+                self.speed_levers["lm_head_labelled_only"] = add_label_lm_head(base)
         # training.* speed levers (iftkit/training/speed.py), applied once PEFT has wrapped the model
-        self.speed_levers = {}
         if speed is not None:
             from iftkit.training.speed import apply_speed_levers
 
-            self.speed_levers = apply_speed_levers(self.model, speed, bool(self.args.bf16))
+            self.speed_levers.update(apply_speed_levers(self.model, speed, bool(self.args.bf16)))
 
     def _prepare_dataset(self, dataset, processing_class, args, packing, formatting_func, dataset_name):
         if not self._truncate_to or packing or args.max_length is not None:

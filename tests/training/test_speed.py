@@ -9,7 +9,13 @@ from iftkit.testing.mixes import tiny_recipe_overrides, write_test_mix
 from iftkit.training.dataset import load_split
 from iftkit.training.trainer import make_trainer
 
-LEVERS_OFF = {"training.lora_bf16_inputs": False, "training.retain_host_memory": False, "training.compile": False}
+LEVERS_OFF = {
+    "training.lora_bf16_inputs": False,
+    "training.retain_host_memory": False,
+    "training.compile": False,
+    "training.lm_head_labelled_only": False,
+    "training.packed_attention": False,
+}
 
 
 def _train(tiny_model_dir, tmp_path, tag, **overrides):
@@ -79,6 +85,52 @@ def test_retain_host_memory_same_training(tiny_model_dir, tmp_path):
     )
     assert trainer.speed_levers["retain_host_memory"] is True  # glibc's mallopt accepted both settings
     assert losses == ref_losses and _max_diff(lora, ref) == 0.0
+
+
+def test_lm_head_labelled_only_same_training(tiny_model_dir, tmp_path, monkeypatch):
+    from trl.kernels import ChunkedLogProbFunction
+
+    _, ref_losses, ref = _train(tiny_model_dir, tmp_path, "ref", **{"training.bf16": False})
+    projected = []
+    apply = ChunkedLogProbFunction.apply
+
+    def recording(hidden, *args):
+        projected.append(hidden.shape[0])
+        return apply(hidden, *args)
+
+    monkeypatch.setattr(ChunkedLogProbFunction, "apply", recording)
+    trainer, losses, lora = _train(
+        tiny_model_dir, tmp_path, "labelled", **{"training.bf16": False, "training.lm_head_labelled_only": True}
+    )
+    assert trainer.speed_levers["lm_head_labelled_only"] is True
+    # the head saw the completion tokens only: far fewer rows than the batches' tokens
+    tokens = trainer.state.num_input_tokens_seen
+    assert len(projected) == 3 and 0 < sum(projected) < tokens / 3
+    assert losses == pytest.approx(ref_losses, rel=1e-5)
+    assert _rel_diff(lora, ref) < 1e-4
+
+
+def test_packed_attention_same_training(tiny_model_dir, tmp_path):
+    from iftkit.training.packed_attention import NAME
+
+    _, ref_losses, ref = _train(tiny_model_dir, tmp_path, "ref", **{"training.bf16": False})
+    trainer, losses, lora = _train(
+        tiny_model_dir, tmp_path, "packed", **{"training.bf16": False, "training.packed_attention": True}
+    )
+    assert trainer.speed_levers["packed_attention"] is True
+    assert trainer.model.get_base_model().config._attn_implementation == NAME
+    assert losses == pytest.approx(ref_losses, rel=1e-5)
+    assert _rel_diff(lora, ref) < 1e-4
+
+
+def test_all_levers_under_bf16_stay_close(tiny_model_dir, tmp_path):
+    """The defaults together, in bf16, learn what bf16 without the levers learns."""
+    _, ref_losses, ref = _train(tiny_model_dir, tmp_path, "ref", **{"training.bf16": True})
+    on = {k: v is False for k, v in LEVERS_OFF.items() if k != "training.compile"}
+    trainer, losses, lora = _train(tiny_model_dir, tmp_path, "fast", **{"training.bf16": True, **on})
+    assert {"lm_head_labelled_only", "packed_attention", "lora_bf16_inputs"} <= set(trainer.speed_levers)
+    assert losses == pytest.approx(ref_losses, rel=2e-2)
+    assert _rel_diff(lora, ref) < 5e-2
 
 
 @pytest.mark.slow
