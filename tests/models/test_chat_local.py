@@ -91,3 +91,35 @@ def test_multi_token_choices_match_plain_forward_passes(chat, prefix, choices):
         expected = [m / sum(mass) for m in mass]
         assert [c.probs[ch] for ch in choices] == pytest.approx(expected, rel=1e-3, abs=1e-7)
         assert sum(c.probs.values()) == pytest.approx(1.0)
+
+
+def test_trie_leaves_cover_every_inner_node():
+    from iftkit.models.chat.choices import ChoiceTrie
+
+    trie = ChoiceTrie.build([[7, 1], [7, 1, 0], [7, 2], [7, 3, 4, 5]])
+    assert trie.wants == {(): {1, 2, 3}, (1,): {0}, (3,): {4}, (3, 4): {5}}
+    assert sorted(trie.leaves()) == [(1,), (3, 4)]
+
+
+def test_choice_rows_are_one_per_trie_leaf_not_per_node(chat):
+    from iftkit.models.chat.choices import ChoiceTrie
+
+    model, tok = chat.load()
+    choices = [f" {k}" for k in range(11)]
+    text = chat_prompt_text(tok, PROMPTS[0]) + "Score:"
+    trie = ChoiceTrie.build([tok(text + c, add_special_tokens=False)["input_ids"] for c in choices])
+    rows = []
+    forward = model.forward
+
+    def counting(*args, **kwargs):
+        if "attention_mask" in kwargs:  # not the shared prefix's own forward
+            rows.append(kwargs["input_ids"].shape[0])
+        return forward(*args, **kwargs)
+
+    model.forward = counting
+    try:
+        chat.choice_probs(PROMPTS[:1], choices, prefix="Score:")
+    finally:
+        del model.forward
+    # this vocabulary: " 0" = "Ġ" "0", " 1" = "Ġ1", " 10" = "Ġ1" "0": nodes (), (Ġ), (Ġ1); leaves (Ġ), (Ġ1)
+    assert sum(rows) == len(trie.leaves()) < len(trie.wants)

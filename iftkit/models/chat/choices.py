@@ -3,8 +3,9 @@
 A judge's verdict is one of a few strings ("0".."10", "A"/"B"/"tie"). Each choice is
 tokenised together with the prompt (so a space merging into the first token is handled),
 the tokens all choices share become the prompt, and the rest form a small trie. The model is
-asked for its next-token distribution at the trie's inner nodes only: one forward pass for
-single-token choices ("A", "B", "7"), plus one per deeper inner node ("1" before "10"). A
+asked for its next-token distribution at the trie's inner nodes only, read from one forward pass
+per leaf of the inner nodes: one for single-token choices ("A", "B", "7") and for "0".."10" alike
+(prompt + "1" gives the distributions before and after the "1"). A
 choice that is a prefix of another ("1" vs "10") gets the probability of stopping there:
 P(path) minus the mass that continues into a longer choice. The result is normalised over the
 choices, so it is a distribution over verdicts with no parsing at all.
@@ -34,6 +35,11 @@ class ChoiceTrie:
             for k in range(len(r)):
                 wants.setdefault(r[:k], set()).add(r[k])
         return cls(list(sequences[0][:common]), rests, wants)
+
+    def leaves(self) -> list:
+        """The inner nodes no other inner node continues: one forward pass over prompt + leaf path gives the
+        next-token distribution at the leaf and at every node on its way (causal attention)."""
+        return [p for p in self.wants if not any(len(q) > len(p) and q[: len(p)] == p for q in self.wants)]
 
     def distribution(self, lps: dict) -> dict:
         """{choice index: p} from {node: {token: logprob}}; empty when no choice has any mass."""

@@ -95,6 +95,17 @@ def length_buckets(lengths: list[int], forward_cost: int = FORWARD_COST_TOKENS) 
     return sorted(starts)[1:]
 
 
+def prefix_cache(model, prefix: list[int], rows: int):
+    """A KV cache of `prefix` run once, viewed as `rows` rows (the forward that follows appends per row)."""
+    import torch
+    from transformers import DynamicCache
+
+    cache = DynamicCache(config=model.config)
+    model(input_ids=torch.tensor([prefix], device=model.device), cache=cache, use_cache=True, logits_to_keep=1)
+    return DynamicCache(ddp_cache_data=[(layer.keys.expand(rows, -1, -1, -1), layer.values.expand(rows, -1, -1, -1))
+                                        for layer in cache.layers], config=model.config)
+
+
 def _padded_kv(kv, shared: int, pad: int):
     """A prefilled cache tensor [rows, heads, shared + own, dim] with `pad` zero slots after the prefix."""
     import torch

@@ -16,7 +16,7 @@ from typing import Callable, Optional
 
 from iftkit.models.adapter_scale import AS_TRAINED, check_scale, scaled_adapter
 from iftkit.models.chat.choices import ChoiceTrie
-from iftkit.models.chat.greedy import DecodeStats, fast_greedy_blockers, greedy_decode
+from iftkit.models.chat.greedy import DecodeStats, fast_greedy_blockers, greedy_decode, prefix_cache, shared_prefix_len
 from iftkit.models.chat.types import Completion, GenConfig
 
 OnDone = Optional[Callable[[int, Completion], None]]
@@ -175,8 +175,9 @@ class TransformersChat:
                      on_done: OnDone = None) -> list[Completion]:
         """P(choice | prompt + assistant prefix) for each allowed choice, normalised over the choices.
 
-        Every trie node of every prompt is one row (prompt + node path); rows are sorted by length
-        and run in left-padded batches, reading only the last position's logits."""
+        One row per leaf of each prompt's trie (prompt + leaf path): its last positions' logits are the
+        next-token distributions at every trie node on the way. Rows are sorted by length and run in
+        left-padded batches."""
         import torch
 
         model, tok = self.load()
@@ -184,22 +185,34 @@ class TransformersChat:
         for messages in messages_list:
             text = chat_prompt_text(tok, messages) + prefix
             tries.append(ChoiceTrie.build([tok(text + c, add_special_tokens=False)["input_ids"] for c in choices]))
-        rows = [(i, path, t.base + list(path)) for i, t in enumerate(tries) for path in t.wants]
+        rows = [(i, path, t.base + list(path)) for i, t in enumerate(tries) for path in t.leaves()]
         rows.sort(key=lambda r: -len(r[2]))
         lps: list[dict] = [{} for _ in tries]
-        left = [len(t.wants) for t in tries]
+        left = [len(t.leaves()) for t in tries]
         out: list[Completion] = [None] * len(tries)
         pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+        share = self.fast_greedy and not fast_greedy_blockers(model)
         with self._lock, scaled_adapter(model, self.adapter_scale), torch.no_grad():
             for batch in _batches(rows, self.batch_size):
-                width = len(batch[0][2])
-                ids = torch.tensor([[pad] * (width - len(r[2])) + r[2] for r in batch], device=model.device)
-                mask = torch.tensor([[0] * (width - len(r[2])) + [1] * len(r[2]) for r in batch], device=model.device)
-                # left padding: positions count real tokens only, as they would unpadded
-                logits = model(input_ids=ids, attention_mask=mask, position_ids=(mask.cumsum(-1) - 1).clamp(min=0),
-                               logits_to_keep=1).logits[:, -1].float()
+                keep = 1 + max(len(path) for _, path, _ in batch)
+                # the judge's instructions open every prompt: run once, shared through the KV cache; each
+                # row keeps its path and the token before it as its own, since those are the logits read
+                shared = 0 if not share else min(shared_prefix_len([r[2] for r in batch]),
+                                                 *(len(r) - len(path) - 1 for _, path, r in batch))
+                own = [r[2][shared:] for r in batch]
+                width = len(own[0])
+                ids = torch.tensor([[pad] * (width - len(o)) + o for o in own], device=model.device)
+                own_mask = torch.tensor([[0] * (width - len(o)) + [1] * len(o) for o in own], device=model.device)
+                mask = torch.cat([own_mask.new_ones(len(own), shared), own_mask], dim=1)
+                # [shared prefix | left padding | own tokens]: positions count real tokens only, as unpadded
+                positions = shared + (own_mask.cumsum(-1) - 1).clamp(min=0)
+                logits = model(input_ids=ids, attention_mask=mask, position_ids=positions,
+                               cache=prefix_cache(model, batch[0][2][:shared], len(own)) if shared else None,
+                               use_cache=bool(shared), logits_to_keep=keep).logits[:, -keep:].float()
                 for (i, path, _), lp in zip(batch, torch.log_softmax(logits, dim=-1)):
-                    lps[i][path] = {t: float(lp[t]) for t in tries[i].wants[path]}
+                    for k in range(len(path) + 1):  # node path[:k] is read at the k-th token of the path
+                        at = lp[keep - 1 - len(path) + k]
+                        lps[i][path[:k]] = {t: float(at[t]) for t in tries[i].wants[path[:k]]}
                     left[i] -= 1
                     if left[i] == 0:
                         out[i] = _choice_completion(tries[i], lps[i], choices)
