@@ -345,8 +345,9 @@ class EvalConfig(Section):
     batch_size: int = Field(16, gt=0)
     # weights' dtype for generating the answers under test ("model" = the recipe's model.dtype).
     # bfloat16 generates ~2.5x faster on CPUs with AVX512-BF16/AMX and on GPUs, but changes some
-    # greedy answers (scripts/bench_eval.py counts them): a separate cache entry, opt-in
-    dtype: Literal["model", "auto", "float32", "bfloat16", "float16"] = "model"
+    # greedy answers (scripts/bench_eval.py counts them): a separate cache entry, opt-in.
+    # "training" = bfloat16 where training runs in bf16 (training.bf16), else the model's dtype
+    dtype: Literal["model", "training", "auto", "float32", "bfloat16", "float16"] = "model"
     # rows per task in the general suite (None = the whole fixed test set)
     general_samples_per_task: Optional[int] = Field(None, gt=0)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)

@@ -239,9 +239,21 @@ def _failed_outputs(res, k: int, name: str) -> set:
     return set(got)
 
 
+def generation_dtype(recipe) -> str:
+    """eval.dtype resolved: "training" is bfloat16 where training runs in bf16 (the numbers the adapter was
+    trained with), else the model's own dtype."""
+    dtype = recipe.eval.dtype
+    if dtype != "training":
+        return dtype
+    from iftkit.training.setup import use_bf16
+
+    return "bfloat16" if use_bf16(recipe) and recipe.model.quantization.mode == "none" else "model"
+
+
 def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress) -> list[SampleRecord]:
     ev = recipe.eval
-    model_cfg = recipe.model if ev.dtype == "model" else recipe.model.model_copy(update={"dtype": ev.dtype})
+    dtype = generation_dtype(recipe)
+    model_cfg = recipe.model if dtype == "model" else recipe.model.model_copy(update={"dtype": dtype})
     gen = CachedGenerator(mut, model_cfg, gen_store, counters, ev.max_new_tokens, ev.batch_size, ev.backend, progress)
     # a stored prediction is reused only for the same weights and the same decoding
     gen_key = json_hash([mut.fingerprint(), gen.gen_config])

@@ -124,8 +124,8 @@ def tradeoff_chart(
     ax.set_ylabel(f"in-domain score ({scorer}, higher is better) →")
     ax.set_title(title, fontsize=11)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
     _pad_limits(ax, pts)
+    ax.legend(fontsize=8, loc="best", framealpha=0.9)
     fig.text(
         0.5,
         0.01,
@@ -170,12 +170,20 @@ def _scale_paths(ax, pts: list[Point], base) -> None:
 
 
 def _pad_limits(ax, pts):
-    xs = [p.general for p in pts if not math.isnan(p.general)]
-    ys = [p.in_domain for p in pts if not math.isnan(p.in_domain)]
+    """Axis limits that hold every point and its error bars, with room on the right for labels."""
+    def extent(suite):
+        ends = []
+        for p, (lo, hi) in zip(pts, zip(*_err(pts, suite))):
+            mean = p.in_domain if suite == "in_domain" else p.general
+            if not math.isnan(mean):
+                ends += [mean - lo, mean + hi]
+        return ends
+
+    xs, ys = extent("general"), extent("in_domain")
     if xs and ys:
-        dx = max(0.05, (max(xs) - min(xs)) * 0.15)
-        dy = max(0.05, (max(ys) - min(ys)) * 0.15)
-        ax.set_xlim(min(xs) - dx, max(xs) + dx * 1.8)
+        dx = max(0.02, (max(xs) - min(xs)) * 0.06)
+        dy = max(0.02, (max(ys) - min(ys)) * 0.06)
+        ax.set_xlim(min(xs) - dx, max(xs) + dx * 3)
         ax.set_ylim(min(ys) - dy, max(ys) + dy)
 
 

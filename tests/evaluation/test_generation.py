@@ -85,3 +85,16 @@ def test_scale_zero_gives_the_base_models_verdict_probabilities(tiny_model_dir, 
     # the scaling lasts only while the backend computes: the loaded adapter is left as trained
     [lora] = {m.scaling["default"] for m in scaled.load()[0].modules() if isinstance(m, LoraLayer)}
     assert lora == 8 / 4  # lora_alpha / r of the test adapter
+
+
+def test_eval_dtype_training_follows_the_training_precision():
+    from iftkit.config import load_recipe
+    from iftkit.evaluation.runner import generation_dtype
+
+    def resolved(*overrides):
+        return generation_dtype(load_recipe("recipes/quickstart.yaml", ["--eval.dtype", *overrides]))
+
+    assert resolved("training", "--training.bf16", "true") == "bfloat16"
+    assert resolved("training", "--training.bf16", "false") == "model"
+    assert resolved("training", "--training.bf16", "true", "--model.quantization.mode", "4bit") == "model"
+    assert resolved("float32", "--training.bf16", "true") == "float32"  # an explicit dtype is kept
