@@ -42,6 +42,8 @@ from bench_measure import cpu_name, matmul_peak  # noqa: E402  (scripts/ is on t
 MB = 2**20
 # iftkit minus one lever: (variant name, recipe overrides, what the lever is)
 LEVERS = [
+    ("no_label_head", ["--training.lm_head_labelled_only", "false"], "LM head on labelled rows only"),
+    ("no_packed_attention", ["--training.packed_attention", "false"], "packed attention (padding-free rows)"),
     ("no_padding_free", ["--training.padding_free", "false"], "padding-free batches"),
     ("token_metrics", ["--training.token_metrics", "true"], "no per-step entropy/accuracy pass"),
     ("checkpointing", ["--training.gradient_checkpointing", "true"], "no gradient checkpointing"),

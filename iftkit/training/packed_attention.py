@@ -9,11 +9,16 @@ a plain causal mask is exact (a row's real tokens never see its padding, which c
 them), attended with batched matmuls, and gathered back. Grouped-query heads share their K/V
 without copying them. Scores are computed in fp32, softmax too, as SDPA does.
 
-Anything this does not cover (a KV cache, dropout, sliding windows, soft-capping, attention
-sinks, a padded batch) goes to transformers' SDPA unchanged.
+It runs on CPU only, where it was measured (scripts/bench_train.py); CUDA has varlen flash
+kernels. The scores are materialised (rows x heads x longest^2 floats per layer, kept for the
+backward), so batches whose scores would pass MAX_SCORES go to SDPA, whose flash kernel keeps
+memory linear in the length. So does anything else this does not cover (a KV cache, dropout,
+sliding windows, soft-capping, attention sinks, a padded batch).
 """
 
 NAME = "iftkit_packed"
+# scores materialised per layer (and kept for backward) before long rows go back to SDPA: 64 MB in fp32
+MAX_SCORES = 2**24
 _layouts: dict = {}
 
 
@@ -38,6 +43,7 @@ def use_packed_attention(model) -> bool:
 def _covered(module, query, key, dropout, cu_seq_lens_q, kwargs) -> bool:
     return (
         cu_seq_lens_q is not None
+        and query.device.type == "cpu"
         and query.shape[0] == 1
         and query.shape[2] == key.shape[2]
         and not dropout
@@ -63,6 +69,11 @@ def packed_attention(
 
     index, rows, longest, causal = _layout(cu_seq_lens_q, query.shape[2])
     heads, kv_heads, dim = query.shape[1], key.shape[1], query.shape[3]
+    if rows * heads * longest * longest > MAX_SCORES:  # long rows: SDPA's flash kernel keeps memory linear
+        return sdpa_attention_forward(
+            module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
+            cu_seq_lens_q=cu_seq_lens_q, **kwargs,
+        )
     groups = heads // kv_heads
 
     def pad(x):  # [1, h, T, d] -> [rows, h, longest, d]

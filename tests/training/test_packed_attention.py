@@ -58,3 +58,17 @@ def test_boundaries_that_do_not_cover_the_batch_are_refused():
     q, k, v = (torch.randn(1, 2, 6, 4) for _ in range(3))
     with pytest.raises(ValueError, match="covers 5 tokens but the batch has 6"):
         packed_attention(_Attn(1), q, k, v, None, cu_seq_lens_q=torch.tensor([0, 2, 5]))
+
+
+def test_rows_too_long_for_the_score_budget_go_to_sdpa(monkeypatch):
+    import iftkit.training.packed_attention as pa
+
+    calls = []
+    monkeypatch.setattr(pa, "MAX_SCORES", 10)
+    monkeypatch.setattr(
+        "transformers.integrations.sdpa_attention.sdpa_attention_forward",
+        lambda *a, **k: calls.append(k) or (None, None),
+    )
+    q, k, v = (torch.randn(1, 2, 6, 4) for _ in range(3))
+    packed_attention(_Attn(1), q, k, v, None, cu_seq_lens_q=torch.tensor([0, 2, 6]))
+    assert len(calls) == 1  # 2 rows x 2 heads x 4^2 scores > 10
