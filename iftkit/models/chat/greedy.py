@@ -95,15 +95,22 @@ def length_buckets(lengths: list[int], forward_cost: int = FORWARD_COST_TOKENS) 
     return sorted(starts)[1:]
 
 
-def prefix_cache(model, prefix: list[int], rows: int):
-    """A KV cache of `prefix` run once, viewed as `rows` rows (the forward that follows appends per row)."""
+def prefix_kv(model, prefix: list[int]) -> list[tuple]:
+    """Each layer's (keys, values) for `prefix`, run once as a single row."""
     import torch
     from transformers import DynamicCache
 
     cache = DynamicCache(config=model.config)
     model(input_ids=torch.tensor([prefix], device=model.device), cache=cache, use_cache=True, logits_to_keep=1)
-    return DynamicCache(ddp_cache_data=[(layer.keys.expand(rows, -1, -1, -1), layer.values.expand(rows, -1, -1, -1))
-                                        for layer in cache.layers], config=model.config)
+    return [(layer.keys, layer.values) for layer in cache.layers]
+
+
+def expanded_cache(model, kv: list[tuple], rows: int):
+    """A cache holding `kv` as `rows` identical rows, without copying (the next forward appends per row)."""
+    from transformers import DynamicCache
+
+    return DynamicCache(ddp_cache_data=[(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in kv],
+                        config=model.config)
 
 
 def _padded_kv(kv, shared: int, pad: int):
@@ -134,12 +141,7 @@ def greedy_decode(model, prompts: list[list[int]], max_new_tokens: int, stop_ids
     out: list[list[int]] = [[] for _ in prompts]
     t = time.process_time()
     with torch.inference_mode():
-        prefix = None
-        if shared:
-            cache = DynamicCache(config=config)
-            model(input_ids=torch.tensor([prompts[0][:shared]], device=device), cache=cache, use_cache=True,
-                  logits_to_keep=1)
-            prefix = [(layer.keys, layer.values) for layer in cache.layers]
+        prefix = prefix_kv(model, prompts[0][:shared]) if shared else None
         # the batch's rows: [shared prefix | padding | own tokens]; a bucket is prefilled at its own width
         own_mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in own], device=device)
         mask = torch.cat([torch.ones(n, shared, dtype=own_mask.dtype, device=device), own_mask], dim=1)
@@ -148,8 +150,7 @@ def greedy_decode(model, prompts: list[list[int]], max_new_tokens: int, stop_ids
         starts = [0, *(length_buckets([len(p) for p in own]) if bucket_prefill else []), n]
         for a, b in zip(starts, starts[1:]):
             w = len(own[a])
-            cache = DynamicCache(ddp_cache_data=[(k.expand(b - a, -1, -1, -1), v.expand(b - a, -1, -1, -1))
-                                                 for k, v in prefix] if prefix else None, config=config)
+            cache = expanded_cache(model, prefix, b - a) if prefix else DynamicCache(config=config)
             ids = torch.tensor([[pad_id] * (w - len(p)) + p for p in own[a:b]], device=device)
             bucket_mask = mask[a:b, :shared + w] if w == width else torch.cat(
                 [mask[a:b, :shared], mask[a:b, shared + width - w:]], dim=1)

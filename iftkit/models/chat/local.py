@@ -16,7 +16,14 @@ from typing import Callable, Optional
 
 from iftkit.models.adapter_scale import AS_TRAINED, check_scale, scaled_adapter
 from iftkit.models.chat.choices import ChoiceTrie
-from iftkit.models.chat.greedy import DecodeStats, fast_greedy_blockers, greedy_decode, prefix_cache, shared_prefix_len
+from iftkit.models.chat.greedy import (
+    DecodeStats,
+    expanded_cache,
+    fast_greedy_blockers,
+    greedy_decode,
+    prefix_kv,
+    shared_prefix_len,
+)
 from iftkit.models.chat.types import Completion, GenConfig
 
 OnDone = Optional[Callable[[int, Completion], None]]
@@ -185,10 +192,11 @@ class TransformersChat:
         for messages in messages_list:
             text = chat_prompt_text(tok, messages) + prefix
             tries.append(ChoiceTrie.build([tok(text + c, add_special_tokens=False)["input_ids"] for c in choices]))
-        rows = [(i, path, t.base + list(path)) for i, t in enumerate(tries) for path in t.leaves()]
+        leaves = [t.leaves() for t in tries]
+        rows = [(i, path, t.base + list(path)) for i, t in enumerate(tries) for path in leaves[i]]
         rows.sort(key=lambda r: -len(r[2]))
         lps: list[dict] = [{} for _ in tries]
-        left = [len(t.leaves()) for t in tries]
+        left = [len(paths) for paths in leaves]
         out: list[Completion] = [None] * len(tries)
         pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
         share = self.fast_greedy and not fast_greedy_blockers(model)
@@ -206,8 +214,8 @@ class TransformersChat:
                 mask = torch.cat([own_mask.new_ones(len(own), shared), own_mask], dim=1)
                 # [shared prefix | left padding | own tokens]: positions count real tokens only, as unpadded
                 positions = shared + (own_mask.cumsum(-1) - 1).clamp(min=0)
-                logits = model(input_ids=ids, attention_mask=mask, position_ids=positions,
-                               cache=prefix_cache(model, batch[0][2][:shared], len(own)) if shared else None,
+                cache = expanded_cache(model, prefix_kv(model, batch[0][2][:shared]), len(own)) if shared else None
+                logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache,
                                use_cache=bool(shared), logits_to_keep=keep).logits[:, -keep:].float()
                 for (i, path, _), lp in zip(batch, torch.log_softmax(logits, dim=-1)):
                     for k in range(len(path) + 1):  # node path[:k] is read at the k-th token of the path
