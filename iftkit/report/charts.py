@@ -45,6 +45,17 @@ def _err(group: list[Point], suite: str) -> list:
     return [lo, hi]
 
 
+def _tradeoff_errorbar(ax, group: list[Point], **style) -> None:
+    """Points at (general, in-domain) with their error bars on both axes."""
+    ax.errorbar(
+        [p.general for p in group],
+        [p.in_domain for p in group],
+        xerr=_err(group, "general"),
+        yerr=_err(group, "in_domain"),
+        **style,
+    )
+
+
 def tradeoff_chart(
     pts: list[Point],
     path: Path,
@@ -64,17 +75,8 @@ def tradeoff_chart(
     _scale_paths(ax, pts, base)
     for s, color in zip(series, colors):
         group = [p for p in cells if p.series == s]
-        ax.errorbar(
-            [p.general for p in group],
-            [p.in_domain for p in group],
-            xerr=_err(group, "general"),
-            yerr=_err(group, "in_domain"),
-            fmt="o",
-            ms=8,
-            color=color,
-            ecolor="0.55",
-            capsize=4,
-            label=s or "adapters (mean, 95 % CI)",
+        _tradeoff_errorbar(
+            ax, group, fmt="o", ms=8, color=color, ecolor="0.55", capsize=4, label=s or "adapters (mean, 95 % CI)"
         )
         for p in group:
             ax.annotate(
@@ -92,16 +94,7 @@ def tradeoff_chart(
         )
     if base is not None:
         if base.in_ci is not None:
-            ax.errorbar(
-                [base.general],
-                [base.in_domain],
-                xerr=_err([base], "general"),
-                yerr=_err([base], "in_domain"),
-                fmt="none",
-                ecolor="#ff7f0e",
-                alpha=0.6,
-                capsize=3,
-            )
+            _tradeoff_errorbar(ax, [base], fmt="none", ecolor="#ff7f0e", alpha=0.6, capsize=3)
         ax.plot(
             base.general, base.in_domain, marker="*", ms=18, color="#ff7f0e", ls="none", label="base model (no adapter)"
         )
@@ -151,11 +144,9 @@ def _scale_paths(ax, pts: list[Point], base) -> None:
     for k, ((trained, scaled), color) in enumerate(zip(families, colors)):
         path = ([base] if base is not None else []) + scaled + [trained]
         ax.plot([p.general for p in path], [p.in_domain for p in path], ":", color=color, lw=1.1, alpha=0.8)
-        ax.errorbar(
-            [p.general for p in scaled],
-            [p.in_domain for p in scaled],
-            xerr=_err(scaled, "general"),
-            yerr=_err(scaled, "in_domain"),
+        _tradeoff_errorbar(
+            ax,
+            scaled,
             fmt="D",
             ms=6,
             mfc="white",

@@ -60,20 +60,18 @@ def packed_attention(
 ):
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
-    if not _covered(module, query, key, dropout, cu_seq_lens_q, kwargs):
+    heads, kv_heads, dim = query.shape[1], key.shape[1], query.shape[3]
+    covered = _covered(module, query, key, dropout, cu_seq_lens_q, kwargs)
+    layout = _layout(cu_seq_lens_q, query.shape[2]) if covered else None
+    # long rows too: SDPA's flash kernel keeps memory linear in the length
+    if layout is None or layout[1] * heads * layout[2] ** 2 > MAX_SCORES:
         return sdpa_attention_forward(
             module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
             cu_seq_lens_q=cu_seq_lens_q, **kwargs,
         )
     import torch
 
-    index, rows, longest, causal = _layout(cu_seq_lens_q, query.shape[2])
-    heads, kv_heads, dim = query.shape[1], key.shape[1], query.shape[3]
-    if rows * heads * longest * longest > MAX_SCORES:  # long rows: SDPA's flash kernel keeps memory linear
-        return sdpa_attention_forward(
-            module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
-            cu_seq_lens_q=cu_seq_lens_q, **kwargs,
-        )
+    index, rows, longest, causal = layout
     groups = heads // kv_heads
 
     def pad(x):  # [1, h, T, d] -> [rows, h, longest, d]
