@@ -10,7 +10,8 @@ number of writers on any number of nodes, no locks, and a reader sees a whole en
 
 The cache is disposable: a SQLite file that is not a readable database (damaged by hand, by a
 disk, by another tool) is moved aside with one warning line and the run goes on with an empty
-cache; a damaged entry file is a miss, rewritten by the next answer.
+cache (a file another process holds locked is waited for, never taken for damage); a damaged
+entry file is a miss, rewritten by the next answer.
 """
 
 import hashlib
@@ -24,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from iftkit.errors import IftkitError
 from iftkit.io.atomic import write_json_atomic
 
 # filesystem types (as /proc/mounts names them) whose files are shared between machines
@@ -146,6 +148,13 @@ class EntryFiles:
         pass
 
 
+OPEN_WAIT_S = 60
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return any(word in str(exc) for word in ("database is locked", "database is busy"))
+
+
 class SqliteStore:
     def __init__(self, path: Path, table: str):
         self.path, self.table = path, table
@@ -163,6 +172,22 @@ class SqliteStore:
             self._db = self._open()
 
     def _open(self) -> sqlite3.Connection:
+        # a file another process holds (switching it to WAL, creating the table) is in use, not
+        # damaged: SQLite can answer "database is locked" there without waiting, so wait here
+        deadline = time.monotonic() + OPEN_WAIT_S
+        while True:
+            try:
+                return self._try_open()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise IftkitError(
+                        f"cache {self.path} stayed locked by another process for {OPEN_WAIT_S} s ({exc})"
+                    ) from None
+                time.sleep(0.05)
+
+    def _try_open(self) -> sqlite3.Connection:
         db = sqlite3.connect(str(self.path), timeout=60, check_same_thread=False)
         try:
             db.execute("PRAGMA journal_mode=WAL")

@@ -1,11 +1,13 @@
 """The cache store: SQLite on local disks, one file per entry on network filesystems, many writers either way."""
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from iftkit.errors import IftkitError
 from iftkit.evaluation import sqlite_store
 from iftkit.evaluation.sqlite_store import JsonStore, filesystem_type, on_shared_filesystem
 
@@ -84,3 +86,38 @@ def test_several_writer_processes_at_once_lose_nothing(tmp_path, monkeypatch, sh
     assert got["own-3-149"] == {"by": 3, "i": 149} and got["shared-7"] == {"i": 7}
     assert store.layout == {"1": "files", "0": "sqlite"}[shared]
     assert not list(path.parent.rglob("*.tmp"))
+
+
+def _locked_at_first(monkeypatch, times: int):
+    """sqlite3.connect answers "database is locked" `times` times (as during another process's open), then opens."""
+    real, calls = sqlite3.connect, []
+
+    def connect(*args, **kwargs):
+        calls.append(1)
+        if len(calls) <= times:
+            raise sqlite3.OperationalError("database is locked")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sqlite_store.sqlite3, "connect", connect)
+    return calls
+
+
+def test_a_locked_cache_is_waited_for_not_moved_aside(tmp_path, monkeypatch):
+    monkeypatch.setenv(sqlite_store.SHARED_ENV, "0")
+    path = tmp_path / "generations.sqlite"
+    JsonStore(path, "generations").put_many({"k": {"text": "kept"}})
+    calls = _locked_at_first(monkeypatch, times=3)
+    store = JsonStore(path, "generations")
+    assert len(calls) == 4 and store.get("k") == {"text": "kept"}
+    assert not list(tmp_path.glob("*.corrupt-*"))
+
+
+def test_a_cache_locked_too_long_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv(sqlite_store.SHARED_ENV, "0")
+    monkeypatch.setattr(sqlite_store, "OPEN_WAIT_S", 0.1)
+    path = tmp_path / "generations.sqlite"
+    JsonStore(path, "generations").put_many({"k": {"text": "kept"}})
+    _locked_at_first(monkeypatch, times=10**6)
+    with pytest.raises(IftkitError, match="stayed locked by another process"):
+        JsonStore(path, "generations")
+    assert path.is_file() and not list(tmp_path.glob("*.corrupt-*"))
