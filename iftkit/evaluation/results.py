@@ -101,17 +101,11 @@ def mean_ci(statistic, arrays, n_boot: int) -> tuple:
     return est.ci_low, est.ci_high
 
 
-def _ratio_of_means(pairs):
-    pairs = np.asarray(pairs, dtype=float)
-    den = pairs[:, 1].mean()
-    return pairs[:, 0].mean() / den if den else float("nan")
-
-
 def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 1000) -> list[dict]:
     """One row per (model, suite, task, scorer output) plus task "__all__" per suite.
 
-    outputs: output name -> Scorer (for direction and scale). judge_ratio is the ratio of
-    mean candidate score to mean reference score (the paper's figure), CI by paired bootstrap.
+    outputs: output name -> Scorer (for direction, scale and how a group's value is computed:
+    a mean of per-sample values, or the scorer's own corpus statistic), CI by bootstrap over samples.
     """
     groups: dict[tuple, list[dict]] = {}
     for rec in records:
@@ -123,18 +117,14 @@ def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 100
     for (model, adapter, suite, task), recs in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
         for name, scorer in outputs.items():
             failed = sum(1 for r in recs if name in r.failed)
-            if name == "judge_ratio":
-                pairs = [(r.scores.get("judge"), r.scores.get("judge_reference")) for r in recs]
-                pairs = [p for p in pairs if p[0] is not None and p[1] is not None]
-                if not pairs:
+            corpus = scorer.corpus_statistic(recs)
+            if corpus is not None:
+                statistic, arrays = corpus
+                if not len(arrays[0]):
                     continue
-                mean = _ratio_of_means(pairs)
-                lo, hi = mean_ci(
-                    lambda c, r: c.mean() / r.mean() if r.mean() else None,
-                    [[p[0] for p in pairs], [p[1] for p in pairs]],
-                    n_boot,
-                )
-                n = len(pairs)
+                mean = statistic(*(np.asarray(a, dtype=float) for a in arrays))
+                lo, hi = mean_ci(statistic, arrays, n_boot)
+                n = len(arrays[0])
             else:
                 pooled = scorer.pooled_values(recs)
                 vals = pooled if pooled is not None else [r.scores.get(name) for r in recs]

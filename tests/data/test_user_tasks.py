@@ -106,6 +106,66 @@ def test_structured_task_compares_json_as_data():
     assert not task.format_ok("refund order 7")
 
 
+def entity_rows(n=20):
+    """Sentences with a list of {text, type} entities each: the record-list shape of NER data."""
+    people, places = ["Ann Lee", "Bo Chen", "Cy Park", "Di Roy"], ["Oslo", "Lima", "Kyiv", "Perth"]
+    rows = []
+    for i in range(n):
+        ents = [{"text": people[i % 4], "type": "PER"}, {"text": places[i % 4], "type": "LOC"}]
+        rows.append((f"Entities in: {people[i % 4]} flew to {places[i % 4]} on day {i}.", json.dumps(ents)))
+    return _rows(rows)
+
+
+GOLD3 = json.dumps(
+    [{"text": "Ann Lee", "type": "PER"}, {"text": "Oslo", "type": "LOC"}, {"text": "ACME", "type": "ORG"}]
+)
+
+
+def test_record_lists_score_item_level_f1():
+    spec = infer_spec(entity_rows())
+    assert (spec.kind, spec.item_key) == ("structured", "text")  # text is the field that names an entity
+    task = resolve_task("mine", spec)
+    two_of_three = '[{"text": "Ann Lee", "type": "PER"}, {"text": "Oslo", "type": "LOC"}]'
+    # hand-computed: 2 matched, 2 predicted, 3 gold -> P 1, R 2/3, F1 = 2*2/(2+3) = 0.8
+    assert task.score(two_of_three, GOLD3, "tolerant") == pytest.approx(0.8)
+    assert task.score(two_of_three, GOLD3, "strict") == 0.0  # strict stays exact
+    # order free and case/spacing ignored in tolerant mode; strict needs the same items exactly
+    shuffled = '[{"type": "ORG", "text": "ACME"}, {"text": "Oslo", "type": "LOC"}, {"text": "Ann Lee", "type": "PER"}]'
+    assert task.score(shuffled, GOLD3, "strict") == 1.0
+    assert task.score(shuffled.replace("ACME", "acme "), GOLD3, "tolerant") == 1.0
+    # a wrong type does not match: 1 of 2 predicted, 1 of 3 gold
+    wrong_type = '[{"text": "Ann Lee", "type": "LOC"}, {"text": "Oslo", "type": "LOC"}]'
+    assert task.score(wrong_type, GOLD3, "tolerant") == pytest.approx(2 * 1 / (2 + 3))
+    assert task.item_counts(wrong_type, GOLD3) == (1, 2, 3)
+    # ... but the looser companion, matched on the text field alone, counts it
+    assert task.item_counts(wrong_type, GOLD3, key="text") == (2, 2, 3)
+    # an extra entity lowers precision: 3 of 4 predicted
+    extra = shuffled[:-1] + ', {"text": "Bo", "type": "PER"}]'
+    assert task.item_counts(extra, GOLD3) == (3, 4, 3)
+    assert task.score(extra, GOLD3, "tolerant") == pytest.approx(6 / 7)
+    # duplicates are counted: the same entity twice is one match and one false positive
+    assert task.item_counts('[{"text": "Oslo", "type": "LOC"}, {"text": "Oslo", "type": "LOC"}]', GOLD3) == (1, 2, 3)
+
+
+def test_record_lists_in_prose_fences_or_cut_off_are_still_read():
+    task = resolve_task("mine", infer_spec(entity_rows()))
+    fenced = (
+        'Here are the entities:\n```json\n[{"text": "Ann Lee", "type": "PER"}, {"text": "Oslo", "type": "LOC"}]\n```'
+    )
+    assert task.score(fenced, GOLD3, "tolerant") == pytest.approx(0.8)
+    wrapped = '{"entities": [{"text": "Ann Lee", "type": "PER"}]}'
+    assert task.item_counts(wrapped, GOLD3) == (1, 1, 3)
+    # cut off by the length limit: the complete records still count, the torn one does not
+    torn = '[{"text": "Ann Lee", "type": "PER"}, {"text": "Oslo", "type": "LOC"}, {"text'
+    assert task.item_counts(torn, GOLD3) == (2, 2, 3)
+    assert task.score("no entities here", GOLD3, "tolerant") == 0.0
+    assert task.score("[]", "[]", "tolerant") == 1.0  # nothing to find, nothing found
+    # a single JSON object keeps the whole-value rule
+    obj = resolve_task("mine", infer_spec(json_rows()))
+    assert obj.score('{"action": "refund", "order": 8}', json.dumps({"order": 7, "action": "refund"}),
+                     "tolerant") == 0.0
+
+
 def test_span_task_uses_token_f1_and_item_sets():
     task = resolve_task("mine", infer_spec(span_rows()))
     assert task.score("Lyon", "Lyon", "strict") == 1.0

@@ -44,3 +44,42 @@ def test_aggregate_rows_ratio_failures_and_all_rows():
     )
     assert rows[("__all__", "judge")]["n_failed"] == 1 and rows[("__all__", "judge")]["mean"] == 5.0
     assert rows[("a", "judge")]["scale"] == [0.0, 10.0] and rows[("a", "judge_ratio")]["scale"] == [0.0, None]
+
+
+def test_record_list_suites_get_micro_precision_recall_f1_beside_the_row_mean():
+    import json
+
+    from iftkit.data.tasks import TaskSpec
+    from iftkit.evaluation.scorers.task import RecordItems
+
+    spec = TaskSpec("structured", item_key="text").to_dict()
+
+    def ent(*pairs):
+        return json.dumps([{"text": t, "type": k} for t, k in pairs])
+
+    gold = ent(("Ann", "PER"), ("Oslo", "LOC"), ("ACME", "ORG"))
+    answers = [
+        ent(("Ann", "PER"), ("Oslo", "LOC")),  # 2 of 2 right, 2 of 3 found
+        ent(("Ann", "LOC")),  # wrong type: 0 matched (1 on the text field)
+        ent(("Ann", "PER"), ("Oslo", "LOC"), ("ACME", "ORG"), ("Bo", "PER")),  # 3 right, one extra
+    ]
+    records = [
+        SampleRecord([], a, gold, gold=gold, task="ner", model="m", suite="in_domain", sample_id=str(i),
+                     meta={"task_spec": spec})
+        for i, a in enumerate(answers)
+    ]
+    scorer = RecordItems()
+    res = scorer.score_detailed(records)
+    for k, r in enumerate(records):
+        r.scores = {o: v[k] for o, v in res.values.items()}
+    rows = {r["scorer"]: r for r in aggregate_rows(records, scorer.outputs(), n_boot=0) if r["task"] == "ner"}
+    tp, pred, want = 2 + 0 + 3, 2 + 1 + 4, 9  # pooled counts, by hand
+    assert rows["task_items_precision"]["mean"] == pytest.approx(tp / pred)
+    assert rows["task_items_recall"]["mean"] == pytest.approx(tp / want)
+    assert rows["task_items_f1"]["mean"] == pytest.approx(2 * tp / (pred + want))
+    # matched on the text field only, the wrong-type answer finds 1 of 3: per-row F1 0.8, 0.5, 6/7
+    assert rows["task_items_key_f1"]["mean"] == pytest.approx((0.8 + 0.5 + 6 / 7) / 3)
+    # a task whose golds are not lists gets none of these rows
+    plain = [SampleRecord([], "x", "y", gold="y", task="other", model="m", suite="s", sample_id="1")]
+    res = scorer.score_detailed(plain)
+    assert all(v == [None] for v in res.values.values())

@@ -7,6 +7,10 @@ A user file has no family class, so its checker is decided from the target rows'
   labels, or a negated one, is wrong); format = the answer is one label.
 - structured: JSON answers, compared as data (key order, case and surrounding prose ignored in
   tolerant mode); format = the whole answer is a JSON object with the keys every gold has.
+  A gold that is a list (entities, line items, extracted records) is scored item by item:
+  strict = the same items exactly (order free, duplicates counted); tolerant = item-level F1
+  (an item matches on all its fields, case and spacing ignored); the `task_items` scorer adds
+  corpus-level micro precision/recall/F1 and a looser F1 matched on the records' key field.
 - span: answers that appear in the input (NER, extractive QA). strict = the exact span(s);
   tolerant = token F1 (one span) or item-set F1 (several); format = a bare span, no longer
   than the longest gold.
@@ -55,11 +59,15 @@ class TaskSpec:
     labels: tuple = ()  # label: the label strings, in their expected form
     keys: tuple = ()  # structured: keys every gold object has
     max_words: int = 0  # span: words in the longest gold answer
+    item_key: str = ""  # structured record lists: the field that names a record (e.g. an entity's text)
     reason: str = ""  # why this kind was chosen (printed in the build summary)
     overridden: bool = field(default=False)
 
     def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        d = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        if not d["item_key"]:  # absent unless set, so the specs (and row hashes) of other tasks stay as they were
+            del d["item_key"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "task_spec") -> "TaskSpec":
@@ -70,6 +78,7 @@ class TaskSpec:
             labels=tuple(d.get("labels") or ()),
             keys=tuple(d.get("keys") or ()),
             max_words=int(d.get("max_words") or 0),
+            item_key=str(d.get("item_key") or ""),
             reason=str(d.get("reason") or ""),
             overridden=bool(d.get("overridden", False)),
         )
@@ -150,7 +159,20 @@ def _structured_spec(golds, reason, overridden=False) -> TaskSpec:
     objs = [_as_json(g) for g in golds]
     key_sets = [set(map(str, o)) for o in objs if isinstance(o, dict)]
     keys = tuple(sorted(set.intersection(*key_sets))) if key_sets and len(key_sets) == len(objs) else ()
-    return TaskSpec("structured", keys=keys, reason=reason, overridden=overridden)
+    return TaskSpec("structured", keys=keys, item_key=_item_key(objs), reason=reason, overridden=overridden)
+
+
+def _item_key(objs) -> str:
+    """For golds that are lists of records: the text field every record has with the most distinct
+    values (an entity's text, not its type), the looser companion score matches on it alone."""
+    records = [x for o in objs if isinstance(o, list) for x in o]
+    if not records or not all(isinstance(x, dict) for x in records):
+        return ""
+    shared = set.intersection(*(set(map(str, r)) for r in records))
+    textual = [k for k in shared if all(isinstance(r.get(k), str) for r in records)]
+    if len(shared) < 2 or not textual:
+        return ""  # a one-field record already matches on that field
+    return max(sorted(textual), key=lambda k: len({normalize(r[k]) for r in records}))
 
 
 def _span_spec(golds, reason, overridden=False) -> TaskSpec:
@@ -232,23 +254,86 @@ class LabelTask(UserTask):
 class StructuredTask(UserTask):
     answer_format = "a JSON value equal to the gold (key order free)"
     tolerant_rule = (
-        "the first JSON value in the answer equals the gold, ignoring key order, case, prose and code fences"
+        "the first JSON value in the answer equals the gold, ignoring key order, case, prose and code fences; "
+        "a list of items scores item-level F1 (items matched on every field, order free)"
     )
 
     def strict(self, prediction, gold):
         g = _gold_value(gold)
+        if isinstance(g, list):
+            v = _try_json(prediction.strip())
+            return isinstance(v, list) and Counter(map(_canon, v)) == Counter(map(_canon, g))
         return g is not None and _try_json(prediction.strip()) == g
+
+    def score(self, prediction, gold, mode="strict"):
+        g = _gold_value(gold)
+        if mode != "tolerant" or prediction is None or not isinstance(g, list):
+            return super().score(prediction, gold, mode)
+        return self.item_f1(prediction, g)
 
     def tolerant(self, prediction, gold):
         g = _gold_value(gold)
+        if isinstance(g, list):
+            return self.item_f1(prediction, g) == 1.0
         found = find_json(prediction)
         return g is not None and found is not None and _lower_json(found) == _lower_json(g)
+
+    def item_counts(self, prediction, gold, key: str = "") -> Optional[tuple[int, int, int]]:
+        """(matched, predicted, gold) items of a list answer, or None when the gold is not a list.
+        key: match records on that field alone (the looser companion); "" = on every field."""
+        g = _gold_value(gold)
+        if not isinstance(g, list):
+            return None
+        pred = Counter(_item_id(x, key) for x in records_in(str(prediction or "")))
+        want = Counter(_item_id(x, key) for x in g)
+        return sum((pred & want).values()), sum(pred.values()), sum(want.values())
+
+    def item_f1(self, prediction, gold, key: str = "") -> float:
+        tp, n_pred, n_gold = self.item_counts(prediction, gold, key)
+        if not n_pred or not n_gold:
+            return float(n_pred == n_gold)  # both empty lists: right
+        return 2 * tp / (n_pred + n_gold)
 
     def format_ok(self, prediction):
         v = _try_json(str(prediction or "").strip())
         if not isinstance(v, (dict, list)):
             return False
         return isinstance(v, dict) and set(self.spec.keys) <= set(map(str, v)) if self.spec.keys else True
+
+
+def records_in(text: str) -> list:
+    """The items a list answer gives: the first JSON list in it (prose and code fences allowed), the
+    list inside a one-key wrapper object ({"entities": [...]}), or, when the list was cut off (the
+    length limit), every complete object it holds, in order."""
+    found = find_json(text)
+    if isinstance(found, list):
+        return found
+    if isinstance(found, dict) and len(found) == 1 and isinstance(next(iter(found.values())), list):
+        return next(iter(found.values()))
+    dec, out, i = json.JSONDecoder(), [], 0
+    while i < len(text):
+        if text[i] == "{":
+            try:
+                obj, end = dec.raw_decode(text, i)
+            except ValueError:
+                pass
+            else:
+                out.append(obj)
+                i = end
+                continue
+        i += 1
+    return out
+
+
+def _canon(value) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _item_id(item, key: str = "") -> str:
+    """What an item is matched on: every field (case and spacing ignored), or one field of a record."""
+    if key and isinstance(item, dict):
+        item = {str(k).strip().lower(): v for k, v in item.items()}.get(key.lower())
+    return _canon(_lower_json(item))
 
 
 def _gold_value(gold):

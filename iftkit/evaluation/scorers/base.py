@@ -49,6 +49,12 @@ class Scorer:
         (IFEval's instruction level pools every instruction of every prompt); None = per sample."""
         return None
 
+    def corpus_statistic(self, records: list[SampleRecord]) -> Optional[tuple]:
+        """(statistic, arrays) when a group's value is not a mean of per-sample values: statistic(*arrays)
+        is the value and the bootstrap resamples the arrays' rows together (a micro F1 pools counts, a
+        judge ratio divides two means). None = the mean of the per-sample values."""
+        return None
+
     def identity(self) -> str:
         """What the values depend on besides the sample (a judge's model and prompt, an
         embedding model path): stored with each record so a changed scorer rescores."""

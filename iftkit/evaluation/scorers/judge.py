@@ -21,6 +21,22 @@ class _Output(Scorer):
         self.name, self.higher_is_better, self.scale = name, higher_is_better, scale
 
 
+class _JudgeRatio(_Output):
+    """The paper's figure: mean candidate verdict over mean reference verdict, on the samples that have both."""
+
+    def __init__(self):
+        super().__init__("judge_ratio", scale=(0.0, float("inf")))
+
+    def corpus_statistic(self, records):
+        pairs = [(r.scores.get("judge"), r.scores.get("judge_reference")) for r in records]
+        pairs = [p for p in pairs if p[0] is not None and p[1] is not None]
+        return _ratio_of_means, [[p[0] for p in pairs], [p[1] for p in pairs]]
+
+
+def _ratio_of_means(candidate, reference):
+    return candidate.mean() / reference.mean() if reference.mean() else None
+
+
 class _JudgeScorer(Scorer):
     def identity(self):
         return json_hash([self.name, self.client.identity, self.prompt.identity()])
@@ -50,7 +66,7 @@ class ReferenceJudge(_JudgeScorer):
 
     def outputs(self):
         return {"judge": self, "judge_reference": _Output("judge_reference", scale=self.scale),
-                "judge_ratio": _Output("judge_ratio", scale=(0.0, float("inf")))}
+                "judge_ratio": _JudgeRatio()}
 
     def score_detailed(self, samples):
         applies, got = self._ask(samples, candidate=lambda s: {"answer": s.prediction},

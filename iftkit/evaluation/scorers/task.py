@@ -6,7 +6,7 @@ that nothing can check (free-form instructions, free-text user tasks) get None: 
 """
 
 from iftkit.data.tasks import resolve_task, task_spec
-from iftkit.evaluation.scorers.base import Scorer
+from iftkit.evaluation.scorers.base import Scorer, ScoreResult
 from iftkit.evaluation.scorers.registry import ScorerInfo
 
 
@@ -41,6 +41,77 @@ class FormatCompliance(Scorer):
         return out
 
 
+class RecordItems(Scorer):
+    """Answers that are lists of items (entities, line items, extracted records), pooled over a suite:
+    micro precision / recall / F1 over every item of every answer (each item matched on all its fields),
+    and the mean per-answer F1 when records are matched on their key field alone (an entity's text,
+    whatever its type). None where the gold is not a list."""
+
+    name = "task_items"
+    MICRO = {"task_items_precision": (0, 1), "task_items_recall": (0, 2)}  # output: (numerator, denominator)
+
+    def outputs(self):
+        return {
+            "task_items_f1": _MicroItems("task_items_f1", None),
+            **{o: _MicroItems(o, cols) for o, cols in self.MICRO.items()},
+            "task_items_key_f1": _Output("task_items_key_f1"),
+        }
+
+    def score_detailed(self, samples):
+        n = len(samples)
+        vals = {o: [None] * n for o in self.outputs()}
+        for i, s in enumerate(samples):
+            counts = _item_counts(s)
+            if counts is None:
+                continue
+            tp, n_pred, n_gold = counts
+            vals["task_items_f1"][i] = 2 * tp / (n_pred + n_gold) if n_pred + n_gold else 1.0
+            vals["task_items_precision"][i] = tp / n_pred if n_pred else None
+            vals["task_items_recall"][i] = tp / n_gold if n_gold else None
+            task = checker(s)
+            vals["task_items_key_f1"][i] = task.item_f1(s.prediction, s.gold, task.spec.item_key) \
+                if task.spec.item_key else None
+        return ScoreResult(vals, [None] * n, [()] * n)
+
+
+def _item_counts(sample):
+    task = checker(sample)
+    if task is None or sample.gold is None or not hasattr(task, "item_counts"):
+        return None
+    return task.item_counts(sample.prediction, sample.gold)
+
+
+class _Output(Scorer):
+    def __init__(self, name):
+        self.name = name
+
+
+class _MicroItems(_Output):
+    """Micro-averaged over a group: pooled matched items over pooled predicted (precision), gold
+    (recall) or both (F1 = 2 tp / (pred + gold)) items."""
+
+    def __init__(self, name, cols):
+        super().__init__(name)
+        self.cols = cols
+
+    def corpus_statistic(self, records):
+        counts = [c for c in map(_item_counts, records) if c is not None]
+        cols = [[c[k] for c in counts] for k in range(3)]
+        if self.cols is None:
+            return _micro_f1, cols
+        num, den = self.cols
+        return _ratio_of_sums, [cols[num], cols[den]]
+
+
+def _micro_f1(tp, n_pred, n_gold):
+    total = n_pred.sum() + n_gold.sum()
+    return 2 * tp.sum() / total if total else 1.0
+
+
+def _ratio_of_sums(num, den):
+    return num.sum() / den.sum() if den.sum() else None
+
+
 SCORERS = (
     ScorerInfo(
         "task_strict", lambda: TaskScore("strict"), "the task's checker, exact expected format", aliases=("task",)
@@ -55,6 +126,13 @@ SCORERS = (
         "task_format",
         FormatCompliance,
         "output in the task's exact expected format (right or wrong)",
+        aliases=("task",),
+    ),
+    ScorerInfo(
+        "task_items",
+        RecordItems,
+        "answers that are lists of items: micro precision/recall/F1 over items, and F1 on the key field only",
+        outputs=tuple(RecordItems().outputs()),
         aliases=("task",),
     ),
 )
