@@ -342,6 +342,10 @@ class EvalConfig(Section):
     suites: list[str] = Field(default_factory=lambda: ["in_domain", "general", "held_out"])
     scorers: list[str] = Field(default_factory=lambda: ["task_strict", "task_tolerant", "rouge", "exact_match"])
     max_new_tokens: int = Field(64, gt=0)
+    # the in-domain suite's limit: "auto" = sized to its gold answers (evaluation/answer_length.py: the
+    # 99th percentile of their lengths in the model's tokens + a margin, capped, never below
+    # max_new_tokens), or a number of tokens
+    in_domain_max_new_tokens: Union[Literal["auto"], int] = "auto"
     batch_size: int = Field(16, gt=0)
     # weights' dtype for generating the answers under test ("model" = the recipe's model.dtype).
     # bfloat16 generates ~2.5x faster on CPUs with AVX512-BF16/AMX and on GPUs, but changes some
@@ -370,6 +374,13 @@ class EvalConfig(Section):
     # --- standard benchmarks (issue 15): lm-evaluation-harness tasks on the base model and each
     # adapter, cached; rows in suite lm_eval/<task>, scorer = the harness's metric name ---
     lm_eval: Optional[LmEvalConfig] = None
+
+    @field_validator("in_domain_max_new_tokens")
+    @classmethod
+    def _positive_limit(cls, v):
+        if v != "auto" and v <= 0:
+            raise ValueError(f"must be 'auto' or a positive number of tokens, got {v}")
+        return v
 
 
 class SweepConfig(Section):

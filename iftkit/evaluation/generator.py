@@ -19,7 +19,7 @@ from iftkit.evaluation.sqlite_store import JsonStore
 from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.models.chat.cache import CachedChat
 from iftkit.models.chat.local import TransformersChat
-from iftkit.models.chat.types import GenConfig
+from iftkit.models.chat.types import Completion, GenConfig
 
 
 @dataclass
@@ -57,11 +57,8 @@ class CachedGenerator:
     def __init__(self, mut: ModelUnderTest, model_cfg: ModelConfig, store: JsonStore, counters: Counters,
                  max_new_tokens: int, batch_size: int, backend: str = "transformers", progress: bool = True):
         self.mut, self.counters = mut, counters
-        self.gen = GenConfig(max_new_tokens=max_new_tokens)
-        # what a stored prediction in samples.jsonl must match to be reused
-        self.gen_config = {"decoding": "greedy", "max_new_tokens": max_new_tokens, "template": "chat+generation_prompt"}
-        if model_cfg.dtype != "float32":  # other weights' precision, other answers (fp32 keys predate this field)
-            self.gen_config["dtype"] = model_cfg.dtype
+        self.max_new_tokens = max_new_tokens  # the default limit; a suite can ask for its own
+        self.dtype = model_cfg.dtype
         if backend == "vllm":
             from iftkit.models.chat.vllm import VllmChat
 
@@ -76,11 +73,30 @@ class CachedGenerator:
                                             adapter_scale=mut.adapter_scale)
         self.chat = CachedChat(self.backend, store, counters.generations, progress, desc=f"generate {mut.label}")
 
+    @property
+    def gen_config(self) -> dict:
+        return self.config_for(self.max_new_tokens)
+
+    def config_for(self, max_new_tokens: int) -> dict:
+        """What a stored prediction in samples.jsonl must match to be reused."""
+        out = {"decoding": "greedy", "max_new_tokens": max_new_tokens, "template": "chat+generation_prompt"}
+        if self.dtype != "float32":  # other weights' precision, other answers (fp32 keys predate this field)
+            out["dtype"] = self.dtype
+        return out
+
     def generate(self, prompts: list[list[dict]]) -> list[str]:
+        return [c.text for c in self.answers(prompts)]
+
+    def answers(self, prompts: list[list[dict]], max_new_tokens: Optional[int] = None) -> list[Completion]:
+        """One completion per prompt, each saying whether the length limit cut it (`truncated`)."""
+        limit = max_new_tokens or self.max_new_tokens
         loads = self.backend.loads
-        got = self.chat.complete_many(prompts, self.gen)
+        got = self.chat.complete_many(prompts, GenConfig(max_new_tokens=limit))
         self.counters.models_loaded += self.backend.loads - loads
-        return [c.text for c in got]
+        for c in got:
+            if c.truncated is None and c.cached:  # cached before the flag existed: an answer as long as the limit
+                c.truncated = c.completion_tokens >= limit
+        return got
 
     def unload(self):
         self.backend.unload()

@@ -31,6 +31,8 @@ class SampleRecord:
     judge: dict = field(default_factory=dict)  # judge scorer -> its verdicts, verbatim
     failed: list = field(default_factory=list)  # outputs that applied but produced no value
     generation_key: str = ""  # weights + decoding that produced the prediction
+    truncated: Optional[bool] = None  # the answer hit the generation length limit (None: not known)
+    max_new_tokens: Optional[int] = None  # the limit it was generated under
     scorer_ids: dict = field(default_factory=dict)  # scorer -> identity it was scored with
     run: str = ""  # meta-eval: which samples.jsonl it came from, so models of different runs stay apart
     human: Optional[float] = None  # meta-eval: an imported human score
@@ -78,6 +80,8 @@ class SampleRecord:
             judge=d.get("judge") or {},
             failed=list(d.get("failed") or []),
             generation_key=str(d.get("generation_key") or ""),
+            truncated=d.get("truncated"),
+            max_new_tokens=d.get("max_new_tokens"),
             scorer_ids=d.get("scorer_ids") or {},
         )
 

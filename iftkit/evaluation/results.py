@@ -37,6 +37,11 @@ RESULT_COLUMNS = [
     "higher_is_better",
     "scale",
     "n_failed",
+    # answers of the group, how many of them stopped on the generation length limit, and that limit
+    # (None where not recorded: samples written before the flag existed)
+    "n_answers",
+    "n_truncated",
+    "max_new_tokens",
     # lm-eval rows only (None elsewhere): the harness's stderr and what produced the number
     "stderr",
     "num_fewshot",
@@ -115,6 +120,7 @@ def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 100
             groups.setdefault((rec.model, rec.adapter_path, rec.suite, task), []).append(rec)
     rows = []
     for (model, adapter, suite, task), recs in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
+        lengths = _length_limit(recs)
         for name, scorer in outputs.items():
             failed = sum(1 for r in recs if name in r.failed)
             corpus = scorer.corpus_statistic(recs)
@@ -148,10 +154,21 @@ def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 100
                     "higher_is_better": scorer.higher_is_better,
                     "scale": [_clean(scorer.scale[0]), _clean(scorer.scale[1])],
                     "n_failed": failed,
+                    **lengths,
                     "provenance": provenance_line(),
                 }
             )
     return rows
+
+
+def _length_limit(recs) -> dict:
+    known = [r for r in recs if r.truncated is not None]
+    limits = {r.max_new_tokens for r in known if r.max_new_tokens}
+    return {
+        "n_answers": len(recs),
+        "n_truncated": sum(bool(r.truncated) for r in known) if known else None,
+        "max_new_tokens": max(limits) if limits else None,
+    }
 
 
 def _clean(x):

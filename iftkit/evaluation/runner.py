@@ -30,10 +30,13 @@ class EvalReport:
     counters: Counters
     rows: list = field(default_factory=list)
     judge_label: Optional[str] = None
+    limits: dict = field(default_factory=dict)  # suite -> AnswerLimit, where it differs from eval.max_new_tokens
+    truncation: list = field(default_factory=list)  # lines: answers the length limit cut, per model and suite
 
     def lines(self) -> list[str]:
         c = self.counters
         out = [f"results: {self.out_dir}/results.jsonl (+ .parquet), samples: {self.out_dir}/samples.jsonl"]
+        out += [lim.line(suite) for suite, lim in self.limits.items()] + self.truncation
         if self.judge_label:
             j = c.judge
             out.append(
@@ -148,6 +151,7 @@ def run_eval(
     needs_mix = "in_domain" in ev.suites or "general" in ev.suites
     mix_dir = resolve_mix_dir(recipe, [m.card or {} for m in muts], out_dir) if needs_mix else None
     suites = build_suites(recipe, mix_dir)
+    limits = answer_limits(recipe, suites, muts[0].base_path)
 
     counters = Counters()
     cache_root = Path(ev.cache_dir) if ev.cache_dir else cache_dir() / "eval"
@@ -156,7 +160,7 @@ def run_eval(
     bench_store = JsonStore(cache_root / "lm_eval.sqlite", "lm_eval") if ev.lm_eval else None
     try:  # closed at the end, so the caches are whole files again (WAL folded back in) for the next run
         report, judge = _generate_and_score(
-            recipe, names, muts, suites, out_dir, gen_store, judge_store, counters, progress, bench_store
+            recipe, names, muts, suites, out_dir, gen_store, judge_store, counters, progress, bench_store, limits
         )
     finally:
         for store in (gen_store, judge_store, bench_store):
@@ -173,8 +177,18 @@ def run_eval(
     return report
 
 
+def answer_limits(recipe: Recipe, suites: dict, base_path: str) -> dict:
+    """suite -> AnswerLimit: the in-domain suite's, sized to its gold answers (answer_length.py)."""
+    from iftkit.evaluation.answer_length import in_domain_limit
+
+    if "in_domain" not in suites:
+        return {}
+    return {"in_domain": in_domain_limit(recipe.eval, suites["in_domain"], base_path,
+                                         bool(recipe.model.trust_remote_code))}
+
+
 def _generate_and_score(
-    recipe, names, muts, suites, out_dir, gen_store, judge_store, counters, progress, bench_store=None
+    recipe, names, muts, suites, out_dir, gen_store, judge_store, counters, progress, bench_store=None, limits=None
 ):
     ev = recipe.eval
     log = SampleLog(out_dir)
@@ -186,7 +200,7 @@ def _generate_and_score(
 
     records = []
     for mut in muts:
-        records += _records_for_model(mut, recipe, suites, log, gen_store, counters, progress)
+        records += _records_for_model(mut, recipe, suites, log, gen_store, counters, progress, limits or {})
 
     client_box = []
 
@@ -196,7 +210,9 @@ def _generate_and_score(
         return client_box[0]
 
     scorers = build_scorers(recipe, names, judge_client)
-    report = EvalReport(out_dir, counters, judge_label=client_box[0].label if client_box else None)
+    report = EvalReport(out_dir, counters, judge_label=client_box[0].label if client_box else None,
+                        limits={s: lim for s, lim in (limits or {}).items() if lim.tokens != ev.max_new_tokens},
+                        truncation=truncation_lines(records))
     for name, scorer in scorers.items():
         outs = list(scorer.outputs())
         ident = scorer.identity()
@@ -250,15 +266,31 @@ def generation_dtype(recipe) -> str:
     return "bfloat16" if use_bf16(recipe) and recipe.model.quantization.mode == "none" else "model"
 
 
-def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress) -> list[SampleRecord]:
+def truncation_lines(records) -> list[str]:
+    """One line per (model, suite) whose answers the length limit cut (a warning above 2 %)."""
+    from iftkit.evaluation.answer_length import truncation_line
+
+    groups: dict = {}
+    for r in records:
+        if r.truncated is not None:
+            groups.setdefault((r.model, r.suite), []).append(r)
+    return [
+        truncation_line(cut, len(recs), recs[0].max_new_tokens, f"{model} on {suite}")
+        for (model, suite), recs in groups.items()
+        if (cut := sum(bool(r.truncated) for r in recs))
+    ]
+
+
+def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress, limits) -> list[SampleRecord]:
     ev = recipe.eval
     dtype = generation_dtype(recipe)
     model_cfg = recipe.model if dtype == "model" else recipe.model.model_copy(update={"dtype": dtype})
     gen = CachedGenerator(mut, model_cfg, gen_store, counters, ev.max_new_tokens, ev.batch_size, ev.backend, progress)
-    # a stored prediction is reused only for the same weights and the same decoding
-    gen_key = json_hash([mut.fingerprint(), gen.gen_config])
-    records, new_rows = [], []
+    records, new_rows = [], {}
     for suite, rows in suites.items():
+        limit = limits[suite].tokens if suite in limits else ev.max_new_tokens
+        # a stored prediction is reused only for the same weights and the same decoding
+        gen_key = json_hash([mut.fingerprint(), gen.config_for(limit)])
         for row in rows:
             key = (mut.label, suite, row.task, row.content_hash())
             rec = log.get(key)
@@ -266,13 +298,13 @@ def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress) 
                 counters.generations.cached += 1  # the prediction is already in samples.jsonl
                 records.append(rec)
             else:
-                new_rows.append((suite, row))
-    if new_rows:
-        preds = gen.generate([r.prompt for _, r in new_rows])
+                new_rows.setdefault((limit, gen_key), []).append((suite, row))
+    for (limit, gen_key), todo in new_rows.items():
+        answers = gen.answers([r.prompt for _, r in todo], limit)
         fresh = [
             SampleRecord(
                 prompt=row.prompt,
-                prediction=pred,
+                prediction=answer.text,
                 reference=row.completion,
                 gold=row.gold,
                 task=row.task,
@@ -283,8 +315,10 @@ def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress) 
                 sample_id=row.content_hash(),
                 adapter_path=mut.adapter_path,
                 generation_key=gen_key,
+                truncated=answer.truncated,
+                max_new_tokens=limit,
             )
-            for (suite, row), pred in zip(new_rows, preds)
+            for (suite, row), answer in zip(todo, answers)
         ]
         log.append(fresh)
         records += fresh

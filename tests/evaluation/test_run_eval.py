@@ -120,7 +120,8 @@ def test_base_and_two_adapters_every_scorer_then_cached_rerun(recipe_for, reward
     models = {"base", "ratio-0.1", "ratio-0.9"}
     scorers_seen = {(r["model"], r["suite"], r["scorer"]) for r in rows if r["task"] == "__all__"}
     for model in models:
-        for name in (set(list_scorers()) - {"ifeval"}) | {"judge_reference", "judge_ratio"}:
+        # task_items applies to list answers only (tests/evaluation/test_results.py), which this task has none of
+        for name in (set(list_scorers()) - {"ifeval", "task_items"}) | {"judge_reference", "judge_ratio"}:
             for suite in ("in_domain", "general"):
                 assert (model, suite, name) in scorers_seen, (model, suite, name)
         for name in ("ifeval_prompt_strict", "ifeval_prompt_loose", "ifeval_inst_strict", "ifeval_inst_loose"):
@@ -185,7 +186,12 @@ def test_changed_judge_or_decoding_is_not_served_stale(recipe_for, reward_dir, t
         assert again.counters.generations.new == 0 and again.counters.judge.new > 0
         longer = recipe_for(server.url, reward_dir, **{**base, "max_new_tokens": 9})
         third = run_eval(longer, [], out, progress=False)
-        assert third.counters.generations.new == 4  # 2 sentiment + 2 arithmetic rows, new decoding config
+        # the 2 arithmetic rows: a new decoding config. The sentiment rows' limit is sized to their
+        # one-word answers (answer_length.py), above both general limits, so it did not change
+        assert third.counters.generations.new == 2
+        fixed = recipe_for(server.url, reward_dir, **{**base, "max_new_tokens": 9, "in_domain_max_new_tokens": 3})
+        fourth = run_eval(fixed, [], out, progress=False)
+        assert fourth.counters.generations.new == 2  # the 2 sentiment rows, under the limit the recipe set
 
 
 def _eval_cli(tmp_path, recipe, out):
@@ -284,3 +290,20 @@ def test_corrupt_cache_is_moved_aside_with_one_warning(recipe_for, reward_dir, t
     aside = list(cache.parent.glob("generations.sqlite.corrupt-*"))
     assert len(aside) == 1 and aside[0].read_bytes().startswith(b"garbage!")
     assert captured.out.strip().splitlines()[-1].startswith("generations: 4 new, 0 cached")
+
+
+def test_answers_cut_by_the_length_limit_are_counted_in_rows_and_summary(recipe_for, reward_dir, tmp_path):
+    with JudgeServer() as server:
+        recipe = recipe_for(server.url, reward_dir, scorers=["exact_match"], instruction_set="none",
+                            in_domain_max_new_tokens=2)
+        report = run_eval(recipe, [], tmp_path / "results", progress=False)
+    rows = {(r["suite"], r["task"]): r for r in report.rows if r["scorer"] == "exact_match"}
+    ind = rows[("in_domain", "__all__")]
+    # the tiny random model never ends an answer within 2 tokens: every in-domain answer is cut
+    assert (ind["n_answers"], ind["n_truncated"], ind["max_new_tokens"]) == (3, 3, 2)
+    assert rows[("general", "__all__")]["max_new_tokens"] == 6
+    lines = report.lines()
+    assert "in_domain answers: up to 2 new tokens (eval.in_domain_max_new_tokens, set in the recipe)" in lines
+    assert any(line.startswith("Warning: 3 of 3 answers of base on in_domain hit the 2-token limit") for line in lines)
+    samples = [json.loads(x) for x in (tmp_path / "results" / "samples.jsonl").read_text().splitlines()]
+    assert all(s["truncated"] is True for s in samples if s["suite"] == "in_domain")

@@ -174,6 +174,8 @@ def _chat_completion(r):
         prompt_tokens=int(usage.get("prompt_tokens") or 0),
         completion_tokens=int(usage.get("completion_tokens") or 0),
         logprobs=_token_logprobs(choice),
+        # OpenAI-style servers say "length" when max_tokens cut the answer; other layouts: unknown
+        truncated={"length": True, "stop": False}.get(choice.get("finish_reason")),
     )
 
 

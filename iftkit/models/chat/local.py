@@ -130,7 +130,7 @@ class TransformersChat:
             rows = greedy_decode(model, [prompts[i] for i in idx], gen.max_new_tokens, stops, pad, self.stats,
                                  **self.greedy_levers)
             for i, row in zip(idx, rows):
-                finish(i, self._completion(row, len(prompts[i])))
+                finish(i, self._completion(row, len(prompts[i]), gen.max_new_tokens))
 
     def _generate_greedy(self, texts, lengths, batches, gen: GenConfig, finish) -> None:
         """The same batches through transformers' model.generate (models the fast path does not cover)."""
@@ -148,7 +148,7 @@ class TransformersChat:
                     ids = model.generate(**enc, max_new_tokens=gen.max_new_tokens, do_sample=False, temperature=None,
                                          top_p=None, top_k=None, pad_token_id=pad, eos_token_id=eos)
                 for i, row in zip(idx, ids[:, enc["input_ids"].shape[1]:]):
-                    finish(i, self._completion(row.tolist(), lengths[i]))
+                    finish(i, self._completion(row.tolist(), lengths[i], gen.max_new_tokens))
         finally:
             tok.padding_side = saved_side
 
@@ -164,19 +164,21 @@ class TransformersChat:
         with torch.no_grad():
             ids = model.generate(**enc, max_new_tokens=gen.max_new_tokens, do_sample=True, temperature=gen.temperature,
                                  top_p=gen.top_p, pad_token_id=pad, eos_token_id=eos)
-        return self._completion(ids[0, enc["input_ids"].shape[1]:].tolist(), enc["input_ids"].shape[1])
+        return self._completion(ids[0, enc["input_ids"].shape[1]:].tolist(), enc["input_ids"].shape[1],
+                                gen.max_new_tokens)
 
     def _eos_pad(self):
         tok = self._tok
         eos = self._model.generation_config.eos_token_id or tok.eos_token_id
         return eos, tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
 
-    def _completion(self, ids: list[int], prompt_tokens: int) -> Completion:
+    def _completion(self, ids: list[int], prompt_tokens: int, limit: int) -> Completion:
         eos, pad = self._eos_pad()
         stops = set(eos if isinstance(eos, list) else [eos]) | {pad}
-        used = next((k + 1 for k, t in enumerate(ids) if t in stops), len(ids))
+        stop = next((k + 1 for k, t in enumerate(ids) if t in stops), None)
         text = self._tok.decode(ids, skip_special_tokens=True).strip()
-        return Completion(text, prompt_tokens=prompt_tokens, completion_tokens=used)
+        return Completion(text, prompt_tokens=prompt_tokens, completion_tokens=stop or len(ids),
+                          truncated=stop is None and len(ids) >= limit)
 
     def choice_probs(self, messages_list: list, choices: list[str], prefix: str = "",
                      on_done: OnDone = None) -> list[Completion]:

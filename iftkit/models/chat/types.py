@@ -23,7 +23,8 @@ class Completion:
     """One answer: text (None when no usable response came back) and what it cost.
 
     `logprobs` (HTTP, when requested and returned): one entry per generated token,
-    [token text, {alternative token text: logprob}]. `probs` (choice_probs): choice -> p."""
+    [token text, {alternative token text: logprob}]. `probs` (choice_probs): choice -> p.
+    `truncated`: the answer stopped on the length limit, not on an end token (None = unknown)."""
 
     text: Optional[str]
     error: Optional[str] = None
@@ -34,6 +35,7 @@ class Completion:
     logprobs: Optional[list] = None
     probs: Optional[dict] = None
     not_sent: bool = False  # the circuit breaker was open: the server was never asked
+    truncated: Optional[bool] = None
 
     def to_cache(self) -> dict:
         out = {"text": self.text, "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
@@ -41,13 +43,15 @@ class Completion:
             out["logprobs"] = self.logprobs
         if self.probs is not None:
             out["probs"] = self.probs
+        if self.truncated is not None:
+            out["truncated"] = self.truncated
         return out
 
     @classmethod
     def from_cache(cls, value: dict) -> "Completion":
         return cls(value.get("text"), prompt_tokens=value.get("prompt_tokens", 0),
                    completion_tokens=value.get("completion_tokens", 0), cached=True,
-                   logprobs=value.get("logprobs"), probs=value.get("probs"))
+                   logprobs=value.get("logprobs"), probs=value.get("probs"), truncated=value.get("truncated"))
 
 
 @dataclass

@@ -72,6 +72,7 @@ class VllmChat:
                 o.outputs[0].text.strip(),
                 prompt_tokens=len(o.prompt_token_ids or []),
                 completion_tokens=len(o.outputs[0].token_ids),
+                truncated=o.outputs[0].finish_reason == "length",
             )
             got.append(c)
             if on_done:

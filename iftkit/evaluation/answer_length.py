@@ -1,0 +1,68 @@
+"""How long an answer may grow: the in-domain suite's limit sized to the task's own gold answers,
+and the count of answers the limit cut.
+
+A fixed limit (the quickstart's 32 tokens suits one-word labels) cuts long answers mid-way: a
+list of entities stopped at `{"text` cannot be right, and a score over such answers measures
+the limit, not the adapter. Unless the recipe sets eval.in_domain_max_new_tokens, the in-domain
+limit is the 99th percentile of the test set's gold answer lengths in the model's own tokens
+(end token included), plus a quarter and 8 tokens of margin, capped at CAP, and never below
+eval.max_new_tokens (the general suites' limit), so a task of short answers generates exactly as
+before. The test set's golds are used because they are the same for every cell of a sweep.
+"""
+
+import math
+from dataclasses import dataclass
+
+PERCENTILE = 0.99
+MARGIN_SHARE, MARGIN_TOKENS = 0.25, 8
+CAP = 512
+# above this share of answers cut at the limit, eval and the report warn
+TRUNCATION_WARN = 0.02
+
+
+@dataclass(frozen=True)
+class AnswerLimit:
+    tokens: int
+    why: str
+
+    def line(self, suite: str = "in_domain") -> str:
+        return f"{suite} answers: up to {self.tokens} new tokens ({self.why})"
+
+
+def in_domain_limit(eval_cfg, rows, tokenizer_path: str, trust_remote_code: bool = False) -> AnswerLimit:
+    """The in-domain suite's max_new_tokens for these test rows (see the module doc for the rule)."""
+    asked = eval_cfg.in_domain_max_new_tokens
+    if asked != "auto":
+        return AnswerLimit(int(asked), "eval.in_domain_max_new_tokens, set in the recipe")
+    golds = [r.completion for r in rows if isinstance(r.completion, str) and r.completion.strip()]
+    floor = eval_cfg.max_new_tokens
+    if not golds:
+        return AnswerLimit(floor, "no gold answers to size it from: eval.max_new_tokens")
+    from iftkit.models.load import load_tokenizer
+
+    tok = load_tokenizer(tokenizer_path, trust_remote_code=trust_remote_code)
+    lengths = sorted(len(ids) + 1 for ids in tok(golds, add_special_tokens=False)["input_ids"])
+    return limit_from_lengths(lengths, floor)
+
+
+def limit_from_lengths(lengths: list[int], floor: int) -> AnswerLimit:
+    """The rule on gold lengths already counted in tokens (sorted or not)."""
+    lengths = sorted(lengths)
+    p = lengths[max(0, math.ceil(PERCENTILE * len(lengths)) - 1)]
+    sized = math.ceil(p * (1 + MARGIN_SHARE)) + MARGIN_TOKENS
+    why = (f"sized to the task's answers: 99th percentile of {len(lengths)} gold answers = {p} tokens, "
+           f"longest {lengths[-1]}; x{1 + MARGIN_SHARE:g} + {MARGIN_TOKENS} = {sized}")
+    if sized > CAP:
+        why += f", capped at {CAP} (set eval.in_domain_max_new_tokens for more)"
+        sized = CAP
+    if sized < floor:
+        return AnswerLimit(floor, why + f"; below eval.max_new_tokens ({floor}), which is kept")
+    return AnswerLimit(sized, why)
+
+
+def truncation_line(cut: int, answers: int, limit, who: str) -> str:
+    """'12 of 117 answers of ratio 0.5 hit the 64-token limit', with a warning above TRUNCATION_WARN."""
+    line = f"{cut} of {answers} answers of {who} hit the {limit}-token limit"
+    if answers and cut > TRUNCATION_WARN * answers:
+        line = "Warning: " + line + " (cut answers are scored as they stand; raise eval.in_domain_max_new_tokens)"
+    return line
