@@ -59,7 +59,23 @@ def _build(args) -> int:
     build_mix(recipe, out, force=args.force)
     m = load_manifest(out)
     _print_manifest(out, m)
+    print(_answer_limit_line(recipe, out, m))
     return 0
+
+
+def _answer_limit_line(recipe, out: Path, m: dict) -> str:
+    """The in-domain generation limit eval will use for this test set, and where it comes from."""
+    from iftkit.data.rows import read_rows
+    from iftkit.errors import IftkitError
+    from iftkit.evaluation.answer_length import in_domain_limit
+    from iftkit.models.resolve import resolve_model
+
+    test = out / "test" / f"{m['target_task']}.jsonl"
+    try:
+        path = resolve_model(recipe.model.id, recipe.model.revision)
+    except IftkitError as exc:
+        return f"in_domain answers: sized to the gold answers at eval time (the model's tokenizer is not here: {exc})"
+    return in_domain_limit(recipe.eval, read_rows(test), path, bool(recipe.model.trust_remote_code)).line()
 
 
 def _print_manifest(out: Path, m: dict) -> None:

@@ -36,7 +36,7 @@ class EvalReport:
     def lines(self) -> list[str]:
         c = self.counters
         out = [f"results: {self.out_dir}/results.jsonl (+ .parquet), samples: {self.out_dir}/samples.jsonl"]
-        out += [lim.line(suite) for suite, lim in self.limits.items()] + self.truncation
+        out += self.length_lines()
         if self.judge_label:
             j = c.judge
             out.append(
@@ -46,6 +46,10 @@ class EvalReport:
             out.append(c.verdicts.line())
         out.append(c.summary_line())
         return out
+
+    def length_lines(self) -> list[str]:
+        """Where a suite's generation limit came from, and the answers it cut."""
+        return [lim.line(suite) for suite, lim in self.limits.items()] + self.truncation
 
 
 def models_under_test(recipe: Recipe, adapters: list[str], include_base: bool = True, adapter_scale: float = 1.0):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from iftkit.evaluation.answer_length import truncation_line
 from iftkit.report.charts import scores_vs_x_chart, tradeoff_chart
 from iftkit.report.html import markdown_page
 from iftkit.report.scales import label as point_label
@@ -23,6 +24,7 @@ from iftkit.report.summary import (
     is_held_out,
     points,
     recommend,
+    refuse_unseeing,
 )
 
 
@@ -84,7 +86,7 @@ def write_report(
         recs = [Recommendation(s, None, primary_why, "none") for s in ("S1", "S2")]
         primary = requested
     else:
-        recs = recommend(pts, keep_general)
+        recs = refuse_unseeing(recommend(pts, keep_general), pts, primary)
     title = f"{name}: what specialising on '{meta.get('target_task', 'target')}' costs"
     s1 = next((r.point for r in recs if r.scenario == "S1"), None)
     gen_label = f"{'held-out' if is_held_out(gen_suite) else 'trained-family'} general ({gen_scorer} on {gen_suite})"
@@ -96,7 +98,7 @@ def write_report(
     )
 
     table = [f"| point | seeds | in-domain | {gen_label} | outputs identical to base |", "|---|---|---|---|---|"]
-    warnings = []
+    warnings, cut_lines = [], []
     for p in pts:
         label = "base model" if p.is_base else point_label(p, x_key)
         same = "–" if not p.identical or not p.identical[1] else f"{p.identical[0]}/{p.identical[1]}"
@@ -104,6 +106,8 @@ def write_report(
             f"| {label} | {p.seeds} | {_ci(p.in_domain, p.in_sd, p.in_ci)} | {_ci(p.general, p.gen_sd, p.gen_ci)} "
             f"| {same} |"
         )
+        if p.truncated and p.truncated[0]:
+            cut_lines.append(truncation_line(*p.truncated, label))
         if p.identical and p.identical[1] and p.identical[0] >= IDENTICAL_WARN * p.identical[1]:
             warnings.append(
                 f"- **Warning:** the adapter at {label} gave the base model's exact output on "
@@ -153,6 +157,8 @@ def write_report(
             f"## Tradeoff ({primary})",
             *table,
             "",
+            *(["In-domain answers cut by the generation length limit (seeds pooled; a cut answer is scored as it "
+               "stands):", *(f"- {line}" for line in cut_lines), ""] if cut_lines else []),
             "Scores are means with a 95 % bootstrap CI over the prompts (and seeds) [low, high], n = prompts; "
             "± is the spread across seeds when there is no per-prompt data.",
             "",
@@ -207,6 +213,7 @@ def write_report(
                 "gen_ci": p.gen_ci.to_dict() if p.gen_ci else None,
                 "identical_to_base": p.identical,
                 "keeps_general": p.keeps_general,
+                "truncated": p.truncated,
             }
             for p in pts
         ],

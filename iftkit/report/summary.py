@@ -37,6 +37,8 @@ class Point:
     identical: Optional[tuple] = None  # (outputs identical to the base model's, outputs compared)
     keeps_general: Optional[bool] = None  # S1: general score not below the floor with 95 % confidence
     adapter_scale: Optional[float] = None  # the adapter's LoRA deltas times this (1 = as trained; None: base)
+    # in-domain answers the generation length limit cut, seeds pooled: (cut, answers, limit); None = not recorded
+    truncated: Optional[tuple] = None
 
     @property
     def is_base(self) -> bool:
@@ -230,12 +232,22 @@ def points(
         members.sort(key=lambda m: str(m[0]))
         in_m, in_sd = _mean_sd([m[1]["mean"] for m in members])
         gen_m, gen_sd = _mean_sd([m[2]["mean"] for m in members])
-        p = Point(x, series, in_m, gen_m, in_sd, gen_sd, len(members), [m[0] for m in members], adapter_scale=scale)
+        p = Point(x, series, in_m, gen_m, in_sd, gen_sd, len(members), [m[0] for m in members], adapter_scale=scale,
+                  truncated=_truncated([m[1] for m in members]))
         if len(members) == 1:
             p.in_ci, p.gen_ci = _row_ci(members[0][1]), _row_ci(members[0][2])
         pts.append(p)
     pts.sort(key=lambda p: (p.is_base is False, p.series, -(p.adapter_scale or 0), _sortable(p.x)))
     return pts
+
+
+def _truncated(rows: list[dict]) -> Optional[tuple]:
+    known = [r for r in rows if r.get("n_truncated") is not None]
+    if not known:
+        return None
+    limits = {r.get("max_new_tokens") for r in known} - {None}
+    return (sum(r["n_truncated"] for r in known), sum(r.get("n_answers") or 0 for r in known),
+            max(limits) if limits else None)
 
 
 def _row_ci(row: dict) -> Optional[Estimate]:
@@ -370,6 +382,32 @@ def recommend(pts: list[Point], keep_general: float) -> list[Recommendation]:
     tied, conf = _separation(best2, cells)
     recs.append(Recommendation("S2", best2, "highest in-domain score, general ability ignored", conf, tied))
     return recs
+
+
+# a point whose in-domain answers the length limit cut more often than this is not named
+MOSTLY_CUT = 0.5
+
+
+def refuse_unseeing(recs: list[Recommendation], pts: list[Point], scorer: str) -> list[Recommendation]:
+    """Recommendations that name no point where the scores cannot see the task: every trained point
+    has the same in-domain score (all 0, or all tied), or the pick's answers were mostly cut by the
+    generation length limit (its score measures the limit, not the adapter)."""
+    cells = [p for p in pts if not p.is_base and not math.isnan(p.in_domain)]
+    if len(cells) > 1 and max(p.in_domain for p in cells) - min(p.in_domain for p in cells) < 1e-9:
+        why = (f"every trained point scores {cells[0].in_domain:.3f} in-domain on `{scorer}`: the scorer cannot "
+               f"tell them apart on this task, so no point is named (check the answers in samples.jsonl, the "
+               f"task kind, or score with another scorer)")
+        return [Recommendation(r.scenario, None, why, "none") for r in recs]
+    out = []
+    for r in recs:
+        cut = r.point.truncated if r.point is not None else None
+        if cut and cut[1] and cut[0] > MOSTLY_CUT * cut[1]:
+            why = (f"{r.point.tag} would be the pick, but {cut[0]} of {cut[1]} of its in-domain answers hit the "
+                   f"{cut[2]}-token limit, so its score measures the limit, not the adapter; raise "
+                   f"eval.in_domain_max_new_tokens and rerun (the sweep regenerates only the answers)")
+            r = Recommendation(r.scenario, None, why, "none")
+        out.append(r)
+    return out
 
 
 def _separation(best: Point, pool: list[Point]) -> tuple[list, str]:

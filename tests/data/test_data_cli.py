@@ -28,6 +28,7 @@ def test_build_respects_overrides_and_show_prints_counts_and_samples(tmp_path, c
     m = load_manifest(out)
     assert m["target_count"] == 12 and m["target_ratio"] is None and m["counts"]["train_by_role"]["target"] == 12
     assert f"mix: {out}" in printed and "n = 12" in printed
+    assert "in_domain answers: " in printed  # the generation limit eval will use, and why
     assert sorted(p.stem for p in (out / "test").glob("*.jsonl")) == ["arithmetic", "fact_qa", "sentiment", "topic"]
     assert main(["data", "show", str(out), "-n", "2"]) == 0
     shown = capsys.readouterr().out

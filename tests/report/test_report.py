@@ -343,3 +343,27 @@ def test_general_kind_and_scorer_are_configurable(tmp_path):
         "sweep.general_scorer held_out:rougeL has no base-model"
     )
     assert missing.summary["general_axis"]["suite"] == "lm_eval/iftkit_mc"
+
+
+def test_scores_that_cannot_see_the_task_name_no_point(tmp_path):
+    # the entity task today: every point at 0.000 tolerant
+    zero = [(c, g, 0.0, gen) for c, g, _, gen in CELLS]
+    md = write_report(rows_for(zero), tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95,
+                      {"target_task": "ner"}).markdown.read_text()
+    assert "S1: no recommendation — every trained point scores 0.000 in-domain on `task_tolerant`" in md
+    assert "S2: no recommendation" in md and "**ratio=" not in md.split("## Recommendation")[1].split("##")[0]
+
+
+def test_truncated_answers_are_shown_per_point_and_a_mostly_cut_pick_is_not_named(tmp_path):
+    rows = rows_for(CELLS)
+    cut = {"r10-s0": 70, "r10-s1": 66, "r5-s0": 2}  # of 117 answers per seed
+    for r in rows:
+        r.update(n_answers=117, n_truncated=cut.get(r["cell"], 0), max_new_tokens=64)
+    files = write_report(rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "ner"})
+    md = files.markdown.read_text()
+    assert "- 2 of 234 answers of ratio=0.5 hit the 64-token limit" in md
+    assert "- Warning: 136 of 234 answers of ratio=1.0 hit the 64-token limit" in md
+    # S2 would be the specialist, whose answers were mostly cut: the report says so instead
+    assert "S2: no recommendation — 1.0 would be the pick, but 136 of 234 of its in-domain answers hit the" in md
+    assert "S1: **ratio=0.1**" in md  # S1's pick has whole answers
+    assert tuple(files.summary["points"][-1]["truncated"]) == (136, 234, 64)
