@@ -66,11 +66,12 @@ def run(args) -> int:
     if args.target_file:
         from iftkit.sweep.own_task import write_own_task_recipe
 
-        args.config = str(
-            write_own_task_recipe(
-                args.target_file, args.target_name, args.columns, args.labels, args.prompt_template, args.config
-            )
+        written = write_own_task_recipe(
+            args.target_file, args.target_name, args.columns, args.labels, args.prompt_template, args.config
         )
+        args.config = str(written.path)
+        if written.note:
+            print(written.note, flush=True)
         print(f"recipe: {args.config} (rerun or edit it: iftkit sweep --config {args.config})", flush=True)
     elif not args.config:
         raise IftkitError("give --config RECIPE (a sweep recipe) or --target-file FILE (your own task)")

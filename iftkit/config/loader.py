@@ -25,6 +25,9 @@ from iftkit.io.readers import read_text
 # Setting one of these keys in a later layer (an including recipe, or the command line)
 # clears the other, so `--mix.target_count 100` works on a recipe that mixes by ratio.
 EXCLUSIVE_KEYS = [("mix", "target_ratio", "target_count")]
+# keys whose value is one design, replaced whole by an including recipe, never merged key by key (a count
+# grid over a ratio grid would sweep both)
+REPLACED_WHOLE = [("sweep", "grid")]
 
 # input files a recipe may name, as (section path, key, shape); resolved against the recipe's folder
 INPUT_PATHS = [
@@ -145,6 +148,10 @@ def _merge(base: dict, over: dict) -> dict:
             for key, other in ((a, b), (b, a)):
                 if sub.get(key) is not None and other not in sub:
                     out[section].pop(other, None)
+    for section, key in REPLACED_WHOLE:
+        sub = over.get(section)
+        if isinstance(sub, dict) and key in sub and isinstance(out.get(section), dict):
+            out[section].pop(key, None)
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _merge(out[key], value)

@@ -4,9 +4,16 @@ Writes a recipe that includes the quickstart sweep and points `data` at the user
 their column and label mappings), sized to the rows the file has, then runs it like any sweep
 recipe: rerunning the same command resumes, and the written recipe can be edited and rerun
 with `iftkit sweep --config`.
+
+A file too small for a ratio sweep (most files of a few dozen examples) gets a count sweep
+instead: n = 0, 4, 8, 16, ... of its rows added to one fixed set of general rows, up to what
+the file leaves after its test set. The paper's finding is that the first tens of target rows
+matter most, which is what such a sweep measures.
 """
 
+import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -16,8 +23,14 @@ from iftkit.errors import IftkitError
 
 # the quickstart sweep's settings, flattened into the package (works without a checkout)
 QUICKSTART_SWEEP = "quickstart_sweep.yaml"
-# below this many training rows at ratio 1.0, a ratio sweep says little
+# below this many training rows at ratio 1.0, a ratio sweep says little: a count sweep runs instead
 MIN_MIX_ROWS = 40
+# the count sweep: target rows added to this many general rows (the same rows at every n), at these n
+COUNT_GENERAL_ROWS = 128
+COUNT_STEPS = (0, 4, 8, 16, 32, 64, 128, 256)
+# a small file's test set shrinks (below the usual 30) rather than leave fewer training rows than this
+MIN_COUNT_ROWS = 16
+SMALL_TEST_MIN = 10
 
 
 def parse_pairs(text: Optional[str], flag: str) -> dict:
@@ -64,14 +77,14 @@ def write_own_task_recipe(target_file: str, name: Optional[str], columns: Option
     body = {"include": str(base.resolve()), "name": f"{task}-sweep", "data": data, "eval": {"in_domain_samples": None}}
     merged = _read_with_includes(base, ())
     recipe = validate(_deep_merge(merged, {k: v for k, v in body.items() if k != "include"}), str(base))
-    total = fit_total_size(recipe)
-    if total != recipe.mix.total_size:
-        body["mix"] = {"total_size": total}
+    fit = fit_to_file(recipe)
+    body = _deep_merge(body, fit.settings)
     root = Path(out_dir) / body["name"]
     out = root / "recipe.yaml"
     settings = yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+    kind = "a count sweep (the file is too small for a ratio sweep)" if fit.note else "the quickstart ratio sweep"
     text = (f"# Run: iftkit sweep --config {out}\n"
-            f"# Written by `iftkit sweep --target-file {target_file}`: the quickstart ratio sweep on your task.\n"
+            f"# Written by `iftkit sweep --target-file {target_file}`: {kind} on your task.\n"
             f"# Edit it (grid, seeds, scorers, data.target_kind...) and rerun the command above.\n"
             f"# {_SIGNATURE}{_digest(settings)}\n" + settings)
     if out.is_file() and out.read_text() != text and _edited(out.read_text()):
@@ -81,7 +94,19 @@ def write_own_task_recipe(target_file: str, name: Optional[str], columns: Option
 
     root.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out, text)
-    return out
+    return OwnTaskRecipe(out, fit.note)
+
+
+@dataclass(frozen=True)
+class OwnTaskRecipe:
+    path: Path
+    note: Optional[str] = None  # one line when the file got a count sweep instead of a ratio sweep
+
+
+@dataclass(frozen=True)
+class FileFit:
+    settings: dict  # recipe settings that size the sweep to the file
+    note: Optional[str] = None
 
 
 _SIGNATURE = "settings-sha256: "
@@ -107,19 +132,50 @@ def packaged_quickstart_sweep() -> Path:
     return Path(str(resources.files("iftkit.defaults").joinpath(QUICKSTART_SWEEP)))
 
 
-def fit_total_size(recipe) -> int:
-    """The mix size the ratio grid can fill: ratio 1.0 needs total_size target rows plus validation rows."""
+def fit_to_file(recipe) -> FileFit:
+    """Size the sweep to the user's rows: a ratio sweep whose ratio 1.0 fills total_size target rows plus
+    validation rows, or, for a file too small for that, a count sweep over what its test set leaves."""
     from iftkit.data.pools import _dedupe, _load_user, user_test_size
 
     d, m = recipe.data, recipe.mix
     rows, _ = _load_user(d.target_files, d.target_task, d, force_task=True)
-    rows, _ = _dedupe(rows)
-    pool = len(rows) - user_test_size(len(rows), d.target_test_size)
-    total = min(m.total_size, pool - m.val_size)
-    if total < MIN_MIX_ROWS:
-        raise IftkitError(f"{d.target_files[0]}: {len(rows)} unique rows leave {pool} after the test set; a ratio "
-                          f"sweep needs at least {MIN_MIX_ROWS + m.val_size} training + validation rows")
-    return total
+    n = len(_dedupe(rows)[0])
+    test = user_test_size(n, d.target_test_size)
+    total = min(m.total_size, n - test - m.val_size)
+    if total >= MIN_MIX_ROWS:
+        return FileFit({"mix": {"total_size": total}} if total != m.total_size else {})
+    return count_sweep(n, test, bool(d.target_test_size), m.val_size, f"{d.target_files[0]}: {n} unique rows",
+                       needed=f"{MIN_MIX_ROWS + m.val_size} training + validation rows after its {test}-row test set")
+
+
+def count_sweep(n: int, test: int, test_set_by_user: bool, val_size: int, what: str, needed: str) -> FileFit:
+    """n = 0, 4, 8, ... target rows on COUNT_GENERAL_ROWS general rows, up to the most the file allows."""
+    if not test_set_by_user and n - test < MIN_COUNT_ROWS:
+        test = max(SMALL_TEST_MIN, n // 2)  # a smaller test set (its CI width is printed) rather than no training
+    most = _most_target_rows(n - test, val_size)
+    if most < COUNT_STEPS[1]:
+        raise IftkitError(f"{what}: too few for any sweep: {test} test rows leave {n - test}, and even a count sweep "
+                          f"needs {COUNT_STEPS[1]} training rows plus their validation share")
+    grid = [k for k in COUNT_STEPS if k < 0.8 * most] + [most]  # no step next to the last (16 then 17)
+    half_width = 1.96 * math.sqrt(0.25 / test)
+    note = (f"{what}: too few for a ratio sweep (it needs {needed}), so this is a count sweep instead: "
+            f"n = {', '.join(map(str, grid))} of your rows added to the same {COUNT_GENERAL_ROWS} general rows; "
+            f"{test} rows are the test set (a score's 95 % CI is up to about ±{half_width:.2f})")
+    settings = {
+        "data": {"target_test_size": test},
+        "mix": {"target_ratio": None, "target_count": 0, "general_count": COUNT_GENERAL_ROWS},
+        "sweep": {"grid": {"mix.target_count": grid}},
+    }
+    return FileFit(settings, note)
+
+
+def _most_target_rows(left: int, val_size: int) -> int:
+    """The largest n whose training rows and validation share (data/mix.py's rule) fit in `left` rows."""
+    best = 0
+    for k in range(left + 1):
+        if k + int(round(val_size * k / (k + COUNT_GENERAL_ROWS))) <= left:
+            best = k
+    return best
 
 
 def _deep_merge(a: dict, b: dict) -> dict:

@@ -76,25 +76,47 @@ def _digest_of(text, replacement):
 def test_recipe_is_written_once_sized_to_the_file_and_an_edited_one_is_not_overwritten(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     f = routing_file(tmp_path)
-    path = write_own_task_recipe(str(f), None, None, None, None, None)
+    path = write_own_task_recipe(str(f), None, None, None, None, None).path
     assert path == Path("runs/my_tickets-sweep/recipe.yaml")
     text = path.read_text()
     assert text.startswith("# Run: iftkit sweep --config runs/my_tickets-sweep/recipe.yaml")
     # 150 rows: 30 held out, 120 left; ratio 1.0 needs total + 24 validation rows
     assert "total_size: 96" in text
-    assert write_own_task_recipe(str(f), None, None, None, None, None) == path  # same command: same recipe
+    assert write_own_task_recipe(str(f), None, None, None, None, None).path == path  # same command: same recipe
     # an unedited recipe from an older iftkit is rewritten; an edited one is left alone
     path.write_text(
         text.replace("total_size: 96", "total_size: 90").replace(
             text.split("settings-sha256: ")[1][:16], _digest_of(text, "total_size: 90")
         )
     )
-    assert write_own_task_recipe(str(f), None, None, None, None, None) == path and path.read_text() == text
+    assert write_own_task_recipe(str(f), None, None, None, None, None).path == path and path.read_text() == text
     path.write_text(text.replace("total_size: 96", "total_size: 50"))
     with pytest.raises(IftkitError, match="was edited"):
         write_own_task_recipe(str(f), None, None, None, None, None)
-    with pytest.raises(IftkitError, match="needs at least"):
-        write_own_task_recipe(str(routing_file(tmp_path, n=60)), "small", None, None, None, None)
+
+
+def test_a_file_too_small_for_a_ratio_sweep_gets_a_count_sweep(tmp_path, monkeypatch):
+    from iftkit.config import load_recipe
+    from iftkit.data.mix import plan
+    from iftkit.sweep.grid import expand
+
+    monkeypatch.chdir(tmp_path)
+    written = write_own_task_recipe(str(routing_file(tmp_path, n=50)), "small", None, None, None, None)
+    # 50 rows: 30 held out leave 20; n + its validation share (24 x n / (n + 128), rounded) must fit in 20
+    assert "My Tickets.jsonl: 50 unique rows: too few for a ratio sweep (it needs 64 training + validation rows " \
+        "after its 30-row test set), so this is a count sweep instead" in written.note
+    assert "n = 0, 4, 8, 17 of your rows added to the same 128 general rows; 30 rows are the test set" in written.note
+    recipe = load_recipe(written.path)
+    assert recipe.sweep.grid == {"mix.target_count": [0, 4, 8, 17]}  # replaces the quickstart's ratio grid
+    assert (recipe.mix.target_ratio, recipe.mix.general_count) == (None, 128)
+    cells = expand(recipe, source=str(written.path))
+    biggest = plan(cells[-1].recipe)  # the largest n builds: its rows and validation share fit the file
+    assert biggest["info"]["target_rows"] == 17 and biggest["info"]["general_rows"] == 128
+    # 24 rows leave too few beside a 30-row test set: the test set shrinks (its CI width is printed)
+    small = write_own_task_recipe(str(routing_file(tmp_path, n=24)), "tiny", None, None, None, None)
+    assert "12 rows are the test set (a score's 95 % CI is up to about ±0.28)" in small.note
+    with pytest.raises(IftkitError, match="too few for any sweep"):
+        write_own_task_recipe(str(routing_file(tmp_path, n=12)), "tinier", None, None, None, None)
 
 
 def test_a_glue_style_tsv_needs_only_flags(tmp_path, monkeypatch):
@@ -105,7 +127,7 @@ def test_a_glue_style_tsv_needs_only_flags(tmp_path, monkeypatch):
     )
     path = write_own_task_recipe(
         str(f), None, "completion=label", "0=negative,1=positive", "Positive or negative? {sentence}", None
-    )
+    ).path
     from iftkit.config import load_recipe
     from iftkit.data.mix import plan
 
@@ -143,7 +165,14 @@ def test_target_file_sweep_runs_end_to_end_and_reports_the_user_task(tmp_path, t
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "primary scorer: task_tolerant, from sweep.primary_scorer" in proc.stdout
-    assert "recommended for S1: mix.target_ratio =" in proc.stdout
+    # two training steps on a random tiny model may leave every point at the same in-domain score: then the
+    # sweep names no point and says why, else it names one
+    summary = json.loads((tmp_path / "runs" / "routing-sweep" / "report" / "summary.json").read_text())
+    trained = {p["in_domain"] for p in summary["points"] if p["x"] != "base"}
+    if len(trained) == 1:
+        assert "no recommendation for S1: every trained point scores" in proc.stdout
+    else:
+        assert "recommended for S1: mix.target_ratio =" in proc.stdout
     assert "[base] target task routing: label task (billing, shipping, technical)" in proc.stdout
     root = tmp_path / "runs" / "routing-sweep"
     rows = [json.loads(x) for x in (root / "results.jsonl").read_text().splitlines()]
