@@ -205,13 +205,17 @@ def template_fields(template: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _cell(rec: dict, column: str, why: str, required: bool = True) -> str:
+def _cell(rec: dict, column: str, why: str, required: bool = True, structured: bool = False) -> str:
+    """structured: a JSON object or list in the cell (an answer that is a record or a list of entities)
+    is the answer, written as JSON text; elsewhere it is refused."""
     v = rec.get(column)
     if v is None or (isinstance(v, float) and math.isnan(v)):
         if required:
             raise BadRecord(f"no value in column '{column}' ({why})")
         return ""
     if isinstance(v, (dict, list)):
+        if structured:
+            return json.dumps(v, ensure_ascii=False)
         raise BadRecord(f"column '{column}' ({why}) holds {type(v).__name__}, expected text")
     text = label_key(v) if not isinstance(v, str) else v
     if required and not text.strip():
@@ -273,7 +277,7 @@ class ColumnMap:
             system = _cell(rec, self.columns["system"], "data.columns.system", required=False)
             if system.strip():
                 prompt.insert(0, {"role": "system", "content": system})
-        return prompt, _cell(rec, self.columns["completion"], "data.columns.completion")
+        return prompt, _cell(rec, self.columns["completion"], "data.columns.completion", structured=True)
 
     def map_label(self, completion: str) -> str:
         """The answer for a raw label; one already in the answer set passes (rows written after mapping)."""

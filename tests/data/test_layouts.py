@@ -60,6 +60,19 @@ def test_glue_tsv_with_columns_and_label_map(tmp_path):
     assert [x.completion for x in res.rows] == [LABELS[str(y)] for _, y in REVIEWS]
 
 
+def test_an_answer_column_holding_a_json_list_is_the_answer_as_json_text(tmp_path):
+    p = tmp_path / "ner.jsonl"
+    ents = [{"text": "Ann", "type": "PER"}, {"text": "Oslo", "type": "LOC"}]
+    p.write_text(json.dumps({"sentence": "Ann flew to Oslo.", "entities": ents, "tags": ["x"]}) + "\n")
+    res = load_file(p, task="ner", force_task=True,
+                    mapping=mapping(columns={"completion": "entities"}, prompt_template="Entities: {sentence}"))
+    assert json.loads(res.rows[0].completion) == ents
+    # a list where the prompt's text goes is still refused, by column
+    with pytest.raises(IftkitError, match=r"column 'tags' \(data.prompt_template \{tags\}\) holds list, expected text"):
+        load_file(p, task="ner", force_task=True, on_bad_line="error",
+                  mapping=mapping(columns={"completion": "entities"}, prompt_template="Tags: {tags}"))
+
+
 def test_prompt_template_input_and_system_columns(tmp_path):
     p = tmp_path / "nli.csv"
     p.write_text(
