@@ -8,7 +8,7 @@ a rerun only fills what is missing.
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from iftkit.config.schema import Recipe
 from iftkit.errors import IftkitError
@@ -142,7 +142,9 @@ def run_eval(
     include_base: bool = True,
     progress: bool = True,
     adapter_scale: float = 1.0,
+    say: Optional[Callable[[str], None]] = None,
 ) -> EvalReport:
+    """say: told the suites' generation limits before anything is generated (the sweep's log)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ev = recipe.eval
@@ -156,6 +158,9 @@ def run_eval(
     mix_dir = resolve_mix_dir(recipe, [m.card or {} for m in muts], out_dir) if needs_mix else None
     suites = build_suites(recipe, mix_dir)
     limits = answer_limits(recipe, suites, muts[0].base_path)
+    if say:
+        for suite, lim in limits.items():
+            say(lim.line(suite))
 
     counters = Counters()
     cache_root = Path(ev.cache_dir) if ev.cache_dir else cache_dir() / "eval"

@@ -143,9 +143,9 @@ def _evaluate_base(recipe: Recipe, state: SweepState, h: str, out: Path, say: Ca
 
     state.update(BASE, status="evaluating", eval_hash=h, eval_dir=str(out))
     say(f"[base] evaluating the base model {recipe.model.id}")
-    report = run_eval(recipe, [], out, include_base=True, progress=progress)
+    report = run_eval(recipe, [], out, include_base=True, progress=progress, say=lambda m: say(f"[base] {m}"))
     say(f"[base] {report.counters.summary_line()}")
-    for line in report.length_lines():
+    for line in report.truncation:
         say(f"[base] {line}")
     mix = Path(recipe.eval.mix_dir) if recipe.eval.mix_dir else out / "mix"
     if (mix / MANIFEST).is_file():
