@@ -2,6 +2,7 @@
 cut counted, in the records, the result rows and eval's summary."""
 
 import json
+from pathlib import Path
 
 from models.test_chat_local import PROMPTS
 
@@ -69,3 +70,13 @@ def test_truncation_line_warns_above_two_percent():
     assert truncation_line(1, 117, 64, "ratio 0.5") == "1 of 117 answers of ratio 0.5 hit the 64-token limit"
     assert truncation_line(12, 117, 64, "ratio 0.5").startswith(
         "Warning: 12 of 117 answers of ratio 0.5 hit the 64-token limit")
+
+
+def test_the_quickstart_keeps_its_limit_so_its_answers_and_numbers_do_not_move(smollm2_dir):
+    from iftkit.config import load_recipe
+    from iftkit.data.tasks import get_task
+    root = Path(__file__).resolve().parents[2]
+    recipe = load_recipe(root / "recipes" / "sweeps" / "quickstart.yaml")
+    rows = get_task("sentiment").generate(100, seed=0)
+    lim = in_domain_limit(recipe.eval, rows, str(smollm2_dir))
+    assert lim.tokens == recipe.eval.max_new_tokens == 32 and "which is kept" in lim.why
