@@ -162,6 +162,7 @@ def write_report(
             "Scores are means with a 95 % bootstrap CI over the prompts (and seeds) [low, high], n = prompts; "
             "± is the spread across seeds when there is no per-prompt data.",
             "",
+            *_items_table(rows, x_key, pts),
             "## General ability, held out and trained-family",
             *general_table,
             "",
@@ -230,6 +231,34 @@ def _lm_eval_only(rows, scorer) -> bool:
     """A harness metric (acc, prompt_level_strict_acc...): shown in the general table, not per scorer."""
     suites = {r["suite"] for r in rows if r["scorer"] == scorer}
     return all(s.startswith(LM_EVAL_PREFIX) for s in suites)
+
+
+# record-list answers (entities, line items): the per-answer mean beside the corpus-level micro figures
+ITEM_SCORES = (("task_tolerant", "item F1, mean per answer"), ("task_items_precision", "micro precision"),
+               ("task_items_recall", "micro recall"), ("task_items_f1", "micro F1"),
+               ("task_items_key_f1", "F1 on the key field, mean per answer"))
+
+
+def _items_table(rows, x_key, pts) -> list[str]:
+    """In-domain item-level figures per point, when the target's answers are lists of records."""
+    if not pts or not any(r.get("scorer") == "task_items_f1" and r.get("suite") == "in_domain" for r in rows):
+        return []
+    out = [
+        "## In-domain items (answers that are lists of records)",
+        "| figure | " + " | ".join(point_label(p, x_key) for p in pts) + " |",
+        "|---|" + "---|" * len(pts),
+    ]
+    for scorer, what in ITEM_SCORES:
+        got = {p.key: p for p in points(rows, scorer, x_key, gen_suite="in_domain")}
+        if got:
+            out.append(f"| {what} (`{scorer}`) | "
+                       + " | ".join(_fmt(q.in_domain, q.in_sd) if (q := got.get(p.key)) else "–" for p in pts) + " |")
+    return out + [
+        "",
+        "Micro figures pool every item of every answer (matched on all fields); the per-answer means weigh each "
+        "answer equally; ± is the spread across seeds.",
+        "",
+    ]
 
 
 def _general_table(rows, primary, x_key, pts, samples) -> list[str]:

@@ -367,3 +367,21 @@ def test_truncated_answers_are_shown_per_point_and_a_mostly_cut_pick_is_not_name
     assert "S2: no recommendation — 1.0 would be the pick, but 136 of 234 of its in-domain answers hit the" in md
     assert "S1: **ratio=0.1**" in md  # S1's pick has whole answers
     assert tuple(files.summary["points"][-1]["truncated"]) == (136, 234, 64)
+
+
+def test_record_list_targets_get_an_items_table_with_micro_figures(tmp_path):
+    rows = rows_for(CELLS)
+    for cell, grid, ind, _ in CELLS:
+        for scorer, v in (("task_items_precision", ind + 0.05), ("task_items_recall", ind - 0.05),
+                          ("task_items_f1", ind), ("task_items_key_f1", ind + 0.02)):
+            rows.append(dict(cell=cell, grid=grid, suite="in_domain", task="__all__", scorer=scorer, mean=v))
+    md = write_report(rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95,
+                      {"target_task": "ner"}).markdown.read_text()
+    table = md.split("## In-domain items (answers that are lists of records)")[1].split("##")[0]
+    assert "| micro precision (`task_items_precision`) | 0.350 | 0.370 ± 0.014 |" in table
+    assert "| micro F1 (`task_items_f1`) | 0.300 |" in table
+    assert "| item F1, mean per answer (`task_tolerant`) |" in table
+    # a target whose answers are not lists has no such table
+    plain = write_report(rows_for(CELLS), tmp_path / "p", "demo", "mix.target_ratio", "task_tolerant", 0.95,
+                         {"target_task": "x"}).markdown.read_text()
+    assert "In-domain items" not in plain
