@@ -60,9 +60,10 @@ def limit_from_lengths(lengths: list[int], floor: int) -> AnswerLimit:
     return AnswerLimit(sized, why)
 
 
-def truncation_line(cut: int, answers: int, limit, who: str) -> str:
-    """'12 of 117 answers of ratio 0.5 hit the 64-token limit', with a warning above TRUNCATION_WARN."""
+def truncation_line(cut: int, answers: int, limit, who: str, key: str = "eval.in_domain_max_new_tokens") -> str:
+    """'12 of 117 answers of ratio 0.5 hit the 64-token limit', with a warning above TRUNCATION_WARN naming
+    the recipe key that raises the limit."""
     line = f"{cut} of {answers} answers of {who} hit the {limit}-token limit"
     if answers and cut > TRUNCATION_WARN * answers:
-        line = "Warning: " + line + " (cut answers are scored as they stand; raise eval.in_domain_max_new_tokens)"
+        line = "Warning: " + line + f" (cut answers are scored as they stand; raise {key})"
     return line

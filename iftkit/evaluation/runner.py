@@ -284,7 +284,8 @@ def truncation_lines(records) -> list[str]:
         if r.truncated is not None:
             groups.setdefault((r.model, r.suite), []).append(r)
     return [
-        truncation_line(cut, len(recs), recs[0].max_new_tokens, f"{model} on {suite}")
+        truncation_line(cut, len(recs), recs[0].max_new_tokens, f"{model} on {suite}",
+                        "eval.in_domain_max_new_tokens" if suite == "in_domain" else "eval.max_new_tokens")
         for (model, suite), recs in groups.items()
         if (cut := sum(bool(r.truncated) for r in recs))
     ]
