@@ -25,6 +25,7 @@ figures for Llama-3.1-8B on an RTX 4090.
 """
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -160,13 +161,14 @@ def train_shape(recipe_path: str, args) -> dict:
         float(p.detach().float().abs().sum()) > 0 for n, p in model.named_parameters() if "lora_B" in n
     )
     del trainer, model
+    gc.collect()  # the next run's peak must not include this one's model
     if cuda:
         torch.cuda.empty_cache()
     return out
 
 
 def _gib(x) -> str:
-    return "-" if x is None else f"{x / GIB:.2f}"
+    return "-" if x is None else f"{x / GIB:.2f} GiB"
 
 
 def print_train(r: dict) -> None:
@@ -174,8 +176,8 @@ def print_train(r: dict) -> None:
         f"train {r['arch']} {r['method']} ({r['layers']} layers, {r['device']}): "
         f"batch {r['batch']} x {r['seq']} tokens, "
         f"{r['timed_steps']} timed steps of {r['steps']}: {r['tokens_per_s']:.0f} tok/s "
-        f"(median step {r['step_s']:.3f} s), peak allocated {_gib(r['peak_allocated'])} GiB, "
-        f"reserved {_gib(r['peak_reserved'])} GiB, loss {r['losses'][0]:.3f} -> {r['losses'][-1]:.3f}",
+        f"(median step {r['step_s']:.3f} s), peak allocated {_gib(r['peak_allocated'])}, "
+        f"reserved {_gib(r['peak_reserved'])}, loss {r['losses'][0]:.3f} -> {r['losses'][-1]:.3f}",
         flush=True,
     )
 
@@ -369,8 +371,10 @@ def main(argv=None) -> int:
         print("|---|---|---|---|---|---|")
         for r in results:
             gib, tps = TORCHTUNE[r["method"]]
-            print(f"| `{r['recipe']}` | {r['batch']} x {r['seq']:,} | {_gib(r['peak_allocated'])} GiB | "
-                  f"{_gib(r['peak_reserved'])} GiB | {r['tokens_per_s']:.0f} | {gib} GiB, {tps:,} tok/s |")
+            same_setup = not args.tiny and (r["batch"], r["seq"]) == TORCHTUNE_SHAPE
+            print(f"| `{r['recipe']}` | {r['batch']} x {r['seq']:,} | {_gib(r['peak_allocated'])} | "
+                  f"{_gib(r['peak_reserved'])} | {r['tokens_per_s']:.0f} | "
+                  f"{f'{gib} GiB, {tps:,} tok/s' if same_setup else '-'} |")
         print_generation(generation(args, args.recipes[0]), args)
     return 0
 

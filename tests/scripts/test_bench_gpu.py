@@ -31,6 +31,7 @@ def test_every_gpu_recipe_has_its_architecture():
             assert gpu_shapes.arch_for_recipe(str(ROOT / path)) == arch
 
 
+@pytest.mark.slow
 def test_tiny_all_trains_lora_and_qlora_through_iftkit_and_times_generation(tmp_path, capsys):
     steps, warmup, batch, seq = 2, 1, 2, 64
     results = []
@@ -54,6 +55,7 @@ def test_tiny_all_trains_lora_and_qlora_through_iftkit_and_times_generation(tmp_
     assert [r["quantized_4bit"] for r in results] == [False, True]
     assert results[1]["weights_bytes"] < results[0]["weights_bytes"]
     assert out.count("| `recipes/llama3.1-8b/sft/") == 2
+    assert "3,083" not in out  # torchtune's 8B figures are not set beside a 2-layer run
     assert "| iftkit greedy loop |" in out and "| model.generate |" in out and "| vLLM | skipped: no CUDA" in out
 
 
@@ -64,6 +66,7 @@ def test_without_cuda_a_full_size_run_says_what_to_do(capsys):
     assert "--tiny" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["lora", "qlora"])
 def test_simulation_from_one_layer_predicts_the_measured_two_layer_peak(tmp_path, monkeypatch, recipe):
     """The method of --simulate, checked where both sides can be measured: the tiny shape on CPU."""

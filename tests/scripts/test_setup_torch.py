@@ -71,3 +71,12 @@ def test_no_gpu_keeps_or_installs_the_cpu_build(tmp_path, gpu):
     assert run(tmp_path / "keep", gpu=gpu, cuda_now=False)[:2] == (0, [])
     rc, calls, _ = run(tmp_path / "install", gpu=gpu, cuda_now=False, version_now="2.4.0")
     assert rc == 0 and calls == ["-m pip install -q torch==2.13.0"]
+
+
+def test_the_gpu_shell_scripts_pass_shellcheck():
+    import sys
+
+    shellcheck = Path(sys.executable).parent / "shellcheck"
+    scripts = [SCRIPT, SCRIPT.parent / "gpu_check.sh"]
+    lint = subprocess.run([str(shellcheck), *map(str, scripts)], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
