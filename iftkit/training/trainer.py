@@ -25,9 +25,13 @@ class IftkitSFTTrainer(SFTTrainer):
             # re-patch: the outer wrapper handles fused calls itself, computing log-probs only
             add_fused_lm_head(base, outputs=("log_probs",))
             if speed is not None and speed.lm_head_labelled_only:
-                from iftkit.training.label_head import add_label_lm_head
+                from iftkit.training import label_head
 
-                self.speed_levers["lm_head_labelled_only"] = add_label_lm_head(base)
+                # on Triton devices (CUDA) TRL's fused head already scores only labelled rows: keep it
+                if label_head.trl_head_compacts(self.args.device):
+                    self.speed_levers["lm_head_labelled_only"] = "trl"
+                else:
+                    self.speed_levers["lm_head_labelled_only"] = label_head.add_label_lm_head(base)
         # training.* speed levers (iftkit/training/speed.py), applied once PEFT has wrapped the model
         if speed is not None:
             from iftkit.training.speed import apply_speed_levers
