@@ -130,6 +130,7 @@ def write_report(
                 + ", ".join(point_label(p, x_key) for p in r.tied)
                 + " (the evidence cannot separate them)."
             )
+        rec_lines += [f"  Undetermined: {note}." for note in r.notes]
     md = "\n".join(
         [
             f"# Sweep report: {name}",
@@ -147,14 +148,19 @@ def write_report(
             *rec_lines,
             *warnings,
             "",
-            "S1 = the specialised model must stay a good generalist; S2 = it only ever serves the target task.",
+            "S1 = the specialised model must stay a good generalist; S2 = it only ever serves the target task. "
+            "Confidence words hold family-wise at 95 %: Holm's correction over the comparisons each recommendation "
+            "makes (S1's floor: every point against the base model; the pick's lead: the pick against every other "
+            "candidate). \"high\" needs that; with per-seed means only, it also needs 3 or more seeds per point.",
             "",
             *scale_lines(pts, x_key),
             f"## Tradeoff ({primary})",
             *table,
             "",
-            "Scores are means with a 95 % bootstrap CI over the prompts (and seeds) [low, high], n = prompts; "
-            "± is the spread across seeds when there is no per-prompt data.",
+            "Scores are means with a 95 % CI [low, high] over the prompts and each point's training seeds (a t "
+            "interval with the seed-to-seed variance counted, never narrower than Wilson's interval for 0–1 scores, "
+            "so it does not collapse at 0 or 1), n = prompts; ± is the spread across seeds when there is no "
+            "per-prompt data. Differences between points are paired by prompt, each side's seeds counted.",
             "",
             "## General ability, held out and trained-family",
             *general_table,
@@ -190,6 +196,7 @@ def write_report(
                 "adapter_scale": None if r.point is None else r.point.adapter_scale,
                 "reason": r.reason,
                 "confidence": r.confidence,
+                "undetermined": r.notes,
             }
             for r in recs
         ],
@@ -207,6 +214,9 @@ def write_report(
                 "gen_ci": p.gen_ci.to_dict() if p.gen_ci else None,
                 "identical_to_base": p.identical,
                 "keeps_general": p.keeps_general,
+                "s1_outcome": {True: "above", False: "below", None: "undetermined"}[p.keeps_general]
+                if not p.is_base else None,
+                "general_margin": p.general_margin.to_dict() if p.general_margin else None,
             }
             for p in pts
         ],
