@@ -196,3 +196,19 @@ def write_results(out_dir, rows: list[dict]) -> None:
 def read_results(out_dir) -> list[dict]:
     path = Path(out_dir) / RESULTS
     return [d for _, d in iter_jsonl(path)] if path.is_file() else []
+
+
+def empty_scorers(rows: list[dict]) -> list[tuple]:
+    """(scorer, answers it failed on) for every scorer that scored none of its answers in any
+    suite-level row, e.g. a judge whose replies never matched its prompt's verdict format."""
+    got: dict = {}
+    for r in rows:
+        if r.get("task") == "__all__":
+            n, f = got.get(r["scorer"], (0, 0))
+            got[r["scorer"]] = (n + int(r.get("n") or 0), f + int(r.get("n_failed") or 0))
+    return [(s, f) for s, (n, f) in got.items() if n == 0 and f > 0]
+
+
+def empty_scorer_warning(scorer: str, failed: int) -> str:
+    return (f"scorer `{scorer}` scored 0 of {failed} answers (every one unparseable or failed): its scores are "
+            "missing, not zero")

@@ -16,7 +16,7 @@ from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.fingerprint import json_hash
 from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest, read_adapter_card
 from iftkit.evaluation.records import SampleRecord
-from iftkit.evaluation.results import SampleLog, aggregate_rows, write_results
+from iftkit.evaluation.results import SampleLog, aggregate_rows, empty_scorer_warning, empty_scorers, write_results
 from iftkit.evaluation.scorers import build_for_recipe, expand, judge_scorers
 from iftkit.evaluation.sqlite_store import JsonStore
 from iftkit.evaluation.suites import build_suites, resolve_mix_dir
@@ -41,6 +41,7 @@ class EvalReport:
                 f"tokens {j.prompt_tokens} in / {j.completion_tokens} out; cost ${j.cost:.4f}"
             )
             out.append(c.verdicts.line())
+        out += [f"WARNING: {empty_scorer_warning(s, f)}" for s, f in empty_scorers(self.rows)]
         out.append(c.summary_line())
         return out
 

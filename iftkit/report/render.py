@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from iftkit.evaluation.results import empty_scorer_warning, empty_scorers
 from iftkit.report.charts import scores_vs_x_chart, tradeoff_chart
 from iftkit.report.html import markdown_page
 from iftkit.report.scales import label as point_label
@@ -119,6 +120,7 @@ def write_report(
             + " | ".join("–" if v is None else f"{_fmt(v.in_domain)} / {_fmt(v.general)}" for v in vals)
             + " |"
         )
+    warnings += [f"- **Warning:** {empty_scorer_warning(s, f)}." for s, f in empty_scorers(rows)]
     general_table = _general_table(rows, primary, x_key, pts, samples)
     rec_lines = []
     for r in recs:

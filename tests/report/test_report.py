@@ -370,3 +370,13 @@ def test_few_differing_prompts_are_named_and_perfect_scores_keep_an_interval(tmp
     md = write_report(rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95, {}, samples).markdown
     text = md.read_text()
     assert "1.000 [0.940, 1.000] n=60" in text and "Holm's correction" in text
+
+
+def test_a_scorer_that_scored_nothing_is_flagged_in_the_report(tmp_path):
+    rows = rows_for(CELLS[:4])
+    for cell, grid, _, _ in CELLS[:4]:
+        rows.append(dict(cell=cell, grid=grid, suite="in_domain", task="__all__", scorer="judge", mean=None, n=0,
+                         n_failed=40))
+    text = write_report(rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.9, {}).markdown.read_text()
+    assert "**Warning:** scorer `judge` scored 0 of 160 answers (every one unparseable or failed)" in text
+    assert "scorer `task_tolerant` scored 0" not in text
