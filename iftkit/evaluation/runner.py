@@ -199,24 +199,8 @@ def _generate_and_score(
     scorers = build_scorers(recipe, names, judge_client)
     report = EvalReport(out_dir, counters, judge_label=client_box[0].label if client_box else None)
     for name, scorer in scorers.items():
-        outs = list(scorer.outputs())
-        ident = scorer.identity()
-        todo = [
-            r
-            for r in records
-            if any(o not in r.scores for o in outs)
-            or r.scorer_ids.get(name) != ident
-            or (r.judge.get(name) or {}).get("retry")
-        ]  # a verdict that got no answer is asked again
+        todo = score_records(name, scorer, records)
         if todo:
-            res = scorer.score_detailed(todo)
-            for k, r in enumerate(todo):
-                for o in outs:
-                    r.scores[o] = res.values.get(o, [None] * len(todo))[k]
-                if res.details and res.details[k] is not None:
-                    r.judge[name] = res.details[k]
-                r.failed = sorted((set(r.failed) - set(outs)) | _failed_outputs(res, k, name))
-                r.scorer_ids[name] = ident
             log.append(todo)
         if name in judge_scorers():  # verdicts served from samples.jsonl count too: the line describes the results
             fresh = {id(r) for r in todo}
@@ -230,6 +214,36 @@ def _generate_and_score(
     log.compact()
     _log_to_wandb(muts, report.rows)
     return report, client_box[0] if client_box else None
+
+
+def score_records(name: str, scorer, records: list[SampleRecord]) -> list[SampleRecord]:
+    """Score the records `scorer` has no current values for; returns them. A record without a
+    prediction (its generation failed) is not scored: every output of the scorer is failed on it,
+    so it is counted in n_failed, never scored 0, and generated again on the next run."""
+    outs = list(scorer.outputs())
+    ident = scorer.identity()
+    todo = [
+        r
+        for r in records
+        if any(o not in r.scores for o in outs)
+        or r.scorer_ids.get(name) != ident
+        or (r.judge.get(name) or {}).get("retry")
+        or r.prediction is None
+    ]  # a verdict that got no answer is asked again
+    answered = [r for r in todo if r.prediction is not None]
+    res = scorer.score_detailed(answered) if answered else None
+    for k, r in enumerate(answered):
+        for o in outs:
+            r.scores[o] = res.values.get(o, [None] * len(answered))[k]
+        if res.details and res.details[k] is not None:
+            r.judge[name] = res.details[k]
+        r.failed = sorted((set(r.failed) - set(outs)) | _failed_outputs(res, k, name))
+        r.scorer_ids[name] = ident
+    for r in todo:
+        if r.prediction is None:
+            r.scores.update({o: None for o in outs})
+            r.failed = sorted(set(r.failed) | set(outs))
+    return todo
 
 
 def _failed_outputs(res, k: int, name: str) -> set:
@@ -263,7 +277,7 @@ def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress) 
         for row in rows:
             key = (mut.label, suite, row.task, row.content_hash())
             rec = log.get(key)
-            if rec is not None and rec.generation_key == gen_key:
+            if rec is not None and rec.generation_key == gen_key and rec.prediction is not None:
                 counters.generations.cached += 1  # the prediction is already in samples.jsonl
                 records.append(rec)
             else:

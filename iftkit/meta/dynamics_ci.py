@@ -43,7 +43,7 @@ def load_prompt_scores(root, task_lookup=None) -> list[PromptScores]:
     cells = defaultdict(dict)  # (n, seed, source, metric) -> {prompt: score}; a later line wins
     for path in sorted(Path(root).rglob("samples.jsonl")):
         for rec in read_samples(path):
-            if rec.suite != "in_domain":
+            if rec.suite != "in_domain" or rec.prediction is None:  # a failed generation is no 0
                 continue
             cell = _cell_from_results_row({"model": rec.model, "adapter_path": rec.adapter_path}, cards)
             task = lookup(rec.task, task_spec(rec.meta))
