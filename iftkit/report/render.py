@@ -9,10 +9,12 @@ from typing import Optional
 from iftkit.evaluation.results import empty_scorer_warning, empty_scorers
 from iftkit.report.charts import scores_vs_x_chart, tradeoff_chart
 from iftkit.report.html import markdown_page
+from iftkit.report.robustness import robustness_lines
 from iftkit.report.scales import label as point_label
 from iftkit.report.scales import scale_lines
 from iftkit.report.summary import (
     ALL_TASKS,
+    AXIS_RULE,
     BASE,
     LM_EVAL_PREFIX,
     Recommendation,
@@ -74,7 +76,11 @@ def write_report(
     requested = primary
     primary, primary_why = choose_primary(rows, requested, target_kind=spec.get("kind"))
     per_scorer = {s: points(rows, s, x_key) for s in scorers}
-    gen_suite, gen_scorer, gen_why = choose_general(rows, general_kind, general_scorer, primary or requested)
+    self_judge = bool(meta.get("self_judge"))
+    gen_suite, gen_scorer, gen_why = choose_general(
+        rows, general_kind, general_scorer, primary or requested, self_judge=self_judge)
+    if not general_scorer:
+        gen_why += f" ({AXIS_RULE})"
     pts = points(rows, primary, x_key, gen_suite=gen_suite, gen_scorer=gen_scorer) if primary else []
     if samples:
         for s, s_pts in per_scorer.items():
@@ -155,6 +161,7 @@ def write_report(
             "makes (S1's floor: every point against the base model; the pick's lead: the pick against every other "
             "candidate). \"high\" needs that; with per-seed means only, it also needs 3 or more seeds per point.",
             "",
+            *robustness_lines(rows, recs, per_scorer, x_key, keep_general, samples, primary, (gen_suite, gen_scorer)),
             *scale_lines(pts, x_key),
             f"## Tradeoff ({primary})",
             *table,

@@ -301,7 +301,9 @@ def test_held_out_general_is_the_default_axis_and_lm_eval_rows_without_samples_k
     # no per-document scores for the harness rows: the point keeps the row's stderr CI
     assert pts[0.5]["gen_ci"]["ci_low"] == pytest.approx(0.40 - 1.96 * (0.4 * 0.6 / 60) ** 0.5)
     md = files.markdown.read_text()
-    assert "held-out general (acc on lm_eval/iftkit_mc)" in md
+    assert "held-out general (acc on lm_eval/iftkit_mc)" in md and "rule fixed in code" in md
+    # the pick under every other general axis: trained-family general would have picked 0.5
+    assert "- S1 = ratio=0.1 under 2 of 3 general axes (elsewhere: `task_tolerant` on `general`: ratio=0.5)." in md
     assert "| held-out | lm_eval/iftkit_mc | acc_norm |" in md and "| trained-family | general | task_tolerant |" in md
     assert "| acc |" not in md.split("## Every scorer")[1]  # harness metrics are not scorers of our suites
 
@@ -380,3 +382,16 @@ def test_a_scorer_that_scored_nothing_is_flagged_in_the_report(tmp_path):
     text = write_report(rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.9, {}).markdown.read_text()
     assert "**Warning:** scorer `judge` scored 0 of 160 answers (every one unparseable or failed)" in text
     assert "scorer `task_tolerant` scored 0" not in text
+
+
+def test_the_base_model_judging_itself_is_never_the_general_axis(tmp_path):
+    rows = []
+    for cell, grid, ind, gen in CELLS[:4]:
+        rows.append(dict(cell=cell, grid=grid, suite="in_domain", task="__all__", scorer="task_tolerant", mean=ind))
+        for scorer, value in (("judge", 5.0), ("embedding", gen)):
+            rows.append(dict(cell=cell, grid=grid, suite="held_out", task="__all__", scorer=scorer, mean=value))
+    own = write_report(rows, tmp_path / "a", "demo", "mix.target_ratio", "task_tolerant", 0.9, {"self_judge": True})
+    other = write_report(rows, tmp_path / "b", "demo", "mix.target_ratio", "task_tolerant", 0.9, {})
+    assert own.summary["general_axis"]["scorer"] == "embedding"
+    assert other.summary["general_axis"]["scorer"] == "judge"  # an independent judge comes first by the rule
+    assert "rule fixed in code" in own.summary["general_axis"]["reason"]
