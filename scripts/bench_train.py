@@ -173,6 +173,8 @@ def _build(args, variant, recipe, path, tok, train_ds, val_ds, out, callbacks):
         model_cfg = recipe.model
         if variant == "tuned":
             bf16 = use_bf16(recipe)
+            # padding-free without packing leaves truncation to the user (TRL refuses max_length then):
+            # the bench rows are shorter than max_length, so both truncate nothing
             tuned = {"gradient_checkpointing": False, "padding_free": True, "bf16": bf16}
             if bf16 and recipe.model.quantization.mode == "none":
                 model_cfg = recipe.model.model_copy(update={"dtype": "bfloat16"})
@@ -185,7 +187,7 @@ def _build(args, variant, recipe, path, tok, train_ds, val_ds, out, callbacks):
             learning_rate=recipe.training.learning_rate,
             lr_scheduler_type=recipe.training.lr_scheduler_type,
             warmup_steps=recipe.training.warmup_ratio,
-            max_length=recipe.training.max_length,
+            max_length=None if tuned else recipe.training.max_length,
             num_train_epochs=1,
             report_to=[],
             logging_steps=1,
@@ -320,17 +322,21 @@ def run_variants(args, variants: list[str]) -> dict:
             "--slots",
             str(len(variants)),
         ]
-        procs[variant] = (
-            subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True),
-            result_path,
-        )
+        err_path = Path(turn_dir) / f"{variant}.stderr"
+        with open(err_path, "w") as err:
+            procs[variant] = (subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err), result_path, err_path)
+    # a worker that dies mid-lockstep would hold the turn forever: stop every worker at the first failure
+    while any(proc.poll() is None for proc, _, _ in procs.values()):
+        for variant, (proc, _, err_path) in procs.items():
+            if proc.poll() not in (None, 0):
+                for other, _, _ in procs.values():
+                    other.kill()
+                sys.exit(f"variant {variant} failed:\n{err_path.read_text()[-3000:]}")
+        time.sleep(0.5)
     results = {}
-    for variant, (proc, result_path) in procs.items():
-        _, err = proc.communicate()
+    for variant, (proc, result_path, err_path) in procs.items():
         if proc.returncode != 0:
-            for other, _ in procs.values():
-                other.kill()
-            sys.exit(f"variant {variant} failed:\n{err[-3000:]}")
+            sys.exit(f"variant {variant} failed:\n{err_path.read_text()[-3000:]}")
         results[variant] = json.loads(result_path.read_text())
     return results
 

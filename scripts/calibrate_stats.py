@@ -1,7 +1,7 @@
 """Check iftkit's comparison statistics by simulating sweeps with a known truth.
 
-    PYTHONPATH=. .venv/bin/python scripts/calibrate_stats.py               # full grid, 2000 sweeps per setting
-    PYTHONPATH=. .venv/bin/python scripts/calibrate_stats.py --reps 200 --prompts 33 --seeds 2
+    .venv/bin/python scripts/calibrate_stats.py               # full grid, 4000 sweeps per setting
+    .venv/bin/python scripts/calibrate_stats.py --reps 200 --prompts 33 --seeds 2
 
 For every setting (true difference 0 / 0.05 / 0.10 between two adapters, with and without a
 training-seed effect, binary and 0-10 scores, 33 / 100 / 174 prompts, 2 / 3 / 5 seeds) it prints
@@ -27,7 +27,7 @@ def _se(rate: float, reps: int) -> float:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reps", type=int, default=2000, help="simulated sweeps per setting")
+    ap.add_argument("--reps", type=int, default=4000, help="simulated sweeps per setting")
     ap.add_argument("--prompts", type=int, nargs="*", help="only these test sizes (default 33 100 174)")
     ap.add_argument("--seeds", type=int, nargs="*", help="only these seed counts (default 2 3 5)")
     ap.add_argument("--adapters", type=int, default=2, help="adapters per simulated sweep (Holm family = this - 1)")

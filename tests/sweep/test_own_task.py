@@ -143,7 +143,11 @@ def test_target_file_sweep_runs_end_to_end_and_reports_the_user_task(tmp_path, t
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "primary scorer: task_tolerant, from sweep.primary_scorer" in proc.stdout
-    assert "recommended for S1: mix.target_ratio =" in proc.stdout
+    # a random tiny model: S1 may show no point above the general floor (the honest outcome), but it says so
+    assert "recommended for S1: mix.target_ratio =" in proc.stdout or "no recommendation for S1: no point keeps" in (
+        proc.stdout
+    )
+    assert "recommended for S2: mix.target_ratio =" in proc.stdout
     assert "[base] target task routing: label task (billing, shipping, technical)" in proc.stdout
     root = tmp_path / "runs" / "routing-sweep"
     rows = [json.loads(x) for x in (root / "results.jsonl").read_text().splitlines()]
