@@ -11,7 +11,8 @@ effect is solved so that it equals the difference asked for.
 Two numbers per setting, from the same stats.compare_arrays the report uses:
 - false_lead_rate: with equal adapters, how often the pick leads every other adapter after Holm's
   correction, i.e. the report would say "high" (goal <= 0.05);
-- coverage: how often the 95 % interval of adapter 0 minus adapter 1 holds the truth (goal >= 0.93).
+- coverage: how often the 95 % interval of adapter 0 minus adapter 1 holds the truth (goal >= 0.93);
+and, where the adapters differ, how often the interval detects it (excludes 0): the price of honesty.
 """
 
 from dataclasses import dataclass
@@ -84,10 +85,12 @@ def evaluate(setting: Setting, reps: int = 2000, seed: int = 0, level: float = 0
     x = simulate(setting, reps, rng)
     first = stats.compare_arrays(x[:, 0], x[:, 1], 1.0, level)
     coverage = float(np.mean((first["lo"] <= setting.truth) & (setting.truth <= first["hi"])))
-    false_lead = None
+    false_lead = detected = None
     if setting.truth == 0:
         false_lead = float(np.mean(high_confidence(x, level)))
-    return {"false_lead_rate": false_lead, "coverage": coverage, "reps": reps}
+    else:  # power: the interval excludes 0 on the right side
+        detected = float(np.mean(first["lo"] > 0))
+    return {"false_lead_rate": false_lead, "coverage": coverage, "detected": detected, "reps": reps}
 
 
 def high_confidence(x: np.ndarray, level: float = 0.95) -> np.ndarray:
