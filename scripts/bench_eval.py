@@ -6,7 +6,10 @@
    table (tok/s, outputs identical to fp32 greedy `model.generate`, effective FLOP/s against the
    matmul peak of that dtype, decode tok/s against the memory-bandwidth bound), then
    `speedup: X` (iftkit batched / one at a time, goal >= 5x) and `vs_plain_generate: X` (iftkit
-   batched / plain generate, goal >= 2x) for --dtype (default bf16 where the hardware has it).
+   batched / plain generate in fp32, goal >= 2x) for --dtype (default bf16 where the hardware has
+   it), and `vs_plain_generate_same_dtype:` (iftkit / plain `model.generate` in the same weights'
+   dtype: fp32 / fp32 and bf16 / bf16), the fair comparison. Every variant is warmed up with its
+   own settings before it is timed.
    Times are process CPU time by default, with torch on --threads 1: on a machine shared with
    other jobs, wall time mostly measures the neighbours (--measure wall for wall-clock). The
    matmul peak and copy bandwidth are measured in the same run with the same clock.
@@ -36,6 +39,7 @@ VARIANTS = [
     ("+ shared prompt prefix", "float32", True, True, {"bucket_prefill": False}),
     ("+ prefill length buckets", "float32", True, True, {}),
     ("iftkit one at a time", "float32", False, True, {}),
+    ("plain model.generate", "bfloat16", True, False, {}),
     ("iftkit", "bfloat16", True, True, {}),
     ("iftkit one at a time", "bfloat16", False, True, {}),
 ]
@@ -83,6 +87,7 @@ def bench_generation(model_path, n_prompts, batch_size, max_new_tokens, dtype, m
             chats[dt].complete_many(prompts[:2], GenConfig(max_new_tokens=4))  # load + warm-up
         chat = chats[dt]
         chat.batch_size, chat.fast_greedy, chat.greedy_levers = (batch_size if batched else 1), fast, off
+        chat.complete_many(prompts[:2], GenConfig(max_new_tokens=4))  # warm-up with this variant's own path
         chat.stats = DecodeStats()
         wall, cpu = time.perf_counter(), time.process_time()
         got = chat.complete_many(prompts, gen)
@@ -123,6 +128,12 @@ def bench_generation(model_path, n_prompts, batch_size, max_new_tokens, dtype, m
     print(f"peak_fraction: {fast['peak_fraction']:.2f} (effective FLOP/s / {dtype} matmul peak)")
     print(f"decode_vs_bandwidth: {fast['decode_vs_bandwidth']:.2f}")
     print(f"vs_plain_generate: {fast['tok_s'] / plain['tok_s']:.2f}x (iftkit {dtype} / plain generate fp32)")
+    same = [f"fp32 {fp32['tok_s'] / plain['tok_s']:.2f}x"]
+    if "plain model.generate bfloat16" in results and "iftkit bfloat16" in results:
+        bf16 = results["iftkit bfloat16"]["tok_s"] / results["plain model.generate bfloat16"]["tok_s"]
+        same.append(f"bf16 {bf16:.2f}x")
+    print(f"vs_plain_generate_same_dtype: {', '.join(same)} (iftkit batched / plain model.generate, same dtype, "
+          "both warmed up)")
     print(f"speedup: {fast['tok_s'] / single['tok_s']:.1f}x (iftkit {dtype} batch {batch_size} / one at a time, "
           f"{measure} time)")
 

@@ -8,14 +8,19 @@ one epoch, same batch size, learning rate, schedule and data order:
 
   baseline  SFTTrainer(SFTConfig(output_dir, use_cpu, batch, lr, schedule, max_length)) + the same LoRA:
             TRL defaults otherwise (bf16, gradient checkpointing, padded batches, token metrics)
+  tuned     the same SFTTrainer as a knowledgeable user would configure it for a model this size:
+            no gradient checkpointing, padding-free batches, bf16 (autocast, and the frozen base
+            loaded in bf16) exactly where iftkit uses bf16; TRL's token metrics have no switch
   iftkit    iftkit.training.trainer.make_trainer with the recipe (bf16 auto, no checkpointing,
             padding-free batches, no per-step token metrics, the training.* speed levers)
 
-The two processes train in lockstep: one optimizer step of the baseline, then the same step of
-iftkit, and so on, so both see the same load on a shared machine. `ratio:` is the median over steps
-of baseline step time / iftkit step time (the same rows and tokens), leaving out steps in which
-torch.compile compiled; their extra time is `compile_s`. `ratio_end_to_end` divides whole
-training times (compile included). `--repeats N` reruns the pair and reports the median ratio.
+The three processes train in lockstep: one optimizer step of the baseline, then the same step of
+the tuned baseline, then of iftkit, and so on, so all see the same load on a shared machine.
+`ratio:` is the median over steps of baseline step time / iftkit step time (the same rows and
+tokens), leaving out steps in which torch.compile compiled; their extra time is `compile_s`.
+`ratio_vs_tuned:` is the same against the tuned baseline: what iftkit adds beyond settings any
+user can pass to TRL. `ratio_end_to_end` divides whole training times (compile included).
+`--repeats N` reruns the triple and reports the median ratios.
 
 `peak_fraction:` is iftkit's achieved FLOP/s (4 x linear params x tokens per step: forward +
 input-gradient backward of the frozen base, the useful work of a LoRA step; median over steps)
@@ -158,21 +163,31 @@ def lockstep_callback(turn_dir, slot: int, slots: int):
 
 
 def _build(args, variant, recipe, path, tok, train_ds, val_ds, out, callbacks):
-    if variant == "baseline":
+    if variant in ("baseline", "tuned"):
         from trl import SFTConfig, SFTTrainer
 
         from iftkit.models.load import load_model
-        from iftkit.training.setup import peft_config
+        from iftkit.training.setup import peft_config, use_bf16
 
+        tuned = {}
+        model_cfg = recipe.model
+        if variant == "tuned":
+            bf16 = use_bf16(recipe)
+            # padding-free without packing leaves truncation to the user (TRL refuses max_length then):
+            # the bench rows are shorter than max_length, so both truncate nothing
+            tuned = {"gradient_checkpointing": False, "padding_free": True, "bf16": bf16}
+            if bf16 and recipe.model.quantization.mode == "none":
+                model_cfg = recipe.model.model_copy(update={"dtype": "bfloat16"})
         # same optimisation (lr, schedule, warmup, seeds) as iftkit: only the speed-related settings differ
         cfg = SFTConfig(
+            **tuned,
             output_dir=out,
             use_cpu=True,
             per_device_train_batch_size=recipe.training.per_device_train_batch_size,
             learning_rate=recipe.training.learning_rate,
             lr_scheduler_type=recipe.training.lr_scheduler_type,
             warmup_steps=recipe.training.warmup_ratio,
-            max_length=recipe.training.max_length,
+            max_length=None if tuned else recipe.training.max_length,
             num_train_epochs=1,
             report_to=[],
             logging_steps=1,
@@ -182,7 +197,7 @@ def _build(args, variant, recipe, path, tok, train_ds, val_ds, out, callbacks):
             disable_tqdm=True,
         )
         return SFTTrainer(
-            model=load_model(recipe.model, path=path),
+            model=load_model(model_cfg, path=path),
             args=cfg,
             train_dataset=train_ds,
             eval_dataset=val_ds,
@@ -248,9 +263,8 @@ def worker(args) -> dict:
     train_ds, val_ds = _datasets(args)
     out = tempfile.mkdtemp(prefix=f"bench-{variant}-")
     timer = lockstep_callback(args.turn_dir, args.slot, args.slots)
-    trainer = _build(
-        args, "baseline" if variant == "baseline" else "iftkit", recipe, path, tok, train_ds, val_ds, out, [timer]
-    )
+    kind = variant if variant in ("baseline", "tuned") else "iftkit"
+    trainer = _build(args, kind, recipe, path, tok, train_ds, val_ds, out, [timer])
     timer.trainer = trainer
     n_linear = _linear_params(trainer.model)
     result = {"variant": variant, "bf16": bool(trainer.args.bf16), "levers": getattr(trainer, "speed_levers", {})}
@@ -262,7 +276,7 @@ def worker(args) -> dict:
     trainer.train()
     train_s = time.perf_counter() - start
     timer.wait_all_done()
-    tokens = trainer._total_train_tokens if variant == "baseline" else trainer.flush_tokens()
+    tokens = trainer._total_train_tokens if kind != "iftkit" else trainer.flush_tokens()
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     val_loss = trainer.evaluate()["eval_loss"] if val_ds is not None else None
     # in lockstep the train() wall time includes the other worker's turns: count this worker's steps only
@@ -308,17 +322,21 @@ def run_variants(args, variants: list[str]) -> dict:
             "--slots",
             str(len(variants)),
         ]
-        procs[variant] = (
-            subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True),
-            result_path,
-        )
+        err_path = Path(turn_dir) / f"{variant}.stderr"
+        with open(err_path, "w") as err:
+            procs[variant] = (subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err), result_path, err_path)
+    # a worker that dies mid-lockstep would hold the turn forever: stop every worker at the first failure
+    while any(proc.poll() is None for proc, _, _ in procs.values()):
+        for variant, (proc, _, err_path) in procs.items():
+            if proc.poll() not in (None, 0):
+                for other, _, _ in procs.values():
+                    other.kill()
+                sys.exit(f"variant {variant} failed:\n{err_path.read_text()[-3000:]}")
+        time.sleep(0.5)
     results = {}
-    for variant, (proc, result_path) in procs.items():
-        _, err = proc.communicate()
+    for variant, (proc, result_path, err_path) in procs.items():
         if proc.returncode != 0:
-            for other, _ in procs.values():
-                other.kill()
-            sys.exit(f"variant {variant} failed:\n{err[-3000:]}")
+            sys.exit(f"variant {variant} failed:\n{err_path.read_text()[-3000:]}")
         results[variant] = json.loads(result_path.read_text())
     return results
 
@@ -358,8 +376,8 @@ def _loss(x) -> str:
     return f"{x:.4f}" if x is not None else "-"
 
 
-def report_pair(name: str, base: dict, fast: dict, cmp: dict, peaks: dict) -> None:
-    for label, r in (("baseline", base), (name, fast)):
+def report_pair(name: str, base: dict, fast: dict, cmp: dict, peaks: dict, tuned=None) -> None:
+    for label, r in (("baseline", base), *((("tuned", tuned),) if tuned else ()), (name, fast)):
         print(
             f"{label:20s} tokens/s: {r['tokens_per_s']:.1f}  ({r['tokens']} tokens, {len(r['steps'])} steps, "
             f"{r['train_s']:.1f} s)  loss: {_loss(r['first_loss'])} -> {_loss(r['final_loss'])}  "
@@ -401,13 +419,18 @@ def main(argv=None) -> int:
         f"load average: {os.getloadavg()[0]:.2f}"
     )
     peaks = {"float32": matmul_peak("float32"), "bfloat16": matmul_peak("bfloat16")}
-    ratios, pairs = [], []
+    ratios, tuned_ratios, pairs = [], [], []
     for _ in range(args.repeats):
-        res = run_variants(args, ["baseline", "iftkit"])
+        res = run_variants(args, ["baseline", "tuned", "iftkit"])
         cmp = compare(res["baseline"], res["iftkit"])
+        vs_tuned = compare(res["tuned"], res["iftkit"])
         ratios.append(cmp["ratio"])
+        tuned_ratios.append(vs_tuned["ratio"])
         pairs.append((res, cmp))
-        report_pair("iftkit", res["baseline"], res["iftkit"], cmp, peaks)
+        report_pair("iftkit", res["baseline"], res["iftkit"], cmp, peaks, tuned=res["tuned"])
+        print(f"tuned baseline: step-time ratio iftkit vs tuned {vs_tuned['ratio']:.2f}, "
+              f"tuned vs TRL defaults {compare(res['baseline'], res['tuned'])['ratio']:.2f}  "
+              f"(tuned bf16: {res['tuned']['bf16']})")
         print(f"load average: {os.getloadavg()[0]:.2f}")
     lever_rows = []
     if args.levers:
@@ -433,6 +456,10 @@ def main(argv=None) -> int:
     print(
         f"ratio: {statistics.median(ratios):.2f}"
         + (f"  (repeats: {', '.join(f'{r:.2f}' for r in ratios)})" if len(ratios) > 1 else "")
+    )
+    print(
+        f"ratio_vs_tuned: {statistics.median(tuned_ratios):.2f}"
+        + (f"  (repeats: {', '.join(f'{r:.2f}' for r in tuned_ratios)})" if len(tuned_ratios) > 1 else "")
     )
     if lever_rows:
         print("| lever (iftkit with it switched) | tokens/s vs baseline | final loss | val loss |")

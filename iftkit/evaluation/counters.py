@@ -13,6 +13,9 @@ class VerdictTally:
     unparseable: int = 0  # the judge answered, but not with an allowed verdict
     failed: int = 0  # no answer at all (request failed, or the circuit breaker was open)
     by_probs: int = 0  # scored from the verdict probabilities (the rest: parsed from text)
+    low_mass: int = 0  # unparseable: too little probability on allowed verdicts (verdicts.MIN_VERDICT_MASS)
+    mass_total: float = 0.0  # summed probability on allowed verdicts, over the verdicts read from probabilities
+    mass_count: int = 0
 
     def line(self) -> str:
         how = (
@@ -20,9 +23,17 @@ class VerdictTally:
             if self.scored
             else ""
         )
-        return (
-            f"judge verdicts: {self.scored} scored, {self.unparseable} unparseable, {self.failed} failed requests{how}"
+        low = f" ({self.low_mass} with too little probability on allowed verdicts)" if self.low_mass else ""
+        mass = (f"; mean probability on allowed verdicts {self.mass_total / self.mass_count:.2f}"
+                if self.mass_count else "")
+        line = (
+            f"judge verdicts: {self.scored} scored, {self.unparseable} unparseable{low}, "
+            f"{self.failed} failed requests{how}{mass}"
         )
+        if not self.scored and (self.unparseable or self.failed):
+            line += (f"\nWARNING: the judge scored 0 of {self.unparseable + self.failed} verdicts: every judge score "
+                     "is missing (check the judge prompt's verdict format, the server, or use a stronger judge)")
+        return line
 
 
 @dataclass

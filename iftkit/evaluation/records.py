@@ -17,7 +17,7 @@ _NOT_WRITTEN = ("run", "human")  # meta-eval's own bookkeeping
 @dataclass
 class SampleRecord:
     prompt: list
-    prediction: str
+    prediction: Optional[str]  # None: the generation failed (scored by nothing, counted as failed)
     reference: str
     gold: Any = None
     task: str = ""
@@ -66,7 +66,7 @@ class SampleRecord:
             raise IftkitError(f"{where}: 'scores' must be an object {{scorer: value}}")
         return cls(
             prompt=d.get("prompt") or [],
-            prediction=str(d["prediction"] or ""),
+            prediction=None if d["prediction"] is None else str(d["prediction"]),  # None: generation failed
             reference=str(d.get("reference") or ""),
             gold=d.get("gold"),
             task=str(d["task"]),

@@ -18,7 +18,7 @@ from iftkit.evaluation.records import SampleRecord
 from iftkit.evaluation.suites import LM_EVAL_PREFIX
 from iftkit.io.atomic import atomic_write
 from iftkit.io.readers import iter_jsonl
-from iftkit.meta.stats import bootstrap
+from iftkit.meta.stats import bootstrap, mean_interval
 from iftkit.provenance import provenance_line
 
 SAMPLES = "samples.jsonl"
@@ -106,6 +106,15 @@ def mean_ci(statistic, arrays, n_boot: int) -> tuple:
     return est.ci_low, est.ci_high
 
 
+def plain_mean_ci(values, n_boot: int) -> tuple:
+    """(low, high) of the 95 % CI of a plain mean: the report's interval (stats.mean_interval), which
+    does not collapse at 0 or 1 as a percentile bootstrap does (40 of 40 right: [0.912, 1.000])."""
+    if n_boot <= 0:
+        return None, None
+    est = mean_interval(np.asarray(values, dtype=float)[None, :])
+    return est.ci_low, est.ci_high
+
+
 def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 1000) -> list[dict]:
     """One row per (model, suite, task, scorer output) plus task "__all__" per suite.
 
@@ -138,7 +147,8 @@ def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 100
                 if not vals and not failed:
                     continue  # the scorer does not apply to this task
                 mean = scorer.aggregate(vals) if vals else float("nan")
-                lo, hi = mean_ci(lambda v: float(v.mean()), [vals], n_boot)
+                lo, hi = plain_mean_ci(vals, n_boot) if pooled is None else mean_ci(
+                    lambda v: float(v.mean()), [vals], n_boot)
                 n = len(vals)
             rows.append(
                 {
@@ -193,3 +203,19 @@ def write_results(out_dir, rows: list[dict]) -> None:
 def read_results(out_dir) -> list[dict]:
     path = Path(out_dir) / RESULTS
     return [d for _, d in iter_jsonl(path)] if path.is_file() else []
+
+
+def empty_scorers(rows: list[dict]) -> list[tuple]:
+    """(scorer, answers it failed on) for every scorer that scored none of its answers in any
+    suite-level row, e.g. a judge whose replies never matched its prompt's verdict format."""
+    got: dict = {}
+    for r in rows:
+        if r.get("task") == "__all__":
+            n, f = got.get(r["scorer"], (0, 0))
+            got[r["scorer"]] = (n + int(r.get("n") or 0), f + int(r.get("n_failed") or 0))
+    return [(s, f) for s, (n, f) in got.items() if n == 0 and f > 0]
+
+
+def empty_scorer_warning(scorer: str, failed: int) -> str:
+    return (f"scorer `{scorer}` scored 0 of {failed} answers (every one unparseable or failed): its scores are "
+            "missing, not zero")

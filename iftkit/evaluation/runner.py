@@ -16,7 +16,7 @@ from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.fingerprint import json_hash
 from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest, read_adapter_card
 from iftkit.evaluation.records import SampleRecord
-from iftkit.evaluation.results import SampleLog, aggregate_rows, write_results
+from iftkit.evaluation.results import SampleLog, aggregate_rows, empty_scorer_warning, empty_scorers, write_results
 from iftkit.evaluation.scorers import build_for_recipe, expand, judge_scorers
 from iftkit.evaluation.sqlite_store import JsonStore
 from iftkit.evaluation.suites import build_suites, resolve_mix_dir
@@ -44,6 +44,7 @@ class EvalReport:
                 f"tokens {j.prompt_tokens} in / {j.completion_tokens} out; cost ${j.cost:.4f}"
             )
             out.append(c.verdicts.line())
+        out += [f"WARNING: {empty_scorer_warning(s, f)}" for s, f in empty_scorers(self.rows)]
         out.append(c.summary_line())
         return out
 
@@ -223,24 +224,8 @@ def _generate_and_score(
                         limits={s: lim for s, lim in (limits or {}).items() if lim.tokens != ev.max_new_tokens},
                         truncation=truncation_lines(records))
     for name, scorer in scorers.items():
-        outs = list(scorer.outputs())
-        ident = scorer.identity()
-        todo = [
-            r
-            for r in records
-            if any(o not in r.scores for o in outs)
-            or r.scorer_ids.get(name) != ident
-            or (r.judge.get(name) or {}).get("retry")
-        ]  # a verdict that got no answer is asked again
+        todo = score_records(name, scorer, records)
         if todo:
-            res = scorer.score_detailed(todo)
-            for k, r in enumerate(todo):
-                for o in outs:
-                    r.scores[o] = res.values.get(o, [None] * len(todo))[k]
-                if res.details and res.details[k] is not None:
-                    r.judge[name] = res.details[k]
-                r.failed = sorted((set(r.failed) - set(outs)) | _failed_outputs(res, k, name))
-                r.scorer_ids[name] = ident
             log.append(todo)
         if name in judge_scorers():  # verdicts served from samples.jsonl count too: the line describes the results
             fresh = {id(r) for r in todo}
@@ -254,6 +239,36 @@ def _generate_and_score(
     log.compact()
     _log_to_wandb(muts, report.rows)
     return report, client_box[0] if client_box else None
+
+
+def score_records(name: str, scorer, records: list[SampleRecord]) -> list[SampleRecord]:
+    """Score the records `scorer` has no current values for; returns them. A record without a
+    prediction (its generation failed) is not scored: every output of the scorer is failed on it,
+    so it is counted in n_failed, never scored 0, and generated again on the next run."""
+    outs = list(scorer.outputs())
+    ident = scorer.identity()
+    todo = [
+        r
+        for r in records
+        if any(o not in r.scores for o in outs)
+        or r.scorer_ids.get(name) != ident
+        or (r.judge.get(name) or {}).get("retry")
+        or r.prediction is None
+    ]  # a verdict that got no answer is asked again
+    answered = [r for r in todo if r.prediction is not None]
+    res = scorer.score_detailed(answered) if answered else None
+    for k, r in enumerate(answered):
+        for o in outs:
+            r.scores[o] = res.values.get(o, [None] * len(answered))[k]
+        if res.details and res.details[k] is not None:
+            r.judge[name] = res.details[k]
+        r.failed = sorted((set(r.failed) - set(outs)) | _failed_outputs(res, k, name))
+        r.scorer_ids[name] = ident
+    for r in todo:
+        if r.prediction is None:
+            r.scores.update({o: None for o in outs})
+            r.failed = sorted(set(r.failed) | set(outs))
+    return todo
 
 
 def _failed_outputs(res, k: int, name: str) -> set:
@@ -304,7 +319,7 @@ def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress, 
         for row in rows:
             key = (mut.label, suite, row.task, row.content_hash())
             rec = log.get(key)
-            if rec is not None and rec.generation_key == gen_key:
+            if rec is not None and rec.generation_key == gen_key and rec.prediction is not None:
                 counters.generations.cached += 1  # the prediction is already in samples.jsonl
                 records.append(rec)
             else:

@@ -136,7 +136,8 @@ def format_rows_from_samples(root: Path, task_lookup=None) -> list[dict]:
     groups = defaultdict(list)
     for path in sorted(root.rglob("samples.jsonl")):
         for rec in read_samples(path):
-            task = lookup(rec.task, task_spec(rec.meta)) if rec.suite == "in_domain" else None
+            in_domain = rec.suite == "in_domain" and rec.prediction is not None  # a failed generation is no 0
+            task = lookup(rec.task, task_spec(rec.meta)) if in_domain else None
             if task is not None:
                 groups[(rec.model, rec.adapter_path, rec.task)].append(1.0 if task.format_ok(rec.prediction) else 0.0)
     return [

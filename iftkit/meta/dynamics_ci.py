@@ -6,7 +6,8 @@ The curves in dynamics.py are means; two questions need the prompts behind them:
   the seeds; recompute the curve and its saturation n. The interval holds the middle 95 % of
   those n, and `biphasic_share` is the share of resamples where format arrives before the task.
 - At one n, do synthetic target-format rows help? Synthetic minus real, paired by prompt, seeds
-  resampled on both sides (stats.paired_difference).
+  counted on both sides (stats.paired_difference). A "helps"/"hurts" label holds family-wise:
+  Holm's correction over every (n, metric) comparison made.
 """
 
 from collections import defaultdict
@@ -42,7 +43,7 @@ def load_prompt_scores(root, task_lookup=None) -> list[PromptScores]:
     cells = defaultdict(dict)  # (n, seed, source, metric) -> {prompt: score}; a later line wins
     for path in sorted(Path(root).rglob("samples.jsonl")):
         for rec in read_samples(path):
-            if rec.suite != "in_domain":
+            if rec.suite != "in_domain" or rec.prediction is None:  # a failed generation is no 0
                 continue
             cell = _cell_from_results_row({"model": rec.model, "adapter_path": rec.adapter_path}, cards)
             task = lookup(rec.task, task_spec(rec.meta))
@@ -103,8 +104,9 @@ def _interval(values: list) -> Optional[list]:
     return [int(np.percentile(got, 2.5, method="lower")), int(np.percentile(got, 97.5, method="higher"))]
 
 
-def synthetic_effect(items: list[PromptScores], resamples: int = RESAMPLES) -> list[dict]:
-    """Per n and metric where both real and synthetic points exist: synthetic minus real, paired CI."""
+def synthetic_effect(items: list[PromptScores]) -> list[dict]:
+    """Per n and metric where both real and synthetic points exist: synthetic minus real, paired CI,
+    p-value and its Holm adjustment over all of them ("p_holm")."""
     mats, prompts = _matrices(items)
     out = []
     for metric in ("format", "task"):
@@ -112,10 +114,19 @@ def synthetic_effect(items: list[PromptScores], resamples: int = RESAMPLES) -> l
         for n in sorted(set(real) & set(synth)):
             if n == 0 and real[n] is synth[n]:
                 continue  # the same shared n=0 point on both curves
-            est = stats.paired_difference(synth[n], real[n], resamples=resamples)
+            est = stats.paired_difference(synth[n], real[n])
             out.append({"n": n, "metric": metric, "difference": est.value, "ci": [est.ci_low, est.ci_high],
-                        "prompts": est.n, "seeds": [len(real[n]), len(synth[n])]})
-    return out
+                        "prompts": est.n, "seeds": [len(real[n]), len(synth[n])], "p": est.p_value,
+                        "differing": est.differing, "differ_text": est.differ_text()})
+    return add_holm(out)
+
+
+def add_holm(effects: list[dict]) -> list[dict]:
+    """Give every effect with a p-value its Holm-adjusted "p_holm" over all of them."""
+    tested = [e for e in effects if e.get("p") is not None]
+    for e, adjusted in zip(tested, stats.holm([e["p"] for e in tested])):
+        e["p_holm"] = float(adjusted)
+    return effects
 
 
 def describe_intervals(intervals: dict, effects: list[dict]) -> list[str]:
@@ -131,12 +142,17 @@ def describe_intervals(intervals: dict, effects: list[dict]) -> list[str]:
     for e in effects:
         lo, hi = e["ci"]
         ci = f"[{lo:+.3f}, {hi:+.3f}]" if lo is not None else "(no CI)"
-        verdict = ("helps" if lo is not None and lo > 0 else "hurts" if hi is not None and hi < 0
+        p_holm = e.get("p_holm")
+        shown = p_holm is not None and p_holm < 0.05
+        verdict = ("helps" if shown and e["difference"] > 0 else "hurts" if shown and e["difference"] < 0
                    else "no difference the test set can resolve")
+        family = (f"; Holm over {len([x for x in effects if x.get('p_holm') is not None])} comparisons: "
+                  f"p = {p_holm:.3g}" if p_holm is not None else "")
+        differ = f", {e['differ_text']}" if e.get("differ_text") else ""
         lines.append(
             f"synthetic target-format rows at n={e['n']} real rows, {e['metric']}: "
-            f"{e['difference']:+.3f} {ci} (95% paired CI, {e['prompts']} prompts, seeds {e['seeds'][0]} vs "
-            f"{e['seeds'][1]}): {verdict}"
+            f"{e['difference']:+.3f} {ci} (95% paired CI, {e['prompts']} prompts{differ}, seeds {e['seeds'][0]} vs "
+            f"{e['seeds'][1]}{family}): {verdict}"
         )
     return lines
 

@@ -2,7 +2,10 @@
 
 TFA asks whether a scorer keeps a correct answer phrased differently above a wrong answer in
 the expected format. Perturbations are generic over tasks (the reference answer is all they
-see) and are NOT filtered by any scorer, so no scorer passes TFA by construction.
+see) and are NOT filtered by any scorer, so no scorer passes TFA by construction. The wrong
+answers come from an independent source too: another row's answer whose gold differs, or the
+reference with a number or a JSON field swapped for a different value; no scorer under test
+(task_tolerant included) decides which answers count as wrong.
 """
 
 import json
@@ -153,54 +156,43 @@ def _swap_json_field(ref: str, others: list[str]) -> list[str]:
     return out
 
 
-def _swap_list_items(ref: str) -> list[str]:
-    if _json_value(ref) is not None:
-        return []
-    for sep in ("\n", ", ", "; "):
-        parts = ref.split(sep)
-        if len(parts) >= 2 and parts[0] != parts[1]:
-            return [sep.join([parts[1], parts[0]] + parts[2:])]
-    return []
-
-
-def _aligned_token(ref: str, others: list[str]) -> list[str]:
-    """Replace the first token that differs from a same-shaped neighbour: same template, wrong content."""
-    toks = ref.split(" ")
-    out = []
-    for other in others:
-        ot = other.split(" ")
-        if len(ot) == len(toks) and len(toks) > 1:
-            for i, (a, b) in enumerate(zip(toks, ot)):
-                if a != b:
-                    out.append(" ".join(toks[:i] + [b] + toks[i + 1:]))
-                    break
-    return out
-
-
 def near_misses(ref: str, others: list[str]) -> list[str]:
-    """Wrong answers that keep the reference's template and most of its words (lexically close)."""
-    cands = _shift_number(ref) + _swap_json_field(ref, others) + _swap_list_items(ref) + _aligned_token(ref, others)
+    """Wrong answers that keep the reference's template and most of its words (lexically close),
+    wrong by construction: a number changed, or a JSON field given another row's different value.
+    (Reordering list items or swapping a word can leave an answer correct, so neither is used.)"""
+    cands = _shift_number(ref) + _swap_json_field(ref, others)
     return [c for c in dict.fromkeys(cands) if c != ref]
 
 
-def wrong_variants(index: int, references: list[str], golds: list, is_wrong, limit: int = 3) -> list[tuple]:
-    """Fluent, well-formatted but wrong answers as (kind, text): near misses of the reference
-    (a number, field, item order or word changed) and other items' references.
+def _gold_key(gold) -> Optional[str]:
+    if gold is None:
+        return None
+    if isinstance(gold, str):
+        return " ".join(gold.split()).casefold()
+    return json.dumps(gold, sort_keys=True, ensure_ascii=False).casefold()
 
-    `is_wrong(candidate_text, gold_of_item)` decides wrongness (the reference judgment), so a
-    sentiment item whose neighbour has the same label is never used as a "wrong" answer.
+
+def wrong_variants(index: int, references: list[str], golds: list, limit: int = 3) -> list[tuple]:
+    """Fluent, well-formatted but wrong answers as (kind, text), from sources independent of any
+    scorer: near misses of the reference (wrong by construction) and other rows' references whose
+    gold differs from this row's (for rows without gold: whose reference text differs). So a
+    sentiment item whose neighbour has the same label never gets that label as a "wrong" answer.
     """
     ref = references[index]
     n = len(references)
-    others = [references[(index + step) % n] for step in range(1, n)]
+    order = [(index + step) % n for step in range(1, n)]
+    others = [references[j] for j in order]
+    mine = _gold_key(golds[index])
+    differing = [references[j] for j in order
+                 if (_gold_key(golds[j]) != mine if mine is not None else references[j].strip() != ref.strip())]
     out, seen = [], {ref}
-    for kind, pool, cap in (("near_miss", near_misses(ref, others[:20]), limit - 1), ("other_answer", others, limit)):
+    pools = (("near_miss", near_misses(ref, others[:20]), limit - 1), ("other_answer", differing, limit))
+    for kind, pool, cap in pools:
         for cand in pool:
-            if len(out) >= cap or (kind == "other_answer" and len(out) >= limit):
+            if len(out) >= cap:
                 break
             if cand in seen or not cand.strip():
                 continue
             seen.add(cand)
-            if is_wrong(cand, golds[index]):
-                out.append((kind, cand))
+            out.append((kind, cand))
     return out

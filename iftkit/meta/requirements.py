@@ -126,8 +126,10 @@ class TfaItem:
     wrongs: list
 
 
-def build_tfa_items(records, is_wrong: Callable, max_items: int = 60, seed: int = 0) -> list[TfaItem]:
-    """One item per distinct (task, sample) with a reference; round-robin over tasks up to max_items."""
+def build_tfa_items(records, max_items: int = 60, seed: int = 0) -> list[TfaItem]:
+    """One item per distinct (task, sample) with a reference; round-robin over tasks up to max_items.
+    Wrong answers come from perturb.wrong_variants: other rows' differing golds and constructed near
+    misses, never picked by a scorer."""
     seen, by_task = set(), defaultdict(list)
     for r in records:
         key = (r.task, r.sample_id)
@@ -139,7 +141,7 @@ def build_tfa_items(records, is_wrong: Callable, max_items: int = 60, seed: int 
     for task, rs in sorted(by_task.items()):
         refs, golds = [r.reference for r in rs], [r.gold for r in rs]
         for i in rng.permutation(len(rs)):
-            wrongs = wrong_variants(int(i), refs, golds, lambda c, g, t=task, r=rs[i]: is_wrong(t, c, g, r))
+            wrongs = wrong_variants(int(i), refs, golds)
             variants = format_variants(rs[i].reference)
             if wrongs and variants:
                 items.append(TfaItem(rs[i], variants, wrongs))

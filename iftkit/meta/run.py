@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 from typing import Callable, Optional
 
-from iftkit.data.tasks import task_spec
 from iftkit.errors import IftkitError
 from iftkit.io.atomic import write_text_atomic
 from iftkit.meta import human as human_io
@@ -81,12 +80,12 @@ def run_meta_eval(
         if "task_tolerant" in names:
             notes.append(
                 "task_tolerant is the reference judgment itself here: its CIT/CAT are 1 by construction; "
-                "its TFA is still measured (perturbations are not filtered by any scorer)"
+                "its TFA is still measured (perturbations and wrong answers are not chosen by any scorer)"
             )
     if records and all(v is None for v in reference):
         notes.append("no sample has a reference judgment (no catalog task with gold, no matching human rows)")
 
-    items = build_tfa_items(records, _wrongness(lookup), max_items=tfa_max_items) if scorer_objs and records else []
+    items = build_tfa_items(records, max_items=tfa_max_items) if scorer_objs and records else []
     if scorer_objs and records and not items:
         notes.append("TFA: no item had both a reformattable reference and a wrong answer from the same task")
     reports = []
@@ -189,22 +188,11 @@ def _safe_score(scorer, queries, name, notes):
         return [None] * len(queries)
 
 
-def _wrongness(lookup):
-    def is_wrong(task_name, candidate, gold, record):
-        task = lookup(task_name, task_spec(record.meta))
-        if task is not None and gold is not None:
-            return float(task.score(candidate, gold, mode="tolerant")) < 0.5
-        # no gold checker: another prompt's reference answers a different question
-        return candidate.strip() != record.reference.strip()
-
-    return is_wrong
-
-
 def _pairs_from_records(records, reference, limit):
     """Prediction vs reference pairs; a wrong prediction should lose, a correct one tie."""
     pairs, seen = [], set()
     for r, ref in zip(records, reference):
-        if ref is None or not r.prediction.strip() or not r.reference.strip() or r.prediction == r.reference:
+        if ref is None or not (r.prediction or "").strip() or not r.reference.strip() or r.prediction == r.reference:
             continue
         key = (r.prediction, r.reference)
         if key in seen:

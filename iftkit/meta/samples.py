@@ -59,7 +59,7 @@ def gold_reference(records: list[Record], task_lookup=None) -> list[Optional[flo
     out = []
     for r in records:
         task = lookup(r.task, task_spec(r.meta))
-        if task is None or r.gold is None:
+        if task is None or r.gold is None or r.prediction is None:  # no answer: no judgment, not a 0
             out.append(None)
         else:
             out.append(float(task.score(r.prediction, r.gold, mode="tolerant")))

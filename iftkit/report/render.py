@@ -7,12 +7,15 @@ from pathlib import Path
 from typing import Optional
 
 from iftkit.evaluation.answer_length import truncation_line
+from iftkit.evaluation.results import empty_scorer_warning, empty_scorers
 from iftkit.report.charts import scores_vs_x_chart, tradeoff_chart
 from iftkit.report.html import markdown_page
+from iftkit.report.robustness import robustness_lines
 from iftkit.report.scales import label as point_label
 from iftkit.report.scales import scale_lines
 from iftkit.report.summary import (
     ALL_TASKS,
+    AXIS_RULE,
     BASE,
     LM_EVAL_PREFIX,
     Recommendation,
@@ -75,7 +78,11 @@ def write_report(
     requested = primary
     primary, primary_why = choose_primary(rows, requested, target_kind=spec.get("kind"))
     per_scorer = {s: points(rows, s, x_key) for s in scorers}
-    gen_suite, gen_scorer, gen_why = choose_general(rows, general_kind, general_scorer, primary or requested)
+    self_judge = bool(meta.get("self_judge"))
+    gen_suite, gen_scorer, gen_why = choose_general(
+        rows, general_kind, general_scorer, primary or requested, self_judge=self_judge)
+    if not general_scorer:
+        gen_why += f" ({AXIS_RULE})"
     pts = points(rows, primary, x_key, gen_suite=gen_suite, gen_scorer=gen_scorer) if primary else []
     if samples:
         for s, s_pts in per_scorer.items():
@@ -123,6 +130,7 @@ def write_report(
             + " | ".join("–" if v is None else f"{_fmt(v.in_domain)} / {_fmt(v.general)}" for v in vals)
             + " |"
         )
+    warnings += [f"- **Warning:** {empty_scorer_warning(s, f)}." for s, f in empty_scorers(rows)]
     general_table = _general_table(rows, primary, x_key, pts, samples)
     rec_lines = []
     for r in recs:
@@ -134,6 +142,7 @@ def write_report(
                 + ", ".join(point_label(p, x_key) for p in r.tied)
                 + " (the evidence cannot separate them)."
             )
+        rec_lines += [f"  Undetermined: {note}." for note in r.notes]
     md = "\n".join(
         [
             f"# Sweep report: {name}",
@@ -151,16 +160,22 @@ def write_report(
             *rec_lines,
             *warnings,
             "",
-            "S1 = the specialised model must stay a good generalist; S2 = it only ever serves the target task.",
+            "S1 = the specialised model must stay a good generalist; S2 = it only ever serves the target task. "
+            "Confidence words hold family-wise at 95 %: Holm's correction over the comparisons each recommendation "
+            "makes (S1's floor: every point against the base model; the pick's lead: the pick against every other "
+            "candidate). \"high\" needs that; with per-seed means only, it also needs 3 or more seeds per point.",
             "",
+            *robustness_lines(rows, recs, per_scorer, x_key, keep_general, samples, primary, (gen_suite, gen_scorer)),
             *scale_lines(pts, x_key),
             f"## Tradeoff ({primary})",
             *table,
             "",
             *(["In-domain answers cut by the generation length limit (seeds pooled; a cut answer is scored as it "
                "stands):", *(f"- {line}" for line in cut_lines), ""] if cut_lines else []),
-            "Scores are means with a 95 % bootstrap CI over the prompts (and seeds) [low, high], n = prompts; "
-            "± is the spread across seeds when there is no per-prompt data.",
+            "Scores are means with a 95 % CI [low, high] over the prompts and each point's training seeds (a t "
+            "interval with the seed-to-seed variance counted, never narrower than Wilson's interval for 0–1 scores, "
+            "so it does not collapse at 0 or 1), n = prompts; ± is the spread across seeds when there is no "
+            "per-prompt data. Differences between points are paired by prompt, each side's seeds counted.",
             "",
             *_items_table(rows, x_key, pts),
             "## General ability, held out and trained-family",
@@ -197,6 +212,7 @@ def write_report(
                 "adapter_scale": None if r.point is None else r.point.adapter_scale,
                 "reason": r.reason,
                 "confidence": r.confidence,
+                "undetermined": r.notes,
             }
             for r in recs
         ],
@@ -215,6 +231,9 @@ def write_report(
                 "identical_to_base": p.identical,
                 "keeps_general": p.keeps_general,
                 "truncated": p.truncated,
+                "s1_outcome": {True: "above", False: "below", None: "undetermined"}[p.keeps_general]
+                if not p.is_base else None,
+                "general_margin": p.general_margin.to_dict() if p.general_margin else None,
             }
             for p in pts
         ],

@@ -4,8 +4,10 @@ A point is one grid value (seeds pooled) at one adapter scale (see report/scales
 in-domain score (target suite) and general score (general suite), each as mean and spread across
 seeds, for one scorer. S1 picks the best in-domain point that keeps at least `keep_general` of the
 base model's general score; S2 picks the best in-domain point outright. Every adapter answered
-the same prompts as the base model, so differences are paired: the bootstrap resamples prompts
-(and seeds), and the report says in words when the evidence cannot separate two points.
+the same prompts as the base model, so differences are paired: intervals count the prompts
+(paired) and each point's training seeds (stats.paired_difference), confidence words hold
+family-wise (Holm over the comparisons a recommendation makes), and the report says in words
+when the evidence cannot separate two points.
 """
 
 import math
@@ -13,11 +15,13 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
+from scipy import stats as sps
 
-from iftkit.meta.stats import Estimate, paired_difference
+from iftkit.meta.stats import Estimate, holm, mean_interval, paired_difference, prompts_to_decide
 
 ALL_TASKS = "__all__"
 BASE = "base"
+ALPHA = 0.05  # family-wise error rate of every confidence word
 
 
 @dataclass
@@ -32,10 +36,13 @@ class Point:
     cells: list = field(default_factory=list)
     # per-prompt scores, suite -> seeds x prompts (NaN = not scored), aligned across points
     scores: dict = field(default_factory=dict)
-    in_ci: Optional[Estimate] = None  # mean with a bootstrap CI over prompts (and seeds)
+    in_ci: Optional[Estimate] = None  # mean with a 95 % CI over prompts (and seeds)
     gen_ci: Optional[Estimate] = None
     identical: Optional[tuple] = None  # (outputs identical to the base model's, outputs compared)
-    keeps_general: Optional[bool] = None  # S1: general score not below the floor with 95 % confidence
+    # S1: True = general score shown above the floor, False = shown below, None = undetermined
+    # (95 % confidence, Holm over the points); from point estimates when no per-prompt scores
+    keeps_general: Optional[bool] = None
+    general_margin: Optional[Estimate] = None  # general - keep_general x base general, paired
     adapter_scale: Optional[float] = None  # the adapter's LoRA deltas times this (1 = as trained; None: base)
     # in-domain answers the generation length limit cut, seeds pooled: (cut, answers, limit); None = not recorded
     truncated: Optional[tuple] = None
@@ -90,10 +97,18 @@ def suite_rows(rows: list[dict], suite: str, scorer: str) -> dict:
 TRAINED_GENERAL = "general"  # the catalog families' test rows: the general training pool's families
 HELD_OUT = "held_out"  # the general instruction set
 LM_EVAL_PREFIX = "lm_eval/"
-# metric of an lm-eval task that carries the axis when the recipe names none, in this order. Plain
-# acc before acc_norm: measured on iftkit_mc, the quickstart adapter left acc unchanged (+0.02) but
-# raised acc_norm by 0.31, a length-normalisation effect of learning one-word answers
+# metric of an lm-eval task that carries the axis when the recipe names none, in this order: a rule
+# fixed in code and stated in every report (AXIS_RULE), not a choice made per sweep. Strict before
+# lenient, unnormalised before length-normalised: fine-tuning on short answers changes answer
+# lengths, which acc_norm rewards apart from ability. (This order was first written after one
+# quickstart measurement, acc +0.02 vs acc_norm +0.31; the report's robustness line shows the
+# recommendation under every other axis, so no single choice carries it unseen.)
 LM_EVAL_PREFERRED = ("prompt_level_strict_acc", "acc", "acc_norm", "exact_match", "f1")
+AXIS_RULE = (
+    "rule fixed in code: the first held-out benchmark (lm-eval task; metric strict before lenient, "
+    "unnormalised before length-normalised), else the held-out instruction set under the first of the primary "
+    "scorer, an LLM judge that is not the base model judging itself, embedding, chrF, ROUGE, BLEU, exact match"
+)
 
 
 def is_held_out(suite: str) -> bool:
@@ -125,12 +140,15 @@ def general_axes(rows: list[dict]) -> list[tuple]:
     )
 
 
-def choose_general(rows: list[dict], kind: str, requested: Optional[str], primary: str) -> tuple[str, str, str]:
+def choose_general(
+    rows: list[dict], kind: str, requested: Optional[str], primary: str, self_judge: bool = False
+) -> tuple[str, str, str]:
     """(suite, scorer, why) of the general axis the chart and S1's keep_general rule read.
 
     kind: "held_out" (default) or "trained"; requested: sweep.general_scorer, "SUITE:SCORER" or
     "SCORER". Held-out general prefers an lm-eval task, then the instruction set under the primary
-    scorer or a reference-based one; with none of them it falls back to trained-family general."""
+    scorer or a reference-based one (AXIS_RULE; self_judge: the judge is the base model itself, never
+    an axis); with none of them it falls back to trained-family general."""
     axes = general_axes(rows)
     if requested:
         suite, _, scorer = requested.rpartition(":")
@@ -157,7 +175,7 @@ def choose_general(rows: list[dict], kind: str, requested: Optional[str], primar
     for suite, scorer in axes:
         if suite.startswith(LM_EVAL_PREFIX):
             return suite, scorer, why + f"held-out general: lm-eval `{suite[len(LM_EVAL_PREFIX) :]}`, metric `{scorer}`"
-    for scorer in (primary,) + FALLBACK_SCORERS:
+    for scorer in (primary,) + fallback_scorers(self_judge):
         if (HELD_OUT, scorer) in axes:
             return HELD_OUT, scorer, why + f"held-out general: the instruction set, scored by `{scorer}`"
     suite, scorer = next(a for a in axes if is_held_out(a[0]))
@@ -167,6 +185,12 @@ def choose_general(rows: list[dict], kind: str, requested: Optional[str], primar
 # when the sweep's primary scorer has no in-domain scores (a free-text user task has no task
 # checker), the first of these that scored both suites carries the report
 FALLBACK_SCORERS = ("judge", "embedding", "chrf", "rougeL", "rouge1", "bleu", "exact_match")
+
+
+def fallback_scorers(self_judge: bool = False) -> tuple:
+    """FALLBACK_SCORERS, without the judge when it is the base model grading itself (eval.judge
+    backend local, model base): a model under test judging its own kind is no independent axis."""
+    return tuple(s for s in FALLBACK_SCORERS if not (self_judge and s.startswith("judge")))
 
 
 def suite_coverage(rows: list[dict], scorer: str) -> set:
@@ -267,6 +291,7 @@ class Recommendation:
     reason: str
     confidence: str
     tied: list = field(default_factory=list)  # points the evidence cannot separate from `point`
+    notes: list = field(default_factory=list)  # S1: undetermined points that would beat the pick
 
 
 # --- paired statistics over the prompts every model answered -------------------------------
@@ -277,7 +302,6 @@ def attach_samples(
     samples: dict,
     scorer: str,
     suites=("in_domain", "general"),
-    resamples: int = 1000,
     general: Optional[tuple] = None,
 ) -> None:
     """Give each point its per-prompt scores (seeds x prompts, aligned across points) and CIs.
@@ -297,8 +321,8 @@ def attach_samples(
             if not np.isfinite(p.scores[axis]).any():
                 p.scores[axis] = np.zeros((len(p.cells), 0))
     for p in pts:
-        p.in_ci = mean_ci(p, "in_domain", resamples) or p.in_ci
-        p.gen_ci = mean_ci(p, "general", resamples) or p.gen_ci
+        p.in_ci = mean_ci(p, "in_domain") or p.in_ci
+        p.gen_ci = mean_ci(p, "general") or p.gen_ci
         if not p.is_base and base_preds:
             same = total = 0
             for c in p.cells:
@@ -316,27 +340,25 @@ def _score(entry, scorer):
     return math.nan if v is None else float(v)
 
 
-def mean_ci(p: Point, suite: str, resamples: int = 1000) -> Optional[Estimate]:
+def mean_ci(p: Point, suite: str) -> Optional[Estimate]:
     a = p.scores.get(suite)
     if a is None or not a.size:
         return None
-    return paired_difference(a, np.zeros(a.shape[1]), b_weight=0.0, resamples=resamples)
+    return mean_interval(a)
 
 
-def diff(p: Point, q: Point, suite: str, q_weight: float = 1.0, resamples: int = 1000) -> Optional[Estimate]:
-    """p minus q_weight x q on the prompts both answered (q's seeds averaged per prompt)."""
+def diff(p: Point, q: Point, suite: str, q_weight: float = 1.0) -> Optional[Estimate]:
+    """p minus q_weight x q on the prompts both answered, each side's seeds counted (swap-invariant)."""
     a, b = p.scores.get(suite), q.scores.get(suite)
     if a is None or b is None or not a.size or not b.size:
         return None
-    with np.errstate(all="ignore"):
-        return paired_difference(
-            a, np.nanmean(b, axis=0) if b.shape[0] > 1 else b[0], b_weight=q_weight, resamples=resamples
-        )
+    return paired_difference(a, b, b_weight=q_weight)
 
 
 def recommend(pts: list[Point], keep_general: float) -> list[Recommendation]:
-    """S1: the highest in-domain point whose general score is not below keep_general x base with 95 %
-    confidence (paired CI above the floor); S2: the highest in-domain point and the points tied with it.
+    """S1: the highest in-domain point whose general score is shown above keep_general x base (95 %
+    confidence, Holm over the points); undetermined points that would beat it are named with the
+    test size that would decide them. S2: the highest in-domain point and the points tied with it.
 
     Without per-prompt scores (a results table alone) the rules fall back to the point estimates.
     """
@@ -352,22 +374,26 @@ def recommend(pts: list[Point], keep_general: float) -> list[Recommendation]:
             "highest in-domain among points whose general score stays "
             f">= {keep_general:.0%} of the base model's ({floor:.3f})",
         )
+        tested = []
         for p in cells:
-            margin = diff(p, base, "general", keep_general)
-            if margin is not None and margin.ci_low is not None:
-                p.keeps_general = margin.ci_low >= 0
+            p.general_margin = diff(p, base, "general", keep_general)
+            if p.general_margin is not None and p.general_margin.p_value is not None:
+                tested.append(p)
             else:
                 p.keeps_general = p.general >= floor
-            if p.keeps_general:
-                eligible.append(p)
-        if any(diff(p, base, "general") is not None for p in cells):
-            why += " with 95 % confidence (paired bootstrap over prompts)"
+        for p, adjusted in zip(tested, holm([p.general_margin.p_value for p in tested])):
+            p.keeps_general = (p.general_margin.value > 0) if adjusted < ALPHA else None
+        eligible = [p for p in cells if p.keeps_general]
+        if tested:
+            why += (f", shown above it with 95 % confidence (paired prompts and each point's seeds, Holm-corrected "
+                    f"over the {len(tested)} points tested; the others are shown below it or undetermined)")
     else:
-        eligible, why = cells, "highest in-domain (no base model general score to compare against)"
-    if eligible:
-        best = max(eligible, key=lambda p: p.in_domain)
+        eligible, why, tested = cells, "highest in-domain (no base model general score to compare against)", []
+    best = max(eligible, key=lambda p: p.in_domain) if eligible else None
+    notes = _undetermined(cells, best, len(tested))
+    if best is not None:
         tied, conf = _separation(best, eligible)
-        recs.append(Recommendation("S1", best, why, conf, tied))
+        recs.append(Recommendation("S1", best, why, conf, tied, notes))
     else:
         recs.append(
             Recommendation(
@@ -376,6 +402,7 @@ def recommend(pts: list[Point], keep_general: float) -> list[Recommendation]:
                 f"no point keeps >= {keep_general:.0%} of the base general score with "
                 "95 % confidence; use the base model, a smaller ratio, or more test prompts",
                 "n/a",
+                notes=notes,
             )
         )
     best2 = max(cells, key=lambda p: p.in_domain)
@@ -410,44 +437,86 @@ def refuse_unseeing(recs: list[Recommendation], pts: list[Point], scorer: str) -
     return out
 
 
+def _undetermined(cells: list[Point], pick: Optional[Point], tests: int) -> list[str]:
+    """S1's undetermined points that would beat the pick in-domain, and what would decide each."""
+    notes = []
+    for p in sorted(cells, key=lambda p: -p.in_domain):
+        m = p.general_margin
+        if p.keeps_general is not None or m is None or m.ci_low is None:
+            continue
+        if pick is not None and p.in_domain <= pick.in_domain:
+            continue
+        need = prompts_to_decide(m, tests)
+        if need is None:
+            decide = ("its seeds disagree more than its margin: more seeds, not more prompts, would decide it"
+                      if m.var_seed > 0 else "its estimate sits on the floor: no practical test size decides it")
+        elif need > 1000 * m.n:
+            decide = "its estimate sits almost on the floor: no practical test size decides it"
+        else:
+            decide = (f"about {need} held-out general prompts (now {m.n}) would decide it "
+                      "(80 % power at its current estimate)")
+        what = "would beat the pick in-domain" if pick is not None else "scores"
+        notes.append(f"{p.tag} {what} ({p.in_domain:.3f}) but is undetermined on the general floor: margin "
+                     f"{m.value:+.3f}, 95 % CI [{m.ci_low:+.3f}, {m.ci_high:+.3f}]; {decide}")
+    return notes
+
+
 def _separation(best: Point, pool: list[Point]) -> tuple[list, str]:
-    """Which points the evidence cannot tell apart from `best` on in-domain, said in words."""
+    """Which points the evidence cannot tell apart from `best` on in-domain, said in words: "high"
+    only when it leads every other point, Holm-corrected over those comparisons."""
     others = [p for p in pool if p is not best]
     if not others:
         return [], "only one candidate"
     runner = max(others, key=lambda p: p.in_domain)
     d = diff(best, runner, "in_domain")
     if d is None or d.ci_low is None:
-        return _seed_spread(best, runner)
-    tied = [
-        p for p in others if (e := diff(best, p, "in_domain")) is not None and e.ci_low is not None and e.ci_low <= 0
-    ]
+        return _seed_spread(best, others)
+    comps = [(p, e) for p in others if (e := diff(best, p, "in_domain")) is not None and e.p_value is not None]
+    adjusted = holm([e.p_value for _, e in comps])
+    tied = [p for (p, e), a in zip(comps, adjusted) if a >= ALPHA or e.value <= 0]
+    family = f"Holm-corrected over {len(comps)} comparison{'s' if len(comps) != 1 else ''}"
+    differ = f"; {d.differ_text()}" if d.differ_text() else ""
+    lead = (f"lead over the runner-up ({runner.tag}): {d.value:.3f}, 95 % CI [{d.ci_low:.3f}, {d.ci_high:.3f}] "
+            f"over {d.n} paired prompts{differ}, seeds {d.seeds[0]} vs {d.seeds[1]}")
     if not tied:
-        return [], (
-            f"high: leads the runner-up ({runner.tag}) by {d.value:.3f} in-domain, 95 % CI [{d.ci_low:.3f}, "
-            f"{d.ci_high:.3f}] over {d.n} paired prompts, so the lead is real"
-        )
+        return [], f"high: leads every other point in-domain, {family} ({lead}), so the lead is real"
     names = ", ".join(p.tag for p in tied)
-    return tied, (
-        f"low: the test set cannot separate it from {names} (lead over {runner.tag}: {d.value:.3f}, 95 % CI "
-        f"[{d.ci_low:.3f}, {d.ci_high:.3f}] over {d.n} paired prompts includes 0); any of them is as good "
-        f"on this evidence"
-    )
+    why = f"low: the test set cannot separate it from {names} ({lead}"
+    if d.ci_low > 0:
+        why += f"; the CI excludes 0 but the lead does not hold {family}"
+    why += "); any of them is as good on this evidence"
+    if min(d.seeds) <= 2 and d.seed_share > 0.5:
+        why += (f". Most of that uncertainty is seed-to-seed ({d.seed_share:.0%}): {min(d.seeds)} seeds per point "
+                "cannot support the claim; train 3 or more")
+    return tied, why
 
 
-def _seed_spread(best: Point, runner: Point) -> tuple[list, str]:
+def _seed_spread(best: Point, others: list[Point]) -> tuple[list, str]:
+    """Without per-prompt scores: Welch's t-test on the seed means, Holm over the others; "high"
+    needs 3 or more seeds per point (with 2, one seed pair decides the spread)."""
     if best.seeds < 2:
         return [], "unknown: one seed per point and no per-prompt scores, so no uncertainty was measured"
+    runner = max(others, key=lambda p: p.in_domain)
+    pvals = []
+    for p in others:
+        if p.seeds < 2 or (best.in_sd == 0 and p.in_sd == 0):
+            pvals.append(0.0 if best.in_domain != p.in_domain and p.seeds >= 2 else 1.0)
+            continue
+        t = sps.ttest_ind_from_stats(best.in_domain, best.in_sd, best.seeds, p.in_domain, p.in_sd, p.seeds,
+                                     equal_var=False)
+        pvals.append(float(t.pvalue))
+    adjusted = holm(pvals)
+    tied = [p for p, a in zip(others, adjusted) if a >= ALPHA or p.in_domain >= best.in_domain]
     lead = best.in_domain - runner.in_domain
     spread = math.sqrt(best.in_sd**2 + runner.in_sd**2)
-    if lead > 2 * spread:
-        return (
-            [],
-            f"high: leads the runner-up ({runner.tag}) by {lead:.3f}, more than twice the seed spread ({spread:.3f})",
-        )
-    if lead > spread:
-        return [], f"medium: leads the runner-up ({runner.tag}) by {lead:.3f}, above the seed spread ({spread:.3f})"
-    return [runner], f"low: the runner-up ({runner.tag}) is within the seed spread ({lead:.3f} vs {spread:.3f})"
+    what = (f"leads the runner-up ({runner.tag}) by {lead:.3f} (seed spread {spread:.3f}; Welch's t on the seed "
+            f"means, Holm-corrected over {len(others)} comparison{'s' if len(others) != 1 else ''}, no per-prompt "
+            f"scores)")
+    if tied:
+        return tied, f"low: {what}, which does not separate it from {', '.join(p.tag for p in tied)}"
+    if min([best.seeds] + [p.seeds for p in others]) < 3:
+        return [], f"medium: {what}; 2 seeds per point are too few to call it high"
+    return [], f"high: {what}"
 
 
 def detectable_difference(p: Point, suite: str = "in_domain") -> Optional[float]:

@@ -21,6 +21,8 @@ def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Call
         "cells": len(cells),
         "missing": missing,
         "target_spec": _target_spec(recipe, paths),
+        # the base model judging its own outputs is never the general axis (summary.fallback_scorers)
+        "self_judge": recipe.eval.judge.backend == "local" and recipe.eval.judge.model == "base",
     }
     files = write_report(
         rows,

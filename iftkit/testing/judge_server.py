@@ -5,6 +5,9 @@ misbehave on the first attempts at each prompt: 429 (with Retry-After), 500, a 2
 is not JSON, or a reply slower than the client's timeout. With `logprobs=True` it answers a
 request that asks for logprobs the way vLLM does: per token, with `top_logprobs` alternatives;
 at the verdict token the alternatives are `alternatives(verdict)` (checkable weights).
+`split_digits=True` tokenizes like Qwen or Mistral, one token per digit ("10" = "1", "0"): the
+first digit's alternatives are `alternatives`' first digits, the next digit's `NEXT_DIGIT`.
+`verdict_mass` scales the probability the verdict token puts on verdicts (the rest: " N/A").
 """
 
 import hashlib
@@ -16,27 +19,35 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 NOT_A_VERDICT = " N/A"  # an alternative at the verdict token that is no allowed verdict
+NEXT_DIGIT = {"0": 0.95, "\n": 0.05}  # split digits: after the "1" of "10", 0.05 on ending at "1"
 
 
-def alternatives(verdict: str) -> dict:
-    """Probabilities the server gives at the verdict token: 0.6 on its verdict, 0.3 on a
-    neighbour, 0.1 on something that is not a verdict (ignored by the judge, then renormalised)."""
+def alternatives(verdict: str, mass: float = 0.9) -> dict:
+    """Probabilities the server gives at the verdict token: 2/3 of `mass` on its verdict, 1/3 on a
+    neighbour, the rest on something that is not a verdict (ignored by the judge, then renormalised)."""
     if verdict in ("A", "B", "tie"):
         other = "B" if verdict == "A" else "A"
     else:
         other = str(int(verdict) - 2 if int(verdict) >= 2 else int(verdict) + 2)
-    return {f" {verdict}": 0.6, f" {other}": 0.3, NOT_A_VERDICT: 0.1}
+    return {f" {verdict}": mass * 2 / 3, f" {other}": mass / 3, NOT_A_VERDICT: 1 - mass}
 
 
-def _logprobs_content(text: str) -> list:
-    tokens = re.findall(r"\s*\w+|\s*[^\w\s]|\s+", text)
+def _logprobs_content(text: str, split_digits: bool = False, mass: float = 0.9) -> list:
+    pattern = r"\s*[^\W\d]+|\s?\d|\s*[^\w\s]|\s+" if split_digits else r"\s*\w+|\s*[^\w\s]|\s+"
+    tokens = re.findall(pattern, text)
     assert "".join(tokens) == text
     verdict = re.search(r"(?:Score|Winner): (\w+)", text)
     out = []
     for i, tok in enumerate(tokens):
         alts = {tok: 0.9}
-        if verdict and i > 0 and tok.strip() == verdict.group(1) and tokens[i - 1] == ":":
-            alts = alternatives(verdict.group(1))
+        if verdict and i > 0 and tokens[i - 1] == ":":
+            if tok.strip() == verdict.group(1):
+                alts = alternatives(verdict.group(1), mass)
+            elif split_digits and verdict.group(1).isdigit() and tok.strip() == verdict.group(1)[0]:
+                alts = {f" {k.strip()[0]}" if k != NOT_A_VERDICT else k: p
+                        for k, p in alternatives(verdict.group(1), mass).items()}
+        elif split_digits and verdict and i > 1 and tokens[i - 2] == ":" and tok in NEXT_DIGIT:
+            alts = NEXT_DIGIT
         out.append({"token": tok, "logprob": math.log(alts.get(tok, 0.9)),
                     "top_logprobs": [{"token": t, "logprob": math.log(p)} for t, p in alts.items()]})
     return out
@@ -57,11 +68,12 @@ def verdict_for(messages) -> str:
 
 
 class JudgeServer:
-    def __init__(self, faults=(), slow_s: float = 0.0, delay_s: float = 0.0, logprobs: bool = False, port: int = 0):
+    def __init__(self, faults=(), slow_s: float = 0.0, delay_s: float = 0.0, logprobs: bool = False, port: int = 0,
+                 split_digits: bool = False, verdict_mass: float = 0.9):
         self.faults = list(faults)  # failure kinds served, in order, on the first attempts at each prompt
         self.slow_s = slow_s
         self.delay_s = delay_s  # every request takes this long (to observe concurrency)
-        self.logprobs = logprobs
+        self.logprobs, self.split_digits, self.verdict_mass = logprobs, split_digits, verdict_mass
         self.bodies: list[dict] = []
         self.requests = 0
         self.in_flight = 0
@@ -109,7 +121,7 @@ class JudgeServer:
                 words = sum(len(re.findall(r"\S+", m["content"])) for m in body["messages"])
                 choice = {"message": {"role": "assistant", "content": text}}
                 if server.logprobs and body.get("logprobs"):
-                    choice["logprobs"] = {"content": _logprobs_content(text)}
+                    choice["logprobs"] = {"content": _logprobs_content(text, server.split_digits, server.verdict_mass)}
                 out = {"choices": [choice], "usage": {"prompt_tokens": words, "completion_tokens": len(text.split())}}
                 self._send(200, json.dumps(out).encode())
 

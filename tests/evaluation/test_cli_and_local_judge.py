@@ -118,9 +118,28 @@ SAMPLES = [
 ]
 
 
-def test_local_judge_reads_verdicts_from_probabilities_never_unparseable(tmp_path, tiny_model_dir):
+def test_a_random_model_puts_too_little_probability_on_verdicts_and_says_so(tmp_path, tiny_model_dir):
+    """A random tiny model spreads its next-token probability over its whole vocabulary: read
+    from probabilities, its verdicts carry their mass, fall below the threshold and count as
+    unparseable (they used to be renormalised into confident-looking scores)."""
+    counters = Counters()
+    client = _local_judge(tmp_path, tiny_model_dir, counters)
+    res = get_scorer("judge", client=client, prompt=load_judge_prompt("reference")).score_detailed(SAMPLES)
+    assert res.values["judge"] == [None, None, None]
+    for detail in res.details:
+        cand = detail["verdicts"]["candidate"]
+        assert cand["status"] == "unparseable" and cand["mass"] < 0.5 and cand["method"] == "probs"
+    assert counters.verdicts.low_mass == counters.verdicts.unparseable == 6 and counters.verdicts.scored == 0
+    assert "WARNING: the judge scored 0 of 6 verdicts" in counters.verdicts.line()
+
+
+def test_local_judge_reads_verdicts_from_probabilities_never_unparseable(tmp_path, tiny_model_dir, monkeypatch):
     """A random tiny model cannot write "Score: N", but it has a next-token distribution: every
-    verdict is a probability-weighted score, with its distribution kept for the report."""
+    verdict is a probability-weighted score, with its distribution kept for the report (here with
+    the mass threshold off: a random model's mass is tiny, see the test above)."""
+    from iftkit.evaluation.judge import verdicts
+
+    monkeypatch.setattr(verdicts, "MIN_VERDICT_MASS", 0.0)
     counters = Counters()
     client = _local_judge(tmp_path, tiny_model_dir, counters)
     assert client.label.endswith("(weak judge)")

@@ -165,3 +165,49 @@ def test_pairwise_judge_asks_both_orders(tmp_path):
     assert res.values["judge_pairwise"] == [0.5, 0.0]
     got = res.details[1]["verdicts"]
     assert [got["candidate_first"]["parsed"], got["reference_first"]["parsed"]] == ["B", "A"]  # reference wins twice
+
+
+def test_a_tokenizer_that_splits_10_into_two_tokens_is_decoded_not_misread(tmp_path):
+    """Qwen and Mistral write "10" as "1", "0": the verdict is P("1") x P("0" | "1"), not the
+    first token's alternatives (which read "Score: 10" as about 3)."""
+    samples = SAMPLES[:2] + [
+        Sample(prompt=[{"role": "user", "content": "Say abc"}], prediction="abc", reference="xyz"),  # "Score: 3"
+    ]
+    with JudgeServer(logprobs=True, split_digits=True) as server:
+        client, _ = _client(server, tmp_path, verdict="auto")
+        res = get_scorer("judge", client=client, prompt=load_judge_prompt("reference")).score_detailed(samples)
+    # "10": 0.6 x 0.95 on 10, 0.6 x 0.05 on 1 (ends after "1"), 0.3 on 8; mass 0.9
+    assert res.values["judge"][0] == pytest.approx((0.57 * 10 + 0.03 * 1 + 0.3 * 8) / 0.9)
+    verdict = res.details[0]["verdicts"]["candidate"]
+    assert verdict["probs"] == pytest.approx({"10": 0.57 / 0.9, "1": 0.03 / 0.9, "8": 0.3 / 0.9}, abs=1e-5)
+    assert verdict["status"] == "scored" and verdict["mass"] == pytest.approx(0.9)
+    assert res.values["judge"][1] == pytest.approx((0.6 * 5 + 0.3 * 3) / 0.9)  # one-digit verdicts as before
+    # "Score: 3" with 0.3 on " 1": "1" or the start of "10"? The server's list cannot tell: unparseable
+    bad = res.details[2]["verdicts"]["candidate"]
+    assert res.values["judge"][2] is None and bad["status"] == "unparseable" and "multi-token" in bad["error"]
+
+
+def test_too_little_probability_on_allowed_verdicts_is_unparseable_and_reported(tmp_path):
+    with JudgeServer(logprobs=True, verdict_mass=0.3) as server:
+        counters = Counters()
+        client, _ = _client(server, tmp_path, counters, verdict="auto")
+        res = get_scorer("judge", client=client, prompt=load_judge_prompt("reference")).score_detailed(SAMPLES[:2])
+    assert res.values["judge"] == [None, None]
+    verdict = res.details[0]["verdicts"]["candidate"]
+    assert verdict["status"] == "unparseable" and verdict["mass"] == pytest.approx(0.3)
+    assert "only 0.30 of the judge's probability" in verdict["error"]
+    line = counters.verdicts.line()
+    assert "0 scored, 4 unparseable (4 with too little probability on allowed verdicts)" in line
+    assert "mean probability on allowed verdicts 0.30" in line
+    assert "WARNING: the judge scored 0 of 4 verdicts" in line
+
+
+def test_a_judge_that_never_follows_the_format_warns(tmp_path):
+    samples = [Sample(prompt=[{"role": "user", "content": f"Q{i}"}], prediction=f"UNPARSEABLE {i}",
+                      reference="UNPARSEABLE ref") for i in range(3)]
+    with JudgeServer() as server:
+        counters = Counters()
+        client, _ = _client(server, tmp_path, counters)
+        res = get_scorer("judge", client=client, prompt=load_judge_prompt("reference")).score_detailed(samples)
+    assert res.values["judge"] == [None] * 3
+    assert "WARNING: the judge scored 0 of 6 verdicts" in counters.verdicts.line()

@@ -20,7 +20,7 @@ def _sweep_with_a_scaled_specialist():
             "base": ({}, _bits(10), _bits(40)),
             "r1": ({"mix.target_ratio": 0.1}, _bits(20), _bits(40)),
             "r10": ({"mix.target_ratio": 1.0}, _bits(58), _bits(10)),
-            SCALED: ({"mix.target_ratio": 1.0}, _bits(50), _bits(41)),
+            SCALED: ({"mix.target_ratio": 1.0}, _bits(50), _bits(48)),
         }
     )
     for r in rows:

@@ -166,13 +166,17 @@ def test_target_file_sweep_runs_end_to_end_and_reports_the_user_task(tmp_path, t
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "primary scorer: task_tolerant, from sweep.primary_scorer" in proc.stdout
     # two training steps on a random tiny model may leave every point at the same in-domain score: then the
-    # sweep names no point and says why, else it names one
+    # sweep names no point and says why. Else S1 may show no point above the general floor (the honest
+    # outcome), and says so; S2 names one
     summary = json.loads((tmp_path / "runs" / "routing-sweep" / "report" / "summary.json").read_text())
     trained = {p["in_domain"] for p in summary["points"] if p["x"] != "base"}
     if len(trained) == 1:
         assert "no recommendation for S1: every trained point scores" in proc.stdout
     else:
-        assert "recommended for S1: mix.target_ratio =" in proc.stdout
+        assert "recommended for S1: mix.target_ratio =" in proc.stdout or (
+            "no recommendation for S1: no point keeps" in proc.stdout
+        )
+        assert "recommended for S2: mix.target_ratio =" in proc.stdout
     assert "[base] target task routing: label task (billing, shipping, technical)" in proc.stdout
     root = tmp_path / "runs" / "routing-sweep"
     rows = [json.loads(x) for x in (root / "results.jsonl").read_text().splitlines()]

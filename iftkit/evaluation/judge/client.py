@@ -61,7 +61,11 @@ class JudgeClient:
             self.tally.scored += v.status == "scored"
             self.tally.unparseable += v.status == "unparseable"
             self.tally.failed += v.status == "failed"
-            self.tally.by_probs += v.method in ("probs", "logprobs")
+            self.tally.by_probs += v.status == "scored" and v.method in ("probs", "logprobs")
+            if v.mass is not None:
+                self.tally.mass_total += v.mass
+                self.tally.mass_count += 1
+                self.tally.low_mass += v.status == "unparseable" and v.mass < vd.MIN_VERDICT_MASS
         return out
 
     def _from_reply(self, prompt: JudgePrompt, c) -> vd.Verdict:

@@ -48,7 +48,9 @@ class CachedChat:
 
     def choice_probs(self, messages_list: list, choices: list[str], prefix: str = "",
                      desc: Optional[str] = None) -> list[Completion]:
-        keys = [self.key("choice_probs", {"choices": list(choices), "prefix": prefix}, m) for m in messages_list]
+        # "mass": entries cached before the choice probabilities kept their mass (sum) are asked again
+        keys = [self.key("choice_probs", {"choices": list(choices), "prefix": prefix, "mass": True}, m)
+                for m in messages_list]
 
         def call(idx, on_done):
             return self.backend.choice_probs([messages_list[i] for i in idx], choices, prefix, on_done=on_done)

@@ -8,7 +8,9 @@ per leaf of the inner nodes: one for single-token choices ("A", "B", "7") and fo
 (prompt + "1" gives the distributions before and after the "1"). A
 choice that is a prefix of another ("1" vs "10") gets the probability of stopping there:
 P(path) minus the mass that continues into a longer choice. The result is normalised over the
-choices, so it is a distribution over verdicts with no parsing at all.
+choices, so it is a distribution over verdicts with no parsing at all. It is not normalised:
+the masses sum to what the model puts on allowed choices at all, which the judge records
+(verdicts.from_probs) and treats as unparseable when too little.
 """
 
 import math
@@ -42,7 +44,8 @@ class ChoiceTrie:
         return [p for p in self.wants if not any(len(q) > len(p) and q[: len(p)] == p for q in self.wants)]
 
     def distribution(self, lps: dict) -> dict:
-        """{choice index: p} from {node: {token: logprob}}; empty when no choice has any mass."""
+        """{choice index: p} from {node: {token: logprob}}, p = the probability of exactly that choice
+        (not normalised: the sum is the mass on allowed choices); empty when no choice has any mass."""
         def path_logprob(r: tuple) -> float:
             return sum(lps[r[:k]].get(r[k], -math.inf) for k in range(len(r)))
 
@@ -52,8 +55,7 @@ class ChoiceTrie:
             for t in self.wants.get(r, ()):  # the part of p that goes on into a longer choice
                 p -= math.exp(path_logprob(r + (t,)))
             mass[i] = max(p, 0.0)
-        total = sum(mass.values())
-        return {i: m / total for i, m in mass.items()} if total > 0.0 else {}
+        return mass if sum(mass.values()) > 0.0 else {}
 
 
 def choice_distribution(sequences: list, next_logprobs: NextLogprobs) -> tuple[dict, int]:

@@ -1,0 +1,48 @@
+"""The comparison statistics checked by simulation with a known truth (a small setting of
+scripts/calibrate_stats.py), and the same check catching the old seed-averaging comparison."""
+
+import numpy as np
+
+from iftkit.meta import calibration, stats
+from iftkit.meta.calibration import Setting
+
+
+def test_equal_adapters_with_a_seed_effect_rarely_get_high_confidence_and_intervals_cover():
+    setting = Setting(0.0, True, "binary", prompts=100, seeds=2)
+    got = calibration.evaluate(setting, reps=1500, seed=7)
+    # goal 0.05 / 0.93; the margins are the Monte Carlo error of 1500 sweeps (about 0.006)
+    assert got["false_lead_rate"] <= 0.065
+    assert got["coverage"] >= 0.92
+
+
+def test_a_known_difference_is_covered_on_0_to_10_scores():
+    got = calibration.evaluate(Setting(0.10, True, "0-10", prompts=33, seeds=3), reps=800, seed=3)
+    assert got["false_lead_rate"] is None and got["coverage"] >= 0.92
+
+
+def _old_percentile_bootstrap_lead(a, b, resamples=300, seed=0):
+    """The comparison before issue 24: b's seeds averaged per prompt, a's seeds and the prompts
+    resampled, percentile interval; True where the interval excludes 0."""
+    rng = np.random.default_rng(seed)
+    b = b.mean(-2)  # (reps, prompts): the runner-up's seed spread is gone
+    r, s, n = a.shape
+    prompts = rng.integers(0, n, (resamples, n))
+    rows = rng.integers(0, s, (resamples, s))
+    a_means = a[:, rows].mean(2)  # (reps, resamples, prompts)
+    values = np.take_along_axis(a_means, prompts[None], 2).mean(-1) - b[:, prompts].mean(-1)
+    lo, hi = np.quantile(values, [0.025, 0.975], axis=1)
+    return (lo > 0) | (hi < 0)
+
+
+def test_the_check_catches_the_old_comparison_that_averaged_the_runner_ups_seeds():
+    setting = Setting(0.0, True, "binary", prompts=100, seeds=2)
+    x = calibration.simulate(setting, 600, np.random.default_rng(7))
+    new = stats.compare_arrays(x[:, 0], x[:, 1])["p"] < 0.05
+    old = _old_percentile_bootstrap_lead(x[:, 0], x[:, 1])
+    assert old.mean() > 0.09 and new.mean() < 0.065
+
+
+def test_the_effect_solved_for_gives_the_true_difference():
+    rng = np.random.default_rng(0)
+    x = calibration.simulate(Setting(0.10, True, "binary", prompts=400, seeds=5), 300, rng)
+    assert abs((x[:, 0].mean() - x[:, 1].mean()) - 0.10) < 0.01
