@@ -1,0 +1,36 @@
+"""The SLURM job scripts' resource requests (`--emit slurm --gpus-per-task N --cpus-per-task N`)."""
+
+from pathlib import Path
+
+from iftkit.sweep.emit import job_names, slurm_scripts
+from iftkit.sweep.grid import Cell
+from iftkit.testing.sweep_runs import run_sweep, sweep_recipe
+
+
+def cells():
+    return [
+        Cell(label=f"ratio={r}-seed=0", values={}, seed=0, recipe=None, overrides=[], train_hash="h", eval_hash="e")
+        for r in (0.0, 1.0)
+    ]
+
+
+def test_default_jobs_ask_for_one_gpu_and_eight_cpus_and_cpu_only_jobs_ask_for_no_gpu():
+    default = slurm_scripts(cells(), "r.yaml", Path("/runs/s"))
+    cpu = slurm_scripts(cells(), "r.yaml", Path("/runs/s"), gpus_per_task=0, cpus_per_task=1)
+    for name in ("base.slurm", "sweep.slurm"):
+        assert "#SBATCH --gpus-per-task=1\n#SBATCH --cpus-per-task=8\n" in default[name]
+        assert "--gpus-per-task" not in cpu[name] and "#SBATCH --cpus-per-task=1\n" in cpu[name]
+        # torch keeps to the CPUs the job was given
+        assert 'export OMP_NUM_THREADS="${OMP_NUM_THREADS:-$SLURM_CPUS_PER_TASK}"' in cpu[name]
+    assert "#SBATCH --job-name=iftkit-s-base" in cpu["base.slurm"] and job_names(Path("/runs/s")) == (
+        "iftkit-s-base",
+        "iftkit-s",
+    )
+
+
+def test_resource_options_without_emit_slurm_are_a_clear_error(tmp_path, tiny_model_dir):
+    recipe = sweep_recipe(tmp_path, tiny_model_dir)
+    proc = run_sweep(recipe, tmp_path, "--gpus-per-task", "0", check=False)
+    assert proc.returncode == 2 and "--gpus-per-task and --cpus-per-task go with --emit slurm" in proc.stderr
+    proc = run_sweep(recipe, tmp_path, "--emit", "slurm", "--cpus-per-task", "0", check=False)
+    assert proc.returncode == 2 and "--cpus-per-task 1 or more" in proc.stderr
