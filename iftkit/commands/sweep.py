@@ -107,6 +107,7 @@ def run(args) -> int:
             paths.root,
             args.accelerate_config or recipe.sweep.accelerate_config,
             **resources,
+            overrides=[] if args.one_cell else extra,
         )
         print(f"wrote {path} ({len(cells)} cells)")
         if args.emit == "slurm":

@@ -56,10 +56,13 @@ def slurm_scripts(
     python: str = None,
     gpus_per_task: int = GPUS_PER_TASK,
     cpus_per_task: int = CPUS_PER_TASK,
+    overrides: list = (),
 ) -> dict[str, str]:
-    """{file name: text} of the submit script, the base-evaluation job and the cell array job."""
+    """{file name: text} of the submit script, the base-evaluation job and the cell array job.
+    `overrides` (dotted --key value args given with --emit) go into every job's command: without
+    them a job would expand another grid, into other cells, than the one emitted."""
     python = python or "python"
-    sweep = [python, "-m", "iftkit", "sweep", "--config", recipe_path, "--no-progress"]
+    sweep = [python, "-m", "iftkit", "sweep", "--config", recipe_path, *overrides, "--no-progress"]
     launcher = ["--launcher", "accelerate"] + (["--accelerate-config", accelerate_config] if accelerate_config else [])
     logs = sweep_dir / "slurm"
     base_name, name = job_names(sweep_dir)
@@ -136,6 +139,7 @@ def write_emitted(
     accelerate_config: str = None,
     gpus_per_task: int = GPUS_PER_TASK,
     cpus_per_task: int = CPUS_PER_TASK,
+    overrides: list = (),
 ) -> Path:
     """Write the SLURM scripts (returns submit.sh) or the W&B sweep config (returns it)."""
     sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -143,7 +147,13 @@ def write_emitted(
         # SLURM opens a job's --output file before the script runs: the folder must exist already
         (sweep_dir / "slurm").mkdir(exist_ok=True)
         scripts = slurm_scripts(
-            cells, recipe_path, sweep_dir, accelerate_config, gpus_per_task=gpus_per_task, cpus_per_task=cpus_per_task
+            cells,
+            recipe_path,
+            sweep_dir,
+            accelerate_config,
+            gpus_per_task=gpus_per_task,
+            cpus_per_task=cpus_per_task,
+            overrides=overrides,
         )
         for name, text in scripts.items():
             (sweep_dir / name).write_text(text)

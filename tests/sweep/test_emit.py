@@ -1,10 +1,13 @@
 """The SLURM job scripts' resource requests (`--emit slurm --gpus-per-task N --cpus-per-task N`)."""
 
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 from iftkit.sweep.emit import job_names, slurm_scripts
 from iftkit.sweep.grid import Cell
-from iftkit.testing.sweep_runs import run_sweep, sweep_recipe
+from iftkit.testing.sweep_runs import env, run_sweep, sweep_recipe
 
 
 def cells():
@@ -34,3 +37,20 @@ def test_resource_options_without_emit_slurm_are_a_clear_error(tmp_path, tiny_mo
     assert proc.returncode == 2 and "--gpus-per-task and --cpus-per-task go with --emit slurm" in proc.stderr
     proc = run_sweep(recipe, tmp_path, "--emit", "slurm", "--cpus-per-task", "0", check=False)
     assert proc.returncode == 2 and "--cpus-per-task 1 or more" in proc.stderr
+
+
+def test_overrides_given_with_emit_reach_every_job(tmp_path, tiny_model_dir):
+    recipe = sweep_recipe(tmp_path, tiny_model_dir, grid="[0.0, 1.0]")
+    grid = "{mix.target_ratio: [0.25]}"
+    out = run_sweep(recipe, tmp_path, "--emit", "slurm", "--sweep.grid", grid).stdout
+    assert "(1 cells)" in out
+    root = tmp_path / "runs" / "tiny-sweep"
+    array = (root / "sweep.slurm").read_text()
+    assert "CELLS=(ratio=0.25-seed=0)" in array
+    # what the array task runs, asked for the sweep's status instead: it sees the emitted grid
+    line = next(x for x in array.splitlines() if x.startswith("python -m iftkit sweep"))
+    cmd = shlex.split(line.replace('--cell "$CELL"', "status"))
+    proc = subprocess.run([sys.executable, *cmd[1:]], env=env(tmp_path), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "ratio=0.25-seed=0  pending" in proc.stdout and "ratio=0.0" not in proc.stdout, proc.stdout
+    assert f"--sweep.grid {shlex.quote(grid)}" in (root / "base.slurm").read_text()
