@@ -169,9 +169,11 @@ def print_status(paths, cells, recipe_path: str) -> None:
         print(f"scheduler: {view.source}")
     for label in labels:
         print(f"{label:<{width}}  {state.describe(label)}")
-        job = view.newest(*tasks[label], raw_id=records[label].get("slurm_job_id")) if view and label in tasks else None
-        if job:
-            print(f"{'':<{width}}  slurm: {job.describe()}")
+        jobs = (
+            view.for_point(*tasks[label], raw_id=records[label].get("slurm_job_id")) if view and label in tasks else []
+        )
+        if jobs:
+            print(f"{'':<{width}}  slurm: {'; then '.join(j.describe() for j in jobs)}")
     done = sum(state.get(c.label).get("status") == "done" for c in cells)
     print(f"{done} of {len(cells)} cells done; gather them with: iftkit sweep collect --config {recipe_path}")
 

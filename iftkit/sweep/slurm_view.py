@@ -53,15 +53,19 @@ class SchedulerView:
     jobs: list[Job]
     source: str  # which commands answered, for the status header
 
-    def newest(self, name: str, task: Optional[int] = None, raw_id=None) -> Optional[Job]:
-        """The latest job of that name (and array task), or the one with that raw id: a
-        resubmitted task has a newer id than the one it replaces."""
-        found = [
-            j
-            for j in self.jobs
-            if (j.name == name and (task is None or j.task == task)) or (raw_id and str(j.raw_id) == str(raw_id))
-        ]
+    def newest(self, name: str, task: Optional[int] = None) -> Optional[Job]:
+        """The latest job of that name (and array task): a resubmitted task has a newer id than
+        the one it replaces."""
+        found = [j for j in self.jobs if j.name == name and (task is None or j.task == task)]
         return max(found, key=lambda j: j.raw_id) if found else None
+
+    def for_point(self, name: str, task: Optional[int] = None, raw_id=None) -> list[Job]:
+        """The job the point's record names (the last one that worked on it) and the newest one of
+        its name and task, if that is another (a resubmission), oldest first."""
+        recorded = [j for j in self.jobs if raw_id and str(j.raw_id) == str(raw_id)]
+        newest = self.newest(name, task)
+        jobs = {j.raw_id: j for j in recorded + ([newest] if newest else [])}
+        return [jobs[k] for k in sorted(jobs)]
 
 
 def parse_squeue(text: str) -> list[Job]:

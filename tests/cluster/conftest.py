@@ -17,7 +17,7 @@ def _skip_reason():
         return "no SLURM here (sbatch not on PATH); `make test-cluster` starts a one-node cluster and runs these"
     ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True)
     if ping.returncode != 0 or "UP" not in ping.stdout:
-        said = (ping.stdout + ping.stderr).strip()
+        said = ((ping.stdout + ping.stderr).strip().splitlines() or ["no answer"])[0]
         return f"no SLURM controller answers (scontrol ping: {said}); `make test-cluster` starts one"
     return None
 

@@ -177,7 +177,8 @@ def test_emitted_sweep_runs_on_slurm_through_a_cancelled_task_and_a_drained_node
     assert node == "drained", node
     status = sweep.cli("status")
     assert status.startswith("scheduler: squeue"), status
-    assert re.search(rf"{labels[1]}  stopped while training .*\n +slurm: job {again}_1 PENDING \(", status), status
+    cancelled_then_pending = rf"slurm: job {array}_1 CANCELLED.*; then job {again}_1 PENDING \("
+    assert re.search(rf"{labels[1]}  stopped while training .*\n +{cancelled_then_pending}", status), status
     assert re.search(rf"{labels[2]}  pending\n +slurm: job {array}_2 PENDING \(", status), status
     assert re.search(rf"{labels[0]}  done .*\n +slurm: job {array}_0 COMPLETED on {slurm_node}", status), status
 

@@ -58,6 +58,9 @@ def test_newest_job_of_a_task_wins_and_other_sweeps_jobs_are_left_out(monkeypatc
     assert view.newest("iftkit-tiny-sweep", 1).id == "9_1"  # the resubmitted task, not the cancelled 6_1
     assert view.newest("iftkit-tiny-sweep", 0).id == "6_0"  # 12_0 runs another folder's sweep.slurm
     assert view.newest("iftkit-tiny-sweep-base").id == "5"
+    # the record names the cancelled task, then comes its resubmission
+    assert [j.id for j in view.for_point("iftkit-tiny-sweep", 1, raw_id="8")] == ["6_1", "9_1"]
+    assert [j.id for j in view.for_point("iftkit-tiny-sweep", 0, raw_id="7")] == ["6_0"]
 
 
 def test_jobs_squeue_forgot_come_from_the_completion_log_when_there_is_no_accounting(monkeypatch):
@@ -73,7 +76,7 @@ def test_jobs_squeue_forgot_come_from_the_completion_log_when_there_is_no_accoun
     assert view.source == "squeue + sacct --completion (the job completion log; no accounting storage)"
     assert [c[:2] for c in calls] == [["squeue", "-h"], ["sacct", "-n"], ["sacct", "--completion"]]
     assert "5,7,8" in calls[1] and "5,7,8" in calls[2]
-    assert view.newest("nope", raw_id="8").describe().startswith("job 6_1 CANCELLED")
+    assert [j.describe()[:17] for j in view.for_point("nope", raw_id="8")] == ["job 6_1 CANCELLED"]
 
 
 def test_a_controller_that_does_not_answer_is_said_once_and_status_goes_on(monkeypatch):
