@@ -61,7 +61,9 @@ def slurm_scripts(
     """{file name: text} of the submit script, the base-evaluation job and the cell array job.
     `overrides` (dotted --key value args given with --emit) go into every job's command: without
     them a job would expand another grid, into other cells, than the one emitted."""
-    python = python or "python"
+    # the interpreter that emitted the scripts (the venv's: on a cluster, on storage every node
+    # sees); a bare `python` is whatever the node's PATH has, often none or one without iftkit
+    python = python or sys.executable
     sweep = [python, "-m", "iftkit", "sweep", "--config", recipe_path, *overrides, "--no-progress"]
     launcher = ["--launcher", "accelerate"] + (["--accelerate-config", accelerate_config] if accelerate_config else [])
     logs = sweep_dir / "slurm"
@@ -186,6 +188,3 @@ def cell_from_args(cells: list[Cell], args: list[str]) -> Cell:
         f"no sweep cell matches {json.dumps(flat)} seed={seed}; known cells: {', '.join(c.label for c in cells)}"
     )
 
-
-def python_executable() -> str:
-    return sys.executable

@@ -6,7 +6,6 @@ Each cell trains the tiny model for real (accelerate launch on CPU); jobs ask fo
 no GPU (`--emit slurm --gpus-per-task 0 --cpus-per-task 1`), so two run side by side on 2 CPUs.
 """
 
-import os
 import re
 import subprocess
 import sys
@@ -68,8 +67,9 @@ class SlurmSweep:
         self.root = tmp_path / "runs" / "tiny-sweep"
         accelerate = tmp_path / "accelerate_cpu.yaml"
         accelerate.write_text(ACCELERATE_CPU)
-        # sbatch hands this environment to the jobs: the emitted `python -m iftkit` is this interpreter
-        self.env = {**env(tmp_path), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        # sbatch hands this environment to the jobs; PATH is left as it is: the jobs run the
+        # interpreter that emitted them, whatever `python` the PATH has
+        self.env = env(tmp_path)
         self.cli("--emit", "slurm", "--gpus-per-task", "0", "--cpus-per-task", "1", "--accelerate-config", accelerate)
         self.queue = Queue(job_names(self.root))
         self.submitted = []

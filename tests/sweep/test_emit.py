@@ -25,6 +25,8 @@ def test_default_jobs_ask_for_one_gpu_and_eight_cpus_and_cpu_only_jobs_ask_for_n
         assert "--gpus-per-task" not in cpu[name] and "#SBATCH --cpus-per-task=1\n" in cpu[name]
         # torch keeps to the CPUs the job was given
         assert 'export OMP_NUM_THREADS="${OMP_NUM_THREADS:-$SLURM_CPUS_PER_TASK}"' in cpu[name]
+    # the jobs run the interpreter that emitted them, not whatever `python` a node's PATH has
+    assert f"{sys.executable} -m iftkit sweep --config r.yaml" in cpu["base.slurm"]
     assert "#SBATCH --job-name=iftkit-s-base" in cpu["base.slurm"] and job_names(Path("/runs/s")) == (
         "iftkit-s-base",
         "iftkit-s",
@@ -48,9 +50,9 @@ def test_overrides_given_with_emit_reach_every_job(tmp_path, tiny_model_dir):
     array = (root / "sweep.slurm").read_text()
     assert "CELLS=(ratio=0.25-seed=0)" in array
     # what the array task runs, asked for the sweep's status instead: it sees the emitted grid
-    line = next(x for x in array.splitlines() if x.startswith("python -m iftkit sweep"))
+    line = next(x for x in array.splitlines() if x.startswith(f"{sys.executable} -m iftkit sweep"))
     cmd = shlex.split(line.replace('--cell "$CELL"', "status"))
-    proc = subprocess.run([sys.executable, *cmd[1:]], env=env(tmp_path), capture_output=True, text=True)
+    proc = subprocess.run(cmd, env=env(tmp_path), capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "ratio=0.25-seed=0  pending" in proc.stdout and "ratio=0.0" not in proc.stdout, proc.stdout
     assert f"--sweep.grid {shlex.quote(grid)}" in (root / "base.slurm").read_text()
