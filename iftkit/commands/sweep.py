@@ -164,7 +164,8 @@ def print_status(paths, cells, recipe_path: str) -> None:
     records = {label: state.get(label) for label in tasks}
     raw_ids = {r["slurm_job_id"]: r.get("slurm_job") for r in records.values() if r.get("slurm_job_id")}
     scripts = (paths.root / "base.slurm", paths.root / "sweep.slurm")
-    view = query((base_name, array_name), scripts, raw_ids)
+    # only a sweep emitted for SLURM has jobs to look for
+    view = query((base_name, array_name), scripts, raw_ids) if scripts[1].is_file() else None
     if view is not None:
         print(f"scheduler: {view.source}")
     for label in labels:
