@@ -1,4 +1,6 @@
 # Two commands do everything: `make quickstart` (main job) and `make test` (whole suite).
+# `make test-cluster` starts a one-node SLURM cluster (scripts/slurm_local.sh, root or sudo) and
+# runs tests/cluster against it; `make test` skips those where no controller answers.
 # Both depend on `setup`, which creates or reuses .venv, installs iftkit with its dev and bench
 # extras (bench = lm-evaluation-harness; CPU torch on machines without an NVIDIA GPU), and fetches
 # the offline default model.
@@ -11,7 +13,7 @@ STAMP := $(VENV)/.iftkit-installed
 # (TORCH_CUDA, default the PyPI build): scripts/setup_torch.sh.
 TORCH_CPU ?= torch==2.13.0
 
-.PHONY: setup quickstart test clean-cache
+.PHONY: setup quickstart test test-cluster clean-cache
 
 setup: $(STAMP)
 	@HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(VENV)/bin/iftkit model fetch >/dev/null
@@ -30,6 +32,18 @@ quickstart: setup
 test: setup
 	$(VENV)/bin/ruff check .
 	HF_HUB_OFFLINE=1 WANDB_MODE=offline $(PY) -m pytest -q
+
+# The cluster goes down again afterwards unless it was up before; IFTKIT_REQUIRE_CLUSTER makes a
+# missing or busy cluster fail the tests instead of skipping them.
+test-cluster: setup
+	@as_root=$$([ "$$(id -u)" = 0 ] || echo sudo); was_up=0; \
+	scripts/slurm_local.sh status >/dev/null 2>&1 && was_up=1; \
+	$$as_root scripts/slurm_local.sh up || exit 1; \
+	start=$$(date +%s); \
+	IFTKIT_REQUIRE_CLUSTER=1 HF_HUB_OFFLINE=1 WANDB_MODE=offline $(PY) -m pytest -q tests/cluster; rc=$$?; \
+	echo "test-cluster: tests took $$(( $$(date +%s) - start )) s"; \
+	[ $$was_up = 1 ] || $$as_root scripts/slurm_local.sh down; \
+	exit $$rc
 
 clean-cache:
 	rm -rf $${IFTKIT_CACHE:-$$HOME/.cache/iftkit}

@@ -2,7 +2,8 @@
 
 run (default): evaluate the base model, train + evaluate every grid cell not already done,
 then write results, charts and report under runs/<name>/. Rerunning skips finished cells.
-status: one line per cell from its state record (done, running where, stopped, failed why).
+status: one line per cell from its state record (done, running where, stopped, failed why), and
+on a SLURM machine what squeue/sacct say about the job that runs or ran it.
 collect: gather whatever cells have finished (e.g. on shared storage after a SLURM array)
 into the results table and report, without training anything.
 """
@@ -46,6 +47,12 @@ def add_arguments(p):
     p.add_argument(
         "--emit", choices=["slurm", "wandb"], help="write a SLURM array script or W&B sweep config, run nothing"
     )
+    p.add_argument(
+        "--gpus-per-task",
+        type=int,
+        help="with --emit slurm: GPUs each job asks for (default 1; 0 for CPU-only nodes)",
+    )
+    p.add_argument("--cpus-per-task", type=int, help="with --emit slurm: CPUs each job asks for (default 8)")
     p.add_argument("--launcher", choices=["inprocess", "accelerate"], help="override sweep.launcher")
     p.add_argument("--accelerate-config", help="accelerate config file for --launcher accelerate")
     p.add_argument("--no-progress", action="store_true")
@@ -86,9 +93,22 @@ def run(args) -> int:
         )
     cells = expand(recipe, source=args.config)
     paths = SweepPaths(sweep_root(recipe))
+    resources = {
+        k: v for k, v in (("gpus_per_task", args.gpus_per_task), ("cpus_per_task", args.cpus_per_task)) if v is not None
+    }
+    if resources and args.emit != "slurm":
+        raise IftkitError("--gpus-per-task and --cpus-per-task go with --emit slurm")
+    if resources.get("gpus_per_task", 0) < 0 or resources.get("cpus_per_task", 1) < 1:
+        raise IftkitError("--gpus-per-task must be 0 or more and --cpus-per-task 1 or more")
     if args.emit:
         path = write_emitted(
-            args.emit, cells, args.config, paths.root, args.accelerate_config or recipe.sweep.accelerate_config
+            args.emit,
+            cells,
+            args.config,
+            paths.root,
+            args.accelerate_config or recipe.sweep.accelerate_config,
+            **resources,
+            overrides=[] if args.one_cell else extra,
         )
         print(f"wrote {path} ({len(cells)} cells)")
         if args.emit == "slurm":
@@ -130,14 +150,32 @@ def run(args) -> int:
 
 
 def print_status(paths, cells, recipe_path: str) -> None:
+    from iftkit.sweep.emit import job_names
     from iftkit.sweep.runner import BASE, cell_scales, point_label
+    from iftkit.sweep.slurm_view import query
     from iftkit.sweep.state import SweepState
 
     state = SweepState(paths.root)
     labels = [BASE] + [point_label(c, s) for c in cells for s in cell_scales(c)]
     width = max(len(label) for label in labels)
+    # the scheduler's view, where this is a SLURM machine: each job found by its name (array task
+    # index = the cell's place in the grid, as in sweep.slurm's CELLS) or by the id its record names
+    base_name, array_name = job_names(paths.root)
+    tasks = {BASE: (base_name, None)} | {c.label: (array_name, i) for i, c in enumerate(cells)}
+    records = {label: state.get(label) for label in tasks}
+    raw_ids = {r["slurm_job_id"]: r.get("slurm_job") for r in records.values() if r.get("slurm_job_id")}
+    scripts = (paths.root / "base.slurm", paths.root / "sweep.slurm")
+    # only a sweep emitted for SLURM has jobs to look for
+    view = query((base_name, array_name), scripts, raw_ids) if scripts[1].is_file() else None
+    if view is not None:
+        print(f"scheduler: {view.source}")
     for label in labels:
         print(f"{label:<{width}}  {state.describe(label)}")
+        jobs = (
+            view.for_point(*tasks[label], raw_id=records[label].get("slurm_job_id")) if view and label in tasks else []
+        )
+        if jobs:
+            print(f"{'':<{width}}  slurm: {'; then '.join(j.describe() for j in jobs)}")
     done = sum(state.get(c.label).get("status") == "done" for c in cells)
     print(f"{done} of {len(cells)} cells done; gather them with: iftkit sweep collect --config {recipe_path}")
 

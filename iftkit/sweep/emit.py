@@ -18,18 +18,29 @@ import yaml
 from iftkit.sweep.grid import Cell
 
 SLURM_FILES = ("submit.sh", "base.slurm", "sweep.slurm")
+GPUS_PER_TASK = 1
+CPUS_PER_TASK = 8
 
 
-def _header(job_name: str, output: str, extra: str = "") -> str:
+def job_names(sweep_dir: Path) -> tuple[str, str]:
+    """SLURM job names of (the base-model job, the cell array); `iftkit sweep status` finds the jobs by them."""
+    name = f"iftkit-{Path(sweep_dir).name}"
+    return f"{name}-base", name
+
+
+def _header(job_name: str, output: str, gpus: int, cpus: int, extra: str = "") -> str:
+    # no --gpus-per-task line at all for 0: SLURM rejects a GPU request on nodes without GPUs
+    gpu_line = f"#SBATCH --gpus-per-task={gpus}\n" if gpus else ""
     return f"""#!/usr/bin/env bash
 #SBATCH --job-name={job_name}
 #SBATCH --output={output}
-#SBATCH --gpus-per-task=1
-#SBATCH --cpus-per-task=8
+{gpu_line}#SBATCH --cpus-per-task={cpus}
 {extra}# Put IFTKIT_CACHE on storage every node sees so all tasks share one generation/judge cache and
 # one converted model, e.g. `export IFTKIT_CACHE=/shared/$USER/iftkit-cache` before submitting
 # (sbatch passes your environment on); see README "Running on a cluster".
 set -euo pipefail
+# torch would start one thread per core of the node, not one per CPU this task was given
+if [[ -n "${{SLURM_CPUS_PER_TASK:-}}" ]]; then export OMP_NUM_THREADS="${{OMP_NUM_THREADS:-$SLURM_CPUS_PER_TASK}}"; fi
 """
 
 
@@ -38,23 +49,34 @@ def _quoted(parts) -> str:
 
 
 def slurm_scripts(
-    cells: list[Cell], recipe_path: str, sweep_dir: Path, accelerate_config: str = None, python: str = None
+    cells: list[Cell],
+    recipe_path: str,
+    sweep_dir: Path,
+    accelerate_config: str = None,
+    python: str = None,
+    gpus_per_task: int = GPUS_PER_TASK,
+    cpus_per_task: int = CPUS_PER_TASK,
+    overrides: list = (),
 ) -> dict[str, str]:
-    """{file name: text} of the submit script, the base-evaluation job and the cell array job."""
-    python = python or "python"
-    sweep = [python, "-m", "iftkit", "sweep", "--config", recipe_path, "--no-progress"]
+    """{file name: text} of the submit script, the base-evaluation job and the cell array job.
+    `overrides` (dotted --key value args given with --emit) go into every job's command: without
+    them a job would expand another grid, into other cells, than the one emitted."""
+    # the interpreter that emitted the scripts (the venv's: on a cluster, on storage every node
+    # sees); a bare `python` is whatever the node's PATH has, often none or one without iftkit
+    python = python or sys.executable
+    sweep = [python, "-m", "iftkit", "sweep", "--config", recipe_path, *overrides, "--no-progress"]
     launcher = ["--launcher", "accelerate"] + (["--accelerate-config", accelerate_config] if accelerate_config else [])
     logs = sweep_dir / "slurm"
-    name = f"iftkit-{sweep_dir.name}"
+    base_name, name = job_names(sweep_dir)
     base = (
-        _header(f"{name}-base", f"{logs}/base_%j.out")
+        _header(base_name, f"{logs}/base_%j.out", gpus_per_task, cpus_per_task)
         + f"""# The base model's evaluation, once for the whole sweep; submit.sh starts the cell array after it.
 {_quoted(sweep)} --base-only
 """
     )
     labels = " ".join(shlex.quote(c.label) for c in cells)
     array = (
-        _header(name, f"{logs}/%A_%a.out", f"#SBATCH --array=0-{len(cells) - 1}\n")
+        _header(name, f"{logs}/%A_%a.out", gpus_per_task, cpus_per_task, f"#SBATCH --array=0-{len(cells) - 1}\n")
         + f"""# One sweep cell per array task: train (accelerate launch -m iftkit train) then evaluate.
 # A failed or killed task is resubmitted alone with: sbatch --array=<task id> {sweep_dir}/sweep.slurm
 CELLS=({labels})
@@ -112,14 +134,30 @@ def wandb_sweep_config(cells: list[Cell], recipe_path: str, name: str, python: s
 
 
 def write_emitted(
-    kind: str, cells: list[Cell], recipe_path: str, sweep_dir: Path, accelerate_config: str = None
+    kind: str,
+    cells: list[Cell],
+    recipe_path: str,
+    sweep_dir: Path,
+    accelerate_config: str = None,
+    gpus_per_task: int = GPUS_PER_TASK,
+    cpus_per_task: int = CPUS_PER_TASK,
+    overrides: list = (),
 ) -> Path:
     """Write the SLURM scripts (returns submit.sh) or the W&B sweep config (returns it)."""
     sweep_dir.mkdir(parents=True, exist_ok=True)
     if kind == "slurm":
         # SLURM opens a job's --output file before the script runs: the folder must exist already
         (sweep_dir / "slurm").mkdir(exist_ok=True)
-        for name, text in slurm_scripts(cells, recipe_path, sweep_dir, accelerate_config).items():
+        scripts = slurm_scripts(
+            cells,
+            recipe_path,
+            sweep_dir,
+            accelerate_config,
+            gpus_per_task=gpus_per_task,
+            cpus_per_task=cpus_per_task,
+            overrides=overrides,
+        )
+        for name, text in scripts.items():
             (sweep_dir / name).write_text(text)
             (sweep_dir / name).chmod(0o755)
         return sweep_dir / SLURM_FILES[0]
@@ -150,6 +188,3 @@ def cell_from_args(cells: list[Cell], args: list[str]) -> Cell:
         f"no sweep cell matches {json.dumps(flat)} seed={seed}; known cells: {', '.join(c.label for c in cells)}"
     )
 
-
-def python_executable() -> str:
-    return sys.executable

@@ -70,6 +70,8 @@ class SweepState:
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "slurm_job": _slurm_job(),
+            # the raw id too: an array task's own job id, which `sacct --completion` reports it under
+            "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
         }
         write_json_atomic(self.record_path(label), entry, indent=2, sort_keys=True)
 

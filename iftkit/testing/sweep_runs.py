@@ -1,6 +1,7 @@
 """What the sweep tests share: a tiny sweep recipe, the environment its processes run in, and the
 commands a user, a SLURM array task or a W&B agent would run."""
 
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 # the checkout the tests run from (sweeps run its scripts/sweep.py)
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "sweep.py"
+BASE_EVAL_LINE = "[base] evaluating the base model"
 
 TRAINING = "{max_steps: 4, per_device_train_batch_size: 4, save_steps: 2, logging_steps: 1}"
 EVAL = "{scorers: [task_strict, task_tolerant, exact_match, rougeL], max_new_tokens: 6, instruction_set: none}"
@@ -86,3 +88,19 @@ def wandb_agent_command(config: dict, index: int) -> list:
         index //= len(values)
     cmd = [sys.executable if c == "${interpreter}" else c for c in config["command"] if c != "${args}"]
     return cmd + ["--no-progress", *args]
+
+
+def assert_complete(root, labels, outputs):
+    """Every cell done, the base model evaluated once (across the processes' outputs), and one result
+    row per cell x model x suite x task x scorer: none lost, none twice."""
+    from iftkit.sweep.state import SweepState
+
+    state = SweepState(root)
+    assert {label: state.get(label).get("status") for label in labels} == {label: "done" for label in labels}
+    assert sum(out.count(BASE_EVAL_LINE) for out in outputs) == 1, "the base model was evaluated more than once"
+    rows = [json.loads(line) for line in (Path(root) / "results.jsonl").read_text().splitlines()]
+    keys = [(r["cell"], r["model"], r["suite"], r["task"], r["scorer"]) for r in rows]
+    assert len(keys) == len(set(keys)), "duplicate result rows"
+    per_cell = {cell: sum(1 for k in keys if k[0] == cell) for cell in ["base", *labels]}
+    assert set(per_cell) == {r["cell"] for r in rows}
+    assert len(set(per_cell.values())) == 1 and per_cell["base"] > 0, f"missing result rows: {per_cell}"

@@ -5,17 +5,23 @@ folder and one shared cache; afterwards every cell must be done, the base model 
 once, the results complete without duplicates, and a rerun must find nothing to do.
 """
 
-import json
 import subprocess
 import threading
 
 import pytest
 import yaml
 
-from iftkit.sweep.state import SweepState
-from iftkit.testing.sweep_runs import CHEAP, ROOT, env, run_sweep, sweep_command, sweep_recipe, wandb_agent_command
-
-BASE_EVAL_LINE = "[base] evaluating the base model"
+from iftkit.testing.sweep_runs import (
+    BASE_EVAL_LINE,
+    CHEAP,
+    ROOT,
+    assert_complete,
+    env,
+    run_sweep,
+    sweep_command,
+    sweep_recipe,
+    wandb_agent_command,
+)
 
 
 class Running:
@@ -50,18 +56,6 @@ def run_together(cmds, environ) -> list[str]:
     for p, out in zip(procs, outs):
         assert p.proc.returncode == 0, out[-3000:]
     return outs
-
-
-def assert_complete(root, labels, outputs):
-    state = SweepState(root)
-    assert {label: state.get(label).get("status") for label in labels} == {label: "done" for label in labels}
-    assert sum(out.count(BASE_EVAL_LINE) for out in outputs) == 1, "the base model was evaluated more than once"
-    rows = [json.loads(line) for line in (root / "results.jsonl").read_text().splitlines()]
-    keys = [(r["cell"], r["model"], r["suite"], r["task"], r["scorer"]) for r in rows]
-    assert len(keys) == len(set(keys)), "duplicate result rows"
-    per_cell = {cell: sum(1 for k in keys if k[0] == cell) for cell in ["base", *labels]}
-    assert set(per_cell) == {r["cell"] for r in rows}
-    assert len(set(per_cell.values())) == 1 and per_cell["base"] > 0, f"missing result rows: {per_cell}"
 
 
 def assert_nothing_to_do(out, n_cells):

@@ -112,13 +112,11 @@ def test_emit_slurm_passes_shellcheck_and_submits_base_then_cells(tmp_path, tiny
     shellcheck = Path(sys.executable).parent / "shellcheck"
     lint = subprocess.run([str(shellcheck), *(str(root / name) for name in scripts)], capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout
+    # the jobs run the interpreter that emitted them, not whatever `python` a node's PATH has
+    assert f"{sys.executable} -m iftkit sweep" in scripts["sweep.slurm"]
     # submit as a user would, through a stand-in sbatch, with the in-process launcher (no accelerate config needed)
     for name, text in scripts.items():
-        (root / name).write_text(
-            text.replace("--launcher accelerate", "--launcher inprocess").replace(
-                "python -m iftkit", f"{sys.executable} -m iftkit"
-            )
-        )
+        (root / name).write_text(text.replace("--launcher accelerate", "--launcher inprocess"))
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "sbatch").write_text(FAKE_SBATCH.format(python=sys.executable))
