@@ -13,6 +13,7 @@ from typing import Optional
 from iftkit.config.schema import Recipe
 from iftkit.errors import IftkitError
 from iftkit.evaluation.counters import Counters
+from iftkit.evaluation.degenerate import degenerate_warnings
 from iftkit.evaluation.fingerprint import json_hash
 from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest, read_adapter_card
 from iftkit.evaluation.records import SampleRecord
@@ -30,6 +31,7 @@ class EvalReport:
     counters: Counters
     rows: list = field(default_factory=list)
     judge_label: Optional[str] = None
+    warnings: list = field(default_factory=list)  # e.g. a model answering nothing or one repeated piece
 
     def lines(self) -> list[str]:
         c = self.counters
@@ -42,7 +44,7 @@ class EvalReport:
             )
             out.append(c.verdicts.line())
         out.append(c.summary_line())
-        return out
+        return out + self.warnings
 
 
 def models_under_test(recipe: Recipe, adapters: list[str], include_base: bool = True, adapter_scale: float = 1.0):
@@ -197,6 +199,7 @@ def _generate_and_score(
 
     scorers = build_scorers(recipe, names, judge_client)
     report = EvalReport(out_dir, counters, judge_label=client_box[0].label if client_box else None)
+    report.warnings = degenerate_warnings(records)
     for name, scorer in scorers.items():
         outs = list(scorer.outputs())
         ident = scorer.identity()

@@ -14,6 +14,7 @@ from typing import Optional
 
 import numpy as np
 
+from iftkit.evaluation.degenerate import count_degenerate
 from iftkit.meta.stats import Estimate, paired_difference
 
 ALL_TASKS = "__all__"
@@ -37,6 +38,7 @@ class Point:
     identical: Optional[tuple] = None  # (outputs identical to the base model's, outputs compared)
     keeps_general: Optional[bool] = None  # S1: general score not below the floor with 95 % confidence
     adapter_scale: Optional[float] = None  # the adapter's LoRA deltas times this (1 = as trained; None: base)
+    degenerate: Optional[tuple] = None  # (answers empty or one repeated piece, answers): evaluation/degenerate.py
 
     @property
     def is_base(self) -> bool:
@@ -287,6 +289,7 @@ def attach_samples(
     for p in pts:
         p.in_ci = mean_ci(p, "in_domain", resamples) or p.in_ci
         p.gen_ci = mean_ci(p, "general", resamples) or p.gen_ci
+        p.degenerate = count_degenerate(pred for c in p.cells for pred, _ in samples.get(c, {}).values())
         if not p.is_base and base_preds:
             same = total = 0
             for c in p.cells:

@@ -145,6 +145,8 @@ def _evaluate_base(recipe: Recipe, state: SweepState, h: str, out: Path, say: Ca
     say(f"[base] evaluating the base model {recipe.model.id}")
     report = run_eval(recipe, [], out, include_base=True, progress=progress)
     say(f"[base] {report.counters.summary_line()}")
+    for line in report.warnings:
+        say(f"[base] {line}")
     mix = Path(recipe.eval.mix_dir) if recipe.eval.mix_dir else out / "mix"
     if (mix / MANIFEST).is_file():
         for line in target_summary(json.loads((mix / MANIFEST).read_text())):
@@ -216,6 +218,8 @@ def _evaluate_adapter(cell: Cell, run: SweepRun, scale: float = AS_TRAINED) -> N
     adapter = str(run.paths.adapter_dir(cell))
     report = run_eval(cell.recipe, [adapter], out, include_base=False, progress=run.progress, adapter_scale=scale)
     run.say(f"[{label}] {report.counters.summary_line()}")
+    for line in report.warnings:
+        run.say(f"[{label}] {line}")
     run.state.update(label, status="done")
 
 

@@ -343,3 +343,23 @@ def test_general_kind_and_scorer_are_configurable(tmp_path):
         "sweep.general_scorer held_out:rougeL has no base-model"
     )
     assert missing.summary["general_axis"]["suite"] == "lm_eval/iftkit_mc"
+
+
+def test_report_flags_a_point_whose_answers_are_degenerate(tmp_path):
+    rows, samples = _paired(
+        {
+            "base": ({}, _bits(10), _bits(40)),
+            "r1": ({"mix.target_ratio": 0.1}, _bits(30), _bits(40)),
+        }
+    )
+    broken = ("<h2><h2><h2><h2><h2>", "")
+    samples["r1"] = {k: (broken[i % 2], v[1]) for i, (k, v) in enumerate(samples["r1"].items())}
+    files = write_report(
+        rows, tmp_path, "s", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "t"}, samples=samples
+    )
+    md = files.markdown.read_text()
+    assert "| ratio=0.1 ⚠ degenerate answers | 1 |" in md
+    assert "**Warning:** ratio=0.1 answered 120 of 120 prompts with nothing or one repeated piece" in md
+    assert "base model ⚠" not in md
+    point = next(p for p in files.summary["points"] if p["x"] == 0.1)
+    assert list(point["degenerate_answers"]) == [120, 120]
