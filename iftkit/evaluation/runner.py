@@ -36,6 +36,7 @@ class EvalReport:
     def lines(self) -> list[str]:
         c = self.counters
         out = [f"results: {self.out_dir}/results.jsonl (+ .parquet), samples: {self.out_dir}/samples.jsonl"]
+        out += self.warnings
         if self.judge_label:
             j = c.judge
             out.append(
@@ -44,7 +45,7 @@ class EvalReport:
             )
             out.append(c.verdicts.line())
         out.append(c.summary_line())
-        return out + self.warnings
+        return out
 
 
 def models_under_test(recipe: Recipe, adapters: list[str], include_base: bool = True, adapter_scale: float = 1.0):

@@ -209,3 +209,38 @@ def test_sliding_window_model_decodes_through_generate_and_batches_agree():
         ref = model.generate(ids, max_new_tokens=6, do_sample=False, eos_token_id=stop_token_ids(tok),
                              pad_token_id=tok.pad_token_id)
     assert batched[0] == tok.decode(ref[0, ids.shape[1]:], skip_special_tokens=True).strip()
+
+
+@pytest.mark.integration
+def test_smollm2_ids_unchanged_on_the_quickstart_mix(smollm2_dir, tmp_path):
+    """The real SmolLM2 tokenizer on every training row of the quickstart mix: eval's prompt ids are
+    those iftkit sent before chat_format, training's ids and labels those of TRL's own tokenisation."""
+    from pathlib import Path
+
+    from transformers import AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    from iftkit.config import load_recipe
+    from iftkit.data.mix import build_mix
+    from iftkit.data.rows import read_rows
+    from iftkit.testing.tiny import make_model
+    from iftkit.training.dataset import rows_to_dataset
+    from iftkit.training.trainer import IftkitSFTTrainer
+
+    root = Path(__file__).resolve().parents[2]
+    build_mix(load_recipe(str(root / "recipes/quickstart.yaml")), tmp_path / "mix")
+    rows = read_rows(tmp_path / "mix" / "train.jsonl")
+    raw = AutoTokenizer.from_pretrained(smollm2_dir)
+    tok = AutoTokenizer.from_pretrained(smollm2_dir)
+    for r in rows:
+        old = raw(raw.apply_chat_template(r.prompt, tokenize=False, add_generation_prompt=True),
+                  add_special_tokens=False)["input_ids"]
+        assert prompt_ids(tok, r.prompt) == old
+    assert tok.chat_template == raw.chat_template and stop_token_ids(tok) == [raw.eos_token_id]
+
+    def dataset(cls):
+        args = SFTConfig(output_dir=str(tmp_path / cls.__name__), report_to=[], use_cpu=True, dataset_num_proc=None)
+        trainer = cls(model=make_model(tok), args=args, train_dataset=rows_to_dataset(rows), processing_class=tok)
+        return [(ex["input_ids"], ex["labels"]) for ex in trainer.train_dataset]
+
+    assert dataset(IftkitSFTTrainer) == dataset(SFTTrainer)
