@@ -59,9 +59,11 @@ class VllmChat:
         return self._tok
 
     def _lora(self):
+        if not self.adapter_path:
+            return None
         from vllm.lora.request import LoRARequest
 
-        return LoRARequest(self.label, 1, self.adapter_path) if self.adapter_path else None
+        return LoRARequest(self.label, 1, self.adapter_path)
 
     def complete_many(
         self, messages_list: list, gen: GenConfig, seeds: Optional[list] = None, on_done=None
