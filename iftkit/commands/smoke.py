@@ -16,6 +16,7 @@ def add_arguments(p):
 
 
 def run(args) -> int:
+    from iftkit.evaluation.degenerate import warning_line
     from iftkit.models.chat.local import TransformersChat
     from iftkit.models.chat.types import GenConfig
     from iftkit.models.resolve import resolve_model
@@ -31,4 +32,7 @@ def run(args) -> int:
     print(f"model: {recipe.model.id} (loaded in {time.time() - start:.1f} s)")
     print(f"prompt: {args.prompt}")
     print(f"generation: {answer}")
+    warning = warning_line(recipe.model.id, [answer])
+    if warning:
+        print(warning)
     return 0

@@ -13,6 +13,7 @@ from typing import Callable, Optional
 from iftkit.config.schema import Recipe
 from iftkit.errors import IftkitError
 from iftkit.evaluation.counters import Counters
+from iftkit.evaluation.degenerate import degenerate_warnings
 from iftkit.evaluation.fingerprint import json_hash
 from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest, read_adapter_card
 from iftkit.evaluation.records import SampleRecord
@@ -32,11 +33,13 @@ class EvalReport:
     judge_label: Optional[str] = None
     limits: dict = field(default_factory=dict)  # suite -> AnswerLimit, where it differs from eval.max_new_tokens
     truncation: list = field(default_factory=list)  # lines: answers the length limit cut, per model and suite
+    warnings: list = field(default_factory=list)  # e.g. a model answering nothing or one repeated piece
 
     def lines(self) -> list[str]:
         c = self.counters
         out = [f"results: {self.out_dir}/results.jsonl (+ .parquet), samples: {self.out_dir}/samples.jsonl"]
         out += self.length_lines()
+        out += self.warnings
         if self.judge_label:
             j = c.judge
             out.append(
@@ -223,6 +226,7 @@ def _generate_and_score(
     report = EvalReport(out_dir, counters, judge_label=client_box[0].label if client_box else None,
                         limits={s: lim for s, lim in (limits or {}).items() if lim.tokens != ev.max_new_tokens},
                         truncation=truncation_lines(records))
+    report.warnings = degenerate_warnings(records)
     for name, scorer in scorers.items():
         todo = score_records(name, scorer, records)
         if todo:

@@ -32,12 +32,26 @@ def quantization_config(cfg: ModelConfig):
 
 
 def load_tokenizer(path: str, revision: Optional[str] = None, trust_remote_code: bool = False):
+    """The tokenizer, its chat template made to write exactly what the model sees (models/chat_format.py)."""
     from transformers import AutoTokenizer
+
+    from iftkit.models.chat_format import prepare_tokenizer
 
     tok = AutoTokenizer.from_pretrained(path, revision=revision, trust_remote_code=trust_remote_code)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    return tok
+    return prepare_tokenizer(tok)
+
+
+def load_chat_tokenizer(path: str, adapter_path: Optional[str] = None, model_cfg=None):
+    """The tokenizer a chat backend renders prompts with: the adapter's when it saved one (its chat
+    template is the format it learnt), else the base model's."""
+    from pathlib import Path
+
+    tok_dir = path
+    if adapter_path and (Path(adapter_path) / "tokenizer_config.json").is_file():
+        tok_dir = adapter_path
+    return load_tokenizer(tok_dir, trust_remote_code=bool(getattr(model_cfg, "trust_remote_code", False)))
 
 
 def load_model(cfg: ModelConfig, path: Optional[str] = None, device_map=None):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 from iftkit.evaluation.answer_length import truncation_line
+from iftkit.evaluation.degenerate import WARN_SHARE
 from iftkit.evaluation.results import empty_scorer_warning, empty_scorers
 from iftkit.report.charts import scores_vs_x_chart, tradeoff_chart
 from iftkit.report.html import markdown_page
@@ -56,6 +57,18 @@ def scorers_in(rows) -> list[str]:
 
 # an adapter whose outputs match the base model's this often did not learn anything visible
 IDENTICAL_WARN = 0.95
+
+
+def degenerate_warning(p, label: str) -> Optional[str]:
+    """A warning when a point's answers are empty or one repeated piece often enough (evaluation/degenerate.py)."""
+    bad, n = p.degenerate or (0, 0)
+    if not n or bad < WARN_SHARE * n:
+        return None
+    return (
+        f"- **Warning:** {label} answered {bad} of {n} prompts with nothing or one repeated piece: "
+        "the model or its tokenizer setup is likely broken (BOS, chat template, end tokens); its scores say "
+        "nothing about the mix (check `iftkit smoke --config <recipe>`)."
+    )
 
 
 def write_report(
@@ -108,6 +121,10 @@ def write_report(
     warnings, cut_lines = [], []
     for p in pts:
         label = "base model" if p.is_base else point_label(p, x_key)
+        broken = degenerate_warning(p, label)
+        if broken:
+            warnings.append(broken)
+            label += " ⚠ degenerate answers"
         same = "–" if not p.identical or not p.identical[1] else f"{p.identical[0]}/{p.identical[1]}"
         table.append(
             f"| {label} | {p.seeds} | {_ci(p.in_domain, p.in_sd, p.in_ci)} | {_ci(p.general, p.gen_sd, p.gen_ci)} "
@@ -229,6 +246,7 @@ def write_report(
                 "in_ci": p.in_ci.to_dict() if p.in_ci else None,
                 "gen_ci": p.gen_ci.to_dict() if p.gen_ci else None,
                 "identical_to_base": p.identical,
+                "degenerate_answers": p.degenerate,
                 "keeps_general": p.keeps_general,
                 "truncated": p.truncated,
                 "s1_outcome": {True: "above", False: "below", None: "undetermined"}[p.keeps_general]

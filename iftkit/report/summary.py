@@ -17,6 +17,7 @@ from typing import Optional
 import numpy as np
 from scipy import stats as sps
 
+from iftkit.evaluation.degenerate import count_degenerate
 from iftkit.meta.stats import Estimate, holm, mean_interval, paired_difference, prompts_to_decide
 
 ALL_TASKS = "__all__"
@@ -46,6 +47,7 @@ class Point:
     adapter_scale: Optional[float] = None  # the adapter's LoRA deltas times this (1 = as trained; None: base)
     # in-domain answers the generation length limit cut, seeds pooled: (cut, answers, limit); None = not recorded
     truncated: Optional[tuple] = None
+    degenerate: Optional[tuple] = None  # (answers empty or one repeated piece, answers): evaluation/degenerate.py
 
     @property
     def is_base(self) -> bool:
@@ -323,6 +325,7 @@ def attach_samples(
     for p in pts:
         p.in_ci = mean_ci(p, "in_domain") or p.in_ci
         p.gen_ci = mean_ci(p, "general") or p.gen_ci
+        p.degenerate = count_degenerate(pred for c in p.cells for pred, _ in samples.get(c, {}).values())
         if not p.is_base and base_preds:
             same = total = 0
             for c in p.cells:

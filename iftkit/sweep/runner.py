@@ -145,7 +145,7 @@ def _evaluate_base(recipe: Recipe, state: SweepState, h: str, out: Path, say: Ca
     say(f"[base] evaluating the base model {recipe.model.id}")
     report = run_eval(recipe, [], out, include_base=True, progress=progress, say=lambda m: say(f"[base] {m}"))
     say(f"[base] {report.counters.summary_line()}")
-    for line in report.truncation:
+    for line in report.truncation + report.warnings:
         say(f"[base] {line}")
     mix = Path(recipe.eval.mix_dir) if recipe.eval.mix_dir else out / "mix"
     if (mix / MANIFEST).is_file():
@@ -218,7 +218,7 @@ def _evaluate_adapter(cell: Cell, run: SweepRun, scale: float = AS_TRAINED) -> N
     adapter = str(run.paths.adapter_dir(cell))
     report = run_eval(cell.recipe, [adapter], out, include_base=False, progress=run.progress, adapter_scale=scale)
     run.say(f"[{label}] {report.counters.summary_line()}")
-    for line in report.truncation:
+    for line in report.truncation + report.warnings:
         run.say(f"[{label}] {line}")
     run.state.update(label, status="done")
 

@@ -65,6 +65,16 @@ def _fmt(v, nd=4):
     return f"{v:.{nd}f}" if isinstance(v, float) else str(v)
 
 
+def _format_lines(fmt) -> list[str]:
+    if not fmt:
+        return []
+    return [
+        f"Conversation format: {fmt}, saved as this directory's chat template "
+        "(`tokenizer.apply_chat_template` renders it; the adapter was trained and scored in it).",
+        "",
+    ]
+
+
 def render_readme(card: dict) -> str:
     data = card.get("data") or {}
     wb = card.get("wandb") or {}
@@ -80,6 +90,7 @@ def render_readme(card: dict) -> str:
         f"`{card['target_task']}` ({amount}, seed {card['seed']}), "
         f"trained with iftkit ({card['method']}).",
         "",
+        *_format_lines(card.get("prompt_format")),
         "| field | value |",
         "|---|---|",
         f"| train loss | {_fmt(card.get('train_loss'))} |",

@@ -188,6 +188,7 @@ def build_card(
     recipe, out, mix, manifest, model_path, trainer, train_loss, val_loss, elapsed, tokens_seen, run
 ) -> dict:
     from iftkit import tracking
+    from iftkit.models.chat_format import format_name
 
     method = {"none": "lora", "4bit": "qlora-4bit", "8bit": "lora-8bit"}[recipe.model.quantization.mode]
     return {
@@ -195,6 +196,8 @@ def build_card(
         "method": method,
         "base_model": recipe.model.id,
         "base_model_path": str(model_path),
+        # the conversation format the adapter learnt, saved as its tokenizer's chat template
+        "prompt_format": format_name(trainer.processing_class),
         "recipe": recipe.model_dump(mode="json"),
         "recipe_hash": recipe_hash(recipe),
         "data": {

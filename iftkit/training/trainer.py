@@ -11,6 +11,8 @@ import torch
 from trl import SFTTrainer
 from trl.trainer.utils import add_fused_lm_head
 
+from iftkit.training.dataset import tokenize_records
+
 
 class IftkitSFTTrainer(SFTTrainer):
     def __init__(self, *args, token_metrics: bool = True, truncate_to=None, speed=None, **kwargs):
@@ -39,6 +41,9 @@ class IftkitSFTTrainer(SFTTrainer):
             self.speed_levers.update(apply_speed_levers(self.model, speed, bool(self.args.bf16)))
 
     def _prepare_dataset(self, dataset, processing_class, args, packing, formatting_func, dataset_name):
+        # iftkit tokenises chat records itself: the prompt ids are the ones eval sends (training/dataset.py)
+        if formatting_func is None:
+            dataset = tokenize_records(dataset, processing_class)
         if not self._truncate_to or packing or args.max_length is not None:
             return super()._prepare_dataset(dataset, processing_class, args, packing, formatting_func, dataset_name)
         args.max_length = self._truncate_to

@@ -54,11 +54,13 @@ def test_an_answer_cut_by_the_limit_is_flagged_and_one_that_ended_is_not(tiny_mo
 
     from iftkit.models.chat.local import chat_prompt_text
 
-    model, tok = gen.backend.load()
+    fresh = CachedGenerator(ModelUnderTest("base", str(tiny_model_dir)), ModelConfig(id=str(tiny_model_dir)), store,
+                            Counters(), 5, 4, progress=False).backend
+    model, tok = fresh.load()
     ids = tok(chat_prompt_text(tok, PROMPTS[0]), add_special_tokens=False, return_tensors="pt")["input_ids"]
     with torch.no_grad():
         model.generation_config.eos_token_id = int(model(input_ids=ids).logits[0, -1].argmax())
-    ended = gen.backend.complete_many(PROMPTS[:1], GenConfig(max_new_tokens=5))
+    ended = fresh.complete_many(PROMPTS[:1], GenConfig(max_new_tokens=5))
     assert ended[0].truncated is False and ended[0].completion_tokens == 1
     # the flag is cached with the answer
     again = CachedGenerator(ModelUnderTest("base", str(tiny_model_dir)), ModelConfig(id=str(tiny_model_dir)),

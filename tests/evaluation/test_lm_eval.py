@@ -150,3 +150,24 @@ def test_packaged_tasks_are_what_their_builders_say():
     assert {i for r in rows for i in r["instruction_id_list"]} == set(INSTRUCTION_DICT)  # every instruction type
     assert all(set(r) == {"key", "prompt", "instruction_id_list", "kwargs"} for r in rows)
     assert all(len(r["kwargs"]) == len(r["instruction_id_list"]) for r in rows)
+
+
+def test_the_harness_renders_a_base_models_prompts_in_iftkits_format_with_one_bos(tmp_path):
+    """A base model without a chat template: the harness gets iftkit's plain-turns template (the format
+    adapters learn) and, seeing BOS at the start of the rendered prompt, adds no second one."""
+    from iftkit.config import load_recipe
+    from iftkit.evaluation.generator import ModelUnderTest
+    from iftkit.evaluation.harness.run import _load
+    from iftkit.models.chat_format import plain_turns_template, prompt_ids
+    from iftkit.testing.tokenizer_styles import save_style_model
+
+    model_dir = save_style_model(tmp_path / "llama-base", "llama_base")
+    recipe = load_recipe(_recipe(tmp_path, model_dir, {"tasks": ["tiny_mc"], "task_dir": str(_task_dir(tmp_path))}))
+    lm = _load(recipe, ModelUnderTest("base", str(model_dir)))
+    assert lm.tokenizer.chat_template == plain_turns_template(bos=True)
+    messages = [{"role": "user", "content": "What is 12 plus 7?"}]
+    text = lm.apply_chat_template(messages)
+    ids, _ = lm.tok_batch_encode([text])
+    assert ids[0].tolist() == prompt_ids(lm.tokenizer, messages)
+    assert ids[0].tolist().count(lm.tokenizer.bos_token_id) == 1
+    assert lm.tok_encode(text) == ids[0].tolist()

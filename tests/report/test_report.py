@@ -437,3 +437,23 @@ def test_the_base_model_judging_itself_is_never_the_general_axis(tmp_path):
     assert own.summary["general_axis"]["scorer"] == "embedding"
     assert other.summary["general_axis"]["scorer"] == "judge"  # an independent judge comes first by the rule
     assert "rule fixed in code" in own.summary["general_axis"]["reason"]
+
+
+def test_report_flags_a_point_whose_answers_are_degenerate(tmp_path):
+    rows, samples = _paired(
+        {
+            "base": ({}, _bits(10), _bits(40)),
+            "r1": ({"mix.target_ratio": 0.1}, _bits(30), _bits(40)),
+        }
+    )
+    broken = ("<h2><h2><h2><h2><h2>", "")
+    samples["r1"] = {k: (broken[i % 2], v[1]) for i, (k, v) in enumerate(samples["r1"].items())}
+    files = write_report(
+        rows, tmp_path, "s", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "t"}, samples=samples
+    )
+    md = files.markdown.read_text()
+    assert "| ratio=0.1 ⚠ degenerate answers | 1 |" in md
+    assert "**Warning:** ratio=0.1 answered 120 of 120 prompts with nothing or one repeated piece" in md
+    assert "base model ⚠" not in md
+    point = next(p for p in files.summary["points"] if p["x"] == 0.1)
+    assert list(point["degenerate_answers"]) == [120, 120]

@@ -14,6 +14,7 @@ samples.jsonl so the report can pair models prompt by prompt.
 import json
 import math
 from contextlib import contextmanager
+from pathlib import Path
 
 from iftkit.errors import IftkitError
 from iftkit.evaluation.fingerprint import json_hash
@@ -22,6 +23,7 @@ from iftkit.evaluation.harness.tasks import plan_tasks, task_manager
 from iftkit.evaluation.records import SampleRecord
 from iftkit.evaluation.suites import LM_EVAL_PREFIX
 from iftkit.models.adapter_scale import scaled_adapter
+from iftkit.models.chat_format import prepare_tokenizer
 
 Z95 = 1.959964
 _NOT_METRICS = {"name", "alias", "sample_len", "sample_count", " "}
@@ -86,8 +88,14 @@ def _load(recipe, mut):
     }
     if mut.adapter_path:
         model_args["peft"] = mut.adapter_path
+        if (Path(mut.adapter_path) / "tokenizer_config.json").is_file():
+            model_args["tokenizer"] = mut.adapter_path  # its chat template is the format it learnt
     with _one_line_errors(f"loading {mut.label}"):
-        return get_model("hf").create_from_arg_obj(model_args)
+        lm = get_model("hf").create_from_arg_obj(model_args)
+    # the chat format iftkit trains and generates in (a base model's, BOS exactly once): the harness then
+    # sees BOS at the start of every templated prompt and adds no second one
+    prepare_tokenizer(lm.tokenizer)
+    return lm
 
 
 def _evaluate(recipe, mut, lm, plan, manager) -> dict:

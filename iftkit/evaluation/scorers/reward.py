@@ -37,6 +37,14 @@ def _conversation_text(tok, prompt, response):
     return "\n\n".join(f"{m['role']}: {m['content']}" for m in messages)
 
 
+def _encode(tok, texts: list[str]):
+    """Batch encoding with BOS exactly once: a template that wrote BOS as text gets no second one; any
+    other text gets the tokenizer's own special tokens (BOS, or an encoder's [CLS] ... [SEP])."""
+    bos = tok.bos_token
+    add = not (bos and texts and all(t.startswith(bos) for t in texts))
+    return tok(texts, return_tensors="pt", padding=True, truncation=True, max_length=1024, add_special_tokens=add)
+
+
 class RewardModel(Scorer):
     name = "reward"
 
@@ -56,7 +64,7 @@ class RewardModel(Scorer):
                 _conversation_text(tok, p, r)
                 for p, r in zip(prompts[i : i + self.batch_size], responses[i : i + self.batch_size])
             ]
-            enc = tok(texts, return_tensors="pt", padding=True, truncation=True, max_length=1024)
+            enc = _encode(tok, texts)
             with torch.no_grad():
                 logits = model(**enc).logits
             out.extend(float(x) for x in logits[:, 0])

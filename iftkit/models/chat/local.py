@@ -1,7 +1,8 @@
 """The transformers chat backend: a local causal LM (optionally + a LoRA adapter).
 
 Prompts are rendered with the tokenizer's chat template exactly as in training
-(add_generation_prompt=True). Greedy requests are decoded in batches sorted by token length by
+(add_generation_prompt=True; models/chat_format.py: BOS exactly once, the format of a base model
+without a template). Greedy requests are decoded in batches sorted by token length by
 iftkit's own loop over the KV cache (greedy.py: finished rows leave the batch, a shared prompt
 prefix runs once), or by model.generate on left-padded batches where a generation-config logits
 processor or a non-full-attention cache needs it. Sampled requests (the teacher) run one at a
@@ -11,7 +12,6 @@ An adapter can run at a fraction of its strength (`adapter_scale`, see models/ad
 """
 
 import threading
-from pathlib import Path
 from typing import Callable, Optional
 
 from iftkit.models.adapter_scale import AS_TRAINED, check_scale, scaled_adapter
@@ -25,16 +25,11 @@ from iftkit.models.chat.greedy import (
     shared_prefix_len,
 )
 from iftkit.models.chat.types import Completion, GenConfig
+from iftkit.models.chat_format import chat_prompt_text, prompt_format, stop_token_ids
+
+__all__ = ["TransformersChat", "chat_prompt_text"]
 
 OnDone = Optional[Callable[[int, Completion], None]]
-
-
-def chat_prompt_text(tokenizer, messages) -> str:
-    """The exact text the model sees for a chat prompt, generation header included."""
-    if not getattr(tokenizer, "chat_template", None):
-        # a base model without a chat template (e.g. a bigger judge on disk): plain turns
-        return "".join(f"{m['role']}: {m['content']}\n\n" for m in messages) + "assistant:"
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
 class TransformersChat:
@@ -51,6 +46,7 @@ class TransformersChat:
         self.name = getattr(model_cfg, "id", None) or path
         self.loads = 0
         self._model = self._tok = None
+        self._stops = None
         self._identity = None
         self._lock = threading.Lock()  # one forward at a time on a local model
 
@@ -75,17 +71,25 @@ class TransformersChat:
                 self._identity.update(dtype=self.model_cfg.dtype, quantization=self.model_cfg.quantization.mode)
             if self.adapter_scale != AS_TRAINED:  # absent at 1, so outputs cached before scales existed still serve
                 self._identity["adapter_scale"] = self.adapter_scale
+            # a template iftkit wrote or completed (chat_format.py): absent for a template used as shipped,
+            # so outputs cached before chat_format existed still serve
+            fmt = prompt_format(self._tokenizer())
+            if fmt:
+                self._identity["prompt_format"] = fmt
         return self._identity
+
+    def _tokenizer(self):
+        if self._tok is None:
+            from iftkit.models.load import load_chat_tokenizer
+
+            self._tok = load_chat_tokenizer(self.path, self.adapter_path, self.model_cfg)
+        return self._tok
 
     def load(self):
         if self._model is None:
-            from iftkit.models.load import load_model, load_tokenizer
+            from iftkit.models.load import load_model
 
-            tok_dir = self.path
-            if self.adapter_path and (Path(self.adapter_path) / "tokenizer_config.json").is_file():
-                tok_dir = self.adapter_path
-            trust = bool(getattr(self.model_cfg, "trust_remote_code", False))
-            self._tok = load_tokenizer(tok_dir, trust_remote_code=trust)
+            self._tokenizer()
             model = load_model(self.model_cfg, path=self.path)
             if self.adapter_path:
                 from peft import PeftModel
@@ -96,7 +100,7 @@ class TransformersChat:
         return self._model, self._tok
 
     def unload(self) -> None:
-        self._model = self._tok = None
+        self._model = self._tok = self._stops = None
 
     def complete_many(self, messages_list: list, gen: GenConfig, seeds: Optional[list] = None,
                       on_done: OnDone = None) -> list[Completion]:
@@ -125,7 +129,7 @@ class TransformersChat:
         if not self.fast_greedy or fast_greedy_blockers(model):
             return self._generate_greedy(texts, [len(p) for p in prompts], batches, gen, finish)
         eos, pad = self._eos_pad()
-        stops = set(eos if isinstance(eos, list) else [eos])
+        stops = set(eos)
         for idx in batches:
             rows = greedy_decode(model, [prompts[i] for i in idx], gen.max_new_tokens, stops, pad, self.stats,
                                  **self.greedy_levers)
@@ -168,13 +172,15 @@ class TransformersChat:
                                 gen.max_new_tokens)
 
     def _eos_pad(self):
+        """(every id that ends the model's turn, the padding id)."""
         tok = self._tok
-        eos = self._model.generation_config.eos_token_id or tok.eos_token_id
-        return eos, tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+        if self._stops is None or self._stops[0] is not self._model:  # once per loaded model, not per answer
+            self._stops = (self._model, stop_token_ids(tok, self._model.generation_config))
+        return self._stops[1], tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
 
     def _completion(self, ids: list[int], prompt_tokens: int, limit: int) -> Completion:
         eos, pad = self._eos_pad()
-        stops = set(eos if isinstance(eos, list) else [eos]) | {pad}
+        stops = set(eos) | {pad}
         stop = next((k + 1 for k, t in enumerate(ids) if t in stops), None)
         text = self._tok.decode(ids, skip_special_tokens=True).strip()
         return Completion(text, prompt_tokens=prompt_tokens, completion_tokens=stop or len(ids),

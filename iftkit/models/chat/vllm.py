@@ -1,6 +1,10 @@
 """The vLLM chat backend (GPU machines): same chat template and decoding as the transformers
 one, LoRA via LoRARequest, verdict probabilities from vLLM's top-k logprobs. Used when
-eval.backend = vllm and vllm is installed."""
+eval.backend = vllm and vllm is installed.
+
+Prompts go to vLLM as token ids rendered by iftkit's own tokenizer (models/chat_format.py: the
+adapter's saved template, BOS exactly once), the ids the transformers backend and training use,
+and generation stops on every token that ends the model's turn."""
 
 import importlib.util
 from typing import Optional
@@ -8,6 +12,7 @@ from typing import Optional
 from iftkit.errors import IftkitError
 from iftkit.models.chat.choices import choice_distribution
 from iftkit.models.chat.types import Completion, GenConfig
+from iftkit.models.chat_format import prompt_ids, stop_token_ids
 
 TOP_K = 20  # a verdict token outside the top-k counts as probability 0
 
@@ -22,7 +27,7 @@ class VllmChat:
         self.model_cfg, self.path, self.adapter_path, self.label = model_cfg, path, adapter_path, label
         self.name = getattr(model_cfg, "id", None) or path
         self.loads = 0
-        self._llm = None
+        self._llm = self._tok = None
 
     def identity(self) -> dict:
         # vLLM's kernels round differently from transformers': its answers get their own cache entries
@@ -43,29 +48,44 @@ class VllmChat:
         return self._llm
 
     def unload(self) -> None:
-        self._llm = None
+        self._llm = self._tok = None
+
+    def tokenizer(self):
+        """iftkit's tokenizer for this model: the adapter's when it saved one (its template is the format it learnt)."""
+        if self._tok is None:
+            from iftkit.models.load import load_chat_tokenizer
+
+            self._tok = load_chat_tokenizer(self.path, self.adapter_path, self.model_cfg)
+        return self._tok
 
     def _lora(self):
+        if not self.adapter_path:
+            return None
         from vllm.lora.request import LoRARequest
 
-        return LoRARequest(self.label, 1, self.adapter_path) if self.adapter_path else None
+        return LoRARequest(self.label, 1, self.adapter_path)
 
     def complete_many(
         self, messages_list: list, gen: GenConfig, seeds: Optional[list] = None, on_done=None
     ) -> list[Completion]:
         from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
 
         llm = self.load()
+        tok = self.tokenizer()
+        stops = stop_token_ids(tok)  # vLLM adds the generation config's own EOS ids
         params = [
             SamplingParams(
                 temperature=gen.temperature,
                 top_p=gen.top_p,
                 max_tokens=gen.max_new_tokens,
                 seed=seeds[i] if seeds else None,
+                stop_token_ids=stops,
             )
             for i in range(len(messages_list))
         ]
-        outs = llm.chat(messages_list, params, lora_request=self._lora(), add_generation_prompt=True, use_tqdm=False)
+        prompts = [TokensPrompt(prompt_token_ids=prompt_ids(tok, m)) for m in messages_list]
+        outs = llm.generate(prompts, params, lora_request=self._lora(), use_tqdm=False)
         got = []
         for i, o in enumerate(outs):
             c = Completion(
@@ -84,7 +104,7 @@ class VllmChat:
         from vllm.inputs import TokensPrompt
 
         llm = self.load()
-        tok = llm.get_tokenizer()
+        tok = self.tokenizer()
         params = SamplingParams(temperature=0.0, max_tokens=1, logprobs=TOP_K)
 
         def next_logprobs(base, wants):
@@ -103,10 +123,8 @@ class VllmChat:
 
         got = []
         for i, messages in enumerate(messages_list):
-            text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) + prefix
-            dist, n_prompt = choice_distribution(
-                [tok(text + c, add_special_tokens=False)["input_ids"] for c in choices], next_logprobs
-            )
+            ids = [prompt_ids(tok, messages, prefix + c) for c in choices]
+            dist, n_prompt = choice_distribution(ids, next_logprobs)
             probs = {choices[k]: p for k, p in dist.items()}
             c = (
                 Completion(max(probs, key=probs.get), probs=probs, prompt_tokens=n_prompt)
