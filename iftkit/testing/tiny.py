@@ -72,11 +72,12 @@ def make_model(tokenizer, hidden_size: int = 32, layers: int = 2, seed: int = 0,
     return LlamaForCausalLM(config)
 
 
-def save_tiny_model(path) -> Path:
-    """Write a tiny model + tokenizer directory that `from_pretrained` and recipes accept."""
+def save_tiny_model(path, hidden_size: int = 32) -> Path:
+    """Write a tiny model + tokenizer directory that `from_pretrained` and recipes accept. bitsandbytes
+    quantises in blocks of 64 values: 4-bit tests need hidden_size 128."""
     path = Path(path)
     tok = make_tokenizer()
-    model = make_model(tok)
+    model = make_model(tok, hidden_size=hidden_size)
     model.generation_config.pad_token_id = tok.pad_token_id
     model.generation_config.eos_token_id = tok.eos_token_id
     model.save_pretrained(path)

@@ -21,14 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def small_model(tmp_path_factory):
-    # bitsandbytes quantises in blocks of 64 values: 128 wide, 2 layers
-    from iftkit.testing.tiny import make_model, make_tokenizer
+    from iftkit.testing.tiny import save_tiny_model
 
-    path = tmp_path_factory.mktemp("small")
-    tok = make_tokenizer()
-    make_model(tok, hidden_size=128).save_pretrained(path)
-    tok.save_pretrained(path)
-    return path
+    return save_tiny_model(tmp_path_factory.mktemp("small"), hidden_size=128)
 
 
 QLORA = ROOT / "recipes/smollm2/sft/qlora.yaml"

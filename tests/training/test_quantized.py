@@ -14,13 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def tiny128(tmp_path_factory):
     # bitsandbytes quantises in blocks of 64 values: the 32-wide fixture model is too narrow
-    from iftkit.testing.tiny import make_model, make_tokenizer
+    from iftkit.testing.tiny import save_tiny_model
 
-    path = tmp_path_factory.mktemp("tiny128")
-    tok = make_tokenizer()
-    make_model(tok, hidden_size=128).save_pretrained(path)
-    tok.save_pretrained(path)
-    return path
+    return save_tiny_model(tmp_path_factory.mktemp("tiny128"), hidden_size=128)
 
 
 @pytest.mark.parametrize("mode,method", [("4bit", "qlora-4bit"), ("8bit", "lora-8bit")])
