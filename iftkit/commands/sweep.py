@@ -130,11 +130,11 @@ def run(args) -> int:
 
 
 def print_status(paths, cells, recipe_path: str) -> None:
-    from iftkit.sweep.runner import BASE, cell_scales, point_label
+    from iftkit.sweep.runner import BASE, cell_points, point_label
     from iftkit.sweep.state import SweepState
 
     state = SweepState(paths.root)
-    labels = [BASE] + [point_label(c, s) for c in cells for s in cell_scales(c)]
+    labels = [BASE] + [point_label(c, s, k) for c in cells for s, k in cell_points(c)]
     width = max(len(label) for label in labels)
     for label in labels:
         print(f"{label:<{width}}  {state.describe(label)}")
