@@ -140,13 +140,17 @@ def log_sweep_summary(recipe: Recipe, paths: SweepPaths, rows: list[dict], files
             "results": table,
             "tradeoff": wandb.Image(str(files.tradeoff_png)),
             "scores_vs_x": wandb.Image(str(files.scores_png)),
+            **({"steps": wandb.Image(str(files.steps_png))} if files.steps_png else {}),
         }
     )
     for rec in files.summary["recommendations"]:
         run.summary[f"recommended/{rec['scenario']}"] = str(rec["x"])
         run.summary[f"recommended/{rec['scenario']}/adapter_scale"] = rec.get("adapter_scale")
+        run.summary[f"recommended/{rec['scenario']}/step"] = rec.get("step")
     art = wandb.Artifact(f"{recipe.name}-report", type="sweep-report")
-    for f in (files.html, files.markdown, files.tradeoff_png, files.scores_png):
+    for f in (files.html, files.markdown, files.tradeoff_png, files.scores_png, files.steps_png):
+        if f is None:
+            continue
         art.add_file(str(f))
     run.log_artifact(art)
     run.finish()
