@@ -134,10 +134,11 @@ def print_status(paths, cells, recipe_path: str) -> None:
     from iftkit.sweep.state import SweepState
 
     state = SweepState(paths.root)
-    labels = [BASE] + [point_label(c, s, k) for c in cells for s, k in cell_points(c)]
-    width = max(len(label) for label in labels)
-    for label in labels:
-        print(f"{label:<{width}}  {state.describe(label)}")
+    # a cell's extra points (scales, checkpoints) run under the cell's own lock
+    labels = [(BASE, BASE)] + [(point_label(c, s, k), c.label) for c in cells for s, k in cell_points(c)]
+    width = max(len(label) for label, _ in labels)
+    for label, held_as in labels:
+        print(f"{label:<{width}}  {state.describe(label, held_as)}")
     done = sum(state.get(c.label).get("status") == "done" for c in cells)
     print(f"{done} of {len(cells)} cells done; gather them with: iftkit sweep collect --config {recipe_path}")
 

@@ -76,3 +76,19 @@ def test_checkpoints_need_a_known_number_of_steps(tmp_path):
     path = _recipe(tmp_path, "m", "  checkpoints: [1]\n")
     with pytest.raises(IftkitError, match="needs training.max_steps"):
         load_recipe(path, ["--training.max_steps", "-1"])
+
+
+def test_status_sees_a_checkpoint_being_scored_under_its_cells_lock(tmp_path):
+    """A cell's extra points run under the cell's lock: status must not call them stopped while it is held."""
+    import subprocess
+    import sys
+
+    state = SweepState(tmp_path)
+    with state.hold(CELL):
+        state.update(f"{CELL}-step=1", status="evaluating")
+        # another process asks, as `iftkit sweep status` does (flock: a second process sees the lock)
+        code = ("from iftkit.sweep.state import SweepState; import sys; s = SweepState(sys.argv[1]); "
+                f"print(s.describe('{CELL}-step=1', '{CELL}')); print(s.describe('{CELL}-step=1'))")
+        out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
+                             check=True).stdout.splitlines()
+    assert out[0].startswith("evaluating on ") and "stopped" in out[1]
