@@ -151,13 +151,14 @@ def run(args) -> int:
 
 def print_status(paths, cells, recipe_path: str) -> None:
     from iftkit.sweep.emit import job_names
-    from iftkit.sweep.runner import BASE, cell_scales, point_label
+    from iftkit.sweep.runner import BASE, cell_points, point_label
     from iftkit.sweep.slurm_view import query
     from iftkit.sweep.state import SweepState
 
     state = SweepState(paths.root)
-    labels = [BASE] + [point_label(c, s) for c in cells for s in cell_scales(c)]
-    width = max(len(label) for label in labels)
+    # a cell's extra points (scales, checkpoints) run under the cell's own lock
+    labels = [(BASE, BASE)] + [(point_label(c, s, k), c.label) for c in cells for s, k in cell_points(c)]
+    width = max(len(label) for label, _ in labels)
     # the scheduler's view, where this is a SLURM machine: each job found by its name (array task
     # index = the cell's place in the grid, as in sweep.slurm's CELLS) or by the id its record names
     base_name, array_name = job_names(paths.root)
@@ -169,8 +170,8 @@ def print_status(paths, cells, recipe_path: str) -> None:
     view = query((base_name, array_name), scripts, raw_ids) if scripts[1].is_file() else None
     if view is not None:
         print(f"scheduler: {view.source}")
-    for label in labels:
-        print(f"{label:<{width}}  {state.describe(label)}")
+    for label, held_as in labels:
+        print(f"{label:<{width}}  {state.describe(label, held_as)}")
         jobs = (
             view.for_point(*tasks[label], raw_id=records[label].get("slurm_job_id")) if view and label in tasks else []
         )

@@ -35,6 +35,7 @@ INPUT_PATHS = [
     (("data",), "synthetic_format_files", "list"), (("data", "synth"), "seeds_file", "one"),
     (("eval",), "instruction_set", "one"), (("eval",), "extra_suites", "dict"), (("eval",), "mix_dir", "one"),
     (("eval", "judge"), "prompt_file", "one"), (("eval", "judge"), "pairwise_prompt_file", "one"),
+    (("eval", "judge"), "trust_set", "one"),
     (("eval",), "embedding_model", "local"), (("eval",), "reward_model", "local"), (("model",), "id", "local"),
     (("sweep",), "accelerate_config", "one"), (("eval", "lm_eval"), "task_dir", "one"),
 ]

@@ -260,6 +260,16 @@ class TrainingConfig(Section):
     retain_host_memory: bool = True
     # torch.compile each decoder layer (kernels cached under the iftkit cache, reused by every run)
     compile: bool = False
+    # optimizer steps at which the adapter is also kept as it was then, in <adapter>/steps/step-N/
+    # (set per cell from sweep.checkpoints; the step-N adapters are scored like the final one)
+    keep_steps: list[int] = Field(default_factory=list)
+
+    @field_validator("keep_steps")
+    @classmethod
+    def _positive_steps(cls, v):
+        if any(s <= 0 for s in v) or len(set(v)) < len(v):
+            raise ValueError(f"expected distinct positive step numbers, got {v}")
+        return sorted(v)
 
     @model_validator(mode="after")
     def _extra_keys_are_sft_config_fields(self):
@@ -312,6 +322,10 @@ class JudgeConfig(Section):
     # price per million tokens, for the cost line (0 = free / local)
     input_cost_per_1m: float = Field(0.0, ge=0.0)
     output_cost_per_1m: float = Field(0.0, ge=0.0)
+    # human pairwise preferences (LLMBar JSON, or prompt/response_a/response_b/preference) the judge is
+    # measured on once (cached per judge identity) before a report may use it as a scorer; None = only a
+    # measurement made by `iftkit meta-eval --human FILE` counts (evaluation/judge/trust.py)
+    trust_set: Optional[str] = None
 
 
 class LmEvalConfig(Section):
@@ -383,6 +397,10 @@ class EvalConfig(Section):
         return v
 
 
+class EveryNSteps(Section):
+    every: int = Field(gt=0)
+
+
 class SweepConfig(Section):
     """A grid of cells; each cell is the recipe with one value per grid key applied."""
 
@@ -405,6 +423,10 @@ class SweepConfig(Section):
     # weight-space interpolation between base and adapter; generation only, no training). 1.0 = the
     # adapter as trained, always evaluated; e.g. [0.25, 0.5, 0.75, 1.0] adds three points per cell
     adapter_scales: list[float] = Field(default_factory=lambda: [1.0])
+    # training checkpoints scored as points of their own, on the same suites (a third axis: how far
+    # training got): a list of optimizer steps, e.g. [5, 10, 20], or {every: 5}; each must be below
+    # training.max_steps (the final step is the adapter as trained, always scored). null = none
+    checkpoints: Optional[Union[list[int], EveryNSteps]] = None
     # where sweeps write: <out_dir>/<recipe name>/
     out_dir: str = "runs"
     # inprocess: train/eval in this process; accelerate: `accelerate launch -m iftkit train` per cell
@@ -427,7 +449,19 @@ class SweepConfig(Section):
                 )
         if len(set(self.adapter_scales)) < len(self.adapter_scales):
             raise ValueError(f"sweep.adapter_scales: {self.adapter_scales} repeats a value")
+        if isinstance(self.checkpoints, list) and (
+            any(s <= 0 for s in self.checkpoints) or len(set(self.checkpoints)) < len(self.checkpoints)
+        ):
+            raise ValueError(f"sweep.checkpoints: expected distinct positive step numbers, got {self.checkpoints}")
         return self
+
+    def checkpoint_steps(self, max_steps: int) -> list[int]:
+        """The steps kept and scored besides the final one (max_steps), ascending."""
+        if self.checkpoints is None:
+            return []
+        if isinstance(self.checkpoints, EveryNSteps):
+            return list(range(self.checkpoints.every, max_steps, self.checkpoints.every))
+        return sorted(s for s in self.checkpoints if s != max_steps)
 
     @property
     def extra_scales(self) -> list[float]:
@@ -454,4 +488,26 @@ class Recipe(Section):
                 "sweep.adapter_scales: vLLM cannot run a LoRA adapter at a fraction of its strength; "
                 "use eval.backend: transformers, or adapter_scales: [1.0]"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _checkpoints_need_known_steps(self):
+        if self.sweep.checkpoints is None:
+            return self
+        if self.sweep.extra_scales:
+            raise ValueError(
+                "sweep.checkpoints and sweep.adapter_scales: a sweep scores one extra axis per adapter (both are "
+                "paths from the base model to the adapter as trained); run the scales in a second sweep of the "
+                "same recipe with --sweep.checkpoints null"
+            )
+        last = self.training.max_steps
+        if last <= 0:
+            raise ValueError(
+                "sweep.checkpoints: needs training.max_steps (the steps to keep must be known before training)"
+            )
+        late = [s for s in (self.sweep.checkpoints if isinstance(self.sweep.checkpoints, list) else []) if s > last]
+        if late:
+            raise ValueError(f"sweep.checkpoints: step(s) {late} come after training.max_steps = {last}")
+        if not self.sweep.checkpoint_steps(last):
+            raise ValueError(f"sweep.checkpoints: no step below training.max_steps = {last} to keep")
         return self

@@ -33,7 +33,11 @@ def meta_eval_main(args, out: Path) -> int:
             judge_max_items=args.judge_max_items,
             max_pairs=args.max_pairs,
         )
+        trust_lines = _record_judge_trust(payload, recipe, args.human)
         md = payload["markdown"]
+        if trust_lines:
+            md += "\n## Judge trust\n\n" + "\n".join(f"- {line}" for line in trust_lines) + "\n"
+            write_text_atomic(out / "meta_eval.md", md)
         if dyn_lines:
             md += "\n## Learning dynamics\n\n" + "\n".join(f"- {line}" for line in dyn_lines) + "\n"
             write_text_atomic(out / "meta_eval.md", md)
@@ -44,8 +48,28 @@ def meta_eval_main(args, out: Path) -> int:
             from iftkit.meta.wandb_log import log_meta_eval
 
             print(log_meta_eval(payload, recipe, images, html_text))
+        for line in trust_lines:
+            print(line)
         print(f"meta-eval: wrote {out / 'meta_eval.md'}, {out / 'meta_eval.html'}, {out / 'meta_eval.json'}")
     return 0
+
+
+def _record_judge_trust(payload: dict, recipe, human_file) -> list[str]:
+    """A judge measured on human pairs: cache its agreement under its identity, for the sweep report's trust
+    gate (evaluation/judge/trust.py), and say what the gate will make of it."""
+    from iftkit.evaluation.judge.trust import is_judge, record
+
+    if not human_file:
+        return []
+    if recipe is None:
+        from iftkit.config.schema import Recipe
+
+        recipe = Recipe()
+    lines = []
+    for name, summary in (payload.get("pairwise") or {}).items():
+        if is_judge(name) and str(summary.get("against", "")).startswith("human"):
+            lines.append(record(recipe, summary, human_file).line())
+    return lines
 
 
 def dynamics_main(path, out: Path):

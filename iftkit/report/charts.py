@@ -4,7 +4,8 @@ tradeoff.png: in-domain vs general score, one point per grid value, 95 % bootstr
 bars (the seed spread where there are no per-prompt scores), the base model as a star, the
 Pareto frontier, and the S1 floor. Adapters also run at other scales (sweep.adapter_scales) add
 one path per adapter, from the base model through its scaled points to it, and the frontier is
-drawn over both families.
+drawn over both families. Checkpoints (sweep.checkpoints) add one trajectory per run the same way
+(report/steps.py), from the base model through its kept steps to the adapter as trained.
 scores_vs_x.png: in-domain and general vs ratio / n, one panel per scorer, so scorers can
 be compared on the same sweep (adapters as trained only).
 """
@@ -67,12 +68,17 @@ def tradeoff_chart(
     general_label: str = None,
 ) -> Path:
     fig, ax = plt.subplots(figsize=(7.5, 6), dpi=130)
-    cells = [p for p in pts if not p.is_base and not is_scaled(p)]
+    cells = [p for p in pts if not p.is_base and not is_scaled(p) and not p.is_checkpoint]
     families = any(is_scaled(p) for p in pts)
+    stepped = any(p.is_checkpoint for p in pts)
     base = next((p for p in pts if p.is_base), None)
     series = sorted({p.series for p in cells})
     colors = plt.cm.viridis([i / max(1, len(series)) for i in range(len(series))]) if len(series) > 1 else ["#1f77b4"]
     _scale_paths(ax, pts, base)
+    if stepped:
+        from iftkit.report.steps import draw_trajectories
+
+        draw_trajectories(ax, pts, base)
     for s, color in zip(series, colors):
         group = [p for p in cells if p.series == s]
         _tradeoff_errorbar(
@@ -123,14 +129,17 @@ def tradeoff_chart(
         0.5,
         0.01,
         "Each point: one LoRA adapter trained on a mix with that share of target-task data"
-        + (";\ndiamonds: an adapter run at a fraction (×s) of its strength, no training" if families else ".")
+        + (";\ndiamonds: an adapter run at a fraction (×s) of its strength, no training" if families else "")
+        + (";\nsquares sN: the same adapter after N training steps, on its run's path from the base" if stepped
+           else "")
+        + ("" if families or stepped else ".")
         + "\nUp = better on the target task; right = better on everything else; top-right is best.",
         ha="center",
         va="bottom",
         fontsize=8,
         color="0.3",
     )
-    fig.tight_layout(rect=(0, 0.08 if families else 0.06, 1, 1))
+    fig.tight_layout(rect=(0, 0.08 if families or stepped else 0.06, 1, 1))
     fig.savefig(path)
     plt.close(fig)
     return path
@@ -189,7 +198,8 @@ def scores_vs_x_chart(per_scorer: dict, path: Path, x_key: str, title: str) -> P
     for ax, scorer in zip(axes.flat, scorers):
         pts = per_scorer[scorer]
         cells = sorted(
-            [p for p in pts if not p.is_base and not is_scaled(p) and isinstance(p.x, (int, float))], key=lambda p: p.x
+            [p for p in pts if not p.is_base and not is_scaled(p) and not p.is_checkpoint
+             and isinstance(p.x, (int, float))], key=lambda p: p.x
         )
         for series in sorted({p.series for p in cells}):
             group = [p for p in cells if p.series == series]

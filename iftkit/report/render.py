@@ -8,12 +8,14 @@ from typing import Optional
 
 from iftkit.evaluation.answer_length import truncation_line
 from iftkit.evaluation.degenerate import WARN_SHARE
+from iftkit.evaluation.judge.trust import Trust, is_judge
 from iftkit.evaluation.results import empty_scorer_warning, empty_scorers
 from iftkit.report.charts import scores_vs_x_chart, tradeoff_chart
 from iftkit.report.html import markdown_page
 from iftkit.report.robustness import robustness_lines
 from iftkit.report.scales import label as point_label
 from iftkit.report.scales import scale_lines
+from iftkit.report.steps import has_steps, step_lines, steps_chart
 from iftkit.report.summary import (
     ALL_TASKS,
     AXIS_RULE,
@@ -39,6 +41,7 @@ class ReportFiles:
     tradeoff_png: Path
     scores_png: Path
     summary: dict
+    steps_png: Optional[Path] = None  # scores against the training step (sweep.checkpoints)
 
 
 def _fmt(v, sd=None):
@@ -82,18 +85,34 @@ def write_report(
     samples: Optional[dict] = None,
     general_kind: str = "held_out",
     general_scorer: Optional[str] = None,
+    judge_trust: Optional[Trust] = None,
 ) -> ReportFiles:
     """samples: per-prompt scores {cell: {(suite, sample_id): (prediction, scores)}} for paired CIs.
-    general_kind / general_scorer: the general axis (sweep.general_kind / sweep.general_scorer)."""
+    general_kind / general_scorer: the general axis (sweep.general_kind / sweep.general_scorer).
+    judge_trust: the judge's measured agreement with humans (evaluation/judge/trust.py); a judge not
+    shown to beat chance (None: never measured) is never the primary scorer or the general axis."""
     out_dir.mkdir(parents=True, exist_ok=True)
     scorers = [s for s in scorers_in(rows) if not _lm_eval_only(rows, s)]
     spec = meta.get("target_spec") or {}
     requested = primary
-    primary, primary_why = choose_primary(rows, requested, target_kind=spec.get("kind"))
+    judged = sorted({r["scorer"] for r in rows if is_judge(r["scorer"])})
+    if judged and judge_trust is None:
+        judge_trust = Trust("the judge", "", False, "never measured against human judgments: never chosen as the "
+                            "primary or fallback scorer")
+    gated = judged if judge_trust is not None and not judge_trust.trusted else []
+    axis_rows = [r for r in rows if r["scorer"] not in gated]
+    primary, primary_why = choose_primary(axis_rows, requested, target_kind=spec.get("kind"))
+    if requested in gated:
+        primary_why = (f"`{requested}` (sweep.primary_scorer) is a judge the trust gate refuses (see Judge trust)"
+                       + (f"; the primary scorer is `{primary}` instead" if primary else
+                          "; no other scorer scored both suites"))
     per_scorer = {s: points(rows, s, x_key) for s in scorers}
     self_judge = bool(meta.get("self_judge"))
     gen_suite, gen_scorer, gen_why = choose_general(
-        rows, general_kind, general_scorer, primary or requested, self_judge=self_judge)
+        axis_rows, general_kind, general_scorer, primary or requested, self_judge=self_judge)
+    if general_scorer and general_scorer.rpartition(":")[2] in gated:
+        gen_why = gen_why.replace(f"sweep.general_scorer `{general_scorer}` has no base-model and adapter scores",
+                                  f"sweep.general_scorer `{general_scorer}` is a judge the trust gate refuses")
     if not general_scorer:
         gen_why += f" ({AXIS_RULE})"
     pts = points(rows, primary, x_key, gen_suite=gen_suite, gen_scorer=gen_scorer) if primary else []
@@ -116,6 +135,8 @@ def write_report(
     scores = scores_vs_x_chart(
         per_scorer, out_dir / "scores_vs_x.png", x_key, f"{name}: in-domain and general score per scorer"
     )
+    steps_png = (steps_chart(pts, out_dir / "steps.png", x_key, f"{name}: scores along training ({primary})",
+                             gen_label, keep_general) if has_steps(pts) else None)
 
     table = [f"| point | seeds | in-domain | {gen_label} | outputs identical to base |", "|---|---|---|---|---|"]
     warnings, cut_lines = [], []
@@ -143,12 +164,12 @@ def write_report(
         cells = {p.key: p for p in per_scorer[s]}
         vals = [cells.get(p.key) for p in pts]
         by_scorer.append(
-            f"| {s} | "
+            f"| {_scorer_name(s, judge_trust)} | "
             + " | ".join("–" if v is None else f"{_fmt(v.in_domain)} / {_fmt(v.general)}" for v in vals)
             + " |"
         )
     warnings += [f"- **Warning:** {empty_scorer_warning(s, f)}." for s, f in empty_scorers(rows)]
-    general_table = _general_table(rows, primary, x_key, pts, samples)
+    general_table = _general_table(rows, primary, x_key, pts, samples, judge_trust)
     rec_lines = []
     for r in recs:
         what = "no recommendation" if r.point is None else f"**{point_label(r.point, x_key)}**"
@@ -184,6 +205,8 @@ def write_report(
             "",
             *robustness_lines(rows, recs, per_scorer, x_key, keep_general, samples, primary, (gen_suite, gen_scorer)),
             *scale_lines(pts, x_key),
+            *step_lines(pts, recs, x_key, per_scorer, meta.get("checkpoint_cost")),
+            *_trust_lines(judge_trust, gated),
             f"## Tradeoff ({primary})",
             *table,
             "",
@@ -227,6 +250,8 @@ def write_report(
                 "x": None if r.point is None else r.point.x,
                 "series": None if r.point is None else r.point.series,
                 "adapter_scale": None if r.point is None else r.point.adapter_scale,
+                "step": None if r.point is None else r.point.step,
+                "final_step": None if r.point is None else r.point.final_step,
                 "reason": r.reason,
                 "confidence": r.confidence,
                 "undetermined": r.notes,
@@ -252,16 +277,35 @@ def write_report(
                 "s1_outcome": {True: "above", False: "below", None: "undetermined"}[p.keeps_general]
                 if not p.is_base else None,
                 "general_margin": p.general_margin.to_dict() if p.general_margin else None,
+                "step": p.step,
+                "final_step": p.final_step,
             }
             for p in pts
         ],
+        "judge_trust": None if judge_trust is None else {**judge_trust.__dict__, "gated": gated},
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     html_path = out_dir / "report.html"
-    html_path.write_text(
-        markdown_page(md, f"iftkit report: {name}", {"tradeoff.png": tradeoff, "scores_vs_x.png": scores})
-    )
-    return ReportFiles(html_path, md_path, tradeoff, scores, summary)
+    images = {"tradeoff.png": tradeoff, "scores_vs_x.png": scores, **({"steps.png": steps_png} if steps_png else {})}
+    html_path.write_text(markdown_page(md, f"iftkit report: {name}", images))
+    return ReportFiles(html_path, md_path, tradeoff, scores, summary, steps_png)
+
+
+def _scorer_name(scorer: str, trust: Optional[Trust]) -> str:
+    """A judge's row name carries its measured agreement with humans."""
+    if trust is None or not is_judge(scorer):
+        return scorer
+    return f"{scorer} (human agreement {trust.figure_text}; {'trusted' if trust.trusted else 'not trusted'})"
+
+
+def _trust_lines(trust: Optional[Trust], gated: list) -> list[str]:
+    if trust is None:
+        return []
+    lines = ["## Judge trust", trust.line().removeprefix("judge trust: ") + "."]
+    if gated:
+        lines.append(f"Kept off the primary scorer and the general axis: {', '.join(f'`{s}`' for s in gated)} "
+                     "(their rows stay in the tables below, for reading, not for deciding).")
+    return lines + [""]
 
 
 def _lm_eval_only(rows, scorer) -> bool:
@@ -298,7 +342,7 @@ def _items_table(rows, x_key, pts) -> list[str]:
     ]
 
 
-def _general_table(rows, primary, x_key, pts, samples) -> list[str]:
+def _general_table(rows, primary, x_key, pts, samples, trust: Optional[Trust] = None) -> list[str]:
     """Every general measurement per point: held-out suites (instruction set, lm-eval tasks) first."""
     axes = general_axes(rows)
     if not axes or not pts:
@@ -314,7 +358,7 @@ def _general_table(rows, primary, x_key, pts, samples) -> list[str]:
         cells = [got.get(p.key) for p in pts]
         kind = "held-out" if is_held_out(suite) else "trained-family"
         out.append(
-            f"| {kind} | {suite} | {scorer} | "
+            f"| {kind} | {suite} | {_scorer_name(scorer, trust)} | "
             + " | ".join("–" if q is None else _ci(q.general, q.gen_sd, q.gen_ci) for q in cells)
             + " |"
         )

@@ -26,6 +26,8 @@ def label(p: Point, x_key: str) -> str:
     text = f"{short_name(x_key)}={p.x}"
     if is_scaled(p):
         text += f" at adapter_scale={p.adapter_scale:g}"
+    if p.is_checkpoint:
+        text += f" at step {p.step}/{p.final_step}"
     return text + (f" ({p.series})" if p.series else "")
 
 

@@ -48,6 +48,9 @@ class Point:
     # in-domain answers the generation length limit cut, seeds pooled: (cut, answers, limit); None = not recorded
     truncated: Optional[tuple] = None
     degenerate: Optional[tuple] = None  # (answers empty or one repeated piece, answers): evaluation/degenerate.py
+    # training step of the adapter scored, and the run's last (sweep.checkpoints; None: not tracked)
+    step: Optional[int] = None
+    final_step: Optional[int] = None
 
     @property
     def is_base(self) -> bool:
@@ -55,12 +58,18 @@ class Point:
 
     @property
     def key(self) -> tuple:
-        return self.x, self.series, self.adapter_scale
+        return self.x, self.series, self.adapter_scale, self.step
+
+    @property
+    def is_checkpoint(self) -> bool:
+        """An adapter as it was before the end of its training (sweep.checkpoints)."""
+        return self.step is not None and self.final_step is not None and self.step < self.final_step
 
     @property
     def tag(self) -> str:
         """The point in words: its grid value, its adapter scale when not as trained, its series."""
         scale = f" at adapter_scale={self.adapter_scale:g}" if self.adapter_scale not in (None, 1.0) else ""
+        scale += f" at step {self.step}/{self.final_step}" if self.is_checkpoint else ""
         return f"{self.x}{scale}" + (f" ({self.series})" if self.series else "")
 
 
@@ -247,23 +256,24 @@ def points(
     for cell in ins.keys() & gens.keys():
         m = meta[cell]
         if cell == BASE:
-            key = (BASE, "", None)
+            key = (BASE, "", None, None)
         else:
             values = m.get("grid") or {}
             series = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in sorted(values.items()) if k != x_key)
-            key = (values.get(x_key), series, m.get("adapter_scale") or 1.0)  # rows from before scales: 1
+            key = (values.get(x_key), series, m.get("adapter_scale") or 1.0, m.get("step"))  # before scales: 1
         groups.setdefault(key, []).append((cell, ins[cell], gens[cell]))
     pts = []
-    for (x, series, scale), members in groups.items():
+    for (x, series, scale, step), members in groups.items():
         members.sort(key=lambda m: str(m[0]))
         in_m, in_sd = _mean_sd([m[1]["mean"] for m in members])
         gen_m, gen_sd = _mean_sd([m[2]["mean"] for m in members])
         p = Point(x, series, in_m, gen_m, in_sd, gen_sd, len(members), [m[0] for m in members], adapter_scale=scale,
-                  truncated=_truncated([m[1] for m in members]))
+                  truncated=_truncated([m[1] for m in members]), step=step,
+                  final_step=meta[members[0][0]].get("final_step"))
         if len(members) == 1:
             p.in_ci, p.gen_ci = _row_ci(members[0][1]), _row_ci(members[0][2])
         pts.append(p)
-    pts.sort(key=lambda p: (p.is_base is False, p.series, -(p.adapter_scale or 0), _sortable(p.x)))
+    pts.sort(key=lambda p: (p.is_base is False, p.series, -(p.adapter_scale or 0), _sortable(p.x), p.step or 0))
     return pts
 
 

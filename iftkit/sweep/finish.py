@@ -15,7 +15,11 @@ def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Call
         say(f"not finished yet (left out of the report): {', '.join(missing)}")
     results = write_rows(paths, rows)
     x_key = next(iter(recipe.sweep.grid), "mix.target_ratio")
+    from iftkit.evaluation.judge.trust import judge_trust
+
+    trust = judge_trust(recipe, {r["scorer"] for r in rows}, log=say)
     meta = {
+        "checkpoint_cost": checkpoint_cost(paths, cells),
         "target_task": recipe.data.target_task,
         "base_model": recipe.model.id,
         "cells": len(cells),
@@ -35,11 +39,16 @@ def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Call
         samples=collect_samples(recipe, paths, cells),
         general_kind=recipe.sweep.general_kind,
         general_scorer=recipe.sweep.general_scorer,
+        judge_trust=trust,
     )
     wandb_dir = log_sweep_summary(recipe, paths, rows, files)
     say(f"results: {results} ({len(rows)} rows)")
     say(f"report: {files.html}")
-    say(f"charts: {files.tradeoff_png}, {files.scores_png}")
+    say(f"charts: {files.tradeoff_png}, {files.scores_png}" + (f", {files.steps_png}" if files.steps_png else ""))
+    if trust is not None:
+        say(trust.line())
+    if meta["checkpoint_cost"]:
+        say(meta["checkpoint_cost"])
     if wandb_dir:
         say(f"W&B: {wandb_dir} (offline runs: upload later with `wandb sync {wandb_dir}/wandb/offline-run-*`)")
     say(f"primary scorer: {files.summary['primary_reason']}")
@@ -56,9 +65,42 @@ def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Call
 
 
 def _named(rec: dict, x_key: str) -> str:
-    """`mix.target_ratio = 1.0`, with the adapter scale when the pick is a scaled adapter."""
-    scale = rec.get("adapter_scale")
-    return f"{x_key} = {rec['x']}" + (f", adapter_scale = {scale:g}" if scale not in (None, 1.0) else "")
+    """`mix.target_ratio = 1.0`, with the adapter scale when the pick is a scaled adapter, and the step
+    when it is a checkpoint (sweep.checkpoints)."""
+    scale, step, final = rec.get("adapter_scale"), rec.get("step"), rec.get("final_step")
+    text = f"{x_key} = {rec['x']}" + (f", adapter_scale = {scale:g}" if scale not in (None, 1.0) else "")
+    if step is not None and final:
+        text += f", step {step} of {final}" + (" (the final adapter)" if step == final else "")
+    return text
+
+
+def checkpoint_cost(paths: SweepPaths, cells: list[Cell]):
+    """The wall-time share of scoring the kept checkpoints, from the seconds each step recorded in its state
+    record (None without sweep.checkpoints or before any was scored)."""
+    from iftkit.sweep.runner import BASE, point_label
+    from iftkit.sweep.state import SweepState
+
+    if not any(c.recipe.training.keep_steps for c in cells):
+        return None
+    state = SweepState(paths.root)
+    train = final = steps = 0.0
+    n = 0
+    for c in cells:
+        rec = state.get(c.label)
+        train += rec.get("train_seconds") or 0.0
+        final += rec.get("seconds") or 0.0
+        for k in c.recipe.training.keep_steps:
+            got = state.get(point_label(c, step=k)).get("seconds")
+            if got is not None:
+                steps += got
+                n += 1
+    base = state.get(BASE).get("seconds") or 0.0
+    total = train + final + steps + base
+    if not n or not total:
+        return None
+    return (f"checkpoint scoring: {n} kept adapters scored in {steps:.0f} s, {steps / total:.0%} of the sweep's "
+            f"{total:.0f} s of training and scoring (training {train:.0f} s, final adapters' scoring {final:.0f} s, "
+            f"base model {base:.0f} s; as recorded when each step ran, cache hits included)")
 
 
 def _target_spec(recipe: Recipe, paths: SweepPaths):
@@ -100,13 +142,17 @@ def log_sweep_summary(recipe: Recipe, paths: SweepPaths, rows: list[dict], files
             "results": table,
             "tradeoff": wandb.Image(str(files.tradeoff_png)),
             "scores_vs_x": wandb.Image(str(files.scores_png)),
+            **({"steps": wandb.Image(str(files.steps_png))} if files.steps_png else {}),
         }
     )
     for rec in files.summary["recommendations"]:
         run.summary[f"recommended/{rec['scenario']}"] = str(rec["x"])
         run.summary[f"recommended/{rec['scenario']}/adapter_scale"] = rec.get("adapter_scale")
+        run.summary[f"recommended/{rec['scenario']}/step"] = rec.get("step")
     art = wandb.Artifact(f"{recipe.name}-report", type="sweep-report")
-    for f in (files.html, files.markdown, files.tradeoff_png, files.scores_png):
+    for f in (files.html, files.markdown, files.tradeoff_png, files.scores_png, files.steps_png):
+        if f is None:
+            continue
         art.add_file(str(f))
     run.log_artifact(art)
     run.finish()

@@ -57,6 +57,10 @@ def expand(recipe: Recipe, source: str = "recipe") -> list[Cell]:
             args += ["--training.seed", str(seed), "--mix.seed", str(seed)]
             data = _merge(base, parse_overrides(args))
             cell_recipe = validate(data, source=f"{source} (sweep cell {dict(zip(keys, combo))}, seed {seed})")
+            steps = cell_recipe.sweep.checkpoint_steps(cell_recipe.training.max_steps)
+            if steps:  # the cell's training keeps them: part of what its adapter dir holds, so of its hash
+                cell_recipe.training.keep_steps = steps
+                args += ["--training.keep_steps", json.dumps(steps)]
             label = "-".join(f"{short_name(k)}={_fmt(v)}" for k, v in zip(keys, combo)) or "cell"
             label += f"-seed={seed}"
             cells.append(

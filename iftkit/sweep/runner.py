@@ -11,6 +11,11 @@ and each cell is run by one process at a time.
 sweep.adapter_scales adds points without training: once a cell's adapter is trained and evaluated
 as trained (scale 1), the same process evaluates it at each other scale, each point with its own
 state record and eval dir; a sweep given more scales later evaluates only those.
+
+sweep.checkpoints adds points the same way along the training run: the cell's training keeps its
+adapter at those steps (training.keep_steps, in <adapter>/steps/step-N/), and after the adapter as
+trained each kept step is evaluated as its own point (label `...-step=N`). Every step's time is
+recorded in its state record (`seconds`), so the report can say what the extra points cost.
 """
 
 import json
@@ -52,9 +57,15 @@ class SweepPaths:
     def adapter_dir(self, cell: Cell) -> Path:
         return self.cell_dir(cell) / "adapter"
 
-    def eval_dir(self, cell: Cell, scale: float = AS_TRAINED) -> Path:
+    def eval_dir(self, cell: Cell, scale: float = AS_TRAINED, step: Optional[int] = None) -> Path:
         scaled = "" if scale == AS_TRAINED else f"-scale={scale:g}"
-        return self.cell_dir(cell) / f"eval-{cell.eval_hash[:8]}{scaled}"
+        stepped = "" if step is None else f"-step={step}"
+        return self.cell_dir(cell) / f"eval-{cell.eval_hash[:8]}{scaled}{stepped}"
+
+    def step_adapter_dir(self, cell: Cell, step: int) -> Path:
+        from iftkit.training.callbacks import step_dir
+
+        return step_dir(self.adapter_dir(cell), step)
 
     def base_eval_dir(self, recipe: Recipe) -> Path:
         return self.root / "base" / f"eval-{base_eval_hash(recipe)[:8]}"
@@ -64,14 +75,21 @@ def sweep_root(recipe: Recipe) -> Path:
     return Path(recipe.sweep.out_dir) / recipe.name
 
 
-def point_label(cell: Cell, scale: float = AS_TRAINED) -> str:
-    """The state record and report label of a cell's adapter at one scale."""
-    return cell.label if scale == AS_TRAINED else f"{cell.label}-adapter_scale={scale:g}"
+def point_label(cell: Cell, scale: float = AS_TRAINED, step: Optional[int] = None) -> str:
+    """The state record and report label of a cell's adapter at one scale, or at one kept step."""
+    label = cell.label if scale == AS_TRAINED else f"{cell.label}-adapter_scale={scale:g}"
+    return label if step is None else f"{label}-step={step}"
 
 
 def cell_scales(cell: Cell) -> list[float]:
     """Every scale a cell's adapter is evaluated at: as trained first, then sweep.adapter_scales."""
     return [AS_TRAINED, *cell.recipe.sweep.extra_scales]
+
+
+def cell_points(cell: Cell) -> list[tuple[float, Optional[int]]]:
+    """Every (scale, step) a cell is evaluated at: the adapter as trained first (step None = the final
+    step), then each extra scale, then each kept step (sweep.checkpoints) as trained."""
+    return [(s, None) for s in cell_scales(cell)] + [(AS_TRAINED, k) for k in cell.recipe.training.keep_steps]
 
 
 @dataclass
@@ -141,6 +159,7 @@ def _evaluate_base(recipe: Recipe, state: SweepState, h: str, out: Path, say: Ca
     from iftkit.data.mix import MANIFEST, target_summary
     from iftkit.evaluation.runner import run_eval
 
+    started = time.time()
     state.update(BASE, status="evaluating", eval_hash=h, eval_dir=str(out))
     say(f"[base] evaluating the base model {recipe.model.id}")
     report = run_eval(recipe, [], out, include_base=True, progress=progress, say=lambda m: say(f"[base] {m}"))
@@ -151,18 +170,20 @@ def _evaluate_base(recipe: Recipe, state: SweepState, h: str, out: Path, say: Ca
     if (mix / MANIFEST).is_file():
         for line in target_summary(json.loads((mix / MANIFEST).read_text())):
             say(f"[base] {line}")
-    state.update(BASE, status="done")
+    state.update(BASE, status="done", seconds=round(time.time() - started, 1))
 
 
-def cell_is_done(state: SweepState, paths: SweepPaths, cell: Cell, scale: float = AS_TRAINED) -> bool:
+def cell_is_done(
+    state: SweepState, paths: SweepPaths, cell: Cell, scale: float = AS_TRAINED, step: Optional[int] = None
+) -> bool:
     return (
-        state.is_done(point_label(cell, scale), cell.train_hash, cell.eval_hash)
-        and (paths.eval_dir(cell, scale) / "results.jsonl").is_file()
+        state.is_done(point_label(cell, scale, step), cell.train_hash, cell.eval_hash)
+        and (paths.eval_dir(cell, scale, step) / "results.jsonl").is_file()
     )
 
 
 def all_scales_done(state: SweepState, paths: SweepPaths, cell: Cell) -> bool:
-    return all(cell_is_done(state, paths, cell, s) for s in cell_scales(cell))
+    return all(cell_is_done(state, paths, cell, s, k) for s, k in cell_points(cell))
 
 
 def run_cell(cell: Cell, run: SweepRun) -> None:
@@ -177,10 +198,10 @@ def run_cell(cell: Cell, run: SweepRun) -> None:
         if not cell_is_done(state, paths, cell):
             with _recorded_failure(state, cell.label):
                 _train_and_evaluate(cell, run)
-        for scale in cell_scales(cell)[1:]:  # the scaled points' records are written under the cell's lock
-            if not cell_is_done(state, paths, cell, scale):
-                with _recorded_failure(state, point_label(cell, scale)):
-                    _evaluate_adapter(cell, run, scale)
+        for scale, step in cell_points(cell)[1:]:  # the extra points' records are written under the cell's lock
+            if not cell_is_done(state, paths, cell, scale, step):
+                with _recorded_failure(state, point_label(cell, scale, step)):
+                    _evaluate_adapter(cell, run, scale, step)
 
 
 def _train_and_evaluate(cell: Cell, run: SweepRun) -> None:
@@ -204,23 +225,32 @@ def _train_and_evaluate(cell: Cell, run: SweepRun) -> None:
 
             train_adapter(cell.recipe, output_dir=str(adapter), say=lambda m: say(f"[{cell.label}] {m}"))
         say(f"[{cell.label}] trained in {time.time() - start:.0f} s")
-        state.update(cell.label, status="trained")
+        state.update(cell.label, status="trained", train_seconds=round(time.time() - start, 1))
     _evaluate_adapter(cell, run)
 
 
-def _evaluate_adapter(cell: Cell, run: SweepRun, scale: float = AS_TRAINED) -> None:
-    """Evaluate the cell's trained adapter at one scale (generation only; cached under that scale)."""
+def _evaluate_adapter(cell: Cell, run: SweepRun, scale: float = AS_TRAINED, step: Optional[int] = None) -> None:
+    """Evaluate the cell's trained adapter at one scale, or as kept at one step (generation only; cached)."""
     from iftkit.evaluation.runner import run_eval
 
-    label, out = point_label(cell, scale), run.paths.eval_dir(cell, scale)
+    label, out = point_label(cell, scale, step), run.paths.eval_dir(cell, scale, step)
     fields = {} if scale == AS_TRAINED else dict(train_hash=cell.train_hash, adapter_scale=scale)
+    if step is not None:
+        fields = dict(fields, train_hash=cell.train_hash, step=step)
+    started = time.time()
     run.state.update(label, status="evaluating", eval_hash=cell.eval_hash, eval_dir=str(out), **fields)
-    adapter = str(run.paths.adapter_dir(cell))
-    report = run_eval(cell.recipe, [adapter], out, include_base=False, progress=run.progress, adapter_scale=scale)
+    adapter = run.paths.adapter_dir(cell) if step is None else run.paths.step_adapter_dir(cell, step)
+    if not (adapter / "adapter_config.json").is_file():
+        raise IftkitError(
+            f"sweep cell {cell.label}: the adapter of step {step} was not kept ({adapter} is missing); "
+            f"delete {run.paths.cell_dir(cell)} to retrain the cell with its checkpoints"
+        )
+    report = run_eval(cell.recipe, [str(adapter)], out, include_base=False, progress=run.progress,
+                      adapter_scale=scale)
     run.say(f"[{label}] {report.counters.summary_line()}")
     for line in report.truncation + report.warnings:
         run.say(f"[{label}] {line}")
-    run.state.update(label, status="done")
+    run.state.update(label, status="done", seconds=round(time.time() - started, 1))
 
 
 @contextmanager
@@ -248,38 +278,47 @@ def _train_with_accelerate(cell: Cell, recipe_path: str, adapter: Path, accelera
 
 
 def finished_points(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> tuple[list[tuple], list[str]]:
-    """(label, eval dir, cell or None for the base, adapter scale or None for the base) of every point
-    whose state record says done for its current hashes, and the labels of those that are not done (yet)."""
+    """(label, eval dir, cell or None for the base, adapter scale or None for the base, kept step or None)
+    of every point whose state record says done for its current hashes, and the labels of those that are
+    not done (yet)."""
     state = SweepState(paths.root)
     done, missing = [], []
     if base_is_done(state, base_eval_hash(recipe), paths.base_eval_dir(recipe)):
-        done.append((BASE, paths.base_eval_dir(recipe), None, None))
+        done.append((BASE, paths.base_eval_dir(recipe), None, None, None))
     else:
         missing.append(BASE)
     for cell in cells:
-        for scale in cell_scales(cell):
-            if cell_is_done(state, paths, cell, scale):
-                done.append((point_label(cell, scale), paths.eval_dir(cell, scale), cell, scale))
+        for scale, step in cell_points(cell):
+            if cell_is_done(state, paths, cell, scale, step):
+                done.append((point_label(cell, scale, step), paths.eval_dir(cell, scale, step), cell, scale, step))
             else:
-                missing.append(point_label(cell, scale))
+                missing.append(point_label(cell, scale, step))
     return done, missing
 
 
 def collect_rows(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> tuple[list[dict], list[str]]:
-    """Result rows of the base model and every finished cell, tagged with cell/grid/seed/adapter_scale.
+    """Result rows of the base model and every finished cell, tagged with cell/grid/seed/adapter_scale, and
+    with step / final_step where the sweep keeps checkpoints (the final adapter: step = final_step).
 
     Rows come from each finished point's own eval dir (on shared storage for SLURM / W&B
     sweeps), so they are exactly one per cell x suite x task x scorer whatever ran in parallel
     or was rerun before; a cell still running is left out, not half read.
     """
+    from iftkit.evaluation.generator import read_adapter_card
     from iftkit.evaluation.results import read_results
 
     done, missing = finished_points(recipe, paths, cells)
     rows = []
-    for label, folder, cell, scale in done:
+    for label, folder, cell, scale, step in done:
         grid, seed = (cell.values, cell.seed) if cell else ({}, None)
+        steps = {}
+        if cell is not None and cell.recipe.training.keep_steps:
+            adapter = paths.adapter_dir(cell)
+            card = read_adapter_card(adapter) if (adapter / "adapter_config.json").is_file() else {}
+            final = card.get("global_step") or cell.recipe.training.max_steps  # early stopping can end sooner
+            steps = dict(step=final if step is None else step, final_step=final)
         rows += [
-            dict(r, cell=label, grid=grid, seed=seed, adapter_scale=scale)
+            dict(r, cell=label, grid=grid, seed=seed, adapter_scale=scale, **steps)
             for r in read_results(folder)
             if (r.get("model") == "base") == (cell is None)
         ]
@@ -292,7 +331,7 @@ def collect_samples(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> dic
     from iftkit.evaluation.records import read_samples
 
     out: dict = {}
-    for label, folder, cell, _ in finished_points(recipe, paths, cells)[0]:
+    for label, folder, cell, _, _ in finished_points(recipe, paths, cells)[0]:
         f = folder / "samples.jsonl"
         if not f.is_file():
             continue

@@ -16,7 +16,7 @@ import socket
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 from filelock import FileLock, Timeout
 
@@ -107,8 +107,9 @@ class SweepState:
         lock.release()
         return False
 
-    def describe(self, label: str) -> str:
-        """One line for `iftkit sweep status`: where the cell stands and what a rerun would do."""
+    def describe(self, label: str, held_as: Optional[str] = None) -> str:
+        """One line for `iftkit sweep status`: where the cell stands and what a rerun would do.
+        held_as: the label whose lock covers this record (a cell's scaled or checkpoint points run under its lock)."""
         entry = self.get(label)
         status = entry.get("status", "pending")
         where = f"on {entry.get('host')}" + (f", SLURM job {entry['slurm_job']}" if entry.get("slurm_job") else "")
@@ -120,7 +121,7 @@ class SweepState:
             return (
                 f"failed while {entry.get('failed_step', '?')} {where} at {entry.get('updated')}: {entry.get('error')}"
             )
-        if self.is_running(label):
+        if self.is_running(held_as or label):
             return f"{status} {where} (pid {entry.get('pid')}), last step began {entry.get('updated')}"
         return (
             f"stopped while {status} {where} at {entry.get('updated')} (no process holds it; rerun the cell to resume)"

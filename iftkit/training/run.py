@@ -93,7 +93,7 @@ def train_adapter(
 def _train(recipe: Recipe, out: Path, mix: Path, model_path: str, state, say) -> dict:
     from iftkit import tracking
     from iftkit.models.load import load_tokenizer
-    from iftkit.training.callbacks import progress_callbacks
+    from iftkit.training.callbacks import KeepStepsCallback, progress_callbacks
     from iftkit.training.resume import checkpoint_step, last_complete_checkpoint
     from iftkit.training.trainer import make_trainer
 
@@ -123,6 +123,11 @@ def _train(recipe: Recipe, out: Path, mix: Path, model_path: str, state, say) ->
             out / STATE_NAME,
             {**prior, "wandb_run_id": run.id if run else None, "elapsed_s": prior.get("elapsed_s", 0.0)},
         )
+    callbacks = progress_callbacks(recipe, out, STATE_NAME, started, prior.get("elapsed_s", 0.0), val_ds is not None)
+    keep = None
+    if recipe.training.keep_steps:
+        keep = KeepStepsCallback(out, recipe.training.keep_steps, step_card(recipe, mix, model_path))
+        callbacks.append(keep)
     trainer = make_trainer(
         recipe,
         model_path,
@@ -131,9 +136,11 @@ def _train(recipe: Recipe, out: Path, mix: Path, model_path: str, state, say) ->
         val_ds,
         ckpt_dir,
         report_to=["wandb"] if run is not None else [],
-        callbacks=progress_callbacks(recipe, out, STATE_NAME, started, prior.get("elapsed_s", 0.0), val_ds is not None),
+        callbacks=callbacks,
         run_name=run.name if run else None,
     )
+    if keep is not None:
+        keep.trainer = trainer
     if last:
         say(f"resuming from checkpoint {last} (step {checkpoint_step(last)})")
     else:
@@ -167,6 +174,17 @@ def _train(recipe: Recipe, out: Path, mix: Path, model_path: str, state, say) ->
     return card if card is not None else cards.read_card(out)
 
 
+def step_card(recipe: Recipe, mix: Path, model_path: str) -> dict:
+    """What eval needs from a kept step's card: the base model, the mix its test sets come from."""
+    return {
+        "base_model": recipe.model.id,
+        "base_model_path": str(model_path),
+        "data": {"mix_dir": str(Path(mix).resolve())},
+        "target_task": recipe.data.target_task,
+        "seed": recipe.training.seed,
+    }
+
+
 def artifact_metadata(card: dict) -> dict:
     return {
         k: card.get(k)
@@ -189,6 +207,7 @@ def build_card(
 ) -> dict:
     from iftkit import tracking
     from iftkit.models.chat_format import format_name
+    from iftkit.training.callbacks import kept_steps
 
     method = {"none": "lora", "4bit": "qlora-4bit", "8bit": "lora-8bit"}[recipe.model.quantization.mode]
     return {
@@ -219,6 +238,7 @@ def build_card(
         "global_step": trainer.state.global_step,
         "wall_time_s": round(elapsed, 2),
         "tokens_seen": int(tokens_seen),
+        "kept_steps": kept_steps(out),
         "bf16": bool(trainer.args.bf16),
         "world_size": trainer.args.world_size,
         "wandb": tracking.run_info(run),

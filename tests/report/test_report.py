@@ -427,15 +427,20 @@ def test_a_scorer_that_scored_nothing_is_flagged_in_the_report(tmp_path):
 
 
 def test_the_base_model_judging_itself_is_never_the_general_axis(tmp_path):
+    from iftkit.evaluation.judge.trust import Trust
+
     rows = []
     for cell, grid, ind, gen in CELLS[:4]:
         rows.append(dict(cell=cell, grid=grid, suite="in_domain", task="__all__", scorer="task_tolerant", mean=ind))
         for scorer, value in (("judge", 5.0), ("embedding", gen)):
             rows.append(dict(cell=cell, grid=grid, suite="held_out", task="__all__", scorer=scorer, mean=value))
     own = write_report(rows, tmp_path / "a", "demo", "mix.target_ratio", "task_tolerant", 0.9, {"self_judge": True})
-    other = write_report(rows, tmp_path / "b", "demo", "mix.target_ratio", "task_tolerant", 0.9, {})
+    trusted = Trust("a judge measured above chance", "k", True, "agreement above chance")
+    other = write_report(rows, tmp_path / "b", "demo", "mix.target_ratio", "task_tolerant", 0.9, {},
+                         judge_trust=trusted)
     assert own.summary["general_axis"]["scorer"] == "embedding"
-    assert other.summary["general_axis"]["scorer"] == "judge"  # an independent judge comes first by the rule
+    # an independent judge the trust gate accepts comes first by the rule
+    assert other.summary["general_axis"]["scorer"] == "judge"
     assert "rule fixed in code" in own.summary["general_axis"]["reason"]
 
 
