@@ -225,8 +225,7 @@ def _generate_and_score(
     scorers = build_scorers(recipe, names, judge_client)
     report = EvalReport(out_dir, counters, judge_label=client_box[0].label if client_box else None,
                         limits={s: lim for s, lim in (limits or {}).items() if lim.tokens != ev.max_new_tokens},
-                        truncation=truncation_lines(records))
-    report.warnings = degenerate_warnings(records)
+                        truncation=truncation_lines(records), warnings=degenerate_warnings(records))
     for name, scorer in scorers.items():
         todo = score_records(name, scorer, records)
         if todo:

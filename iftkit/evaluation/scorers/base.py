@@ -63,3 +63,11 @@ class Scorer:
     def outputs(self) -> dict[str, "Scorer"]:
         """Output name -> scorer describing it (direction, scale); most scorers have one."""
         return {self.name: self}
+
+
+class Output(Scorer):
+    """One more output of a scorer that writes several (a judge's reference score, a micro F1): its name,
+    direction and scale, for the result rows and the report; the values come from the scorer itself."""
+
+    def __init__(self, name: str, higher_is_better: bool = True, scale: tuple = (0.0, 1.0)):
+        self.name, self.higher_is_better, self.scale = name, higher_is_better, scale

@@ -12,16 +12,11 @@ reference verdict fails judge_reference and judge_ratio, never silently.
 
 from iftkit.evaluation.fingerprint import json_hash
 from iftkit.evaluation.judge.prompts import JudgePrompt
-from iftkit.evaluation.scorers.base import Scorer, ScoreResult
+from iftkit.evaluation.scorers.base import Output, Scorer, ScoreResult
 from iftkit.evaluation.scorers.registry import ScorerInfo
 
 
-class _Output(Scorer):
-    def __init__(self, name, higher_is_better=True, scale=(0.0, 10.0)):
-        self.name, self.higher_is_better, self.scale = name, higher_is_better, scale
-
-
-class _JudgeRatio(_Output):
+class _JudgeRatio(Output):
     """The paper's figure: mean candidate verdict over mean reference verdict, on the samples that have both."""
 
     def __init__(self):
@@ -65,7 +60,7 @@ class ReferenceJudge(_JudgeScorer):
         self.scale = prompt.scale if prompt else self.scale
 
     def outputs(self):
-        return {"judge": self, "judge_reference": _Output("judge_reference", scale=self.scale),
+        return {"judge": self, "judge_reference": Output("judge_reference", scale=self.scale),
                 "judge_ratio": _JudgeRatio()}
 
     def score_detailed(self, samples):

@@ -6,7 +6,7 @@ that nothing can check (free-form instructions, free-text user tasks) get None: 
 """
 
 from iftkit.data.tasks import resolve_task, task_spec
-from iftkit.evaluation.scorers.base import Scorer, ScoreResult
+from iftkit.evaluation.scorers.base import Output, Scorer, ScoreResult
 from iftkit.evaluation.scorers.registry import ScorerInfo
 
 
@@ -54,39 +54,34 @@ class RecordItems(Scorer):
         return {
             "task_items_f1": _MicroItems("task_items_f1", None),
             **{o: _MicroItems(o, cols) for o, cols in self.MICRO.items()},
-            "task_items_key_f1": _Output("task_items_key_f1"),
+            "task_items_key_f1": Output("task_items_key_f1"),
         }
 
     def score_detailed(self, samples):
         n = len(samples)
         vals = {o: [None] * n for o in self.outputs()}
         for i, s in enumerate(samples):
-            counts = _item_counts(s)
+            task = checker(s)
+            counts = _item_counts(s, task)
             if counts is None:
                 continue
             tp, n_pred, n_gold = counts
             vals["task_items_f1"][i] = 2 * tp / (n_pred + n_gold) if n_pred + n_gold else 1.0
             vals["task_items_precision"][i] = tp / n_pred if n_pred else None
             vals["task_items_recall"][i] = tp / n_gold if n_gold else None
-            task = checker(s)
-            vals["task_items_key_f1"][i] = task.item_f1(s.prediction, s.gold, task.spec.item_key) \
-                if task.spec.item_key else None
+            if task.spec.item_key:
+                vals["task_items_key_f1"][i] = task.item_f1(s.prediction, s.gold, task.spec.item_key)
         return ScoreResult(vals, [None] * n, [()] * n)
 
 
-def _item_counts(sample):
-    task = checker(sample)
+def _item_counts(sample, task):
+    """(matched, predicted, gold) items of a list answer; None where the gold is not a list of items."""
     if task is None or sample.gold is None or not hasattr(task, "item_counts"):
         return None
     return task.item_counts(sample.prediction, sample.gold)
 
 
-class _Output(Scorer):
-    def __init__(self, name):
-        self.name = name
-
-
-class _MicroItems(_Output):
+class _MicroItems(Output):
     """Micro-averaged over a group: pooled matched items over pooled predicted (precision), gold
     (recall) or both (F1 = 2 tp / (pred + gold)) items."""
 
@@ -95,7 +90,7 @@ class _MicroItems(_Output):
         self.cols = cols
 
     def corpus_statistic(self, records):
-        counts = [c for c in map(_item_counts, records) if c is not None]
+        counts = [c for c in (_item_counts(r, checker(r)) for r in records) if c is not None]
         cols = [[c[k] for c in counts] for k in range(3)]
         if self.cols is None:
             return _micro_f1, cols
