@@ -232,8 +232,7 @@ def plan(recipe) -> dict:
                 f"{len(general_order)} (raise data.samples_per_task or lower mix.total_size)"
             )
     total = n_t + n_g + n_s
-    share = (n_t + n_s) / total if total else 0.0
-    n_val_t = int(round(m.val_size * share)) if total else 0
+    n_val_t = target_val_rows(n_t, n_g, n_s, m.val_size)
     if n_t + n_val_t > len(target_order):
         raise IftkitError(
             f"the target pool of {target!r} has {len(target_order)} rows: not enough for "
@@ -450,6 +449,12 @@ def target_summary(m: dict) -> list[str]:
         )
         lines.append(f"catalog family {fam} overlaps the target ({why}): {state}")
     return lines
+
+
+def target_val_rows(n_target: int, n_general: int, n_synthetic: int, val_size: int) -> int:
+    """Validation rows drawn from the target pool: the target share of the training mix, of val_size."""
+    total = n_target + n_general + n_synthetic
+    return int(round(val_size * ((n_target + n_synthetic) / total))) if total else 0
 
 
 # --- reading a built mix (training and eval use these) --------------------------------------

@@ -170,12 +170,11 @@ def count_sweep(n: int, test: int, test_set_by_user: bool, val_size: int, what: 
 
 
 def _most_target_rows(left: int, val_size: int) -> int:
-    """The largest n whose training rows and validation share (data/mix.py's rule) fit in `left` rows."""
-    best = 0
-    for k in range(left + 1):
-        if k + int(round(val_size * k / (k + COUNT_GENERAL_ROWS))) <= left:
-            best = k
-    return best
+    """The largest n whose training rows and validation share fit in `left` rows."""
+    from iftkit.data.mix import target_val_rows
+
+    fits = (k for k in range(left + 1) if k + target_val_rows(k, COUNT_GENERAL_ROWS, 0, val_size) <= left)
+    return max(fits, default=0)
 
 
 def _deep_merge(a: dict, b: dict) -> dict:
