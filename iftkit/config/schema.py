@@ -389,11 +389,16 @@ class EvalConfig(Section):
     # adapter, cached; rows in suite lm_eval/<task>, scorer = the harness's metric name ---
     lm_eval: Optional[LmEvalConfig] = None
 
-    @field_validator("in_domain_max_new_tokens")
+    @field_validator("in_domain_max_new_tokens", mode="before")
     @classmethod
-    def _positive_limit(cls, v):
-        if v != "auto" and v <= 0:
-            raise ValueError(f"must be 'auto' or a positive number of tokens, got {v}")
+    def _auto_or_positive_limit(cls, v):
+        # before pydantic's own union check, whose errors name its internals ("literal['auto']")
+        if v == "auto":
+            return v
+        if isinstance(v, str) and v.strip().isdigit():
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            raise ValueError(f"must be 'auto' or a positive number of tokens, got {v!r}")
         return v
 
 

@@ -227,3 +227,15 @@ def test_a_training_key_that_is_not_an_sft_config_field_is_one_line(tmp_path):
     path.write_text("training: {report_to: [tensorboard]}\n")
     with pytest.raises(IftkitError, match="key 'training.report_to' is set by iftkit itself"):
         load_recipe(path)
+
+
+@pytest.mark.parametrize("value, shown", [("autoo", "'autoo'"), ("-3", "-3"), ("0", "0"), ("true", "True")])
+def test_the_in_domain_limit_is_auto_or_a_positive_count_said_in_one_line(value, shown):
+    with pytest.raises(IftkitError) as err:
+        load_recipe(ROOT / "recipes" / "quickstart.yaml", ["--eval.in_domain_max_new_tokens", value])
+    msg = str(err.value)
+    assert f"key 'eval.in_domain_max_new_tokens' = {shown}: must be 'auto' or a positive number of tokens" in msg
+    assert "literal" not in msg
+    for ok, want in (("auto", "auto"), ("40", 40)):
+        got = load_recipe(ROOT / "recipes" / "quickstart.yaml", ["--eval.in_domain_max_new_tokens", ok])
+        assert got.eval.in_domain_max_new_tokens == want
