@@ -9,7 +9,7 @@ import importlib
 import importlib.util
 import sys
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 
 # name -> (module under iftkit.commands, one-line help)
 COMMANDS = {

@@ -141,7 +141,7 @@ def bench_generation(model_path, n_prompts, batch_size, max_new_tokens, dtype, m
 def bench_cached_rerun(model_id, n_samples):
     from iftkit.config.loader import validate
     from iftkit.data.rows import write_rows
-    from iftkit.evaluation.runner import run_eval
+    from iftkit.evaluation.evaluate import run_eval
     from iftkit.evaluation.scorers import list_scorers
     from iftkit.evaluation.suites import load_instruction_set
 

@@ -341,7 +341,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     os.environ.setdefault("WANDB_MODE", "disabled")
     if args.workdir is None:
-        from iftkit.paths import cache_dir
+        from iftkit.core.paths import cache_dir
 
         args.workdir = str(cache_dir() / "bench_gpu")
     if args.tiny:

@@ -9,7 +9,7 @@ training-seed effect, binary and 0-10 scores, 33 / 100 / 174 prompts, 2 / 3 / 5 
 goal <= 0.05) and `coverage:` (how often the 95 % interval holds the true difference; goal >= 0.93),
 each with its Monte Carlo standard error, then Markdown tables (with, for true differences, how
 often the interval detects them: what the calibration costs in power). The model of a sweep and the
-rules are in iftkit/meta/calibration.py; the statistics are the report's own (iftkit/meta/stats.py).
+rules are in iftkit/meta/calibration.py; the statistics are the report's own (iftkit/core/stats.py).
 """
 
 import argparse

@@ -15,7 +15,7 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from iftkit.errors import IftkitError
+    from iftkit.core.errors import IftkitError
     from iftkit.training.card import read_card
 
     if args.action == "show":

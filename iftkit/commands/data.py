@@ -10,7 +10,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 
 ACCEPTS_OVERRIDES = True
 
@@ -65,8 +65,8 @@ def _build(args) -> int:
 
 def _answer_limit_line(recipe, out: Path, m: dict) -> str:
     """The in-domain generation limit eval will use for this test set, and where it comes from."""
+    from iftkit.core.errors import IftkitError
     from iftkit.data.rows import read_rows
-    from iftkit.errors import IftkitError
     from iftkit.evaluation.answer_length import in_domain_limit
     from iftkit.models.resolve import resolve_model
 

@@ -13,7 +13,7 @@ def add_arguments(p):
 
 def run(args) -> int:
     from iftkit.config import load_recipe
-    from iftkit.evaluation.runner import run_eval
+    from iftkit.evaluation.evaluate import run_eval
 
     recipe = load_recipe(args.config, getattr(args, "overrides", None))
     report = run_eval(recipe, args.adapters, args.out, include_base=not args.no_base, progress=not args.no_progress)

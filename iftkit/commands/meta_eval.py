@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 
 
 def add_arguments(p):

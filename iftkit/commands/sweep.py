@@ -11,7 +11,7 @@ into the results table and report, without training anything.
 import time
 
 from iftkit.config import load_recipe
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 
 ACCEPTS_OVERRIDES = True
 ACTIONS = ("run", "status", "collect")
@@ -59,10 +59,10 @@ def add_arguments(p):
 
 
 def run(args) -> int:
+    from iftkit.sweep.cells import SweepPaths, run_sweep, sweep_root
     from iftkit.sweep.emit import cell_from_args, write_emitted
     from iftkit.sweep.finish import finish_sweep
     from iftkit.sweep.grid import expand
-    from iftkit.sweep.runner import SweepPaths, run_sweep, sweep_root
 
     extra = list(args.overrides)
     action = "run"
@@ -150,14 +150,14 @@ def run(args) -> int:
 
 
 def print_status(paths, cells, recipe_path: str) -> None:
+    from iftkit.sweep.cells import BASE, cell_points, point_key
     from iftkit.sweep.emit import job_names
-    from iftkit.sweep.runner import BASE, cell_points, point_label
     from iftkit.sweep.slurm_view import query
     from iftkit.sweep.state import SweepState
 
     state = SweepState(paths.root)
     # a cell's extra points (scales, checkpoints) run under the cell's own lock
-    labels = [(BASE, BASE)] + [(point_label(c, s, k), c.label) for c in cells for s, k in cell_points(c)]
+    labels = [(BASE, BASE)] + [(point_key(c, s, k), c.label) for c in cells for s, k in cell_points(c)]
     width = max(len(label) for label, _ in labels)
     # the scheduler's view, where this is a SLURM machine: each job found by its name (array task
     # index = the cell's place in the grid, as in sweep.slurm's CELLS) or by the id its record names

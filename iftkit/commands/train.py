@@ -21,7 +21,7 @@ def add_arguments(p):
 
 def run(args) -> int:
     from iftkit.config import load_recipe
-    from iftkit.training.run import train_adapter
+    from iftkit.training.train_adapter import train_adapter
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     recipe = load_recipe(args.config, args.overrides)

@@ -19,8 +19,8 @@ import yaml
 from pydantic import ValidationError
 
 from iftkit.config.schema import Recipe
-from iftkit.errors import IftkitError
-from iftkit.io.readers import read_text
+from iftkit.core.errors import IftkitError
+from iftkit.core.readers import read_text
 
 # Setting one of these keys in a later layer (an including recipe, or the command line)
 # clears the other, so `--mix.target_count 100` works on a recipe that mixes by ratio.

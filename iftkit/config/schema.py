@@ -10,7 +10,7 @@ from typing import Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from iftkit import DEFAULT_MODEL_ID
-from iftkit.data.layouts import COLUMN_ROLES, SCHEMAS, label_key, template_fields
+from iftkit.layouts import COLUMN_ROLES, SCHEMAS, label_key, template_fields
 
 
 class Section(BaseModel):
@@ -324,7 +324,7 @@ class JudgeConfig(Section):
     output_cost_per_1m: float = Field(0.0, ge=0.0)
     # human pairwise preferences (LLMBar JSON, or prompt/response_a/response_b/preference) the judge is
     # measured on once (cached per judge identity) before a report may use it as a scorer; None = only a
-    # measurement made by `iftkit meta-eval --human FILE` counts (evaluation/judge/trust.py)
+    # measurement made by `iftkit meta-eval --human FILE` counts (meta/judge_trust.py)
     trust_set: Optional[str] = None
 
 

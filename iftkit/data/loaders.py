@@ -1,7 +1,7 @@
 """Bring your own data: one user file (JSONL, JSON, CSV, TSV, Parquet; hub datasets when online) -> Rows.
 
-Reading (encodings, file:line) is iftkit.io.readers; record layouts and the recipe's column /
-label mapping are iftkit.data.layouts. Optional `task`, `category`, `gold`, `source` and `meta`
+Reading (encodings, file:line) is iftkit.core.readers; record layouts and the recipe's column /
+label mapping are iftkit.layouts. Optional `task`, `category`, `gold`, `source` and `meta`
 fields of a record are kept. A malformed record stops the load with `file:line: what was
 expected`; with on_bad_line="skip" it is skipped and counted instead.
 """
@@ -9,10 +9,10 @@ expected`; with on_bad_line="skip" it is skipped and counted instead.
 from dataclasses import dataclass, field
 from typing import Optional
 
-from iftkit.data.layouts import EXPECTED, SCHEMAS, ColumnMap, check_header, detect_schema, to_prompt_completion
+from iftkit.core.errors import IftkitError
+from iftkit.core.readers import BadRecord, columns, file_sha256, records, require_file
 from iftkit.data.rows import Row
-from iftkit.errors import IftkitError
-from iftkit.io.readers import BadRecord, columns, file_sha256, records, require_file
+from iftkit.layouts import EXPECTED, SCHEMAS, ColumnMap, check_header, detect_schema, to_prompt_completion
 
 __all__ = ["LoadResult", "file_sha256", "load_file"]
 

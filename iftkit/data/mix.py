@@ -29,6 +29,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Optional
 
+from iftkit.core.atomic import write_json_atomic
+from iftkit.core.errors import IftkitError
+from iftkit.core.readers import file_sha256
 from iftkit.data.pools import (
     TEST_SEED,
     _dedupe,
@@ -45,9 +48,6 @@ from iftkit.data.rows import Row, read_rows, write_rows
 from iftkit.data.tasks import CATALOG, TaskSpec, infer_spec, is_catalog_task, task_names
 from iftkit.data.tasks.base import seed_int
 from iftkit.data.tasks.user import catalog_overlaps
-from iftkit.errors import IftkitError
-from iftkit.io.atomic import write_json_atomic
-from iftkit.io.readers import file_sha256
 
 # bump when generation or mixing changes what a recipe produces (invalidates reused mixes)
 DATA_VERSION = 2

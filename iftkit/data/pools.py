@@ -8,10 +8,10 @@
 
 from typing import Optional
 
+from iftkit.core.errors import IftkitError
 from iftkit.data.rows import Row
 from iftkit.data.tasks import get_task, is_catalog_task
 from iftkit.data.tasks.base import seed_int
-from iftkit.errors import IftkitError
 
 # test sets use this seed whatever the recipe says, so every run scores on the same rows
 TEST_SEED = "iftkit-test-v1"
@@ -63,8 +63,8 @@ def _split_user_test(rows: list[Row], size: int, task: str) -> tuple[list[Row], 
 
 
 def _load_user(files, task: Optional[str], cfg, force_task: bool) -> tuple[list[Row], dict]:
-    from iftkit.data.layouts import ColumnMap
     from iftkit.data.loaders import load_file
+    from iftkit.layouts import ColumnMap
 
     # data.columns / prompt_template / label_map describe the user's task file(s) only: general
     # and synthetic-format files come in their own layouts

@@ -10,9 +10,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
-from iftkit.errors import IftkitError
-from iftkit.io.atomic import atomic_write
-from iftkit.io.readers import iter_jsonl, require_file
+from iftkit.core.atomic import atomic_write
+from iftkit.core.errors import IftkitError
+from iftkit.core.readers import iter_jsonl, require_file
 
 
 @dataclass

@@ -20,9 +20,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable, Optional
 
+from iftkit.core.errors import IftkitError
 from iftkit.data.rows import Row, write_rows
 from iftkit.data.tasks.base import find_json, seed_int
-from iftkit.errors import IftkitError
 
 PAPER_CATEGORIES = (
     "classify",

@@ -14,11 +14,11 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from iftkit.errors import IftkitError
-from iftkit.evaluation.sqlite_store import JsonStore
+from iftkit.core.errors import IftkitError
+from iftkit.core.paths import cache_dir
+from iftkit.core.store import JsonStore
 from iftkit.models.chat.cache import CachedChat
 from iftkit.models.chat.types import GenConfig
-from iftkit.paths import cache_dir
 
 SAMPLING_TOP_P = 0.95
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Optional
 
 from iftkit.config.schema import ModelConfig
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
+from iftkit.core.fingerprint import adapter_fingerprint, model_fingerprint
+from iftkit.core.store import JsonStore
 from iftkit.evaluation.counters import Counters
-from iftkit.evaluation.fingerprint import adapter_fingerprint, model_fingerprint
-from iftkit.evaluation.sqlite_store import JsonStore
 from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.models.chat.cache import CachedChat
 from iftkit.models.chat.local import TransformersChat

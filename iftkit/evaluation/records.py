@@ -8,7 +8,7 @@ meta); eval fills in which model answered, in which suite, and every score and j
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 
 REQUIRED_KEYS = ("model", "task", "prediction", "scores")
 _NOT_WRITTEN = ("run", "human")  # meta-eval's own bookkeeping
@@ -88,7 +88,7 @@ class SampleRecord:
 
 def read_samples(path, run: str = "") -> list[SampleRecord]:
     """Every record of one samples.jsonl, in file order (a later line for the same key wins in eval's log)."""
-    from iftkit.io.readers import iter_jsonl
+    from iftkit.core.readers import iter_jsonl
 
     return [_with_run(SampleRecord.from_dict(d, f"{path}:{lineno}", lineno), run) for lineno, d in iter_jsonl(path)]
 

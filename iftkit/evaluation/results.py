@@ -13,13 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from iftkit.errors import IftkitError
+from iftkit.core.atomic import atomic_write
+from iftkit.core.errors import IftkitError
+from iftkit.core.provenance import provenance_line
+from iftkit.core.readers import iter_jsonl
+from iftkit.core.stats import bootstrap, mean_interval
 from iftkit.evaluation.records import SampleRecord
 from iftkit.evaluation.suites import LM_EVAL_PREFIX
-from iftkit.io.atomic import atomic_write
-from iftkit.io.readers import iter_jsonl
-from iftkit.meta.stats import bootstrap, mean_interval
-from iftkit.provenance import provenance_line
 
 SAMPLES = "samples.jsonl"
 RESULTS = "results.jsonl"

@@ -13,9 +13,9 @@ from typing import Optional
 import yaml
 
 from iftkit.config.schema import Recipe
+from iftkit.core.errors import IftkitError
+from iftkit.core.readers import read_text
 from iftkit.data.rows import Row, read_rows
-from iftkit.errors import IftkitError
-from iftkit.io.readers import read_text
 
 BUILTIN_INSTRUCTIONS = "data/general_instructions.yaml"  # package data of iftkit.evaluation
 HELD_OUT = "held_out"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special
 
-from iftkit.meta import stats
+from iftkit.core import stats
 
 MU = 0.4  # base logit: about 0.6 right on an average prompt
 DIFFICULTY_SD = 1.5  # prompts differ a lot in difficulty (what pairing removes)

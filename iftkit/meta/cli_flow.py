@@ -3,13 +3,13 @@
 import json
 from pathlib import Path
 
-from iftkit.errors import IftkitError
-from iftkit.io.atomic import write_text_atomic
+from iftkit.core.atomic import write_text_atomic
+from iftkit.core.errors import IftkitError
 
 
 def meta_eval_main(args, out: Path) -> int:
-    from iftkit.meta import report
-    from iftkit.meta.run import run_meta_eval
+    from iftkit.meta import findings
+    from iftkit.meta.meta_eval import run_meta_eval
 
     images = []
     dyn_lines = []
@@ -41,7 +41,7 @@ def meta_eval_main(args, out: Path) -> int:
         if dyn_lines:
             md += "\n## Learning dynamics\n\n" + "\n".join(f"- {line}" for line in dyn_lines) + "\n"
             write_text_atomic(out / "meta_eval.md", md)
-        html_text = report.html_page(md, images)
+        html_text = findings.html_page(md, images)
         write_text_atomic(out / "meta_eval.html", html_text)
         print(md)
         if not args.no_wandb:
@@ -56,8 +56,8 @@ def meta_eval_main(args, out: Path) -> int:
 
 def _record_judge_trust(payload: dict, recipe, human_file) -> list[str]:
     """A judge measured on human pairs: cache its agreement under its identity, for the sweep report's trust
-    gate (evaluation/judge/trust.py), and say what the gate will make of it."""
-    from iftkit.evaluation.judge.trust import is_judge, record
+    gate (meta/judge_trust.py), and say what the gate will make of it."""
+    from iftkit.meta.judge_trust import is_judge, record
 
     if not human_file:
         return []

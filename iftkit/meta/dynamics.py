@@ -16,8 +16,8 @@ from typing import Optional
 
 import numpy as np
 
-from iftkit.errors import IftkitError
-from iftkit.io.readers import strict_records
+from iftkit.core.errors import IftkitError
+from iftkit.core.readers import strict_records
 
 FORMAT_SCORERS = ("task_format", "format_ok", "task_strict")
 TASK_SCORER = "task_tolerant"

@@ -7,7 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from iftkit.io.atomic import atomic_write  # noqa: E402
+from iftkit.core.atomic import atomic_write  # noqa: E402
 from iftkit.meta.dynamics import curves  # noqa: E402
 
 COLORS = {"format": "#1f77b4", "task": "#d62728"}

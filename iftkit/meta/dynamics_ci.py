@@ -17,7 +17,7 @@ from typing import Optional
 
 import numpy as np
 
-from iftkit.meta import stats
+from iftkit.core import stats
 from iftkit.meta.dynamics import SATURATION, TASK_SCORER, _cell_from_results_row, by_curve, saturation_n
 
 RESAMPLES = 1000

@@ -1,6 +1,6 @@
 """Import human judgments: single scores or pairwise preferences, validated line by line.
 
-Accepted layouts (JSONL, a JSON array, CSV/TSV with a header row, or Parquet; read by iftkit.io.readers):
+Accepted layouts (JSONL, a JSON array, CSV/TSV with a header row, or Parquet; read by iftkit.core.readers):
 - single score: {prompt, response, score[, reference, task]}  (score: any number; higher = better)
 - pairwise:     {prompt, response_a, response_b, preference}   (preference: a | b | tie)
 - LLMBar:       {input, output_1, output_2, label}             (label: 1 | 2, as in LLMBar's JSON)
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
-from iftkit.errors import IftkitError
-from iftkit.io.readers import strict_records
+from iftkit.core.errors import IftkitError
+from iftkit.core.readers import strict_records
 
 SINGLE_KEYS = ("prompt", "response", "score")
 PAIR_KEYS = ("prompt", "response_a", "response_b", "preference")

@@ -11,7 +11,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from iftkit.meta import stats
+from iftkit.core import stats
 from iftkit.meta.perturb import format_variants, wrong_variants
 
 

@@ -7,12 +7,9 @@ them (a sweep dir): every samples.jsonl found under it is read.
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from iftkit.core.errors import IftkitError
 from iftkit.data.tasks import resolve_task, task_spec
-from iftkit.errors import IftkitError
 from iftkit.evaluation.records import SampleRecord, read_samples
-
-# meta-eval reads the eval stage's own record of each scored sample
-Record = SampleRecord
 
 
 def find_sample_files(results: Path) -> list[Path]:
@@ -27,7 +24,7 @@ def find_sample_files(results: Path) -> list[Path]:
     return files
 
 
-def read_records(results) -> list[Record]:
+def read_records(results) -> list[SampleRecord]:
     root = Path(results)
     records = []
     for path in find_sample_files(root):
@@ -38,7 +35,7 @@ def read_records(results) -> list[Record]:
     return records
 
 
-def _read_file(path: Path, run: str) -> list[Record]:
+def _read_file(path: Path, run: str) -> list[SampleRecord]:
     # lm-eval's per-document metrics are the harness's scoring, not a scorer to meta-evaluate
     return [r for r in read_samples(path, run) if not r.suite.startswith("lm_eval/")]
 
@@ -53,7 +50,7 @@ def default_task_lookup() -> Callable[..., Any]:
     return lookup
 
 
-def gold_reference(records: list[Record], task_lookup=None) -> list[Optional[float]]:
+def gold_reference(records: list[SampleRecord], task_lookup=None) -> list[Optional[float]]:
     """Reference judgment from the task's tolerant checker; None where no gold checker exists."""
     lookup = task_lookup or default_task_lookup()
     out = []
@@ -66,7 +63,7 @@ def gold_reference(records: list[Record], task_lookup=None) -> list[Optional[flo
     return out
 
 
-def scorer_names(records: list[Record]) -> list[str]:
+def scorer_names(records: list[SampleRecord]) -> list[str]:
     names: dict = {}
     for r in records:
         for k in r.scores:

@@ -10,7 +10,7 @@ import dataclasses
 from pathlib import Path
 from typing import Callable, Optional
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 from iftkit.evaluation.scorers import parent_of
 
 
@@ -33,10 +33,10 @@ def registry_factory(recipe=None) -> Callable:
     """name -> scorer built exactly as `iftkit eval` builds it for this recipe (judge client included).
 
     Raises ImportError while the eval stage is not installed."""
+    from iftkit.core.paths import cache_dir
+    from iftkit.core.store import JsonStore
     from iftkit.evaluation.counters import Counters
-    from iftkit.evaluation.runner import build_judge_client, build_scorers
-    from iftkit.evaluation.sqlite_store import JsonStore
-    from iftkit.paths import cache_dir
+    from iftkit.evaluation.evaluate import build_judge_client, build_scorers
 
     if recipe is None:
         from iftkit.config.schema import Recipe

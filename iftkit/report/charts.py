@@ -18,9 +18,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from iftkit.report.scales import is_scaled, pareto_front, scale_families  # noqa: E402
-from iftkit.report.scales import label as point_label  # noqa: E402
-from iftkit.report.summary import Point  # noqa: E402
+from iftkit.report.scales import (  # noqa: E402
+    is_scaled,
+    pareto_front,
+    point_label,  # noqa: E402
+    scale_families,
+)
+from iftkit.report.steps import draw_trajectories  # noqa: E402
+from iftkit.report.summary import Point, error_bars  # noqa: E402
 
 IN_COLOR, GEN_COLOR = "#1f77b4", "#d62728"
 
@@ -32,27 +37,13 @@ def x_label(x_key: str) -> str:
     }.get(x_key, x_key)
 
 
-def _err(group: list[Point], suite: str) -> list:
-    """Asymmetric error bars: the CI where measured, else the seed spread."""
-    lo, hi = [], []
-    for p in group:
-        mean, est, sd = (p.in_domain, p.in_ci, p.in_sd) if suite == "in_domain" else (p.general, p.gen_ci, p.gen_sd)
-        if est is not None and est.ci_low is not None:
-            lo.append(max(0.0, mean - est.ci_low))
-            hi.append(max(0.0, est.ci_high - mean))
-        else:
-            lo.append(sd)
-            hi.append(sd)
-    return [lo, hi]
-
-
 def _tradeoff_errorbar(ax, group: list[Point], **style) -> None:
     """Points at (general, in-domain) with their error bars on both axes."""
     ax.errorbar(
         [p.general for p in group],
         [p.in_domain for p in group],
-        xerr=_err(group, "general"),
-        yerr=_err(group, "in_domain"),
+        xerr=error_bars(group, "general"),
+        yerr=error_bars(group, "in_domain"),
         **style,
     )
 
@@ -76,8 +67,6 @@ def tradeoff_chart(
     colors = plt.cm.viridis([i / max(1, len(series)) for i in range(len(series))]) if len(series) > 1 else ["#1f77b4"]
     _scale_paths(ax, pts, base)
     if stepped:
-        from iftkit.report.steps import draw_trajectories
-
         draw_trajectories(ax, pts, base)
     for s, color in zip(series, colors):
         group = [p for p in cells if p.series == s]
@@ -173,7 +162,7 @@ def _pad_limits(ax, pts):
     """Axis limits that hold every point and its error bars, with room on the right for labels."""
     def extent(suite):
         ends = []
-        for p, (lo, hi) in zip(pts, zip(*_err(pts, suite))):
+        for p, (lo, hi) in zip(pts, zip(*error_bars(pts, suite))):
             mean = p.in_domain if suite == "in_domain" else p.general
             if not math.isnan(mean):
                 ends += [mean - lo, mean + hi]
@@ -207,7 +196,7 @@ def scores_vs_x_chart(per_scorer: dict, path: Path, x_key: str, title: str) -> P
             suffix = f" ({series})" if series else ""
             for field, marker, color, name in (("in_domain", "o", IN_COLOR, "in-domain"),
                                                ("general", "s", GEN_COLOR, "general")):
-                ax.errorbar(xs, [getattr(p, field) for p in group], yerr=_err(group, field), marker=marker,
+                ax.errorbar(xs, [getattr(p, field) for p in group], yerr=error_bars(group, field), marker=marker,
                             color=color, capsize=3, label=name + suffix)
         base = next((p for p in pts if p.is_base), None)
         if base is not None:

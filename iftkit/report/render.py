@@ -6,15 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from iftkit.core.html import markdown_page
 from iftkit.evaluation.answer_length import truncation_line
 from iftkit.evaluation.degenerate import WARN_SHARE
-from iftkit.evaluation.judge.trust import Trust, is_judge
 from iftkit.evaluation.results import empty_scorer_warning, empty_scorers
+from iftkit.meta.judge_trust import Trust, is_judge
 from iftkit.report.charts import scores_vs_x_chart, tradeoff_chart
-from iftkit.report.html import markdown_page
 from iftkit.report.robustness import robustness_lines
-from iftkit.report.scales import label as point_label
-from iftkit.report.scales import scale_lines
+from iftkit.report.scales import point_label, scale_lines
 from iftkit.report.steps import has_steps, step_lines, steps_chart
 from iftkit.report.summary import (
     ALL_TASKS,
@@ -89,7 +88,7 @@ def write_report(
 ) -> ReportFiles:
     """samples: per-prompt scores {cell: {(suite, sample_id): (prediction, scores)}} for paired CIs.
     general_kind / general_scorer: the general axis (sweep.general_kind / sweep.general_scorer).
-    judge_trust: the judge's measured agreement with humans (evaluation/judge/trust.py); a judge not
+    judge_trust: the judge's measured agreement with humans (meta/judge_trust.py); a judge not
     shown to beat chance (None: never measured) is never the primary scorer or the general axis."""
     out_dir.mkdir(parents=True, exist_ok=True)
     scorers = [s for s in scorers_in(rows) if not _lm_eval_only(rows, s)]

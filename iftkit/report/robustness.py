@@ -8,7 +8,7 @@ of 6 general axes". A pick that holds under one axis only rests on that axis's c
 
 from typing import Optional
 
-from iftkit.report.scales import label
+from iftkit.report.scales import point_label
 from iftkit.report.summary import attach_samples, general_axes, points, recommend
 
 
@@ -27,9 +27,9 @@ def robustness_lines(rows, recs, per_scorer: dict, x_key: str, keep_general: flo
             rec = recommend(pts, keep_general)[0]
             got.append(((suite, scorer), rec.point))
         same = sum(p is not None and p.key == s1.key for _, p in got)
-        other = [f"`{sc}` on `{su}`: {'none' if p is None else label(p, x_key)}"
+        other = [f"`{sc}` on `{su}`: {'none' if p is None else point_label(p, x_key)}"
                  for (su, sc), p in got if p is None or p.key != s1.key]
-        lines.append(f"- S1 = {label(s1, x_key)} under {same} of {len(got)} general axes"
+        lines.append(f"- S1 = {point_label(s1, x_key)} under {same} of {len(got)} general axes"
                      + (f" (elsewhere: {'; '.join(other)})" if other else "") + ".")
     in_domain = {s: [p for p in pts if not p.is_base and p.in_domain == p.in_domain]
                  for s, pts in per_scorer.items() if s != primary}
@@ -38,8 +38,9 @@ def robustness_lines(rows, recs, per_scorer: dict, x_key: str, keep_general: flo
         s2 = picks["S2"]
         got = {s: max(pts, key=lambda p: p.in_domain) for s, pts in in_domain.items()}
         same = sum(p.key == s2.key for p in got.values()) + 1
-        other = [f"`{s}`: {label(p, x_key)}" for s, p in got.items() if p.key != s2.key]
-        lines.append(f"- S2 = {label(s2, x_key)} under {same} of {len(got) + 1} in-domain scorers (point estimates)"
+        other = [f"`{s}`: {point_label(p, x_key)}" for s, p in got.items() if p.key != s2.key]
+        lines.append(f"- S2 = {point_label(s2, x_key)} under {same} of {len(got) + 1} in-domain scorers"
+                     " (point estimates)"
                      + (f" (elsewhere: {'; '.join(other)})" if other else "") + ".")
     if not lines:
         return []

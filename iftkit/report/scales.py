@@ -19,7 +19,7 @@ def is_scaled(p: Point) -> bool:
     return not p.is_base and p.adapter_scale not in (None, AS_TRAINED)
 
 
-def label(p: Point, x_key: str) -> str:
+def point_label(p: Point, x_key: str) -> str:
     """A point's column / recommendation label: `ratio=1.0`, `ratio=1.0 at adapter_scale=0.5`, `base`."""
     if p.is_base:
         return "base"
@@ -67,13 +67,15 @@ def scale_lines(pts: list[Point], x_key: str) -> list[str]:
         "Scaled points run a trained adapter with its LoRA deltas multiplied by adapter_scale: weight-space "
         "interpolation between the base model (0) and the adapter as trained (1), WiSE-FT.",
         "",
-        "Joint Pareto frontier, most general first: " + ", ".join(label(p, x_key) for p in reversed(front)) + ".",
+        "Joint Pareto frontier, most general first: " + ", ".join(point_label(p, x_key) for p in reversed(front)) + ".",
     ]
     trained = [p for p in pts if not p.is_base and not is_scaled(p)]
     wins, losses = [], []
     for s in (p for p in pts if is_scaled(p)):
-        wins += [f"- {label(s, x_key)} beats {label(t, x_key)}: {_gap(s, t)}" for t in trained if _dominates(s, t)]
-        losses += [f"- {label(t, x_key)} beats {label(s, x_key)}: {_gap(t, s)}" for t in trained if _dominates(t, s)]
+        wins += [f"- {point_label(s, x_key)} beats {point_label(t, x_key)}: {_gap(s, t)}"
+                 for t in trained if _dominates(s, t)]
+        losses += [f"- {point_label(t, x_key)} beats {point_label(s, x_key)}: {_gap(t, s)}"
+                   for t in trained if _dominates(t, s)]
     if wins:
         lines += ["", "Scaled adapters that beat a trained mix on both axes (paired differences, 95 % CI):", *wins]
     else:

@@ -12,8 +12,8 @@ import math
 from pathlib import Path
 from typing import Optional
 
-from iftkit.report.scales import label
-from iftkit.report.summary import Point, diff
+from iftkit.report.scales import point_label
+from iftkit.report.summary import Point, diff, error_bars
 
 
 def has_steps(pts: list[Point]) -> bool:
@@ -61,14 +61,14 @@ def saving_line(rec, pts: list[Point], x_key: str) -> Optional[str]:
     )
     if p.is_checkpoint:
         saved = 1 - p.step / p.final_step
-        text = (f"{rec.scenario}'s pick, {label(p, x_key)}, needs {p.step} of {p.final_step} training steps: it saves "
-                f"{saved:.0%} of the training")
+        text = (f"{rec.scenario}'s pick, {point_label(p, x_key)}, needs {p.step} of {p.final_step} training steps: "
+                f"it saves {saved:.0%} of the training")
         if final is not None:
-            text += f"; against the final checkpoint ({label(final, x_key)}): {_gap(p, final)}"
+            text += f"; against the final checkpoint ({point_label(final, x_key)}): {_gap(p, final)}"
         return text + "."
     earlier = sorted((q for q in rec.tied if q.is_checkpoint and (q.x, q.series) == (p.x, p.series)),
                      key=lambda q: q.step)
-    text = f"{rec.scenario}'s pick, {label(p, x_key)}, is the final checkpoint ({p.final_step} steps)"
+    text = f"{rec.scenario}'s pick, {point_label(p, x_key)}, is the final checkpoint ({p.final_step} steps)"
     if earlier:
         e = earlier[0]
         return (text + f"; the test set cannot separate it from step {e.step} of the same run, which would save "
@@ -105,7 +105,7 @@ def step_lines(pts: list[Point], recs: list, x_key: str, per_scorer: Optional[di
             cells = [_fmt(getattr(by_step[s], axis)) if s in by_step else "–" for s in steps]
             first = _fmt(getattr(base, axis)) if base is not None else "–"
             tail = ("–" if reach is None else f"step {reach}") if axis == "in_domain" else ""
-            lines.append(f"| {label(final, x_key)} | {axis.replace('_', '-')} | {first} | " + " | ".join(cells)
+            lines.append(f"| {point_label(final, x_key)} | {axis.replace('_', '-')} | {first} | " + " | ".join(cells)
                          + f" | {tail} |")
     for scorer in ("task_format", "task_strict"):
         got = (per_scorer or {}).get(scorer)
@@ -122,7 +122,7 @@ def _scorer_table(pts: list[Point], steps: list[int], x_key: str) -> list[str]:
            "|---|---|" + "---|" * len(steps)]
     for final, path in trajectories(pts):
         by_step = {q.step: q for q in [*path, final]}
-        out.append(f"| {label(final, x_key)} | {_fmt(base.in_domain) if base else '–'} | "
+        out.append(f"| {point_label(final, x_key)} | {_fmt(base.in_domain) if base else '–'} | "
                    + " | ".join(_fmt(by_step[s].in_domain) if s in by_step else "–" for s in steps) + " |")
     return out
 
@@ -171,8 +171,6 @@ def steps_chart(pts: list[Point], path: Path, x_key: str, title: str, general_la
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from iftkit.report.charts import _err
-
     runs = trajectories(pts)
     if not runs:
         return None
@@ -186,8 +184,8 @@ def steps_chart(pts: list[Point], path: Path, x_key: str, title: str, general_la
             ys = [getattr(p, axis) for p in line]
             if base is not None:
                 xs, ys = [0] + xs, [getattr(base, axis)] + ys
-            ax.plot(xs, ys, "-", color=color, lw=1.4, label=label(final, x_key))
-            ax.errorbar([p.step for p in line], [getattr(p, axis) for p in line], yerr=_err(line, axis), fmt="o",
+            ax.plot(xs, ys, "-", color=color, lw=1.4, label=point_label(final, x_key))
+            ax.errorbar([p.step for p in line], [getattr(p, axis) for p in line], yerr=error_bars(line, axis), fmt="o",
                         ms=4, color=color, ecolor="0.6", capsize=2)
     for ax, axis in zip(axes, ("in_domain", "general")):
         if base is not None:

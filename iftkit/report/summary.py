@@ -17,8 +17,8 @@ from typing import Optional
 import numpy as np
 from scipy import stats as sps
 
+from iftkit.core.stats import Estimate, holm, mean_interval, paired_difference, prompts_to_decide
 from iftkit.evaluation.degenerate import count_degenerate
-from iftkit.meta.stats import Estimate, holm, mean_interval, paired_difference, prompts_to_decide
 
 ALL_TASKS = "__all__"
 BASE = "base"
@@ -541,3 +541,17 @@ def detectable_difference(p: Point, suite: str = "in_domain") -> Optional[float]
         return None
     m = min(max(p.in_domain if suite == "in_domain" else p.general, 0.05), 0.95)
     return 2.8 * math.sqrt(2 * m * (1 - m) / n)
+
+
+def error_bars(group: list[Point], suite: str) -> list:
+    """Asymmetric error bars: the CI where measured, else the seed spread."""
+    lo, hi = [], []
+    for p in group:
+        mean, est, sd = (p.in_domain, p.in_ci, p.in_sd) if suite == "in_domain" else (p.general, p.gen_ci, p.gen_sd)
+        if est is not None and est.ci_low is not None:
+            lo.append(max(0.0, mean - est.ci_low))
+            hi.append(max(0.0, est.ci_high - mean))
+        else:
+            lo.append(sd)
+            hi.append(sd)
+    return [lo, hi]

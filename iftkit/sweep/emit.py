@@ -173,7 +173,7 @@ def write_emitted(
 def cell_from_args(cells: list[Cell], args: list[str]) -> Cell:
     """Pick the cell a W&B agent asked for (its --key=value args) from the expanded grid."""
     from iftkit.config.loader import parse_overrides
-    from iftkit.errors import IftkitError
+    from iftkit.core.errors import IftkitError
 
     wanted = parse_overrides(args)
     seed = wanted.get("sweep", {}).pop("seed", None)

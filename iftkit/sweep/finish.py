@@ -5,8 +5,8 @@ from typing import Callable
 
 from iftkit.config.schema import Recipe
 from iftkit.report.render import ReportFiles, write_report
+from iftkit.sweep.cells import SweepPaths, collect_rows, collect_samples, write_rows
 from iftkit.sweep.grid import Cell
-from iftkit.sweep.runner import SweepPaths, collect_rows, collect_samples, write_rows
 
 
 def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Callable = print) -> ReportFiles:
@@ -15,7 +15,7 @@ def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Call
         say(f"not finished yet (left out of the report): {', '.join(missing)}")
     results = write_rows(paths, rows)
     x_key = next(iter(recipe.sweep.grid), "mix.target_ratio")
-    from iftkit.evaluation.judge.trust import judge_trust
+    from iftkit.meta.judge_trust import judge_trust
 
     trust = judge_trust(recipe, {r["scorer"] for r in rows}, log=say)
     meta = {
@@ -77,7 +77,7 @@ def _named(rec: dict, x_key: str) -> str:
 def checkpoint_cost(paths: SweepPaths, cells: list[Cell]):
     """The wall-time share of scoring the kept checkpoints, from the seconds each step recorded in its state
     record (None without sweep.checkpoints or before any was scored)."""
-    from iftkit.sweep.runner import BASE, point_label
+    from iftkit.sweep.cells import BASE, point_key
     from iftkit.sweep.state import SweepState
 
     if not any(c.recipe.training.keep_steps for c in cells):
@@ -90,7 +90,7 @@ def checkpoint_cost(paths: SweepPaths, cells: list[Cell]):
         train += rec.get("train_seconds") or 0.0
         final += rec.get("seconds") or 0.0
         for k in c.recipe.training.keep_steps:
-            got = state.get(point_label(c, step=k)).get("seconds")
+            got = state.get(point_key(c, step=k)).get("seconds")
             if got is not None:
                 steps += got
                 n += 1

@@ -19,7 +19,7 @@ from typing import Optional
 
 import yaml
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 
 # the quickstart sweep's settings, flattened into the package (works without a checkout)
 QUICKSTART_SWEEP = "quickstart_sweep.yaml"
@@ -90,7 +90,7 @@ def write_own_task_recipe(target_file: str, name: Optional[str], columns: Option
     if out.is_file() and out.read_text() != text and _edited(out.read_text()):
         raise IftkitError(f"{out} was edited (or names another file of the same name); run "
                           f"`iftkit sweep --config {out}`, or give --target-name to start a new sweep")
-    from iftkit.io.atomic import write_text_atomic
+    from iftkit.core.atomic import write_text_atomic
 
     root.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out, text)

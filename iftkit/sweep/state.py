@@ -20,8 +20,8 @@ from typing import Callable, Optional
 
 from filelock import FileLock, Timeout
 
-from iftkit.errors import IftkitError
-from iftkit.io.atomic import write_json_atomic
+from iftkit.core.atomic import write_json_atomic
+from iftkit.core.errors import IftkitError
 
 STATE_DIR = "state"
 LEGACY_STATE_FILE = "sweep_state.json"  # one shared file, written by sweeps before per-cell records

@@ -133,14 +133,14 @@ def _prediction(model, task, ref, gold, i):
 
 def write_results(out_dir, models=("base", "good", "chatty", "bad")):
     """An eval --out dir in the contract's samples.jsonl shape, scored by the fake scorers."""
-    from iftkit.evaluation.scorers import Sample
+    from iftkit.evaluation.scorers import SampleRecord
 
     out_dir.mkdir(parents=True, exist_ok=True)
     lines = []
     for model in models:
         for i, (task, prompt, ref, gold) in enumerate(_items()):
             pred = _prediction("bad" if model == "base" else model, task, ref, gold, i)
-            s = Sample([{"role": "user", "content": prompt}], pred, ref, gold, task, TASKS[task].category)
+            s = SampleRecord([{"role": "user", "content": prompt}], pred, ref, gold, task, TASKS[task].category)
             lines.append(
                 json.dumps(
                     {

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from transformers import EarlyStoppingCallback, TrainerCallback
 
-from iftkit.io.atomic import write_json_atomic
+from iftkit.core.atomic import write_json_atomic
 
 
 class ElapsedTimeCallback(TrainerCallback):

@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 from typing import Optional
 
-from iftkit.errors import IftkitError
-from iftkit.io import atomic
-from iftkit.provenance import hardware, library_versions  # noqa: F401  (re-exported for the card)
+from iftkit.core import atomic
+from iftkit.core.errors import IftkitError
+from iftkit.core.provenance import hardware, library_versions  # noqa: F401  (re-exported for the card)
 
 CARD_NAME = "adapter_card.json"
 README_NAME = "README.md"

@@ -9,8 +9,8 @@ completion_only_loss is on.
 
 from pathlib import Path
 
+from iftkit.core.errors import IftkitError
 from iftkit.data.rows import Row, read_rows
-from iftkit.errors import IftkitError
 
 
 def row_to_record(row: Row) -> dict:

@@ -5,7 +5,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 from iftkit.training.card import read_card
 
 

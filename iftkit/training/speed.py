@@ -18,7 +18,7 @@ import ctypes.util
 import logging
 import os
 
-from iftkit.paths import cache_dir
+from iftkit.core.paths import cache_dir
 
 log = logging.getLogger("iftkit.train")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from iftkit.config import load_recipe, parse_overrides, recipe_hash
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL_RECIPES = sorted(

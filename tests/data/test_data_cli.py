@@ -246,8 +246,8 @@ def test_a_failing_rebuild_keeps_the_earlier_build_intact(tmp_path, capsys):
 def test_a_failing_build_keeps_what_others_wrote_in_folders_it_created(tmp_path, monkeypatch):
     """Two jobs of one sweep start in a fresh runs/ folder; the failing one must not take the other's files."""
     from iftkit.config import load_recipe
+    from iftkit.core.errors import IftkitError
     from iftkit.data import mix as mix_module
-    from iftkit.errors import IftkitError
 
     out = tmp_path / "runs" / "sweep" / "cell-a" / "mix"
     neighbour = tmp_path / "runs" / "sweep" / "cell-b" / "adapter.txt"

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
+from iftkit.core.errors import IftkitError
 from iftkit.data.loaders import detect_schema, load_file
-from iftkit.errors import IftkitError
 
 ALPACA = [
     {"instruction": "Classify the review.", "input": "Great phone.", "output": "positive"},

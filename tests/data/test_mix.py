@@ -3,9 +3,9 @@ import json
 import pytest
 
 from iftkit.config import validate
+from iftkit.core.errors import IftkitError
 from iftkit.data.mix import assert_disjoint, build_mix, load_manifest, plan
 from iftkit.data.rows import Row, read_rows, write_rows
-from iftkit.errors import IftkitError
 
 SMALL_GENERAL = ["topic", "arithmetic", "extract_date", "sort_items", "fact_qa"]
 

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
+from iftkit.core.errors import IftkitError
 from iftkit.data.tasks import CATALOG, get_task, list_tasks, resolve_task
-from iftkit.errors import IftkitError
 
 # family -> (gold, right answer in the strict format, wrong answer, right answers in other formats)
 TICKET = {"name": "Ana Silva", "product": "router", "priority": "high"}

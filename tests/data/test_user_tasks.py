@@ -4,10 +4,10 @@ import json
 
 import pytest
 
+from iftkit.core.errors import IftkitError
 from iftkit.data.rows import Row
 from iftkit.data.tasks import CATALOG, TaskSpec, infer_spec, resolve_task
 from iftkit.data.tasks.user import catalog_overlaps
-from iftkit.errors import IftkitError
 
 
 def _rows(pairs):
@@ -179,10 +179,10 @@ def test_span_task_uses_token_f1_and_item_sets():
 
 
 def test_free_text_task_has_no_checker_for_the_task_scorers():
-    from iftkit.evaluation.scorers import Sample, get_scorer
+    from iftkit.evaluation.scorers import SampleRecord, get_scorer
 
     spec = infer_spec(free_rows()).to_dict()
-    s = Sample(
+    s = SampleRecord(
         [{"role": "user", "content": "x"}],
         "Meeting moved.",
         "Meeting 1 postponed.",
@@ -195,11 +195,12 @@ def test_free_text_task_has_no_checker_for_the_task_scorers():
 
 
 def test_task_scorers_reach_user_tasks_through_the_row_spec():
-    from iftkit.evaluation.scorers import Sample, get_scorer
+    from iftkit.evaluation.scorers import SampleRecord, get_scorer
 
     spec = infer_spec(label_rows()).to_dict()
     samples = [
-        Sample([{"role": "user", "content": "x"}], p, "positive", "positive", task="mine", meta={"task_spec": spec})
+        SampleRecord([{"role": "user", "content": "x"}], p, "positive", "positive", task="mine",
+                     meta={"task_spec": spec})
         for p, *_ in LABEL_CASES
     ]
     assert get_scorer("task_tolerant").score(samples) == [float(c[2]) for c in LABEL_CASES]

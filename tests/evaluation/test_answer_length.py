@@ -7,11 +7,11 @@ from pathlib import Path
 from models.test_chat_local import PROMPTS
 
 from iftkit.config.schema import EvalConfig, ModelConfig
+from iftkit.core.store import JsonStore
 from iftkit.data.rows import Row
 from iftkit.evaluation.answer_length import CAP, in_domain_limit, limit_from_lengths, truncation_line
 from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest
-from iftkit.evaluation.sqlite_store import JsonStore
 from iftkit.models.chat.types import GenConfig
 
 

@@ -9,12 +9,12 @@ import yaml
 
 from iftkit.cli import main
 from iftkit.config.loader import validate
+from iftkit.core.paths import project_root
+from iftkit.core.store import JsonStore
 from iftkit.evaluation.counters import Counters
+from iftkit.evaluation.evaluate import build_judge_client
 from iftkit.evaluation.judge.prompts import load_judge_prompt
-from iftkit.evaluation.runner import build_judge_client
-from iftkit.evaluation.scorers import Sample, get_scorer
-from iftkit.evaluation.sqlite_store import JsonStore
-from iftkit.paths import project_root
+from iftkit.evaluation.scorers import SampleRecord, get_scorer
 
 
 def _recipe(tmp_path, tiny_model_dir, mix_dir):
@@ -114,7 +114,7 @@ def _local_judge(tmp_path, tiny_model_dir, counters, **judge):
 
 
 SAMPLES = [
-    Sample(prompt=[{"role": "user", "content": "2+2?"}], prediction=p, reference="4") for p in ("4", "five", "22")
+    SampleRecord(prompt=[{"role": "user", "content": "2+2?"}], prediction=p, reference="4") for p in ("4", "five", "22")
 ]
 
 

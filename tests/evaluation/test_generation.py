@@ -5,9 +5,9 @@ import pytest
 from models.test_chat_local import PROMPTS  # one prompt set for both generation tests
 
 from iftkit.config.schema import ModelConfig
+from iftkit.core.store import JsonStore
 from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest
-from iftkit.evaluation.sqlite_store import JsonStore
 
 
 def test_cache_makes_a_rerun_load_nothing(tiny_model_dir, tiny_adapters, tmp_path):
@@ -89,7 +89,7 @@ def test_scale_zero_gives_the_base_models_verdict_probabilities(tiny_model_dir, 
 
 def test_eval_dtype_training_follows_the_training_precision():
     from iftkit.config import load_recipe
-    from iftkit.evaluation.runner import generation_dtype
+    from iftkit.evaluation.evaluate import generation_dtype
 
     def resolved(*overrides):
         return generation_dtype(load_recipe("recipes/quickstart.yaml", ["--eval.dtype", *overrides]))

@@ -9,7 +9,7 @@ import pytest
 from iftkit.evaluation.harness.tasks import packaged_task_dir
 from iftkit.evaluation.records import SampleRecord
 from iftkit.evaluation.results import aggregate_rows
-from iftkit.evaluation.scorers import Sample, get_scorer
+from iftkit.evaluation.scorers import get_scorer
 
 pytest.importorskip("lm_eval")
 
@@ -71,8 +71,9 @@ def test_ifeval_scorer_equals_lm_evals_own_functions_on_every_instruction_type()
     assert 0 < expected["ifeval_inst_strict"] < expected["ifeval_inst_loose"] < 1
 
     scorer = get_scorer("ifeval")
-    samples = [Sample(prompt=[{"role": "user", "content": d["prompt"]}], prediction=p, reference="", task="ifeval_demo",
-                      meta={"instruction_id_list": d["instruction_id_list"], "kwargs": d["kwargs"]})
+    samples = [SampleRecord(prompt=[{"role": "user", "content": d["prompt"]}], prediction=p, reference="",
+                            task="ifeval_demo",
+                            meta={"instruction_id_list": d["instruction_id_list"], "kwargs": d["kwargs"]})
                for d, p in zip(docs, PREDICTIONS)]
     res = scorer.score_detailed(samples)
     for k, t in enumerate(theirs):  # per prompt, too
@@ -90,12 +91,12 @@ def test_ifeval_scorer_equals_lm_evals_own_functions_on_every_instruction_type()
 
 
 def test_ifeval_scorer_skips_rows_without_instructions_and_names_bad_ids():
-    from iftkit.errors import IftkitError
+    from iftkit.core.errors import IftkitError
 
     scorer = get_scorer("ifeval")
-    plain = Sample(prompt=[{"role": "user", "content": "hi"}], prediction="hello", reference="")
+    plain = SampleRecord(prompt=[{"role": "user", "content": "hi"}], prediction="hello", reference="")
     assert scorer.score_detailed([plain]).values["ifeval_prompt_strict"] == [None]
-    bad = Sample(prompt=[{"role": "user", "content": "hi"}], prediction="hello", reference="",
+    bad = SampleRecord(prompt=[{"role": "user", "content": "hi"}], prediction="hello", reference="",
                  meta={"instruction_id_list": ["punctuation:no_semicolon"], "kwargs": [{}]})
     with pytest.raises(IftkitError, match="unknown instruction id"):
         scorer.score_detailed([bad])

@@ -2,11 +2,11 @@
 
 import pytest
 
+from iftkit.core.store import JsonStore
 from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.judge.client import JudgeClient
 from iftkit.evaluation.judge.prompts import load_judge_prompt
-from iftkit.evaluation.scorers import Sample, get_scorer
-from iftkit.evaluation.sqlite_store import JsonStore
+from iftkit.evaluation.scorers import SampleRecord, get_scorer
 from iftkit.models.chat.cache import CachedChat
 from iftkit.models.chat.http import OpenAIChat
 from iftkit.models.chat.types import GenConfig
@@ -91,11 +91,11 @@ def test_api_key_goes_only_to_the_header(tmp_path, monkeypatch):
 
 
 SAMPLES = [
-    Sample(prompt=[{"role": "user", "content": "Capital of France?"}], prediction="Paris", reference="Paris"),
-    Sample(prompt=[{"role": "user", "content": "2+2?"}], prediction="four!", reference="4"),
-    Sample(prompt=[{"role": "user", "content": "Hi"}], prediction="UNPARSEABLE reply", reference="Hello"),
-    Sample(prompt=[{"role": "user", "content": "No reference"}], prediction="x", reference=""),
-    Sample(prompt=[{"role": "user", "content": "Name a colour"}], prediction="blue", reference="UNPARSEABLE red"),
+    SampleRecord(prompt=[{"role": "user", "content": "Capital of France?"}], prediction="Paris", reference="Paris"),
+    SampleRecord(prompt=[{"role": "user", "content": "2+2?"}], prediction="four!", reference="4"),
+    SampleRecord(prompt=[{"role": "user", "content": "Hi"}], prediction="UNPARSEABLE reply", reference="Hello"),
+    SampleRecord(prompt=[{"role": "user", "content": "No reference"}], prediction="x", reference=""),
+    SampleRecord(prompt=[{"role": "user", "content": "Name a colour"}], prediction="blue", reference="UNPARSEABLE red"),
 ]
 
 
@@ -155,8 +155,8 @@ def test_server_without_logprobs_falls_back_to_parsing_the_text(tmp_path):
 
 def test_pairwise_judge_asks_both_orders(tmp_path):
     samples = [
-        Sample(prompt=[{"role": "user", "content": "Capital of France?"}], prediction="Paris", reference="Paris"),
-        Sample(prompt=[{"role": "user", "content": "2+2?"}], prediction="5", reference="4"),
+        SampleRecord(prompt=[{"role": "user", "content": "Capital of France?"}], prediction="Paris", reference="Paris"),
+        SampleRecord(prompt=[{"role": "user", "content": "2+2?"}], prediction="5", reference="4"),
     ]
     with JudgeServer() as server:
         client, _ = _client(server, tmp_path)
@@ -171,7 +171,7 @@ def test_a_tokenizer_that_splits_10_into_two_tokens_is_decoded_not_misread(tmp_p
     """Qwen and Mistral write "10" as "1", "0": the verdict is P("1") x P("0" | "1"), not the
     first token's alternatives (which read "Score: 10" as about 3)."""
     samples = SAMPLES[:2] + [
-        Sample(prompt=[{"role": "user", "content": "Say abc"}], prediction="abc", reference="xyz"),  # "Score: 3"
+        SampleRecord(prompt=[{"role": "user", "content": "Say abc"}], prediction="abc", reference="xyz"),  # "Score: 3"
     ]
     with JudgeServer(logprobs=True, split_digits=True) as server:
         client, _ = _client(server, tmp_path, verdict="auto")
@@ -203,7 +203,7 @@ def test_too_little_probability_on_allowed_verdicts_is_unparseable_and_reported(
 
 
 def test_a_judge_that_never_follows_the_format_warns(tmp_path):
-    samples = [Sample(prompt=[{"role": "user", "content": f"Q{i}"}], prediction=f"UNPARSEABLE {i}",
+    samples = [SampleRecord(prompt=[{"role": "user", "content": f"Q{i}"}], prediction=f"UNPARSEABLE {i}",
                       reference="UNPARSEABLE ref") for i in range(3)]
     with JudgeServer() as server:
         counters = Counters()

@@ -157,7 +157,7 @@ def test_the_harness_renders_a_base_models_prompts_in_iftkits_format_with_one_bo
     adapters learn) and, seeing BOS at the start of the rendered prompt, adds no second one."""
     from iftkit.config import load_recipe
     from iftkit.evaluation.generator import ModelUnderTest
-    from iftkit.evaluation.harness.run import _load
+    from iftkit.evaluation.harness.benchmarks import _load
     from iftkit.models.chat_format import plain_turns_template, prompt_ids
     from iftkit.testing.tokenizer_styles import save_style_model
 

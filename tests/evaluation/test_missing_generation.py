@@ -2,9 +2,9 @@
 
 import json
 
+from iftkit.evaluation.evaluate import score_records
 from iftkit.evaluation.records import SampleRecord
 from iftkit.evaluation.results import aggregate_rows
-from iftkit.evaluation.runner import score_records
 from iftkit.evaluation.scorers import get_scorer
 from iftkit.meta.samples import gold_reference
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from iftkit.config.loader import validate
-from iftkit.evaluation.runner import run_eval
+from iftkit.evaluation.evaluate import run_eval
 from iftkit.evaluation.scorers import list_scorers
 from iftkit.testing.judge_server import JudgeServer
 

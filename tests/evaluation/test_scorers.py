@@ -2,12 +2,13 @@
 
 import pytest
 
-from iftkit.errors import IftkitError
-from iftkit.evaluation.scorers import Sample, expand, get_scorer, list_scorers
+from iftkit.core.errors import IftkitError
+from iftkit.evaluation.scorers import SampleRecord, expand, get_scorer, list_scorers
 
 
 def S(pred, ref, **kw):
-    return Sample(prompt=[{"role": "user", "content": kw.pop("q", "Question?")}], prediction=pred, reference=ref, **kw)
+    return SampleRecord(prompt=[{"role": "user", "content": kw.pop("q", "Question?")}], prediction=pred, reference=ref,
+                        **kw)
 
 
 def test_registry_names_aliases_and_unknown():

@@ -3,9 +3,9 @@
 import pytest
 
 from iftkit.config.loader import validate
+from iftkit.core.errors import IftkitError
 from iftkit.data.synth import PAPER_CATEGORIES
-from iftkit.errors import IftkitError
-from iftkit.evaluation.scorers import Sample, get_scorer
+from iftkit.evaluation.scorers import SampleRecord, get_scorer
 from iftkit.evaluation.suites import build_suites, load_instruction_set, resolve_mix_dir
 
 # the instruction set covers the paper's categories, the same ones the teacher prompts for
@@ -59,13 +59,13 @@ def test_task_scorers_use_the_catalog(tmp_path):
     label = row.completion
 
     def s(pred):
-        return Sample(row.prompt, pred, row.completion, row.gold, "sentiment", "classify")
+        return SampleRecord(row.prompt, pred, row.completion, row.gold, "sentiment", "classify")
 
     samples = [
         s(label),
         s(f"The review is {label}."),
         s("banana"),
-        Sample([], "x", "y", None, "instruct_write", "write"),
+        SampleRecord([], "x", "y", None, "instruct_write", "write"),
     ]
     strict = get_scorer("task_strict").score(samples)
     tolerant = get_scorer("task_tolerant").score(samples)
@@ -81,7 +81,8 @@ def test_code_task_prediction_is_parsed_not_run(tmp_path):
     row = get_task("code_output").generate(1, seed=0)[0]
     marker = tmp_path / "pwned"
     evil = f"__import__('os').system('touch {marker}')"
-    got = get_scorer("task_tolerant").score([Sample(row.prompt, evil, row.completion, row.gold, "code_output", "code")])
+    sample = SampleRecord(row.prompt, evil, row.completion, row.gold, "code_output", "code")
+    got = get_scorer("task_tolerant").score([sample])
     assert got == [0.0] and not marker.exists()
 
 

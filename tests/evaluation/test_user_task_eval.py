@@ -3,7 +3,7 @@
 import json
 
 from iftkit.cli import main
-from iftkit.paths import project_root
+from iftkit.core.paths import project_root
 
 
 def test_byo_recipe_eval_writes_in_domain_task_scores(tmp_path, tiny_model_dir, monkeypatch, capsys):

@@ -3,7 +3,8 @@ scripts/calibrate_stats.py), and the same check catching the old seed-averaging 
 
 import numpy as np
 
-from iftkit.meta import calibration, stats
+from iftkit.core import stats
+from iftkit.meta import calibration
 from iftkit.meta.calibration import Setting
 
 

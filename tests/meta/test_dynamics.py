@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 from iftkit.meta.dynamics import boundaries, describe, load_points, points_from_rows, saturation_n
 from iftkit.meta.dynamics_chart import plot_dynamics
 

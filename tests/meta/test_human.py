@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 from iftkit.meta.human import HumanPair, HumanScore, load_human, normalise_scores
 
 LLMBAR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "llmbar" / "LLMBar_Natural.json"

@@ -4,7 +4,7 @@ probability verdicts."""
 import pytest
 
 from iftkit.config.schema import Recipe
-from iftkit.meta.run import run_meta_eval
+from iftkit.meta.meta_eval import run_meta_eval
 from iftkit.meta.scorer_access import registry_factory
 
 from .test_human import LLMBAR

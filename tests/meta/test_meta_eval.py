@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from iftkit.errors import IftkitError
-from iftkit.meta.run import run_meta_eval
+from iftkit.core.errors import IftkitError
+from iftkit.meta.meta_eval import run_meta_eval
 from iftkit.testing import meta_fixtures as fx
 
 
@@ -118,9 +118,9 @@ def test_pairwise_judge_position_and_length_bias_on_results_and_human_pairs(resu
     """The eval stage's PairwiseJudge over a fake client (always answers "Winner: A"): every call
     picks the first slot, which the report must show as full position bias."""
     prompts = pytest.importorskip("iftkit.evaluation.judge.prompts")
+    from iftkit.core.store import JsonStore
     from iftkit.evaluation.judge.client import JudgeClient
     from iftkit.evaluation.scorers import get_scorer
-    from iftkit.evaluation.sqlite_store import JsonStore
     from iftkit.models.chat.cache import CachedChat
     from iftkit.models.chat.types import Completion, GenConfig
 

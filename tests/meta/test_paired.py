@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from iftkit.meta.stats import holm, mean_interval, paired_difference
+from iftkit.core.stats import holm, mean_interval, paired_difference
 
 
 def test_identical_predictions_give_zero_and_no_claim():

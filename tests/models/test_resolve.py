@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 from iftkit.models import resolve
 from iftkit.models.resolve import convert_gguf, hub_reachable, resolve_model
 

@@ -427,7 +427,7 @@ def test_a_scorer_that_scored_nothing_is_flagged_in_the_report(tmp_path):
 
 
 def test_the_base_model_judging_itself_is_never_the_general_axis(tmp_path):
-    from iftkit.evaluation.judge.trust import Trust
+    from iftkit.meta.judge_trust import Trust
 
     rows = []
     for cell, grid, ind, gen in CELLS[:4]:

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from iftkit.config import load_recipe
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 from iftkit.sweep.grid import expand
 from iftkit.sweep.state import SweepState
 from iftkit.testing.sweep_runs import CHEAP, run_sweep, sweep_recipe

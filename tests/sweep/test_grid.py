@@ -1,7 +1,7 @@
 import pytest
 
 from iftkit.config import load_recipe
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 from iftkit.sweep.grid import expand
 
 

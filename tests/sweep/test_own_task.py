@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 from iftkit.sweep.own_task import parse_pairs, write_own_task_recipe
 
 ROOT = Path(__file__).resolve().parents[2]

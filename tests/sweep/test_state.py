@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 from iftkit.sweep.state import SweepState
 from iftkit.testing.sweep_runs import ROOT
 

@@ -15,6 +15,7 @@ when nothing can check the task (free-form instructions).
 from functools import lru_cache
 from typing import Optional
 
+from iftkit.core.errors import IftkitError
 from iftkit.data.tasks.base import MODES, Task
 from iftkit.data.tasks.classify import Sentiment, Topic
 from iftkit.data.tasks.extract import EntityTags, ExtractAmount, ExtractDate, ExtractEmails, TicketJSON
@@ -24,7 +25,6 @@ from iftkit.data.tasks.reading import ContextQA, Headline
 from iftkit.data.tasks.reasoning import Arithmetic, CodeOutput, CompareLogic
 from iftkit.data.tasks.rewrite import ChangeCase, ReverseWords
 from iftkit.data.tasks.user import KINDS, TaskSpec, UserTask, infer_spec, user_task
-from iftkit.errors import IftkitError
 
 _FAMILIES = (Sentiment, Topic, ExtractEmails, ExtractDate, ExtractAmount, TicketJSON, EntityTags,
              ChangeCase, ReverseWords, Arithmetic, CompareLogic, CodeOutput, ContextQA, Headline,

@@ -26,8 +26,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
+from iftkit.core.errors import IftkitError
 from iftkit.data.tasks.base import Task, _lower_json, _try_json, find_json, normalize, split_items, strip_wrappers
-from iftkit.errors import IftkitError
 
 KINDS = ("label", "structured", "span", "free_text")
 # a label set larger than this reads as free text (or spans), not classification

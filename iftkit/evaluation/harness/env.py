@@ -4,7 +4,7 @@ checks a sentence splitter without network access."""
 from functools import lru_cache
 from importlib import metadata, resources
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 
 INSTALL_HINT = "pip install 'iftkit[bench]' (make setup installs it)"
 # NLTK data shipped with iftkit (see nltk_data/README.md); NLTK's own, when installed, wins

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Optional, Union
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 
 PACKAGED_TASKS = "tasks"  # package data of iftkit.evaluation.harness
 

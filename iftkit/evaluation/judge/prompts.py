@@ -11,7 +11,7 @@ from typing import Optional
 
 import yaml
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 
 DEFAULTS = {"reference": "judge_reference.yaml", "pairwise": "judge_pairwise.yaml"}
 REQUIRED = {"reference": ("system", "user", "score_pattern"), "pairwise": ("system", "user", "winner_pattern")}

@@ -4,8 +4,8 @@
 it exactly as `iftkit eval` does. Aliases (`task`, `lexical`, `rouge`, `all`) expand to several.
 """
 
-from iftkit.errors import IftkitError
-from iftkit.evaluation.scorers.base import Sample, Scorer, ScoreResult
+from iftkit.core.errors import IftkitError
+from iftkit.evaluation.scorers.base import SampleRecord, Scorer, ScoreResult
 from iftkit.evaluation.scorers.registry import (
     ScorerInfo,
     aliases,
@@ -50,7 +50,7 @@ def build_for_recipe(name: str, recipe, judge_client=None) -> Scorer:
 
 
 __all__ = [
-    "Sample",
+    "SampleRecord",
     "Scorer",
     "ScoreResult",
     "ScorerInfo",

@@ -10,9 +10,6 @@ from typing import Optional
 
 from iftkit.evaluation.records import SampleRecord
 
-# what a scorer reads is the eval stage's one record of a scored sample
-Sample = SampleRecord
-
 
 @dataclass
 class ScoreResult:
@@ -33,10 +30,10 @@ class Scorer:
     higher_is_better: bool = True
     scale: tuple = (0.0, 1.0)
 
-    def score(self, samples: list[Sample]) -> list[Optional[float]]:
+    def score(self, samples: list[SampleRecord]) -> list[Optional[float]]:
         raise NotImplementedError
 
-    def score_detailed(self, samples: list[Sample]) -> ScoreResult:
+    def score_detailed(self, samples: list[SampleRecord]) -> ScoreResult:
         vals = self.score(samples)
         return ScoreResult({self.name: vals}, [None] * len(samples), [False] * len(samples))
 

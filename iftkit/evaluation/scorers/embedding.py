@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 from iftkit.evaluation.scorers.base import Scorer
 from iftkit.evaluation.scorers.registry import ScorerInfo
 

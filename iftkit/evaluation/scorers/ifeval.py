@@ -8,7 +8,7 @@ prompt-level (every instruction followed) and instruction-level (share of all in
 pooled over prompts), strict and loose. Output is only ever parsed, never executed.
 """
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 from iftkit.evaluation.scorers.base import Scorer, ScoreResult
 from iftkit.evaluation.scorers.registry import ScorerInfo
 

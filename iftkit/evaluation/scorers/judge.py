@@ -10,7 +10,7 @@ kept verbatim, scored None and marked failed for exactly the outputs it feeds: a
 reference verdict fails judge_reference and judge_ratio, never silently.
 """
 
-from iftkit.evaluation.fingerprint import json_hash
+from iftkit.core.fingerprint import json_hash
 from iftkit.evaluation.judge.prompts import JudgePrompt
 from iftkit.evaluation.scorers.base import Output, Scorer, ScoreResult
 from iftkit.evaluation.scorers.registry import ScorerInfo

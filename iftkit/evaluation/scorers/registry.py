@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 
 
 @dataclass(frozen=True)

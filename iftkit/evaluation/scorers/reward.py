@@ -8,7 +8,7 @@ Bradley-Terry probability that the candidate beats the reference (0.5 = as good)
 import math
 from functools import lru_cache
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 from iftkit.evaluation.scorers.base import Scorer
 from iftkit.evaluation.scorers.registry import ScorerInfo
 

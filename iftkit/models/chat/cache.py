@@ -11,8 +11,8 @@ it lands, so an interrupted run keeps what it paid for.
 import threading
 from typing import Callable, Optional
 
-from iftkit.evaluation.fingerprint import json_hash
-from iftkit.evaluation.sqlite_store import JsonStore
+from iftkit.core.fingerprint import json_hash
+from iftkit.core.store import JsonStore
 from iftkit.models.chat.types import Completion, GenConfig, Tally
 
 

@@ -61,7 +61,7 @@ class TransformersChat:
 
     def identity(self) -> dict:
         if self._identity is None:
-            from iftkit.evaluation.fingerprint import adapter_fingerprint, model_fingerprint
+            from iftkit.core.fingerprint import adapter_fingerprint, model_fingerprint
 
             model = model_fingerprint(self.path)
             if self.adapter_path:

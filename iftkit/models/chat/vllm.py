@@ -9,7 +9,7 @@ and generation stops on every token that ends the model's turn."""
 import importlib.util
 from typing import Optional
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 from iftkit.models.chat.choices import choice_distribution
 from iftkit.models.chat.types import Completion, GenConfig
 from iftkit.models.chat_format import prompt_ids, stop_token_ids
@@ -31,7 +31,7 @@ class VllmChat:
 
     def identity(self) -> dict:
         # vLLM's kernels round differently from transformers': its answers get their own cache entries
-        from iftkit.evaluation.fingerprint import adapter_fingerprint, model_fingerprint
+        from iftkit.core.fingerprint import adapter_fingerprint, model_fingerprint
 
         model = model_fingerprint(self.path) + (
             "+" + adapter_fingerprint(self.adapter_path) if self.adapter_path else ""

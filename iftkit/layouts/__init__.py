@@ -19,8 +19,8 @@ import string
 from dataclasses import dataclass, field
 from typing import Optional
 
-from iftkit.errors import IftkitError
-from iftkit.io.readers import BadRecord
+from iftkit.core.errors import IftkitError
+from iftkit.core.readers import BadRecord
 
 SCHEMAS = ("alpaca", "messages", "sharegpt", "prompt_completion")
 COLUMN_ROLES = ("prompt", "completion", "input", "system")

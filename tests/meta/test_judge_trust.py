@@ -9,7 +9,7 @@ import pytest
 
 from iftkit.cli import main as iftkit_main
 from iftkit.config.schema import Recipe
-from iftkit.evaluation.judge import trust
+from iftkit.meta import judge_trust
 from iftkit.report.render import write_report
 from iftkit.testing.judge_server import JudgeServer
 
@@ -56,21 +56,21 @@ def openai_recipe(model="judge-model", url="http://127.0.0.1:9/v1") -> Recipe:
 def test_a_judge_at_chance_is_refused_and_one_above_it_accepted(tmp_path, isolated_cache):
     file = human_set(tmp_path / "human.json")
     recipe = openai_recipe()
-    coin = trust.measure(recipe, file, judge=fake_judge(50), resamples=500, log=lambda *_: None)
+    coin = judge_trust.measure(recipe, file, judge=fake_judge(50), resamples=500, log=lambda *_: None)
     assert not coin.trusted and coin.agreement["value"] == 0.5 and coin.agreement["ci_low"] < 0.5
     assert "includes chance" in coin.reason and coin.figure == "agreement_both_orders" and coin.pairs == N
     # the position-biased judge ties every pair once both orders are combined: 0.50 [0.50, 0.50]
-    biased = trust.measure(recipe, file, judge=always_first, resamples=500, log=lambda *_: None)
+    biased = judge_trust.measure(recipe, file, judge=always_first, resamples=500, log=lambda *_: None)
     assert not biased.trusted and (biased.agreement["ci_low"], biased.agreement["ci_high"]) == (0.5, 0.5)
-    good = trust.measure(recipe, file, judge=fake_judge(80), resamples=500, log=lambda *_: None)
+    good = judge_trust.measure(recipe, file, judge=fake_judge(80), resamples=500, log=lambda *_: None)
     assert good.trusted and good.agreement["value"] == 0.8 and good.agreement["ci_low"] > 0.5
-    assert trust.cached(recipe).trusted  # the last measurement of this judge identity is the one cached
+    assert judge_trust.cached(recipe).trusted  # the last measurement of this judge identity is the one cached
     assert "agrees with humans 0.80 [" in good.line() and "over 100 pairs" in good.line()
 
 
 def test_agreement_just_above_chance_on_few_pairs_is_not_enough(tmp_path, isolated_cache):
     file = human_set(tmp_path / "human.json", n=40)
-    slight = trust.measure(openai_recipe(), file, judge=fake_judge(24), resamples=500, log=lambda *_: None)
+    slight = judge_trust.measure(openai_recipe(), file, judge=fake_judge(24), resamples=500, log=lambda *_: None)
     assert slight.agreement["value"] == 0.6 and not slight.trusted  # 0.60 on 40 pairs: CI reaches below 0.5
 
 
@@ -89,20 +89,20 @@ def test_the_gate_holds_its_error_rate_for_a_judge_at_chance():
         hits = rng.random(N) < 0.5
         def judge(triples, hits=hits):
             return [("a" if hits[int(p.split()[-1])] == (a.startswith("right")) else "b") for p, a, _ in triples]
-        trusted += trust.decide(pairwise.summarise(pairwise.judge_pairs(judge, pairs), 300))[0]
+        trusted += judge_trust.decide(pairwise.summarise(pairwise.judge_pairs(judge, pairs), 300))[0]
     assert trusted <= 10
 
 
 def test_a_judge_never_measured_is_untrusted_and_another_judge_does_not_inherit_trust(tmp_path, isolated_cache):
     file = human_set(tmp_path / "human.json")
-    never = trust.cached(openai_recipe())
+    never = judge_trust.cached(openai_recipe())
     assert not never.trusted and never.agreement is None and "never measured" in never.reason
-    trust.measure(openai_recipe(), file, judge=fake_judge(90), resamples=200, log=lambda *_: None)
-    assert trust.cached(openai_recipe()).trusted
-    assert not trust.cached(openai_recipe(model="other-model")).trusted
+    judge_trust.measure(openai_recipe(), file, judge=fake_judge(90), resamples=200, log=lambda *_: None)
+    assert judge_trust.cached(openai_recipe()).trusted
+    assert not judge_trust.cached(openai_recipe(model="other-model")).trusted
     other_prompt = openai_recipe()
     other_prompt.eval.judge.pairwise_prompt_file = str(_prompt_variant(tmp_path))
-    assert not trust.cached(other_prompt).trusted
+    assert not judge_trust.cached(other_prompt).trusted
 
 
 def _prompt_variant(tmp_path) -> Path:
@@ -122,7 +122,7 @@ def test_a_single_score_file_is_refused_as_a_trust_set_in_one_line(tmp_path, iso
     f = tmp_path / "scores.jsonl"
     f.write_text('{"prompt": "p", "response": "r", "score": 3}\n')
     with pytest.raises(Exception) as err:
-        trust.measure(openai_recipe(), f, judge=always_first, log=lambda *_: None)
+        judge_trust.measure(openai_recipe(), f, judge=always_first, log=lambda *_: None)
     assert "needs pairwise human preferences" in str(err.value) and "\n" not in str(err.value)
 
 
@@ -144,7 +144,7 @@ META = {"target_task": "summaries", "target_spec": {"kind": "free_text", "descri
 
 
 def test_the_report_keeps_an_untrusted_judge_off_the_axes_and_says_why(tmp_path, isolated_cache):
-    measured = trust.measure(openai_recipe(), human_set(tmp_path / "h.json"), judge=always_first, resamples=200,
+    measured = judge_trust.measure(openai_recipe(), human_set(tmp_path / "h.json"), judge=always_first, resamples=200,
                              log=lambda *_: None)
     files = write_report(_free_text_rows(), tmp_path / "r", "s", "mix.target_ratio", "task_tolerant", 0.95, META,
                          judge_trust=measured)
@@ -157,7 +157,7 @@ def test_the_report_keeps_an_untrusted_judge_off_the_axes_and_says_why(tmp_path,
 
 
 def test_the_report_uses_a_trusted_judge_as_before(tmp_path, isolated_cache):
-    measured = trust.measure(openai_recipe(), human_set(tmp_path / "h.json"), judge=fake_judge(85), resamples=200,
+    measured = judge_trust.measure(openai_recipe(), human_set(tmp_path / "h.json"), judge=fake_judge(85), resamples=200,
                              log=lambda *_: None)
     files = write_report(_free_text_rows(), tmp_path / "r", "s", "mix.target_ratio", "task_tolerant", 0.95, META,
                          judge_trust=measured)
@@ -190,7 +190,7 @@ def test_meta_eval_human_measures_the_recipes_judge_over_http_and_caches_it(tmp_
     assert "## Judge trust" in (tmp_path / "m" / "meta_eval.md").read_text()
     from iftkit.config import load_recipe
 
-    cached = trust.cached(load_recipe(recipe))
+    cached = judge_trust.cached(load_recipe(recipe))
     assert cached.agreement["value"] == 0.5 and not cached.trusted and cached.human_file == str(file)
 
 
@@ -199,16 +199,16 @@ def test_a_recipe_trust_set_is_measured_once_when_the_report_needs_it(tmp_path, 
     with JudgeServer() as server:
         recipe = openai_recipe(url=server.url)
         recipe.eval.judge.trust_set = str(file)
-        first = trust.judge_trust(recipe, {"chrf", "judge"}, log=lambda *_: None)
+        first = judge_trust.judge_trust(recipe, {"chrf", "judge"}, log=lambda *_: None)
         assert first.agreement["value"] == 0.5 and server.requests == 20
-        again = trust.judge_trust(recipe, {"judge"}, log=lambda *_: None)
+        again = judge_trust.judge_trust(recipe, {"judge"}, log=lambda *_: None)
         assert again.agreement == first.agreement and server.requests == 20  # cached per judge identity
-    assert trust.judge_trust(recipe, {"chrf"}) is None  # no judge scored: nothing to gate
+    assert judge_trust.judge_trust(recipe, {"chrf"}) is None  # no judge scored: nothing to gate
 
 
 @pytest.mark.skipif(not LLMBAR.is_file(), reason="../shared/data/llmbar/LLMBar_Natural.json not present")
 def test_on_llmbar_natural_preferring_the_longer_answer_does_not_clear_the_gate(tmp_path, isolated_cache):
     from iftkit.meta.pairwise import prefer_longer
 
-    got = trust.measure(openai_recipe(), LLMBAR, judge=prefer_longer, resamples=500, log=lambda *_: None)
+    got = judge_trust.measure(openai_recipe(), LLMBAR, judge=prefer_longer, resamples=500, log=lambda *_: None)
     assert got.pairs == 100 and 0.5 < got.agreement["value"] < 0.6 and not got.trusted

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from iftkit.config.schema import Recipe
-from iftkit.errors import IftkitError
-from iftkit.io.atomic import atomic_write
+from iftkit.core.atomic import atomic_write
+from iftkit.core.errors import IftkitError
 from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.sweep.grid import Cell, base_eval_hash, expand
 from iftkit.sweep.state import SweepState
@@ -75,7 +75,7 @@ def sweep_root(recipe: Recipe) -> Path:
     return Path(recipe.sweep.out_dir) / recipe.name
 
 
-def point_label(cell: Cell, scale: float = AS_TRAINED, step: Optional[int] = None) -> str:
+def point_key(cell: Cell, scale: float = AS_TRAINED, step: Optional[int] = None) -> str:
     """The state record and report label of a cell's adapter at one scale, or at one kept step."""
     label = cell.label if scale == AS_TRAINED else f"{cell.label}-adapter_scale={scale:g}"
     return label if step is None else f"{label}-step={step}"
@@ -157,7 +157,7 @@ def base_is_done(state: SweepState, eval_hash: str, out: Path) -> bool:
 
 def _evaluate_base(recipe: Recipe, state: SweepState, h: str, out: Path, say: Callable, progress: bool) -> None:
     from iftkit.data.mix import MANIFEST, target_summary
-    from iftkit.evaluation.runner import run_eval
+    from iftkit.evaluation.evaluate import run_eval
 
     started = time.time()
     state.update(BASE, status="evaluating", eval_hash=h, eval_dir=str(out))
@@ -177,7 +177,7 @@ def cell_is_done(
     state: SweepState, paths: SweepPaths, cell: Cell, scale: float = AS_TRAINED, step: Optional[int] = None
 ) -> bool:
     return (
-        state.is_done(point_label(cell, scale, step), cell.train_hash, cell.eval_hash)
+        state.is_done(point_key(cell, scale, step), cell.train_hash, cell.eval_hash)
         and (paths.eval_dir(cell, scale, step) / "results.jsonl").is_file()
     )
 
@@ -200,7 +200,7 @@ def run_cell(cell: Cell, run: SweepRun) -> None:
                 _train_and_evaluate(cell, run)
         for scale, step in cell_points(cell)[1:]:  # the extra points' records are written under the cell's lock
             if not cell_is_done(state, paths, cell, scale, step):
-                with _recorded_failure(state, point_label(cell, scale, step)):
+                with _recorded_failure(state, point_key(cell, scale, step)):
                     _evaluate_adapter(cell, run, scale, step)
 
 
@@ -221,7 +221,7 @@ def _train_and_evaluate(cell: Cell, run: SweepRun) -> None:
         if run.launcher == "accelerate":
             _train_with_accelerate(cell, run.recipe_path, adapter, run.accelerate_config)
         else:
-            from iftkit.training.run import train_adapter
+            from iftkit.training.train_adapter import train_adapter
 
             train_adapter(cell.recipe, output_dir=str(adapter), say=lambda m: say(f"[{cell.label}] {m}"))
         say(f"[{cell.label}] trained in {time.time() - start:.0f} s")
@@ -231,9 +231,9 @@ def _train_and_evaluate(cell: Cell, run: SweepRun) -> None:
 
 def _evaluate_adapter(cell: Cell, run: SweepRun, scale: float = AS_TRAINED, step: Optional[int] = None) -> None:
     """Evaluate the cell's trained adapter at one scale, or as kept at one step (generation only; cached)."""
-    from iftkit.evaluation.runner import run_eval
+    from iftkit.evaluation.evaluate import run_eval
 
-    label, out = point_label(cell, scale, step), run.paths.eval_dir(cell, scale, step)
+    label, out = point_key(cell, scale, step), run.paths.eval_dir(cell, scale, step)
     fields = {} if scale == AS_TRAINED else dict(train_hash=cell.train_hash, adapter_scale=scale)
     if step is not None:
         fields = dict(fields, train_hash=cell.train_hash, step=step)
@@ -290,9 +290,9 @@ def finished_points(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> tup
     for cell in cells:
         for scale, step in cell_points(cell):
             if cell_is_done(state, paths, cell, scale, step):
-                done.append((point_label(cell, scale, step), paths.eval_dir(cell, scale, step), cell, scale, step))
+                done.append((point_key(cell, scale, step), paths.eval_dir(cell, scale, step), cell, scale, step))
             else:
-                missing.append(point_label(cell, scale, step))
+                missing.append(point_key(cell, scale, step))
     return done, missing
 
 

@@ -4,17 +4,18 @@ import json
 from pathlib import Path
 from typing import Callable, Optional
 
-from iftkit.errors import IftkitError
-from iftkit.io.atomic import write_text_atomic
+from iftkit.core.atomic import write_text_atomic
+from iftkit.core.errors import IftkitError
+from iftkit.evaluation.records import SampleRecord
+from iftkit.meta import findings, pairwise, scorer_access
 from iftkit.meta import human as human_io
-from iftkit.meta import pairwise, report, scorer_access
 from iftkit.meta.requirements import build_tfa_items, measure_scorer, measure_tfa
-from iftkit.meta.samples import Record, default_task_lookup, gold_reference, read_records, scorer_names
+from iftkit.meta.samples import default_task_lookup, gold_reference, read_records, scorer_names
 
 PAIRWISE_HINT = "pairwise"
 
 
-def human_reference(records: list[Record], scores: list[human_io.HumanScore], score_with: Callable):
+def human_reference(records: list[SampleRecord], scores: list[human_io.HumanScore], score_with: Callable):
     """Reference = normalised human scores. Human rows that match a sample (prompt + response) reuse
     its scores; the others become new records scored now with `score_with(records)`."""
     norm = human_io.normalise_scores(scores)
@@ -23,7 +24,7 @@ def human_reference(records: list[Record], scores: list[human_io.HumanScore], sc
     for h, v in zip(scores, norm):
         r = index.get(human_io.pair_key(h.prompt, h.response))
         if r is None:
-            r = Record(
+            r = SampleRecord(
                 model="human-file",
                 suite="human",
                 task=h.task,
@@ -160,16 +161,17 @@ def _write(out, reports, reference_name, n_records, pair_results, notes) -> dict
         "reference": reference_name,
         "records": n_records,
         "scorers": [r.to_dict() for r in reports],
-        "verdicts": {r.scorer: {"requirements": report.verdicts(r), "sentence": report.sentence(r)} for r in reports},
+        "verdicts": {r.scorer: {"requirements": findings.verdicts(r), "sentence": findings.sentence(r)}
+                     for r in reports},
         "pairwise": pair_results,
         "notes": notes,
     }
-    md = report.markdown(reports, reference_name, pair_results, notes)
+    md = findings.markdown(reports, reference_name, pair_results, notes)
     if out is not None:
         out = Path(out)
         write_text_atomic(out / "meta_eval.json", json.dumps(payload, indent=2, default=str))
         write_text_atomic(out / "meta_eval.md", md)
-        write_text_atomic(out / "meta_eval.html", report.html_page(md))
+        write_text_atomic(out / "meta_eval.html", findings.html_page(md))
         payload["files"] = [str(out / f) for f in ("meta_eval.md", "meta_eval.html", "meta_eval.json")]
     payload["markdown"] = md
     return payload

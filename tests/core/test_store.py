@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from iftkit.errors import IftkitError
-from iftkit.evaluation import sqlite_store
-from iftkit.evaluation.sqlite_store import JsonStore, filesystem_type, on_shared_filesystem
+from iftkit.core import store as store_module
+from iftkit.core.errors import IftkitError
+from iftkit.core.store import JsonStore, filesystem_type, on_shared_filesystem
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,20 +35,20 @@ def test_filesystem_type_reads_the_longest_mount_point(path, fstype):
 
 
 def test_shared_filesystems_are_detected_and_can_be_forced(monkeypatch, tmp_path):
-    monkeypatch.delenv(sqlite_store.SHARED_ENV, raising=False)
+    monkeypatch.delenv(store_module.SHARED_ENV, raising=False)
     for fstype, shared in (("nfs4", True), ("lustre", True), ("gpfs", True), ("fuse.sshfs", True),
                            ("ext4", False), ("xfs", False), ("tmpfs", False), ("fuse.fuse-overlayfs", False)):
-        monkeypatch.setattr(sqlite_store, "filesystem_type", lambda path, t=fstype: t)
+        monkeypatch.setattr(store_module, "filesystem_type", lambda path, t=fstype: t)
         assert on_shared_filesystem(tmp_path) is shared, fstype
-    monkeypatch.setenv(sqlite_store.SHARED_ENV, "1")
+    monkeypatch.setenv(store_module.SHARED_ENV, "1")
     assert on_shared_filesystem(tmp_path) is True
-    monkeypatch.setattr(sqlite_store, "filesystem_type", lambda path: "nfs")
-    monkeypatch.setenv(sqlite_store.SHARED_ENV, "0")
+    monkeypatch.setattr(store_module, "filesystem_type", lambda path: "nfs")
+    monkeypatch.setenv(store_module.SHARED_ENV, "0")
     assert on_shared_filesystem(tmp_path) is False
 
 
 def test_on_a_network_filesystem_entries_are_files_and_a_damaged_one_is_a_miss(monkeypatch, tmp_path):
-    monkeypatch.setattr(sqlite_store, "filesystem_type", lambda path: "nfs4")
+    monkeypatch.setattr(store_module, "filesystem_type", lambda path: "nfs4")
     store = JsonStore(tmp_path / "generations.sqlite", "generations")
     assert store.layout == "files"
     store.put_many({"k1": {"text": "héllo"}, "k2": {"text": "b"}})
@@ -63,7 +63,7 @@ def test_on_a_network_filesystem_entries_are_files_and_a_damaged_one_is_a_miss(m
 
 WRITER = """
 import sys
-from iftkit.evaluation.sqlite_store import JsonStore
+from iftkit.core.store import JsonStore
 store = JsonStore(sys.argv[1], "generations")
 me = int(sys.argv[2])
 for i in range(150):
@@ -76,7 +76,7 @@ store.close()
 @pytest.mark.parametrize("shared", ["1", "0"])
 def test_several_writer_processes_at_once_lose_nothing(tmp_path, monkeypatch, shared):
     path = tmp_path / "cache" / "generations.sqlite"
-    monkeypatch.setenv(sqlite_store.SHARED_ENV, shared)
+    monkeypatch.setenv(store_module.SHARED_ENV, shared)
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(me)], cwd=ROOT) for me in range(4)]
     assert [p.wait() for p in procs] == [0, 0, 0, 0]
     store = JsonStore(path, "generations")
@@ -98,12 +98,12 @@ def _locked_at_first(monkeypatch, times: int):
             raise sqlite3.OperationalError("database is locked")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sqlite_store.sqlite3, "connect", connect)
+    monkeypatch.setattr(store_module.sqlite3, "connect", connect)
     return calls
 
 
 def test_a_locked_cache_is_waited_for_not_moved_aside(tmp_path, monkeypatch):
-    monkeypatch.setenv(sqlite_store.SHARED_ENV, "0")
+    monkeypatch.setenv(store_module.SHARED_ENV, "0")
     path = tmp_path / "generations.sqlite"
     JsonStore(path, "generations").put_many({"k": {"text": "kept"}})
     calls = _locked_at_first(monkeypatch, times=3)
@@ -113,8 +113,8 @@ def test_a_locked_cache_is_waited_for_not_moved_aside(tmp_path, monkeypatch):
 
 
 def test_a_cache_locked_too_long_is_one_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setenv(sqlite_store.SHARED_ENV, "0")
-    monkeypatch.setattr(sqlite_store, "OPEN_WAIT_S", 0.1)
+    monkeypatch.setenv(store_module.SHARED_ENV, "0")
+    monkeypatch.setattr(store_module, "OPEN_WAIT_S", 0.1)
     path = tmp_path / "generations.sqlite"
     JsonStore(path, "generations").put_many({"k": {"text": "kept"}})
     _locked_at_first(monkeypatch, times=10**6)

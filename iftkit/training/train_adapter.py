@@ -15,8 +15,8 @@ from typing import Callable, Optional
 
 from iftkit.config.loader import recipe_hash
 from iftkit.config.schema import Recipe
+from iftkit.core.errors import IftkitError
 from iftkit.data.mix import build_mix, load_manifest
-from iftkit.errors import IftkitError
 from iftkit.models.resolve import resolve_model
 from iftkit.training import card as cards
 from iftkit.training.dataset import load_split

@@ -119,6 +119,6 @@ def _requirements_table(reports) -> list[str]:
 
 def html_page(markdown_text: str, images=()) -> str:
     """Self-contained HTML (no network): tables rendered, images embedded as data URIs."""
-    from iftkit.report.html import markdown_page
+    from iftkit.core.html import markdown_page
 
     return markdown_page(markdown_text, "iftkit meta-eval", images)

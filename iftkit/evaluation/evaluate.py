@@ -11,22 +11,22 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from iftkit.config.schema import Recipe
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
+from iftkit.core.fingerprint import json_hash
+from iftkit.core.paths import cache_dir
+from iftkit.core.store import JsonStore
 from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.degenerate import degenerate_warnings
-from iftkit.evaluation.fingerprint import json_hash
 from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest, read_adapter_card
 from iftkit.evaluation.records import SampleRecord
 from iftkit.evaluation.results import SampleLog, aggregate_rows, empty_scorer_warning, empty_scorers, write_results
 from iftkit.evaluation.scorers import build_for_recipe, expand, judge_scorers
-from iftkit.evaluation.sqlite_store import JsonStore
 from iftkit.evaluation.suites import build_suites, resolve_mix_dir
 from iftkit.models.adapter_scale import check_scale
-from iftkit.paths import cache_dir
 
 
 @dataclass
-class EvalReport:
+class EvalResult:
     out_dir: Path
     counters: Counters
     rows: list = field(default_factory=list)
@@ -147,7 +147,7 @@ def run_eval(
     progress: bool = True,
     adapter_scale: float = 1.0,
     say: Optional[Callable[[str], None]] = None,
-) -> EvalReport:
+) -> EvalResult:
     """say: told the suites' generation limits before anything is generated (the sweep's log)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -207,7 +207,7 @@ def _generate_and_score(
     log = SampleLog(out_dir)
     bench_rows = []
     if bench_store is not None:  # first, so a missing harness or task stops the run before any generation
-        from iftkit.evaluation.harness.run import run_benchmarks
+        from iftkit.evaluation.harness.benchmarks import run_benchmarks
 
         bench_rows = run_benchmarks(recipe, muts, bench_store, counters.benchmarks, log)
 
@@ -223,7 +223,7 @@ def _generate_and_score(
         return client_box[0]
 
     scorers = build_scorers(recipe, names, judge_client)
-    report = EvalReport(out_dir, counters, judge_label=client_box[0].label if client_box else None,
+    report = EvalResult(out_dir, counters, judge_label=client_box[0].label if client_box else None,
                         limits={s: lim for s, lim in (limits or {}).items() if lim.tokens != ev.max_new_tokens},
                         truncation=truncation_lines(records), warnings=degenerate_warnings(records))
     for name, scorer in scorers.items():

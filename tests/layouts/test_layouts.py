@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from iftkit.config import validate
-from iftkit.data.layouts import ColumnMap
+from iftkit.core.errors import IftkitError
 from iftkit.data.loaders import load_file
-from iftkit.errors import IftkitError
+from iftkit.layouts import ColumnMap
 
 ROOT = Path(__file__).resolve().parents[2]
 REVIEWS = [

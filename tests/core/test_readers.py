@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from iftkit.errors import IftkitError
-from iftkit.io.readers import (
+from iftkit.core.errors import IftkitError
+from iftkit.core.readers import (
     BadRecord,
     columns,
     iter_jsonl,

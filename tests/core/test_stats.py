@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from iftkit.meta import stats
+from iftkit.core import stats
 
 
 def test_rank_correlations_match_scipy_and_refuse_constant_input():
@@ -44,7 +44,7 @@ def test_win_rate_counts_ties_half_and_calibration_gap():
 def test_biased_resampled_statistic_reports_no_ci():
     import numpy as np
 
-    from iftkit.meta.stats import bootstrap_groups
+    from iftkit.core.stats import bootstrap_groups
 
     values = np.arange(10.0)
     # distinct values: 10 in the data, ~6.5 in any resample, so a percentile CI would miss 10
@@ -55,7 +55,7 @@ def test_biased_resampled_statistic_reports_no_ci():
 def test_strata_keep_each_member_in_every_resample():
     import numpy as np
 
-    from iftkit.meta.stats import bootstrap_groups
+    from iftkit.core.stats import bootstrap_groups
 
     model = np.array(["a"] * 5 + ["b"] * 5 + ["c"] * 5)
     score = np.concatenate([np.full(5, 0.1), np.full(5, 0.5), np.full(5, 0.9)])

@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from iftkit.errors import IftkitError
-from iftkit.io.atomic import write_json_atomic
+from iftkit.core.atomic import write_json_atomic
+from iftkit.core.errors import IftkitError
 
 CHANCE = 0.5
 # the figure that decides: agreement with both orders' probabilities averaged where the judge gives
@@ -61,7 +61,7 @@ class Trust:
 
 def judge_identity(recipe) -> tuple[dict, str]:
     """(identity, description) of the recipe's judge, computed without loading it."""
-    from iftkit.evaluation.fingerprint import model_fingerprint
+    from iftkit.core.fingerprint import model_fingerprint
     from iftkit.evaluation.judge.prompts import load_judge_prompt
 
     j = recipe.eval.judge
@@ -80,13 +80,13 @@ def judge_identity(recipe) -> tuple[dict, str]:
 
 
 def _key(ident: dict) -> str:
-    from iftkit.evaluation.fingerprint import json_hash
+    from iftkit.core.fingerprint import json_hash
 
     return json_hash(ident)
 
 
 def trust_path(key: str) -> Path:
-    from iftkit.paths import cache_dir
+    from iftkit.core.paths import cache_dir
 
     return cache_dir() / TRUST_DIR / f"{key}.json"
 

@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from iftkit.io.atomic import atomic_write, write_json_atomic, write_text_atomic
+from iftkit.core.atomic import atomic_write, write_json_atomic, write_text_atomic
 
 
 def test_write_replaces_whole_file_and_leaves_no_temp(tmp_path):

@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from iftkit.errors import IftkitError
-from iftkit.io.atomic import write_json_atomic
+from iftkit.core.atomic import write_json_atomic
+from iftkit.core.errors import IftkitError
 
 # filesystem types (as /proc/mounts names them) whose files are shared between machines
 NETWORK_FILESYSTEMS = {

@@ -16,8 +16,8 @@ import math
 from contextlib import contextmanager
 from pathlib import Path
 
-from iftkit.errors import IftkitError
-from iftkit.evaluation.fingerprint import json_hash
+from iftkit.core.errors import IftkitError
+from iftkit.core.fingerprint import json_hash
 from iftkit.evaluation.harness.env import harness_version, require_lm_eval, sentence_splitter
 from iftkit.evaluation.harness.tasks import plan_tasks, task_manager
 from iftkit.evaluation.records import SampleRecord

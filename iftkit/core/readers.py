@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from iftkit.errors import IftkitError
+from iftkit.core.errors import IftkitError
 
 UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")

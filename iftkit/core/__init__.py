@@ -1,0 +1,1 @@
+"""What every feature package builds on: errors, paths, files, statistics, stores, fingerprints, HTML."""
