@@ -34,7 +34,7 @@ def add_arguments(p):
     y.add_argument("--config", help="recipe YAML (its data.synth section); flags below override it")
     y.add_argument("--out", help="output JSONL of rows (default runs/synth/<task>.jsonl)")
     y.add_argument("--n", type=int, help="rows to accept")
-    y.add_argument("--backend", choices=["openai", "local"])
+    y.add_argument("--backend", help="data.synth.backend: openai, local, or another registered chat backend")
     y.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
     y.add_argument("--model", help="served model name (openai) or model id/path (local)")
     y.add_argument("--api-key-env", help="environment variable that holds the API key")

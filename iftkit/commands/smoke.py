@@ -16,14 +16,18 @@ def add_arguments(p):
 
 
 def run(args) -> int:
+    # imported when the command runs, not when the CLI starts
     from iftkit.evaluation.degenerate import warning_line
-    from iftkit.models.chat.local import TransformersChat
+    from iftkit.models.chat.backend import LocalModel
+    from iftkit.models.chat.factory import DEFAULT_LOCAL_ENGINE, eval_backend
     from iftkit.models.chat.types import GenConfig
     from iftkit.models.resolve import resolve_model
 
     recipe = load_recipe(args.config, args.overrides)
     start = time.time()
-    chat = TransformersChat(recipe.model, resolve_model(recipe.model.id, recipe.model.revision))
+    # transformers whatever eval.backend says: the smoke check runs on any machine (vLLM needs a GPU)
+    path = resolve_model(recipe.model.id, recipe.model.revision)
+    chat = eval_backend(DEFAULT_LOCAL_ENGINE, LocalModel(recipe.model, path))
     chat.load()
     [reply] = chat.complete_many(
         [[{"role": "user", "content": args.prompt}]], GenConfig(max_new_tokens=args.max_new_tokens)

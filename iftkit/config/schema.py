@@ -47,8 +47,9 @@ class LoraConfig(Section):
 class SynthConfig(Section):
     """Teacher-generated instructions (`iftkit data synth`), self-instruct style."""
 
-    # openai: any OpenAI-compatible chat completions server; local: a transformers model
-    backend: Literal["openai", "local"] = "openai"
+    # a chat backend name (models/chat/registry.py): openai = any OpenAI-compatible chat completions
+    # server; local = a model on this machine through transformers
+    backend: str = "openai"
     # openai: the served model name; local: a model id/path ("base" = the recipe's base model)
     model: str = "base"
     # e.g. http://127.0.0.1:8000/v1 (falls back to $OPENAI_BASE_URL)
@@ -292,7 +293,9 @@ class TrackingConfig(Section):
 
 
 class JudgeConfig(Section):
-    backend: Literal["local", "openai"] = "local"
+    # a chat backend name (models/chat/registry.py), or local = a model on this machine, run by
+    # eval.backend's engine
+    backend: str = "local"
     # local backend: any local model dir, .gguf file or cached hub id ("base" = the recipe's base
     # model, labelled a weak judge); openai backend: the served model name
     model: str = "base"
@@ -381,7 +384,9 @@ class EvalConfig(Section):
     instruction_samples_per_category: Optional[int] = Field(None, gt=0)
     # extra suites: name -> rows file (JSONL), evaluated like the general suite
     extra_suites: dict[str, str] = Field(default_factory=dict)
-    backend: Literal["transformers", "vllm"] = "transformers"
+    # the chat backend generating the answers of the models under test (models/chat/registry.py:
+    # transformers, vllm, or any backend registered there that runs local weights)
+    backend: str = "transformers"
     # generation + judge caches (None = <iftkit cache>/eval)
     cache_dir: Optional[str] = None
     bootstrap_samples: int = Field(1000, ge=0)

@@ -18,11 +18,16 @@ from iftkit.core.store import JsonStore
 from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.degenerate import degenerate_warnings
 from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest, read_adapter_card
+from iftkit.evaluation.judge.client import JudgeClient
 from iftkit.evaluation.records import SampleRecord
 from iftkit.evaluation.results import SampleLog, aggregate_rows, empty_scorer_warning, empty_scorers, write_results
 from iftkit.evaluation.scorers import build_for_recipe, expand, judge_scorers
 from iftkit.evaluation.suites import build_suites, resolve_mix_dir
 from iftkit.models.adapter_scale import check_scale
+from iftkit.models.chat.cache import CachedChat
+from iftkit.models.chat.factory import LOCAL, check_backends, judge_backend
+from iftkit.models.chat.types import GenConfig
+from iftkit.models.resolve import resolve_model
 
 
 @dataclass
@@ -58,8 +63,6 @@ class EvalResult:
 
 def models_under_test(recipe: Recipe, adapters: list[str], include_base: bool = True, adapter_scale: float = 1.0):
     """The base model and each adapter, the adapters run at `adapter_scale` of their strength."""
-    from iftkit.models.resolve import resolve_model
-
     base_path = None
     muts, labels = [], set()
     for a in adapters:
@@ -80,45 +83,11 @@ def models_under_test(recipe: Recipe, adapters: list[str], include_base: bool = 
     return muts
 
 
-def build_judge_client(recipe: Recipe, store: JsonStore, counters: Counters, progress: bool = True):
-    """The recipe's judge: eval.judge.backend openai (any OpenAI-compatible server) or local (any
-    local model path or cached hub id; "base" = the recipe's base model, labelled weak)."""
-    from iftkit.evaluation.judge.client import JudgeClient
-    from iftkit.models.chat.cache import CachedChat
-    from iftkit.models.chat.types import GenConfig
-
+def build_judge_client(recipe: Recipe, store: JsonStore, counters: Counters, progress: bool = True) -> JudgeClient:
+    """The recipe's judge (eval.judge) behind the judge cache; "base" = the recipe's base model, labelled weak."""
     j = recipe.eval.judge
-    if j.backend == "openai":
-        from iftkit.models.chat.http import OpenAIChat
-
-        if not j.base_url:
-            raise IftkitError(
-                "eval.judge.base_url: required when eval.judge.backend = openai (e.g. http://localhost:8000/v1)"
-            )
-        backend = OpenAIChat(
-            j.base_url,
-            j.model,
-            j.api_key_env,
-            j.max_concurrency,
-            j.max_retries,
-            j.timeout_s,
-            j.backoff_s,
-            j.max_consecutive_failures,
-        )
-    else:
-        from iftkit.models.chat.local import TransformersChat
-        from iftkit.models.resolve import resolve_model
-
-        model_id = recipe.model.id if j.model == "base" else j.model
-        cfg = recipe.model.model_copy(update={"id": model_id, **({} if j.dtype == "model" else {"dtype": j.dtype})})
-        if recipe.eval.backend == "vllm":  # a GPU machine: the local judge runs on vLLM as well
-            from iftkit.models.chat.vllm import VllmChat
-
-            backend = VllmChat(cfg, resolve_model(model_id), label="judge")
-        else:
-            backend = TransformersChat(cfg, resolve_model(model_id), batch_size=recipe.eval.batch_size)
     chat = CachedChat(
-        backend,
+        judge_backend(recipe),
         store,
         counters.judge,
         progress,
@@ -130,7 +99,7 @@ def build_judge_client(recipe: Recipe, store: JsonStore, counters: Counters, pro
         chat,
         GenConfig(j.max_tokens, j.temperature),
         j.verdict,
-        weak=j.backend == "local" and j.model == "base",
+        weak=j.backend == LOCAL and j.model == "base",
         tally=counters.verdicts,
     )
 
@@ -152,6 +121,7 @@ def run_eval(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ev = recipe.eval
+    check_backends(recipe)
     names = expand(ev.scorers)
     if recipe.eval.judge.pairwise and "judge_pairwise" not in names:
         names.append("judge_pairwise")

@@ -17,8 +17,9 @@ from iftkit.core.fingerprint import adapter_fingerprint, model_fingerprint
 from iftkit.core.store import JsonStore
 from iftkit.evaluation.counters import Counters
 from iftkit.models.adapter_scale import AS_TRAINED
+from iftkit.models.chat.backend import LocalModel
 from iftkit.models.chat.cache import CachedChat
-from iftkit.models.chat.local import TransformersChat
+from iftkit.models.chat.factory import eval_backend
 from iftkit.models.chat.types import Completion, GenConfig
 
 
@@ -52,25 +53,15 @@ def read_adapter_card(path) -> dict:
 
 
 class CachedGenerator:
-    """Greedy generation for one model under test, through the chat backend and its cache."""
+    """Greedy generation for one model under test, through the chat backend `backend` names and its cache."""
 
     def __init__(self, mut: ModelUnderTest, model_cfg: ModelConfig, store: JsonStore, counters: Counters,
                  max_new_tokens: int, batch_size: int, backend: str = "transformers", progress: bool = True):
         self.mut, self.counters = mut, counters
         self.max_new_tokens = max_new_tokens  # the default limit; a suite can ask for its own
         self.dtype = model_cfg.dtype
-        if backend == "vllm":
-            from iftkit.models.chat.vllm import VllmChat
-
-            if mut.adapter_scale != AS_TRAINED:
-                raise IftkitError(
-                    "adapter_scale: vLLM cannot run a LoRA adapter at a fraction of its strength; "
-                    "use eval.backend: transformers for scaled adapters"
-                )
-            self.backend = VllmChat(model_cfg, mut.base_path, mut.adapter_path, mut.label)
-        else:
-            self.backend = TransformersChat(model_cfg, mut.base_path, mut.adapter_path, batch_size,
-                                            adapter_scale=mut.adapter_scale)
+        self.backend = eval_backend(backend, LocalModel(model_cfg, mut.base_path, mut.adapter_path, mut.adapter_scale,
+                                                        mut.label, batch_size))
         self.chat = CachedChat(self.backend, store, counters.generations, progress, desc=f"generate {mut.label}")
 
     @property

@@ -18,6 +18,7 @@ from typing import Callable, Optional
 
 from iftkit.core.atomic import write_json_atomic
 from iftkit.core.errors import IftkitError
+from iftkit.models.chat.factory import judge_info
 
 CHANCE = 0.5
 # the figure that decides: agreement with both orders' probabilities averaged where the judge gives
@@ -68,9 +69,9 @@ def judge_identity(recipe) -> tuple[dict, str]:
     prompts = {kind: load_judge_prompt(kind, path).identity()
                for kind, path in (("reference", j.prompt_file), ("pairwise", j.pairwise_prompt_file))}
     ident = {"verdict": j.verdict, "prompts": prompts}
-    if j.backend == "openai":
-        ident.update(backend="openai", url=j.base_url, model=j.model)
-        return ident, f"openai:{j.model} at {j.base_url}"
+    if judge_info(recipe).runs == "server":
+        ident.update(backend=j.backend, url=j.base_url, model=j.model)
+        return ident, f"{j.backend}:{j.model} at {j.base_url}"
     from iftkit.models.resolve import resolve_model
 
     model_id = recipe.model.id if j.model == "base" else j.model

@@ -121,10 +121,11 @@ def test_pairwise_judge_position_and_length_bias_on_results_and_human_pairs(resu
     from iftkit.core.store import JsonStore
     from iftkit.evaluation.judge.client import JudgeClient
     from iftkit.evaluation.scorers import get_scorer
+    from iftkit.models.chat.backend import ChatBackend
     from iftkit.models.chat.cache import CachedChat
     from iftkit.models.chat.types import Completion, GenConfig
 
-    class FirstSlotBackend:  # a chat backend with text only (no probabilities), always "Winner: A"
+    class FirstSlotBackend(ChatBackend):  # a chat backend with text only (no probabilities), always "Winner: A"
         def identity(self):
             return {"backend": "fake", "model": "first-slot"}
 

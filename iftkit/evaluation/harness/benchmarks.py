@@ -1,20 +1,20 @@
 """Run lm-eval tasks on the base model and each adapter, cached, into results rows.
 
-Each model is loaded by the harness's own HF backend (`pretrained` = the base model, `peft` =
-the adapter, as `lm_eval --model hf --model_args pretrained=...,peft=...` does; a scaled adapter
-runs at its fraction of strength, see models/adapter_scale.py), once per run
-and only when a task's results are not cached. Tasks run one at a time and each is cached as
-soon as it ends, so an interrupted run resumes at the task it was on. A task's results are cached under the model's
-fingerprint, the task config hash, the harness version and the settings, so a rerun, or a sweep
-cell re-evaluated for another reason, recomputes nothing. Rows carry the harness's own metric
-names and numbers (its stderr as the CI: mean ± 1.96 stderr); per-document results go to
-samples.jsonl so the report can pair models prompt by prompt.
+Each model is loaded as the harness's own model by the chat backend registered for eval.backend
+(models/chat/factory.harness_engine: transformers' = the harness's HF model, `pretrained` = the base
+model, `peft` = the adapter; a scaled adapter runs at its fraction of strength, see
+models/adapter_scale.py), once per run and only when a task's results are not cached. Tasks run
+one at a time and each is cached as soon as it ends, so an interrupted run resumes at the task it
+was on. A task's results are cached under the model's fingerprint, the task config hash, the
+harness version and the settings, so a rerun, or a sweep cell re-evaluated for another reason,
+recomputes nothing. Rows carry the harness's own metric names and numbers (its stderr as the CI:
+mean ± 1.96 stderr); per-document results go to samples.jsonl so the report can pair models
+prompt by prompt.
 """
 
 import json
 import math
 from contextlib import contextmanager
-from pathlib import Path
 
 from iftkit.core.errors import IftkitError
 from iftkit.core.fingerprint import json_hash
@@ -23,7 +23,9 @@ from iftkit.evaluation.harness.tasks import plan_tasks, task_manager
 from iftkit.evaluation.records import SampleRecord
 from iftkit.evaluation.suites import LM_EVAL_PREFIX
 from iftkit.models.adapter_scale import scaled_adapter
-from iftkit.models.chat_format import prepare_tokenizer
+from iftkit.models.chat.backend import LocalModel
+from iftkit.models.chat.factory import DEFAULT_LOCAL_ENGINE, harness_engine
+from iftkit.models.chat.registry import BackendInfo
 
 Z95 = 1.959964
 _NOT_METRICS = {"name", "alias", "sample_len", "sample_count", " "}
@@ -37,6 +39,7 @@ def run_benchmarks(recipe, muts, store, tally, log) -> list[dict]:
     manager = task_manager(cfg.tasks, cfg.task_dir)
     plans = plan_tasks(cfg.tasks, manager, cfg.task_dir)
     version = harness_version()
+    engine = harness_engine(recipe.eval.backend)
     settings = {
         "limit": cfg.limit,
         "num_fewshot": cfg.num_fewshot,
@@ -46,6 +49,8 @@ def run_benchmarks(recipe, muts, store, tally, log) -> list[dict]:
         "dtype": recipe.model.dtype,
         "sentence_splitter": splitter,
     }
+    if engine.name != DEFAULT_LOCAL_ENGINE:  # another harness model, other numbers; the HF one's keys stay as they were
+        settings["backend"] = engine.name
     rows = []
     for mut in muts:
         keys = {p.name: json_hash([mut.fingerprint(), p.config_hash, version, settings]) for p in plans}
@@ -53,7 +58,7 @@ def run_benchmarks(recipe, muts, store, tally, log) -> list[dict]:
         todo = [p for p in plans if keys[p.name] not in got]
         tally.cached += len(plans) - len(todo)
         if todo:
-            lm = _load(recipe, mut)
+            lm = _load(recipe, mut, engine)
             tally.loads += 1
             for p in todo:
                 fresh = _evaluate(recipe, mut, lm, p, manager)
@@ -74,28 +79,12 @@ def run_benchmarks(recipe, muts, store, tally, log) -> list[dict]:
     return rows
 
 
-def _load(recipe, mut):
-    """The harness's HF model: the base model, with the adapter on top when there is one."""
-    import torch
-    from lm_eval.api.registry import get_model
-
-    model_args = {
-        "pretrained": mut.base_path,
-        "dtype": recipe.model.dtype,
-        "device": "cuda" if torch.cuda.is_available() else "cpu",
-        "trust_remote_code": recipe.model.trust_remote_code,
-        "batch_size": recipe.eval.lm_eval.batch_size,
-    }
-    if mut.adapter_path:
-        model_args["peft"] = mut.adapter_path
-        if (Path(mut.adapter_path) / "tokenizer_config.json").is_file():
-            model_args["tokenizer"] = mut.adapter_path  # its chat template is the format it learnt
+def _load(recipe, mut, engine: BackendInfo):
+    """The harness's model for `mut`, loaded by the backend running it (see models/chat/factory.harness_engine)."""
+    spec = LocalModel(recipe.model, mut.base_path, mut.adapter_path, mut.adapter_scale, mut.label,
+                      recipe.eval.lm_eval.batch_size)
     with _one_line_errors(f"loading {mut.label}"):
-        lm = get_model("hf").create_from_arg_obj(model_args)
-    # the chat format iftkit trains and generates in (a base model's, BOS exactly once): the harness then
-    # sees BOS at the start of every templated prompt and adds no second one
-    prepare_tokenizer(lm.tokenizer)
-    return lm
+        return engine.lm_eval(spec)
 
 
 def _evaluate(recipe, mut, lm, plan, manager) -> dict:

@@ -39,12 +39,12 @@ class JudgeClient:
             "verdict": "choice_probs" if self.use_choice_probs else verdict,
             **({} if self.use_choice_probs else {"gen": gen.identity()}),
         }
-        name = getattr(chat.backend, "name", None) or ident.get("model")
+        name = chat.backend.name or ident.get("model")
         self.label = f"{ident['backend']}:{name}" + (" (weak judge)" if weak else "")
 
     @property
     def breaker(self):
-        return getattr(self.chat.backend, "breaker", None)
+        return self.chat.backend.breaker
 
     def verdicts(self, prompt: JudgePrompt, messages_list: list, desc: str = "judge") -> list[vd.Verdict]:
         if self.use_choice_probs:

@@ -1,14 +1,11 @@
 """One chat backend for every model call: eval generation, the judge and the teacher.
 
-A backend answers two questions about chat prompts (lists of {role, content} messages):
-- `complete_many(messages_list, gen, seeds=None, on_done=None)`: the model's reply to each;
-- `choice_probs(messages_list, choices, prefix, on_done=None)` (local models only): the
-  probability of each allowed continuation after `prefix` in the assistant's turn, read from
-  the next-token distribution (no decoding), normalised over the choices.
-
-Implementations: `TransformersChat` (local model, optionally + LoRA adapter), `OpenAIChat`
-(any OpenAI-compatible HTTP server, with a circuit breaker) and `VllmChat` (GPU). `CachedChat`
-puts the one content-keyed cache in front of any of them.
+backend.py is the contract (`ChatBackend`: identity, complete_many, optionally choice_probs) and
+what a backend is built from (`LocalModel` weights or a `Server`); registry.py collects the
+backends, each declared by its own module (`BACKENDS = (BackendInfo(...),)`: local.py =
+transformers, vllm.py = vLLM (GPU), http.py = any OpenAI-compatible server); factory.py turns a
+recipe's backend keys into a backend for eval, the judge, the teacher and the lm-eval harness.
+`CachedChat` (cache.py) puts the one content-keyed cache in front of any of them.
 """
 
 from iftkit.models.chat.types import Completion, GenConfig

@@ -13,11 +13,12 @@ from typing import Callable, Optional
 
 from iftkit.core.fingerprint import json_hash
 from iftkit.core.store import JsonStore
+from iftkit.models.chat.backend import ChatBackend
 from iftkit.models.chat.types import Completion, GenConfig, Tally
 
 
 class CachedChat:
-    def __init__(self, backend, store: JsonStore, tally: Optional[Tally] = None, progress: bool = False,
+    def __init__(self, backend: ChatBackend, store: JsonStore, tally: Optional[Tally] = None, progress: bool = False,
                  desc: str = "chat", input_cost_per_1m: float = 0.0, output_cost_per_1m: float = 0.0):
         self.backend, self.store = backend, store
         self.tally = tally if tally is not None else Tally()
@@ -28,7 +29,7 @@ class CachedChat:
 
     @property
     def supports_probs(self) -> bool:
-        return hasattr(self.backend, "choice_probs")
+        return self.backend.supports_probs
 
     def key(self, kind: str, spec, messages, seed: Optional[int] = None) -> str:
         return json_hash([self.identity, kind, spec, messages] + ([seed] if seed is not None else []))

@@ -17,6 +17,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
+from iftkit.models.chat.backend import ChatBackend, OnDone, Server
+from iftkit.models.chat.registry import BackendInfo
 from iftkit.models.chat.types import Completion, GenConfig
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -48,7 +50,7 @@ class CircuitBreaker:
                 self.reason = f"{self.limit} consecutive connection failures to {self.url} (last: {error})"
 
 
-class OpenAIChat:
+class OpenAIChat(ChatBackend):
     def __init__(
         self,
         base_url: str,
@@ -76,7 +78,7 @@ class OpenAIChat:
         return {"backend": "openai", "url": self.url, "model": self.model}
 
     def complete_many(
-        self, messages_list: list, gen: GenConfig, seeds: Optional[list] = None, on_done=None
+        self, messages_list: list, gen: GenConfig, seeds: Optional[list] = None, on_done: OnDone = None
     ) -> list[Completion]:
         out: list[Completion] = [None] * len(messages_list)
 
@@ -193,3 +195,11 @@ def _token_logprobs(choice: dict) -> Optional[list]:
         return out
     except (AttributeError, KeyError, TypeError, ValueError):
         return None  # a server with its own logprob layout: the verdict falls back to the text
+
+
+def _build(s: Server) -> OpenAIChat:
+    return OpenAIChat(s.base_url, s.model, s.api_key_env, s.max_concurrency, s.max_retries, s.timeout_s, s.backoff_s,
+                      s.max_consecutive_failures)
+
+
+BACKENDS = (BackendInfo("openai", _build, "any OpenAI-compatible /chat/completions server", runs="server"),)

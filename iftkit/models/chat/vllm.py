@@ -10,14 +10,20 @@ import importlib.util
 from typing import Optional
 
 from iftkit.core.errors import IftkitError
+from iftkit.core.fingerprint import adapter_fingerprint, model_fingerprint
+from iftkit.models.chat.backend import ChatBackend, LocalModel, OnDone
 from iftkit.models.chat.choices import choice_distribution
+from iftkit.models.chat.registry import BackendInfo
 from iftkit.models.chat.types import Completion, GenConfig
 from iftkit.models.chat_format import prompt_ids, stop_token_ids
+from iftkit.models.load import load_chat_tokenizer
 
 TOP_K = 20  # a verdict token outside the top-k counts as probability 0
 
 
-class VllmChat:
+class VllmChat(ChatBackend):
+    supports_probs = True
+
     def __init__(self, model_cfg, path: str, adapter_path: Optional[str] = None, label: str = "model"):
         if importlib.util.find_spec("vllm") is None:
             raise IftkitError(
@@ -31,8 +37,6 @@ class VllmChat:
 
     def identity(self) -> dict:
         # vLLM's kernels round differently from transformers': its answers get their own cache entries
-        from iftkit.core.fingerprint import adapter_fingerprint, model_fingerprint
-
         model = model_fingerprint(self.path) + (
             "+" + adapter_fingerprint(self.adapter_path) if self.adapter_path else ""
         )
@@ -53,8 +57,6 @@ class VllmChat:
     def tokenizer(self):
         """iftkit's tokenizer for this model: the adapter's when it saved one (its template is the format it learnt)."""
         if self._tok is None:
-            from iftkit.models.load import load_chat_tokenizer
-
             self._tok = load_chat_tokenizer(self.path, self.adapter_path, self.model_cfg)
         return self._tok
 
@@ -66,7 +68,7 @@ class VllmChat:
         return LoRARequest(self.label, 1, self.adapter_path)
 
     def complete_many(
-        self, messages_list: list, gen: GenConfig, seeds: Optional[list] = None, on_done=None
+        self, messages_list: list, gen: GenConfig, seeds: Optional[list] = None, on_done: OnDone = None
     ) -> list[Completion]:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
@@ -99,7 +101,8 @@ class VllmChat:
                 on_done(i, c)
         return got
 
-    def choice_probs(self, messages_list: list, choices: list[str], prefix: str = "", on_done=None) -> list[Completion]:
+    def choice_probs(self, messages_list: list, choices: list[str], prefix: str = "",
+                     on_done: OnDone = None) -> list[Completion]:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
@@ -135,3 +138,11 @@ class VllmChat:
             if on_done:
                 on_done(i, c)
         return got
+
+
+def _build(m: LocalModel) -> VllmChat:
+    return VllmChat(m.model_cfg, m.path, m.adapter_path, m.label)
+
+
+# vLLM's LoRA has no strength knob: a scaled adapter needs the transformers backend
+BACKENDS = (BackendInfo("vllm", _build, "a local model through vLLM (GPU), LoRA through LoRARequest", runs="local"),)
