@@ -27,7 +27,7 @@ from iftkit.report.scales import (  # noqa: E402
     scale_families,
 )
 from iftkit.report.steps import draw_trajectories  # noqa: E402
-from iftkit.report.summary import Point, direction, error_bars, general_floor  # noqa: E402
+from iftkit.report.summary import Point, direction, error_bars, floor_label, general_floor  # noqa: E402
 
 IN_COLOR, GEN_COLOR = "#1f77b4", "#d62728"
 
@@ -97,7 +97,7 @@ def tradeoff_chart(
         )
         ax.annotate("base", (base.general, base.in_domain), textcoords="offset points", xytext=(8, -14), fontsize=9)
         floor = general_floor(base, keep_general)
-        ax.axvline(floor, color="#ff7f0e", ls=":", lw=1.2, label=f"S1 floor: {keep_general:.0%} of base general")
+        ax.axvline(floor, color="#ff7f0e", ls=":", lw=1.2, label=floor_label(base, keep_general))
     if s1 is not None:
         ax.plot(
             s1.general,

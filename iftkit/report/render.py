@@ -10,8 +10,8 @@ from iftkit.core.html import markdown_page
 from iftkit.evaluation.answer_length import truncation_line
 from iftkit.evaluation.degenerate import WARN_SHARE
 from iftkit.evaluation.results import empty_scorer_warning, empty_scorers
-from iftkit.evaluation.scorers import ITEMS, TASK_ANSWER, info, playing
-from iftkit.meta.judge_trust import Trust, is_judge
+from iftkit.evaluation.scorers import ITEMS, TASK_ANSWER, info, is_judge, playing
+from iftkit.meta.judge_trust import Trust
 from iftkit.report.charts import scores_vs_x_chart, tradeoff_chart
 from iftkit.report.robustness import robustness_lines
 from iftkit.report.scales import point_label, scale_lines

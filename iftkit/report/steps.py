@@ -14,7 +14,7 @@ from typing import Optional
 
 from iftkit.evaluation.scorers import EXACT_FORMAT, STRICT_ANSWER, playing
 from iftkit.report.scales import point_label
-from iftkit.report.summary import Point, diff, direction, error_bars, general_floor, oriented
+from iftkit.report.summary import Point, diff, direction, error_bars, floor_label, general_floor, oriented
 
 
 def has_steps(pts: list[Point]) -> bool:
@@ -197,7 +197,7 @@ def steps_chart(pts: list[Point], path: Path, x_key: str, title: str, general_la
         ax.grid(alpha=0.3)
     if base is not None and keep_general is not None and not math.isnan(base.general):
         axes[1].axhline(general_floor(base, keep_general), color="0.3", ls=":", lw=1.2,
-                        label=f"S1 floor: {keep_general:.0%} of base general")
+                        label=floor_label(base, keep_general))
     axes[0].set_title("in-domain: the target task", fontsize=10)
     axes[1].set_title(general_label, fontsize=9)
     handles, labels = axes[0].get_legend_handles_labels()

@@ -100,6 +100,12 @@ def general_floor(base: Point, keep_general: float) -> float:
     return keep_general * base.general if base.gen_higher_is_better else base.general / keep_general
 
 
+def floor_label(base: Point, keep_general: float) -> str:
+    """The S1 floor in words, for the charts' legends."""
+    share = keep_general if base.gen_higher_is_better else 1 / keep_general
+    return f"S1 floor: {share:.0%} of base general"
+
+
 def _mean_sd(values):
     values = [v for v in values if v is not None and not math.isnan(v)]
     if not values:
@@ -428,12 +434,15 @@ def recommend(pts: list[Point], keep_general: float) -> list[Recommendation]:
             p.keeps_general = kept if adjusted < ALPHA else None
         eligible = [p for p in cells if p.keeps_general]
         if tested:
-            why += (f", shown above it with 95 % confidence (paired prompts and each point's seeds, Holm-corrected "
-                    f"over the {len(tested)} points tested; the others are shown below it or undetermined)")
+            side, other = ("above", "below") if up else ("below", "above")
+            why += (f", shown {side} it with 95 % confidence (paired prompts and each point's seeds, Holm-corrected "
+                    f"over the {len(tested)} points tested; the others are shown {other} it or undetermined)")
     else:
         eligible, why, tested = cells, f"{best_word} in-domain (no base model general score to compare against)", []
     best = max(eligible, key=oriented) if eligible else None
     notes = _undetermined(cells, best, len(tested))
+    keeps = (f">= {keep_general:.0%} of" if base is None or base.gen_higher_is_better
+             else f"<= {1 / keep_general:.0%} of")
     if best is not None:
         tied, conf = _separation(best, eligible)
         recs.append(Recommendation("S1", best, why, conf, tied, notes))
@@ -442,7 +451,7 @@ def recommend(pts: list[Point], keep_general: float) -> list[Recommendation]:
             Recommendation(
                 "S1",
                 None,
-                f"no point keeps >= {keep_general:.0%} of the base general score with "
+                f"no point keeps {keeps} the base general score with "
                 "95 % confidence; use the base model, a smaller ratio, or more test prompts",
                 "n/a",
                 notes=notes,
