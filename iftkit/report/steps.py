@@ -194,6 +194,8 @@ def steps_chart(pts: list[Point], path: Path, x_key: str, title: str, general_la
             ax.plot(0, getattr(base, axis), marker="*", ms=14, color="0.15", ls="none", label="base model (step 0)")
         ax.set_xlabel("training step (optimizer steps)")
         ax.set_ylabel(f"score, {direction(up)}")
+        if not up:
+            ax.invert_yaxis()  # up is better on every panel
         ax.grid(alpha=0.3)
     if base is not None and keep_general is not None and not math.isnan(base.general):
         axes[1].axhline(general_floor(base, keep_general), color="0.3", ls=":", lw=1.2,
