@@ -20,7 +20,7 @@ from iftkit.evaluation.degenerate import degenerate_warnings
 from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest, read_adapter_card
 from iftkit.evaluation.records import SampleRecord
 from iftkit.evaluation.results import SampleLog, aggregate_rows, empty_scorer_warning, empty_scorers, write_results
-from iftkit.evaluation.scorers import build_for_recipe, expand, judge_scorers
+from iftkit.evaluation.scorers import build_for_recipe, expand, judge_scorers, requested_by
 from iftkit.evaluation.suites import build_suites, resolve_mix_dir
 from iftkit.models.adapter_scale import check_scale
 
@@ -153,8 +153,7 @@ def run_eval(
     out_dir.mkdir(parents=True, exist_ok=True)
     ev = recipe.eval
     names = expand(ev.scorers)
-    if recipe.eval.judge.pairwise and "judge_pairwise" not in names:
-        names.append("judge_pairwise")
+    names += [n for n in requested_by(recipe) if n not in names]
     muts = models_under_test(recipe, adapters, include_base, adapter_scale)
     if not muts:
         raise IftkitError("nothing to evaluate: give --adapters or keep the base model")
