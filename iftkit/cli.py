@@ -6,7 +6,6 @@ imported only when their command runs, so `iftkit --help` stays fast.
 
 import argparse
 import importlib
-import importlib.util
 import sys
 
 from iftkit.core.errors import IftkitError
@@ -21,13 +20,9 @@ COMMANDS = {
     "adapter": ("adapter", "inspect and merge trained LoRA adapters"),
     "eval": ("eval", "score the base model and adapters on in-domain and general suites"),
     "sweep": ("sweep", "run a grid of mixes x seeds: train, evaluate, chart, report"),
+    "pipeline": ("pipeline", "one recipe through every stage of a sweep cell: mix, train, eval, score, report"),
     "meta-eval": ("meta_eval", "measure how far each scorer can be trusted (CIT/CAT/TFA)"),
 }
-
-
-def _available(module: str) -> bool:
-    # stages land one at a time; a command appears once its module exists
-    return importlib.util.find_spec(f"iftkit.commands.{module}") is not None
 
 
 def build_parser(only: str = None, prog: str = "iftkit") -> argparse.ArgumentParser:
@@ -35,8 +30,6 @@ def build_parser(only: str = None, prog: str = "iftkit") -> argparse.ArgumentPar
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (module, help_text) in COMMANDS.items():
-        if not _available(module):
-            continue
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(_module=module)
         if only in (None, name):

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Run: sh scripts/gpu_check.sh [OUT_DIR]     (on a machine with an NVIDIA GPU, after `make setup`)
 #
-# Issue 28's device checks in one command: tests/gpu (QLoRA 4-bit load + 2 training steps + merge,
+# The GPU device checks in one command: tests/gpu (QLoRA 4-bit load + 2 training steps + merge,
 # and the GPU benchmark's code path at 2 layers), then `scripts/bench_gpu.py --all`: Llama-3.1-8B
 # LoRA and QLoRA shape-true at torchtune's setup (batch 2 x 2,048 tokens) and generation
 # throughput, one table. About 6-8 minutes on one H100, most of it writing and loading the random

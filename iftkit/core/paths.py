@@ -16,4 +16,4 @@ def cache_dir() -> Path:
 
 def project_root() -> Path:
     """The repository root (holds recipes/), for entry points run from a checkout."""
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]

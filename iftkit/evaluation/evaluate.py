@@ -21,7 +21,7 @@ from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest, read_ad
 from iftkit.evaluation.judge.client import JudgeClient
 from iftkit.evaluation.records import SampleRecord
 from iftkit.evaluation.results import SampleLog, aggregate_rows, empty_scorer_warning, empty_scorers, write_results
-from iftkit.evaluation.scorers import build_for_recipe, expand, judge_scorers
+from iftkit.evaluation.scorers import build_for_recipe, expand, judge_scorers, requested_by
 from iftkit.evaluation.suites import build_suites, resolve_mix_dir
 from iftkit.models.adapter_scale import check_scale
 from iftkit.models.chat.cache import CachedChat
@@ -123,8 +123,7 @@ def run_eval(
     ev = recipe.eval
     check_backends(recipe)
     names = expand(ev.scorers)
-    if recipe.eval.judge.pairwise and "judge_pairwise" not in names:
-        names.append("judge_pairwise")
+    names += [n for n in requested_by(recipe) if n not in names]
     muts = models_under_test(recipe, adapters, include_base, adapter_scale)
     if not muts:
         raise IftkitError("nothing to evaluate: give --adapters or keep the base model")

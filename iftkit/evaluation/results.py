@@ -36,6 +36,8 @@ RESULT_COLUMNS = [
     "ci_high",
     "higher_is_better",
     "scale",
+    # how the group's answers became `mean` (scorers/base.py: a mean per answer, micro over items...)
+    "aggregation",
     "n_failed",
     # answers of the group, how many of them stopped on the generation length limit, and that limit
     # (None where not recorded: samples written before the flag existed)
@@ -163,6 +165,7 @@ def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 100
                     "ci_high": _clean(hi),
                     "higher_is_better": scorer.higher_is_better,
                     "scale": [_clean(scorer.scale[0]), _clean(scorer.scale[1])],
+                    "aggregation": scorer.aggregation,
                     "n_failed": failed,
                     **lengths,
                     "provenance": provenance_line(),

@@ -3,8 +3,9 @@
 Input: a sweep's results (results.jsonl rows per the eval contract; n and seed come from the
 adapter card next to each adapter, else from the model label, e.g. "sentiment-n100-s1"), or a
 plain table with columns n, seed, task, scorer, mean[, source]. Format compliance is the
-scorer `task_format` (or `format_ok`) when present, else the strict task scorer; task
-performance is the tolerant task scorer.
+scorer that checks the exact format (scorers' EXACT_FORMAT role) when present, else this module's
+own `format_ok` rate from the samples, else the strict task scorer (STRICT_ANSWER); task
+performance is the task-answer scorer (TASK_ANSWER, the tolerant checker).
 """
 
 import json
@@ -18,9 +19,9 @@ import numpy as np
 
 from iftkit.core.errors import IftkitError
 from iftkit.core.readers import strict_records
+from iftkit.evaluation.scorers import EXACT_FORMAT, STRICT_ANSWER, TASK_ANSWER, playing
 
-FORMAT_SCORERS = ("task_format", "format_ok", "task_strict")
-TASK_SCORER = "task_tolerant"
+FORMAT_OK = "format_ok"  # this module's own format rate, from the samples (format_rows_from_samples)
 SATURATION = 0.9  # a curve has "arrived" once it covers 90% of its rise
 
 
@@ -71,6 +72,11 @@ def _cell_from_results_row(row: dict, cards: dict) -> Optional[tuple]:
     return int(n), int(seed), _source(src_text)
 
 
+def task_scorer() -> str:
+    """The scorer whose values are the task curve: the task's checker, right answer in any format."""
+    return playing(TASK_ANSWER)[0]
+
+
 def points_from_rows(rows: list[dict], where: str = "table") -> list[Point]:
     """Rows are either results rows (model, suite, task, scorer, mean) or table rows (n, seed, ...)."""
     cards: dict = {}
@@ -92,14 +98,15 @@ def points_from_rows(rows: list[dict], where: str = "table") -> list[Point]:
                 continue
         raw[cell].setdefault(row["scorer"], []).append(float(row["mean"]))
     points = []
+    format_scorers, task = (*playing(EXACT_FORMAT), FORMAT_OK, *playing(STRICT_ANSWER)), task_scorer()
     for (n, seed, source), by_scorer in raw.items():
-        fmt = next((by_scorer[s] for s in FORMAT_SCORERS if s in by_scorer), None)
+        fmt = next((by_scorer[s] for s in format_scorers if s in by_scorer), None)
         if fmt is not None:
             points.append(Point(n, seed, source, "format", float(np.mean(fmt))))
-        if TASK_SCORER in by_scorer:
-            points.append(Point(n, seed, source, "task", float(np.mean(by_scorer[TASK_SCORER]))))
+        if task in by_scorer:
+            points.append(Point(n, seed, source, "task", float(np.mean(by_scorer[task]))))
     if not points:
-        raise IftkitError(f"{where}: no in-domain rows with n and a format/{TASK_SCORER} score to chart")
+        raise IftkitError(f"{where}: no in-domain rows with n and a format/{task} score to chart")
     if len({p.n for p in points}) < 2:
         raise IftkitError(
             f"{where}: learning dynamics needs results at two or more values of n "
@@ -146,7 +153,7 @@ def format_rows_from_samples(root: Path, task_lookup=None) -> list[dict]:
             "adapter_path": a,
             "suite": "in_domain",
             "task": t,
-            "scorer": "format_ok",
+            "scorer": FORMAT_OK,
             "mean": float(np.mean(v)),
         }
         for (m, a, t), v in groups.items()

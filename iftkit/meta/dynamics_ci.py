@@ -18,7 +18,7 @@ from typing import Optional
 import numpy as np
 
 from iftkit.core import stats
-from iftkit.meta.dynamics import SATURATION, TASK_SCORER, _cell_from_results_row, by_curve, saturation_n
+from iftkit.meta.dynamics import SATURATION, _cell_from_results_row, by_curve, saturation_n, task_scorer
 
 RESAMPLES = 1000
 
@@ -41,6 +41,7 @@ def load_prompt_scores(root, task_lookup=None) -> list[PromptScores]:
     lookup = task_lookup or default_task_lookup()
     cards: dict = {}
     cells = defaultdict(dict)  # (n, seed, source, metric) -> {prompt: score}; a later line wins
+    task_name = task_scorer()
     for path in sorted(Path(root).rglob("samples.jsonl")):
         for rec in read_samples(path):
             if rec.suite != "in_domain" or rec.prediction is None:  # a failed generation is no 0
@@ -51,8 +52,8 @@ def load_prompt_scores(root, task_lookup=None) -> list[PromptScores]:
                 continue
             prompt = (rec.task, rec.sample_id)
             cells[(*cell, "format")][prompt] = 1.0 if task.format_ok(rec.prediction) else 0.0
-            if rec.scores.get(TASK_SCORER) is not None:
-                cells[(*cell, "task")][prompt] = float(rec.scores[TASK_SCORER])
+            if rec.scores.get(task_name) is not None:
+                cells[(*cell, "task")][prompt] = float(rec.scores[task_name])
     return [PromptScores(n, seed, src, metric, s) for (n, seed, src, metric), s in cells.items()]
 
 

@@ -4,11 +4,14 @@ import json
 from pathlib import Path
 from typing import Callable, Optional
 
+from iftkit.config.schema import Recipe
 from iftkit.core.atomic import write_text_atomic
 from iftkit.core.errors import IftkitError
 from iftkit.evaluation.records import SampleRecord
+from iftkit.evaluation.scorers import TASK_ANSWER, is_judge, playing, plays
 from iftkit.meta import findings, pairwise, scorer_access
 from iftkit.meta import human as human_io
+from iftkit.meta.judge_trust import record as record_trust
 from iftkit.meta.requirements import build_tfa_items, measure_scorer, measure_tfa
 from iftkit.meta.samples import default_task_lookup, gold_reference, read_records, scorer_names
 
@@ -65,7 +68,8 @@ def run_meta_eval(
     lookup = task_lookup or default_task_lookup()
     human_scores, human_pairs = human_io.split(human_io.load_human(human_file) if human_file else [])
     notes = []
-    names = scorers or scorer_names(records) or (["task_tolerant"] if human_scores else [])
+    # human scores alone: rank them with the task's own checker
+    names = scorers or scorer_names(records) or (playing(TASK_ANSWER)[:1] if human_scores else [])
     scorer_objs, scorer_errors = _build_scorers(names, factory, recipe, notes)
 
     if human_scores:
@@ -78,9 +82,9 @@ def run_meta_eval(
     else:
         reference = gold_reference(records, lookup)
         reference_name = "gold answers (task catalog, tolerant scorer)"
-        if "task_tolerant" in names:
+        for name in (n for n in names if plays(n, TASK_ANSWER)):
             notes.append(
-                "task_tolerant is the reference judgment itself here: its CIT/CAT are 1 by construction; "
+                f"{name} is the reference judgment itself here: its CIT/CAT are 1 by construction; "
                 "its TFA is still measured (perturbations and wrong answers are not chosen by any scorer)"
             )
     if records and all(v is None for v in reference):
@@ -97,7 +101,8 @@ def run_meta_eval(
             def score_texts(q, sc=scorer_objs[name], nm=name):
                 return _safe_score(sc, q, nm, notes)
 
-            mine = items[:judge_max_items] if _expensive(name) else items
+            # every judge output costs model calls per text; lexical/task scorers are free
+            mine = items[:judge_max_items] if is_judge(name) else items
             rep.tfa, rep.tfa_by_perturbation, rep.tfa_ties = measure_tfa(mine, score_texts, resamples)
         elif name in scorer_errors:
             rep.tfa.note = scorer_errors[name]
@@ -115,6 +120,32 @@ def run_meta_eval(
     for t in tallies.values():  # one line per judge: how many of its verdicts are usable at all
         log(f"meta-eval: {t.line()}")
     return _write(out, reports, reference_name, len(records), pair_results, notes)
+
+
+def record_judge_trust(payload: dict, recipe, human_file) -> list[str]:
+    """A judge measured on human pairs: cache its agreement under its identity, for the sweep report's trust
+    gate (meta/judge_trust.py), and say what the gate will make of it. recipe None: the built-in defaults."""
+    if not human_file:
+        return []
+    recipe = recipe if recipe is not None else Recipe()
+    lines = []
+    for name, summary in (payload.get("pairwise") or {}).items():
+        if is_judge(name) and str(summary.get("against", "")).startswith("human"):
+            lines.append(record_trust(recipe, summary, human_file).line())
+    return lines
+
+
+def add_sections(out: Path, md: str, sections: dict, images=()) -> tuple[str, str]:
+    """(markdown, html) of meta_eval with more sections {title: lines} (judge trust, learning dynamics)
+    and the charts; rewrites meta_eval.md where a section was added, and meta_eval.html."""
+    for title, lines in sections.items():
+        if lines:
+            md += f"\n## {title}\n\n" + "\n".join(f"- {line}" for line in lines) + "\n"
+    if any(sections.values()):
+        write_text_atomic(Path(out) / "meta_eval.md", md)
+    html_text = findings.html_page(md, list(images))
+    write_text_atomic(Path(out) / "meta_eval.html", html_text)
+    return md, html_text
 
 
 def _build_scorers(names, factory, recipe, notes):
@@ -175,11 +206,6 @@ def _write(out, reports, reference_name, n_records, pair_results, notes) -> dict
         payload["files"] = [str(out / f) for f in ("meta_eval.md", "meta_eval.html", "meta_eval.json")]
     payload["markdown"] = md
     return payload
-
-
-def _expensive(name: str) -> bool:
-    # every judge output costs model calls per text; lexical/task scorers are free
-    return name.startswith("judge")
 
 
 def _safe_score(scorer, queries, name, notes):

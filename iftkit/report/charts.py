@@ -8,6 +8,8 @@ drawn over both families. Checkpoints (sweep.checkpoints) add one trajectory per
 (report/steps.py), from the base model through its kept steps to the adapter as trained.
 scores_vs_x.png: in-domain and general vs ratio / n, one panel per scorer, so scorers can
 be compared on the same sweep (adapters as trained only).
+Each axis follows its scorer's direction: a lower-is-better score is drawn on an inverted axis, so
+up and right always mean better, and the label says so.
 """
 
 import math
@@ -25,7 +27,7 @@ from iftkit.report.scales import (  # noqa: E402
     scale_families,
 )
 from iftkit.report.steps import draw_trajectories  # noqa: E402
-from iftkit.report.summary import Point, error_bars  # noqa: E402
+from iftkit.report.summary import Point, direction, error_bars, floor_label, general_floor  # noqa: E402
 
 IN_COLOR, GEN_COLOR = "#1f77b4", "#d62728"
 
@@ -94,8 +96,8 @@ def tradeoff_chart(
             base.general, base.in_domain, marker="*", ms=18, color="#ff7f0e", ls="none", label="base model (no adapter)"
         )
         ax.annotate("base", (base.general, base.in_domain), textcoords="offset points", xytext=(8, -14), fontsize=9)
-        floor = keep_general * base.general
-        ax.axvline(floor, color="#ff7f0e", ls=":", lw=1.2, label=f"S1 floor: {keep_general:.0%} of base general")
+        floor = general_floor(base, keep_general)
+        ax.axvline(floor, color="#ff7f0e", ls=":", lw=1.2, label=floor_label(base, keep_general))
     if s1 is not None:
         ax.plot(
             s1.general,
@@ -108,11 +110,16 @@ def tradeoff_chart(
             ls="none",
             label="recommended for S1",
         )
-    ax.set_xlabel(f"{general_label or f'general score ({scorer})'}, higher is better →")
-    ax.set_ylabel(f"in-domain score ({scorer}, higher is better) →")
+    up_in, up_gen = (pts[0].higher_is_better, pts[0].gen_higher_is_better) if pts else (True, True)
+    ax.set_xlabel(f"{general_label or f'general score ({scorer})'}, {direction(up_gen)} →")
+    ax.set_ylabel(f"in-domain score ({scorer}, {direction(up_in)}) →")
     ax.set_title(title, fontsize=11)
     ax.grid(alpha=0.3)
     _pad_limits(ax, pts)
+    if not up_gen:
+        ax.invert_xaxis()
+    if not up_in:
+        ax.invert_yaxis()
     ax.legend(fontsize=8, loc="best", framealpha=0.9)
     fig.text(
         0.5,
@@ -204,7 +211,10 @@ def scores_vs_x_chart(per_scorer: dict, path: Path, x_key: str, title: str) -> P
             ax.axhline(base.general, color=GEN_COLOR, ls=":", lw=1, label="base general")
         if is_count:
             ax.set_xscale("symlog", linthresh=10)
-        ax.set_title(scorer, fontsize=10)
+        if pts and not pts[0].higher_is_better:
+            ax.invert_yaxis()
+        ax.set_title(scorer if not pts or pts[0].higher_is_better else f"{scorer} (lower is better, axis inverted)",
+                     fontsize=10)
         ax.set_xlabel(x_label(x_key), fontsize=8)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(scorers) :]:

@@ -10,7 +10,8 @@ from iftkit.core.html import markdown_page
 from iftkit.evaluation.answer_length import truncation_line
 from iftkit.evaluation.degenerate import WARN_SHARE
 from iftkit.evaluation.results import empty_scorer_warning, empty_scorers
-from iftkit.meta.judge_trust import Trust, is_judge
+from iftkit.evaluation.scorers import ITEMS, TASK_ANSWER, info, is_judge, playing
+from iftkit.meta.judge_trust import Trust
 from iftkit.report.charts import scores_vs_x_chart, tradeoff_chart
 from iftkit.report.robustness import robustness_lines
 from iftkit.report.scales import point_label, scale_lines
@@ -25,8 +26,10 @@ from iftkit.report.summary import (
     choose_general,
     choose_primary,
     detectable_difference,
+    direction,
     general_axes,
     is_held_out,
+    is_higher_better,
     points,
     recommend,
     refuse_unseeing,
@@ -73,6 +76,31 @@ def degenerate_warning(p, label: str) -> Optional[str]:
     )
 
 
+@dataclass
+class Axes:
+    """What the report reads: the primary scorer (None: none scored both suites) and the general axis,
+    each with the reason in words, and the judge outputs the trust gate keeps off both."""
+
+    requested: str
+    primary: Optional[str]
+    primary_why: str
+    gen_suite: str
+    gen_scorer: str
+    gen_why: str
+    gated: list
+    judge_trust: Optional[Trust]
+
+    @property
+    def shown(self) -> str:
+        """The scorer the tables and charts are titled by: the primary, else the one asked for."""
+        return self.primary or self.requested
+
+    @property
+    def gen_label(self) -> str:
+        kind = "held-out" if is_held_out(self.gen_suite) else "trained-family"
+        return f"{kind} general ({self.gen_scorer} on {self.gen_suite})"
+
+
 def write_report(
     rows: list[dict],
     out_dir: Path,
@@ -92,51 +120,128 @@ def write_report(
     shown to beat chance (None: never measured) is never the primary scorer or the general axis."""
     out_dir.mkdir(parents=True, exist_ok=True)
     scorers = [s for s in scorers_in(rows) if not _lm_eval_only(rows, s)]
-    spec = meta.get("target_spec") or {}
-    requested = primary
+    axes = choose_axes(rows, primary, meta, general_kind, general_scorer, judge_trust)
+    per_scorer = {s: points(rows, s, x_key) for s in scorers}
+    pts = (points(rows, axes.primary, x_key, gen_suite=axes.gen_suite, gen_scorer=axes.gen_scorer)
+           if axes.primary else [])
+    if samples:
+        for s, s_pts in per_scorer.items():
+            attach_samples(s_pts, samples, s)
+        if axes.primary:
+            attach_samples(pts, samples, axes.primary, general=(axes.gen_suite, axes.gen_scorer))
+    if axes.primary is None:
+        recs = [Recommendation(s, None, axes.primary_why, "none") for s in ("S1", "S2")]
+    else:
+        recs = refuse_unseeing(recommend(pts, keep_general), pts, axes.primary)
+    charts = _draw_charts(pts, per_scorer, recs, axes, out_dir, name, x_key, keep_general, meta)
+    md = _markdown(rows, pts, per_scorer, recs, axes, scorers, name, x_key, keep_general, meta, samples)
+    md_path = out_dir / "report.md"
+    md_path.write_text(md)
+    summary = _summary(pts, recs, axes, name, x_key, keep_general, meta)
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    html_path = out_dir / "report.html"
+    html_path.write_text(markdown_page(md, f"iftkit report: {name}", {p.name: p for p in charts if p}))
+    return ReportFiles(html_path, md_path, charts[0], charts[1], summary, charts[2])
+
+
+def choose_axes(rows, requested: str, meta: dict, general_kind: str, general_scorer: Optional[str],
+                judge_trust: Optional[Trust]) -> Axes:
+    """The primary scorer and the general axis (summary.choose_primary / choose_general), with a judge the
+    trust gate refuses (or never measured) kept off both."""
     judged = sorted({r["scorer"] for r in rows if is_judge(r["scorer"])})
     if judged and judge_trust is None:
         judge_trust = Trust("the judge", "", False, "never measured against human judgments: never chosen as the "
                             "primary or fallback scorer")
     gated = judged if judge_trust is not None and not judge_trust.trusted else []
     axis_rows = [r for r in rows if r["scorer"] not in gated]
-    primary, primary_why = choose_primary(axis_rows, requested, target_kind=spec.get("kind"))
+    primary, primary_why = choose_primary(axis_rows, requested, target_kind=(meta.get("target_spec") or {}).get("kind"))
     if requested in gated:
         primary_why = (f"`{requested}` (sweep.primary_scorer) is a judge the trust gate refuses (see Judge trust)"
                        + (f"; the primary scorer is `{primary}` instead" if primary else
                           "; no other scorer scored both suites"))
-    per_scorer = {s: points(rows, s, x_key) for s in scorers}
-    self_judge = bool(meta.get("self_judge"))
     gen_suite, gen_scorer, gen_why = choose_general(
-        axis_rows, general_kind, general_scorer, primary or requested, self_judge=self_judge)
+        axis_rows, general_kind, general_scorer, primary or requested, self_judge=bool(meta.get("self_judge")))
     if general_scorer and general_scorer.rpartition(":")[2] in gated:
         gen_why = gen_why.replace(f"sweep.general_scorer `{general_scorer}` has no base-model and adapter scores",
                                   f"sweep.general_scorer `{general_scorer}` is a judge the trust gate refuses")
     if not general_scorer:
         gen_why += f" ({AXIS_RULE})"
-    pts = points(rows, primary, x_key, gen_suite=gen_suite, gen_scorer=gen_scorer) if primary else []
-    if samples:
-        for s, s_pts in per_scorer.items():
-            attach_samples(s_pts, samples, s)
-        if primary:
-            attach_samples(pts, samples, primary, general=(gen_suite, gen_scorer))
-    if primary is None:
-        recs = [Recommendation(s, None, primary_why, "none") for s in ("S1", "S2")]
-        primary = requested
-    else:
-        recs = refuse_unseeing(recommend(pts, keep_general), pts, primary)
+    return Axes(requested, primary, primary_why, gen_suite, gen_scorer, gen_why, gated, judge_trust)
+
+
+def _draw_charts(pts, per_scorer, recs, axes: Axes, out_dir: Path, name, x_key, keep_general, meta) -> tuple:
+    """(tradeoff.png, scores_vs_x.png, steps.png or None)."""
     title = f"{name}: what specialising on '{meta.get('target_task', 'target')}' costs"
     s1 = next((r.point for r in recs if r.scenario == "S1"), None)
-    gen_label = f"{'held-out' if is_held_out(gen_suite) else 'trained-family'} general ({gen_scorer} on {gen_suite})"
     tradeoff = tradeoff_chart(
-        pts, out_dir / "tradeoff.png", primary, x_key, keep_general, title, s1=s1, general_label=gen_label
+        pts, out_dir / "tradeoff.png", axes.shown, x_key, keep_general, title, s1=s1, general_label=axes.gen_label
     )
     scores = scores_vs_x_chart(
         per_scorer, out_dir / "scores_vs_x.png", x_key, f"{name}: in-domain and general score per scorer"
     )
-    steps_png = (steps_chart(pts, out_dir / "steps.png", x_key, f"{name}: scores along training ({primary})",
-                             gen_label, keep_general) if has_steps(pts) else None)
+    steps_png = (steps_chart(pts, out_dir / "steps.png", x_key, f"{name}: scores along training ({axes.shown})",
+                             axes.gen_label, keep_general) if has_steps(pts) else None)
+    return tradeoff, scores, steps_png
 
+
+def _markdown(rows, pts, per_scorer, recs, axes: Axes, scorers, name, x_key, keep_general, meta, samples) -> str:
+    spec = meta.get("target_spec") or {}
+    primary = axes.shown
+    table, warnings, cut_lines = _tradeoff_table(pts, x_key, axes.gen_label)
+    warnings += [f"- **Warning:** {empty_scorer_warning(s, f)}." for s, f in empty_scorers(rows)]
+    return "\n".join(
+        [
+            f"# Sweep report: {name}",
+            "",
+            f"Target task: `{meta.get('target_task')}`"
+            + (f" ({spec['description']})" if spec.get("description") else "")
+            + f". Axis: `{x_key}`. Primary scorer: {axes.primary_why}; {direction(is_higher_better(rows, primary))}.",
+            "",
+            f"General axis (chart and S1's keep_general rule): {axes.gen_why}. Held-out general = suites no training "
+            "row touched (the instruction set, lm-eval tasks); trained-family general = test rows of the catalog "
+            "families the general training pool is drawn from, which every adapter was trained on.",
+            "",
+            *_test_set_lines(rows, primary, meta, pts),
+            "## Recommendation",
+            *_recommendation_lines(recs, x_key),
+            *warnings,
+            "",
+            "S1 = the specialised model must stay a good generalist; S2 = it only ever serves the target task. "
+            "Confidence words hold family-wise at 95 %: Holm's correction over the comparisons each recommendation "
+            "makes (S1's floor: every point against the base model; the pick's lead: the pick against every other "
+            "candidate). \"high\" needs that; with per-seed means only, it also needs 3 or more seeds per point.",
+            "",
+            *robustness_lines(rows, recs, per_scorer, x_key, keep_general, samples, primary,
+                              (axes.gen_suite, axes.gen_scorer)),
+            *scale_lines(pts, x_key),
+            *step_lines(pts, recs, x_key, per_scorer, meta.get("checkpoint_cost")),
+            *_trust_lines(axes.judge_trust, axes.gated),
+            f"## Tradeoff ({primary})",
+            *table,
+            "",
+            *(["In-domain answers cut by the generation length limit (seeds pooled; a cut answer is scored as it "
+               "stands):", *(f"- {line}" for line in cut_lines), ""] if cut_lines else []),
+            "Scores are means with a 95 % CI [low, high] over the prompts and each point's training seeds (a t "
+            "interval with the seed-to-seed variance counted, never narrower than Wilson's interval for 0–1 scores, "
+            "so it does not collapse at 0 or 1), n = prompts; ± is the spread across seeds when there is no "
+            "per-prompt data. Differences between points are paired by prompt, each side's seeds counted.",
+            "",
+            *_items_table(rows, x_key, pts),
+            "## General ability, held out and trained-family",
+            *_general_table(rows, primary, x_key, pts, samples, axes.judge_trust),
+            "",
+            "## Every scorer (in-domain / trained-family general)",
+            *_every_scorer_table(rows, scorers, per_scorer, pts, x_key, axes.judge_trust),
+            "",
+            "Charts: `tradeoff.png` (in-domain vs general) and `scores_vs_x.png` "
+            "(scores vs the swept value, one panel per scorer).",
+            "",
+        ]
+    )
+
+
+def _tradeoff_table(pts, x_key, gen_label) -> tuple[list, list, list]:
+    """(the primary scorer's table, warnings about broken or unchanged adapters, length-limit lines)."""
     table = [f"| point | seeds | in-domain | {gen_label} | outputs identical to base |", "|---|---|---|---|---|"]
     warnings, cut_lines = [], []
     for p in pts:
@@ -158,90 +263,52 @@ def write_report(
                 f"{p.identical[0]} of {p.identical[1]} prompts: it barely changed the model "
                 f"(raise training.max_steps or training.learning_rate)."
             )
-    by_scorer = ["| scorer | " + " | ".join(point_label(p, x_key) for p in pts) + " |", "|---|" + "---|" * len(pts)]
+    return table, warnings, cut_lines
+
+
+def _every_scorer_table(rows, scorers, per_scorer, pts, x_key, trust) -> list[str]:
+    out = ["| scorer | " + " | ".join(point_label(p, x_key) for p in pts) + " |", "|---|" + "---|" * len(pts)]
     for s in scorers:
         cells = {p.key: p for p in per_scorer[s]}
         vals = [cells.get(p.key) for p in pts]
-        by_scorer.append(
-            f"| {_scorer_name(s, judge_trust)} | "
+        lower = "" if is_higher_better(rows, s) else " (lower is better)"
+        out.append(
+            f"| {_scorer_name(s, trust)}{lower} | "
             + " | ".join("–" if v is None else f"{_fmt(v.in_domain)} / {_fmt(v.general)}" for v in vals)
             + " |"
         )
-    warnings += [f"- **Warning:** {empty_scorer_warning(s, f)}." for s, f in empty_scorers(rows)]
-    general_table = _general_table(rows, primary, x_key, pts, samples, judge_trust)
-    rec_lines = []
+    return out
+
+
+def _recommendation_lines(recs, x_key) -> list[str]:
+    lines = []
     for r in recs:
         what = "no recommendation" if r.point is None else f"**{point_label(r.point, x_key)}**"
-        rec_lines.append(f"- {r.scenario}: {what} — {r.reason}. Confidence: {r.confidence}.")
+        lines.append(f"- {r.scenario}: {what} — {r.reason}. Confidence: {r.confidence}.")
         if r.tied:
-            rec_lines.append(
+            lines.append(
                 f"  Statistically tied with {r.scenario}'s pick: "
                 + ", ".join(point_label(p, x_key) for p in r.tied)
                 + " (the evidence cannot separate them)."
             )
-        rec_lines += [f"  Undetermined: {note}." for note in r.notes]
-    md = "\n".join(
-        [
-            f"# Sweep report: {name}",
-            "",
-            f"Target task: `{meta.get('target_task')}`"
-            + (f" ({spec['description']})" if spec.get("description") else "")
-            + f". Axis: `{x_key}`. Primary scorer: {primary_why}; higher is better.",
-            "",
-            f"General axis (chart and S1's keep_general rule): {gen_why}. Held-out general = suites no training row "
-            "touched (the instruction set, lm-eval tasks); trained-family general = test rows of the catalog families "
-            "the general training pool is drawn from, which every adapter was trained on.",
-            "",
-            *_test_set_lines(rows, primary, meta, pts),
-            "## Recommendation",
-            *rec_lines,
-            *warnings,
-            "",
-            "S1 = the specialised model must stay a good generalist; S2 = it only ever serves the target task. "
-            "Confidence words hold family-wise at 95 %: Holm's correction over the comparisons each recommendation "
-            "makes (S1's floor: every point against the base model; the pick's lead: the pick against every other "
-            "candidate). \"high\" needs that; with per-seed means only, it also needs 3 or more seeds per point.",
-            "",
-            *robustness_lines(rows, recs, per_scorer, x_key, keep_general, samples, primary, (gen_suite, gen_scorer)),
-            *scale_lines(pts, x_key),
-            *step_lines(pts, recs, x_key, per_scorer, meta.get("checkpoint_cost")),
-            *_trust_lines(judge_trust, gated),
-            f"## Tradeoff ({primary})",
-            *table,
-            "",
-            *(["In-domain answers cut by the generation length limit (seeds pooled; a cut answer is scored as it "
-               "stands):", *(f"- {line}" for line in cut_lines), ""] if cut_lines else []),
-            "Scores are means with a 95 % CI [low, high] over the prompts and each point's training seeds (a t "
-            "interval with the seed-to-seed variance counted, never narrower than Wilson's interval for 0–1 scores, "
-            "so it does not collapse at 0 or 1), n = prompts; ± is the spread across seeds when there is no "
-            "per-prompt data. Differences between points are paired by prompt, each side's seeds counted.",
-            "",
-            *_items_table(rows, x_key, pts),
-            "## General ability, held out and trained-family",
-            *general_table,
-            "",
-            "## Every scorer (in-domain / trained-family general)",
-            *by_scorer,
-            "",
-            "Charts: `tradeoff.png` (in-domain vs general) and `scores_vs_x.png` "
-            "(scores vs the swept value, one panel per scorer).",
-            "",
-        ]
-    )
-    md_path = out_dir / "report.md"
-    md_path.write_text(md)
-    summary = {
+        lines += [f"  Undetermined: {note}." for note in r.notes]
+    return lines
+
+
+def _summary(pts, recs, axes: Axes, name, x_key, keep_general, meta) -> dict:
+    """summary.json: the choices, the recommendations and every point, for scripts and W&B."""
+    return {
         "name": name,
         "x_key": x_key,
-        "primary_scorer": primary,
-        "primary_reason": primary_why.replace("`", ""),
+        "primary_scorer": axes.shown,
+        "primary_reason": axes.primary_why.replace("`", ""),
         "keep_general": keep_general,
         **meta,
         "general_axis": {
-            "suite": gen_suite,
-            "scorer": gen_scorer,
-            "held_out": is_held_out(gen_suite),
-            "reason": gen_why.replace("`", ""),
+            "suite": axes.gen_suite,
+            "scorer": axes.gen_scorer,
+            "held_out": is_held_out(axes.gen_suite),
+            "reason": axes.gen_why.replace("`", ""),
         },
         "recommendations": [
             {
@@ -281,13 +348,8 @@ def write_report(
             }
             for p in pts
         ],
-        "judge_trust": None if judge_trust is None else {**judge_trust.__dict__, "gated": gated},
+        "judge_trust": None if axes.judge_trust is None else {**axes.judge_trust.__dict__, "gated": axes.gated},
     }
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
-    html_path = out_dir / "report.html"
-    images = {"tradeoff.png": tradeoff, "scores_vs_x.png": scores, **({"steps.png": steps_png} if steps_png else {})}
-    html_path.write_text(markdown_page(md, f"iftkit report: {name}", images))
-    return ReportFiles(html_path, md_path, tradeoff, scores, summary, steps_png)
 
 
 def _scorer_name(scorer: str, trust: Optional[Trust]) -> str:
@@ -313,25 +375,23 @@ def _lm_eval_only(rows, scorer) -> bool:
     return all(s.startswith(LM_EVAL_PREFIX) for s in suites)
 
 
-# record-list answers (entities, line items): the per-answer mean beside the corpus-level micro figures
-ITEM_SCORES = (("task_tolerant", "item F1, mean per answer"), ("task_items_precision", "micro precision"),
-               ("task_items_recall", "micro recall"), ("task_items_f1", "micro F1"),
-               ("task_items_key_f1", "F1 on the key field, mean per answer"))
-
-
 def _items_table(rows, x_key, pts) -> list[str]:
-    """In-domain item-level figures per point, when the target's answers are lists of records."""
-    if not pts or not any(r.get("scorer") == "task_items_f1" and r.get("suite") == "in_domain" for r in rows):
+    """In-domain item-level figures per point, when the target's answers are lists of records: the task
+    answer's mean per answer beside the item scorers' outputs, each named with its aggregation."""
+    items = [o for s in playing(ITEMS) for o in info(s).output_names]
+    if not pts or not any(r.get("scorer") in items and r.get("suite") == "in_domain" for r in rows):
         return []
+    aggregation = {r["scorer"]: r["aggregation"] for r in rows if r.get("aggregation")}
     out = [
         "## In-domain items (answers that are lists of records)",
         "| figure | " + " | ".join(point_label(p, x_key) for p in pts) + " |",
         "|---|" + "---|" * len(pts),
     ]
-    for scorer, what in ITEM_SCORES:
+    for scorer in playing(TASK_ANSWER) + items:
         got = {p.key: p for p in points(rows, scorer, x_key, gen_suite="in_domain")}
+        what = f"`{scorer}`" + (f", {aggregation[scorer]}" if scorer in aggregation else "")
         if got:
-            out.append(f"| {what} (`{scorer}`) | "
+            out.append(f"| {what} | "
                        + " | ".join(_fmt(q.in_domain, q.in_sd) if (q := got.get(p.key)) else "–" for p in pts) + " |")
     return out + [
         "",

@@ -9,7 +9,7 @@ of 6 general axes". A pick that holds under one axis only rests on that axis's c
 from typing import Optional
 
 from iftkit.report.scales import point_label
-from iftkit.report.summary import attach_samples, general_axes, points, recommend
+from iftkit.report.summary import attach_samples, general_axes, oriented, points, recommend
 
 
 def robustness_lines(rows, recs, per_scorer: dict, x_key: str, keep_general: float, samples: Optional[dict],
@@ -36,7 +36,7 @@ def robustness_lines(rows, recs, per_scorer: dict, x_key: str, keep_general: flo
     in_domain = {s: pts for s, pts in in_domain.items() if pts}
     if picks.get("S2") is not None and in_domain:
         s2 = picks["S2"]
-        got = {s: max(pts, key=lambda p: p.in_domain) for s, pts in in_domain.items()}
+        got = {s: max(pts, key=oriented) for s, pts in in_domain.items()}  # each scorer's own direction
         same = sum(p.key == s2.key for p in got.values()) + 1
         other = [f"`{s}`: {point_label(p, x_key)}" for s, p in got.items() if p.key != s2.key]
         lines.append(f"- S2 = {point_label(s2, x_key)} under {same} of {len(got) + 1} in-domain scorers"

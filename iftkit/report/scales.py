@@ -10,7 +10,7 @@ scaled points add, in words and paired statistics.
 """
 
 from iftkit.config.keys import short_name
-from iftkit.report.summary import Point, diff
+from iftkit.report.summary import Point, diff, oriented
 
 AS_TRAINED = 1.0
 
@@ -32,15 +32,14 @@ def point_label(p: Point, x_key: str) -> str:
 
 
 def pareto_front(pts: list[Point]) -> list[Point]:
-    """Points no other point beats on both in-domain and general (higher is better)."""
+    """Points no other point beats on both in-domain and general (each in its scorer's direction)."""
     front = [p for p in pts if not any(_dominates(q, p) for q in pts)]
     return sorted(front, key=lambda p: p.general)
 
 
 def _dominates(q: Point, p: Point) -> bool:
-    return (
-        q.in_domain >= p.in_domain and q.general >= p.general and (q.in_domain > p.in_domain or q.general > p.general)
-    )
+    qi, qg, pi, pg = oriented(q), oriented(q, "general"), oriented(p), oriented(p, "general")
+    return qi >= pi and qg >= pg and (qi > pi or qg > pg)
 
 
 def scale_families(pts: list[Point]) -> list[tuple[Point, list[Point]]]:

@@ -12,8 +12,9 @@ import math
 from pathlib import Path
 from typing import Optional
 
+from iftkit.evaluation.scorers import EXACT_FORMAT, STRICT_ANSWER, playing
 from iftkit.report.scales import point_label
-from iftkit.report.summary import Point, diff, error_bars
+from iftkit.report.summary import Point, diff, direction, error_bars, floor_label, general_floor, oriented
 
 
 def has_steps(pts: list[Point]) -> bool:
@@ -40,13 +41,13 @@ def _run(p: Point) -> tuple:
 
 def plateau_step(base: Optional[Point], path: list[Point], share: float = 0.9) -> Optional[int]:
     """The first step whose in-domain score has made `share` of the run's final gain over the base model
-    (None when there is no gain to make)."""
+    (None when there is no gain to make; a gain is a fall where lower is better)."""
     if base is None or not path:
         return None
-    gain = path[-1].in_domain - base.in_domain
+    gain = oriented(path[-1]) - oriented(base)
     if not gain > 0:
         return None
-    return next(p.step for p in path if p.in_domain - base.in_domain >= share * gain)
+    return next(p.step for p in path if oriented(p) - oriented(base) >= share * gain)
 
 
 def saving_line(rec, pts: list[Point], x_key: str) -> Optional[str]:
@@ -107,7 +108,7 @@ def step_lines(pts: list[Point], recs: list, x_key: str, per_scorer: Optional[di
             tail = ("–" if reach is None else f"step {reach}") if axis == "in_domain" else ""
             lines.append(f"| {point_label(final, x_key)} | {axis.replace('_', '-')} | {first} | " + " | ".join(cells)
                          + f" | {tail} |")
-    for scorer in ("task_format", "task_strict"):
+    for scorer in (*playing(EXACT_FORMAT), *playing(STRICT_ANSWER)):
         got = (per_scorer or {}).get(scorer)
         if got and has_steps(got):
             lines += ["", f"In-domain `{scorer}` (answers in the exact expected format) by step:", ""]
@@ -187,15 +188,18 @@ def steps_chart(pts: list[Point], path: Path, x_key: str, title: str, general_la
             ax.plot(xs, ys, "-", color=color, lw=1.4, label=point_label(final, x_key))
             ax.errorbar([p.step for p in line], [getattr(p, axis) for p in line], yerr=error_bars(line, axis), fmt="o",
                         ms=4, color=color, ecolor="0.6", capsize=2)
-    for ax, axis in zip(axes, ("in_domain", "general")):
+    first = runs[0][0]
+    for ax, axis, up in zip(axes, ("in_domain", "general"), (first.higher_is_better, first.gen_higher_is_better)):
         if base is not None:
             ax.plot(0, getattr(base, axis), marker="*", ms=14, color="0.15", ls="none", label="base model (step 0)")
         ax.set_xlabel("training step (optimizer steps)")
-        ax.set_ylabel("score, higher is better")
+        ax.set_ylabel(f"score, {direction(up)}")
+        if not up:
+            ax.invert_yaxis()  # up is better on every panel
         ax.grid(alpha=0.3)
     if base is not None and keep_general is not None and not math.isnan(base.general):
-        axes[1].axhline(keep_general * base.general, color="0.3", ls=":", lw=1.2,
-                        label=f"S1 floor: {keep_general:.0%} of base general")
+        axes[1].axhline(general_floor(base, keep_general), color="0.3", ls=":", lw=1.2,
+                        label=floor_label(base, keep_general))
     axes[0].set_title("in-domain: the target task", fontsize=10)
     axes[1].set_title(general_label, fontsize=9)
     handles, labels = axes[0].get_legend_handles_labels()

@@ -3,7 +3,8 @@
 A point is one grid value (seeds pooled) at one adapter scale (see report/scales.py): its
 in-domain score (target suite) and general score (general suite), each as mean and spread across
 seeds, for one scorer. S1 picks the best in-domain point that keeps at least `keep_general` of the
-base model's general score; S2 picks the best in-domain point outright. Every adapter answered
+base model's general score; S2 picks the best in-domain point outright. "Best" follows the scorer's
+direction (the results rows' higher_is_better), and so does the general floor. Every adapter answered
 the same prompts as the base model, so differences are paired: intervals count the prompts
 (paired) and each point's training seeds (stats.paired_difference), confidence words hold
 family-wise (Holm over the comparisons a recommendation makes), and the report says in words
@@ -19,6 +20,7 @@ from scipy import stats as sps
 
 from iftkit.core.stats import Estimate, holm, mean_interval, paired_difference, prompts_to_decide
 from iftkit.evaluation.degenerate import count_degenerate
+from iftkit.evaluation.scorers import REFERENCE_BASED, TASK_CHECKER, is_judge, playing, plays
 
 ALL_TASKS = "__all__"
 BASE = "base"
@@ -51,6 +53,9 @@ class Point:
     # training step of the adapter scored, and the run's last (sweep.checkpoints; None: not tracked)
     step: Optional[int] = None
     final_step: Optional[int] = None
+    # direction of the in-domain and the general scorer (their results rows' higher_is_better)
+    higher_is_better: bool = True
+    gen_higher_is_better: bool = True
 
     @property
     def is_base(self) -> bool:
@@ -71,6 +76,34 @@ class Point:
         scale = f" at adapter_scale={self.adapter_scale:g}" if self.adapter_scale not in (None, 1.0) else ""
         scale += f" at step {self.step}/{self.final_step}" if self.is_checkpoint else ""
         return f"{self.x}{scale}" + (f" ({self.series})" if self.series else "")
+
+
+def oriented(p: Point, axis: str = "in_domain") -> float:
+    """The point's score on `axis`, signed so that larger is better whatever its scorer's direction."""
+    if axis == "in_domain":
+        return p.in_domain if p.higher_is_better else -p.in_domain
+    return p.general if p.gen_higher_is_better else -p.general
+
+
+def direction(higher_is_better: bool) -> str:
+    return "higher is better" if higher_is_better else "lower is better"
+
+
+def is_higher_better(rows: list[dict], scorer: str) -> bool:
+    """The direction the results rows give `scorer` (higher unless a row says otherwise)."""
+    return all(r.get("higher_is_better") is not False for r in rows if r.get("scorer") == scorer)
+
+
+def general_floor(base: Point, keep_general: float) -> float:
+    """S1's general floor: keep_general of the base model's general score, or, when lower is better
+    on the general axis, the base score divided by keep_general (a 90 % rule allows 111 % of it)."""
+    return keep_general * base.general if base.gen_higher_is_better else base.general / keep_general
+
+
+def floor_label(base: Point, keep_general: float) -> str:
+    """The S1 floor in words, for the charts' legends."""
+    share = keep_general if base.gen_higher_is_better else 1 / keep_general
+    return f"S1 floor: {share:.0%} of base general"
 
 
 def _mean_sd(values):
@@ -193,15 +226,12 @@ def choose_general(
     return suite, scorer, why + f"held-out general: `{scorer}` on `{suite}`"
 
 
-# when the sweep's primary scorer has no in-domain scores (a free-text user task has no task
-# checker), the first of these that scored both suites carries the report
-FALLBACK_SCORERS = ("judge", "embedding", "chrf", "rougeL", "rouge1", "bleu", "exact_match")
-
-
 def fallback_scorers(self_judge: bool = False) -> tuple:
-    """FALLBACK_SCORERS, without the judge when it is the base model grading itself (eval.judge
-    backend local, model base): a model under test judging its own kind is no independent axis."""
-    return tuple(s for s in FALLBACK_SCORERS if not (self_judge and s.startswith("judge")))
+    """The reference-based scorers, preferred first: when the sweep's primary scorer has no in-domain scores
+    (a free-text user task has no task checker), the first of these that scored both suites carries the
+    report. Without the judge when it is the base model grading itself (eval.judge backend local, model
+    base): a model under test judging its own kind is no independent axis."""
+    return tuple(s for s in playing(REFERENCE_BASED) if not (self_judge and is_judge(s)))
 
 
 def suite_coverage(rows: list[dict], scorer: str) -> set:
@@ -224,19 +254,20 @@ def choose_primary(
     covered = suite_coverage(rows, requested)
     if both <= covered:
         return requested, f"`{requested}`, from sweep.primary_scorer"
-    if in_suite in covered and not any(both <= suite_coverage(rows, s) for s in FALLBACK_SCORERS):
+    fallback = fallback_scorers()
+    if in_suite in covered and not any(both <= suite_coverage(rows, s) for s in fallback):
         return None, (f"`{requested}` scored only the in-domain suite: a recommendation weighs it against "
                       f"general ability, and eval.suites ran no general suite")
     if target_kind == "free_text":
         why = f"`{requested}` has no in-domain scores: the target is a free-text task, which has no task checker"
-    elif requested.startswith("task_"):
+    elif plays(requested, TASK_CHECKER):
         why = f"`{requested}` has no in-domain scores (the target task has no checker, or eval.scorers left it out)"
     else:
         why = f"`{requested}` has no in-domain and general scores (is it in eval.scorers?)"
-    for s in FALLBACK_SCORERS:
+    for s in fallback:
         if both <= suite_coverage(rows, s):
             return s, f"{why}; the primary scorer is the reference-based `{s}` instead"
-    return None, f"{why}, and no reference-based scorer ({', '.join(FALLBACK_SCORERS)}) scored both suites"
+    return None, f"{why}, and no reference-based scorer ({', '.join(fallback)}) scored both suites"
 
 
 def points(
@@ -269,7 +300,9 @@ def points(
         gen_m, gen_sd = _mean_sd([m[2]["mean"] for m in members])
         p = Point(x, series, in_m, gen_m, in_sd, gen_sd, len(members), [m[0] for m in members], adapter_scale=scale,
                   truncated=_truncated([m[1] for m in members]), step=step,
-                  final_step=meta[members[0][0]].get("final_step"))
+                  final_step=meta[members[0][0]].get("final_step"),
+                  higher_is_better=members[0][1].get("higher_is_better") is not False,
+                  gen_higher_is_better=members[0][2].get("higher_is_better") is not False)
         if len(members) == 1:
             p.in_ci, p.gen_ci = _row_ci(members[0][1]), _row_ci(members[0][2])
         pts.append(p)
@@ -369,9 +402,10 @@ def diff(p: Point, q: Point, suite: str, q_weight: float = 1.0) -> Optional[Esti
 
 
 def recommend(pts: list[Point], keep_general: float) -> list[Recommendation]:
-    """S1: the highest in-domain point whose general score is shown above keep_general x base (95 %
+    """S1: the best in-domain point whose general score is shown above the general floor (95 %
     confidence, Holm over the points); undetermined points that would beat it are named with the
-    test size that would decide them. S2: the highest in-domain point and the points tied with it.
+    test size that would decide them. S2: the best in-domain point and the points tied with it.
+    Best is the highest score, or the lowest where the scorer says lower is better.
 
     Without per-prompt scores (a results table alone) the rules fall back to the point estimates.
     """
@@ -380,30 +414,35 @@ def recommend(pts: list[Point], keep_general: float) -> list[Recommendation]:
     if not cells:
         return [Recommendation(s, None, "no trained cells yet", "none") for s in ("S1", "S2")]
     recs = []
+    best_word = "highest" if cells[0].higher_is_better else "lowest"
     if base is not None and not math.isnan(base.general):
-        floor = keep_general * base.general
-        eligible, why = (
-            [],
-            "highest in-domain among points whose general score stays "
-            f">= {keep_general:.0%} of the base model's ({floor:.3f})",
-        )
+        floor, up = general_floor(base, keep_general), base.gen_higher_is_better
+        stays = (f">= {keep_general:.0%} of the base model's ({floor:.3f})" if up else
+                 f"<= {1 / keep_general:.0%} of the base model's ({floor:.3f}; lower is better)")
+        eligible, why = [], f"{best_word} in-domain among points whose general score stays {stays}"
         tested = []
         for p in cells:
-            p.general_margin = diff(p, base, "general", keep_general)
+            # the margin is the general score minus the floor, paired by prompt: above 0 keeps it when
+            # higher is better, below 0 when lower is
+            p.general_margin = diff(p, base, "general", keep_general if up else 1 / keep_general)
             if p.general_margin is not None and p.general_margin.p_value is not None:
                 tested.append(p)
             else:
-                p.keeps_general = p.general >= floor
+                p.keeps_general = p.general >= floor if up else p.general <= floor
         for p, adjusted in zip(tested, holm([p.general_margin.p_value for p in tested])):
-            p.keeps_general = (p.general_margin.value > 0) if adjusted < ALPHA else None
+            kept = p.general_margin.value > 0 if up else p.general_margin.value < 0
+            p.keeps_general = kept if adjusted < ALPHA else None
         eligible = [p for p in cells if p.keeps_general]
         if tested:
-            why += (f", shown above it with 95 % confidence (paired prompts and each point's seeds, Holm-corrected "
-                    f"over the {len(tested)} points tested; the others are shown below it or undetermined)")
+            side, other = ("above", "below") if up else ("below", "above")
+            why += (f", shown {side} it with 95 % confidence (paired prompts and each point's seeds, Holm-corrected "
+                    f"over the {len(tested)} points tested; the others are shown {other} it or undetermined)")
     else:
-        eligible, why, tested = cells, "highest in-domain (no base model general score to compare against)", []
-    best = max(eligible, key=lambda p: p.in_domain) if eligible else None
+        eligible, why, tested = cells, f"{best_word} in-domain (no base model general score to compare against)", []
+    best = max(eligible, key=oriented) if eligible else None
     notes = _undetermined(cells, best, len(tested))
+    keeps = (f">= {keep_general:.0%} of" if base is None or base.gen_higher_is_better
+             else f"<= {1 / keep_general:.0%} of")
     if best is not None:
         tied, conf = _separation(best, eligible)
         recs.append(Recommendation("S1", best, why, conf, tied, notes))
@@ -412,15 +451,15 @@ def recommend(pts: list[Point], keep_general: float) -> list[Recommendation]:
             Recommendation(
                 "S1",
                 None,
-                f"no point keeps >= {keep_general:.0%} of the base general score with "
+                f"no point keeps {keeps} the base general score with "
                 "95 % confidence; use the base model, a smaller ratio, or more test prompts",
                 "n/a",
                 notes=notes,
             )
         )
-    best2 = max(cells, key=lambda p: p.in_domain)
+    best2 = max(cells, key=oriented)
     tied, conf = _separation(best2, cells)
-    recs.append(Recommendation("S2", best2, "highest in-domain score, general ability ignored", conf, tied))
+    recs.append(Recommendation("S2", best2, f"{best_word} in-domain score, general ability ignored", conf, tied))
     return recs
 
 
@@ -453,11 +492,11 @@ def refuse_unseeing(recs: list[Recommendation], pts: list[Point], scorer: str) -
 def _undetermined(cells: list[Point], pick: Optional[Point], tests: int) -> list[str]:
     """S1's undetermined points that would beat the pick in-domain, and what would decide each."""
     notes = []
-    for p in sorted(cells, key=lambda p: -p.in_domain):
+    for p in sorted(cells, key=lambda p: -oriented(p)):
         m = p.general_margin
         if p.keeps_general is not None or m is None or m.ci_low is None:
             continue
-        if pick is not None and p.in_domain <= pick.in_domain:
+        if pick is not None and oriented(p) <= oriented(pick):
             continue
         need = prompts_to_decide(m, tests)
         if need is None:
@@ -480,22 +519,24 @@ def _separation(best: Point, pool: list[Point]) -> tuple[list, str]:
     others = [p for p in pool if p is not best]
     if not others:
         return [], "only one candidate"
-    runner = max(others, key=lambda p: p.in_domain)
+    runner = max(others, key=oriented)
     d = diff(best, runner, "in_domain")
     if d is None or d.ci_low is None:
         return _seed_spread(best, others)
+    sign = 1 if best.higher_is_better else -1  # a lead is a difference in the scorer's better direction
     comps = [(p, e) for p in others if (e := diff(best, p, "in_domain")) is not None and e.p_value is not None]
     adjusted = holm([e.p_value for _, e in comps])
-    tied = [p for (p, e), a in zip(comps, adjusted) if a >= ALPHA or e.value <= 0]
+    tied = [p for (p, e), a in zip(comps, adjusted) if a >= ALPHA or sign * e.value <= 0]
     family = f"Holm-corrected over {len(comps)} comparison{'s' if len(comps) != 1 else ''}"
     differ = f"; {d.differ_text()}" if d.differ_text() else ""
-    lead = (f"lead over the runner-up ({runner.tag}): {d.value:.3f}, 95 % CI [{d.ci_low:.3f}, {d.ci_high:.3f}] "
-            f"over {d.n} paired prompts{differ}, seeds {d.seeds[0]} vs {d.seeds[1]}")
+    lower = "" if best.higher_is_better else " (lower is better)"
+    lead = (f"lead over the runner-up ({runner.tag}): {d.value:.3f}{lower}, 95 % CI [{d.ci_low:.3f}, "
+            f"{d.ci_high:.3f}] over {d.n} paired prompts{differ}, seeds {d.seeds[0]} vs {d.seeds[1]}")
     if not tied:
         return [], f"high: leads every other point in-domain, {family} ({lead}), so the lead is real"
     names = ", ".join(p.tag for p in tied)
     why = f"low: the test set cannot separate it from {names} ({lead}"
-    if d.ci_low > 0:
+    if (d.ci_low > 0) if sign > 0 else (d.ci_high < 0):
         why += f"; the CI excludes 0 but the lead does not hold {family}"
     why += "); any of them is as good on this evidence"
     if min(d.seeds) <= 2 and d.seed_share > 0.5:
@@ -509,7 +550,7 @@ def _seed_spread(best: Point, others: list[Point]) -> tuple[list, str]:
     needs 3 or more seeds per point (with 2, one seed pair decides the spread)."""
     if best.seeds < 2:
         return [], "unknown: one seed per point and no per-prompt scores, so no uncertainty was measured"
-    runner = max(others, key=lambda p: p.in_domain)
+    runner = max(others, key=oriented)
     pvals = []
     for p in others:
         if p.seeds < 2 or (best.in_sd == 0 and p.in_sd == 0):
@@ -519,8 +560,8 @@ def _seed_spread(best: Point, others: list[Point]) -> tuple[list, str]:
                                      equal_var=False)
         pvals.append(float(t.pvalue))
     adjusted = holm(pvals)
-    tied = [p for p, a in zip(others, adjusted) if a >= ALPHA or p.in_domain >= best.in_domain]
-    lead = best.in_domain - runner.in_domain
+    tied = [p for p, a in zip(others, adjusted) if a >= ALPHA or oriented(p) >= oriented(best)]
+    lead = oriented(best) - oriented(runner)
     spread = math.sqrt(best.in_sd**2 + runner.in_sd**2)
     what = (f"leads the runner-up ({runner.tag}) by {lead:.3f} (seed spread {spread:.3f}; Welch's t on the seed "
             f"means, Holm-corrected over {len(others)} comparison{'s' if len(others) != 1 else ''}, no per-prompt "

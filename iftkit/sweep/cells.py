@@ -32,6 +32,9 @@ from typing import Callable, Optional
 from iftkit.config.schema import Recipe
 from iftkit.core.atomic import atomic_write
 from iftkit.core.errors import IftkitError
+from iftkit.evaluation.generator import read_adapter_card
+from iftkit.evaluation.records import read_samples
+from iftkit.evaluation.results import read_results
 from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.sweep.grid import Cell, base_eval_hash, expand
 from iftkit.sweep.state import SweepState
@@ -304,9 +307,6 @@ def collect_rows(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> tuple[
     sweeps), so they are exactly one per cell x suite x task x scorer whatever ran in parallel
     or was rerun before; a cell still running is left out, not half read.
     """
-    from iftkit.evaluation.generator import read_adapter_card
-    from iftkit.evaluation.results import read_results
-
     done, missing = finished_points(recipe, paths, cells)
     rows = []
     for label, folder, cell, scale, step in done:
@@ -317,28 +317,32 @@ def collect_rows(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> tuple[
             card = read_adapter_card(adapter) if (adapter / "adapter_config.json").is_file() else {}
             final = card.get("global_step") or cell.recipe.training.max_steps  # early stopping can end sooner
             steps = dict(step=final if step is None else step, final_step=final)
-        rows += [
-            dict(r, cell=label, grid=grid, seed=seed, adapter_scale=scale, **steps)
-            for r in read_results(folder)
-            if (r.get("model") == "base") == (cell is None)
-        ]
+        rows += point_rows(folder, label, cell is None, grid=grid, seed=seed, adapter_scale=scale, **steps)
     return rows, missing
+
+
+def point_rows(folder: Path, label: str, is_base: bool, **tags) -> list[dict]:
+    """One point's result rows from an eval dir (the base model's or the adapter's, whichever `is_base`
+    says), tagged with its label as `cell` and with `tags` (grid, seed, adapter_scale, step...)."""
+    return [dict(r, cell=label, **tags) for r in read_results(folder) if (r.get("model") == "base") == is_base]
+
+
+def point_samples(folder: Path, is_base: bool) -> dict:
+    """One point's per-prompt predictions and scores from an eval dir: {(suite, sample_id): (prediction, scores)}."""
+    f = folder / "samples.jsonl"
+    if not f.is_file():
+        return {}
+    return {(rec.suite, rec.sample_id): (rec.prediction, rec.scores)
+            for rec in read_samples(f) if (rec.model == "base") == is_base}
 
 
 def collect_samples(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> dict:
     """Per-prompt predictions and scores of the base model and every finished cell, for paired statistics:
     {cell label: {(suite, sample_id): (prediction, scores)}}."""
-    from iftkit.evaluation.records import read_samples
-
     out: dict = {}
     for label, folder, cell, _, _ in finished_points(recipe, paths, cells)[0]:
-        f = folder / "samples.jsonl"
-        if not f.is_file():
-            continue
-        got = out.setdefault(label, {})
-        for rec in read_samples(f):
-            if (rec.model == "base") == (cell is None):
-                got[(rec.suite, rec.sample_id)] = (rec.prediction, rec.scores)
+        if (folder / "samples.jsonl").is_file():
+            out[label] = point_samples(folder, cell is None)
     return out
 
 

@@ -121,7 +121,7 @@ SAMPLES = [
 def test_a_random_model_puts_too_little_probability_on_verdicts_and_says_so(tmp_path, tiny_model_dir):
     """A random tiny model spreads its next-token probability over its whole vocabulary: read
     from probabilities, its verdicts carry their mass, fall below the threshold and count as
-    unparseable (they used to be renormalised into confident-looking scores)."""
+    unparseable, never renormalised into confident-looking scores."""
     counters = Counters()
     client = _local_judge(tmp_path, tiny_model_dir, counters)
     res = get_scorer("judge", client=client, prompt=load_judge_prompt("reference")).score_detailed(SAMPLES)

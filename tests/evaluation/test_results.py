@@ -44,6 +44,9 @@ def test_aggregate_rows_ratio_failures_and_all_rows():
     )
     assert rows[("__all__", "judge")]["n_failed"] == 1 and rows[("__all__", "judge")]["mean"] == 5.0
     assert rows[("a", "judge")]["scale"] == [0.0, 10.0] and rows[("a", "judge_ratio")]["scale"] == [0.0, None]
+    # each row names how its mean was made
+    assert rows[("a", "judge_ratio")]["aggregation"] == "ratio of means"
+    assert rows[("a", "exact_match")]["aggregation"] == rows[("a", "judge")]["aggregation"] == "mean per answer"
 
 
 def test_record_list_suites_get_micro_precision_recall_f1_beside_the_row_mean():
@@ -79,6 +82,9 @@ def test_record_list_suites_get_micro_precision_recall_f1_beside_the_row_mean():
     assert rows["task_items_f1"]["mean"] == pytest.approx(2 * tp / (pred + want))
     # matched on the text field only, the wrong-type answer finds 1 of 3: per-row F1 0.8, 0.5, 6/7
     assert rows["task_items_key_f1"]["mean"] == pytest.approx((0.8 + 0.5 + 6 / 7) / 3)
+    assert {o: r["aggregation"] for o, r in rows.items()} == {
+        "task_items_f1": "micro over items", "task_items_precision": "micro over items",
+        "task_items_recall": "micro over items", "task_items_key_f1": "mean per answer"}
     # a task whose golds are not lists gets none of these rows
     plain = [SampleRecord([], "x", "y", gold="y", task="other", model="m", suite="s", sample_id="1")]
     res = scorer.score_detailed(plain)

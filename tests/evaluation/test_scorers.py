@@ -2,8 +2,23 @@
 
 import pytest
 
+from iftkit.config.schema import Recipe
 from iftkit.core.errors import IftkitError
-from iftkit.evaluation.scorers import SampleRecord, expand, get_scorer, list_scorers
+from iftkit.evaluation.scorers import (
+    EXACT_FORMAT,
+    REFERENCE_BASED,
+    STRICT_ANSWER,
+    TASK_ANSWER,
+    TASK_CHECKER,
+    SampleRecord,
+    expand,
+    get_scorer,
+    is_judge,
+    list_scorers,
+    playing,
+    plays,
+    requested_by,
+)
 
 
 def S(pred, ref, **kw):
@@ -32,6 +47,25 @@ def test_registry_names_aliases_and_unknown():
         expand(["bluee"])
     s = get_scorer("bleu")
     assert s.name == "bleu" and s.higher_is_better and s.scale == (0.0, 100.0)
+
+
+def test_roles_name_the_scorers_other_stages_look_for():
+    # the report's fallback primary scorers, in the order it tries them
+    assert playing(REFERENCE_BASED) == ["judge", "embedding", "chrf", "rougeL", "rouge1", "bleu", "exact_match"]
+    assert playing(TASK_ANSWER) == ["task_tolerant"] and playing(STRICT_ANSWER) == ["task_strict"]
+    assert playing(EXACT_FORMAT) == ["task_format"]
+    assert plays("task_items_f1", TASK_CHECKER) and not plays("rougeL", TASK_CHECKER)
+    assert not plays("no_such_scorer", TASK_CHECKER)
+    assert {o for o in ("judge", "judge_ratio", "judge_reference", "judge_pairwise") if is_judge(o)} == {
+        "judge", "judge_ratio", "judge_reference", "judge_pairwise"}
+    assert not any(is_judge(o) for o in ("exact_match", "task_items_f1", "embedding"))
+
+
+def test_a_recipe_switch_adds_its_scorer():
+    recipe = Recipe()
+    assert requested_by(recipe) == []
+    recipe.eval.judge.pairwise = True
+    assert requested_by(recipe) == ["judge_pairwise"]
 
 
 def test_lexical_scorers():

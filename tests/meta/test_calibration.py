@@ -22,7 +22,7 @@ def test_a_known_difference_is_covered_on_0_to_10_scores():
 
 
 def _old_percentile_bootstrap_lead(a, b, resamples=300, seed=0):
-    """The comparison before issue 24: b's seeds averaged per prompt, a's seeds and the prompts
+    """A naive comparison (the one the calibration replaced): b's seeds averaged per prompt, a's seeds and the prompts
     resampled, percentile interval; True where the interval excludes 0."""
     rng = np.random.default_rng(seed)
     b = b.mean(-2)  # (reps, prompts): the runner-up's seed spread is gone

@@ -3,7 +3,6 @@ import json
 import numpy as np
 from PIL import Image
 
-from iftkit.meta.cli_flow import dynamics_main
 from iftkit.meta.dynamics_ci import (
     PromptScores,
     add_holm,
@@ -12,6 +11,7 @@ from iftkit.meta.dynamics_ci import (
     load_prompt_scores,
     synthetic_effect,
 )
+from iftkit.meta.learning_dynamics import analyse_dynamics
 
 PROMPTS = [("sentiment", str(i)) for i in range(40)]
 
@@ -93,7 +93,8 @@ def test_meta_eval_dynamics_reports_intervals_and_the_synthetic_effect(tmp_path)
     _write_sweep(tmp_path / "sweep", cells)
     got = load_prompt_scores(tmp_path / "sweep")
     assert {(p.n, p.source) for p in got} == {(n, s) for n in (0, 4, 16) for s in ("real", "synthetic")}
-    images, lines = dynamics_main(tmp_path / "sweep", tmp_path / "out")
+    dyn = analyse_dynamics(tmp_path / "sweep", tmp_path / "out")
+    images, lines = [dyn.chart], dyn.lines
     data = json.loads((tmp_path / "out" / "dynamics.json").read_text())
     fmt4 = next(e for e in data["synthetic_effect"] if e["n"] == 4 and e["metric"] == "format")
     assert fmt4["difference"] == 0.5 and fmt4["ci"][0] > 0

@@ -3,6 +3,7 @@ import struct
 import numpy as np
 import pytest
 
+from iftkit.evaluation.scorers import get_scorer
 from iftkit.report.render import write_report
 from iftkit.report.summary import attach_samples, points, recommend
 
@@ -381,16 +382,19 @@ def test_truncated_answers_are_shown_per_point_and_a_mostly_cut_pick_is_not_name
 
 def test_record_list_targets_get_an_items_table_with_micro_figures(tmp_path):
     rows = rows_for(CELLS)
+    outputs = get_scorer("task_items").outputs()  # each row names its aggregation, as aggregate_rows writes it
     for cell, grid, ind, _ in CELLS:
         for scorer, v in (("task_items_precision", ind + 0.05), ("task_items_recall", ind - 0.05),
                           ("task_items_f1", ind), ("task_items_key_f1", ind + 0.02)):
-            rows.append(dict(cell=cell, grid=grid, suite="in_domain", task="__all__", scorer=scorer, mean=v))
+            rows.append(dict(cell=cell, grid=grid, suite="in_domain", task="__all__", scorer=scorer, mean=v,
+                             aggregation=outputs[scorer].aggregation))
     md = write_report(rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95,
                       {"target_task": "ner"}).markdown.read_text()
     table = md.split("## In-domain items (answers that are lists of records)")[1].split("##")[0]
-    assert "| micro precision (`task_items_precision`) | 0.350 | 0.370 ± 0.014 |" in table
-    assert "| micro F1 (`task_items_f1`) | 0.300 |" in table
-    assert "| item F1, mean per answer (`task_tolerant`) |" in table
+    assert "| `task_items_precision`, micro over items | 0.350 | 0.370 ± 0.014 |" in table
+    assert "| `task_items_f1`, micro over items | 0.300 |" in table
+    assert "| `task_items_key_f1`, mean per answer |" in table
+    assert "| `task_tolerant` |" in table  # its rows here carry no aggregation: none is claimed
     # a target whose answers are not lists has no such table
     plain = write_report(rows_for(CELLS), tmp_path / "p", "demo", "mix.target_ratio", "task_tolerant", 0.95,
                          {"target_task": "x"}).markdown.read_text()

@@ -50,7 +50,7 @@ def test_checkpoints_are_points_and_s1_picks_a_ratio_step_pair():
     recs = {r.scenario: r for r in recommend(pts, keep_general=0.95)}
     assert recs["S1"].point is early and early.keeps_general is True
     # the ratio-0.1 run answers the base model's general prompts exactly: never shown above the floor (the
-    # paired test of issue 24 needs prompts that differ), so the early specialist is the one candidate left
+    # paired test needs prompts that differ), so the early specialist is the one candidate left
     assert recs["S1"].confidence == "only one candidate"
     assert recs["S2"].point is pts[6]
 

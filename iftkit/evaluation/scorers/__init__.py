@@ -5,15 +5,25 @@ it exactly as `iftkit eval` does. Aliases (`task`, `lexical`, `rouge`, `all`) ex
 """
 
 from iftkit.core.errors import IftkitError
-from iftkit.evaluation.scorers.base import SampleRecord, Scorer, ScoreResult
+from iftkit.evaluation.scorers.base import MEAN, Output, SampleRecord, Scorer, ScoreResult
 from iftkit.evaluation.scorers.registry import (
+    EXACT_FORMAT,
+    ITEMS,
+    REFERENCE_BASED,
+    STRICT_ANSWER,
+    TASK_ANSWER,
+    TASK_CHECKER,
     ScorerInfo,
     aliases,
     info,
+    is_judge,
     judge_scorers,
     options_for,
     parent_of,
+    playing,
+    plays,
     registry,
+    requested_by,
 )
 
 
@@ -50,6 +60,14 @@ def build_for_recipe(name: str, recipe, judge_client=None) -> Scorer:
 
 
 __all__ = [
+    "EXACT_FORMAT",
+    "ITEMS",
+    "MEAN",
+    "REFERENCE_BASED",
+    "STRICT_ANSWER",
+    "TASK_ANSWER",
+    "TASK_CHECKER",
+    "Output",
     "SampleRecord",
     "Scorer",
     "ScoreResult",
@@ -58,7 +76,11 @@ __all__ = [
     "expand",
     "get_scorer",
     "info",
+    "is_judge",
     "judge_scorers",
     "list_scorers",
     "parent_of",
+    "playing",
+    "plays",
+    "requested_by",
 ]

@@ -25,10 +25,19 @@ class ScoreResult:
     failed: list[bool] = None
 
 
+# how a group of samples becomes one number (written to each results row, read by the report)
+MEAN = "mean per answer"
+
+
 class Scorer:
+    """One scorer, or one output of a scorer: its name, direction (the report recommends the highest or the
+    lowest point by it, and says which), scale, and aggregation: MEAN, or the words for the scorer's own
+    pooled_values / corpus_statistic ("micro over items", "ratio of means"...)."""
+
     name: str = ""
     higher_is_better: bool = True
     scale: tuple = (0.0, 1.0)
+    aggregation: str = MEAN
 
     def score(self, samples: list[SampleRecord]) -> list[Optional[float]]:
         raise NotImplementedError
@@ -64,7 +73,7 @@ class Scorer:
 
 class Output(Scorer):
     """One more output of a scorer that writes several (a judge's reference score, a micro F1): its name,
-    direction and scale, for the result rows and the report; the values come from the scorer itself."""
+    direction, scale and aggregation, for the result rows and the report; the values come from the scorer itself."""
 
-    def __init__(self, name: str, higher_is_better: bool = True, scale: tuple = (0.0, 1.0)):
-        self.name, self.higher_is_better, self.scale = name, higher_is_better, scale
+    def __init__(self, name: str, higher_is_better: bool = True, scale: tuple = (0.0, 1.0), aggregation: str = MEAN):
+        self.name, self.higher_is_better, self.scale, self.aggregation = name, higher_is_better, scale, aggregation

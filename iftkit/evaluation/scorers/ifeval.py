@@ -9,22 +9,21 @@ pooled over prompts), strict and loose. Output is only ever parsed, never execut
 """
 
 from iftkit.core.errors import IftkitError
-from iftkit.evaluation.scorers.base import Scorer, ScoreResult
+from iftkit.evaluation.scorers.base import Output, Scorer, ScoreResult
 from iftkit.evaluation.scorers.registry import ScorerInfo
 
 PROMPT_STRICT, PROMPT_LOOSE = "ifeval_prompt_strict", "ifeval_prompt_loose"
 INST_STRICT, INST_LOOSE = "ifeval_inst_strict", "ifeval_inst_loose"
 
 
-class _Output(Scorer):
-    """One of the four numbers; instruction-level ones pool every instruction of every prompt."""
+class _InstructionLevel(Output):
+    """An instruction-level number: the share of every instruction of every prompt, pooled."""
 
-    def __init__(self, name: str, level: str, mode: str):
-        self.name, self.level, self.mode = name, level, mode
+    def __init__(self, name: str, mode: str):
+        super().__init__(name, aggregation="pooled over instructions")
+        self.mode = mode
 
     def pooled_values(self, records):
-        if self.level != "inst":
-            return None
         return [float(ok) for r in records for ok in (r.judge.get("ifeval") or {}).get(self.mode, [])]
 
 
@@ -36,10 +35,9 @@ class IFEval(Scorer):
 
         self._input, self._strict, self._loose, registry = ifeval_functions()
         self._known = registry.INSTRUCTION_DICT
-        self._outputs = {PROMPT_STRICT: _Output(PROMPT_STRICT, "prompt", "strict"),
-                         PROMPT_LOOSE: _Output(PROMPT_LOOSE, "prompt", "loose"),
-                         INST_STRICT: _Output(INST_STRICT, "inst", "strict"),
-                         INST_LOOSE: _Output(INST_LOOSE, "inst", "loose")}
+        self._outputs = {PROMPT_STRICT: Output(PROMPT_STRICT), PROMPT_LOOSE: Output(PROMPT_LOOSE),
+                         INST_STRICT: _InstructionLevel(INST_STRICT, "strict"),
+                         INST_LOOSE: _InstructionLevel(INST_LOOSE, "loose")}
 
     def outputs(self):
         return dict(self._outputs)

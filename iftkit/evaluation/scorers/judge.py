@@ -13,14 +13,14 @@ reference verdict fails judge_reference and judge_ratio, never silently.
 from iftkit.core.fingerprint import json_hash
 from iftkit.evaluation.judge.prompts import JudgePrompt
 from iftkit.evaluation.scorers.base import Output, Scorer, ScoreResult
-from iftkit.evaluation.scorers.registry import ScorerInfo
+from iftkit.evaluation.scorers.registry import REFERENCE_BASED, ScorerInfo
 
 
 class _JudgeRatio(Output):
     """The paper's figure: mean candidate verdict over mean reference verdict, on the samples that have both."""
 
     def __init__(self):
-        super().__init__("judge_ratio", scale=(0.0, float("inf")))
+        super().__init__("judge_ratio", scale=(0.0, float("inf")), aggregation="ratio of means")
 
     def corpus_statistic(self, records):
         pairs = [(r.scores.get("judge"), r.scores.get("judge_reference")) for r in records]
@@ -123,7 +123,8 @@ def _prompt(kind: str, key: str):
 SCORERS = (
     ScorerInfo("judge", ReferenceJudge, "LLM judge, reference-guided: candidate score, reference score, ratio",
                outputs=("judge", "judge_reference", "judge_ratio"), needs_judge=True,
-               options={"prompt": _prompt("reference", "prompt_file")}),
+               options={"prompt": _prompt("reference", "prompt_file")}, roles={REFERENCE_BASED: 0}),
     ScorerInfo("judge_pairwise", PairwiseJudge, "LLM judge preference of the candidate over the reference, both orders",
-               needs_judge=True, options={"prompt": _prompt("pairwise", "pairwise_prompt_file")}),
+               needs_judge=True, options={"prompt": _prompt("pairwise", "pairwise_prompt_file")},
+               requested_by=lambda recipe: recipe.eval.judge.pairwise),
 )

@@ -7,7 +7,7 @@ they are here to be compared against, not trusted.
 import re
 
 from iftkit.evaluation.scorers.base import Scorer
-from iftkit.evaluation.scorers.registry import ScorerInfo
+from iftkit.evaluation.scorers.registry import REFERENCE_BASED, ScorerInfo
 
 
 def normalise(text: str) -> str:
@@ -56,11 +56,16 @@ class Chrf(Scorer):
         return [metric.sentence_score(s.prediction or "", [s.reference or ""]).score for s in samples]
 
 
+# REFERENCE_BASED preference: after the judge (0) and embeddings (1), chrF first (least tied to the exact
+# wording), exact match last
 SCORERS = (
-    ScorerInfo("exact_match", ExactMatch, "prediction equals the reference (normalised)", aliases=("lexical",)),
-    ScorerInfo("rouge1", lambda: Rouge("rouge1"), "ROUGE-1 F1 against the reference", aliases=("lexical", "rouge")),
+    ScorerInfo("exact_match", ExactMatch, "prediction equals the reference (normalised)", aliases=("lexical",),
+               roles={REFERENCE_BASED: 6}),
+    ScorerInfo("rouge1", lambda: Rouge("rouge1"), "ROUGE-1 F1 against the reference", aliases=("lexical", "rouge"),
+               roles={REFERENCE_BASED: 4}),
     ScorerInfo("rouge2", lambda: Rouge("rouge2"), "ROUGE-2 F1 against the reference", aliases=("lexical", "rouge")),
-    ScorerInfo("rougeL", lambda: Rouge("rougeL"), "ROUGE-L F1 against the reference", aliases=("lexical", "rouge")),
-    ScorerInfo("bleu", Bleu, "sentence BLEU against the reference", aliases=("lexical",)),
-    ScorerInfo("chrf", Chrf, "chrF against the reference", aliases=("lexical",)),
+    ScorerInfo("rougeL", lambda: Rouge("rougeL"), "ROUGE-L F1 against the reference", aliases=("lexical", "rouge"),
+               roles={REFERENCE_BASED: 3}),
+    ScorerInfo("bleu", Bleu, "sentence BLEU against the reference", aliases=("lexical",), roles={REFERENCE_BASED: 5}),
+    ScorerInfo("chrf", Chrf, "chrF against the reference", aliases=("lexical",), roles={REFERENCE_BASED: 2}),
 )

@@ -2,17 +2,27 @@
 
 Each module in this package ends with `SCORERS = (ScorerInfo(...), ...)`: the scorer's name,
 how to build it, the outputs it writes (a judge writes three), the recipe values it needs,
-whether it needs a judge client, and the aliases it belongs to. The registry collects them, so
-adding a scorer is adding one file here.
+whether it needs a judge client, the aliases it belongs to and the roles it plays. The registry
+collects them, so adding a scorer is adding one file here; the report, the learning-dynamics chart
+and meta-eval ask the registry for a role (`playing`) and never name a scorer.
 """
 
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Optional
 
 from iftkit.core.errors import IftkitError
+
+# Roles: what other stages look for in a scorer. A scorer declares the roles it plays, each with a
+# preference (lower first) for where several play one.
+TASK_ANSWER = "task_answer"  # the task's checker, right answer in any format: the dynamics' task curve
+STRICT_ANSWER = "strict_answer"  # the task's checker, right answer in the exact expected format
+EXACT_FORMAT = "exact_format"  # the answer has the task's exact expected format, right or wrong
+TASK_CHECKER = "task_checker"  # reads the task's own checker: no values on tasks that have none
+ITEMS = "items"  # figures over answers that are lists of items (the report's items table)
+REFERENCE_BASED = "reference_based"  # compares with the reference answer: the report's fallback primary scorer
 
 
 @dataclass(frozen=True)
@@ -25,6 +35,8 @@ class ScorerInfo:
     options: dict = field(default_factory=dict)
     needs_judge: bool = False  # the runner passes a judge client as option `client`
     aliases: tuple = ()  # alias names that include this scorer ("lexical", "task"...)
+    roles: dict = field(default_factory=dict)  # role -> preference (lower first), e.g. {REFERENCE_BASED: 2}
+    requested_by: Optional[Callable] = None  # recipe -> True: scored even when eval.scorers leaves it out
 
     @property
     def output_names(self) -> tuple:
@@ -76,6 +88,28 @@ def parent_of(output: str) -> str:
 
 def judge_scorers() -> set:
     return {i.name for i in registry().values() if i.needs_judge}
+
+
+def is_judge(output: str) -> bool:
+    """Whether `output` comes from a scorer that asks an LLM judge (each value costs model calls)."""
+    return parent_of(output) in judge_scorers()
+
+
+def playing(role: str) -> list[str]:
+    """The scorers that play `role`, preferred first (ties: listing order)."""
+    found = [(i.roles[role], k, i.name) for k, i in enumerate(registry().values()) if role in i.roles]
+    return [name for *_, name in sorted(found)]
+
+
+def plays(output: str, role: str) -> bool:
+    """Whether the scorer writing `output` plays `role` (an unknown name plays none)."""
+    found = registry().get(parent_of(output))
+    return found is not None and role in found.roles
+
+
+def requested_by(recipe) -> list[str]:
+    """Scorers a recipe switch asks for on top of eval.scorers (eval.judge.pairwise...)."""
+    return [i.name for i in registry().values() if i.requested_by is not None and i.requested_by(recipe)]
 
 
 def options_for(name: str, recipe) -> dict:

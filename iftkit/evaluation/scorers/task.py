@@ -7,7 +7,14 @@ that nothing can check (free-form instructions, free-text user tasks) get None: 
 
 from iftkit.data.tasks import resolve_task, task_spec
 from iftkit.evaluation.scorers.base import Output, Scorer, ScoreResult
-from iftkit.evaluation.scorers.registry import ScorerInfo
+from iftkit.evaluation.scorers.registry import (
+    EXACT_FORMAT,
+    ITEMS,
+    STRICT_ANSWER,
+    TASK_ANSWER,
+    TASK_CHECKER,
+    ScorerInfo,
+)
 
 
 def checker(sample):
@@ -86,7 +93,7 @@ class _MicroItems(Output):
     (recall) or both (F1 = 2 tp / (pred + gold)) items."""
 
     def __init__(self, name, cols):
-        super().__init__(name)
+        super().__init__(name, aggregation="micro over items")
         self.cols = cols
 
     def corpus_statistic(self, records):
@@ -109,19 +116,22 @@ def _ratio_of_sums(num, den):
 
 SCORERS = (
     ScorerInfo(
-        "task_strict", lambda: TaskScore("strict"), "the task's checker, exact expected format", aliases=("task",)
+        "task_strict", lambda: TaskScore("strict"), "the task's checker, exact expected format", aliases=("task",),
+        roles={TASK_CHECKER: 0, STRICT_ANSWER: 0},
     ),
     ScorerInfo(
         "task_tolerant",
         lambda: TaskScore("tolerant"),
         "the task's checker, right answer in any format",
         aliases=("task",),
+        roles={TASK_CHECKER: 0, TASK_ANSWER: 0},
     ),
     ScorerInfo(
         "task_format",
         FormatCompliance,
         "output in the task's exact expected format (right or wrong)",
         aliases=("task",),
+        roles={TASK_CHECKER: 0, EXACT_FORMAT: 0},
     ),
     ScorerInfo(
         "task_items",
@@ -129,5 +139,6 @@ SCORERS = (
         "answers that are lists of items: micro precision/recall/F1 over items, and F1 on the key field only",
         outputs=tuple(RecordItems().outputs()),
         aliases=("task",),
+        roles={TASK_CHECKER: 0, ITEMS: 0},
     ),
 )

@@ -1,0 +1,53 @@
+"""One sweep cell, stage by stage: data -> mix -> train -> eval -> score -> report.
+
+    .venv/bin/iftkit pipeline --config recipes/quickstart.yaml --out runs/one-cell
+
+runs the recipe as given (its one ratio and seed) through the same library calls the sweep makes for
+every cell of its grid. The sweep (sweep/cells.py) adds only what many cells need around them: state
+records so an interrupted sweep resumes, locks so several processes share one sweep, the base model
+evaluated once for all cells, and the accelerate launcher.
+"""
+
+from pathlib import Path
+from typing import Callable
+
+from iftkit.config.schema import Recipe
+from iftkit.data.mix import build_mix, load_manifest, target_summary
+from iftkit.evaluation.evaluate import run_eval
+from iftkit.models.adapter_scale import AS_TRAINED
+from iftkit.report.render import ReportFiles, write_report
+from iftkit.sweep.cells import BASE, point_rows, point_samples
+from iftkit.training.train_adapter import train_adapter
+
+
+def run_one_cell(recipe: Recipe, out: Path, say: Callable = print) -> ReportFiles:
+    out.mkdir(parents=True, exist_ok=True)
+
+    # 1. data and 2. mix: the target task's rows (synthetic or the user's file) mixed into general
+    # instruction data at mix.target_ratio, split into train / validation / held-out test per task
+    mix = build_mix(recipe, out / "mix")
+    for line in target_summary(load_manifest(mix)):
+        say(line)
+
+    # 3. train: one LoRA (or QLoRA) adapter on the mix's train split, TRL's SFTTrainer under accelerate
+    adapter = out / "adapter"
+    train_adapter(recipe, output_dir=str(adapter), mix_dir=str(mix), say=say)
+
+    # 4. eval: the base model and the adapter answer the mix's held-out prompts, in-domain and general;
+    # 5. score: every scorer of eval.scorers scores every answer (cached: a rerun generates nothing)
+    evaluated = out / "eval"
+    result = run_eval(recipe, [str(adapter)], evaluated, include_base=True, progress=False, say=say)
+    say(result.counters.summary_line())
+
+    # 6. report: the adapter against the base model on both axes, with paired statistics per prompt
+    ratio = recipe.mix.target_ratio
+    label = f"ratio={ratio:g}-seed={recipe.training.seed}"
+    rows = point_rows(evaluated, BASE, True, grid={}, seed=None, adapter_scale=None) + point_rows(
+        evaluated, label, False, grid={"mix.target_ratio": ratio}, seed=recipe.training.seed, adapter_scale=AS_TRAINED
+    )
+    samples = {BASE: point_samples(evaluated, True), label: point_samples(evaluated, False)}
+    meta = {"target_task": recipe.data.target_task, "base_model": recipe.model.id, "cells": 1}
+    return write_report(rows, out / "report", recipe.name, "mix.target_ratio", recipe.sweep.primary_scorer,
+                        recipe.sweep.keep_general, meta, samples=samples, general_kind=recipe.sweep.general_kind,
+                        general_scorer=recipe.sweep.general_scorer)
+
