@@ -25,7 +25,6 @@ from iftkit.evaluation.suites import LM_EVAL_PREFIX
 from iftkit.models.adapter_scale import scaled_adapter
 from iftkit.models.chat.backend import LocalModel
 from iftkit.models.chat.factory import DEFAULT_LOCAL_ENGINE, harness_engine
-from iftkit.models.chat.registry import BackendInfo
 
 Z95 = 1.959964
 _NOT_METRICS = {"name", "alias", "sample_len", "sample_count", " "}
@@ -58,7 +57,7 @@ def run_benchmarks(recipe, muts, store, tally, log) -> list[dict]:
         todo = [p for p in plans if keys[p.name] not in got]
         tally.cached += len(plans) - len(todo)
         if todo:
-            lm = _load(recipe, mut, engine)
+            lm = _load(recipe, mut)
             tally.loads += 1
             for p in todo:
                 fresh = _evaluate(recipe, mut, lm, p, manager)
@@ -79,8 +78,9 @@ def run_benchmarks(recipe, muts, store, tally, log) -> list[dict]:
     return rows
 
 
-def _load(recipe, mut, engine: BackendInfo):
+def _load(recipe, mut):
     """The harness's model for `mut`, loaded by the backend running it (see models/chat/factory.harness_engine)."""
+    engine = harness_engine(recipe.eval.backend)
     spec = LocalModel(recipe.model, mut.base_path, mut.adapter_path, mut.adapter_scale, mut.label,
                       recipe.eval.lm_eval.batch_size)
     with _one_line_errors(f"loading {mut.label}"):

@@ -7,12 +7,11 @@ collects them, so adding a scorer is adding one file here; the report, the learn
 and meta-eval ask the registry for a role (`playing`) and never name a scorer.
 """
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Optional
 
+from iftkit.core.declared import collect
 from iftkit.core.errors import IftkitError
 
 # Roles: what other stages look for in a scorer. A scorer declares the roles it plays, each with a
@@ -51,15 +50,7 @@ _LISTING_ORDER = ("task", "lexical", "embedding", "reward", "judge", "ifeval")
 def registry() -> dict:
     import iftkit.evaluation.scorers as pkg
 
-    found = {}
-    mods = sorted((m.name for m in pkgutil.iter_modules(pkg.__path__) if m.name not in ("base", "registry")),
-                  key=lambda m: (_LISTING_ORDER.index(m) if m in _LISTING_ORDER else len(_LISTING_ORDER), m))
-    for mod in mods:
-        for info in getattr(importlib.import_module(f"{pkg.__name__}.{mod}"), "SCORERS", ()):
-            if info.name in found:
-                raise IftkitError(f"scorer {info.name!r} is declared twice (scorers/{mod}.py)")
-            found[info.name] = info
-    return found
+    return collect(pkg, "SCORERS", "scorer", first=_LISTING_ORDER)
 
 
 def aliases() -> dict:

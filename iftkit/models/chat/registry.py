@@ -6,12 +6,12 @@ A backend module in this package ends with `BACKENDS = (BackendInfo(...),)`: the
 here. Code outside the package (a plugin, a test) calls `register`.
 """
 
-import importlib
-import pkgutil
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Literal, Optional
 
+import iftkit.models.chat
+from iftkit.core.declared import collect
 from iftkit.core.errors import IftkitError
 
 
@@ -32,15 +32,7 @@ _REGISTERED: dict = {}  # from outside the package, by `register`
 
 @lru_cache(maxsize=1)
 def _discovered() -> dict:
-    import iftkit.models.chat as pkg
-
-    found: dict = {}
-    for mod in sorted(m.name for m in pkgutil.iter_modules(pkg.__path__)):
-        for info in getattr(importlib.import_module(f"{pkg.__name__}.{mod}"), "BACKENDS", ()):
-            if info.name in found:
-                raise IftkitError(f"chat backend {info.name!r} is declared twice (models/chat/{mod}.py)")
-            found[info.name] = info
-    return found
+    return collect(iftkit.models.chat, "BACKENDS", "chat backend")
 
 
 def registry() -> dict:
