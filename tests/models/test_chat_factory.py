@@ -13,7 +13,7 @@ from iftkit.config.schema import ModelConfig, SynthConfig
 from iftkit.core.errors import IftkitError
 from iftkit.core.fingerprint import adapter_fingerprint, model_fingerprint
 from iftkit.models.chat.backend import ChatBackend, LocalModel
-from iftkit.models.chat.factory import check_backends, eval_backend, judge_backend, teacher_backend
+from iftkit.models.chat.factory import check_backends, eval_backend, harness_engine, judge_backend, teacher_backend
 from iftkit.models.chat.http import OpenAIChat
 from iftkit.models.chat.local import TransformersChat
 from iftkit.models.chat.registry import BackendInfo, register, registry
@@ -83,11 +83,13 @@ def test_each_role_builds_the_backend_its_key_names(tiny_model_dir):
     assert type(local_teacher) is TransformersChat and local_teacher.name == str(tiny_model_dir)
 
 
-def test_a_local_judge_runs_on_the_eval_engine(tiny_model_dir, fake_vllm):
+def test_a_local_judge_runs_on_the_eval_engine_and_the_harness_on_transformers(tiny_model_dir, fake_vllm):
     from iftkit.models.chat.vllm import VllmChat
 
     recipe = validate({"model": {"id": str(tiny_model_dir)}, "eval": {"backend": "vllm"}})
     assert type(judge_backend(recipe)) is VllmChat
+    # vLLM registers no lm-eval loader: the harness runs the HF model, under the keys it always had
+    assert harness_engine("vllm").name == harness_engine("transformers").name == "transformers"
 
 
 @pytest.mark.parametrize("ev, message", [

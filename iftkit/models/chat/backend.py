@@ -52,7 +52,7 @@ class ChatBackend(ABC):
     and `unload` (weights held in memory), `loads` (times the weights were loaded, for the run's
     counters) and `breaker` (a server's circuit breaker, whose reason the run reports)."""
 
-    name: str = "model"  # what people call it (judge label, messages); not part of the cache key
+    name: Optional[str] = None  # what people call it (judge label, messages); not part of the cache key
     supports_probs: bool = False
     loads: int = 0
     breaker = None  # models.chat.http.CircuitBreaker for a server backend
