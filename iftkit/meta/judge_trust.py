@@ -18,17 +18,13 @@ from typing import Callable, Optional
 
 from iftkit.core.atomic import write_json_atomic
 from iftkit.core.errors import IftkitError
+from iftkit.evaluation.scorers import PAIRWISE_JUDGE, is_judge, playing
 
 CHANCE = 0.5
 # the figure that decides: agreement with both orders' probabilities averaged where the judge gives
 # probabilities (the order bias cancels), else the verdicts of both orders combined (a split is a tie)
 FIGURES = ("agreement_both_orders_probs", "agreement_both_orders")
 TRUST_DIR = "judge_trust"
-
-
-def is_judge(scorer: str) -> bool:
-    """Every output of a judge scorer (judge, judge_reference, judge_ratio, judge_pairwise)."""
-    return scorer.startswith("judge")
 
 
 @dataclass
@@ -146,7 +142,7 @@ def measure(recipe, human_file, judge: Optional[Callable] = None, resamples: int
     if judge is None:
         from iftkit.meta import scorer_access
 
-        judge = scorer_access.pairwise_callable(scorer_access.registry_factory(recipe)("judge_pairwise"))
+        judge = scorer_access.pairwise_callable(scorer_access.registry_factory(recipe)(playing(PAIRWISE_JUDGE)[0]))
     log(f"judge trust: judging {len(pairs)} human pairs of {human_file} in both orders")
     summary = pairwise.summarise(pairwise.judge_pairs(judge, pairs), resamples)
     trust = record(recipe, summary, human_file, identity)
