@@ -11,7 +11,7 @@ reference verdict fails judge_reference and judge_ratio, never silently.
 """
 
 from iftkit.core.fingerprint import json_hash
-from iftkit.evaluation.judge.prompts import JudgePrompt
+from iftkit.evaluation.judge.prompts import JudgePrompt, load_judge_prompt
 from iftkit.evaluation.scorers.base import Output, Scorer, ScoreResult
 from iftkit.evaluation.scorers.registry import PAIRWISE_JUDGE, REFERENCE_BASED, ScorerInfo
 
@@ -113,8 +113,6 @@ def _details(client, verdicts: dict) -> dict:
 
 def _prompt(kind: str, key: str):
     def load(recipe):
-        from iftkit.evaluation.judge.prompts import load_judge_prompt
-
         return load_judge_prompt(kind, getattr(recipe.eval.judge, key))
 
     return load
