@@ -10,6 +10,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from iftkit import layouts
 from iftkit.core.errors import IftkitError
 
 ACCEPTS_OVERRIDES = True
@@ -25,9 +26,7 @@ def add_arguments(p):
     s = sub.add_parser("show", help="counts and a few samples of a mix folder, a rows/data file, or a recipe's mix")
     s.add_argument("path", help="mix folder, data file (JSONL/JSON/CSV/Parquet), or recipe YAML")
     s.add_argument("-n", type=int, default=3, help="samples to print")
-    s.add_argument(
-        "--format", default="auto", help="schema of a data file (auto, alpaca, messages, sharegpt, prompt_completion)"
-    )
+    s.add_argument("--format", default="auto", help=f"layout of a data file: auto, or one of {layouts.help_text()}")
     s.add_argument("--on-bad-line", default="error", choices=["error", "skip"])
 
     y = sub.add_parser("synth", help="generate instruction data with a teacher model (self-instruct)")
@@ -65,7 +64,6 @@ def _build(args) -> int:
 
 def _answer_limit_line(recipe, out: Path, m: dict) -> str:
     """The in-domain generation limit eval will use for this test set, and where it comes from."""
-    from iftkit.core.errors import IftkitError
     from iftkit.data.rows import read_rows
     from iftkit.evaluation.answer_length import in_domain_limit
     from iftkit.models.resolve import resolve_model
