@@ -20,7 +20,7 @@ from typing import Any, Iterable, Optional
 import yaml
 from pydantic import ValidationError
 
-from iftkit.config.schema import Recipe
+from iftkit.config.schema import Recipe, TrainingConfig, passthrough_problem
 from iftkit.core.errors import IftkitError
 from iftkit.core.readers import read_text
 
@@ -75,8 +75,6 @@ def validate(data: dict, source: str = "recipe") -> Recipe:
 
 def _check_training_passthrough(data: dict, source: str) -> None:
     """Name a training key that is neither iftkit's nor SFTConfig's (the schema would name only the section)."""
-    from iftkit.config.schema import TrainingConfig, passthrough_problem
-
     training = data.get("training") if isinstance(data, dict) else None
     extra = [k for k in (training or {}) if k not in TrainingConfig.model_fields] if isinstance(training, dict) else []
     for key in extra:
