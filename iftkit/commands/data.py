@@ -10,7 +10,15 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from iftkit import layouts
+from iftkit.config import load_recipe, parse_overrides
 from iftkit.core.errors import IftkitError
+from iftkit.data.loaders import load_file
+from iftkit.data.mix import build_mix, load_manifest, plan, target_summary
+from iftkit.data.rows import read_rows
+from iftkit.data.tasks import CATALOG
+from iftkit.evaluation.answer_length import in_domain_limit
+from iftkit.models.resolve import resolve_model
 
 ACCEPTS_OVERRIDES = True
 
@@ -25,9 +33,7 @@ def add_arguments(p):
     s = sub.add_parser("show", help="counts and a few samples of a mix folder, a rows/data file, or a recipe's mix")
     s.add_argument("path", help="mix folder, data file (JSONL/JSON/CSV/Parquet), or recipe YAML")
     s.add_argument("-n", type=int, default=3, help="samples to print")
-    s.add_argument(
-        "--format", default="auto", help="schema of a data file (auto, alpaca, messages, sharegpt, prompt_completion)"
-    )
+    s.add_argument("--format", default="auto", help=f"layout of a data file: auto, or one of {layouts.help_text()}")
     s.add_argument("--on-bad-line", default="error", choices=["error", "skip"])
 
     y = sub.add_parser("synth", help="generate instruction data with a teacher model (self-instruct)")
@@ -51,9 +57,6 @@ def run(args) -> int:
 
 
 def _build(args) -> int:
-    from iftkit.config import load_recipe
-    from iftkit.data.mix import build_mix, load_manifest
-
     recipe = load_recipe(args.config, args.overrides)
     out = Path(args.out or Path("runs") / recipe.name / "mix")
     build_mix(recipe, out, force=args.force)
@@ -65,11 +68,6 @@ def _build(args) -> int:
 
 def _answer_limit_line(recipe, out: Path, m: dict) -> str:
     """The in-domain generation limit eval will use for this test set, and where it comes from."""
-    from iftkit.core.errors import IftkitError
-    from iftkit.data.rows import read_rows
-    from iftkit.evaluation.answer_length import in_domain_limit
-    from iftkit.models.resolve import resolve_model
-
     test = out / "test" / f"{m['target_task']}.jsonl"
     try:
         path = resolve_model(recipe.model.id, recipe.model.revision)
@@ -79,8 +77,6 @@ def _answer_limit_line(recipe, out: Path, m: dict) -> str:
 
 
 def _print_manifest(out: Path, m: dict) -> None:
-    from iftkit.data.mix import target_summary
-
     c = m["counts"]
     amount = f"ratio {m['target_ratio']}" if m["mode"] == "ratio" else f"n = {m['target_count']}"
     print(
@@ -114,20 +110,13 @@ def _show_rows(rows, n: int) -> None:
 
 
 def _show(args) -> int:
-    from iftkit.data.rows import read_rows
-
     path = Path(args.path)
     if path.is_dir():
-        from iftkit.data.mix import load_manifest
-
         _print_manifest(path, load_manifest(path))
         print()
         _show_rows(read_rows(path / "train.jsonl"), args.n)
         return 0
     if path.suffix in (".yaml", ".yml"):
-        from iftkit.config import load_recipe
-        from iftkit.data.mix import plan
-
         recipe = load_recipe(path, args.overrides)
         p = plan(recipe)
         info = p["info"]
@@ -141,7 +130,6 @@ def _show(args) -> int:
         return 0
     if args.overrides:
         raise IftkitError(f"recipe overrides apply to a recipe, not to the data file {path}")
-    from iftkit.data.loaders import load_file
 
     res = load_file(path, fmt=args.format, on_bad_line=args.on_bad_line)
     print(f"{path}: schema {res.schema}" + (f", {res.skipped} bad line(s) skipped" if res.skipped else ""))
@@ -152,7 +140,7 @@ def _show(args) -> int:
 
 
 def _synth(args) -> int:
-    from iftkit.config import load_recipe, validate
+    from iftkit.config import validate
     from iftkit.data.synth import synthesize
     from iftkit.data.teacher import make_teacher
 
@@ -183,14 +171,10 @@ def _synth(args) -> int:
 
 
 def _overrides_only(overrides) -> dict:
-    from iftkit.config import parse_overrides
-
     return parse_overrides(list(overrides or []))
 
 
 def _tasks(args) -> int:
-    from iftkit.data.tasks import CATALOG
-
     for name, task in CATALOG.items():
         ex = task.generate(1, seed=0)[0]
         print(f"{name:22s} {task.category:15s} {task.description}")

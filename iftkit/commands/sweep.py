@@ -12,6 +12,12 @@ import time
 
 from iftkit.config import load_recipe
 from iftkit.core.errors import IftkitError
+from iftkit.sweep.cells import BASE, SweepPaths, cell_points, point_key, run_sweep, sweep_root
+from iftkit.sweep.emit import cell_from_args, job_names, write_emitted
+from iftkit.sweep.grid import expand
+from iftkit.sweep.own_task import OwnTask, prepare
+from iftkit.sweep.slurm_view import query
+from iftkit.sweep.state import SweepState
 
 ACCEPTS_OVERRIDES = True
 ACTIONS = ("run", "status", "collect")
@@ -59,40 +65,70 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from iftkit.sweep.cells import SweepPaths, run_sweep, sweep_root
-    from iftkit.sweep.emit import cell_from_args, write_emitted
-    from iftkit.sweep.finish import finish_sweep
-    from iftkit.sweep.grid import expand
+    from iftkit.sweep.finish import finish_sweep  # pulls matplotlib: only once a sweep is asked for
 
-    extra = list(args.overrides)
-    action = "run"
+    action, extra = _action(list(args.overrides))
+    # --one-cell: the leftover arguments pick the cell, they do not override the recipe
+    overrides = [] if args.one_cell else extra
+    recipe, recipe_path = _recipe(args, overrides)
+    cells = expand(recipe, source=recipe_path)
+    paths = SweepPaths(sweep_root(recipe))
+    resources = _job_resources(args)
+    if args.emit:
+        return _emit(args.emit, args.accelerate_config or recipe.sweep.accelerate_config, cells, recipe_path,
+                     paths, resources, overrides)
+    if action == "collect":
+        finish_sweep(recipe, paths, cells)
+        return 0
+    if action == "status":
+        print_status(paths, cells, recipe_path)
+        return 0
+    chosen = _chosen_cells(args, cells, extra)
+    _quiet_libraries()
+    start = time.time()
+    print(f"sweep {recipe.name}: {len(chosen)} of {len(cells)} cells, output {paths.root}", flush=True)
+    run_sweep(recipe, recipe_path, chosen, args.launcher, args.accelerate_config, progress=not args.no_progress,
+              say=lambda m: print(m, flush=True))
+    if chosen is cells:
+        finish_sweep(recipe, paths, cells)
+    print(f"sweep finished in {time.time() - start:.0f} s", flush=True)
+    return 0
+
+
+def _action(extra: list) -> tuple[str, list]:
+    """`run`, `status` or `collect`, first or last among the leftover arguments (default run)."""
     for pos in (0, -1):
         if extra and extra[pos] in ACTIONS:
             action = extra.pop(pos)
-            break
-    if args.target_file:
-        from iftkit.sweep.own_task import write_own_task_recipe
+            return action, extra
+    return "run", extra
 
-        written = write_own_task_recipe(
-            args.target_file, args.target_name, args.columns, args.labels, args.prompt_template, args.config
-        )
-        args.config = str(written.path)
-        if written.note:
-            print(written.note, flush=True)
-        print(f"recipe: {args.config} (rerun or edit it: iftkit sweep --config {args.config})", flush=True)
+
+def _recipe(args, overrides: list):
+    """The sweep's recipe and the file it lives in: --config, or the one written for --target-file."""
+    if args.target_file:
+        task = OwnTask.from_flags(args.target_file, args.target_name, args.columns, args.labels, args.prompt_template)
+        own = prepare(task, args.config, overrides)
+        if own.note:
+            print(own.note, flush=True)
+        print(f"recipe: {own.path} (rerun or edit it: iftkit sweep --config {own.path})", flush=True)
+        recipe, path = own.recipe, str(own.path)
     elif not args.config:
         raise IftkitError("give --config RECIPE (a sweep recipe) or --target-file FILE (your own task)")
     elif args.columns or args.labels or args.prompt_template or args.target_name:
         raise IftkitError("--columns, --labels, --prompt-template and --target-name go with --target-file")
-    selectors = extra if args.one_cell else []
-    recipe = load_recipe(args.config, [] if args.one_cell else extra)
+    else:
+        recipe, path = load_recipe(args.config, overrides), args.config
     if not recipe.sweep.grid:
         raise IftkitError(
-            f"{args.config}: key 'sweep.grid' is empty; a sweep needs at "
-            "least one grid key, e.g. mix.target_ratio: [0.0, 0.5, 1.0]"
+            f"{path}: key 'sweep.grid' is empty; a sweep needs at least one grid key, "
+            "e.g. mix.target_ratio: [0.0, 0.5, 1.0]"
         )
-    cells = expand(recipe, source=args.config)
-    paths = SweepPaths(sweep_root(recipe))
+    return recipe, path
+
+
+def _job_resources(args) -> dict:
+    """--gpus-per-task / --cpus-per-task, for an emitted SLURM script only."""
     resources = {
         k: v for k, v in (("gpus_per_task", args.gpus_per_task), ("cpus_per_task", args.cpus_per_task)) if v is not None
     }
@@ -100,61 +136,34 @@ def run(args) -> int:
         raise IftkitError("--gpus-per-task and --cpus-per-task go with --emit slurm")
     if resources.get("gpus_per_task", 0) < 0 or resources.get("cpus_per_task", 1) < 1:
         raise IftkitError("--gpus-per-task must be 0 or more and --cpus-per-task 1 or more")
-    if args.emit:
-        path = write_emitted(
-            args.emit,
-            cells,
-            args.config,
-            paths.root,
-            args.accelerate_config or recipe.sweep.accelerate_config,
-            **resources,
-            overrides=[] if args.one_cell else extra,
-        )
-        print(f"wrote {path} ({len(cells)} cells)")
-        if args.emit == "slurm":
-            print(f"submit: bash {path} (base-model evaluation first, then the cell array after it succeeded)")
-        return 0
-    if action == "collect":
-        finish_sweep(recipe, paths, cells)
-        return 0
-    if action == "status":
-        print_status(paths, cells, args.config)
-        return 0
-    chosen = cells
+    return resources
+
+
+def _emit(kind: str, accelerate_config, cells, recipe_path: str, paths, resources: dict, overrides: list) -> int:
+    path = write_emitted(kind, cells, recipe_path, paths.root, accelerate_config, **resources, overrides=overrides)
+    print(f"wrote {path} ({len(cells)} cells)")
+    if kind == "slurm":
+        print(f"submit: bash {path} (base-model evaluation first, then the cell array after it succeeded)")
+    return 0
+
+
+def _chosen_cells(args, cells: list, extra: list) -> list:
+    """The cells this invocation runs: all (the list itself), none (--base-only), --cell labels, or the one
+    cell whose grid values --one-cell gives."""
     if args.base_only:
-        chosen = []
-    elif args.cell:
+        return []
+    if args.cell:
         known = {c.label: c for c in cells}
         unknown = [c for c in args.cell if c not in known]
         if unknown:
             raise IftkitError(f"--cell {unknown[0]!r} is not in this sweep; cells: {', '.join(known)}")
-        chosen = [known[c] for c in args.cell]
-    elif args.one_cell:
-        chosen = [cell_from_args(cells, selectors)]
-    _quiet_libraries()
-    start = time.time()
-    print(f"sweep {recipe.name}: {len(chosen)} of {len(cells)} cells, output {paths.root}", flush=True)
-    run_sweep(
-        recipe,
-        args.config,
-        chosen,
-        args.launcher,
-        args.accelerate_config,
-        progress=not args.no_progress,
-        say=lambda m: print(m, flush=True),
-    )
-    if chosen is cells:
-        finish_sweep(recipe, paths, cells)
-    print(f"sweep finished in {time.time() - start:.0f} s", flush=True)
-    return 0
+        return [known[c] for c in args.cell]
+    if args.one_cell:
+        return [cell_from_args(cells, extra)]
+    return cells
 
 
 def print_status(paths, cells, recipe_path: str) -> None:
-    from iftkit.sweep.cells import BASE, cell_points, point_key
-    from iftkit.sweep.emit import job_names
-    from iftkit.sweep.slurm_view import query
-    from iftkit.sweep.state import SweepState
-
     state = SweepState(paths.root)
     # a cell's extra points (scales, checkpoints) run under the cell's own lock
     labels = [(BASE, BASE)] + [(point_key(c, s, k), c.label) for c in cells for s, k in cell_points(c)]

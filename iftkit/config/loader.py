@@ -1,7 +1,8 @@
 """Read a recipe: YAML file(s) joined by `include:`, then dotted CLI overrides, then validation.
 
-`include:` names one or more recipes (paths relative to the including file) whose values
-are the base; the including file's values win, key by key. Every other file a recipe names
+`include:` names one or more recipes (paths relative to the including file, or
+`pkg://PACKAGE/FILE` for one shipped in an installed package, found through importlib.resources)
+whose values are the base; the including file's values win, key by key. Every other file a recipe names
 (data files, instruction sets, prompt files, a local `./model`) is relative to the recipe
 file that names it, too; outputs (`training.output_dir`, `sweep.out_dir`, `tracking.dir`) and
 paths given on the command line are relative to the working directory. Overrides like
@@ -12,13 +13,14 @@ paths given on the command line are relative to the working directory. Overrides
 import copy
 import hashlib
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
 import yaml
 from pydantic import ValidationError
 
-from iftkit.config.schema import Recipe
+from iftkit.config.schema import Recipe, TrainingConfig, passthrough_problem
 from iftkit.core.errors import IftkitError
 from iftkit.core.readers import read_text
 
@@ -39,6 +41,8 @@ INPUT_PATHS = [
     (("eval",), "embedding_model", "local"), (("eval",), "reward_model", "local"), (("model",), "id", "local"),
     (("sweep",), "accelerate_config", "one"), (("eval", "lm_eval"), "task_dir", "one"),
 ]
+# an include naming a recipe inside an installed package rather than a path
+PACKAGE_SCHEME = "pkg://"
 # values that are names, not files
 _NOT_PATHS = {"builtin", "none", "base"}
 
@@ -46,11 +50,19 @@ _NOT_PATHS = {"builtin", "none", "base"}
 def load_recipe(path, overrides: Optional[Iterable[str]] = None) -> Recipe:
     """Load, merge and validate a recipe. Raises IftkitError with a one-line message."""
     path = Path(path)
-    data = _read_with_includes(path, stack=())
+    return resolve(read_recipe_data(path), overrides, source=str(path))
+
+
+def read_recipe_data(path) -> dict:
+    """A recipe file's values with its includes merged in (not validated)."""
+    return _read_with_includes(Path(path), stack=())
+
+
+def resolve(data: dict, overrides: Optional[Iterable[str]] = None, source: str = "recipe") -> Recipe:
+    """Dotted CLI overrides over recipe values, then validation: load_recipe for values already in memory."""
     if overrides:
-        data = apply_overrides(data, parse_overrides(list(overrides)), source=str(path))
-    recipe = validate(data, source=str(path))
-    return recipe
+        data = apply_overrides(data, parse_overrides(list(overrides)), source=source)
+    return validate(data, source=source)
 
 
 def validate(data: dict, source: str = "recipe") -> Recipe:
@@ -63,8 +75,6 @@ def validate(data: dict, source: str = "recipe") -> Recipe:
 
 def _check_training_passthrough(data: dict, source: str) -> None:
     """Name a training key that is neither iftkit's nor SFTConfig's (the schema would name only the section)."""
-    from iftkit.config.schema import TrainingConfig, passthrough_problem
-
     training = data.get("training") if isinstance(data, dict) else None
     extra = [k for k in (training or {}) if k not in TrainingConfig.model_fields] if isinstance(training, dict) else []
     for key in extra:
@@ -109,11 +119,32 @@ def _read_with_includes(path: Path, stack: tuple) -> dict:
         raise IftkitError(f"{path}: key 'include': expected a path or a list of paths, got {includes!r}")
     merged: dict = {}
     for inc in includes:
-        inc_path = (path.parent / inc) if not Path(inc).is_absolute() else Path(inc)
-        if not inc_path.is_file():
-            raise IftkitError(f"{path}: key 'include': file not found: {inc_path}")
-        merged = _merge(merged, _read_with_includes(inc_path, (*stack, resolved)))
-    return _merge(merged, data)
+        merged = merge(merged, _read_with_includes(_include_path(inc, path), (*stack, resolved)))
+    return merge(merged, data)
+
+
+def package_include(package: str, name: str) -> str:
+    """The `include:` value naming a recipe shipped inside an installed package."""
+    return f"{PACKAGE_SCHEME}{package}/{name}"
+
+
+def _include_path(inc: str, recipe: Path) -> Path:
+    """A file `include:` names: pkg://PACKAGE/FILE in whichever install imports PACKAGE, else a path
+    (relative to the including recipe)."""
+    if inc.startswith(PACKAGE_SCHEME):
+        package, _, name = inc[len(PACKAGE_SCHEME):].partition("/")
+        try:
+            found = Path(str(resources.files(package).joinpath(name)))
+        except (ModuleNotFoundError, TypeError, ValueError):
+            found = None
+        if not name or found is None or not found.is_file():
+            raise IftkitError(f"{recipe}: key 'include': no file {name!r} in package {package!r} ({inc}); "
+                              f"expected {PACKAGE_SCHEME}PACKAGE/FILE of an installed package")
+        return found
+    inc_path = (recipe.parent / inc) if not Path(inc).is_absolute() else Path(inc)
+    if not inc_path.is_file():
+        raise IftkitError(f"{recipe}: key 'include': file not found: {inc_path}")
+    return inc_path
 
 
 def _anchor_paths(data: dict, folder: Path) -> dict:
@@ -141,7 +172,8 @@ def _anchor_paths(data: dict, folder: Path) -> dict:
     return data
 
 
-def _merge(base: dict, over: dict) -> dict:
+def merge(base: dict, over: dict) -> dict:
+    """`over`'s values win over `base`'s, key by key (see EXCLUSIVE_KEYS and REPLACED_WHOLE)."""
     out = copy.deepcopy(base)
     for section, a, b in EXCLUSIVE_KEYS:
         sub = over.get(section)
@@ -155,7 +187,7 @@ def _merge(base: dict, over: dict) -> dict:
             out[section].pop(key, None)
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out
@@ -195,7 +227,7 @@ def parse_overrides(args: list[str]) -> dict:
 
 
 def apply_overrides(data: dict, overrides: dict, source: str = "recipe") -> dict:
-    return _merge(data, overrides)
+    return merge(data, overrides)
 
 
 def _format_validation_error(exc: ValidationError, data: dict, source: str) -> str:

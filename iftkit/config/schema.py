@@ -9,8 +9,8 @@ from typing import Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from iftkit import DEFAULT_MODEL_ID
-from iftkit.layouts import COLUMN_ROLES, SCHEMAS, label_key, template_fields
+from iftkit import DEFAULT_MODEL_ID, layouts
+from iftkit.layouts import COLUMN_ROLES, label_key, template_fields
 
 
 class Section(BaseModel):
@@ -92,8 +92,8 @@ class DataConfig(Section):
     # ... plus optional user files (JSONL/JSON/CSV/Parquet) for either pool
     target_files: list[str] = Field(default_factory=list)
     general_files: list[str] = Field(default_factory=list)
-    # schema of user files: auto-detected unless set
-    file_format: Literal[("auto", *SCHEMAS)] = "auto"
+    # layout of user files (one of iftkit/layouts/): auto-detected unless set
+    file_format: Literal[("auto", *layouts.names())] = "auto"
     on_bad_line: Literal["error", "skip"] = "error"
     # catalog generation
     samples_per_task: int = Field(400, gt=0)

@@ -9,10 +9,11 @@ expected`; with on_bad_line="skip" it is skipped and counted instead.
 from dataclasses import dataclass, field
 from typing import Optional
 
+from iftkit import layouts
 from iftkit.core.errors import IftkitError
 from iftkit.core.readers import BadRecord, columns, file_sha256, records, require_file
 from iftkit.data.rows import Row
-from iftkit.layouts import EXPECTED, SCHEMAS, ColumnMap, check_header, detect_schema, to_prompt_completion
+from iftkit.layouts import ColumnMap, check_header
 
 __all__ = ["LoadResult", "file_sha256", "load_file"]
 
@@ -36,8 +37,7 @@ def load_file(path, fmt: str = "auto", on_bad_line: str = "error", task: Optiona
     """
     if on_bad_line not in ("error", "skip"):
         raise IftkitError(f"on_bad_line must be 'error' or 'skip', got {on_bad_line!r}")
-    if fmt != "auto" and fmt not in SCHEMAS:
-        raise IftkitError(f"unknown data format {fmt!r} (known: auto, {', '.join(SCHEMAS)})")
+    layout = None if fmt == "auto" else layouts.get(fmt)
     by_columns = mapping is not None and mapping.maps_columns
     spec = str(path)
     if spec.startswith("hf:"):
@@ -56,7 +56,6 @@ def load_file(path, fmt: str = "auto", on_bad_line: str = "error", task: Optiona
             check_header(header, fmt, f"{p}:1")
         recs, source, digest = records(p), f"user:{p.name}", file_sha256(p)
         default_task = p.stem
-    schema = "columns" if by_columns else (None if fmt == "auto" else fmt)
     rows, skipped, notes = [], 0, []
     for where, rec in recs:
         try:
@@ -67,8 +66,8 @@ def load_file(path, fmt: str = "auto", on_bad_line: str = "error", task: Optiona
                     mapping.check_columns(list(rec), spec)  # JSON: the first record shows the fields
                 prompt, completion = mapping.to_prompt_completion(rec)
             else:
-                schema = schema or _detect(rec, where)
-                prompt, completion = to_prompt_completion(rec, schema)
+                layout = layout or _detect(rec, where)
+                prompt, completion = layout.to_prompt_completion(rec)
             if mapping is not None:
                 completion = mapping.map_label(completion)
             rows.append(_row(rec, prompt, completion, task, force_task, default_task, category, source, where))
@@ -84,17 +83,18 @@ def load_file(path, fmt: str = "auto", on_bad_line: str = "error", task: Optiona
     if not rows:
         why = f" ({skipped} bad record(s) skipped)" if skipped else ""
         raise IftkitError(f"{spec}: no usable rows{why}")
-    return LoadResult(rows, schema or fmt, skipped, notes, digest)
+    schema = "columns" if by_columns else (layout.name if layout else fmt)
+    return LoadResult(rows, schema, skipped, notes, digest)
 
 
-def _detect(rec, where) -> str:
-    schema = detect_schema(rec)
-    if schema is None:
+def _detect(rec, where) -> layouts.Layout:
+    layout = layouts.detect(rec) if isinstance(rec, dict) else None
+    if layout is None:
         keys = sorted(rec) if isinstance(rec, dict) else type(rec).__name__
         raise IftkitError(f"{where}: cannot tell the schema from keys {keys}; expected one of: "
-                          + "; ".join(EXPECTED.values()) + " (or set data.file_format / --format, "
+                          + layouts.expected_text() + " (or set data.file_format / --format, "
                           "or map fields with data.columns)")
-    return schema
+    return layout
 
 
 def _row(rec, prompt, completion, task, force_task, default_task, category, source, where) -> Row:

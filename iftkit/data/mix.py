@@ -26,28 +26,19 @@ import json
 import random
 import shutil
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from iftkit.config import recipe_hash
 from iftkit.core.atomic import write_json_atomic
 from iftkit.core.errors import IftkitError
 from iftkit.core.readers import file_sha256
-from iftkit.data.pools import (
-    TEST_SEED,
-    _dedupe,
-    _keys,
-    _load_user,
-    _split_user_test,
-    assert_disjoint,
-    catalog_pool,
-    catalog_test_set,
-    synthetic_format_pool,
-    user_test_size,
-)
+from iftkit.data.pools import TEST_SEED, assert_disjoint, gather_pools
 from iftkit.data.rows import Row, read_rows, write_rows
-from iftkit.data.tasks import CATALOG, TaskSpec, infer_spec, is_catalog_task, task_names
+from iftkit.data.sizing import MixSizes, general_val_reserve, mix_sizes
+from iftkit.data.tasks import TaskSpec
 from iftkit.data.tasks.base import seed_int
-from iftkit.data.tasks.user import catalog_overlaps
 
 # bump when generation or mixing changes what a recipe produces (invalidates reused mixes)
 DATA_VERSION = 2
@@ -107,178 +98,75 @@ def _counts(rows) -> dict:
 
 def plan(recipe) -> dict:
     """Build every split in memory (no files): {'train', 'val', 'test': {task: rows}, 'info'}."""
-    d, m = recipe.data, recipe.mix
-    target = d.target_task
-    info: dict = {
-        "user_files": {},
-        "dropped_duplicates": 0,
-        "target_spec": None,
-        "catalog_overlap": {},
-        "excluded_general_tasks": [],
-    }
-
-    # target pool + its fixed test set
-    if d.target_files:
-        rows, rep = _load_user(d.target_files, target, d, force_task=True)
-        info["user_files"].update(rep)
-        rows, dropped = _dedupe(rows)
-        info["dropped_duplicates"] += dropped
-        spec = infer_spec(rows, d.target_kind, d.target_labels)
-        info["target_spec"] = spec.to_dict()
-        target_pool, target_test = _split_user_test(rows, user_test_size(len(rows), d.target_test_size), target)
-        # the test rows carry their checker's spec, so eval and meta-eval score them the same way
-        target_test = [
-            Row(
-                r.prompt,
-                r.completion,
-                r.task,
-                r.category,
-                r.gold,
-                r.source,
-                {**r.meta, "task_spec": info["target_spec"]},
-            )
-            for r in target_test
-        ]
-        info["catalog_overlap"] = catalog_overlaps(spec, [r.user_text() for r in target_pool], CATALOG)
-    else:
-        if not is_catalog_task(target):
-            raise IftkitError(
-                f"data.target_task {target!r} is not a catalog task ({', '.join(task_names())}); "
-                f"give its rows with data.target_files"
-            )
-        target_test = catalog_test_set(target, m.test_size_per_task, d.difficulty)
-        target_pool = catalog_pool(target, d.samples_per_task, d.difficulty, d.seed, _keys(target_test))
-    tests = {target: target_test}
-
-    # general task list: catalog families that already teach the user's task stay out of
-    # "all", so ratio 0 really has no target-like rows (list them in data.general_tasks to keep them)
-    if d.general_tasks == "all":
-        general = [t for t in task_names() if t != target and t not in info["catalog_overlap"]]
-        info["excluded_general_tasks"] = sorted(info["catalog_overlap"])
-    else:
-        general = list(d.general_tasks)
-        for t in general:
-            if not is_catalog_task(t):
-                raise IftkitError(f"data.general_tasks: unknown task {t!r} (catalog tasks: {', '.join(task_names())})")
-        if target in general:
-            raise IftkitError(f"data.general_tasks must not include the target task {target!r}")
-
-    # general pools + their fixed test sets
-    general_pool = []
-    for t in general:
-        tests[t] = catalog_test_set(t, m.test_size_per_task, d.difficulty)
-        general_pool += catalog_pool(t, d.samples_per_task, d.difficulty, d.seed, _keys(tests[t]))
-    if d.general_files:
-        rows, rep = _load_user(d.general_files, None, d, force_task=False)
-        info["user_files"].update(rep)
-        rows, dropped = _dedupe(rows)
-        info["dropped_duplicates"] += dropped
-        general_pool += rows
-    if target_pool and general_pool:
-        # a user's general file must not smuggle in target rows either
-        t_prompts = {r.prompt_hash() for r in target_pool}
-        clash = [r for r in general_pool if r.prompt_hash() in t_prompts]
-        if clash:
-            raise IftkitError(
-                f"{len(clash)} general row(s) repeat target-pool prompts "
-                f"(first: {clash[0].meta.get('origin') or clash[0].source})"
-            )
-
-    # synthetic target-format pool (kept apart from the real target rows)
-    synth_pool = []
-    if m.synthetic_format_count:
-        synth_pool = synthetic_format_pool(recipe, tests, target_pool, info)
-
-    # leak check on everything that could enter a training mix, before any selection
-    assert_disjoint(general_pool, tests, "general rows")
-    assert_disjoint(target_pool, tests, "target rows")
-    assert_disjoint(synth_pool, tests, "synthetic target-format rows")
-
-    # fixed orders (mix.seed only): prefixes give nested mixes
-    target_order = list(target_pool)
-    random.Random(seed_int("mix", m.seed, "target")).shuffle(target_order)
-    synth_order = list(synth_pool)
-    random.Random(seed_int("mix", m.seed, "synthetic")).shuffle(synth_order)
-    general_order = _stratified(general_pool, random.Random(seed_int("mix", m.seed, "general")))
-    n_val_g_reserved = min(m.val_size, max(0, len(general_order) // 5))
-    general_val_region, general_order = general_order[:n_val_g_reserved], general_order[n_val_g_reserved:]
-
-    n_s = m.synthetic_format_count
-    if n_s > len(synth_order):
-        raise IftkitError(
-            f"mix.synthetic_format_count={n_s} but only {len(synth_order)} synthetic target-format rows exist"
-        )
-    if m.target_count is not None:
-        mode, n_t, n_g = "count", m.target_count, len(general_order)
-        if m.general_count is not None:
-            if m.general_count > n_g:
-                raise IftkitError(
-                    f"mix.general_count={m.general_count} but the general pool has {n_g} rows "
-                    f"(raise data.samples_per_task or lower mix.general_count)"
-                )
-            n_g = m.general_count
-    else:
-        mode = "ratio"
-        n_t = int(round(m.target_ratio * m.total_size))
-        n_g = m.total_size - n_t - n_s
-        if n_g < 0:
-            raise IftkitError(
-                f"mix.total_size={m.total_size} is smaller than the {n_t} target + {n_s} "
-                f"synthetic target-format rows asked for"
-            )
-        if n_g > len(general_order):
-            raise IftkitError(
-                f"mix by ratio needs {n_g} general rows but the general pool has "
-                f"{len(general_order)} (raise data.samples_per_task or lower mix.total_size)"
-            )
-    total = n_t + n_g + n_s
-    n_val_t = target_val_rows(n_t, n_g, n_s, m.val_size)
-    if n_t + n_val_t > len(target_order):
-        raise IftkitError(
-            f"the target pool of {target!r} has {len(target_order)} rows: not enough for "
-            f"{n_t} training + {n_val_t} validation rows (raise data.samples_per_task or "
-            f"give more data.target_files)"
-        )
-    n_val_t = min(n_val_t, len(target_order) - n_t)
-    n_val_g = min(m.val_size - n_val_t, len(general_val_region))
-
-    train = (
-        _tag(general_order[:n_g], "general")
-        + _tag(target_order[:n_t], "target")
-        + _tag(synth_order[:n_s], "synthetic_format")
-    )
-    random.Random(seed_int("mix", m.seed, "order")).shuffle(train)
-    val = _tag(general_val_region[:n_val_g], "general") + _tag(target_order[len(target_order) - n_val_t :], "target")
-    random.Random(seed_int("mix", m.seed, "val-order")).shuffle(val)
-    tests = {t: _tag(rows, "test") for t, rows in tests.items()}
-
+    m = recipe.mix
+    pools = gather_pools(recipe)
+    orders = _fixed_orders(pools, m)
+    sizes = mix_sizes(m, recipe.data.target_task, len(orders.target), len(orders.general),
+                      len(orders.general_val), len(orders.synthetic))
+    train, val = _draw(orders, sizes, m.seed)
+    tests = {t: _tag(rows, "test") for t, rows in pools.tests.items()}
     assert_disjoint(train, tests, "training rows")
     assert_disjoint(val, tests, "validation rows")
+    return {"train": train, "val": val, "test": tests, "info": _plan_info(recipe, pools, sizes)}
 
-    info.update(
-        {
-            "mode": mode,
-            "target_task": target,
-            "general_tasks": general,
-            "target_rows": n_t,
-            "general_rows": n_g,
-            "synthetic_format_rows": n_s,
-            "target_share": round(n_t / total, 6) if total else 0.0,
-            "pool_sizes": {
-                "target": len(target_pool),
-                "general": len(general_pool),
-                "synthetic_format": len(synth_pool),
-                "general_by_task": dict(sorted(Counter(r.task for r in general_pool).items())),
-            },
-        }
+
+@dataclass(frozen=True)
+class _Orders:
+    """Each pool in one fixed order (mix.seed only): a mix takes prefixes, so mixes nest."""
+
+    target: list
+    general: list  # after the validation reserve
+    general_val: list  # the general rows reserved for validation
+    synthetic: list
+
+
+def _fixed_orders(pools, m) -> _Orders:
+    target = list(pools.target)
+    random.Random(seed_int("mix", m.seed, "target")).shuffle(target)
+    synthetic = list(pools.synthetic)
+    random.Random(seed_int("mix", m.seed, "synthetic")).shuffle(synthetic)
+    general = _stratified(pools.general, random.Random(seed_int("mix", m.seed, "general")))
+    reserve = general_val_reserve(m.val_size, len(general))
+    return _Orders(target, general[reserve:], general[:reserve], synthetic)
+
+
+def _draw(orders: _Orders, sizes: MixSizes, seed: int) -> tuple[list[Row], list[Row]]:
+    """Training rows: prefixes of each order, shuffled together. Validation rows: the reserved general
+    rows and the target order's tail (never a training row of any mix)."""
+    train = (
+        _tag(orders.general[: sizes.general], "general")
+        + _tag(orders.target[: sizes.target], "target")
+        + _tag(orders.synthetic[: sizes.synthetic], "synthetic_format")
     )
-    return {"train": train, "val": val, "test": tests, "info": info}
+    random.Random(seed_int("mix", seed, "order")).shuffle(train)
+    val = _tag(orders.general_val[: sizes.val_general], "general") + _tag(
+        orders.target[len(orders.target) - sizes.val_target :], "target"
+    )
+    random.Random(seed_int("mix", seed, "val-order")).shuffle(val)
+    return train, val
+
+
+def _plan_info(recipe, pools, sizes: MixSizes) -> dict:
+    return {
+        **pools.info,
+        "mode": sizes.mode,
+        "target_task": recipe.data.target_task,
+        "general_tasks": pools.general_tasks,
+        "target_rows": sizes.target,
+        "general_rows": sizes.general,
+        "synthetic_format_rows": sizes.synthetic,
+        "target_share": round(sizes.target / sizes.total, 6) if sizes.total else 0.0,
+        "pool_sizes": {
+            "target": len(pools.target),
+            "general": len(pools.general),
+            "synthetic_format": len(pools.synthetic),
+            "general_by_task": dict(sorted(Counter(r.task for r in pools.general).items())),
+        },
+    }
 
 
 def build_hash(recipe) -> str:
     """Identity of everything that decides the mix's bytes (data + mix sections, user file contents)."""
-    from iftkit.data.loaders import file_sha256
-
     d = recipe.data.model_dump(mode="json")
     d.pop("synth", None)  # teacher settings do not change a built mix
     files = sorted(
@@ -307,8 +195,6 @@ def build_mix(recipe, out_dir, force: bool = False) -> Path:
     nothing behind: the folders it created are removed (an earlier build there is kept as it was).
     """
     from filelock import FileLock
-
-    from iftkit.config import recipe_hash
 
     out = Path(out_dir)
     created = _first_missing(out)
@@ -449,12 +335,6 @@ def target_summary(m: dict) -> list[str]:
         )
         lines.append(f"catalog family {fam} overlaps the target ({why}): {state}")
     return lines
-
-
-def target_val_rows(n_target: int, n_general: int, n_synthetic: int, val_size: int) -> int:
-    """Validation rows drawn from the target pool: the target share of the training mix, of val_size."""
-    total = n_target + n_general + n_synthetic
-    return int(round(val_size * ((n_target + n_synthetic) / total))) if total else 0
 
 
 # --- reading a built mix (training and eval use these) --------------------------------------

@@ -6,12 +6,19 @@
 - synthetic target-format rows: from files or a catalog family, kept apart from real target rows.
 """
 
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Optional
 
 from iftkit.core.errors import IftkitError
+from iftkit.core.readers import file_sha256
+from iftkit.data.loaders import load_file
 from iftkit.data.rows import Row
-from iftkit.data.tasks import get_task, is_catalog_task
+from iftkit.data.tasks import CATALOG, get_task, infer_spec, is_catalog_task, task_names
 from iftkit.data.tasks.base import seed_int
+from iftkit.data.tasks.user import catalog_overlaps
+from iftkit.layouts import ColumnMap
 
 # test sets use this seed whatever the recipe says, so every run scores on the same rows
 TEST_SEED = "iftkit-test-v1"
@@ -62,20 +69,51 @@ def _split_user_test(rows: list[Row], size: int, task: str) -> tuple[list[Row], 
     return [r for r in rows if id(r) not in test_ids], test
 
 
-def _load_user(files, task: Optional[str], cfg, force_task: bool) -> tuple[list[Row], dict]:
-    from iftkit.data.loaders import load_file
-    from iftkit.layouts import ColumnMap
+@dataclass(frozen=True)
+class UserRows:
+    """A user's file(s), loaded and de-duplicated by prompt."""
 
-    # data.columns / prompt_template / label_map describe the user's task file(s) only: general
-    # and synthetic-format files come in their own layouts
+    rows: tuple
+    report: dict  # file -> {rows, skipped, schema, sha256}, for the manifest
+    dropped: int  # repeated prompts dropped
+
+
+# the files last loaded, by content and reading settings: sizing an own-task sweep and building each of
+# its mixes in one process read the user's file once (target, general and synthetic-format files)
+_loaded: dict = {}
+_KEEP_LOADED = 3
+
+
+def user_rows(files, task: Optional[str], cfg, force_task: bool) -> UserRows:
+    """Load user files (data.file_format, data.on_bad_line) into rows, each prompt once.
+
+    data.columns / prompt_template / label_map describe the user's task file(s) only: general and
+    synthetic-format files come in their own layouts."""
     mapping = ColumnMap.from_config(cfg) if list(files) == list(cfg.target_files) else None
+    key = _load_key(files, task, cfg, force_task, mapping)
+    if key is not None and key in _loaded:
+        return _loaded[key]
     rows, report = [], {}
     for f in files:
         res = load_file(f, fmt=cfg.file_format, on_bad_line=cfg.on_bad_line, task=task, force_task=force_task,
                         mapping=mapping)
         rows.extend(res.rows)
         report[str(f)] = {"rows": len(res.rows), "skipped": res.skipped, "schema": res.schema, "sha256": res.sha256}
-    return rows, report
+    unique, dropped = _dedupe(rows)
+    loaded = UserRows(tuple(unique), report, dropped)
+    if key is not None:
+        while len(_loaded) >= _KEEP_LOADED:
+            _loaded.pop(next(iter(_loaded)))
+        _loaded[key] = loaded
+    return loaded
+
+
+def _load_key(files, task, cfg, force_task, mapping) -> Optional[str]:
+    """What decides the loaded rows; None (no reuse) unless every file is a local file."""
+    if not all(isinstance(f, (str, Path)) and Path(f).is_file() for f in files):
+        return None
+    return json.dumps([[[str(f), file_sha256(f)] for f in files], task, force_task, cfg.file_format,
+                       cfg.on_bad_line, asdict(mapping) if mapping else None], sort_keys=True)
 
 
 # --- leak check ----------------------------------------------------------------------------
@@ -107,9 +145,9 @@ def synthetic_format_pool(recipe, tests, target_pool, info) -> list[Row]:
     d, m = recipe.data, recipe.mix
     target = d.target_task
     if d.synthetic_format_files:
-        rows, rep = _load_user(d.synthetic_format_files, target, d, force_task=True)
-        info["user_files"].update(rep)
-        rows, _ = _dedupe(rows)
+        loaded = user_rows(d.synthetic_format_files, target, d, force_task=True)
+        info["user_files"].update(loaded.report)
+        rows = loaded.rows
     else:
         family = d.synthetic_format_task or (target if is_catalog_task(target) else None)
         if family is None:
@@ -126,3 +164,113 @@ def synthetic_format_pool(recipe, tests, target_pool, info) -> list[Row]:
         out.append(Row(r.prompt, r.completion, target, r.category, r.gold, "synthetic-format",
                        {**r.meta, "origin_task": r.task}))
     return out
+
+
+# --- every pool of one recipe ----------------------------------------------------------------
+
+
+@dataclass
+class Pools:
+    """Everything that may enter the recipe's mix, before any selection, and the fixed test sets."""
+
+    target: list
+    general: list
+    synthetic: list
+    tests: dict  # task -> its fixed test rows, the target task first
+    general_tasks: list
+    info: dict  # user_files, dropped_duplicates, target_spec, catalog_overlap, excluded_general_tasks
+
+
+def gather_pools(recipe) -> Pools:
+    """The target, general and synthetic target-format pools and the test sets, leak-checked."""
+    d, m = recipe.data, recipe.mix
+    info: dict = {
+        "user_files": {},
+        "dropped_duplicates": 0,
+        "target_spec": None,
+        "catalog_overlap": {},
+        "excluded_general_tasks": [],
+    }
+    target, target_test = _target_pool(recipe, info)
+    tests = {d.target_task: target_test}
+    general_tasks = _general_tasks(d, info)
+    general = _general_pool(recipe, general_tasks, tests, info)
+    _refuse_target_prompts(target, general)
+    synthetic = synthetic_format_pool(recipe, tests, target, info) if m.synthetic_format_count else []
+    # leak check on everything that could enter a training mix, before any selection
+    assert_disjoint(general, tests, "general rows")
+    assert_disjoint(target, tests, "target rows")
+    assert_disjoint(synthetic, tests, "synthetic target-format rows")
+    return Pools(target, general, synthetic, tests, general_tasks, info)
+
+
+def _target_pool(recipe, info) -> tuple[list[Row], list[Row]]:
+    """The target task's training pool and its fixed test set: from the user's files, else the catalog."""
+    d, m = recipe.data, recipe.mix
+    target = d.target_task
+    if not d.target_files:
+        if not is_catalog_task(target):
+            raise IftkitError(
+                f"data.target_task {target!r} is not a catalog task ({', '.join(task_names())}); "
+                f"give its rows with data.target_files"
+            )
+        test = catalog_test_set(target, m.test_size_per_task, d.difficulty)
+        return catalog_pool(target, d.samples_per_task, d.difficulty, d.seed, _keys(test)), test
+    loaded = user_rows(d.target_files, target, d, force_task=True)
+    info["user_files"].update(loaded.report)
+    info["dropped_duplicates"] += loaded.dropped
+    rows = list(loaded.rows)
+    spec = infer_spec(rows, d.target_kind, d.target_labels)
+    info["target_spec"] = spec.to_dict()
+    pool, test = _split_user_test(rows, user_test_size(len(rows), d.target_test_size), target)
+    # the test rows carry their checker's spec, so eval and meta-eval score them the same way
+    test = [
+        Row(r.prompt, r.completion, r.task, r.category, r.gold, r.source, {**r.meta, "task_spec": info["target_spec"]})
+        for r in test
+    ]
+    info["catalog_overlap"] = catalog_overlaps(spec, [r.user_text() for r in pool], CATALOG)
+    return pool, test
+
+
+def _general_tasks(d, info) -> list[str]:
+    """The catalog families of the general pool. Families that already teach the user's task stay out
+    of "all", so ratio 0 really has no target-like rows (list them in data.general_tasks to keep them)."""
+    target = d.target_task
+    if d.general_tasks == "all":
+        info["excluded_general_tasks"] = sorted(info["catalog_overlap"])
+        return [t for t in task_names() if t != target and t not in info["catalog_overlap"]]
+    general = list(d.general_tasks)
+    for t in general:
+        if not is_catalog_task(t):
+            raise IftkitError(f"data.general_tasks: unknown task {t!r} (catalog tasks: {', '.join(task_names())})")
+    if target in general:
+        raise IftkitError(f"data.general_tasks must not include the target task {target!r}")
+    return general
+
+
+def _general_pool(recipe, general_tasks, tests, info) -> list[Row]:
+    """Every general family's pool (its fixed test set added to `tests`), then the user's general files."""
+    d, m = recipe.data, recipe.mix
+    pool = []
+    for t in general_tasks:
+        tests[t] = catalog_test_set(t, m.test_size_per_task, d.difficulty)
+        pool += catalog_pool(t, d.samples_per_task, d.difficulty, d.seed, _keys(tests[t]))
+    if d.general_files:
+        loaded = user_rows(d.general_files, None, d, force_task=False)
+        info["user_files"].update(loaded.report)
+        info["dropped_duplicates"] += loaded.dropped
+        pool += loaded.rows
+    return pool
+
+
+def _refuse_target_prompts(target: list[Row], general: list[Row]) -> None:
+    """A user's general file must not smuggle in target rows either."""
+    if not (target and general):
+        return
+    t_prompts = {r.prompt_hash() for r in target}
+    clash = [r for r in general if r.prompt_hash() in t_prompts]
+    if clash:
+        raise IftkitError(
+            f"{len(clash)} general row(s) repeat target-pool prompts "
+            f"(first: {clash[0].meta.get('origin') or clash[0].source})"
+        )

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from iftkit.core.errors import IftkitError
+from iftkit.data.loaders import load_file
 from iftkit.data.rows import Row, write_rows
 from iftkit.data.tasks.base import find_json, seed_int
 
@@ -92,8 +93,6 @@ def load_seed_tasks(path=None) -> list[SeedTask]:
             SeedTask(d["instruction"], d.get("input", ""), d["output"], d["category"])
             for d in map(json.loads, filter(str.strip, text.splitlines()))
         ]
-    from iftkit.data.loaders import load_file
-
     rows = load_file(path).rows
     return [SeedTask(r.user_text(), "", r.completion, r.category) for r in rows]
 

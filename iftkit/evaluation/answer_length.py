@@ -13,6 +13,8 @@ before. The test set's golds are used because they are the same for every cell o
 import math
 from dataclasses import dataclass
 
+from iftkit.models.load import load_tokenizer
+
 PERCENTILE = 0.99
 MARGIN_SHARE, MARGIN_TOKENS = 0.25, 8
 CAP = 512
@@ -38,8 +40,6 @@ def in_domain_limit(eval_cfg, rows, tokenizer_path: str, trust_remote_code: bool
     floor = eval_cfg.max_new_tokens
     if not golds:
         return AnswerLimit(floor, "no gold answers to size it from: eval.max_new_tokens")
-    from iftkit.models.load import load_tokenizer
-
     tok = load_tokenizer(tokenizer_path, trust_remote_code=trust_remote_code)
     lengths = sorted(len(ids) + 1 for ids in tok(golds, add_special_tokens=False)["input_ids"])
     return limit_from_lengths(lengths, floor)

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
 from iftkit.core.errors import IftkitError
+from iftkit.core.readers import iter_jsonl
 
 REQUIRED_KEYS = ("model", "task", "prediction", "scores")
 _NOT_WRITTEN = ("run", "human")  # meta-eval's own bookkeeping
@@ -88,8 +89,6 @@ class SampleRecord:
 
 def read_samples(path, run: str = "") -> list[SampleRecord]:
     """Every record of one samples.jsonl, in file order (a later line for the same key wins in eval's log)."""
-    from iftkit.core.readers import iter_jsonl
-
     return [_with_run(SampleRecord.from_dict(d, f"{path}:{lineno}", lineno), run) for lineno, d in iter_jsonl(path)]
 
 

@@ -15,6 +15,8 @@ import yaml
 from iftkit.config.schema import Recipe
 from iftkit.core.errors import IftkitError
 from iftkit.core.readers import read_text
+from iftkit.data.loaders import load_file
+from iftkit.data.mix import build_mix
 from iftkit.data.rows import Row, read_rows
 
 BUILTIN_INSTRUCTIONS = "data/general_instructions.yaml"  # package data of iftkit.evaluation
@@ -39,8 +41,6 @@ def load_instruction_set(path: Optional[str] = None) -> list[Row]:
     if not p.is_file():
         raise IftkitError(f"eval.instruction_set: file not found: {p}")
     if p.suffix.lower() not in (".yaml", ".yml"):
-        from iftkit.data.loaders import load_file
-
         rows = load_file(p).rows
         return [
             Row(r.prompt, r.completion, INSTRUCTION_TASK_PREFIX + r.category, r.category, r.gold, r.source, r.meta)
@@ -100,8 +100,6 @@ def resolve_mix_dir(recipe: Recipe, cards: list[dict], out_dir: Path) -> Path:
         d = (card.get("data") or {}).get("mix_dir")
         if d and (Path(d) / "test").is_dir():
             return Path(d)
-    from iftkit.data.mix import build_mix
-
     return Path(build_mix(recipe, out_dir / "mix"))
 
 

@@ -19,7 +19,10 @@ import numpy as np
 
 from iftkit.core.errors import IftkitError
 from iftkit.core.readers import strict_records
+from iftkit.data.tasks import task_spec
+from iftkit.evaluation.records import read_samples
 from iftkit.evaluation.scorers import EXACT_FORMAT, STRICT_ANSWER, TASK_ANSWER, playing
+from iftkit.meta.samples import default_task_lookup
 
 FORMAT_OK = "format_ok"  # this module's own format rate, from the samples (format_rows_from_samples)
 SATURATION = 0.9  # a curve has "arrived" once it covers 90% of its rise
@@ -135,10 +138,6 @@ def load_points(path) -> list[Point]:
 def format_rows_from_samples(root: Path, task_lookup=None) -> list[dict]:
     """format_ok rate per (model, task) from in-domain samples, via the catalog's format checker,
     for sweeps whose eval did not run the task_format scorer."""
-    from iftkit.data.tasks import task_spec
-    from iftkit.evaluation.records import read_samples
-    from iftkit.meta.samples import default_task_lookup
-
     lookup = task_lookup or default_task_lookup()
     groups = defaultdict(list)
     for path in sorted(root.rglob("samples.jsonl")):

@@ -18,7 +18,10 @@ from typing import Optional
 import numpy as np
 
 from iftkit.core import stats
+from iftkit.data.tasks import task_spec
+from iftkit.evaluation.records import read_samples
 from iftkit.meta.dynamics import SATURATION, _cell_from_results_row, by_curve, saturation_n, task_scorer
+from iftkit.meta.samples import default_task_lookup
 
 RESAMPLES = 1000
 
@@ -34,10 +37,6 @@ class PromptScores:
 
 def load_prompt_scores(root, task_lookup=None) -> list[PromptScores]:
     """Per-prompt format compliance and tolerant task score of every in-domain sample under `root`."""
-    from iftkit.data.tasks import task_spec
-    from iftkit.evaluation.records import read_samples
-    from iftkit.meta.samples import default_task_lookup
-
     lookup = task_lookup or default_task_lookup()
     cards: dict = {}
     cells = defaultdict(dict)  # (n, seed, source, metric) -> {prompt: score}; a later line wins

@@ -2,6 +2,8 @@
 
 from typing import Optional
 
+from iftkit.core.html import markdown_page
+
 # thresholds for the verdict words; a requirement is judged on the lower CI bound where one exists,
 # so a lucky point estimate on few samples does not earn a "meets"
 MEETS, PARTLY = 0.5, 0.2
@@ -119,6 +121,4 @@ def _requirements_table(reports) -> list[str]:
 
 def html_page(markdown_text: str, images=()) -> str:
     """Self-contained HTML (no network): tables rendered, images embedded as data URIs."""
-    from iftkit.core.html import markdown_page
-
     return markdown_page(markdown_text, "iftkit meta-eval", images)

@@ -18,18 +18,20 @@ from typing import Callable, Optional
 
 from iftkit.core.atomic import write_json_atomic
 from iftkit.core.errors import IftkitError
+from iftkit.core.fingerprint import json_hash, model_fingerprint
+from iftkit.core.paths import cache_dir
+from iftkit.evaluation.judge.prompts import load_judge_prompt
+from iftkit.evaluation.scorers import PAIRWISE_JUDGE, is_judge, playing
+from iftkit.meta import human as human_io
+from iftkit.meta import scorer_access
 from iftkit.models.chat.factory import judge_info
+from iftkit.models.resolve import resolve_model
 
 CHANCE = 0.5
 # the figure that decides: agreement with both orders' probabilities averaged where the judge gives
 # probabilities (the order bias cancels), else the verdicts of both orders combined (a split is a tie)
 FIGURES = ("agreement_both_orders_probs", "agreement_both_orders")
 TRUST_DIR = "judge_trust"
-
-
-def is_judge(scorer: str) -> bool:
-    """Every output of a judge scorer (judge, judge_reference, judge_ratio, judge_pairwise)."""
-    return scorer.startswith("judge")
 
 
 @dataclass
@@ -62,9 +64,6 @@ class Trust:
 
 def judge_identity(recipe) -> tuple[dict, str]:
     """(identity, description) of the recipe's judge, computed without loading it."""
-    from iftkit.core.fingerprint import model_fingerprint
-    from iftkit.evaluation.judge.prompts import load_judge_prompt
-
     j = recipe.eval.judge
     prompts = {kind: load_judge_prompt(kind, path).identity()
                for kind, path in (("reference", j.prompt_file), ("pairwise", j.pairwise_prompt_file))}
@@ -72,8 +71,6 @@ def judge_identity(recipe) -> tuple[dict, str]:
     if judge_info(recipe).runs == "server":
         ident.update(backend=j.backend, url=j.base_url, model=j.model)
         return ident, f"{j.backend}:{j.model} at {j.base_url}"
-    from iftkit.models.resolve import resolve_model
-
     model_id = recipe.model.id if j.model == "base" else j.model
     ident.update(backend="transformers", model=model_fingerprint(str(resolve_model(model_id))),
                  dtype=recipe.model.dtype if j.dtype == "model" else j.dtype)
@@ -81,14 +78,10 @@ def judge_identity(recipe) -> tuple[dict, str]:
 
 
 def _key(ident: dict) -> str:
-    from iftkit.core.fingerprint import json_hash
-
     return json_hash(ident)
 
 
 def trust_path(key: str) -> Path:
-    from iftkit.core.paths import cache_dir
-
     return cache_dir() / TRUST_DIR / f"{key}.json"
 
 
@@ -136,7 +129,6 @@ def measure(recipe, human_file, judge: Optional[Callable] = None, resamples: int
             identity: Optional[tuple] = None, log: Callable = print) -> Trust:
     """Judge every human pair of `human_file` in both orders with the recipe's pairwise judge (or `judge`,
     a batch callable [(prompt, first, second)] -> verdicts), then record and return the verdict."""
-    from iftkit.meta import human as human_io
     from iftkit.meta import pairwise
 
     scores, pairs = human_io.split(human_io.load_human(human_file))
@@ -145,9 +137,7 @@ def measure(recipe, human_file, judge: Optional[Callable] = None, resamples: int
                           "{input, output_1, output_2, label} or {prompt, response_a, response_b, preference}); "
                           f"found {len(scores)} single scores")
     if judge is None:
-        from iftkit.meta import scorer_access
-
-        judge = scorer_access.pairwise_callable(scorer_access.registry_factory(recipe)("judge_pairwise"))
+        judge = scorer_access.pairwise_callable(scorer_access.registry_factory(recipe)(playing(PAIRWISE_JUDGE)[0]))
     log(f"judge trust: judging {len(pairs)} human pairs of {human_file} in both orders")
     summary = pairwise.summarise(pairwise.judge_pairs(judge, pairs), resamples)
     trust = record(recipe, summary, human_file, identity)

@@ -10,7 +10,11 @@ import dataclasses
 from pathlib import Path
 from typing import Callable, Optional
 
+from iftkit.config.schema import Recipe
 from iftkit.core.errors import IftkitError
+from iftkit.core.paths import cache_dir
+from iftkit.core.store import JsonStore
+from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.scorers import parent_of
 
 
@@ -33,14 +37,9 @@ def registry_factory(recipe=None) -> Callable:
     """name -> scorer built exactly as `iftkit eval` builds it for this recipe (judge client included).
 
     Raises ImportError while the eval stage is not installed."""
-    from iftkit.core.paths import cache_dir
-    from iftkit.core.store import JsonStore
-    from iftkit.evaluation.counters import Counters
     from iftkit.evaluation.evaluate import build_judge_client, build_scorers
 
     if recipe is None:
-        from iftkit.config.schema import Recipe
-
         recipe = Recipe()
     # same judge cache as `iftkit eval`, so verdicts already paid for are reused
     cache_root = Path(recipe.eval.cache_dir) if recipe.eval.cache_dir else cache_dir() / "eval"

@@ -2,6 +2,8 @@
 
 from typing import Optional
 
+from iftkit import tracking
+from iftkit.config.schema import Recipe
 from iftkit.meta.findings import COLUMNS
 
 
@@ -11,11 +13,7 @@ def log_meta_eval(
     """Return a one-line status: where the run went, or why nothing was logged."""
     import wandb
 
-    from iftkit import tracking
-
     if recipe is None:
-        from iftkit.config.schema import Recipe
-
         recipe = Recipe()
     config = {"meta_eval": {"reference": payload["reference"], "records": payload["records"]}}
     run = tracking.init_run(recipe, name=name, job_type="meta-eval", config=config)

@@ -10,9 +10,8 @@ scaled points add, in words and paired statistics.
 """
 
 from iftkit.config.keys import short_name
+from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.report.summary import Point, diff, oriented
-
-AS_TRAINED = 1.0
 
 
 def is_scaled(p: Point) -> bool:

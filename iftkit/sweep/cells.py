@@ -32,12 +32,15 @@ from typing import Callable, Optional
 from iftkit.config.schema import Recipe
 from iftkit.core.atomic import atomic_write
 from iftkit.core.errors import IftkitError
+from iftkit.data.mix import MANIFEST, target_summary
+from iftkit.evaluation.evaluate import run_eval
 from iftkit.evaluation.generator import read_adapter_card
 from iftkit.evaluation.records import read_samples
 from iftkit.evaluation.results import read_results
 from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.sweep.grid import Cell, base_eval_hash, expand
 from iftkit.sweep.state import SweepState
+from iftkit.training.train_adapter import train_adapter
 
 BASE = "base"
 
@@ -159,9 +162,6 @@ def base_is_done(state: SweepState, eval_hash: str, out: Path) -> bool:
 
 
 def _evaluate_base(recipe: Recipe, state: SweepState, h: str, out: Path, say: Callable, progress: bool) -> None:
-    from iftkit.data.mix import MANIFEST, target_summary
-    from iftkit.evaluation.evaluate import run_eval
-
     started = time.time()
     state.update(BASE, status="evaluating", eval_hash=h, eval_dir=str(out))
     say(f"[base] evaluating the base model {recipe.model.id}")
@@ -224,8 +224,6 @@ def _train_and_evaluate(cell: Cell, run: SweepRun) -> None:
         if run.launcher == "accelerate":
             _train_with_accelerate(cell, run.recipe_path, adapter, run.accelerate_config)
         else:
-            from iftkit.training.train_adapter import train_adapter
-
             train_adapter(cell.recipe, output_dir=str(adapter), say=lambda m: say(f"[{cell.label}] {m}"))
         say(f"[{cell.label}] trained in {time.time() - start:.0f} s")
         state.update(cell.label, status="trained", train_seconds=round(time.time() - start, 1))
@@ -234,8 +232,6 @@ def _train_and_evaluate(cell: Cell, run: SweepRun) -> None:
 
 def _evaluate_adapter(cell: Cell, run: SweepRun, scale: float = AS_TRAINED, step: Optional[int] = None) -> None:
     """Evaluate the cell's trained adapter at one scale, or as kept at one step (generation only; cached)."""
-    from iftkit.evaluation.evaluate import run_eval
-
     label, out = point_key(cell, scale, step), run.paths.eval_dir(cell, scale, step)
     fields = {} if scale == AS_TRAINED else dict(train_hash=cell.train_hash, adapter_scale=scale)
     if step is not None:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import yaml
 
+from iftkit.config.loader import parse_overrides
+from iftkit.core.errors import IftkitError
 from iftkit.sweep.grid import Cell
 
 SLURM_FILES = ("submit.sh", "base.slurm", "sweep.slurm")
@@ -172,9 +174,6 @@ def write_emitted(
 
 def cell_from_args(cells: list[Cell], args: list[str]) -> Cell:
     """Pick the cell a W&B agent asked for (its --key=value args) from the expanded grid."""
-    from iftkit.config.loader import parse_overrides
-    from iftkit.core.errors import IftkitError
-
     wanted = parse_overrides(args)
     seed = wanted.get("sweep", {}).pop("seed", None)
     flat = {}

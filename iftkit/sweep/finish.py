@@ -3,10 +3,14 @@
 from pathlib import Path
 from typing import Callable
 
+from iftkit import tracking
 from iftkit.config.schema import Recipe
+from iftkit.data.tasks import TaskSpec
+from iftkit.meta.judge_trust import judge_trust
 from iftkit.report.render import ReportFiles, write_report
-from iftkit.sweep.cells import SweepPaths, collect_rows, collect_samples, write_rows
+from iftkit.sweep.cells import BASE, SweepPaths, collect_rows, collect_samples, point_key, write_rows
 from iftkit.sweep.grid import Cell
+from iftkit.sweep.state import SweepState
 
 
 def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Callable = print) -> ReportFiles:
@@ -15,8 +19,6 @@ def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Call
         say(f"not finished yet (left out of the report): {', '.join(missing)}")
     results = write_rows(paths, rows)
     x_key = next(iter(recipe.sweep.grid), "mix.target_ratio")
-    from iftkit.meta.judge_trust import judge_trust
-
     trust = judge_trust(recipe, {r["scorer"] for r in rows}, log=say)
     meta = {
         "checkpoint_cost": checkpoint_cost(paths, cells),
@@ -77,9 +79,6 @@ def _named(rec: dict, x_key: str) -> str:
 def checkpoint_cost(paths: SweepPaths, cells: list[Cell]):
     """The wall-time share of scoring the kept checkpoints, from the seconds each step recorded in its state
     record (None without sweep.checkpoints or before any was scored)."""
-    from iftkit.sweep.cells import BASE, point_key
-    from iftkit.sweep.state import SweepState
-
     if not any(c.recipe.training.keep_steps for c in cells):
         return None
     state = SweepState(paths.root)
@@ -107,8 +106,6 @@ def _target_spec(recipe: Recipe, paths: SweepPaths):
     """The user task's spec from the mix the base model was evaluated on (None for catalog targets)."""
     import json
 
-    from iftkit.data.tasks import TaskSpec
-
     mix = Path(recipe.eval.mix_dir) if recipe.eval.mix_dir else paths.base_eval_dir(recipe) / "mix"
     try:
         d = json.loads((mix / "manifest.json").read_text()).get("target_spec")
@@ -119,8 +116,6 @@ def _target_spec(recipe: Recipe, paths: SweepPaths):
 
 def log_sweep_summary(recipe: Recipe, paths: SweepPaths, rows: list[dict], files: ReportFiles):
     """One `sweep-summary` run holding the results table, the charts and the recommendation."""
-    from iftkit import tracking
-
     run_dir = recipe.tracking.dir or str(paths.root / "wandb")
     run = tracking.init_run(
         recipe,

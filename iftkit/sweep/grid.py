@@ -11,13 +11,15 @@ import itertools
 import json
 from dataclasses import dataclass, field
 
+import yaml
+
 from iftkit.config.keys import short_name
-from iftkit.config.loader import _merge, parse_overrides, validate
+from iftkit.config.loader import merge, validate
 from iftkit.config.schema import Recipe
 
 TRAIN_SECTIONS = ("model", "lora", "data", "mix", "training")
 
-# short names for labels and chart axes
+
 @dataclass
 class Cell:
     label: str
@@ -51,16 +53,13 @@ def expand(recipe: Recipe, source: str = "recipe") -> list[Cell]:
     cells = []
     for combo in itertools.product(*(sweep.grid[k] for k in keys)):
         for seed in sweep.seeds:
-            args = []
-            for key, value in zip(keys, combo):
-                args += [f"--{key}", json.dumps(value) if not isinstance(value, str) else value]
-            args += ["--training.seed", str(seed), "--mix.seed", str(seed)]
-            data = _merge(base, parse_overrides(args))
-            cell_recipe = validate(data, source=f"{source} (sweep cell {dict(zip(keys, combo))}, seed {seed})")
+            values = {**dict(zip(keys, combo)), "training.seed": seed, "mix.seed": seed}
+            cell_recipe = validate(merge(base, _nested(values)),
+                                   source=f"{source} (sweep cell {dict(zip(keys, combo))}, seed {seed})")
             steps = cell_recipe.sweep.checkpoint_steps(cell_recipe.training.max_steps)
             if steps:  # the cell's training keeps them: part of what its adapter dir holds, so of its hash
                 cell_recipe.training.keep_steps = steps
-                args += ["--training.keep_steps", json.dumps(steps)]
+                values["training.keep_steps"] = steps
             label = "-".join(f"{short_name(k)}={_fmt(v)}" for k, v in zip(keys, combo)) or "cell"
             label += f"-seed={seed}"
             cells.append(
@@ -71,10 +70,39 @@ def expand(recipe: Recipe, source: str = "recipe") -> list[Cell]:
                     recipe=cell_recipe,
                     train_hash=_hash(cell_recipe, TRAIN_SECTIONS),
                     eval_hash=_hash(cell_recipe, TRAIN_SECTIONS + ("eval",)),
-                    overrides=args,
+                    overrides=cli_overrides(values),
                 )
             )
     return cells
+
+
+def _nested(values: dict) -> dict:
+    """{'mix.target_ratio': 0.5} -> {'mix': {'target_ratio': 0.5}}."""
+    out: dict = {}
+    for key, value in values.items():
+        *sections, name = key.split(".")
+        node = out
+        for s in sections:
+            node = node.setdefault(s, {})
+        node[name] = value
+    return out
+
+
+def cli_overrides(values: dict) -> list[str]:
+    """Dotted `--key value` arguments that another process (a launched training, an emitted job) parses back
+    to these values: strings as they are unless YAML would read them as something else, the rest as JSON."""
+    args = []
+    for key, value in values.items():
+        plain = isinstance(value, str) and (value == "" or _yaml_reads_as_itself(value))
+        args += [f"--{key}", value if plain else json.dumps(value)]
+    return args
+
+
+def _yaml_reads_as_itself(text: str) -> bool:
+    try:
+        return yaml.safe_load(text) == text
+    except yaml.YAMLError:
+        return False
 
 
 def base_eval_hash(recipe: Recipe) -> str:

@@ -1,9 +1,10 @@
 """`iftkit sweep --target-file FILE`: the quickstart's ratio sweep on the user's own task.
 
-Writes a recipe that includes the quickstart sweep and points `data` at the user's file (with
-their column and label mappings), sized to the rows the file has, then runs it like any sweep
-recipe: rerunning the same command resumes, and the written recipe can be edited and rerun
-with `iftkit sweep --config`.
+The flags become an OwnTask; `prepare` sizes the sweep to the rows the file has and writes a
+recipe that includes the quickstart sweep (shipped in the package, named by package reference so
+the recipe runs from any folder and any install) and points `data` at the user's file with their
+column and label mappings. The sweep then runs on that recipe like any other: rerunning the same
+command resumes, and the written recipe can be edited and rerun with `iftkit sweep --config`.
 
 A file too small for a ratio sweep (most files of a few dozen examples) gets a count sweep
 instead: n = 0, 4, 8, 16, ... of its rows added to one fixed set of general rows, up to what
@@ -11,15 +12,22 @@ the file leaves after its test set. The paper's finding is that the first tens o
 matter most, which is what such a sweep measures.
 """
 
+import hashlib
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Optional
 
 import yaml
 
+from iftkit.config.loader import merge, package_include, read_recipe_data, resolve, validate
+from iftkit.config.schema import Recipe
+from iftkit.core.atomic import write_text_atomic
 from iftkit.core.errors import IftkitError
+from iftkit.data.pools import user_rows, user_test_size
+from iftkit.data.sizing import target_val_rows
 
 # the quickstart sweep's settings, flattened into the package (works without a checkout)
 QUICKSTART_SWEEP = "quickstart_sweep.yaml"
@@ -53,53 +61,40 @@ def task_name_for(path: Path, name: Optional[str]) -> str:
     return n
 
 
-def write_own_task_recipe(target_file: str, name: Optional[str], columns: Optional[str], labels: Optional[str],
-                          template: Optional[str], base_config: Optional[str], out_dir: str = "runs") -> Path:
-    """Write runs/<name>-sweep/recipe.yaml for the user's file and return its path."""
-    from iftkit.config import validate
-    from iftkit.config.loader import _read_with_includes
+@dataclass(frozen=True)
+class OwnTask:
+    """The user's task as the `iftkit sweep --target-file` flags give it."""
 
-    path = Path(target_file).expanduser()
-    if not path.is_file():
-        raise IftkitError(f"--target-file: file not found: {path}")
-    task = task_name_for(path, name)
-    base = Path(base_config) if base_config else packaged_quickstart_sweep()
-    data = {"target_task": task, "target_files": [str(path.resolve())]}
-    cols = parse_pairs(columns, "--columns")
-    if cols:
-        data["columns"] = cols
-    if template:
-        data["prompt_template"] = template
-    label_map = parse_pairs(labels, "--labels")
-    if label_map:
-        data["label_map"] = label_map
-    # the whole held-out test set is scored: the quickstart's cap is for its synthetic task
-    body = {"include": str(base.resolve()), "name": f"{task}-sweep", "data": data, "eval": {"in_domain_samples": None}}
-    merged = _read_with_includes(base, ())
-    recipe = validate(_deep_merge(merged, {k: v for k, v in body.items() if k != "include"}), str(base))
-    fit = fit_to_file(recipe)
-    body = _deep_merge(body, fit.settings)
-    root = Path(out_dir) / body["name"]
-    out = root / "recipe.yaml"
-    settings = yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
-    kind = "a count sweep (the file is too small for a ratio sweep)" if fit.note else "the quickstart ratio sweep"
-    text = (f"# Run: iftkit sweep --config {out}\n"
-            f"# Written by `iftkit sweep --target-file {target_file}`: {kind} on your task.\n"
-            f"# Edit it (grid, seeds, scorers, data.target_kind...) and rerun the command above.\n"
-            f"# {_SIGNATURE}{_digest(settings)}\n" + settings)
-    if out.is_file() and out.read_text() != text and _edited(out.read_text()):
-        raise IftkitError(f"{out} was edited (or names another file of the same name); run "
-                          f"`iftkit sweep --config {out}`, or give --target-name to start a new sweep")
-    from iftkit.core.atomic import write_text_atomic
+    file: Path
+    name: str
+    columns: dict = field(default_factory=dict)  # role -> column (data.columns)
+    labels: dict = field(default_factory=dict)  # raw label -> answer (data.label_map)
+    template: Optional[str] = None  # data.prompt_template
 
-    root.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out, text)
-    return OwnTaskRecipe(out, fit.note)
+    @classmethod
+    def from_flags(cls, target_file: str, name: Optional[str] = None, columns: Optional[str] = None,
+                   labels: Optional[str] = None, template: Optional[str] = None) -> "OwnTask":
+        path = Path(target_file).expanduser()
+        if not path.is_file():
+            raise IftkitError(f"--target-file: file not found: {path}")
+        return cls(path.resolve(), task_name_for(path, name), parse_pairs(columns, "--columns"),
+                   parse_pairs(labels, "--labels"), template)
+
+    def data_settings(self) -> dict:
+        data = {"target_task": self.name, "target_files": [str(self.file)]}
+        if self.columns:
+            data["columns"] = dict(self.columns)
+        if self.template:
+            data["prompt_template"] = self.template
+        if self.labels:
+            data["label_map"] = dict(self.labels)
+        return data
 
 
 @dataclass(frozen=True)
-class OwnTaskRecipe:
-    path: Path
+class OwnTaskSweep:
+    recipe: Recipe  # what `iftkit sweep --config path` with the same overrides loads
+    path: Path  # the written recipe: rerun or edit it
     note: Optional[str] = None  # one line when the file got a count sweep instead of a ratio sweep
 
 
@@ -109,12 +104,42 @@ class FileFit:
     note: Optional[str] = None
 
 
+def prepare(task: OwnTask, base_config: Optional[str] = None, overrides=(), out_dir: str = "runs") -> OwnTaskSweep:
+    """Write runs/<name>-sweep/recipe.yaml for the user's task and return the recipe it holds.
+
+    The written recipe includes the base sweep (the quickstart sweep shipped in the package, by
+    package reference, or base_config by path) and states only what this task changes."""
+    base_path = Path(base_config) if base_config else packaged_quickstart_sweep()
+    include = str(base_path.resolve()) if base_config else package_include("iftkit.defaults", QUICKSTART_SWEEP)
+    base = read_recipe_data(base_path)
+    # the whole held-out test set is scored: the quickstart's cap is for its synthetic task
+    body = {"name": f"{task.name}-sweep", "data": task.data_settings(), "eval": {"in_domain_samples": None}}
+    fit = fit_to_file(validate(merge(base, body), str(base_path)))
+    body = merge(body, fit.settings)
+    out = Path(out_dir) / body["name"] / "recipe.yaml"
+    _write_recipe(out, {"include": include, **body}, task, fit)
+    return OwnTaskSweep(resolve(merge(base, body), overrides, source=str(out)), out, fit.note)
+
+
+def _write_recipe(out: Path, settings: dict, task: OwnTask, fit: FileFit) -> None:
+    """Write the recipe with the command that runs it, unless the user edited the one already there."""
+    body = yaml.safe_dump(settings, sort_keys=False, allow_unicode=True)
+    kind = "a count sweep (the file is too small for a ratio sweep)" if fit.note else "the quickstart ratio sweep"
+    text = (f"# Run: iftkit sweep --config {out}\n"
+            f"# Written by `iftkit sweep --target-file {task.file}`: {kind} on your task.\n"
+            f"# Edit it (grid, seeds, scorers, data.target_kind...) and rerun the command above.\n"
+            f"# {_SIGNATURE}{_digest(body)}\n" + body)
+    if out.is_file() and out.read_text() != text and _edited(out.read_text()):
+        raise IftkitError(f"{out} was edited (or names another file of the same name); run "
+                          f"`iftkit sweep --config {out}`, or give --target-name to start a new sweep")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out, text)
+
+
 _SIGNATURE = "settings-sha256: "
 
 
 def _digest(settings: str) -> str:
-    import hashlib
-
     return hashlib.sha256(settings.encode()).hexdigest()[:16]
 
 
@@ -127,19 +152,14 @@ def _edited(text: str) -> bool:
 
 
 def packaged_quickstart_sweep() -> Path:
-    from importlib import resources
-
     return Path(str(resources.files("iftkit.defaults").joinpath(QUICKSTART_SWEEP)))
 
 
 def fit_to_file(recipe) -> FileFit:
     """Size the sweep to the user's rows: a ratio sweep whose ratio 1.0 fills total_size target rows plus
     validation rows, or, for a file too small for that, a count sweep over what its test set leaves."""
-    from iftkit.data.pools import _dedupe, _load_user, user_test_size
-
     d, m = recipe.data, recipe.mix
-    rows, _ = _load_user(d.target_files, d.target_task, d, force_task=True)
-    n = len(_dedupe(rows)[0])
+    n = len(user_rows(d.target_files, d.target_task, d, force_task=True).rows)
     test = user_test_size(n, d.target_test_size)
     total = min(m.total_size, n - test - m.val_size)
     if total >= MIN_MIX_ROWS:
@@ -171,14 +191,5 @@ def count_sweep(n: int, test: int, test_set_by_user: bool, val_size: int, what: 
 
 def _most_target_rows(left: int, val_size: int) -> int:
     """The largest n whose training rows and validation share fit in `left` rows."""
-    from iftkit.data.mix import target_val_rows
-
     fits = (k for k in range(left + 1) if k + target_val_rows(k, COUNT_GENERAL_ROWS, 0, val_size) <= left)
     return max(fits, default=0)
-
-
-def _deep_merge(a: dict, b: dict) -> dict:
-    out = dict(a)
-    for k, v in b.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from iftkit.core.errors import IftkitError
 from iftkit.data.rows import Row, read_rows
+from iftkit.models.chat_format import chat_example_ids
 
 
 def row_to_record(row: Row) -> dict:
@@ -26,8 +27,6 @@ def rows_to_dataset(rows: list[Row]):
 def tokenize_records(dataset, tokenizer):
     """Conversational prompt-completion records -> input_ids + completion_mask (chat_format.chat_example_ids);
     any other dataset (already tokenised, plain text) is returned as it is, for TRL to handle."""
-    from iftkit.models.chat_format import chat_example_ids
-
     columns = dataset.column_names or []
     if "input_ids" in columns or "prompt" not in columns or "completion" not in columns:
         return dataset

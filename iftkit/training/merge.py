@@ -6,13 +6,12 @@ import tempfile
 from pathlib import Path
 
 from iftkit.core.errors import IftkitError
+from iftkit.models.resolve import resolve_model
 from iftkit.training.card import read_card
 
 
 def adapter_base_path(adapter_dir: Path) -> str:
     """Where the base model is: the card's resolved path if it still exists, else its recipe id."""
-    from iftkit.models.resolve import resolve_model
-
     card = read_card(adapter_dir) or {}
     local = card.get("base_model_path")
     if local and Path(local).is_dir():

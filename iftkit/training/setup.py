@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 from iftkit.config.schema import Recipe, sft_config_fields
+from iftkit.models.load import load_model
 
 
 def cuda_available() -> bool:
@@ -48,8 +49,6 @@ def peft_config(recipe: Recipe):
 
 def load_base_for_training(recipe: Recipe, model_path: str):
     """Base model ready for LoRA: quantised weights prepared for k-bit training when asked."""
-    from iftkit.models.load import load_model
-
     device_map = None
     quantized = recipe.model.quantization.mode != "none"
     if quantized and cuda_available():

@@ -19,6 +19,7 @@ import logging
 import os
 
 from iftkit.core.paths import cache_dir
+from iftkit.training.packed_attention import use_packed_attention
 
 log = logging.getLogger("iftkit.train")
 
@@ -92,8 +93,6 @@ def apply_speed_levers(model, training, bf16: bool) -> dict:
         applied["lora_bf16_inputs"] = keep_lora_inputs_bf16(model)
     # compiled layers keep SDPA: inductor miscompiles the packed layout's dynamic shapes (torch 2.13)
     if training.packed_attention and training.padding_free and not training.packing and not training.compile:
-        from iftkit.training.packed_attention import use_packed_attention
-
         base = model.get_base_model() if hasattr(model, "get_base_model") else model
         applied["packed_attention"] = use_packed_attention(base)
     if training.retain_host_memory:

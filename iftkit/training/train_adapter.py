@@ -13,13 +13,18 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
+from iftkit import tracking
 from iftkit.config.loader import recipe_hash
 from iftkit.config.schema import Recipe
 from iftkit.core.errors import IftkitError
 from iftkit.data.mix import build_mix, load_manifest
+from iftkit.models.chat_format import format_name
+from iftkit.models.load import load_tokenizer
 from iftkit.models.resolve import resolve_model
 from iftkit.training import card as cards
 from iftkit.training.dataset import load_split
+from iftkit.training.resume import checkpoint_step, last_complete_checkpoint
+from iftkit.training.setup import cuda_available
 
 CHECKPOINTS = "checkpoints"
 STATE_NAME = "train_state.json"
@@ -68,8 +73,6 @@ def train_adapter(
     """Train (or resume, or skip if complete) the adapter the recipe describes; return its card."""
     from accelerate import PartialState
 
-    from iftkit.training.setup import cuda_available
-
     state = PartialState(cpu=not cuda_available())
     is_main = state.is_main_process
     say = say if is_main else (lambda *a, **k: None)
@@ -91,10 +94,7 @@ def train_adapter(
 
 
 def _train(recipe: Recipe, out: Path, mix: Path, model_path: str, state, say) -> dict:
-    from iftkit import tracking
-    from iftkit.models.load import load_tokenizer
     from iftkit.training.callbacks import KeepStepsCallback, progress_callbacks
-    from iftkit.training.resume import checkpoint_step, last_complete_checkpoint
     from iftkit.training.trainer import make_trainer
 
     is_main = state.is_main_process
@@ -205,8 +205,6 @@ def artifact_metadata(card: dict) -> dict:
 def build_card(
     recipe, out, mix, manifest, model_path, trainer, train_loss, val_loss, elapsed, tokens_seen, run
 ) -> dict:
-    from iftkit import tracking
-    from iftkit.models.chat_format import format_name
     from iftkit.training.callbacks import kept_steps
 
     method = {"none": "lora", "4bit": "qlora-4bit", "8bit": "lora-8bit"}[recipe.model.quantization.mode]

@@ -11,7 +11,10 @@ import torch
 from trl import SFTTrainer
 from trl.trainer.utils import add_fused_lm_head
 
+from iftkit.training import label_head
 from iftkit.training.dataset import tokenize_records
+from iftkit.training.setup import load_base_for_training, peft_config, sft_config
+from iftkit.training.speed import apply_speed_levers
 
 
 class IftkitSFTTrainer(SFTTrainer):
@@ -27,8 +30,6 @@ class IftkitSFTTrainer(SFTTrainer):
             # re-patch: the outer wrapper handles fused calls itself, computing log-probs only
             add_fused_lm_head(base, outputs=("log_probs",))
             if speed is not None and speed.lm_head_labelled_only:
-                from iftkit.training import label_head
-
                 # on Triton devices (CUDA) TRL's fused head already scores only labelled rows: keep it
                 if label_head.trl_head_compacts(self.args.device):
                     self.speed_levers["lm_head_labelled_only"] = "trl"
@@ -36,8 +37,6 @@ class IftkitSFTTrainer(SFTTrainer):
                     self.speed_levers["lm_head_labelled_only"] = label_head.add_label_lm_head(base)
         # training.* speed levers (iftkit/training/speed.py), applied once PEFT has wrapped the model
         if speed is not None:
-            from iftkit.training.speed import apply_speed_levers
-
             self.speed_levers.update(apply_speed_levers(self.model, speed, bool(self.args.bf16)))
 
     def _prepare_dataset(self, dataset, processing_class, args, packing, formatting_func, dataset_name):
@@ -106,8 +105,6 @@ def make_trainer(
     recipe, model_path: str, tokenizer, train_ds, val_ds, checkpoint_dir, report_to=(), callbacks=(), run_name=None
 ):
     """The SFTTrainer `train/sft.py` runs, built from a recipe (tests and the benchmark use it too)."""
-    from iftkit.training.setup import load_base_for_training, peft_config, sft_config
-
     args = sft_config(recipe, checkpoint_dir, list(report_to), has_eval=val_ds is not None, run_name=run_name)
     return IftkitSFTTrainer(
         model=load_base_for_training(recipe, model_path),

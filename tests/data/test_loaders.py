@@ -4,7 +4,7 @@ import json
 import pytest
 
 from iftkit.core.errors import IftkitError
-from iftkit.data.loaders import detect_schema, load_file
+from iftkit.data.loaders import load_file
 
 ALPACA = [
     {"instruction": "Classify the review.", "input": "Great phone.", "output": "positive"},
@@ -157,12 +157,6 @@ def test_empty_inputs_and_missing_columns(tmp_path):
         load_file(tmp_path / "nope.jsonl")
     with pytest.raises(IftkitError, match="unsupported file type"):
         load_file(jsonl(tmp_path / "x.txt", ALPACA))
-
-
-def test_detect_schema():
-    assert detect_schema(ALPACA[0]) == "alpaca" and detect_schema(MESSAGES[0]) == "messages"
-    assert detect_schema(SHAREGPT[0]) == "sharegpt" and detect_schema(PROMPT_COMPLETION[0]) == "prompt_completion"
-    assert detect_schema({"x": 1}) is None and detect_schema([1]) is None
 
 
 def test_hub_dataset_offline_is_a_clear_error(monkeypatch):

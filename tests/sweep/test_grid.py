@@ -46,3 +46,20 @@ def test_bad_grid_value_names_the_cell(tmp_path):
 def test_grid_key_must_be_dotted(tmp_path):
     with pytest.raises(IftkitError, match="must be a dotted recipe key"):
         recipe(tmp_path, "sweep:\n  grid: {ratio: [0.5]}\n")
+
+
+def test_grid_values_reach_the_cell_as_values_and_its_cli_overrides_parse_back_to_them(tmp_path):
+    """A grid value is merged as the value it is (a quoted "1.0" stays text), and the dotted overrides handed
+    to a launched training or an emitted job rebuild exactly the cell's recipe."""
+    from iftkit.config import parse_overrides
+    from iftkit.config.loader import merge, validate
+
+    base = recipe(tmp_path, 'name: g\nsweep:\n  grid: {model.revision: ["1.0", main, "null"], '
+                            "training.learning_rate: [1e-5, 0.001]}\n  seeds: [3]\n")
+    cells = expand(base)
+    assert [c.recipe.model.revision for c in cells[::2]] == ["1.0", "main", "null"]
+    assert cells[0].recipe.training.learning_rate == 1e-5 and cells[0].recipe.mix.seed == 3
+    for c in cells:
+        rebuilt = validate(merge(base.model_dump(mode="json"), parse_overrides(c.overrides)))
+        assert rebuilt == c.recipe, c.overrides
+    assert cells[2].overrides[:2] == ["--model.revision", "main"]

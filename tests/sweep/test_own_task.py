@@ -1,14 +1,18 @@
 """`iftkit sweep --target-file FILE`: a ratio sweep on the user's own file, end to end on the tiny model."""
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
 
 from iftkit.core.errors import IftkitError
-from iftkit.sweep.own_task import parse_pairs, write_own_task_recipe
+from iftkit.data.loaders import load_file
+from iftkit.sweep.own_task import OwnTask, parse_pairs, prepare
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,12 +50,16 @@ sweep: {{grid: {{mix.target_ratio: [0.0, 1.0]}}, seeds: [0], out_dir: {tmp_path 
     return path
 
 
+def own(path, name=None, columns=None, labels=None, template=None, base=None, overrides=()):
+    return prepare(OwnTask.from_flags(str(path), name, columns, labels, template), base, overrides)
+
+
 def test_packaged_quickstart_sweep_equals_the_recipes_it_is_made_from():
-    from iftkit.config.loader import _read_with_includes
+    from iftkit.config.loader import read_recipe_data
     from iftkit.sweep.own_task import packaged_quickstart_sweep
 
-    assert _read_with_includes(packaged_quickstart_sweep(), ()) == _read_with_includes(
-        ROOT / "recipes" / "sweeps" / "quickstart.yaml", ()
+    assert read_recipe_data(packaged_quickstart_sweep()) == read_recipe_data(
+        ROOT / "recipes" / "sweeps" / "quickstart.yaml"
     )
 
 
@@ -76,23 +84,23 @@ def _digest_of(text, replacement):
 def test_recipe_is_written_once_sized_to_the_file_and_an_edited_one_is_not_overwritten(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     f = routing_file(tmp_path)
-    path = write_own_task_recipe(str(f), None, None, None, None, None).path
+    path = own(f).path
     assert path == Path("runs/my_tickets-sweep/recipe.yaml")
     text = path.read_text()
     assert text.startswith("# Run: iftkit sweep --config runs/my_tickets-sweep/recipe.yaml")
     # 150 rows: 30 held out, 120 left; ratio 1.0 needs total + 24 validation rows
     assert "total_size: 96" in text
-    assert write_own_task_recipe(str(f), None, None, None, None, None).path == path  # same command: same recipe
+    assert own(f).path == path  # same command: same recipe
     # an unedited recipe from an older iftkit is rewritten; an edited one is left alone
     path.write_text(
         text.replace("total_size: 96", "total_size: 90").replace(
             text.split("settings-sha256: ")[1][:16], _digest_of(text, "total_size: 90")
         )
     )
-    assert write_own_task_recipe(str(f), None, None, None, None, None).path == path and path.read_text() == text
+    assert own(f).path == path and path.read_text() == text
     path.write_text(text.replace("total_size: 96", "total_size: 50"))
     with pytest.raises(IftkitError, match="was edited"):
-        write_own_task_recipe(str(f), None, None, None, None, None)
+        own(f)
 
 
 def test_a_file_too_small_for_a_ratio_sweep_gets_a_count_sweep(tmp_path, monkeypatch):
@@ -101,7 +109,7 @@ def test_a_file_too_small_for_a_ratio_sweep_gets_a_count_sweep(tmp_path, monkeyp
     from iftkit.sweep.grid import expand
 
     monkeypatch.chdir(tmp_path)
-    written = write_own_task_recipe(str(routing_file(tmp_path, n=50)), "small", None, None, None, None)
+    written = own(routing_file(tmp_path, n=50), "small")
     # 50 rows: 30 held out leave 20; n + its validation share (24 x n / (n + 128), rounded) must fit in 20
     assert "My Tickets.jsonl: 50 unique rows: too few for a ratio sweep (it needs 64 training + validation rows " \
         "after its 30-row test set), so this is a count sweep instead" in written.note
@@ -113,10 +121,10 @@ def test_a_file_too_small_for_a_ratio_sweep_gets_a_count_sweep(tmp_path, monkeyp
     biggest = plan(cells[-1].recipe)  # the largest n builds: its rows and validation share fit the file
     assert biggest["info"]["target_rows"] == 17 and biggest["info"]["general_rows"] == 128
     # 24 rows leave too few beside a 30-row test set: the test set shrinks (its CI width is printed)
-    small = write_own_task_recipe(str(routing_file(tmp_path, n=24)), "tiny", None, None, None, None)
+    small = own(routing_file(tmp_path, n=24), "tiny")
     assert "12 rows are the test set (a score's 95 % CI is up to about ±0.28)" in small.note
     with pytest.raises(IftkitError, match="too few for any sweep"):
-        write_own_task_recipe(str(routing_file(tmp_path, n=12)), "tinier", None, None, None, None)
+        own(routing_file(tmp_path, n=12), "tinier")
 
 
 def test_a_glue_style_tsv_needs_only_flags(tmp_path, monkeypatch):
@@ -125,9 +133,7 @@ def test_a_glue_style_tsv_needs_only_flags(tmp_path, monkeypatch):
     f.write_text(
         "sentence\tlabel\n" + "".join(f"film {i} was {'great' if i % 2 else 'dull'}\t{i % 2}\n" for i in range(200))
     )
-    path = write_own_task_recipe(
-        str(f), None, "completion=label", "0=negative,1=positive", "Positive or negative? {sentence}", None
-    ).path
+    path = own(f, None, "completion=label", "0=negative,1=positive", "Positive or negative? {sentence}").path
     from iftkit.config import load_recipe
     from iftkit.data.mix import plan
 
@@ -137,6 +143,77 @@ def test_a_glue_style_tsv_needs_only_flags(tmp_path, monkeypatch):
     assert {r.completion for r in p["train"]} == {"negative", "positive"}
     assert p["train"][0].prompt[0]["content"].startswith("Positive or negative? film ")
     assert "sentiment" in p["info"]["excluded_general_tasks"]
+
+
+def test_the_recipe_in_memory_is_the_written_one_with_the_overrides(tmp_path, monkeypatch):
+    from iftkit.config import load_recipe
+
+    monkeypatch.chdir(tmp_path)
+    overrides = ["--training.max_steps", "3", "--mix.target_ratio=0.25"]
+    prepared = own(routing_file(tmp_path), overrides=overrides)
+    assert prepared.recipe == load_recipe(prepared.path, overrides)
+    assert prepared.recipe.training.max_steps == 3 and prepared.recipe.data.target_task == "my_tickets"
+
+
+def test_the_users_file_is_read_once_to_size_the_sweep_and_build_its_mixes(tmp_path, monkeypatch):
+    from iftkit.data import pools
+    from iftkit.data.mix import plan
+    from iftkit.sweep.grid import expand
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(pools, "_loaded", {})
+    reads = []
+    monkeypatch.setattr(pools, "load_file", lambda path, **kw: reads.append(path) or load_file(path, **kw))
+    f = routing_file(tmp_path)
+    prepared = own(f)
+    for cell in expand(prepared.recipe)[:2]:
+        assert plan(cell.recipe)["info"]["user_files"][str(f)]["rows"] == 150
+    assert reads == [str(f)]
+    f.write_text(f.read_text().replace("Ticket 0:", "Ticket zero:"))  # a changed file is read again
+    plan(prepared.recipe)
+    assert reads == [str(f), str(f)]
+
+
+def _run(cmd, cwd, env):
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return proc.stdout
+
+
+def test_the_written_recipe_runs_from_another_folder_and_another_install(tmp_path):
+    """Written with one install of iftkit, that install removed, then run from another folder by another venv
+    with iftkit installed elsewhere: the recipe names the packaged defaults, not a path into the first install."""
+    ignore = shutil.ignore_patterns("__pycache__")
+    first = tmp_path / "first-install"
+    shutil.copytree(ROOT / "iftkit", first / "iftkit", ignore=ignore)
+    work = tmp_path / "work"
+    work.mkdir()
+    data = routing_file(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"HF_HUB_OFFLINE": "1"}
+    write = ("import sys; from iftkit.sweep.own_task import OwnTask, prepare; "
+             "print(prepare(OwnTask.from_flags(sys.argv[1])).path)")
+    recipe = work / _run([sys.executable, "-c", write, str(data)], work, env | {"PYTHONPATH": str(first)}).strip()
+    text = recipe.read_text()
+    assert "include: pkg://iftkit.defaults/quickstart_sweep.yaml" in text and str(first) not in text
+    shutil.rmtree(first)
+
+    venv, second = tmp_path / "other-venv", tmp_path / "second-install"
+    shutil.copytree(ROOT / "iftkit", second / "iftkit", ignore=ignore)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    # the new venv finds iftkit in the second install, and its dependencies where this interpreter has them
+    (Path(site) / "deps.pth").write_text(f"{second}\n{sysconfig.get_paths()['purelib']}\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert _run([python, "-c", "import iftkit; print(iftkit.__file__)"], elsewhere, env).strip() == str(
+        second / "iftkit" / "__init__.py"
+    )
+    out = _run([python, "-m", "iftkit", "data", "build", "--config", str(recipe), "--out", "mix"], elsewhere, env)
+    assert "target task my_tickets: label task" in out and (elsewhere / "mix" / "train.jsonl").is_file()
+    status = _run([python, "-m", "iftkit", "sweep", "status", "--config", str(recipe)], elsewhere, env)
+    assert "ratio=0.1-seed=1  pending" in status and "0 of 8 cells done" in status
 
 
 @pytest.mark.slow

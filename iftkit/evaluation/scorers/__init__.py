@@ -9,6 +9,7 @@ from iftkit.evaluation.scorers.base import MEAN, Output, SampleRecord, Scorer, S
 from iftkit.evaluation.scorers.registry import (
     EXACT_FORMAT,
     ITEMS,
+    PAIRWISE_JUDGE,
     REFERENCE_BASED,
     STRICT_ANSWER,
     TASK_ANSWER,
@@ -63,6 +64,7 @@ __all__ = [
     "EXACT_FORMAT",
     "ITEMS",
     "MEAN",
+    "PAIRWISE_JUDGE",
     "REFERENCE_BASED",
     "STRICT_ANSWER",
     "TASK_ANSWER",

@@ -9,6 +9,7 @@ pooled over prompts), strict and loose. Output is only ever parsed, never execut
 """
 
 from iftkit.core.errors import IftkitError
+from iftkit.evaluation.harness.env import harness_version, ifeval_functions, sentence_splitter
 from iftkit.evaluation.scorers.base import Output, Scorer, ScoreResult
 from iftkit.evaluation.scorers.registry import ScorerInfo
 
@@ -31,8 +32,6 @@ class IFEval(Scorer):
     name = "ifeval"
 
     def __init__(self):
-        from iftkit.evaluation.harness.env import ifeval_functions
-
         self._input, self._strict, self._loose, registry = ifeval_functions()
         self._known = registry.INSTRUCTION_DICT
         self._outputs = {PROMPT_STRICT: Output(PROMPT_STRICT), PROMPT_LOOSE: Output(PROMPT_LOOSE),
@@ -43,8 +42,6 @@ class IFEval(Scorer):
         return dict(self._outputs)
 
     def identity(self) -> str:
-        from iftkit.evaluation.harness.env import harness_version, sentence_splitter
-
         return f"ifeval:lm-eval {harness_version()}:{sentence_splitter()}"
 
     def check(self, prompt: str, response: str, ids: list, kwargs: list) -> dict:

@@ -11,9 +11,9 @@ reference verdict fails judge_reference and judge_ratio, never silently.
 """
 
 from iftkit.core.fingerprint import json_hash
-from iftkit.evaluation.judge.prompts import JudgePrompt
+from iftkit.evaluation.judge.prompts import JudgePrompt, load_judge_prompt
 from iftkit.evaluation.scorers.base import Output, Scorer, ScoreResult
-from iftkit.evaluation.scorers.registry import REFERENCE_BASED, ScorerInfo
+from iftkit.evaluation.scorers.registry import PAIRWISE_JUDGE, REFERENCE_BASED, ScorerInfo
 
 
 class _JudgeRatio(Output):
@@ -113,8 +113,6 @@ def _details(client, verdicts: dict) -> dict:
 
 def _prompt(kind: str, key: str):
     def load(recipe):
-        from iftkit.evaluation.judge.prompts import load_judge_prompt
-
         return load_judge_prompt(kind, getattr(recipe.eval.judge, key))
 
     return load
@@ -126,5 +124,5 @@ SCORERS = (
                options={"prompt": _prompt("reference", "prompt_file")}, roles={REFERENCE_BASED: 0}),
     ScorerInfo("judge_pairwise", PairwiseJudge, "LLM judge preference of the candidate over the reference, both orders",
                needs_judge=True, options={"prompt": _prompt("pairwise", "pairwise_prompt_file")},
-               requested_by=lambda recipe: recipe.eval.judge.pairwise),
+               requested_by=lambda recipe: recipe.eval.judge.pairwise, roles={PAIRWISE_JUDGE: 0}),
 )

@@ -22,6 +22,7 @@ EXACT_FORMAT = "exact_format"  # the answer has the task's exact expected format
 TASK_CHECKER = "task_checker"  # reads the task's own checker: no values on tasks that have none
 ITEMS = "items"  # figures over answers that are lists of items (the report's items table)
 REFERENCE_BASED = "reference_based"  # compares with the reference answer: the report's fallback primary scorer
+PAIRWISE_JUDGE = "pairwise_judge"  # judges two answers to one prompt: what the judge trust gate measures
 
 
 @dataclass(frozen=True)
