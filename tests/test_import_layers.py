@@ -102,3 +102,73 @@ def test_the_walk_sees_function_level_imports(tmp_path):
     src = tmp_path / "m.py"
     src.write_text("def f():\n    from iftkit.sweep import cells\n")
     assert _imports(src, {"iftkit.sweep", "iftkit.sweep.cells"}) == {"iftkit.sweep.cells"}
+
+
+# third-party packages whose import costs start-up time (tens of ms to seconds): a reason to defer
+HEAVY = {
+    "torch", "transformers", "trl", "peft", "accelerate", "datasets", "wandb", "matplotlib", "pandas", "lm_eval",
+    "sentence_transformers", "bitsandbytes", "vllm", "scipy", "sklearn", "evaluate", "nltk", "sacrebleu",
+    "rouge_score", "pyarrow", "numpy", "httpx", "requests", "safetensors", "huggingface_hub", "tokenizers", "gguf",
+}
+
+
+def _top_level(path: Path, modules: set) -> tuple[set, set]:
+    """(iftkit modules, heavy third-party packages) imported when `path` is imported, not counting imports
+    inside functions."""
+    own, heavy = set(), set()
+    for stmt in ast.parse(path.read_text()).body:
+        for node in ast.walk(stmt) if isinstance(stmt, (ast.If, ast.Try)) else [stmt]:
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                if node.module.split(".")[0] == "iftkit":
+                    own |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                            for a in node.names}
+                else:
+                    heavy.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Import):
+                for a in node.names:
+                    (own if a.name.split(".")[0] == "iftkit" else heavy).add(
+                        a.name if a.name.split(".")[0] == "iftkit" else a.name.split(".")[0])
+    return {m for m in own if m in modules}, heavy & HEAVY
+
+
+def _heavy_closure(files: dict) -> dict:
+    """module -> the heavy packages importing it loads (its parents' and its imports', transitively)."""
+    direct = {m: _top_level(p, set(files)) for m, p in files.items()}
+    memo: dict = {}
+
+    def heavy(m, seen=()):
+        if m in memo or m in seen:
+            return memo.get(m, set())
+        own, out = direct[m]
+        parts = m.split(".")
+        parents = {".".join(parts[:i]) for i in range(1, len(parts))} & set(files)
+        out = set(out)
+        for dep in own | parents:
+            out |= heavy(dep, seen + (m,))
+        memo[m] = out
+        return out
+
+    return {m: heavy(m) for m in files}
+
+
+def test_function_level_imports_of_iftkit_only_defer_heavy_packages():
+    files = {_module_name(p): p for p in ROOT.rglob("*.py")}
+    heavy = _heavy_closure(files)
+    needless = []
+    for module, path in files.items():
+        if _unit(module) in ("commands", "testing"):  # a command imports what it runs when it runs
+            continue
+        for fn in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "iftkit":
+                    targets = _imports_of(node, set(files))
+                    if not any(heavy[t] - heavy[module] for t in targets):
+                        needless.append(f"{module}:{node.lineno} from {node.module} import ...")
+    assert not needless, ("function-level imports that defer nothing heavy (move them to the top):\n"
+                          + "\n".join(sorted(needless)))
+
+
+def _imports_of(node: ast.ImportFrom, modules: set) -> set:
+    return {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module for a in node.names}

@@ -15,9 +15,11 @@ from iftkit.core.errors import IftkitError
 from iftkit.core.fingerprint import json_hash
 from iftkit.core.paths import cache_dir
 from iftkit.core.store import JsonStore
+from iftkit.evaluation.answer_length import in_domain_limit, truncation_line
 from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.degenerate import degenerate_warnings
 from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest, read_adapter_card
+from iftkit.evaluation.harness.benchmarks import run_benchmarks
 from iftkit.evaluation.judge.client import JudgeClient
 from iftkit.evaluation.records import SampleRecord
 from iftkit.evaluation.results import SampleLog, aggregate_rows, empty_scorer_warning, empty_scorers, write_results
@@ -28,6 +30,8 @@ from iftkit.models.chat.cache import CachedChat
 from iftkit.models.chat.factory import LOCAL, check_backends, judge_backend
 from iftkit.models.chat.types import GenConfig
 from iftkit.models.resolve import resolve_model
+from iftkit.tracking import resume_run
+from iftkit.training.setup import use_bf16
 
 
 @dataclass
@@ -161,8 +165,6 @@ def run_eval(
 
 def answer_limits(recipe: Recipe, suites: dict, base_path: str) -> dict:
     """suite -> AnswerLimit: the in-domain suite's, sized to its gold answers (answer_length.py)."""
-    from iftkit.evaluation.answer_length import in_domain_limit
-
     if "in_domain" not in suites:
         return {}
     return {"in_domain": in_domain_limit(recipe.eval, suites["in_domain"], base_path,
@@ -176,8 +178,6 @@ def _generate_and_score(
     log = SampleLog(out_dir)
     bench_rows = []
     if bench_store is not None:  # first, so a missing harness or task stops the run before any generation
-        from iftkit.evaluation.harness.benchmarks import run_benchmarks
-
         bench_rows = run_benchmarks(recipe, muts, bench_store, counters.benchmarks, log)
 
     records = []
@@ -257,15 +257,11 @@ def generation_dtype(recipe) -> str:
     dtype = recipe.eval.dtype
     if dtype != "training":
         return dtype
-    from iftkit.training.setup import use_bf16
-
     return "bfloat16" if use_bf16(recipe) and recipe.model.quantization.mode == "none" else "model"
 
 
 def truncation_lines(records) -> list[str]:
     """One line per (model, suite) whose answers the length limit cut (a warning above 2 %)."""
-    from iftkit.evaluation.answer_length import truncation_line
-
     groups: dict = {}
     for r in records:
         if r.truncated is not None:
@@ -325,8 +321,6 @@ def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress, 
 
 def _log_to_wandb(muts, rows) -> None:
     """Log each adapter's results into its own training run (id from the adapter card)."""
-    from iftkit.tracking import resume_run
-
     for mut in muts:
         wb = (mut.card or {}).get("wandb")
         if not wb:

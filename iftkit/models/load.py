@@ -3,6 +3,7 @@
 from typing import Optional
 
 from iftkit.config.schema import ModelConfig
+from iftkit.models.chat_format import prepare_tokenizer
 from iftkit.models.resolve import resolve_model
 
 _DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
@@ -34,8 +35,6 @@ def quantization_config(cfg: ModelConfig):
 def load_tokenizer(path: str, revision: Optional[str] = None, trust_remote_code: bool = False):
     """The tokenizer, its chat template made to write exactly what the model sees (models/chat_format.py)."""
     from transformers import AutoTokenizer
-
-    from iftkit.models.chat_format import prepare_tokenizer
 
     tok = AutoTokenizer.from_pretrained(path, revision=revision, trust_remote_code=trust_remote_code)
     if tok.pad_token is None:
