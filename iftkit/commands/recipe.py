@@ -14,10 +14,12 @@ def add_arguments(p):
 
 
 def run(args) -> int:
+    from iftkit.models.chat.factory import check_backends
     from iftkit.models.resolve import check_local_model
 
     recipe = load_recipe(args.config, args.overrides)
     check_local_model(recipe.model.id)
+    check_backends(recipe)  # backend names live in the backend registry, above the recipe schema
     print(f"# {args.config} — valid (hash {recipe_hash(recipe)})")
     print(yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False), end="")
     return 0

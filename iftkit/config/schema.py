@@ -1,7 +1,7 @@
 """The typed shape of a recipe: one pydantic model per section, unknown keys refused.
 
 Every field has a default so a recipe only states what differs; ranges live here so a bad
-value is refused before any model loads. Later stages add fields to their own section.
+value is refused before any model loads.
 """
 
 from functools import lru_cache
@@ -390,7 +390,7 @@ class EvalConfig(Section):
     # generation + judge caches (None = <iftkit cache>/eval)
     cache_dir: Optional[str] = None
     bootstrap_samples: int = Field(1000, ge=0)
-    # --- standard benchmarks (issue 15): lm-evaluation-harness tasks on the base model and each
+    # --- standard benchmarks: lm-evaluation-harness tasks on the base model and each
     # adapter, cached; rows in suite lm_eval/<task>, scorer = the harness's metric name ---
     lm_eval: Optional[LmEvalConfig] = None
 
@@ -422,7 +422,7 @@ class SweepConfig(Section):
     keep_general: float = Field(0.95, gt=0.0, le=1.0)
     # scorer whose means drive the chart's axes and the recommendation
     primary_scorer: str = "task_tolerant"
-    # --- the general axis (issue 15): which general ability the chart's x axis and S1's
+    # --- the general axis: which general ability the chart's x axis and S1's
     # keep_general rule read. held_out = suites no training row touched (the instruction set,
     # lm-eval tasks); trained = the catalog families' test rows (suite general), which the mix trains
     general_kind: Literal["held_out", "trained"] = "held_out"

@@ -3,6 +3,8 @@
 
 import importlib.machinery
 import json
+import os
+import subprocess
 import sys
 import types
 
@@ -12,6 +14,7 @@ from iftkit.config.loader import validate
 from iftkit.config.schema import ModelConfig, SynthConfig
 from iftkit.core.errors import IftkitError
 from iftkit.core.fingerprint import adapter_fingerprint, model_fingerprint
+from iftkit.core.paths import project_root
 from iftkit.models.chat.backend import ChatBackend, LocalModel
 from iftkit.models.chat.factory import check_backends, eval_backend, harness_engine, judge_backend, teacher_backend
 from iftkit.models.chat.http import OpenAIChat
@@ -129,3 +132,11 @@ def test_a_backend_that_gives_no_probabilities_says_so():
             pass
 
         Nothing()
+
+
+def test_recipe_check_refuses_a_wrong_backend_name_in_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "iftkit", "recipe", "check", "--config",
+                           str(project_root() / "recipes" / "quickstart.yaml"), "--eval.judge.backend", "openia"],
+                          capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "eval.judge.backend" in proc.stderr and "openia" in proc.stderr
