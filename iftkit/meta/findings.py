@@ -36,27 +36,24 @@ def verdicts(rep) -> dict:
     return {"CIT": cit, "CAT": cat, "TFA": tfa}
 
 
+# what each requirement's verdict means for a user, in the order they are told
+_MEANING = {
+    "CIT": {"meets": "ranks answers within a task like the reference does",
+            "partly": "ranks answers within a task only loosely like the reference",
+            "fails": "does not rank answers within a task like the reference"},
+    "CAT": {"meets": "its values mean the same across tasks, so averaging tasks is fair",
+            "partly": "its values mean different things on different tasks: do not average it across tasks",
+            "fails": "its values mean different things on different tasks: do not average it across tasks"},
+    "TFA": {"meets": "a correct answer in another format still beats a wrong one",
+            "partly": "it is swayed by answer format (correct-but-reformatted answers often lose to wrong ones)",
+            "fails": "it rewards format over correctness: do not use it to compare models that answer in "
+                     "different styles"},
+}
+
+
 def sentence(rep) -> str:
     v = verdicts(rep)
-    parts = []
-    if v["CIT"] == "meets":
-        parts.append("ranks answers within a task like the reference does")
-    elif v["CIT"] == "partly":
-        parts.append("ranks answers within a task only loosely like the reference")
-    elif v["CIT"] == "fails":
-        parts.append("does not rank answers within a task like the reference")
-    if v["CAT"] == "meets":
-        parts.append("its values mean the same across tasks, so averaging tasks is fair")
-    elif v["CAT"] in ("partly", "fails"):
-        parts.append("its values mean different things on different tasks: do not average it across tasks")
-    if v["TFA"] == "meets":
-        parts.append("a correct answer in another format still beats a wrong one")
-    elif v["TFA"] == "partly":
-        parts.append("it is swayed by answer format (correct-but-reformatted answers often lose to wrong ones)")
-    elif v["TFA"] == "fails":
-        parts.append(
-            "it rewards format over correctness: do not use it to compare models that answer in different styles"
-        )
+    parts = [_MEANING[req][v[req]] for req in ("CIT", "CAT", "TFA") if v[req] is not None]
     if not parts:
         return f"{rep.scorer}: not enough data to judge."
     measured = [x for x in v.values() if x is not None]
