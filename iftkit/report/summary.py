@@ -452,7 +452,7 @@ def recommend(pts: list[Point], keep_general: float) -> list[Recommendation]:
                 "S1",
                 None,
                 f"no point keeps {keeps} the base general score with "
-                "95 % confidence; use the base model, a smaller ratio, or more test prompts",
+                f"95 % confidence{_holm_over(len(tested))}; use the base model, a smaller ratio, or more test prompts",
                 "n/a",
                 notes=notes,
             )
@@ -489,6 +489,10 @@ def refuse_unseeing(recs: list[Recommendation], pts: list[Point], scorer: str) -
     return out
 
 
+def _holm_over(tests: int) -> str:
+    return f" (Holm-corrected over the {tests} points tested)" if tests > 1 else ""
+
+
 def _undetermined(cells: list[Point], pick: Optional[Point], tests: int) -> list[str]:
     """S1's undetermined points that would beat the pick in-domain, and what would decide each."""
     notes = []
@@ -508,8 +512,11 @@ def _undetermined(cells: list[Point], pick: Optional[Point], tests: int) -> list
             decide = (f"about {need} held-out general prompts (now {m.n}) would decide it "
                       "(80 % power at its current estimate)")
         what = "would beat the pick in-domain" if pick is not None else "scores"
+        # the interval printed is the point's own; the verdict is Holm-corrected over every point tested,
+        # so an interval clear of 0 can still be undetermined: say so rather than look contradictory
+        holm_note = f" before Holm's correction over {tests} points" if tests > 1 else ""
         notes.append(f"{p.tag} {what} ({p.in_domain:.3f}) but is undetermined on the general floor: margin "
-                     f"{m.value:+.3f}, 95 % CI [{m.ci_low:+.3f}, {m.ci_high:+.3f}]; {decide}")
+                     f"{m.value:+.3f}, 95 % CI [{m.ci_low:+.3f}, {m.ci_high:+.3f}]{holm_note}; {decide}")
     return notes
 
 

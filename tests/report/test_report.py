@@ -212,6 +212,8 @@ def test_s1_needs_the_general_score_above_the_floor_with_confidence():
     # the undetermined point would beat the pick: named, with the test size that would decide it
     (note,) = recs["S1"].notes
     assert note.startswith("0.5 would beat the pick in-domain") and "held-out general prompts (now 60)" in note
+    # its interval is its own; the verdict is family-wise over both points tested, and the note says so
+    assert "95 % CI [" in note and "before Holm's correction over 2 points" in note
 
 
 def test_all_points_below_the_floor_give_no_s1_recommendation():
