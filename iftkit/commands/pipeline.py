@@ -11,6 +11,7 @@ ACCEPTS_OVERRIDES = True
 def add_arguments(p):
     p.add_argument("--config", required=True, help="recipe YAML (one ratio, one seed)")
     p.add_argument("--out", required=True, help="folder for the mix, adapter, eval and report")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
 
 
 def run(args) -> int:
@@ -20,6 +21,6 @@ def run(args) -> int:
     from iftkit.sweep.pipeline import run_one_cell
 
     files = run_one_cell(load_recipe(args.config, args.overrides), Path(args.out),
-                         say=lambda msg: print(f"[iftkit] {msg}", flush=True))
+                         say=lambda msg: print(f"[iftkit] {msg}", flush=True), progress=args.progress)
     print(f"report: {files.html}")
     return 0

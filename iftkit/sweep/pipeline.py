@@ -20,7 +20,7 @@ from iftkit.sweep.cells import BASE, point_rows, point_samples
 from iftkit.training.train_adapter import train_adapter
 
 
-def run_one_cell(recipe: Recipe, out: Path, say: Callable = print) -> ReportFiles:
+def run_one_cell(recipe: Recipe, out: Path, say: Callable = print, progress: bool = True) -> ReportFiles:
     out.mkdir(parents=True, exist_ok=True)
 
     # 1. data and 2. mix: the target task's rows (synthetic or the user's file) mixed into general
@@ -36,7 +36,7 @@ def run_one_cell(recipe: Recipe, out: Path, say: Callable = print) -> ReportFile
     # 4. eval: the base model and the adapter answer the mix's held-out prompts, in-domain and general;
     # 5. score: every scorer of eval.scorers scores every answer (cached: a rerun generates nothing)
     evaluated = out / "eval"
-    result = run_eval(recipe, [str(adapter)], evaluated, include_base=True, progress=False, say=say)
+    result = run_eval(recipe, [str(adapter)], evaluated, include_base=True, progress=progress, say=say)
     say(result.counters.summary_line())
 
     # 6. report: the adapter against the base model on both axes, with paired statistics per prompt

@@ -21,7 +21,7 @@ def test_one_cell_pipeline_matches_the_sweeps_cell(tmp_path, tiny_model_dir):
 
     out = tmp_path / "one-cell"
     cmd = [sys.executable, "-m", "iftkit", "pipeline", "--config", str(recipe), "--out", str(out),
-           "--mix.target_ratio", "0.5", "--training.seed", "0", "--mix.seed", "0"]
+           "--no-progress", "--mix.target_ratio", "0.5", "--training.seed", "0", "--mix.seed", "0"]
     proc = subprocess.run(cmd, env=env(tmp_path), capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f"report: {out / 'report'}" in proc.stdout
