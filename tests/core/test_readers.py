@@ -1,7 +1,4 @@
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +14,7 @@ from iftkit.core.readers import (
     table_records,
     text_lines,
 )
+from iftkit.testing.cli_runs import assert_one_line_error, run_iftkit
 
 ROOT = Path(__file__).resolve().parents[2]
 BOM = b"\xef\xbb\xbf"
@@ -119,13 +117,5 @@ def test_reading_a_binary_file_from_the_cli_is_one_line_without_traceback(tmp_pa
     """The same read through a real process: exit 2, one stderr line, no Python traceback."""
     p = tmp_path / "data.jsonl"
     p.write_bytes(BINARY)
-    proc = subprocess.run(
-        [sys.executable, "-m", "iftkit", "data", "show", str(p)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines() == [
-        f"iftkit: error: {p}: not a text file (binary content); expected UTF-8 text"
-    ]
+    proc = run_iftkit("data", "show", str(p), pythonpath=ROOT)
+    assert_one_line_error(proc, f"iftkit: error: {p}: not a text file (binary content); expected UTF-8 text")

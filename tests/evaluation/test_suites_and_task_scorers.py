@@ -7,6 +7,7 @@ from iftkit.core.errors import IftkitError
 from iftkit.data.synth import PAPER_CATEGORIES
 from iftkit.evaluation.scorers import SampleRecord, get_scorer
 from iftkit.evaluation.suites import build_suites, load_instruction_set, resolve_mix_dir
+from iftkit.testing.cli_runs import assert_one_line_error, run_iftkit
 
 # the instruction set covers the paper's categories, the same ones the teacher prompts for
 CATEGORIES = set(PAPER_CATEGORIES)
@@ -139,47 +140,35 @@ def test_bad_instruction_set_files_are_one_line_errors(tmp_path):
 
 
 def test_eval_cli_with_a_binary_instruction_set_exits_with_one_line(tiny_model_dir, tmp_path):
-    import os
-    import subprocess
-    import sys
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
     binary = tmp_path / "set.jsonl"
     binary.write_bytes(b"\x00\x01\x02\x03" * 50)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "iftkit",
-            "eval",
-            "--config",
-            str(root / "recipes/quickstart.yaml"),
-            "--out",
-            str(tmp_path / "ev"),
-            "--no-progress",
-            "--model.id",
-            str(tiny_model_dir),
-            "--eval.suites",
-            "[general, held_out]",
-            "--eval.instruction_set",
-            str(binary),
-            "--data.general_tasks",
-            "[topic]",
-            "--data.samples_per_task",
-            "30",
-            "--mix.total_size",
-            "20",
-            "--mix.val_size",
-            "2",
-            "--mix.test_size_per_task",
-            "4",
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(root)},
+    proc = run_iftkit(
+        "eval",
+        "--config",
+        str(root / "recipes/quickstart.yaml"),
+        "--out",
+        str(tmp_path / "ev"),
+        "--no-progress",
+        "--model.id",
+        str(tiny_model_dir),
+        "--eval.suites",
+        "[general, held_out]",
+        "--eval.instruction_set",
+        str(binary),
+        "--data.general_tasks",
+        "[topic]",
+        "--data.samples_per_task",
+        "30",
+        "--mix.total_size",
+        "20",
+        "--mix.val_size",
+        "2",
+        "--mix.test_size_per_task",
+        "4",
+        pythonpath=root,
     )
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines() == [
-        f"iftkit: error: {binary}: not a text file (binary content); expected UTF-8 text"
-    ]
+    assert_one_line_error(proc, f"iftkit: error: {binary}: not a text file (binary content); "
+                                "expected UTF-8 text")

@@ -5,6 +5,7 @@ import pytest
 
 from iftkit.core.errors import IftkitError
 from iftkit.meta.human import HumanPair, HumanScore, load_human, normalise_scores
+from iftkit.testing.cli_runs import assert_one_line_error, run_iftkit
 
 LLMBAR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "llmbar" / "LLMBar_Natural.json"
 
@@ -123,30 +124,16 @@ def test_bom_files_load_and_binary_or_latin1_files_are_one_line_errors(tmp_path)
 
 
 def test_meta_eval_human_with_a_binary_file_exits_with_one_line(tmp_path):
-    import os
-    import subprocess
-    import sys
-
     root = Path(__file__).resolve().parents[2]
     binary = tmp_path / "labels.jsonl"
     binary.write_bytes(b"\x00" * 64)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "iftkit",
-            "meta-eval",
-            "--human",
-            str(binary),
-            "--out",
-            str(tmp_path / "o"),
-            "--no-wandb",
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(root)},
+    proc = run_iftkit(
+        "meta-eval",
+        "--human",
+        str(binary),
+        "--out",
+        str(tmp_path / "o"),
+        "--no-wandb",
+        pythonpath=root,
     )
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines() == [
-        f"iftkit: error: {binary}: not a text file (binary content); expected UTF-8 text"
-    ]
+    assert_one_line_error(proc, f"iftkit: error: {binary}: not a text file (binary content); expected UTF-8 text")
