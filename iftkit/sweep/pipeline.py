@@ -1,6 +1,6 @@
 """One sweep cell, stage by stage: data -> mix -> train -> eval -> score -> report.
 
-    .venv/bin/iftkit pipeline --config recipes/quickstart.yaml --out runs/one-cell
+    .venv/bin/iftkit pipeline --config recipes/sweeps/quickstart.yaml --out runs/one-cell --training.seed 0
 
 runs the recipe as given (its one ratio and seed) through the same library calls the sweep makes for
 every cell of its grid. The sweep (sweep/cells.py) adds only what many cells need around them: state
