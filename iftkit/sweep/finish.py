@@ -20,16 +20,9 @@ def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Call
     results = write_rows(paths, rows)
     x_key = next(iter(recipe.sweep.grid), "mix.target_ratio")
     trust = judge_trust(recipe, {r["scorer"] for r in rows}, log=say)
-    meta = {
-        "checkpoint_cost": checkpoint_cost(paths, cells),
-        "target_task": recipe.data.target_task,
-        "base_model": recipe.model.id,
-        "cells": len(cells),
-        "missing": missing,
-        "target_spec": _target_spec(recipe, paths),
-        # the base model judging its own outputs is never the general axis (summary.fallback_scorers)
-        "self_judge": recipe.eval.judge.backend == "local" and recipe.eval.judge.model == "base",
-    }
+    mix = Path(recipe.eval.mix_dir) if recipe.eval.mix_dir else paths.base_eval_dir(recipe) / "mix"
+    meta = {**report_meta(recipe, mix), "checkpoint_cost": checkpoint_cost(paths, cells), "cells": len(cells),
+            "missing": missing}
     files = write_report(
         rows,
         paths.report,
@@ -102,11 +95,22 @@ def checkpoint_cost(paths: SweepPaths, cells: list[Cell]):
             f"base model {base:.0f} s; as recorded when each step ran, cache hits included)")
 
 
-def _target_spec(recipe: Recipe, paths: SweepPaths):
-    """The user task's spec from the mix the base model was evaluated on (None for catalog targets)."""
+def report_meta(recipe: Recipe, mix: Path) -> dict:
+    """What a report of this recipe states beside its rows, for a sweep or one cell alike; `mix`: the mix
+    the base model was evaluated on."""
+    return {
+        "target_task": recipe.data.target_task,
+        "base_model": recipe.model.id,
+        "target_spec": _target_spec(mix),
+        # the base model judging its own outputs is never the general axis (summary.fallback_scorers)
+        "self_judge": recipe.eval.judge.backend == "local" and recipe.eval.judge.model == "base",
+    }
+
+
+def _target_spec(mix: Path):
+    """The user task's spec from a mix's manifest (None for catalog targets)."""
     import json
 
-    mix = Path(recipe.eval.mix_dir) if recipe.eval.mix_dir else paths.base_eval_dir(recipe) / "mix"
     try:
         d = json.loads((mix / "manifest.json").read_text()).get("target_spec")
     except (OSError, ValueError):

@@ -14,13 +14,17 @@ from typing import Callable
 from iftkit.config.schema import Recipe
 from iftkit.data.mix import build_mix, load_manifest, target_summary
 from iftkit.evaluation.evaluate import run_eval
+from iftkit.meta.judge_trust import judge_trust
 from iftkit.models.adapter_scale import AS_TRAINED
+from iftkit.models.chat.factory import check_backends
 from iftkit.report.render import ReportFiles, write_report
 from iftkit.sweep.cells import BASE, point_rows, point_samples
+from iftkit.sweep.finish import report_meta
 from iftkit.training.train_adapter import train_adapter
 
 
 def run_one_cell(recipe: Recipe, out: Path, say: Callable = print, progress: bool = True) -> ReportFiles:
+    check_backends(recipe)  # a misnamed eval or judge backend fails now, not after training
     out.mkdir(parents=True, exist_ok=True)
 
     # 1. data and 2. mix: the target task's rows (synthetic or the user's file) mixed into general
@@ -41,13 +45,16 @@ def run_one_cell(recipe: Recipe, out: Path, say: Callable = print, progress: boo
 
     # 6. report: the adapter against the base model on both axes, with paired statistics per prompt
     ratio = recipe.mix.target_ratio
-    label = f"ratio={ratio:g}-seed={recipe.training.seed}"
+    label = f"ratio={ratio}-seed={recipe.training.seed}"  # as the sweep labels the cell
     rows = point_rows(evaluated, BASE, True, grid={}, seed=None, adapter_scale=None) + point_rows(
         evaluated, label, False, grid={"mix.target_ratio": ratio}, seed=recipe.training.seed, adapter_scale=AS_TRAINED
     )
     samples = {BASE: point_samples(evaluated, True), label: point_samples(evaluated, False)}
-    meta = {"target_task": recipe.data.target_task, "base_model": recipe.model.id, "cells": 1}
+    # the same report inputs as the sweep's: the user task's spec, the judge's self-judging flag and trust gate
+    evaluated_mix = Path(recipe.eval.mix_dir) if recipe.eval.mix_dir else mix  # as run_eval resolves it
+    trust = judge_trust(recipe, {r["scorer"] for r in rows}, log=say)
     return write_report(rows, out / "report", recipe.name, "mix.target_ratio", recipe.sweep.primary_scorer,
-                        recipe.sweep.keep_general, meta, samples=samples, general_kind=recipe.sweep.general_kind,
-                        general_scorer=recipe.sweep.general_scorer)
+                        recipe.sweep.keep_general, {**report_meta(recipe, evaluated_mix), "cells": 1}, samples=samples,
+                        general_kind=recipe.sweep.general_kind, general_scorer=recipe.sweep.general_scorer,
+                        judge_trust=trust)
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from iftkit.testing.sweep_runs import env, run_sweep, sweep_recipe
+from iftkit.testing.sweep_runs import ROOT, env, run_sweep, sweep_recipe
 
 
 def _scores(rows, cell):
@@ -53,3 +53,14 @@ def test_a_bad_recipe_key_is_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "iftkit", "pipeline", "--config", str(bad), "--out", str(tmp_path)],
                           env=env(tmp_path), capture_output=True, text=True)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr and "nowhere.yaml" in proc.stderr
+
+
+def test_a_misnamed_backend_fails_before_anything_is_built(tmp_path):
+    out = tmp_path / "one-cell"
+    recipe = ROOT / "recipes" / "quickstart.yaml"
+    proc = subprocess.run([sys.executable, "-m", "iftkit", "pipeline", "--config", str(recipe),
+                           "--out", str(out), "--eval.judge.backend", "openia"],
+                          env=env(tmp_path), capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "eval.judge.backend" in proc.stderr and "openia" in proc.stderr
+    assert not out.exists()  # no mix, no adapter: nothing trained on the way to the error
