@@ -13,6 +13,7 @@ import time
 from iftkit.config import load_recipe
 from iftkit.core.errors import IftkitError
 from iftkit.sweep.cells import BASE, SweepPaths, cell_points, point_key, run_sweep, sweep_root
+from iftkit.sweep.changes import changed_points, matched, point_status
 from iftkit.sweep.emit import cell_from_args, job_names, write_emitted
 from iftkit.sweep.grid import expand
 from iftkit.sweep.own_task import OwnTask, prepare
@@ -62,6 +63,12 @@ def add_arguments(p):
     p.add_argument("--launcher", choices=["inprocess", "accelerate"], help="override sweep.launcher")
     p.add_argument("--accelerate-config", help="accelerate config file for --launcher accelerate")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="collect: write the table and report even where that drops finished points (run with other recipe "
+        "values) or rows the table already holds",
+    )
 
 
 def run(args) -> int:
@@ -78,10 +85,10 @@ def run(args) -> int:
         return _emit(args.emit, args.accelerate_config or recipe.sweep.accelerate_config, cells, recipe_path,
                      paths, resources, overrides)
     if action == "collect":
-        finish_sweep(recipe, paths, cells)
+        finish_sweep(recipe, paths, cells, force=args.force)
         return 0
     if action == "status":
-        print_status(paths, cells, recipe_path)
+        print_status(recipe, paths, cells, recipe_path)
         return 0
     chosen = _chosen_cells(args, cells, extra)
     _quiet_libraries()
@@ -90,7 +97,7 @@ def run(args) -> int:
     run_sweep(recipe, recipe_path, chosen, args.launcher, args.accelerate_config, progress=not args.no_progress,
               say=lambda m: print(m, flush=True))
     if chosen is cells:
-        finish_sweep(recipe, paths, cells)
+        finish_sweep(recipe, paths, cells, force=args.force)
     print(f"sweep finished in {time.time() - start:.0f} s", flush=True)
     return 0
 
@@ -163,8 +170,11 @@ def _chosen_cells(args, cells: list, extra: list) -> list:
     return cells
 
 
-def print_status(paths, cells, recipe_path: str) -> None:
+def print_status(recipe, paths, cells, recipe_path: str) -> None:
     state = SweepState(paths.root)
+    # matched exactly as collect matches: done for the recipe's current values, results on disk
+    finished = matched(recipe, paths, cells)
+    changes = {c.label: c for c in changed_points(recipe, paths, cells)}
     # a cell's extra points (scales, checkpoints) run under the cell's own lock
     labels = [(BASE, BASE)] + [(point_key(c, s, k), c.label) for c in cells for s, k in cell_points(c)]
     width = max(len(label) for label, _ in labels)
@@ -180,14 +190,17 @@ def print_status(paths, cells, recipe_path: str) -> None:
     if view is not None:
         print(f"scheduler: {view.source}")
     for label, held_as in labels:
-        print(f"{label:<{width}}  {state.describe(label, held_as)}")
+        print(f"{label:<{width}}  {point_status(state, label, held_as, label in finished, changes.get(label))}")
         jobs = (
             view.for_point(*tasks[label], raw_id=records[label].get("slurm_job_id")) if view and label in tasks else []
         )
         if jobs:
             print(f"{'':<{width}}  slurm: {'; then '.join(j.describe() for j in jobs)}")
-    done = sum(state.get(c.label).get("status") == "done" for c in cells)
+    done = sum(c.label in finished for c in cells)
     print(f"{done} of {len(cells)} cells done; gather them with: iftkit sweep collect --config {recipe_path}")
+    if changes:
+        print(f"{len(changes)} point(s) ran with other recipe values (above): collect leaves them out, "
+              "a run redoes them")
 
 
 def _quiet_libraries() -> None:

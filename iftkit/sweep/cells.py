@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
+from iftkit.config import identity as ids
 from iftkit.config.schema import Recipe
 from iftkit.core.atomic import atomic_write
 from iftkit.core.errors import IftkitError
@@ -38,7 +39,7 @@ from iftkit.evaluation.generator import read_adapter_card
 from iftkit.evaluation.records import read_samples
 from iftkit.evaluation.results import read_results
 from iftkit.models.adapter_scale import AS_TRAINED
-from iftkit.sweep.grid import Cell, base_eval_hash, expand
+from iftkit.sweep.grid import Cell, base_eval_hash, expand, legacy_base_eval_hash
 from iftkit.sweep.state import SweepState
 from iftkit.training.train_adapter import train_adapter
 
@@ -58,7 +59,7 @@ class SweepPaths:
         return self.root / "report"
 
     def cell_dir(self, cell: Cell) -> Path:
-        return self.cells / cell.dirname
+        return _current_or_legacy(self.cells / cell.dirname, self.cells / cell.legacy_dirname)
 
     def adapter_dir(self, cell: Cell) -> Path:
         return self.cell_dir(cell) / "adapter"
@@ -66,7 +67,9 @@ class SweepPaths:
     def eval_dir(self, cell: Cell, scale: float = AS_TRAINED, step: Optional[int] = None) -> Path:
         scaled = "" if scale == AS_TRAINED else f"-scale={scale:g}"
         stepped = "" if step is None else f"-step={step}"
-        return self.cell_dir(cell) / f"eval-{cell.eval_hash[:8]}{scaled}{stepped}"
+        folder = self.cell_dir(cell)
+        return _current_or_legacy(folder / f"eval-{cell.eval_hash[:8]}{scaled}{stepped}",
+                                  folder / f"eval-{cell.legacy_eval_hash[:8]}{scaled}{stepped}")
 
     def step_adapter_dir(self, cell: Cell, step: int) -> Path:
         from iftkit.training.callbacks import step_dir
@@ -74,7 +77,14 @@ class SweepPaths:
         return step_dir(self.adapter_dir(cell), step)
 
     def base_eval_dir(self, recipe: Recipe) -> Path:
-        return self.root / "base" / f"eval-{base_eval_hash(recipe)[:8]}"
+        return _current_or_legacy(self.root / "base" / f"eval-{base_eval_hash(recipe)[:8]}",
+                                  self.root / "base" / f"eval-{legacy_base_eval_hash(recipe)[:8]}")
+
+
+def _current_or_legacy(current: Path, legacy: Path) -> Path:
+    """A folder named by this version's hash, or the one an older version (whole-dump hashes) wrote for
+    the same recipe, where only that one exists: an upgrade reuses finished work in place."""
+    return legacy if not current.exists() and legacy.exists() else current
 
 
 def sweep_root(recipe: Recipe) -> Path:
@@ -147,23 +157,30 @@ def run_sweep(
 def evaluate_base(recipe: Recipe, paths: SweepPaths, state: SweepState, say: Callable, progress: bool) -> None:
     h = base_eval_hash(recipe)
     out = paths.base_eval_dir(recipe)
-    if base_is_done(state, h, out):
+    if base_is_done(state, recipe, out):
         return
     with state.hold(BASE, say, waiting="another process is evaluating the base model"):
-        if base_is_done(state, h, out):  # it finished while we waited
+        if base_is_done(state, recipe, out):  # it finished while we waited
             return
         with _recorded_failure(state, BASE):
             _evaluate_base(recipe, state, h, out, say, progress)
 
 
-def base_is_done(state: SweepState, eval_hash: str, out: Path) -> bool:
+def base_is_done(state: SweepState, recipe: Recipe, out: Path) -> bool:
     entry = state.get(BASE)
-    return entry.get("status") == "done" and entry.get("eval_hash") == eval_hash and (out / "results.jsonl").is_file()
+    return (entry.get("status") == "done" and entry.get("eval_hash") in base_eval_hashes(recipe)
+            and (out / "results.jsonl").is_file())
+
+
+def base_eval_hashes(recipe: Recipe) -> tuple[str, str]:
+    """The hashes the base model's evaluation for this recipe may be recorded under: this version's, version 0's."""
+    return base_eval_hash(recipe), legacy_base_eval_hash(recipe)
 
 
 def _evaluate_base(recipe: Recipe, state: SweepState, h: str, out: Path, say: Callable, progress: bool) -> None:
     started = time.time()
-    state.update(BASE, status="evaluating", eval_hash=h, eval_dir=str(out))
+    state.update(BASE, status="evaluating", eval_hash=h, eval_dir=str(out),
+                 eval_identity=ids.identity(recipe, ids.BASE_EVAL_SECTIONS))
     say(f"[base] evaluating the base model {recipe.model.id}")
     report = run_eval(recipe, [], out, include_base=True, progress=progress, say=lambda m: say(f"[base] {m}"))
     say(f"[base] {report.counters.summary_line()}")
@@ -180,7 +197,7 @@ def cell_is_done(
     state: SweepState, paths: SweepPaths, cell: Cell, scale: float = AS_TRAINED, step: Optional[int] = None
 ) -> bool:
     return (
-        state.is_done(point_key(cell, scale, step), cell.train_hash, cell.eval_hash)
+        state.is_done(point_key(cell, scale, step), cell.train_hashes, cell.eval_hashes)
         and (paths.eval_dir(cell, scale, step) / "results.jsonl").is_file()
     )
 
@@ -210,12 +227,13 @@ def run_cell(cell: Cell, run: SweepRun) -> None:
 def _train_and_evaluate(cell: Cell, run: SweepRun) -> None:
     paths, state, say = run.paths, run.state, run.say
     adapter = paths.adapter_dir(cell)
-    if not (state.is_trained(cell.label, cell.train_hash) and (adapter / "adapter_card.json").is_file()):
+    if not (state.is_trained(cell.label, cell.train_hashes) and (adapter / "adapter_card.json").is_file()):
         state.update(
             cell.label,
             status="training",
             train_hash=cell.train_hash,
             eval_hash=cell.eval_hash,
+            train_identity=cell.train_identity,
             adapter=str(adapter),
             values=cell.values,
             seed=cell.seed,
@@ -237,7 +255,8 @@ def _evaluate_adapter(cell: Cell, run: SweepRun, scale: float = AS_TRAINED, step
     if step is not None:
         fields = dict(fields, train_hash=cell.train_hash, step=step)
     started = time.time()
-    run.state.update(label, status="evaluating", eval_hash=cell.eval_hash, eval_dir=str(out), **fields)
+    run.state.update(label, status="evaluating", eval_hash=cell.eval_hash, eval_identity=cell.eval_identity,
+                     eval_dir=str(out), **fields)
     adapter = run.paths.adapter_dir(cell) if step is None else run.paths.step_adapter_dir(cell, step)
     if not (adapter / "adapter_config.json").is_file():
         raise IftkitError(
@@ -282,7 +301,7 @@ def finished_points(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> tup
     not done (yet)."""
     state = SweepState(paths.root)
     done, missing = [], []
-    if base_is_done(state, base_eval_hash(recipe), paths.base_eval_dir(recipe)):
+    if base_is_done(state, recipe, paths.base_eval_dir(recipe)):
         done.append((BASE, paths.base_eval_dir(recipe), None, None, None))
     else:
         missing.append(BASE)

@@ -9,14 +9,23 @@ from iftkit.data.tasks import TaskSpec
 from iftkit.meta.judge_trust import judge_trust
 from iftkit.report.render import ReportFiles, write_report
 from iftkit.sweep.cells import BASE, SweepPaths, collect_rows, collect_samples, point_key, write_rows
+from iftkit.sweep.changes import changed_points, guard_collect
 from iftkit.sweep.grid import Cell
 from iftkit.sweep.state import SweepState
 
 
-def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Callable = print) -> ReportFiles:
+def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Callable = print,
+                 force: bool = False) -> ReportFiles:
+    """Write the results table and report from every point finished for the recipe as it is now; refuses
+    (IftkitError, nothing written) to drop points run with other values or rows the table holds, unless
+    `force`."""
     rows, missing = collect_rows(recipe, paths, cells)
-    if missing:
-        say(f"not finished yet (left out of the report): {', '.join(missing)}")
+    changes = changed_points(recipe, paths, cells)
+    guard_collect(paths.root / "results.jsonl", rows, changes, missing, force, say)
+    changed = {c.label for c in changes}
+    pending = [m for m in missing if m not in changed]
+    if pending:
+        say(f"not finished yet (left out of the report): {', '.join(pending)}")
     results = write_rows(paths, rows)
     x_key = next(iter(recipe.sweep.grid), "mix.target_ratio")
     trust = judge_trust(recipe, {r["scorer"] for r in rows}, log=say)

@@ -20,12 +20,17 @@ from iftkit.models.chat.factory import check_backends
 from iftkit.report.render import ReportFiles, write_report
 from iftkit.sweep.cells import BASE, point_rows, point_samples
 from iftkit.sweep.finish import report_meta
+from iftkit.sweep.grid import plan_cell
 from iftkit.training.train_adapter import train_adapter
 
 
 def run_one_cell(recipe: Recipe, out: Path, say: Callable = print, progress: bool = True) -> ReportFiles:
     check_backends(recipe)  # a misnamed eval or judge backend fails now, not after training
     out.mkdir(parents=True, exist_ok=True)
+    # planned as the sweep plans a cell: training.seed seeds the mix too, and labels the cell
+    x_key = "mix.target_count" if recipe.mix.target_count is not None else "mix.target_ratio"
+    cell = plan_cell(recipe.model_dump(mode="json"), {x_key: cell_value(recipe, x_key)}, recipe.training.seed)
+    recipe = cell.recipe
 
     # 1. data and 2. mix: the target task's rows (synthetic or the user's file) mixed into general
     # instruction data at mix.target_ratio, split into train / validation / held-out test per task
@@ -44,17 +49,20 @@ def run_one_cell(recipe: Recipe, out: Path, say: Callable = print, progress: boo
     say(result.counters.summary_line())
 
     # 6. report: the adapter against the base model on both axes, with paired statistics per prompt
-    ratio = recipe.mix.target_ratio
-    label = f"ratio={ratio}-seed={recipe.training.seed}"  # as the sweep labels the cell
     rows = point_rows(evaluated, BASE, True, grid={}, seed=None, adapter_scale=None) + point_rows(
-        evaluated, label, False, grid={"mix.target_ratio": ratio}, seed=recipe.training.seed, adapter_scale=AS_TRAINED
+        evaluated, cell.label, False, grid=cell.values, seed=cell.seed, adapter_scale=AS_TRAINED
     )
-    samples = {BASE: point_samples(evaluated, True), label: point_samples(evaluated, False)}
+    samples = {BASE: point_samples(evaluated, True), cell.label: point_samples(evaluated, False)}
     # the same report inputs as the sweep's: the user task's spec, the judge's self-judging flag and trust gate
     evaluated_mix = Path(recipe.eval.mix_dir) if recipe.eval.mix_dir else mix  # as run_eval resolves it
     trust = judge_trust(recipe, {r["scorer"] for r in rows}, log=say)
-    return write_report(rows, out / "report", recipe.name, "mix.target_ratio", recipe.sweep.primary_scorer,
+    return write_report(rows, out / "report", recipe.name, x_key, recipe.sweep.primary_scorer,
                         recipe.sweep.keep_general, {**report_meta(recipe, evaluated_mix), "cells": 1}, samples=samples,
                         general_kind=recipe.sweep.general_kind, general_scorer=recipe.sweep.general_scorer,
                         judge_trust=trust)
 
+
+
+def cell_value(recipe: Recipe, key: str):
+    section, _, name = key.partition(".")
+    return getattr(getattr(recipe, section), name)

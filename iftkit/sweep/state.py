@@ -49,17 +49,19 @@ class SweepState:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise IftkitError(f"{path}: unreadable sweep state ({exc}); delete it to redo that cell") from None
 
-    def is_done(self, label: str, train_hash: str, eval_hash: str) -> bool:
+    def is_done(self, label: str, train_hash, eval_hash) -> bool:
+        """Done for these hashes (each a hash, or the tuple of hashes the same recipe had in each version)."""
         entry = self.get(label)
         return (
             entry.get("status") == "done"
-            and entry.get("train_hash") == train_hash
-            and entry.get("eval_hash") == eval_hash
+            and entry.get("train_hash") in _hashes(train_hash)
+            and entry.get("eval_hash") in _hashes(eval_hash)
         )
 
-    def is_trained(self, label: str, train_hash: str) -> bool:
+    def is_trained(self, label: str, train_hash) -> bool:
         entry = self.get(label)
-        return entry.get("status") in ("trained", "evaluating", "done") and entry.get("train_hash") == train_hash
+        return (entry.get("status") in ("trained", "evaluating", "done")
+                and entry.get("train_hash") in _hashes(train_hash))
 
     def update(self, label: str, **fields) -> None:
         """Merge fields into the cell's record; call it only while holding the cell (see `hold`)."""
@@ -135,6 +137,10 @@ class SweepState:
             return json.loads(path.read_text())["cells"]
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise IftkitError(f"{path}: unreadable sweep state ({exc}); move it aside to start over") from None
+
+
+def _hashes(h) -> tuple:
+    return (h,) if isinstance(h, str) else tuple(h)
 
 
 def _slurm_job():

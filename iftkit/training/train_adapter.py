@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from iftkit import tracking
+from iftkit.config import identity as ids
 from iftkit.config.loader import recipe_hash
 from iftkit.config.schema import Recipe
 from iftkit.core.errors import IftkitError
@@ -79,8 +80,10 @@ def train_adapter(
     out = default_output_dir(recipe, output_dir)
 
     if cards.is_complete(out) and not overwrite:
+        card = cards.read_card(out)
+        check_reusable(card, recipe, out)
         say(f"adapter already complete: {out} (pass --overwrite to retrain)")
-        return cards.read_card(out)
+        return card
     # a missing or unreachable model fails here, before a mix is built or an old adapter removed
     model_path = resolve_model(recipe.model.id, recipe.model.revision)
     if overwrite and out.exists() and is_main:
@@ -91,6 +94,23 @@ def train_adapter(
         out.mkdir(parents=True, exist_ok=True)
     mix = prepare_mix(recipe, out, mix_dir, is_main, state.wait_for_everyone)
     return _train(recipe, out, mix, model_path, state, say)
+
+
+def check_reusable(card: dict, recipe: Recipe, out: Path) -> None:
+    """A complete adapter is reused only when it was trained from this recipe's values (model, lora, data, mix,
+    training); otherwise one line says which keys differ."""
+    if card.get("train_hash") == ids.recipe_identity_hash(recipe, ids.TRAIN_SECTIONS):
+        return
+    before = card.get("train_identity")
+    if before is None and card.get("recipe"):  # cards of older versions keep the whole recipe only
+        before = ids.identity_of_dump(card["recipe"], ids.TRAIN_SECTIONS)
+    now = ids.identity(recipe, ids.TRAIN_SECTIONS)
+    if before is None or not ids.differences(before, now):
+        return  # nothing to compare, or the same values under an older hash
+    raise IftkitError(
+        f"{out}: holds an adapter trained from other recipe values ({ids.describe_differences(before, now)}); "
+        f"pass --overwrite to retrain it there, or give another output dir"
+    )
 
 
 def _train(recipe: Recipe, out: Path, mix: Path, model_path: str, state, say) -> dict:
@@ -217,6 +237,9 @@ def build_card(
         "prompt_format": format_name(trainer.processing_class),
         "recipe": recipe.model_dump(mode="json"),
         "recipe_hash": recipe_hash(recipe),
+        # what the weights depend on (config/identity.py): a rerun reuses the adapter only for the same values
+        "train_hash": ids.recipe_identity_hash(recipe, ids.TRAIN_SECTIONS),
+        "train_identity": ids.identity(recipe, ids.TRAIN_SECTIONS),
         "data": {
             "mix_dir": str(Path(mix).resolve()),
             "hashes": manifest.get("hashes"),
