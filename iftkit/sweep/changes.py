@@ -6,6 +6,7 @@ other hashes was run with other recipe values: this module names them, key by ke
 record keeps (and, for records of older versions, from the adapter card's recipe).
 """
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -36,7 +37,8 @@ def changed_points(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> list
     base = state.get(BASE)
     if base.get("status") == "done" and base.get("eval_hash") not in base_eval_hashes(recipe):
         now = ids.identity(recipe, ids.BASE_EVAL_SECTIONS)
-        out.append(Change(BASE, "evaluation", _described(base.get("eval_identity"), now)))
+        before = base.get("eval_identity") or _manifest_identity(base, ids.BASE_EVAL_SECTIONS)
+        out.append(Change(BASE, "evaluation", _described(before, now)))
     for cell in cells:
         for scale, step in cell_points(cell):
             change = _point_change(state, cell, point_key(cell, scale, step))
@@ -64,6 +66,16 @@ def _card_identity(record: dict, sections) -> Optional[dict]:
     adapter = record.get("adapter")
     card = read_card(adapter) if adapter and Path(adapter).is_dir() else None
     return ids.identity_of_dump(card["recipe"], sections) if card and card.get("recipe") else None
+
+
+def _manifest_identity(record: dict, sections) -> Optional[dict]:
+    """What the base model was evaluated with, from the manifest of the mix its eval built (older records)."""
+    manifest = Path(record.get("eval_dir") or "") / "mix" / "manifest.json"
+    try:
+        dump = json.loads(manifest.read_text()).get("recipe")
+    except (OSError, ValueError):
+        return None
+    return ids.identity_of_dump(dump, sections) if dump else None
 
 
 def _described(before: Optional[dict], now: dict) -> str:
