@@ -284,3 +284,23 @@ def test_a_file_whose_answers_are_all_the_same_is_fatal():
     rows = _rows((f"Review {i}: fine.", "positive") for i in range(40))
     found = check_spec(infer_spec(rows), rows[:30], rows[30:])
     assert "all 40 answers are the same ('positive')" in found.fatal("r.jsonl")
+
+
+def test_the_mix_summary_names_the_item_key_and_warns_of_non_json_answers(tmp_path):
+    from iftkit.config import validate
+    from iftkit.data.mix import build_mix, load_manifest, target_summary
+
+    ents = [json.dumps([{"text": f"P{i}", "type": "PER"}, {"text": f"C{i}", "type": "LOC"}]) for i in range(60)]
+    ents[4] = ents[9] = "P4 is a person"  # two answers that are not JSON (kind stays inferred: 58 of 60 are)
+    f = tmp_path / "ner.jsonl"
+    f.write_text("".join(json.dumps({"instruction": f"Entities in: P{i} went to C{i}.", "output": a}) + "\n"
+                         for i, a in enumerate(ents)))
+    recipe = validate({"data": {"target_task": "ner", "target_files": [str(f)], "general_tasks": ["arithmetic"],
+                                "samples_per_task": 20},
+                       "mix": {"target_count": 4, "val_size": 2, "test_size_per_task": 2}})
+    lines = target_summary(load_manifest(build_mix(recipe, tmp_path / "mix")))
+    assert lines[0].startswith("target task ner: structured (JSON) task, records named by their `text` field")
+    warned = [x for x in lines if "not valid JSON" in x]
+    assert len(warned) == 1 and warned[0].startswith(f"{f}: ")
+    n_test = int(warned[0].split(": ")[1].split(" of ")[0])
+    assert f"and {2 - n_test} of 30 training-pool rows" in warned[0]  # both counted, wherever the split put them
