@@ -293,6 +293,7 @@ def _write_mix(recipe, out: Path, bh: str) -> dict:
         "data_hash": hashlib.sha256((files["train.jsonl"] + files["val.jsonl"]).encode()).hexdigest()[:16],
         "pool_sizes": info["pool_sizes"],
         "target_spec": info["target_spec"],
+        "target_warnings": info["target_warnings"],
         "catalog_overlap": info["catalog_overlap"],
         "excluded_general_tasks": info["excluded_general_tasks"],
         "user_files": info["user_files"],
@@ -321,9 +322,9 @@ def target_summary(m: dict) -> list[str]:
     if not m.get("target_spec"):
         return []
     spec = TaskSpec.from_dict(m["target_spec"], "manifest target_spec")
-    how = "set in the recipe" if spec.overridden else f"inferred: {spec.reason}; override with data.target_kind"
     lines = [
-        f"target task {m['target_task']}: {spec.describe()} ({how})",
+        spec_line(m["target_task"], spec),
+        *(m.get("target_warnings") or []),  # a mix built before they were recorded has none
         f"target test set: {m['counts']['test'].get(m['target_task'], 0)} rows held out from the user file "
         f"(data.target_test_size)",
     ]
@@ -335,6 +336,12 @@ def target_summary(m: dict) -> list[str]:
         )
         lines.append(f"catalog family {fam} overlaps the target ({why}): {state}")
     return lines
+
+
+def spec_line(task: str, spec: TaskSpec) -> str:
+    """How a user task is checked (kind, labels, item_key) and why, in one line."""
+    how = "set in the recipe" if spec.overridden else f"inferred: {spec.reason}; override with data.target_kind"
+    return f"target task {task}: {spec.describe()} ({how})"
 
 
 # --- reading a built mix (training and eval use these) --------------------------------------

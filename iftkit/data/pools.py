@@ -17,7 +17,7 @@ from iftkit.data.loaders import load_file
 from iftkit.data.rows import Row
 from iftkit.data.tasks import CATALOG, get_task, infer_spec, is_catalog_task, task_names
 from iftkit.data.tasks.base import seed_int
-from iftkit.data.tasks.user import catalog_overlaps
+from iftkit.data.tasks.user import SpecCheck, TaskSpec, catalog_overlaps, check_spec
 from iftkit.layouts import ColumnMap
 
 # test sets use this seed whatever the recipe says, so every run scores on the same rows
@@ -178,7 +178,7 @@ class Pools:
     synthetic: list
     tests: dict  # task -> its fixed test rows, the target task first
     general_tasks: list
-    info: dict  # user_files, dropped_duplicates, target_spec, catalog_overlap, excluded_general_tasks
+    info: dict  # user_files, dropped_duplicates, target_spec, target_warnings, catalog_overlap, excluded_general_tasks
 
 
 def gather_pools(recipe) -> Pools:
@@ -188,6 +188,7 @@ def gather_pools(recipe) -> Pools:
         "user_files": {},
         "dropped_duplicates": 0,
         "target_spec": None,
+        "target_warnings": [],
         "catalog_overlap": {},
         "excluded_general_tasks": [],
     }
@@ -216,20 +217,46 @@ def _target_pool(recipe, info) -> tuple[list[Row], list[Row]]:
             )
         test = catalog_test_set(target, m.test_size_per_task, d.difficulty)
         return catalog_pool(target, d.samples_per_task, d.difficulty, d.seed, _keys(test)), test
-    loaded = user_rows(d.target_files, target, d, force_task=True)
-    info["user_files"].update(loaded.report)
-    info["dropped_duplicates"] += loaded.dropped
-    rows = list(loaded.rows)
-    spec = infer_spec(rows, d.target_kind, d.target_labels)
-    info["target_spec"] = spec.to_dict()
-    pool, test = _split_user_test(rows, user_test_size(len(rows), d.target_test_size), target)
+    t = target_rows(recipe)
+    info["user_files"].update(t.loaded.report)
+    info["dropped_duplicates"] += t.loaded.dropped
+    info["target_spec"] = t.spec.to_dict()
+    info["target_warnings"] = t.check.warnings(target_where(d))
     # the test rows carry their checker's spec, so eval and meta-eval score them the same way
     test = [
         Row(r.prompt, r.completion, r.task, r.category, r.gold, r.source, {**r.meta, "task_spec": info["target_spec"]})
-        for r in test
+        for r in t.test
     ]
-    info["catalog_overlap"] = catalog_overlaps(spec, [r.user_text() for r in pool], CATALOG)
-    return pool, test
+    info["catalog_overlap"] = catalog_overlaps(t.spec, [r.user_text() for r in t.pool], CATALOG)
+    return t.pool, test
+
+
+@dataclass(frozen=True)
+class TargetRows:
+    """The user's target task as a mix gets it: its rows, their spec, the pool / test split, what the spec
+    cannot score."""
+
+    loaded: UserRows
+    spec: TaskSpec
+    pool: list
+    test: list  # without the spec in their meta
+    check: SpecCheck
+
+
+def target_rows(recipe) -> TargetRows:
+    """Load data.target_files and decide how the task is checked (kind, labels, item_key), as every mix of
+    the recipe does; cheap to repeat (the loaded rows are kept)."""
+    d = recipe.data
+    loaded = user_rows(d.target_files, d.target_task, d, force_task=True)
+    rows = list(loaded.rows)
+    spec = infer_spec(rows, d.target_kind, d.target_labels)
+    pool, test = _split_user_test(rows, user_test_size(len(rows), d.target_test_size), d.target_task)
+    return TargetRows(loaded, spec, pool, test, check_spec(spec, pool, test))
+
+
+def target_where(d) -> str:
+    """The user's target file(s), as messages name them."""
+    return ", ".join(map(str, d.target_files))
 
 
 def _general_tasks(d, info) -> list[str]:

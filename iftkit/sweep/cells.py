@@ -40,6 +40,7 @@ from iftkit.evaluation.records import read_samples
 from iftkit.evaluation.results import read_results
 from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.sweep.grid import Cell, base_eval_hash, expand, legacy_base_eval_hash
+from iftkit.sweep.preflight import check_target
 from iftkit.sweep.state import SweepState
 from iftkit.training.train_adapter import train_adapter
 
@@ -131,6 +132,7 @@ def run_sweep(
     progress: bool = True,
 ) -> SweepPaths:
     """Evaluate the base model, then train + evaluate every cell not already done."""
+    check_target(recipe, say)  # an unscorable target task stops before the base model or any cell runs
     from tqdm.auto import tqdm
 
     paths = SweepPaths(sweep_root(recipe))

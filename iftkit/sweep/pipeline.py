@@ -21,11 +21,13 @@ from iftkit.report.render import ReportFiles, write_report
 from iftkit.sweep.cells import BASE, point_rows, point_samples
 from iftkit.sweep.finish import report_meta
 from iftkit.sweep.grid import plan_cell
+from iftkit.sweep.preflight import check_target
 from iftkit.training.train_adapter import train_adapter
 
 
 def run_one_cell(recipe: Recipe, out: Path, say: Callable = print, progress: bool = True) -> ReportFiles:
     check_backends(recipe)  # a misnamed eval or judge backend fails now, not after training
+    check_target(recipe, say=None)  # so does a target task nothing can score (the mix's summary says its spec)
     out.mkdir(parents=True, exist_ok=True)
     # planned as the sweep plans a cell: training.seed seeds the mix too, and labels the cell
     x_key = "mix.target_count" if recipe.mix.target_count is not None else "mix.target_ratio"

@@ -218,3 +218,89 @@ def test_near_duplicate_prompts_overlap_a_family_even_without_labels():
     rows = CATALOG["arithmetic"].generate(30, seed="user-copy")
     spec = infer_spec(rows)
     assert "arithmetic" in catalog_overlaps(spec, [r.user_text() for r in rows], CATALOG)
+
+
+def ner_rows(n=400, nested=(7,)):
+    """NER rows with {text, type} records; the rows in `nested` hold one record whose text is an object."""
+    rows = []
+    for i in range(n):
+        ents = [{"text": f"Person{i}", "type": "PER"}, {"text": f"City{i}", "type": "LOC"}]
+        if i in nested:
+            ents[0]["text"] = {"value": f"Person{i}"}  # one malformed record in the whole file
+        rows.append((f"Entities in: Person{i} flew to City{i}.", json.dumps(ents)))
+    return _rows(rows)
+
+
+def test_one_malformed_record_keeps_the_item_key_and_the_warning_counts_it():
+    from iftkit.data.tasks.user import check_spec
+    from iftkit.evaluation.scorers import SampleRecord, get_scorer
+
+    rows = ner_rows()
+    spec = infer_spec(rows)
+    assert spec.item_key == "text"  # the majority of records name themselves by their text, not their type
+    assert "`text`" in spec.describe()  # the summary says which field the key score matches on
+    warned = check_spec(spec, rows[:300], rows[300:]).warnings("ner.jsonl")
+    assert any("1 of 800 gold records have no text `text`" in w for w in warned)
+    # entity texts all wrong, types right: the key score (matched on text) must not call it perfect
+    gold = rows[0].gold
+    wrong = json.dumps([{"text": "Nobody", "type": "PER"}, {"text": "Nowhere", "type": "LOC"}])
+    sample = SampleRecord([{"role": "user", "content": "x"}], wrong, gold, gold, task="mine",
+                          meta={"task_spec": spec.to_dict()})
+    key_f1 = get_scorer("task_items").score_detailed([sample]).values["task_items_key_f1"]
+    assert key_f1 == [0.0]
+
+
+def test_a_consistent_record_file_keeps_its_spec_byte_for_byte():
+    # the majority rule picks what the all-records rule picked wherever every record fits
+    assert infer_spec(entity_rows()).to_dict() == {
+        "kind": "structured", "labels": [], "keys": [], "max_words": 0, "item_key": "text",
+        "reason": "20 of 20 answers are JSON", "overridden": False}
+    assert "item_key" not in infer_spec(json_rows()).to_dict()  # objects, not record lists: no key field
+
+
+def test_gold_answers_that_are_not_json_are_counted():
+    from iftkit.data.tasks.user import check_spec
+
+    rows = json_rows(20)
+    rows[3] = _rows([("Ticket 3: refund order 103", "{order: 103, action: refund}")])[0]  # not JSON
+    rows[15] = _rows([("Ticket 15: refund order 115", "refund 115")])[0]
+    spec = infer_spec(rows)
+    assert spec.kind == "structured"
+    found = check_spec(spec, rows[:10], rows[10:])
+    assert (found.invalid_json_pool, found.invalid_json_test) == (1, 1)
+    assert found.warnings("t.jsonl") == [
+        "t.jsonl: 1 of 10 test rows have answers that are not valid JSON: no model can score on them "
+        "(and 1 of 10 training-pool rows teach a non-JSON answer); fix or drop them"]
+    assert found.fatal("t.jsonl") is None
+    # a structured task (set in the recipe) with no JSON answer at all can score nothing
+    prose = _rows((f"Ticket {i}", f"refund order {i}") for i in range(20))
+    forced = infer_spec(prose, kind="structured")
+    assert "none of the 10 test rows has a valid JSON answer" in check_spec(forced, prose[:10], prose[10:]).fatal("t")
+
+
+def test_a_file_whose_answers_are_all_the_same_is_fatal():
+    from iftkit.data.tasks.user import check_spec
+
+    rows = _rows((f"Review {i}: fine.", "positive") for i in range(40))
+    found = check_spec(infer_spec(rows), rows[:30], rows[30:])
+    assert "all 40 answers are the same ('positive')" in found.fatal("r.jsonl")
+
+
+def test_the_mix_summary_names_the_item_key_and_warns_of_non_json_answers(tmp_path):
+    from iftkit.config import validate
+    from iftkit.data.mix import build_mix, load_manifest, target_summary
+
+    ents = [json.dumps([{"text": f"P{i}", "type": "PER"}, {"text": f"C{i}", "type": "LOC"}]) for i in range(60)]
+    ents[4] = ents[9] = "P4 is a person"  # two answers that are not JSON (kind stays inferred: 58 of 60 are)
+    f = tmp_path / "ner.jsonl"
+    f.write_text("".join(json.dumps({"instruction": f"Entities in: P{i} went to C{i}.", "output": a}) + "\n"
+                         for i, a in enumerate(ents)))
+    recipe = validate({"data": {"target_task": "ner", "target_files": [str(f)], "general_tasks": ["arithmetic"],
+                                "samples_per_task": 20},
+                       "mix": {"target_count": 4, "val_size": 2, "test_size_per_task": 2}})
+    lines = target_summary(load_manifest(build_mix(recipe, tmp_path / "mix")))
+    assert lines[0].startswith("target task ner: structured (JSON) task, records named by their `text` field")
+    warned = [x for x in lines if "not valid JSON" in x]
+    assert len(warned) == 1 and warned[0].startswith(f"{f}: ")
+    n_test = int(warned[0].split(": ")[1].split(" of ")[0])
+    assert f"and {2 - n_test} of 30 training-pool rows" in warned[0]  # both counted, wherever the split put them

@@ -88,7 +88,9 @@ class TaskSpec:
             shown = ", ".join(self.labels[:8]) + (f", ... ({len(self.labels)} labels)" if len(self.labels) > 8 else "")
             return f"label task ({shown})"
         if self.kind == "structured":
-            return "structured (JSON) task" + (f" with keys {', '.join(self.keys)}" if self.keys else "")
+            keys = f" with keys {', '.join(self.keys)}" if self.keys else ""
+            named = f", records named by their `{self.item_key}` field (item_key)" if self.item_key else ""
+            return f"structured (JSON) task{keys}{named}"
         if self.kind == "span":
             return "span/extraction task"
         return "free-text task (no task checker: reference-based scorers are primary)"
@@ -163,16 +165,83 @@ def _structured_spec(golds, reason, overridden=False) -> TaskSpec:
 
 
 def _item_key(objs) -> str:
-    """For golds that are lists of records: the text field every record has with the most distinct
-    values (an entity's text, not its type), the looser companion score matches on it alone."""
-    records = [x for o in objs if isinstance(o, list) for x in o]
-    if not records or not all(isinstance(x, dict) for x in records):
-        return ""
-    shared = set.intersection(*(set(map(str, r)) for r in records))
-    textual = [k for k in shared if all(isinstance(r.get(k), str) for r in records)]
-    if len(shared) < 2 or not textual:
+    """For golds that are lists of records: the field that names a record (an entity's text, not its
+    type), which the looser companion score matches on alone. Chosen by majority, so one malformed
+    record cannot flip it: among the fields most records have, those whose value is a string in most
+    records, the one with the most distinct values (ties: more string values, then name order).
+    `item_key_misfits` counts the records that do not fit."""
+    records = _list_items(objs)
+    dicts = [x for x in records if isinstance(x, dict)]
+    if not dicts or 2 * len(dicts) <= len(records):
+        return ""  # most items are not records
+    present = Counter(k for r in dicts for k in set(map(str, r)))
+    common = sorted(k for k, n in present.items() if 2 * n > len(dicts))
+    strings = {k: [r[k] for r in dicts if isinstance(r.get(k), str)] for k in common}
+    textual = [k for k in common if 2 * len(strings[k]) > len(dicts)]
+    if len(common) < 2 or not textual:
         return ""  # a one-field record already matches on that field
-    return max(sorted(textual), key=lambda k: len({normalize(r[k]) for r in records}))
+    return max(textual, key=lambda k: (len({normalize(v) for v in strings[k]}), len(strings[k])))
+
+
+def _list_items(objs) -> list:
+    return [x for o in objs if isinstance(o, list) for x in o]
+
+
+def item_key_misfits(golds, item_key: str) -> tuple[int, int]:
+    """(records without a string `item_key`, records) over the gold answers that are lists."""
+    records = _list_items(_as_json(str(g)) for g in golds)
+    return sum(not (isinstance(r, dict) and isinstance(r.get(item_key), str)) for r in records), len(records)
+
+
+@dataclass(frozen=True)
+class SpecCheck:
+    """What a user task's rows hold that its spec cannot score, found before anything trains: warned
+    (`warnings`) where some answers are affected, fatal (`fatal`) where no answer can be scored."""
+
+    spec: TaskSpec
+    rows: int
+    test_rows: int
+    answers: tuple  # distinct gold answers over every row (at most two kept: one is fatal)
+    invalid_json_test: int = 0  # structured: test rows whose gold is not JSON (no answer can match it)
+    invalid_json_pool: int = 0  # ... and training-pool rows
+    misfit_records: int = 0  # record lists: gold records without a string `item_key` value
+    records: int = 0
+
+    def warnings(self, where: str) -> list[str]:
+        out = []
+        if self.invalid_json_test or self.invalid_json_pool:
+            out.append(f"{where}: {self.invalid_json_test} of {self.test_rows} test rows have answers that are not "
+                       f"valid JSON: no model can score on them (and {self.invalid_json_pool} of "
+                       f"{self.rows - self.test_rows} training-pool rows teach a non-JSON answer); fix or drop them")
+        if self.misfit_records:
+            out.append(f"{where}: {self.misfit_records} of {self.records} gold records have no text "
+                       f"`{self.spec.item_key}` field (the item_key most records name themselves by): "
+                       f"task_items_key_f1 matches those on whatever they hold there")
+        return out
+
+    def fatal(self, where: str) -> Optional[str]:
+        """Why no in-domain score can mean anything, as one line naming the fix; None when some can."""
+        if len(self.answers) == 1:
+            return (f"{where}: all {self.rows} answers are the same ({self.answers[0][:60]!r}): nothing can be "
+                    f"learnt or measured in-domain; give rows with different answers")
+        if self.spec.kind == "structured" and self.invalid_json_test == self.test_rows:
+            return (f"{where}: none of the {self.test_rows} test rows has a valid JSON answer, so no model can score "
+                    f"on the structured task; fix the answers' JSON, or set data.target_kind to another kind")
+        return None
+
+
+def check_spec(spec: TaskSpec, pool, test) -> SpecCheck:
+    """Count what the target rows (training pool and test set) hold that `spec` cannot score."""
+    pool_golds = [_gold_text(r).strip() for r in pool]
+    test_golds = [_gold_text(r).strip() for r in test]
+    golds = pool_golds + test_golds
+    found = dict(rows=len(golds), test_rows=len(test_golds), answers=tuple(sorted(set(golds)))[:2])
+    if spec.kind == "structured":
+        found.update(invalid_json_test=sum(_as_json(g) is None for g in test_golds),
+                     invalid_json_pool=sum(_as_json(g) is None for g in pool_golds))
+    if spec.item_key:
+        found["misfit_records"], found["records"] = item_key_misfits(golds, spec.item_key)
+    return SpecCheck(spec, **found)
 
 
 def _span_spec(golds, reason, overridden=False) -> TaskSpec:
