@@ -41,7 +41,7 @@ from iftkit.data.tasks import TaskSpec
 from iftkit.data.tasks.base import seed_int
 
 # bump when generation or mixing changes what a recipe produces (invalidates reused mixes)
-DATA_VERSION = 2
+DATA_VERSION = 3  # 3: record lists pick their item_key by majority (a mix built before may hold another)
 MANIFEST = "manifest.json"
 __all__ = [
     "DATA_VERSION",
