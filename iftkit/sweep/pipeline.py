@@ -20,7 +20,7 @@ from iftkit.models.chat.factory import check_backends
 from iftkit.report.render import ReportFiles, write_report
 from iftkit.sweep.cells import BASE, point_rows, point_samples
 from iftkit.sweep.finish import report_meta
-from iftkit.sweep.grid import plan_cell
+from iftkit.sweep.grid import Cell, plan_cell
 from iftkit.sweep.preflight import check_target
 from iftkit.training.train_adapter import train_adapter
 
@@ -29,9 +29,7 @@ def run_one_cell(recipe: Recipe, out: Path, say: Callable = print, progress: boo
     check_backends(recipe)  # a misnamed eval or judge backend fails now, not after training
     check_target(recipe, say=None)  # so does a target task nothing can score (the mix's summary says its spec)
     out.mkdir(parents=True, exist_ok=True)
-    # planned as the sweep plans a cell: training.seed seeds the mix too, and labels the cell
-    x_key = "mix.target_count" if recipe.mix.target_count is not None else "mix.target_ratio"
-    cell = plan_cell(recipe.model_dump(mode="json"), {x_key: cell_value(recipe, x_key)}, recipe.training.seed)
+    cell, x_key = pipeline_cell(recipe)
     recipe = cell.recipe
 
     # 1. data and 2. mix: the target task's rows (synthetic or the user's file) mixed into general
@@ -65,6 +63,10 @@ def run_one_cell(recipe: Recipe, out: Path, say: Callable = print, progress: boo
 
 
 
-def cell_value(recipe: Recipe, key: str):
-    section, _, name = key.partition(".")
-    return getattr(getattr(recipe, section), name)
+def pipeline_cell(recipe: Recipe) -> tuple[Cell, str]:
+    """The recipe's one cell, planned as the sweep plans its cells: training.seed seeds the mix too and
+    labels the cell, so `--training.seed 1` is the sweep's seed-1 cell; and the key its x axis shows."""
+    x_key = "mix.target_count" if recipe.mix.target_count is not None else "mix.target_ratio"
+    section, _, name = x_key.partition(".")
+    value = getattr(getattr(recipe, section), name)
+    return plan_cell(recipe.model_dump(mode="json"), {x_key: value}, recipe.training.seed), x_key

@@ -64,3 +64,16 @@ def test_a_misnamed_backend_fails_before_anything_is_built(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "eval.judge.backend" in proc.stderr and "openia" in proc.stderr
     assert not out.exists()  # no mix, no adapter: nothing trained on the way to the error
+
+
+def test_the_pipelines_cell_is_the_sweeps_cell_of_the_same_seed():
+    """`--training.seed 1` draws the mix with seed 1 too, as the sweep's seed-1 cell does (it drew mix seed 0)."""
+    from iftkit.config import load_recipe
+    from iftkit.sweep.grid import expand
+    from iftkit.sweep.pipeline import pipeline_cell
+
+    sweep = ROOT / "recipes" / "sweeps" / "quickstart.yaml"
+    cell, x_key = pipeline_cell(load_recipe(sweep, ["--training.seed", "1"]))
+    twin = next(c for c in expand(load_recipe(sweep)) if c.label == "ratio=0.5-seed=1")
+    assert (cell.label, cell.recipe.mix.seed, x_key) == ("ratio=0.5-seed=1", 1, "mix.target_ratio")
+    assert (cell.train_hash, cell.eval_hash) == (twin.train_hash, twin.eval_hash)
