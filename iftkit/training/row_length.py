@@ -16,7 +16,8 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-from iftkit.models.chat_format import chat_example_ids
+from iftkit.core.errors import IftkitError
+from iftkit.models.chat_format import chat_example_ids, chat_example_lengths
 from iftkit.training.dataset import row_to_record
 
 ROUND_TO = 64
@@ -105,17 +106,28 @@ def size_max_length(lengths: list[int], current: int, user_set: Optional[str] = 
     return Sizing(sized, line, raised=sized > current)
 
 
-def size_for_rows(rows, model_cfg, current: int, user_set: Optional[str] = None) -> Sizing:
-    """size_max_length for these rows in the recipe model's tokens (its tokenizer as training loads it);
-    a model not here leaves the limit as it is, and the line says so."""
-    from iftkit.core.errors import IftkitError
+def rows_in_tokens(rows, model_cfg) -> tuple[list[int], Optional[int]]:
+    """Token lengths of these rows with the recipe model's tokenizer (loaded as training loads it), and
+    the model's context where the tokenizer knows it. A model not here is an IftkitError."""
     from iftkit.models.load import load_tokenizer
     from iftkit.models.resolve import resolve_model
 
+    tok = load_tokenizer(resolve_model(model_cfg.id, model_cfg.revision),
+                         trust_remote_code=bool(model_cfg.trust_remote_code))
+    records = [row_to_record(r) for r in rows]
+    return chat_example_lengths(tok, [(r["prompt"], r["completion"]) for r in records]), model_context(tok)
+
+
+def unchecked(current: int, why) -> Sizing:
+    return Sizing(current, f"training.max_length: {current} (not checked against the training rows: "
+                           f"the model's tokenizer is not here: {why})")
+
+
+def size_for_rows(rows, model_cfg, current: int, user_set: Optional[str] = None) -> Sizing:
+    """size_max_length for these rows in the recipe model's tokens; a model not here leaves the limit as
+    it is, and the line says so."""
     try:
-        path = resolve_model(model_cfg.id, model_cfg.revision)
+        lengths, context = rows_in_tokens(rows, model_cfg)
     except IftkitError as exc:
-        return Sizing(current, f"training.max_length: {current} (not checked against the training rows: "
-                               f"the model's tokenizer is not here: {exc})")
-    tok = load_tokenizer(path, trust_remote_code=bool(model_cfg.trust_remote_code))
-    return size_max_length([row_token_length(tok, r) for r in rows], current, user_set, model_context(tok))
+        return unchecked(current, exc)
+    return size_max_length(lengths, current, user_set, context)
