@@ -18,6 +18,8 @@ from typing import Optional
 
 from iftkit.core.errors import IftkitError
 from iftkit.models.chat_format import chat_example_ids, chat_example_lengths
+from iftkit.models.load import load_tokenizer
+from iftkit.models.resolve import resolve_model
 from iftkit.training.dataset import row_to_record
 
 ROUND_TO = 64
@@ -109,9 +111,6 @@ def size_max_length(lengths: list[int], current: int, user_set: Optional[str] = 
 def rows_in_tokens(rows, model_cfg) -> tuple[list[int], Optional[int]]:
     """Token lengths of these rows with the recipe model's tokenizer (loaded as training loads it), and
     the model's context where the tokenizer knows it. A model not here is an IftkitError."""
-    from iftkit.models.load import load_tokenizer
-    from iftkit.models.resolve import resolve_model
-
     tok = load_tokenizer(resolve_model(model_cfg.id, model_cfg.revision),
                          trust_remote_code=bool(model_cfg.trust_remote_code))
     records = [row_to_record(r) for r in rows]

@@ -266,7 +266,7 @@ def test_target_file_sweep_runs_end_to_end_and_reports_the_user_task(tmp_path, t
 
 
 def test_training_max_length_is_sized_to_the_rows_and_a_limit_on_the_command_line_is_kept(tmp_path, monkeypatch,
-                                                                                          tiny_model_dir):
+                                                                                          tiny_model_dir, capsys):
     from iftkit.config import load_recipe
     from iftkit.data.mix import plan
     from iftkit.models.load import load_tokenizer
@@ -299,3 +299,9 @@ def test_training_max_length_is_sized_to_the_rows_and_a_limit_on_the_command_lin
     assert kept.recipe.training.max_length == 128 and kept.path.read_text() == text
     assert kept.max_length_line.startswith("Warning: training.max_length: 128 (set by --training.max_length; ")
     assert f"raise training.max_length to {sized}" in kept.max_length_line
+    # the command says it before anything runs
+    from iftkit.cli import main
+
+    capsys.readouterr()
+    assert main(["sweep", "--target-file", str(f), "--config", str(base), "--emit", "slurm"]) == 0
+    assert written.max_length_line in capsys.readouterr().out.splitlines()
