@@ -19,6 +19,7 @@ from iftkit.data.rows import read_rows
 from iftkit.data.tasks import CATALOG
 from iftkit.evaluation.answer_length import in_domain_limit
 from iftkit.models.resolve import resolve_model
+from iftkit.training.row_length import size_for_rows
 
 ACCEPTS_OVERRIDES = True
 
@@ -63,7 +64,15 @@ def _build(args) -> int:
     m = load_manifest(out)
     _print_manifest(out, m)
     print(_answer_limit_line(recipe, out, m))
+    print(_max_length_line(recipe, out))
     return 0
+
+
+def _max_length_line(recipe, out: Path) -> str:
+    """training.max_length against this mix's training rows in the model's tokens. The recipe is the user's
+    file: a limit that cuts rows is a warning with the value that fits, never a silent change."""
+    where = "set in the recipe" if "max_length" in recipe.training.model_fields_set else "iftkit's default"
+    return size_for_rows(read_rows(out / "train.jsonl"), recipe.model, recipe.training.max_length, where).line
 
 
 def _answer_limit_line(recipe, out: Path, m: dict) -> str:

@@ -118,6 +118,7 @@ def _recipe(args, overrides: list):
         own = prepare(task, args.config, overrides)
         if own.note:
             print(own.note, flush=True)
+        print(own.max_length_line, flush=True)
         print(f"recipe: {own.path} (rerun or edit it: iftkit sweep --config {own.path})", flush=True)
         recipe, path = own.recipe, str(own.path)
     elif not args.config:

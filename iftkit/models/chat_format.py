@@ -148,6 +148,13 @@ def _turn_end_id(tok) -> Optional[int]:
     return ids[0] if ids[0] in tok.all_special_ids or (added is not None and added.special) else None
 
 
+def _example_texts(tok, prompt: list, completion: list) -> tuple[str, str]:
+    """The rendered prompt (generation header included) and the rendered whole conversation."""
+    prepare_tokenizer(tok)
+    text = chat_prompt_text(tok, prompt)
+    return text, tok.apply_chat_template(list(prompt) + list(completion), tokenize=False)
+
+
 def chat_example_ids(tok, prompt: list, completion: list) -> dict:
     """One training example as ids: the prompt's ids exactly as `prompt_ids` gives them to the model at
     eval, then the answer's (the rest of the rendered conversation: content and end-of-turn tokens).
@@ -157,9 +164,7 @@ def chat_example_ids(tok, prompt: list, completion: list) -> dict:
     them), the prompt it trains on then differs from the one eval sends. Tokenising the two parts
     apart keeps them identical by construction. A template that renders the prompt differently once
     an answer follows falls back to TRL's rule: the longest common prefix is the prompt."""
-    prepare_tokenizer(tok)
-    text = chat_prompt_text(tok, prompt)
-    full = tok.apply_chat_template(list(prompt) + list(completion), tokenize=False)
+    text, full = _example_texts(tok, prompt, completion)
     if full.startswith(text):
         ids = tok(text, add_special_tokens=False)["input_ids"]
         answer = tok(full[len(text):], add_special_tokens=False)["input_ids"]
@@ -168,3 +173,20 @@ def chat_example_ids(tok, prompt: list, completion: list) -> dict:
     whole = tok(full, add_special_tokens=False)["input_ids"]
     n = next((k for k, (a, b) in enumerate(zip(ids, whole)) if a != b), min(len(ids), len(whole)))
     return {"input_ids": whole, "completion_mask": [0] * n + [1] * (len(whole) - n)}
+
+
+def chat_example_lengths(tok, examples, batch: int = 1024) -> list[int]:
+    """len(chat_example_ids(tok, prompt, completion)["input_ids"]) for each (prompt, completion), the
+    texts tokenised in batches (several times faster than one example at a time)."""
+    out = []
+    examples = list(examples)
+    for start in range(0, len(examples), batch):
+        pairs = [_example_texts(tok, p, c) for p, c in examples[start:start + batch]]
+        # the same pieces chat_example_ids tokenises: prompt and answer apart, or the whole conversation
+        pieces = [[t, f[len(t):]] if f.startswith(t) else [f] for t, f in pairs]
+        ids = tok([x for p in pieces for x in p], add_special_tokens=False)["input_ids"]
+        at = 0
+        for p in pieces:
+            out.append(sum(len(i) for i in ids[at:at + len(p)]))
+            at += len(p)
+    return out

@@ -22,12 +22,13 @@ from typing import Optional
 
 import yaml
 
-from iftkit.config.loader import merge, package_include, read_recipe_data, resolve, validate
+from iftkit.config.loader import merge, package_include, parse_overrides, read_recipe_data, resolve, validate
 from iftkit.config.schema import Recipe
 from iftkit.core.atomic import write_text_atomic
 from iftkit.core.errors import IftkitError
-from iftkit.data.pools import user_rows, user_test_size
+from iftkit.data.pools import gather_pools, user_rows, user_test_size
 from iftkit.data.sizing import target_val_rows
+from iftkit.training.row_length import rows_in_tokens, size_max_length, unchecked
 
 # the quickstart sweep's settings, flattened into the package (works without a checkout)
 QUICKSTART_SWEEP = "quickstart_sweep.yaml"
@@ -96,6 +97,7 @@ class OwnTaskSweep:
     recipe: Recipe  # what `iftkit sweep --config path` with the same overrides loads
     path: Path  # the written recipe: rerun or edit it
     note: Optional[str] = None  # one line when the file got a count sweep instead of a ratio sweep
+    max_length_line: Optional[str] = None  # "training.max_length: N (longest training row M tokens ...)"
 
 
 @dataclass(frozen=True)
@@ -117,8 +119,12 @@ def prepare(task: OwnTask, base_config: Optional[str] = None, overrides=(), out_
     fit = fit_to_file(validate(merge(base, body), str(base_path)))
     body = merge(body, fit.settings)
     out = Path(out_dir) / body["name"] / "recipe.yaml"
+    written = validate(merge(base, body), str(base_path)).training.max_length
+    raised, line = size_training(resolve(merge(base, body), overrides, source=str(out)), written, overrides)
+    if raised:
+        body = merge(body, {"training": {"max_length": raised}})
     _write_recipe(out, {"include": include, **body}, task, fit)
-    return OwnTaskSweep(resolve(merge(base, body), overrides, source=str(out)), out, fit.note)
+    return OwnTaskSweep(resolve(merge(base, body), overrides, source=str(out)), out, fit.note, line)
 
 
 def _write_recipe(out: Path, settings: dict, task: OwnTask, fit: FileFit) -> None:
@@ -153,6 +159,24 @@ def _edited(text: str) -> bool:
 
 def packaged_quickstart_sweep() -> Path:
     return Path(str(resources.files("iftkit.defaults").joinpath(QUICKSTART_SWEEP)))
+
+
+def size_training(recipe, written: int, overrides=()) -> tuple[Optional[int], str]:
+    """training.max_length sized to every row any cell of the sweep may train on (the target, general and
+    synthetic pools), so that no answer is cut: (the value to write in the recipe, above the base sweep's
+    `written`, or None; the line to print). A value given on the command line still wins, and rows
+    longer than it are a warning."""
+    pools = gather_pools(recipe)
+    try:
+        lengths, context = rows_in_tokens(pools.target + pools.general + pools.synthetic, recipe.model)
+    except IftkitError as exc:
+        return None, unchecked(recipe.training.max_length, exc).line
+    sized = size_max_length(lengths, written, None, context)
+    raised = sized.max_length if sized.raised else None
+    if "max_length" not in (parse_overrides(list(overrides)).get("training") or {}):
+        return raised, sized.line
+    given = recipe.training.max_length
+    return raised, size_max_length(lengths, given, "set by --training.max_length", context).line
 
 
 def fit_to_file(recipe) -> FileFit:

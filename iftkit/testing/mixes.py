@@ -20,9 +20,17 @@ def _row(i: int, task: str) -> Row:
                completion=w.upper(), task=task, category="rewrite", gold=w.upper())
 
 
-def write_test_mix(mix_dir, n_train: int = 32, n_val: int = 8) -> Path:
+def long_answer(row: Row, words: int = 60) -> Row:
+    """The row with an answer of `words` words (a list, as an extraction task would answer)."""
+    answer = " ".join(WORDS[k % len(WORDS)] for k in range(words))
+    return Row(row.prompt, answer, row.task, row.category, answer, row.source, row.meta)
+
+
+def write_test_mix(mix_dir, n_train: int = 32, n_val: int = 8, long_answers: int = 0) -> Path:
+    """A mix of one-word answers; the first `long_answers` training rows answer with a long list instead."""
     mix_dir = Path(mix_dir)
     train = [_row(i, "sentiment" if i % 2 else "upper") for i in range(n_train)]
+    train = [long_answer(r) if i < long_answers else r for i, r in enumerate(train)]
     val = [_row(1000 + i, "sentiment" if i % 2 else "upper") for i in range(n_val)]
     ht = write_rows(mix_dir / "train.jsonl", train)
     hv = write_rows(mix_dir / "val.jsonl", val)

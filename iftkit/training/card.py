@@ -75,6 +75,13 @@ def _format_lines(fmt) -> list[str]:
     ]
 
 
+def _cut_rows_line(card: dict) -> list[str]:
+    if card.get("truncated_rows") is None:
+        return []
+    return [f"| rows cut at max_length | {card['truncated_rows']} (max_length {card.get('max_length')}, "
+            f"longest row {card.get('longest_row_tokens')} tokens) |"]
+
+
 def render_readme(card: dict) -> str:
     data = card.get("data") or {}
     wb = card.get("wandb") or {}
@@ -99,6 +106,7 @@ def render_readme(card: dict) -> str:
         f"| tokens seen | {card.get('tokens_seen')} |",
         f"| wall time (s) | {_fmt(card.get('wall_time_s'), 1)} |",
         f"| training rows | {(data.get('counts') or {}).get('train')} |",
+        *_cut_rows_line(card),
         f"| recipe hash | `{card.get('recipe_hash')}` |",
         f"| git commit | `{card.get('git_commit')}` |",
         f"| W&B run | {wb.get('project', '-')}/{wb.get('run_id', '-')} ({wb.get('mode', 'disabled')}) |",

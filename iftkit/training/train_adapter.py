@@ -161,6 +161,9 @@ def _train(recipe: Recipe, out: Path, mix: Path, model_path: str, state, say) ->
     )
     if keep is not None:
         keep.trainer = trainer
+    cut = trainer.row_lengths.warning() if trainer.row_lengths else None
+    if cut:
+        say(cut)
     if last:
         say(f"resuming from checkpoint {last} (step {checkpoint_step(last)})")
     else:
@@ -259,6 +262,8 @@ def build_card(
         "global_step": trainer.state.global_step,
         "wall_time_s": round(elapsed, 2),
         "tokens_seen": int(tokens_seen),
+        # rows cut at training.max_length: truncated_rows, max_length, longest_row_tokens
+        **(trainer.row_lengths.card() if trainer.row_lengths else {}),
         "kept_steps": kept_steps(out),
         "bf16": bool(trainer.args.bf16),
         "world_size": trainer.args.world_size,

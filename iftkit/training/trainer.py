@@ -13,6 +13,7 @@ from trl.trainer.utils import add_fused_lm_head
 
 from iftkit.training import label_head
 from iftkit.training.dataset import tokenize_records
+from iftkit.training.row_length import count_cut
 from iftkit.training.setup import load_base_for_training, peft_config, sft_config
 from iftkit.training.speed import apply_speed_levers
 
@@ -22,6 +23,8 @@ class IftkitSFTTrainer(SFTTrainer):
         # TRL refuses max_length with padding-free batches (it would not truncate them);
         # iftkit passes max_length=None and truncates while preparing the dataset instead
         self._truncate_to = truncate_to
+        # the training rows measured against the limit that cuts them (set while the dataset is prepared)
+        self.row_lengths = None
         super().__init__(*args, **kwargs)
         self.token_metrics = token_metrics
         self.speed_levers = {}
@@ -43,6 +46,10 @@ class IftkitSFTTrainer(SFTTrainer):
         # iftkit tokenises chat records itself: the prompt ids are the ones eval sends (training/dataset.py)
         if formatting_func is None:
             dataset = tokenize_records(dataset, processing_class)
+        if dataset_name == "train":
+            # TRL cuts (or, with packing "bfd", drops the end of) rows past the limit without a word
+            limit = args.max_length if args.max_length is not None else self._truncate_to
+            self.row_lengths = count_cut(dataset, limit, packing, args.packing_strategy)
         if not self._truncate_to or packing or args.max_length is not None:
             return super()._prepare_dataset(dataset, processing_class, args, packing, formatting_func, dataset_name)
         args.max_length = self._truncate_to

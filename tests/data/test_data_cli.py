@@ -262,3 +262,35 @@ def test_a_failing_build_keeps_what_others_wrote_in_folders_it_created(tmp_path,
         mix_module.build_mix(load_recipe(QUICK), out)
     assert neighbour.read_text() == "trained"
     assert not (tmp_path / "runs" / "sweep" / "cell-a").exists()
+
+
+def test_build_says_the_training_max_length_that_fits_its_rows_and_training_at_it_cuts_none(
+    tmp_path, capsys, tiny_model_dir
+):
+    import re
+
+    from iftkit.config import load_recipe
+    from iftkit.models.load import load_tokenizer
+    from iftkit.testing.mixes import tiny_recipe_overrides
+    from iftkit.training.dataset import load_split
+    from iftkit.training.trainer import make_trainer
+
+    out = tmp_path / "mix"
+    # the catalog rows run longer than 32 tokens of the tiny model's tokenizer
+    overrides = [*SMALL, "--mix.target_count", "12", "--model.id", str(tiny_model_dir), "--training.max_length", "32"]
+    assert main(["data", "build", "--config", QUICK, "--out", str(out), *overrides]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "training.max_length" in ln)
+    found = re.fullmatch(r"Warning: training\.max_length: 32 \(set in the recipe; longest training row (\d+) tokens "
+                         r"of (\d+)\): (\d+) of \2 rows will be cut; raise training\.max_length to (\d+)", line)
+    assert found, line
+    longest, sized = int(found[1]), int(found[4])
+    assert int(found[3]) > 0 and sized >= longest and sized % 64 == 0
+    # training at the size it names cuts no row; at the recipe's 32 it cuts the rows the line counted
+    for limit, cut in ((sized, 0), (32, int(found[3]))):
+        recipe = load_recipe(QUICK, tiny_recipe_overrides(tiny_model_dir, **{"training.max_length": limit}))
+        trainer = make_trainer(recipe, str(tiny_model_dir), load_tokenizer(str(tiny_model_dir)),
+                               load_split(out, "train"), None, tmp_path / f"ck{limit}")
+        assert trainer.row_lengths.cut == cut and trainer.row_lengths.longest == longest
+    # a limit that fits says so
+    assert main(["data", "build", "--config", QUICK, "--out", str(out), *overrides[:-1], str(sized)]) == 0
+    assert f"training.max_length: {sized} (longest training row {longest} tokens of" in capsys.readouterr().out

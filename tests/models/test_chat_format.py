@@ -11,6 +11,7 @@ from iftkit.models.chat.types import GenConfig
 from iftkit.models.chat_format import (
     PLAIN_TURNS,
     chat_example_ids,
+    chat_example_lengths,
     plain_turns_template,
     prepare_tokenizer,
     prompt_format,
@@ -245,3 +246,14 @@ def test_smollm2_ids_unchanged_on_the_quickstart_mix(smollm2_dir, tmp_path):
         return [(ex["input_ids"], ex["labels"]) for ex in trainer.train_dataset]
 
     assert dataset(IftkitSFTTrainer) == dataset(SFTTrainer)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_batched_example_lengths_are_the_lengths_of_the_training_ids(style):
+    # training.max_length is sized with the batched count: it must be the length training tokenises
+    tok = prepare_tokenizer(make_style_tokenizer(style))
+    examples = [(PROMPT, [{"role": "assistant", "content": ANSWER * k}]) for k in range(4)]
+    examples.append(([{"role": "user", "content": "Hi"}], [{"role": "assistant", "content": ""}]))
+    assert chat_example_lengths(tok, examples, batch=2) == [
+        len(chat_example_ids(tok, p, c)["input_ids"]) for p, c in examples
+    ]

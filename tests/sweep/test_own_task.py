@@ -263,3 +263,45 @@ def test_target_file_sweep_runs_end_to_end_and_reports_the_user_task(tmp_path, t
     )
     md = (root / "report" / "report.md").read_text()
     assert "label task (billing, shipping, technical)" in md and "In-domain test set: 30 rows" in md
+
+
+def test_training_max_length_is_sized_to_the_rows_and_a_limit_on_the_command_line_is_kept(tmp_path, monkeypatch,
+                                                                                          tiny_model_dir, capsys):
+    from iftkit.config import load_recipe
+    from iftkit.data.mix import plan
+    from iftkit.models.load import load_tokenizer
+    from iftkit.sweep.grid import expand
+    from iftkit.training.dataset import rows_to_dataset
+    from iftkit.training.row_length import row_token_length
+    from iftkit.training.trainer import make_trainer
+
+    monkeypatch.chdir(tmp_path)
+    f = tmp_path / "entities.jsonl"
+    answer = ", ".join(f"item {k} is good" for k in range(60))  # some 400 tokens of the tiny tokenizer
+    f.write_text("".join(json.dumps({"instruction": f"List the items of note {i}.", "output": f"{i}: {answer}"}) + "\n"
+                         for i in range(150)))
+    base = tiny_base(tmp_path, tiny_model_dir)  # training.max_length 256, from the quickstart
+    written = own(f, base=str(base))
+    tok = load_tokenizer(str(tiny_model_dir))
+    longest = max(row_token_length(tok, r) for r in plan(expand(written.recipe)[-1].recipe)["train"])
+    sized = written.recipe.training.max_length
+    assert longest > 256 and sized >= longest and sized % 64 == 0
+    assert written.max_length_line.startswith(f"training.max_length: {sized} (longest training row ")
+    assert written.max_length_line.endswith("rounded up to a multiple of 64; raised from 256)")
+    assert load_recipe(written.path).training.max_length == sized  # the written recipe trains at it
+    # the cell with the most target rows trains without a cut row
+    cell = expand(written.recipe)[-1].recipe
+    trainer = make_trainer(cell, str(tiny_model_dir), tok, rows_to_dataset(plan(cell)["train"]), None, tmp_path / "ck")
+    assert trainer.row_lengths.cut == 0 and trainer.row_lengths.longest <= sized
+    # a limit the user gives is kept, with a warning; the written recipe is the same as without it
+    text = written.path.read_text()
+    kept = own(f, base=str(base), overrides=["--training.max_length", "128"])
+    assert kept.recipe.training.max_length == 128 and kept.path.read_text() == text
+    assert kept.max_length_line.startswith("Warning: training.max_length: 128 (set by --training.max_length; ")
+    assert f"raise training.max_length to {sized}" in kept.max_length_line
+    # the command says it before anything runs
+    from iftkit.cli import main
+
+    capsys.readouterr()
+    assert main(["sweep", "--target-file", str(f), "--config", str(base), "--emit", "slurm"]) == 0
+    assert written.max_length_line in capsys.readouterr().out.splitlines()
