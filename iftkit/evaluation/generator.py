@@ -18,7 +18,7 @@ from iftkit.core.store import JsonStore
 from iftkit.evaluation.counters import Counters
 from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.models.chat.backend import LocalModel
-from iftkit.models.chat.cache import CachedChat
+from iftkit.models.chat.cache import CACHE_VERSION, CachedChat
 from iftkit.models.chat.factory import eval_backend
 from iftkit.models.chat.types import Completion, GenConfig
 
@@ -70,10 +70,9 @@ class CachedGenerator:
 
     def config_for(self, max_new_tokens: int) -> dict:
         """What a stored prediction in samples.jsonl must match to be reused."""
-        out = {"decoding": "greedy", "max_new_tokens": max_new_tokens, "template": "chat+generation_prompt"}
-        if self.dtype != "float32":  # other weights' precision, other answers (fp32 keys predate this field)
-            out["dtype"] = self.dtype
-        return out
+        # the weights' precision too: other precision, other answers
+        return {"decoding": "greedy", "max_new_tokens": max_new_tokens, "template": "chat+generation_prompt",
+                "dtype": self.dtype, "cache_version": CACHE_VERSION}
 
     def generate(self, prompts: list[list[dict]]) -> list[str]:
         return [c.text for c in self.answers(prompts)]
@@ -84,9 +83,6 @@ class CachedGenerator:
         loads = self.backend.loads
         got = self.chat.complete_many(prompts, GenConfig(max_new_tokens=limit))
         self.counters.models_loaded += self.backend.loads - loads
-        for c in got:
-            if c.truncated is None and c.cached:  # cached before the flag existed: an answer as long as the limit
-                c.truncated = c.completion_tokens >= limit
         return got
 
     def unload(self):

@@ -40,7 +40,7 @@ def test_weights_dtype_is_part_of_the_key(tiny_model_dir, tmp_path):
     bf16 = CachedGenerator(base, ModelConfig(id=str(tiny_model_dir), dtype="bfloat16"), store, c, 8, 4, progress=False)
     bf16.generate(PROMPTS[:2])
     assert c.generations.new == 2  # bf16 answers are not fp32's
-    assert "dtype" not in fp32.gen_config and bf16.gen_config["dtype"] == "bfloat16"
+    assert fp32.gen_config["dtype"] == "float32" and bf16.gen_config["dtype"] == "bfloat16"
 
 
 def test_adapter_scale_interpolates_between_base_and_adapter_and_is_part_of_the_cache_key(

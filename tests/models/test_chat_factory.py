@@ -16,6 +16,7 @@ from iftkit.core.errors import IftkitError
 from iftkit.core.fingerprint import adapter_fingerprint, model_fingerprint
 from iftkit.core.paths import project_root
 from iftkit.models.chat.backend import ChatBackend, LocalModel
+from iftkit.models.chat.cache import CACHE_VERSION
 from iftkit.models.chat.factory import check_backends, eval_backend, harness_engine, judge_backend, teacher_backend
 from iftkit.models.chat.http import OpenAIChat
 from iftkit.models.chat.local import TransformersChat
@@ -54,17 +55,20 @@ def test_the_built_in_backends_are_found_in_their_own_modules():
         register(BackendInfo("vllm", lambda m: None, "a second vllm"))
 
 
-def test_identities_are_the_cache_keys_they_were(tiny_model_dir, tiny_adapter_dir, fake_vllm):
-    """The exact JSON of each identity as 7adec5e built it (key order included), through the factory."""
+def test_identities_are_the_cache_keys_of_this_cache_version(tiny_model_dir, tiny_adapter_dir, fake_vllm):
+    """The exact JSON of each identity (key order included), through the factory: a change here changes every
+    cache key, so it goes with a CACHE_VERSION bump (models/chat/cache.py), never on its own."""
+    assert CACHE_VERSION == 2, "identities below are those of cache version 2: update them with the version"
     base, ad = model_fingerprint(str(tiny_model_dir)), adapter_fingerprint(str(tiny_adapter_dir))
     cfg = ModelConfig(id=str(tiny_model_dir), dtype="bfloat16")
     local = LocalModel(cfg, str(tiny_model_dir))
     assert _dump(eval_backend("transformers", local)) == (
-        f'{{"backend": "transformers", "model": "{base}", "dtype": "bfloat16", "quantization": "none"}}')
+        f'{{"backend": "transformers", "model": "{base}", "dtype": "bfloat16", "quantization": "none", '
+        '"adapter_scale": 1.0, "prompt_format": null}')
     scaled = LocalModel(cfg, str(tiny_model_dir), str(tiny_adapter_dir), adapter_scale=0.5)
     assert _dump(eval_backend("transformers", scaled)) == (
         f'{{"backend": "transformers", "model": "{base}+{ad}", "dtype": "bfloat16", "quantization": "none", '
-        '"adapter_scale": 0.5}')
+        '"adapter_scale": 0.5, "prompt_format": null}')
     adapted = LocalModel(cfg, str(tiny_model_dir), str(tiny_adapter_dir))
     assert _dump(eval_backend("vllm", adapted)) == f'{{"backend": "vllm", "model": "{base}+{ad}", "dtype": "bfloat16"}}'
     recipe = validate({"eval": {"judge": {"backend": "openai", "base_url": "http://127.0.0.1:9/v1/", "model": "jm"}}})
@@ -140,3 +144,32 @@ def test_recipe_check_refuses_a_wrong_backend_name_in_one_line(tmp_path):
                           capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "eval.judge.backend" in proc.stderr and "openia" in proc.stderr
+
+
+def test_a_cache_version_bump_serves_no_entry_of_the_version_before(tmp_path, monkeypatch):
+    """What a cache key covers is versioned (no per-field shims): entries of another version are asked again."""
+    from iftkit.core.store import JsonStore
+    from iftkit.models.chat import cache
+    from iftkit.models.chat.types import Completion, GenConfig
+
+    class Echo(ChatBackend):
+        calls = 0
+
+        def identity(self):
+            return {"backend": "echo"}
+
+        def complete_many(self, messages_list, gen, seeds=None, on_done=None):
+            Echo.calls += len(messages_list)
+            out = [Completion(text=m[-1]["content"]) for m in messages_list]
+            for i, c in enumerate(out):
+                on_done(i, c)
+            return out
+
+    store = JsonStore(tmp_path / "cache.sqlite", "gen")
+    ask = [[{"role": "user", "content": "hi"}]]
+    assert cache.CachedChat(Echo(), store).complete_many(ask, GenConfig(max_new_tokens=4))[0].text == "hi"
+    cache.CachedChat(Echo(), store).complete_many(ask, GenConfig(max_new_tokens=4))
+    assert Echo.calls == 1  # served from the cache
+    monkeypatch.setattr(cache, "CACHE_VERSION", cache.CACHE_VERSION + 1)
+    cache.CachedChat(Echo(), store).complete_many(ask, GenConfig(max_new_tokens=4))
+    assert Echo.calls == 2

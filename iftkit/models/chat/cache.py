@@ -16,6 +16,10 @@ from iftkit.core.store import JsonStore
 from iftkit.models.chat.backend import ChatBackend
 from iftkit.models.chat.types import Completion, GenConfig, Tally
 
+# bump when what a key covers changes (an identity field, a call's settings): entries under other versions are
+# never served, and are asked again
+CACHE_VERSION = 2
+
 
 class CachedChat:
     def __init__(self, backend: ChatBackend, store: JsonStore, tally: Optional[Tally] = None, progress: bool = False,
@@ -32,7 +36,7 @@ class CachedChat:
         return self.backend.supports_probs
 
     def key(self, kind: str, spec, messages, seed: Optional[int] = None) -> str:
-        return json_hash([self.identity, kind, spec, messages] + ([seed] if seed is not None else []))
+        return json_hash([CACHE_VERSION, self.identity, kind, spec, messages] + ([seed] if seed is not None else []))
 
     def complete_many(self, messages_list: list, gen: GenConfig, seeds: Optional[list] = None,
                       desc: Optional[str] = None) -> list[Completion]:
@@ -49,8 +53,7 @@ class CachedChat:
 
     def choice_probs(self, messages_list: list, choices: list[str], prefix: str = "",
                      desc: Optional[str] = None) -> list[Completion]:
-        # "mass": entries cached before the choice probabilities kept their mass (sum) are asked again
-        keys = [self.key("choice_probs", {"choices": list(choices), "prefix": prefix, "mass": True}, m)
+        keys = [self.key("choice_probs", {"choices": list(choices), "prefix": prefix}, m)
                 for m in messages_list]
 
         def call(idx, on_done):

@@ -63,13 +63,8 @@ class TransformersChat(ChatBackend):
             self._identity = {"backend": "transformers", "model": model}
             if self.model_cfg is not None:  # the same weights in another precision answer differently
                 self._identity.update(dtype=self.model_cfg.dtype, quantization=self.model_cfg.quantization.mode)
-            if self.adapter_scale != AS_TRAINED:  # absent at 1, so outputs cached before scales existed still serve
-                self._identity["adapter_scale"] = self.adapter_scale
-            # a template iftkit wrote or completed (chat_format.py): absent for a template used as shipped,
-            # so outputs cached before chat_format existed still serve
-            fmt = prompt_format(self._tokenizer())
-            if fmt:
-                self._identity["prompt_format"] = fmt
+            # the adapter's strength, and a template iftkit wrote or completed (chat_format.py; None as shipped)
+            self._identity.update(adapter_scale=self.adapter_scale, prompt_format=prompt_format(self._tokenizer()))
         return self._identity
 
     def _tokenizer(self):
