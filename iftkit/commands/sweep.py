@@ -12,10 +12,11 @@ import time
 
 from iftkit.config import load_recipe
 from iftkit.core.errors import IftkitError
-from iftkit.sweep.cells import BASE, SweepPaths, cell_points, point_key, run_sweep, sweep_root
+from iftkit.sweep.cells import run_sweep
 from iftkit.sweep.changes import changed_points, matched, point_status
 from iftkit.sweep.emit import cell_from_args, job_names, write_emitted
 from iftkit.sweep.grid import expand
+from iftkit.sweep.layout import BASE, SweepPaths, cell_points, point_key, sweep_root
 from iftkit.sweep.own_task import OwnTask, prepare
 from iftkit.sweep.slurm_view import query
 from iftkit.sweep.state import SweepState

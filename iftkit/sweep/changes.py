@@ -14,8 +14,9 @@ from typing import Callable, Optional
 from iftkit.config import identity as ids
 from iftkit.config.schema import Recipe
 from iftkit.core.errors import IftkitError
-from iftkit.sweep.cells import BASE, SweepPaths, base_eval_hashes, cell_points, finished_points, point_key
+from iftkit.sweep.cells import base_eval_hashes, finished_points
 from iftkit.sweep.grid import Cell
+from iftkit.sweep.layout import BASE, SweepPaths, cell_points, point_key
 from iftkit.sweep.state import SweepState
 from iftkit.training.card import read_card
 

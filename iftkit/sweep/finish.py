@@ -8,9 +8,10 @@ from iftkit.config.schema import Recipe
 from iftkit.data.tasks import TaskSpec
 from iftkit.meta.judge_trust import judge_trust
 from iftkit.report.render import ReportFiles, write_report
-from iftkit.sweep.cells import BASE, SweepPaths, collect_rows, collect_samples, point_key, write_rows
+from iftkit.sweep.cells import collect_rows, collect_samples, write_rows
 from iftkit.sweep.changes import changed_points, guard_collect
 from iftkit.sweep.grid import Cell
+from iftkit.sweep.layout import BASE, SweepPaths, point_key
 from iftkit.sweep.state import SweepState
 
 

@@ -18,9 +18,10 @@ from iftkit.meta.judge_trust import judge_trust
 from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.models.chat.factory import check_backends
 from iftkit.report.render import ReportFiles, write_report
-from iftkit.sweep.cells import BASE, point_rows, point_samples
+from iftkit.sweep.cells import point_rows, point_samples
 from iftkit.sweep.finish import report_meta
 from iftkit.sweep.grid import Cell, plan_cell
+from iftkit.sweep.layout import BASE, OneCellPaths
 from iftkit.sweep.preflight import check_target
 from iftkit.training.train_adapter import train_adapter
 
@@ -29,23 +30,23 @@ def run_one_cell(recipe: Recipe, out: Path, say: Callable = print, progress: boo
     check_backends(recipe)  # a misnamed eval or judge backend fails now, not after training
     check_target(recipe, say=None)  # so does a target task nothing can score (the mix's summary says its spec)
     out.mkdir(parents=True, exist_ok=True)
+    paths = OneCellPaths(out)
     cell, x_key = pipeline_cell(recipe)
     recipe = cell.recipe
 
     # 1. data and 2. mix: the target task's rows (synthetic or the user's file) mixed into general
     # instruction data at mix.target_ratio, split into train / validation / held-out test per task
-    mix = build_mix(recipe, out / "mix")
+    mix = build_mix(recipe, paths.mix)
     for line in target_summary(load_manifest(mix)):
         say(line)
 
     # 3. train: one LoRA (or QLoRA) adapter on the mix's train split, TRL's SFTTrainer under accelerate
-    adapter = out / "adapter"
-    train_adapter(recipe, output_dir=str(adapter), mix_dir=str(mix), say=say)
+    train_adapter(recipe, output_dir=str(paths.adapter), mix_dir=str(mix), say=say)
 
     # 4. eval: the base model and the adapter answer the mix's held-out prompts, in-domain and general;
     # 5. score: every scorer of eval.scorers scores every answer (cached: a rerun generates nothing)
-    evaluated = out / "eval"
-    result = run_eval(recipe, [str(adapter)], evaluated, include_base=True, progress=progress, say=say)
+    evaluated = paths.eval
+    result = run_eval(recipe, [str(paths.adapter)], evaluated, include_base=True, progress=progress, say=say)
     say(result.counters.summary_line())
 
     # 6. report: the adapter against the base model on both axes, with paired statistics per prompt
@@ -56,11 +57,10 @@ def run_one_cell(recipe: Recipe, out: Path, say: Callable = print, progress: boo
     # the same report inputs as the sweep's: the user task's spec, the judge's self-judging flag and trust gate
     evaluated_mix = Path(recipe.eval.mix_dir) if recipe.eval.mix_dir else mix  # as run_eval resolves it
     trust = judge_trust(recipe, {r["scorer"] for r in rows}, log=say)
-    return write_report(rows, out / "report", recipe.name, x_key, recipe.sweep.primary_scorer,
+    return write_report(rows, paths.report, recipe.name, x_key, recipe.sweep.primary_scorer,
                         recipe.sweep.keep_general, {**report_meta(recipe, evaluated_mix), "cells": 1}, samples=samples,
                         general_kind=recipe.sweep.general_kind, general_scorer=recipe.sweep.general_scorer,
                         judge_trust=trust)
-
 
 
 def pipeline_cell(recipe: Recipe) -> tuple[Cell, str]:

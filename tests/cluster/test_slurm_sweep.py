@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from iftkit.config import load_recipe
-from iftkit.sweep.cells import SweepPaths
 from iftkit.sweep.emit import job_names
 from iftkit.sweep.grid import expand
+from iftkit.sweep.layout import SweepPaths
 from iftkit.sweep.slurm_view import SQUEUE_FIELDS, parse_squeue
 from iftkit.sweep.state import SweepState
 from iftkit.testing.sweep_runs import BASE_EVAL_LINE, CHEAP, ROOT, assert_complete, env, sweep_recipe

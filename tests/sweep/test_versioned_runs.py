@@ -8,8 +8,8 @@ import pytest
 from iftkit.config import identity as ids
 from iftkit.config import load_recipe
 from iftkit.core.errors import IftkitError
-from iftkit.sweep.cells import SweepPaths, sweep_root
 from iftkit.sweep.grid import expand, legacy_base_eval_hash
+from iftkit.sweep.layout import SweepPaths, sweep_root
 from iftkit.sweep.state import SweepState
 from iftkit.testing.sweep_runs import CHEAP, run_sweep, sweep_recipe
 from iftkit.training.card import read_card
