@@ -308,9 +308,10 @@ def test_meta_eval_human_measures_the_recipes_judge_over_http_and_caches_it(tmp_
         recipe = tmp_path / "judge.yaml"
         recipe.write_text(f"eval: {{judge: {{backend: openai, base_url: '{server.url}', model: judge-model, "
                           "verdict: text}}\n")
-        rc = iftkit_main(["meta-eval", "--human", str(file), "--scorers", "judge_pairwise", "--config", str(recipe),
-                          "--out", str(tmp_path / "m"), "--resamples", "50", "--no-wandb"])
-        assert rc == 0 and server.requests == 40
+        rc = iftkit_main(["meta-eval", "--human", str(file), "--scorers", "judge_pairwise,judge", "--config",
+                          str(recipe), "--out", str(tmp_path / "m"), "--resamples", "50", "--no-wandb"])
+        # 20 pairs in both orders, and the reference-guided judge grading 40 answers one at a time
+        assert rc == 0 and server.requests == 80
     printed = capsys.readouterr().out
     assert "judge trust: openai:judge-model at http://127.0.0.1:" in printed
     assert "as pairwise judge (A/B/tie, both orders) agrees with humans" in printed
@@ -321,6 +322,8 @@ def test_meta_eval_human_measures_the_recipes_judge_over_http_and_caches_it(tmp_
     cached = judge_trust.cached(load_recipe(recipe))
     assert cached.agreement["value"] == 0.0 and not cached.trusted and cached.human_file == str(file)
     assert cached.gate["ties"] == 20 and cached.bias["first_slot_rate"]["value"] is None  # no decisive verdict
+    graded = judge_trust.cached(load_recipe(recipe), output="reference")  # equal lengths: equal grades
+    assert graded.agreement["value"] == 0.0 and graded.gate["ties"] == 20 and "as reference-guided" in printed
 
 
 def test_a_recipe_trust_set_is_measured_once_when_the_report_needs_it(tmp_path, isolated_cache):
