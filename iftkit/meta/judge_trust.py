@@ -217,15 +217,13 @@ def decide(summary: dict, min_agreement: float = MIN_AGREEMENT,
         return False, "no human pair with a preference, so its agreement is unknown", None, None
     low, high = clopper_pearson(k, n)
     est = {"value": k / n, "ci_low": low, "ci_high": high, "n": n, "note": "Clopper-Pearson 95 %"}
-    need = (f"the gate needs its exact 95 % lower bound at {min_agreement:.2f} or more "
-            "(eval.judge.trust_min_agreement)")
     if n < min_pairs:
         return (False, f"only {n} human pairs with a preference; the gate needs at least {min_pairs} "
                 "(eval.judge.trust_min_pairs): never chosen as the primary or fallback scorer", FIGURE, est)
     if low >= min_agreement:
         return True, f"its lower bound {low:.2f} clears {min_agreement:.2f}: usable as a scorer", FIGURE, est
-    return (False, f"its lower bound {low:.2f} is below {min_agreement:.2f} ({need}): never chosen as the primary "
-            "or fallback scorer", FIGURE, est)
+    return (False, f"its lower bound {low:.2f} is below {min_agreement:.2f} (eval.judge.trust_min_agreement): "
+            "never chosen as the primary or fallback scorer", FIGURE, est)
 
 
 def record(recipe, summary: dict, human_file, identity: Optional[tuple] = None, output: str = "pairwise") -> Trust:
