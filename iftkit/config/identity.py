@@ -27,9 +27,11 @@ SCHEMA_VERSION = 1
 TRAIN_SECTIONS = ("model", "lora", "data", "mix", "training")
 EVAL_SECTIONS = TRAIN_SECTIONS + ("eval",)
 BASE_EVAL_SECTIONS = ("model", "data", "eval")
-NOT_RESULT = frozenset({"training.output_dir", "training.logging_steps", "training.save_total_limit"})
+# the judge trust gate's thresholds apply when a report is written, to a cached measurement
+NOT_RESULT = frozenset({"training.output_dir", "training.logging_steps", "training.save_total_limit",
+                        "eval.judge.trust_min_agreement", "eval.judge.trust_min_pairs"})
 # keys added to these sections after version 0: version-0 hashes were computed without them
-ADDED_AFTER_V0: tuple[str, ...] = ()
+ADDED_AFTER_V0: tuple[str, ...] = ("eval.judge.trust_min_agreement", "eval.judge.trust_min_pairs")
 DEFAULT = object()  # a key absent from an identity: it holds the schema's default
 
 
@@ -41,7 +43,7 @@ def identity(recipe: Recipe, sections: Iterable[str]) -> dict:
         for key in NOT_RESULT:
             owner, _, name = key.partition(".")
             if owner == section:
-                values.pop(name, None)
+                _pop(values, name)
         out[section] = values
     return out
 
@@ -59,10 +61,21 @@ def legacy_hash(recipe: Recipe, sections: Iterable[str]) -> str:
     """The version-0 hash of these sections: their whole dump, defaults included."""
     dumped = recipe.model_dump(mode="json")
     for key in ADDED_AFTER_V0:
-        section, _, name = key.partition(".")
-        dumped.get(section, {}).pop(name, None)
+        _pop(dumped, key)
     blob = json.dumps({k: dumped[k] for k in sections}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _pop(values: dict, dotted: str) -> None:
+    """Remove a (nested, dotted) key where present, and the sub-sections it leaves empty (an identity with
+    only that key set equals the default one)."""
+    head, _, rest = dotted.partition(".")
+    if not rest:
+        values.pop(head, None)
+    elif isinstance(values.get(head), dict):
+        _pop(values[head], rest)
+        if not values[head]:
+            del values[head]
 
 
 def identity_of_dump(dump: dict, sections: Iterable[str]):

@@ -329,6 +329,11 @@ class JudgeConfig(Section):
     # measured on once (cached per judge identity) before a report may use it as a scorer; None = only a
     # measurement made by `iftkit meta-eval --human FILE` counts (meta/judge_trust.py)
     trust_set: Optional[str] = None
+    # the trust gate: each judge output (pairwise, reference-guided 0-10) is used only when the exact 95 %
+    # lower bound of its agreement with the human preferences reaches trust_min_agreement, over at least
+    # trust_min_pairs human pairs (LLMBar's strong judges agree on 0.80-0.95; a coin on 0.50)
+    trust_min_agreement: float = Field(0.65, gt=0.5, lt=1.0)
+    trust_min_pairs: int = Field(100, ge=1)
 
 
 class LmEvalConfig(Section):

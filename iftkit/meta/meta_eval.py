@@ -8,7 +8,7 @@ from iftkit.config.schema import Recipe
 from iftkit.core.atomic import write_text_atomic
 from iftkit.core.errors import IftkitError
 from iftkit.evaluation.records import SampleRecord
-from iftkit.evaluation.scorers import TASK_ANSWER, is_judge, playing, plays
+from iftkit.evaluation.scorers import TASK_ANSWER, is_judge, parent_of, playing, plays
 from iftkit.meta import findings, pairwise, scorer_access
 from iftkit.meta import human as human_io
 from iftkit.meta.judge_trust import record as record_trust
@@ -111,7 +111,7 @@ def run_meta_eval(
 
     pairs = human_pairs[:max_pairs] if human_pairs else _pairs_from_records(records, reference, judge_max_items)
     against = f"human preferences ({human_file})" if human_pairs else "gold-derived preferences on the results"
-    pair_results = _measure_pairwise(scorer_objs, pairs, against, resamples, notes, log)
+    pair_results = _measure_pairwise(scorer_objs, pairs, against, resamples, notes, log, graded=bool(human_pairs))
     if human_pairs and not pair_results:
         notes.append(
             f"{len(human_pairs)} pairwise human judgments read, but no pairwise judge scorer to measure against them"
@@ -131,7 +131,8 @@ def record_judge_trust(payload: dict, recipe, human_file) -> list[str]:
     lines = []
     for name, summary in (payload.get("pairwise") or {}).items():
         if is_judge(name) and str(summary.get("against", "")).startswith("human"):
-            lines.append(record_trust(recipe, summary, human_file).line())
+            output = "reference" if summary.get("pointwise") else "pairwise"
+            lines.append(record_trust(recipe, summary, human_file, output=output).line())
     return lines
 
 
@@ -166,10 +167,20 @@ def _score_fresh(fresh, scorer_objs, notes):
             r.scores[name] = v
 
 
-def _measure_pairwise(scorer_objs, pairs, against, resamples, notes, log) -> dict:
+def _measure_pairwise(scorer_objs, pairs, against, resamples, notes, log, graded: bool = False) -> dict:
+    """Each pairwise judge on the pairs in both orders; with graded (human pairs), the reference-guided judge
+    too, grading each answer alone (its own measurement for the trust gate)."""
     out = {}
     for name, sc in scorer_objs.items():
         judge = scorer_access.pairwise_callable(sc)
+        grader = scorer_access.pointwise_callable(sc) if graded and name == parent_of(name) else None
+        if judge is None and grader is not None:
+            log(f"meta-eval: {name}: grading the {2 * len(pairs)} answers of {len(pairs)} pairs one at a time")
+            summary = pairwise.summarise(pairwise.score_pairs(grader, pairs), resamples, pointwise=True)
+            summary["against"], summary["description"] = against, pairwise.describe(summary)
+            out[name] = summary
+            log(f"meta-eval: {name}: {summary['description']}")
+            continue
         if judge is None:
             if PAIRWISE_HINT in name:
                 notes.append(f"{name}: exposes no (prompt, first, second) call; position/length bias not measured")

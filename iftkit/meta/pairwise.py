@@ -67,6 +67,21 @@ def _p_first(v) -> Optional[float]:
     return v[2] if isinstance(v, tuple) and len(v) > 2 else None
 
 
+def score_pairs(score: Callable[[list], list], pairs: list[HumanPair]) -> list[PairVerdicts]:
+    """A pointwise judge (the reference-guided 0-10 one) on human pairs: `score([(prompt, answer), ...])`
+    grades each answer alone; the higher grade is its preference (equal grades: tie). It sees one answer at a
+    time, so both "orders" carry the same verdict and there is no position to prefer."""
+    graded = list(score([(p.prompt, p.response_a) for p in pairs] + [(p.prompt, p.response_b) for p in pairs]))
+    n = len(pairs)
+    out = []
+    for i, p in enumerate(pairs):
+        a, b = graded[i], graded[n + i]
+        fwd = None if a is None or b is None else "a" if a > b else "b" if b > a else "tie"
+        back = None if fwd is None else {"a": "b", "b": "a", "tie": "tie"}[fwd]
+        out.append(PairVerdicts(p, fwd, back, (f"scores {a} vs {b}", f"scores {a} vs {b}")))
+    return out
+
+
 def one_at_a_time(fn: Callable[[str, str, str], Optional[str]]) -> PairwiseJudge:
     """Batch view of a judge that answers one (prompt, first, second) at a time."""
     return lambda triples: [fn(*t) for t in triples]
@@ -81,11 +96,36 @@ def _norm(v) -> Optional[str]:
     return v if v in ("a", "b", "tie") else None
 
 
-def summarise(verdicts: list[PairVerdicts], resamples: int = stats.DEFAULT_RESAMPLES) -> dict:
-    """Agreement with humans (single order and both-orders), position and length bias, failures."""
+def gate_counts(verdicts: list[PairVerdicts]) -> dict:
+    """Exact counts for the trust gate over the pairs the humans decided: `agree` = the judge's order-debiased
+    call (both orders' probabilities averaged where given, else both orders' verdicts) names the human's
+    answer; a tie or an unparseable call does not agree, so a judge cannot pass by abstaining. `calibration`:
+    the judge's call as a value (a = 1, tie = 0.5, b = 0) summed over the pairs humans gave to a (its
+    sensitivity) and 1 - that over the pairs they gave to b (its specificity), unparseable calls left out:
+    what a correction of its win rates for its errors needs (judge_trust.corrected_rate)."""
+    decided = [v for v in verdicts if v.pair.preference in ("a", "b")]
+    calls = [(v.pair.preference, v.prob_combined() or v.combined()) for v in decided]
+    value = {"a": 1.0, "tie": 0.5, "b": 0.0}
+    sens = [value[c] for h, c in calls if h == "a" and c is not None]
+    spec = [1.0 - value[c] for h, c in calls if h == "b" and c is not None]
+    return {
+        "n": len(calls),
+        "agree": sum(c == h for h, c in calls),
+        "ties": sum(c == "tie" for _, c in calls),
+        "unparsed": sum(c is None for _, c in calls),
+        "by_probs": sum(v.prob_combined() is not None for v in decided),
+        "calibration": {"sensitivity": [sum(sens), len(sens)], "specificity": [sum(spec), len(spec)]},
+    }
+
+
+def summarise(verdicts: list[PairVerdicts], resamples: int = stats.DEFAULT_RESAMPLES, pointwise: bool = False) -> dict:
+    """Agreement with humans (single order and both-orders), position and length bias, failures.
+    pointwise: the verdicts come from `score_pairs` (one answer at a time): no position figures."""
     decided = [v for v in verdicts if v.pair.preference != "tie"]
     # agreement over pairs the humans decided; a judge tie counts half (it neither agrees nor disagrees)
     agree_fwd = [_agree(v.forward, v.pair.preference) for v in decided]
+    swapped = {"a": "b", "b": "a", "tie": "tie"}
+    agree_back = [_agree(None if v.backward is None else swapped[v.backward], v.pair.preference) for v in decided]
     agree_both = [_agree(v.combined(), v.pair.preference) for v in decided]
     agree_probs = [_agree(v.prob_combined(), v.pair.preference) for v in decided]
     slot_calls, longer_calls, human_longer = [], [], []
@@ -103,15 +143,20 @@ def summarise(verdicts: list[PairVerdicts], resamples: int = stats.DEFAULT_RESAM
     consistent = [1.0 if v.combined() not in (None, "tie") else 0.0 for v in verdicts if v.forward and v.backward]
     calls = 2 * len(verdicts)
     failed = sum((v.forward is None) + (v.backward is None) for v in verdicts)
+    none = stats.Estimate(None, note="one answer at a time").to_dict()
     return {
         "pairs": len(verdicts),
+        "gate": gate_counts(verdicts),
+        "pointwise": pointwise,
         "agreement_one_order": _rate([a for a in agree_fwd if a is not None], resamples).to_dict(),
+        "agreement_swapped_order": none if pointwise else _rate([a for a in agree_back if a is not None],
+                                                                 resamples).to_dict(),
         "agreement_both_orders": _rate([a for a in agree_both if a is not None], resamples).to_dict(),
         "agreement_both_orders_probs": _rate([a for a in agree_probs if a is not None], resamples).to_dict(),
-        "first_slot_rate": _rate(slot_calls, resamples).to_dict(),
-        "longer_chosen_rate": _rate(longer_calls, resamples).to_dict(),
+        "first_slot_rate": none if pointwise else _rate(slot_calls, resamples).to_dict(),
+        "longer_chosen_rate": _rate(longer_calls[::2] if pointwise else longer_calls, resamples).to_dict(),
         "human_longer_rate": _rate(human_longer, resamples).to_dict(),
-        "order_consistency": _rate(consistent, resamples).to_dict(),
+        "order_consistency": none if pointwise else _rate(consistent, resamples).to_dict(),
         "parse_failure_rate": failed / calls if calls else None,
         "verdicts": {"scored": calls - failed, "unparseable": failed},
         "unparsed_examples": [r for v in verdicts for r, x in zip(v.raw, (v.forward, v.backward)) if x is None and r][
@@ -195,7 +240,9 @@ def describe(summary: dict) -> str:
     parts = []
     if agree["value"] is not None:
         parts.append(
-            f"agrees with humans on {agree['value']:.0%} of {agree['n']} pairs judged in both orders (50% = chance)"
+            f"agrees with humans on {agree['value']:.0%} of {agree['n']} pairs "
+            + ("graded one answer at a time" if summary.get("pointwise") else "judged in both orders")
+            + " (50% = chance)"
         )
     by_probs = summary.get("agreement_both_orders_probs") or {}
     if by_probs.get("value") is not None:
@@ -211,7 +258,7 @@ def describe(summary: dict) -> str:
         parts.append(f"picks the longer answer {longer['value']:.0%} of the time{ref}")
     if summary["parse_failure_rate"]:
         parts.append(f"{summary['parse_failure_rate']:.0%} of verdicts were unparseable")
-    if first["n"] < 10:
+    if first["n"] < 10 and not summary.get("pointwise"):
         parts.append(
             "too few parsed verdicts to conclude anything but that this judge does not follow the verdict format"
         )

@@ -107,6 +107,22 @@ def pairwise_callable(scorer) -> Optional[Callable]:
     return judge_many
 
 
+def pointwise_callable(scorer) -> Optional[Callable]:
+    """A batch grader [(prompt, answer)] -> [grade or None] view of the reference-guided judge, with the same
+    prompt it scores with; human pairs carry no reference answer, so the prompt says none is given (as the
+    pairwise view does)."""
+    inner = getattr(scorer, "parent", scorer)
+    client, prompt = getattr(inner, "client", None), getattr(inner, "prompt", None)
+    if client is None or getattr(prompt, "kind", None) != "reference":
+        return None
+
+    def grade_many(items):
+        msgs = [prompt.render(instruction=p, reference="(no reference answer given)", answer=a) for p, a in items]
+        return [v.value for v in client.verdicts(prompt, msgs, desc=f"judge {len(msgs)} grades ({client.label})")]
+
+    return grade_many
+
+
 def verdict_tally(scorer):
     """The judge's verdict counts (scored / unparseable / failed), or None for a scorer without a judge."""
     client = getattr(getattr(scorer, "parent", scorer), "client", None)

@@ -4,14 +4,14 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 from iftkit.core.html import markdown_page
 from iftkit.evaluation.answer_length import truncation_line
 from iftkit.evaluation.degenerate import WARN_SHARE
 from iftkit.evaluation.results import empty_scorer_warning, empty_scorers
 from iftkit.evaluation.scorers import ITEMS, TASK_ANSWER, info, is_judge, playing
-from iftkit.meta.judge_trust import Trust
+from iftkit.meta.judge_trust import Trust, Trusts, as_trusts, output_kind
 from iftkit.report.charts import scores_vs_x_chart, tradeoff_chart
 from iftkit.report.robustness import robustness_lines
 from iftkit.report.scales import point_label, scale_lines
@@ -88,7 +88,7 @@ class Axes:
     gen_scorer: str
     gen_why: str
     gated: list
-    judge_trust: Optional[Trust]
+    judge_trust: Optional[Trusts]
 
     @property
     def shown(self) -> str:
@@ -112,7 +112,7 @@ def write_report(
     samples: Optional[dict] = None,
     general_kind: str = "held_out",
     general_scorer: Optional[str] = None,
-    judge_trust: Optional[Trust] = None,
+    judge_trust: Union[Trust, Trusts, None] = None,
 ) -> ReportFiles:
     """samples: per-prompt scores {cell: {(suite, sample_id): (prediction, scores)}} for paired CIs.
     general_kind / general_scorer: the general axis (sweep.general_kind / sweep.general_scorer).
@@ -145,14 +145,16 @@ def write_report(
 
 
 def choose_axes(rows, requested: str, meta: dict, general_kind: str, general_scorer: Optional[str],
-                judge_trust: Optional[Trust]) -> Axes:
+                judge_trust: Union[Trust, Trusts, None]) -> Axes:
     """The primary scorer and the general axis (summary.choose_primary / choose_general), with a judge the
     trust gate refuses (or never measured) kept off both."""
     judged = sorted({r["scorer"] for r in rows if is_judge(r["scorer"])})
-    if judged and judge_trust is None:
-        judge_trust = Trust("the judge", "", False, "never measured against human judgments: never chosen as the "
-                            "primary or fallback scorer")
-    gated = judged if judge_trust is not None and not judge_trust.trusted else []
+    judge_trust = as_trusts(judge_trust)
+    if judged:  # each judge output is gated on its own measurement (never measured: refused)
+        judge_trust = Trusts(judge_trust or {})
+        for s in judged:
+            judge_trust.setdefault(output_kind(s), judge_trust.for_output(s))
+    gated = [s for s in judged if not judge_trust.for_output(s).trusted]
     axis_rows = [r for r in rows if r["scorer"] not in gated]
     primary, primary_why = choose_primary(axis_rows, requested, target_kind=(meta.get("target_spec") or {}).get("kind"))
     if requested in gated:
@@ -215,7 +217,7 @@ def _markdown(rows, pts, per_scorer, recs, axes: Axes, scorers, name, x_key, kee
                               (axes.gen_suite, axes.gen_scorer)),
             *scale_lines(pts, x_key),
             *step_lines(pts, recs, x_key, per_scorer, meta.get("checkpoint_cost")),
-            *_trust_lines(axes.judge_trust, axes.gated),
+            *_trust_lines(axes.judge_trust, axes.gated, rows),
             f"## Tradeoff ({primary})",
             *table,
             "",
@@ -348,21 +350,26 @@ def _summary(pts, recs, axes: Axes, name, x_key, keep_general, meta) -> dict:
             }
             for p in pts
         ],
-        "judge_trust": None if axes.judge_trust is None else {**axes.judge_trust.__dict__, "gated": axes.gated},
+        "judge_trust": None if axes.judge_trust is None else {
+            "outputs": {k: t.__dict__ for k, t in axes.judge_trust.items()}, "gated": axes.gated},
     }
 
 
-def _scorer_name(scorer: str, trust: Optional[Trust]) -> str:
-    """A judge's row name carries its measured agreement with humans."""
-    if trust is None or not is_judge(scorer):
+def _scorer_name(scorer: str, trusts: Optional[Trusts]) -> str:
+    """A judge's row name carries its own output's measured agreement with humans."""
+    if trusts is None or not is_judge(scorer):
         return scorer
+    trust = trusts.for_output(scorer)
     return f"{scorer} (human agreement {trust.figure_text}; {'trusted' if trust.trusted else 'not trusted'})"
 
 
-def _trust_lines(trust: Optional[Trust], gated: list) -> list[str]:
-    if trust is None:
+def _trust_lines(trusts: Optional[Trusts], gated: list, rows=()) -> list[str]:
+    if trusts is None:
         return []
-    lines = ["## Judge trust", trust.line().removeprefix("judge trust: ") + "."]
+    lines = ["## Judge trust"]
+    for trust in trusts.values():
+        lines += [trust.text() + ".", ""]
+        lines += _corrected_lines(trust, rows)
     if gated:
         lines.append(f"Kept off the primary scorer and the general axis: {', '.join(f'`{s}`' for s in gated)} "
                      "(their rows stay in the tables below, for reading, not for deciding).")
@@ -401,7 +408,26 @@ def _items_table(rows, x_key, pts) -> list[str]:
     ]
 
 
-def _general_table(rows, primary, x_key, pts, samples, trust: Optional[Trust] = None) -> list[str]:
+def _corrected_lines(trust: Trust, rows) -> list[str]:
+    """The pairwise judge's in-domain win rates corrected for its measured sensitivity and specificity."""
+    got = {}
+    for r in rows:
+        if (r.get("suite") == "in_domain" and r.get("task") == ALL_TASKS and r.get("n") and r.get("mean") is not None
+                and is_judge(r["scorer"]) and output_kind(r["scorer"]) == trust.output == "pairwise"):
+            wins, n = got.get(r["cell"], (0.0, 0))
+            got[r["cell"]] = (wins + r["mean"] * r["n"], n + r["n"])
+    fixed = {cell: trust.correction(wins, n) for cell, (wins, n) in got.items()}
+    fixed = {cell: c for cell, c in fixed.items() if c and c.get("value") is not None}
+    if not fixed:
+        return []
+    note = next(iter(fixed.values()))["note"]
+    return [f"In-domain win rate against the reference, as judged and {note} (Rogan-Gladen; the 95 % interval "
+            "counts the test prompts and the human pairs):",
+            *(f"- {cell}: {got[cell][0] / got[cell][1]:.3f} judged, {c['value']:.3f} [{c['ci_low']:.3f}, "
+              f"{c['ci_high']:.3f}] corrected (n={got[cell][1]})" for cell, c in fixed.items()), ""]
+
+
+def _general_table(rows, primary, x_key, pts, samples, trust: Optional[Trusts] = None) -> list[str]:
     """Every general measurement per point: held-out suites (instruction set, lm-eval tasks) first."""
     axes = general_axes(rows)
     if not axes or not pts:

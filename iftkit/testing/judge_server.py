@@ -6,8 +6,12 @@ is not JSON, or a reply slower than the client's timeout. With `logprobs=True` i
 request that asks for logprobs the way vLLM does: per token, with `top_logprobs` alternatives;
 at the verdict token the alternatives are `alternatives(verdict)` (checkable weights).
 `split_digits=True` tokenizes like Qwen or Mistral, one token per digit ("10" = "1", "0"): the
-first digit's alternatives are `alternatives`' first digits, the next digit's `NEXT_DIGIT`.
+first digit's alternatives are `alternatives`' first digits, the next digit's P("0" | "1") = P(10) / P(1 or 10).
 `verdict_mass` scales the probability the verdict token puts on verdicts (the rest: " N/A").
+`truth(verdict, mass)` replaces `alternatives` as the judge's distribution over verdicts; with split
+digits the token alternatives follow from it ("1" then "0" for 10), and a request that continues an
+unfinished reply "Score: 1" (continue_final_message) gets P(next token | "1") from it too, unless
+`continues=False` (a server that ignores the flag and answers the conversation afresh).
 """
 
 import hashlib
@@ -19,7 +23,6 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 NOT_A_VERDICT = " N/A"  # an alternative at the verdict token that is no allowed verdict
-NEXT_DIGIT = {"0": 0.95, "\n": 0.05}  # split digits: after the "1" of "10", 0.05 on ending at "1"
 
 
 def alternatives(verdict: str, mass: float = 0.9) -> dict:
@@ -32,25 +35,63 @@ def alternatives(verdict: str, mass: float = 0.9) -> dict:
     return {f" {verdict}": mass * 2 / 3, f" {other}": mass / 3, NOT_A_VERDICT: 1 - mass}
 
 
-def _logprobs_content(text: str, split_digits: bool = False, mass: float = 0.9) -> list:
+def _first_digits(truth: dict) -> dict:
+    """Split digits: the verdict token's alternatives are the verdicts' first digits ("10" adds to " 1")."""
+    out: dict = {}
+    for k, p in truth.items():
+        key = k if k == NOT_A_VERDICT or not k.strip().isdigit() else f" {k.strip()[0]}"
+        out[key] = out.get(key, 0.0) + p
+    return out
+
+
+def next_digit(truth: dict, stem: str, end: str = "\n") -> dict:
+    """Split digits: P(next token | the verdict so far reads `stem`), consistent with `truth`: "0" with
+    P(stem + "0") / P(stem...), `end` with P(stem) / P(stem...)."""
+    truth = {k.strip(): p for k, p in truth.items()}
+    longer = {k[len(stem):][0]: p for k, p in truth.items() if k.startswith(stem) and len(k) > len(stem)}
+    total = truth.get(stem, 0.0) + sum(longer.values())
+    if total <= 0:
+        return {end: 1.0}
+    return {t: p / total for t, p in {**longer, end: truth.get(stem, 0.0)}.items() if p > 0}
+
+
+def _entry(tok: str, alts: dict) -> dict:
+    return {"token": tok, "logprob": math.log(alts.get(tok, 0.9)),
+            "top_logprobs": [{"token": t, "logprob": math.log(p)} for t, p in alts.items()]}
+
+
+def _logprobs_content(text: str, split_digits: bool = False, mass: float = 0.9, truth=None) -> list:
     pattern = r"\s*[^\W\d]+|\s?\d|\s*[^\w\s]|\s+" if split_digits else r"\s*\w+|\s*[^\w\s]|\s+"
     tokens = re.findall(pattern, text)
     assert "".join(tokens) == text
     verdict = re.search(r"(?:Score|Winner): (\w+)", text)
+    dist = (truth or alternatives)(verdict.group(1), mass) if verdict else None
     out = []
     for i, tok in enumerate(tokens):
         alts = {tok: 0.9}
         if verdict and i > 0 and tokens[i - 1] == ":":
-            if tok.strip() == verdict.group(1):
-                alts = alternatives(verdict.group(1), mass)
-            elif split_digits and verdict.group(1).isdigit() and tok.strip() == verdict.group(1)[0]:
-                alts = {f" {k.strip()[0]}" if k != NOT_A_VERDICT else k: p
-                        for k, p in alternatives(verdict.group(1), mass).items()}
-        elif split_digits and verdict and i > 1 and tokens[i - 2] == ":" and tok in NEXT_DIGIT:
-            alts = NEXT_DIGIT
-        out.append({"token": tok, "logprob": math.log(alts.get(tok, 0.9)),
-                    "top_logprobs": [{"token": t, "logprob": math.log(p)} for t, p in alts.items()]})
+            if split_digits and verdict.group(1).isdigit() and tok.strip() == verdict.group(1)[0]:
+                alts = _first_digits(dist)
+            elif tok.strip() == verdict.group(1):
+                alts = dist
+        elif (split_digits and verdict and i > 1 and tokens[i - 2] == ":" and verdict.group(1).isdigit()
+              and tokens[i - 1].strip() == "1"):  # after the "1" that may start "10"
+            alts = next_digit(dist, "1", "\n" if tok == "0" else tok)
+        out.append(_entry(tok, alts))
     return out
+
+
+def continuation(messages, truth=None, mass: float = 0.9) -> tuple[str, list]:
+    """The server continuing an unfinished assistant reply "... Score: 1" by one token (vLLM's
+    continue_final_message): (text, logprobs content), consistent with the verdict it would give."""
+    partial = messages[-1]["content"]
+    verdict = re.search(r"(?:Score|Winner): (\w+)", verdict_for(messages[:-1]))
+    stem = re.search(r"(\d+)$", partial)
+    if not verdict or not stem:
+        return "\n", [_entry("\n", {"\n": 1.0})]
+    alts = next_digit((truth or alternatives)(verdict.group(1), mass), stem.group(1))
+    tok = max(alts, key=alts.get)
+    return tok, [_entry(tok, alts)]
 
 
 def verdict_for(messages) -> str:
@@ -69,11 +110,12 @@ def verdict_for(messages) -> str:
 
 class JudgeServer:
     def __init__(self, faults=(), slow_s: float = 0.0, delay_s: float = 0.0, logprobs: bool = False, port: int = 0,
-                 split_digits: bool = False, verdict_mass: float = 0.9):
+                 split_digits: bool = False, verdict_mass: float = 0.9, truth=None, continues: bool = True):
         self.faults = list(faults)  # failure kinds served, in order, on the first attempts at each prompt
         self.slow_s = slow_s
         self.delay_s = delay_s  # every request takes this long (to observe concurrency)
         self.logprobs, self.split_digits, self.verdict_mass = logprobs, split_digits, verdict_mass
+        self.truth, self.continues = truth, continues
         self.bodies: list[dict] = []
         self.requests = 0
         self.in_flight = 0
@@ -117,11 +159,17 @@ class JudgeServer:
                     return self._send(200, b"<html>not json</html>")
                 if fault == "slow":
                     time.sleep(server.slow_s)
-                text = verdict_for(body["messages"])
-                words = sum(len(re.findall(r"\S+", m["content"])) for m in body["messages"])
+                messages = body["messages"]
+                resume = body.get("continue_final_message") and messages[-1]["role"] == "assistant"
+                if resume and server.continues:
+                    text, content = continuation(messages, server.truth, server.verdict_mass)
+                else:
+                    text = verdict_for(messages[:-1] if messages[-1]["role"] == "assistant" else messages)
+                    content = _logprobs_content(text, server.split_digits, server.verdict_mass, server.truth)
+                words = sum(len(re.findall(r"\S+", m["content"])) for m in messages)
                 choice = {"message": {"role": "assistant", "content": text}}
                 if server.logprobs and body.get("logprobs"):
-                    choice["logprobs"] = {"content": _logprobs_content(text, server.split_digits, server.verdict_mass)}
+                    choice["logprobs"] = {"content": content}
                 out = {"choices": [choice], "usage": {"prompt_tokens": words, "completion_tokens": len(text.split())}}
                 self._send(200, json.dumps(out).encode())
 

@@ -170,21 +170,70 @@ def test_pairwise_judge_asks_both_orders(tmp_path):
 def test_a_tokenizer_that_splits_10_into_two_tokens_is_decoded_not_misread(tmp_path):
     """Qwen and Mistral write "10" as "1", "0": the verdict is P("1") x P("0" | "1"), not the
     first token's alternatives (which read "Score: 10" as about 3)."""
-    samples = SAMPLES[:2] + [
-        SampleRecord(prompt=[{"role": "user", "content": "Say abc"}], prediction="abc", reference="xyz"),  # "Score: 3"
-    ]
+    samples = SAMPLES[:2]
     with JudgeServer(logprobs=True, split_digits=True) as server:
         client, _ = _client(server, tmp_path, verdict="auto")
         res = get_scorer("judge", client=client, prompt=load_judge_prompt("reference")).score_detailed(samples)
-    # "10": 0.6 x 0.95 on 10, 0.6 x 0.05 on 1 (ends after "1"), 0.3 on 8; mass 0.9
-    assert res.values["judge"][0] == pytest.approx((0.57 * 10 + 0.03 * 1 + 0.3 * 8) / 0.9)
+    # "10": 0.6 on 10 (" 1" then "0"), 0.3 on 8; mass 0.9
+    assert res.values["judge"][0] == pytest.approx((0.6 * 10 + 0.3 * 8) / 0.9)
     verdict = res.details[0]["verdicts"]["candidate"]
-    assert verdict["probs"] == pytest.approx({"10": 0.57 / 0.9, "1": 0.03 / 0.9, "8": 0.3 / 0.9}, abs=1e-5)
+    assert verdict["probs"] == pytest.approx({"10": 2 / 3, "8": 1 / 3}, abs=1e-5)
     assert verdict["status"] == "scored" and verdict["mass"] == pytest.approx(0.9)
     assert res.values["judge"][1] == pytest.approx((0.6 * 5 + 0.3 * 3) / 0.9)  # one-digit verdicts as before
-    # "Score: 3" with 0.3 on " 1": "1" or the start of "10"? The server's list cannot tell: unparseable
-    bad = res.details[2]["verdicts"]["candidate"]
-    assert res.values["judge"][2] is None and bad["status"] == "unparseable" and "multi-token" in bad["error"]
+
+
+# the judge's own distribution over verdicts, per verdict it writes; " N/A" is no verdict
+SPLIT_TRUTH = {
+    "9": {" 9": 0.55, " 10": 0.35, " N/A": 0.10},  # off the reply's path, " 1" is really 10
+    "3": {" 3": 0.60, " 1": 0.30, " N/A": 0.10},  # off the reply's path, " 1" is really 1
+    "10": {" 10": 0.60, " 1": 0.20, " 8": 0.10, " N/A": 0.10},  # on the path: "1" then "0"
+    "1": {" 1": 0.50, " 10": 0.20, " 2": 0.20, " N/A": 0.10},  # on the path: "1" then the end
+}
+SPLIT_SAMPLES = [  # the server scores a match 10, else len(answer) % 10
+    SampleRecord(prompt=[{"role": "user", "content": "Say 9"}], prediction="nine word", reference="9"),
+    SampleRecord(prompt=[{"role": "user", "content": "Say abc"}], prediction="abc", reference="xyz"),
+    SampleRecord(prompt=[{"role": "user", "content": "Say Paris"}], prediction="Paris", reference="Paris"),
+    SampleRecord(prompt=[{"role": "user", "content": "Say y"}], prediction="x", reference="y"),
+]
+
+
+def test_digit_splitting_server_loses_no_verdict_one_extra_request_resolves_the_open_1(tmp_path):
+    """A "9" whose alternatives put 0.35 on " 1" (1, or the start of 10?) was unparseable, so lost verdicts
+    clustered at the top of the scale. One more request, the reply continued after "Score: 1", decides."""
+    with JudgeServer(logprobs=True, split_digits=True, truth=lambda v, _mass: SPLIT_TRUTH[v]) as server:
+        counters = Counters()
+        client, _ = _client(server, tmp_path, counters, verdict="auto")
+        judge = get_scorer("judge", client=client, prompt=load_judge_prompt("reference"))
+        res = judge.score_detailed(SPLIT_SAMPLES)
+        resumed = [b for b in server.bodies if b.get("continue_final_message")]
+        # 7 distinct prompts (the "Paris" answer is its own reference: asked once); the references score 10 on
+        # the reply's path, so only the "9" and the "3" needed the extra request
+        assert server.requests == 7 + 2 and len(resumed) == 2
+        assert all(b["messages"][-1] == {"role": "assistant", "content": "Score: 1"} and b["max_tokens"] == 1
+                   and b["add_generation_prompt"] is False for b in resumed)
+        again = Counters()
+        rerun, _ = _client(server, tmp_path, again, verdict="auto")
+        assert get_scorer("judge", client=rerun, prompt=load_judge_prompt("reference")).score_detailed(
+            SPLIT_SAMPLES).values == res.values
+        assert server.requests == 9 and again.judge.new == 0  # the continuations are cached too
+    got = [res.details[i]["verdicts"]["candidate"] for i in range(4)]
+    assert [g["status"] for g in got] == ["scored"] * 4 and counters.verdicts.unparseable == 0
+    for g, verdict in zip(got, ["9", "3", "10", "1"]):
+        want = {k.strip(): p / 0.9 for k, p in SPLIT_TRUTH[verdict].items() if k != " N/A"}
+        assert g["probs"] == pytest.approx(want, abs=1e-5) and g["mass"] == pytest.approx(0.9)
+    assert got[0]["probs"]["10"] == pytest.approx(0.35 / 0.9) and got[1]["probs"]["1"] == pytest.approx(0.3 / 0.9)
+    assert [g["parsed"] for g in got] == ["9", "3", "10", "1"]
+
+
+def test_a_server_that_cannot_continue_a_reply_leaves_the_open_1_unparseable_and_says_why(tmp_path):
+    with JudgeServer(logprobs=True, split_digits=True, truth=lambda v, _mass: SPLIT_TRUTH[v],
+                     continues=False) as server:
+        client, _ = _client(server, tmp_path, verdict="auto")
+        res = get_scorer("judge", client=client, prompt=load_judge_prompt("reference")).score_detailed(
+            SPLIT_SAMPLES[:2])
+    assert res.values["judge"] == [None, None]
+    bad = res.details[0]["verdicts"]["candidate"]
+    assert bad["status"] == "unparseable" and "continue_final_message" in bad["error"]
 
 
 def test_too_little_probability_on_allowed_verdicts_is_unparseable_and_reported(tmp_path):

@@ -441,7 +441,7 @@ def test_the_base_model_judging_itself_is_never_the_general_axis(tmp_path):
         for scorer, value in (("judge", 5.0), ("embedding", gen)):
             rows.append(dict(cell=cell, grid=grid, suite="held_out", task="__all__", scorer=scorer, mean=value))
     own = write_report(rows, tmp_path / "a", "demo", "mix.target_ratio", "task_tolerant", 0.9, {"self_judge": True})
-    trusted = Trust("a judge measured above chance", "k", True, "agreement above chance")
+    trusted = Trust("a judge measured above chance", "k", True, "agreement above chance", output="reference")
     other = write_report(rows, tmp_path / "b", "demo", "mix.target_ratio", "task_tolerant", 0.9, {},
                          judge_trust=trusted)
     assert own.summary["general_axis"]["scorer"] == "embedding"

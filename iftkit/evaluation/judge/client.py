@@ -7,6 +7,7 @@ probabilities wherever the backend gives them and text otherwise. Every verdict 
 (scored / unparseable / failed) in `tally`.
 """
 
+from dataclasses import replace
 from typing import Optional
 
 from iftkit.evaluation.counters import VerdictTally
@@ -56,7 +57,9 @@ class JudgeClient:
                 for c in got
             ]
         else:
-            out = [self._from_reply(prompt, c) for c in self.chat.complete_many(messages_list, self.gen, desc=desc)]
+            replies = self.chat.complete_many(messages_list, self.gen, desc=desc)
+            out = self._continue_split_verdicts(prompt, messages_list, replies,
+                                                [self._from_reply(prompt, c) for c in replies], desc)
         for v in out:
             self.tally.scored += v.status == "scored"
             self.tally.unparseable += v.status == "unparseable"
@@ -67,6 +70,22 @@ class JudgeClient:
                 self.tally.mass_count += 1
                 self.tally.low_mass += v.status == "unparseable" and v.mass < vd.MIN_VERDICT_MASS
         return out
+
+    def _continue_split_verdicts(self, prompt: JudgePrompt, messages_list: list, replies: list, out: list,
+                                 desc: str) -> list:
+        """One more request per verdict that a digit-splitting tokenizer left open ("Score: 1" off the
+        reply's path: 1 or 10?): the server continues the unfinished reply, and its next token decides."""
+        asks = [(i, partial) for i, v in enumerate(out) for partial in (v.pending or [])]
+        if not asks:
+            return out
+        gen = replace(self.gen, max_new_tokens=1, continue_final=True)
+        got = self.chat.complete_many([messages_list[i] + [{"role": "assistant", "content": partial}]
+                                       for i, partial in asks], gen, desc=f"{desc} (split verdicts)")
+        continued: dict = {}
+        for (i, partial), c in zip(asks, got):
+            continued.setdefault(i, {})[partial] = c
+        return [vd.from_logprobs(prompt, replies[i], continued[i]) or v if i in continued else v
+                for i, v in enumerate(out)]
 
     def _from_reply(self, prompt: JudgePrompt, c) -> vd.Verdict:
         if c.text is None:

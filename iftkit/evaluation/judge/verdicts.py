@@ -6,8 +6,12 @@
 - logprobs (OpenAI-compatible servers that return them): the verdict is found in the reply with
   the prompt's pattern and decoded token by token along the reply: a tokenizer that splits "10"
   into "1", "0" (Qwen, Mistral) gives P(10) = P("1") x P("0" | "1") and P(1) = P("1") x P(end |
-  "1"). An alternative the server's list cannot resolve (" 1" off the reply's path may be "1" or
-  the start of "10") is ambiguous mass; more than AMBIGUOUS_MAX of it = unparseable.
+  "1"). An alternative off the reply's path that the server's list cannot resolve (" 1" may be "1"
+  or the start of "10") is resolved by one more request: the reply up to that stem ("Score: 1"),
+  continued by the server (vLLM's continue_final_message), gives P(next token | stem). Only where
+  that fails too (a server that does not continue replies) is the mass ambiguous; more than
+  AMBIGUOUS_MAX of it = unparseable. Without the extra request, a "9" with 0.35 on " 1" was lost,
+  so lost verdicts clustered at the top of the scale.
 - text: the reply is parsed with the prompt's pattern; no match = unparseable, kept verbatim.
 
 Every probability verdict records `mass`, the probability the judge put on allowed verdicts at
@@ -39,6 +43,8 @@ class Verdict:
     probs: Optional[dict] = None
     error: Optional[str] = None
     mass: Optional[float] = None  # probability on allowed verdicts before normalising (probs / logprobs)
+    # unfinished replies ("Score: 1") whose continuation would resolve this unparseable verdict
+    pending: Optional[list] = None
 
     def to_dict(self) -> dict:
         out = {"value": self.value, "parsed": self.label, "status": self.status, "method": self.method, "raw": self.raw,
@@ -78,9 +84,11 @@ def from_text(prompt: JudgePrompt, text: str, error: Optional[str] = None) -> Ve
     return Verdict(prompt.verdict_value(label), label, "scored", "text", text)
 
 
-def from_logprobs(prompt: JudgePrompt, c: Completion) -> Optional[Verdict]:
+def from_logprobs(prompt: JudgePrompt, c: Completion, continued: Optional[dict] = None) -> Optional[Verdict]:
     """The verdict decoded from the alternatives along the reply's verdict tokens, an unparseable
-    verdict where they cannot be resolved, or None (no verdict in the reply: fall back to text)."""
+    verdict where they cannot be resolved, or None (no verdict in the reply: fall back to text).
+    continued: {unfinished reply: the server's continuation of it} for the stems a first pass left
+    ambiguous (see `Verdict.pending`)."""
     matches = list(prompt.pattern.finditer(c.text or ""))
     if not matches or not c.logprobs:
         return None
@@ -93,33 +101,80 @@ def from_logprobs(prompt: JudgePrompt, c: Completion) -> Optional[Verdict]:
         offset += len(token)
     if first is None:
         return None
-    probs, ambiguous = _decode(prompt, c.logprobs, first, c.text[offset:start])
+    head = c.text[:start]
+    after = {partial[len(head):]: _first_alternatives(got) for partial, got in (continued or {}).items()
+             if partial.startswith(head) and _first_alternatives(got) is not None}
+    probs, ambiguous = _decode(prompt, c.logprobs, first, c.text[offset:start], after)
     if not probs:
         return None
-    total = sum(probs.values()) + ambiguous
-    if ambiguous > AMBIGUOUS_MAX * total:
-        return Verdict(None, None, "unparseable", "logprobs", c.text, mass=sum(probs.values()),
-                       error=f"multi-token verdict: {ambiguous:.2f} of the probability sits on alternatives the "
-                             "server's logprobs cannot resolve (e.g. '1' or the start of '10')")
+    left = sum(ambiguous.values())
+    total = sum(probs.values()) + left
+    if left > AMBIGUOUS_MAX * total:
+        tried = [s for s in ambiguous if s in after]
+        why = (f"multi-token verdict: {left:.2f} of the probability sits on alternatives the server's logprobs "
+               "cannot resolve (e.g. '1' or the start of '10')")
+        if tried:
+            why += "; asked to continue the reply after " + ", ".join(repr(head + s) for s in tried) + (
+                ", the server answered afresh instead (it needs vLLM's continue_final_message)")
+        return Verdict(None, None, "unparseable", "logprobs", c.text, mass=sum(probs.values()), error=why,
+                       pending=[head + s for s in ambiguous if s not in after] or None)
     return from_probs(prompt, probs, "logprobs", c.text)
 
 
-def _decode(prompt: JudgePrompt, logprobs: list, first: int, lead: str) -> tuple[dict, float]:
-    """({allowed verdict: probability}, ambiguous probability) from the reply's tokens from `first`.
+def _first_alternatives(c: Optional[Completion]) -> Optional[dict]:
+    if c is None or not c.logprobs:
+        return None
+    return c.logprobs[0][1]
+
+
+def _continue(stem: str, alts: dict, allowed: dict) -> dict:
+    """{allowed verdict: P(it | the reply reads `stem` so far)} from the continuation's first token:
+    a token that adds no verdict character ends the verdict at `stem`; one that extends it to an
+    allowed verdict ("0" after "1") makes that verdict; anything else is no verdict."""
+    out: dict = {}
+    for alt, lp in alts.items():
+        part = _VERDICT_CHARS.match(alt).group(0)
+        text = stem + part
+        if text in allowed:
+            out[allowed[text]] = out.get(allowed[text], 0.0) + math.exp(lp)
+    return out
+
+
+def _decode(prompt: JudgePrompt, logprobs: list, first: int, lead: str,
+            after: Optional[dict] = None) -> tuple[dict, dict]:
+    """({allowed verdict: probability}, {ambiguous stem: probability}) from the reply's tokens from `first`.
 
     Walks the reply's own tokens through the verdict: at each step every listed alternative either
     ends a verdict (what it adds is followed by a non-verdict character, or adds nothing), or may
     go on (then it is a verdict only if no longer allowed verdict starts with it, or the list
     shows that tokenizer writes the longer one as one token), and the reply's token leads on while a
-    longer allowed verdict could still follow it ("1" -> "10")."""
+    longer allowed verdict could still follow it ("1" -> "10"). An alternative that may go on is
+    split by `after` (stem -> the alternatives the server continued it with) where given; the share
+    of a continuation on no verdict at all counts as ambiguous only when it is most of it (the server
+    did not continue the reply), else it is simply no verdict."""
     fold = (lambda t: t.lower()) if prompt.kind == "pairwise" else (lambda t: t)
     allowed = {fold(k): k for k in prompt.choices()}
+    after = after or {}
 
     def longer(text):
         return any(k != text and k.startswith(text) for k in allowed)
 
     probs: dict = {}
-    ambiguous, prefix, path = 0.0, "", 1.0
+    ambiguous: dict = {}
+
+    def add(text, p):
+        if text in allowed:
+            probs[allowed[text]] = probs.get(allowed[text], 0.0) + p
+
+    def unresolved(text, p):
+        split = _continue(text, after[text], allowed) if text in after else {}
+        if sum(split.values()) < 0.5:  # no continuation, or one that is mostly no verdict: a new answer
+            ambiguous[text] = ambiguous.get(text, 0.0) + p
+            return
+        for k, q in split.items():
+            probs[k] = probs.get(k, 0.0) + p * q
+
+    prefix, path = "", 1.0
     for pos in range(first, len(logprobs)):
         token, alts = logprobs[pos]
         options = []
@@ -139,21 +194,19 @@ def _decode(prompt: JudgePrompt, logprobs: list, first: int, lead: str) -> tuple
                 sampled = (text, ends, p)
                 continue
             if ends or not longer(text) or any(t != text and t.startswith(text) and t in allowed for t in whole):
-                if text in allowed:
-                    probs[allowed[text]] = probs.get(allowed[text], 0.0) + p
+                add(text, p)
             elif any(k.startswith(text) for k in allowed):
-                ambiguous += p
+                unresolved(text, p)
         if sampled is None:
             return probs, ambiguous  # the reply's own token is missing from its list: stop here
         text, ends, p = sampled
         if ends or not longer(text):  # nothing allowed can follow: the verdict is decided here
-            if text in allowed:
-                probs[allowed[text]] = probs.get(allowed[text], 0.0) + p
+            add(text, p)
             return probs, ambiguous
         prefix, path = text, p
     # the reply ended inside the verdict: no alternative shows whether it would have gone on
     if prefix in allowed and not longer(prefix):
-        probs[allowed[prefix]] = probs.get(allowed[prefix], 0.0) + path
+        add(prefix, path)
     elif any(k.startswith(prefix) for k in allowed):
-        ambiguous += path
+        unresolved(prefix, path)
     return probs, ambiguous

@@ -109,6 +109,8 @@ class OpenAIChat(ChatBackend):
             payload["top_p"] = gen.top_p
         if gen.top_logprobs:
             payload.update(logprobs=True, top_logprobs=gen.top_logprobs)
+        if gen.continue_final:  # vLLM's names; a server that ignores them answers afresh (the caller checks)
+            payload.update(continue_final_message=True, add_generation_prompt=False)
         if seed is not None:
             payload["seed"] = seed
         error, retries = "no attempt", 0

@@ -13,9 +13,15 @@ class GenConfig:
     top_p: float = 1.0
     # HTTP only: ask the server for this many alternatives per generated token (0 = none)
     top_logprobs: int = 0
+    # HTTP only: the last message is the assistant's unfinished reply, to be continued rather than
+    # answered (vLLM's continue_final_message): how a judge reads the digit after a split "1"
+    continue_final: bool = False
 
     def identity(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        if not self.continue_final:  # absent unless used, so every existing cache key stays as it was
+            del out["continue_final"]
+        return out
 
 
 @dataclass
