@@ -43,7 +43,34 @@ def test_points_pool_seeds_and_recommend_s1_s2():
     assert recs["S2"].point.x == 1.0
     third = [(c.replace("s1", "s2"), g, i + 0.01, gen) for c, g, i, gen in CELLS if c.endswith("s1")]
     pts3 = points(rows_for(CELLS + third), "task_tolerant", "mix.target_ratio")
-    assert {r.scenario: r for r in recommend(pts3, keep_general=0.95)}["S1"].confidence.startswith("high")
+    # 3 seeds, still no per-prompt scores: the prompts' own sampling variability is unmeasured, never "high"
+    s1 = {r.scenario: r for r in recommend(pts3, keep_general=0.95)}["S1"]
+    assert s1.confidence.startswith("medium") and "sampling variability was not measured" in s1.confidence
+
+
+def test_seed_means_that_agree_exactly_without_per_prompt_scores_decide_nothing():
+    # 3 seeds per point, every seed of a point scoring the same: no spread was measured anywhere
+    cells = [("base", {}, 0.30, 0.60)]
+    for ratio, ind in ((0.1, 0.925), (0.5, 0.950)):
+        cells += [(f"r{ratio}-s{k}", {"mix.target_ratio": ratio}, ind, 0.60) for k in range(3)]
+    pts = points(rows_for(cells), "task_tolerant", "mix.target_ratio")
+    s2 = {r.scenario: r for r in recommend(pts, keep_general=0.5)}["S2"]
+    assert s2.point.x == 0.5 and [p.x for p in s2.tied] == [0.1] and s2.confidence.startswith("low")
+
+
+def test_one_seed_per_point_never_gets_high_with_per_prompt_scores():
+    rows, samples = _paired(
+        {
+            "base": ({}, _bits(10), _bits(40)),
+            "r1": ({"mix.target_ratio": 0.1}, _bits(30), _bits(40)),
+            "r5": ({"mix.target_ratio": 0.5}, _bits(58), _bits(40)),
+        }
+    )
+    recs, _ = _recs(rows, samples)
+    # the same lead that gets "high" with seeds counted: one seed cannot speak for retraining
+    assert recs["S2"].point.x == 0.5 and recs["S2"].tied == []
+    assert recs["S2"].confidence.startswith("medium: these adapters differ in-domain on these prompts")
+    assert "retraining variability was not measured" in recs["S2"].confidence
 
 
 def test_no_point_keeps_general_says_so():
@@ -145,6 +172,8 @@ def _paired(cells_scores, n=60, seed=0):
                     scorer="task_tolerant",
                     mean=float(np.mean(vals)),
                     n=len(vals),
+                    values="binary",
+                    scale=[0.0, 1.0],
                 )
             )
             for i, v in enumerate(vals):
@@ -169,8 +198,10 @@ def test_points_far_apart_are_separated_with_a_paired_ci():
     rows, samples = _paired(
         {
             "base": ({}, _bits(10), _bits(40)),
-            "r1": ({"mix.target_ratio": 0.1}, _bits(30), _bits(40)),
-            "r5": ({"mix.target_ratio": 0.5}, _bits(58), _bits(40)),
+            "r1-s0": ({"mix.target_ratio": 0.1}, _bits(30), _bits(40)),
+            "r1-s1": ({"mix.target_ratio": 0.1}, _bits(31), _bits(40)),
+            "r5-s0": ({"mix.target_ratio": 0.5}, _bits(58), _bits(40)),
+            "r5-s1": ({"mix.target_ratio": 0.5}, _bits(57), _bits(40)),
         }
     )
     recs, _ = _recs(rows, samples)
