@@ -222,6 +222,12 @@ def test_points_within_noise_are_reported_as_tied():
     recs, _ = _recs(rows, samples)
     assert recs["S2"].point.x == 0.5 and [p.x for p in recs["S2"].tied] == [0.1]
     assert recs["S2"].confidence.startswith("low: the test set cannot separate it from 0.1")
+    # not separated is not "as good": that needs the equivalence test at the margin (2 % of [0, 1] by default)
+    assert "as good" not in recs["S2"].confidence and "none is shown within ±0.02" in recs["S2"].confidence
+    pts = points(rows, "task_tolerant", "mix.target_ratio")
+    attach_samples(pts, samples, "task_tolerant")
+    wide = {r.scenario: r for r in recommend(pts, 0.95, margin=0.15)}["S2"]
+    assert "any of them is as good on this evidence: each is shown within ±0.15" in wide.confidence
 
 
 def test_s1_needs_the_general_score_above_the_floor_with_confidence():
@@ -499,3 +505,27 @@ def test_report_flags_a_point_whose_answers_are_degenerate(tmp_path):
     assert "base model ⚠" not in md
     point = next(p for p in files.summary["points"] if p["x"] == 0.1)
     assert list(point["degenerate_answers"]) == [120, 120]
+
+
+def test_prompts_sharing_a_template_give_cluster_robust_intervals():
+    from iftkit.evaluation.records import SampleRecord
+    from iftkit.report.summary import diff
+
+    # r5 gains on whole templates (6 of 10 prompts of each of 6 templates), not prompt by prompt
+    gain = np.zeros(60)
+    for t in range(6):
+        gain[t * 10: t * 10 + (6 if t % 2 else 1)] = 1.0
+    rows, samples = _paired({"base": ({}, _bits(10), _bits(40)),
+                             "r1": ({"mix.target_ratio": 0.1}, np.roll(_bits(20), 5), _bits(40)),
+                             "r5": ({"mix.target_ratio": 0.5}, np.maximum(np.roll(_bits(20), 5), gain), _bits(40))})
+    records = [SampleRecord([], "", "", task="t", meta={"template": i // 10}, suite="in_domain",
+                            sample_id=f"in_domain-{i}") for i in range(60)]
+    clusters = {(r.suite, r.sample_id): r.cluster for r in records}
+    assert clusters[("in_domain", "in_domain-15")] == "t/1"
+    plain, robust = points(rows, "task_tolerant", "mix.target_ratio"), points(rows, "task_tolerant", "mix.target_ratio")
+    attach_samples(plain, samples, "task_tolerant")
+    attach_samples(robust, samples, "task_tolerant", clusters=clusters)
+    d_plain, d_robust = diff(plain[2], plain[1], "in_domain"), diff(robust[2], robust[1], "in_domain")
+    assert d_plain.clusters is None and d_robust.clusters == 6
+    assert d_robust.ci_high - d_robust.ci_low > d_plain.ci_high - d_plain.ci_low
+    assert robust[1].clusters["general"] is None  # general prompts carry no cluster: independent

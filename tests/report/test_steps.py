@@ -97,3 +97,39 @@ def test_a_sweep_without_checkpoints_has_no_steps_section(tmp_path):
     files = write_report(rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95,
                          {"target_task": "sentiment"}, samples)
     assert files.steps_png is None and "Training checkpoints" not in files.markdown.read_text()
+
+
+def _final_pick_with_checkpoints(with_checkpoints: bool):
+    """Ratio 0.1 keeps the general floor among the 2 final adapters (p = 0.02); its checkpoints keep less."""
+    runs = {"base": ({}, _bits(10), _bits(40), None),
+            "r1": ({"mix.target_ratio": 0.1}, _bits(30), _bits(42), FINAL),
+            "r10": ({"mix.target_ratio": 1.0}, _bits(58), _bits(10), FINAL)}
+    if with_checkpoints:
+        for st in (5, 10, 15, 20, 25):
+            runs[f"r1-s{st}"] = ({"mix.target_ratio": 0.1}, _bits(10 + st // 2), _bits(39), st)
+            runs[f"r10-s{st}"] = ({"mix.target_ratio": 1.0}, _bits(20 + st), _bits(40 - st), st)
+    rows, samples = _paired({cell: v[:3] for cell, v in runs.items()})
+    for r in rows:
+        r.update(step=runs[r["cell"]][3], final_step=FINAL)
+    pts = points(rows, "task_tolerant", "mix.target_ratio")
+    attach_samples(pts, samples, "task_tolerant")
+    return {r.scenario: r for r in recommend(pts, keep_general=0.95)}
+
+
+def test_turning_checkpoints_on_never_removes_a_pick_the_final_adapters_support():
+    finals_only = _final_pick_with_checkpoints(False)["S1"]
+    assert finals_only.point is not None and finals_only.point.x == 0.1
+    # ten checkpoints more: a Holm family over all twelve points would leave 0.1 undetermined and S1 empty
+    with_steps = _final_pick_with_checkpoints(True)["S1"]
+    assert with_steps.point is not None and (with_steps.point.x, with_steps.point.step) == (0.1, FINAL)
+
+
+def test_an_equivalence_margin_decides_what_is_as_good():
+    rows, samples = _sweep_with_checkpoints()
+    pts = points(rows, "task_tolerant", "mix.target_ratio")
+    attach_samples(pts, samples, "task_tolerant")
+    s2 = {r.scenario: r for r in recommend(pts, keep_general=0.95)}["S2"]
+    # steps 10 and 20 are within noise of the final specialist, but not within 2 % of the scale
+    assert {p.step for p in s2.tied} >= {10, 20} and s2.equivalent == []
+    wide = {r.scenario: r for r in recommend(pts, keep_general=0.95, margin=0.15)}["S2"]
+    assert 20 in {p.step for p in wide.equivalent}
