@@ -1,6 +1,6 @@
 """Check iftkit's comparison statistics by simulating sweeps with a known truth.
 
-    .venv/bin/python scripts/calibrate_stats.py                # the whole grid, 2000 sweeps per setting
+    .venv/bin/python scripts/calibrate_stats.py                # the whole grid, 3000 sweeps per setting
     .venv/bin/python scripts/calibrate_stats.py --reps 200 --prompts 33 --seeds 1 2
 
 The grid (iftkit/meta/calibration.py: grid): true difference 0 / 0.05 between two adapters, with and without
@@ -56,7 +56,7 @@ def _tables(settings, got) -> list[str]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reps", type=int, default=2000, help="simulated sweeps per setting")
+    ap.add_argument("--reps", type=int, default=3000, help="simulated sweeps per setting")
     ap.add_argument("--prompts", type=int, nargs="*", help="only these test sizes (default 33 100 174)")
     ap.add_argument("--seeds", type=int, nargs="*", help="only these seed counts (default 1 2 3 5)")
     ap.add_argument("--adapters", type=int, default=2, help="adapters per simulated sweep (Holm family = this - 1)")

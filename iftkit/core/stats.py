@@ -187,6 +187,7 @@ def calibration_gap(scorer, reference) -> Optional[float]:
 FEW_DIFFER = 25  # up to this many differing prompts the exact sign test joins the interval
 SEED_DF_QUANTILE = 0.1  # the seed terms' upper value for the df: row-mean variance x k / chi2_k(this); 0.3 left
 # an adapter whose seeds vary far more than the other's at 6 % false leads (5 seeds, calibrate_stats.py)
+DOMINANT = 0.75  # a seed term above this share of the (upper) variance sets the df alone
 SHOW_DIFFER = 20  # the report names "k of n prompts differ" up to this many
 BINARY, CONTINUOUS = "binary", "continuous"
 EQUIVALENCE_SHARE = 0.02  # default equivalence margin: this share of the declared scale's width
@@ -349,6 +350,12 @@ def compare_arrays(a, b, w: float = 1.0, level: float = 0.95, scale: Optional[Sc
     with np.errstate(divide="ignore", invalid="ignore"):
         den = v_prompt**2 / df_prompt + (up_a**2 / df_a if df_a else 0) + (up_b**2 / df_b if df_b else 0)
         df = np.where(den > 0, (v_prompt + up_a + up_b) ** 2 / np.where(den > 0, den, 1), float(df_prompt))
+        # a seed term that carries most of the variance sets the df: Satterthwaite's pooled df is liberal when
+        # one term on few df dominates (5.5 % false leads at 5 seeds, one adapter's seeds varying 7x the other's)
+        total_up = v_prompt + up_a + up_b
+        for up, k in ((up_a, df_a), (up_b, df_b)):
+            if k:
+                df = np.where(up > DOMINANT * total_up, np.minimum(df, k), df)
         df = np.clip(df, 1.0, None)
         se = np.sqrt(var)
         tcrit = sps.t.ppf(0.5 + level / 2, df)
