@@ -425,6 +425,9 @@ class SweepConfig(Section):
     seeds: list[int] = Field(default_factory=lambda: [0])
     # S1 recommendation: best in-domain among cells keeping >= this share of base general score
     keep_general: float = Field(0.95, gt=0.0, le=1.0)
+    # "as good" / "would save N % of the training" need an equivalence test (TOST) at this margin, in the
+    # primary scorer's units; null = 2 % of its declared scale (0.02 on [0, 1], 0.2 on a 0-10 judge)
+    equivalence_margin: Optional[float] = Field(None, gt=0.0)
     # scorer whose means drive the chart's axes and the recommendation
     primary_scorer: str = "task_tolerant"
     # --- the general axis: which general ability the chart's x axis and S1's

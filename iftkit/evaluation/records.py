@@ -15,6 +15,9 @@ REQUIRED_KEYS = ("model", "task", "prediction", "scores")
 _NOT_WRITTEN = ("run", "human")  # meta-eval's own bookkeeping
 
 
+CLUSTER_KEYS = ("cluster", "template")  # row meta keys that name a group of related prompts
+
+
 @dataclass
 class SampleRecord:
     prompt: list
@@ -37,6 +40,17 @@ class SampleRecord:
     scorer_ids: dict = field(default_factory=dict)  # scorer -> identity it was scored with
     run: str = ""  # meta-eval: which samples.jsonl it came from, so models of different runs stay apart
     human: Optional[float] = None  # meta-eval: an imported human score
+
+    @property
+    def cluster(self) -> Optional[str]:
+        """The group this prompt shares a family, template or source with: its row's meta "cluster" (or
+        "template"), which a user's file may carry per record; None = an independent prompt. Intervals over
+        prompts that share one are cluster-robust (core/stats.py)."""
+        for key in CLUSTER_KEYS:
+            value = self.meta.get(key)
+            if value is not None and not isinstance(value, (dict, list)) and str(value).strip():
+                return f"{self.task}/{value}"
+        return None
 
     def instruction(self) -> str:
         return "\n\n".join(m["content"] for m in self.prompt if m.get("role") != "assistant")

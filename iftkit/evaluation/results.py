@@ -36,6 +36,8 @@ RESULT_COLUMNS = [
     "ci_high",
     "higher_is_better",
     "scale",
+    # the type of one value: "binary" (0/1) or "continuous"; with scale, it chooses the report's intervals
+    "values",
     # how the group's answers became `mean` (scorers/base.py: a mean per answer, micro over items...)
     "aggregation",
     "n_failed",
@@ -108,13 +110,19 @@ def mean_ci(statistic, arrays, n_boot: int) -> tuple:
     return est.ci_low, est.ci_high
 
 
-def plain_mean_ci(values, n_boot: int) -> tuple:
+def plain_mean_ci(values, n_boot: int, scale=None) -> tuple:
     """(low, high) of the 95 % CI of a plain mean: the report's interval (stats.mean_interval), which
     does not collapse at 0 or 1 as a percentile bootstrap does (40 of 40 right: [0.912, 1.000])."""
     if n_boot <= 0:
         return None, None
-    est = mean_interval(np.asarray(values, dtype=float)[None, :])
+    est = mean_interval(np.asarray(values, dtype=float)[None, :], scale=scale)
     return est.ci_low, est.ci_high
+
+
+def _score_scale(scorer):
+    """The scorer's declared scale and type (core/stats.ScoreScale); undeclared: continuous, unbounded."""
+    declared = getattr(scorer, "score_scale", None)
+    return declared() if declared else None
 
 
 def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 1000) -> list[dict]:
@@ -149,7 +157,7 @@ def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 100
                 if not vals and not failed:
                     continue  # the scorer does not apply to this task
                 mean = scorer.aggregate(vals) if vals else float("nan")
-                lo, hi = plain_mean_ci(vals, n_boot) if pooled is None else mean_ci(
+                lo, hi = plain_mean_ci(vals, n_boot, _score_scale(scorer)) if pooled is None else mean_ci(
                     lambda v: float(v.mean()), [vals], n_boot)
                 n = len(vals)
             rows.append(
@@ -165,6 +173,7 @@ def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 100
                     "ci_high": _clean(hi),
                     "higher_is_better": scorer.higher_is_better,
                     "scale": [_clean(scorer.scale[0]), _clean(scorer.scale[1])],
+                    "values": getattr(scorer, "values", None),
                     "aggregation": scorer.aggregation,
                     "n_failed": failed,
                     **lengths,

@@ -114,7 +114,7 @@ def synthetic_effect(items: list[PromptScores]) -> list[dict]:
         for n in sorted(set(real) & set(synth)):
             if n == 0 and real[n] is synth[n]:
                 continue  # the same shared n=0 point on both curves
-            est = stats.paired_difference(synth[n], real[n])
+            est = stats.paired_difference(synth[n], real[n], scale=stats.BINARY_SCALE)  # format / task: 0/1
             out.append({"n": n, "metric": metric, "difference": est.value, "ci": [est.ci_low, est.ci_high],
                         "prompts": est.n, "seeds": [len(real[n]), len(synth[n])], "p": est.p_value,
                         "differing": est.differing, "differ_text": est.differ_text()})

@@ -113,11 +113,15 @@ def write_report(
     general_kind: str = "held_out",
     general_scorer: Optional[str] = None,
     judge_trust: Union[Trust, Trusts, None] = None,
+    equivalence_margin: Optional[float] = None,
+    clusters: Optional[dict] = None,
 ) -> ReportFiles:
     """samples: per-prompt scores {cell: {(suite, sample_id): (prediction, scores)}} for paired CIs.
     general_kind / general_scorer: the general axis (sweep.general_kind / sweep.general_scorer).
     judge_trust: the judge's measured agreement with humans (meta/judge_trust.py); a judge not
-    shown to beat chance (None: never measured) is never the primary scorer or the general axis."""
+    shown to beat chance (None: never measured) is never the primary scorer or the general axis.
+    equivalence_margin: sweep.equivalence_margin, behind every "as good" (None: 2 % of the scale).
+    clusters: {(suite, sample_id): cluster id} of prompts that share a family, template or source."""
     out_dir.mkdir(parents=True, exist_ok=True)
     scorers = [s for s in scorers_in(rows) if not _lm_eval_only(rows, s)]
     axes = choose_axes(rows, primary, meta, general_kind, general_scorer, judge_trust)
@@ -126,13 +130,13 @@ def write_report(
            if axes.primary else [])
     if samples:
         for s, s_pts in per_scorer.items():
-            attach_samples(s_pts, samples, s)
+            attach_samples(s_pts, samples, s, clusters=clusters)
         if axes.primary:
-            attach_samples(pts, samples, axes.primary, general=(axes.gen_suite, axes.gen_scorer))
+            attach_samples(pts, samples, axes.primary, general=(axes.gen_suite, axes.gen_scorer), clusters=clusters)
     if axes.primary is None:
         recs = [Recommendation(s, None, axes.primary_why, "none") for s in ("S1", "S2")]
     else:
-        recs = refuse_unseeing(recommend(pts, keep_general), pts, axes.primary)
+        recs = refuse_unseeing(recommend(pts, keep_general, equivalence_margin), pts, axes.primary)
     charts = _draw_charts(pts, per_scorer, recs, axes, out_dir, name, x_key, keep_general, meta)
     md = _markdown(rows, pts, per_scorer, recs, axes, scorers, name, x_key, keep_general, meta, samples)
     md_path = out_dir / "report.md"

@@ -2,8 +2,8 @@
 
 Each cell keeps its adapter at a few optimizer steps; each kept adapter is scored on the same
 suites as the final one. The report then holds, per ratio, a trajectory from the base model (step
-0) through its checkpoints to the adapter as trained. S1/S2 pick among every point, checkpoints
-included, with the same paired statistics as before, so a pick may be a (ratio, step) pair; this
+0) through its checkpoints to the adapter as trained. S1/S2 pick among the final adapters first; the
+checkpoints are a second stage against that pick (summary.recommend), so a pick may be a (ratio, step) pair; this
 module says what that pick saves against training to the end, draws the trajectories on the
 tradeoff plane, and draws the steps panel (scores against the step).
 """
@@ -67,13 +67,18 @@ def saving_line(rec, pts: list[Point], x_key: str) -> Optional[str]:
         if final is not None:
             text += f"; against the final checkpoint ({point_label(final, x_key)}): {_gap(p, final)}"
         return text + "."
-    earlier = sorted((q for q in rec.tied if q.is_checkpoint and (q.x, q.series) == (p.x, p.series)),
-                     key=lambda q: q.step)
+    # "would save" needs an equivalence test (TOST at the stated margin), not a difference the test set missed
+    run = [q for q in rec.tied if q.is_checkpoint and (q.x, q.series) == (p.x, p.series)]
+    same = sorted((q for q in run if q in rec.equivalent), key=lambda q: q.step)
     text = f"{rec.scenario}'s pick, {point_label(p, x_key)}, is the final checkpoint ({p.final_step} steps)"
-    if earlier:
-        e = earlier[0]
-        return (text + f"; the test set cannot separate it from step {e.step} of the same run, which would save "
-                f"{1 - e.step / p.final_step:.0%} of the training: {_gap(e, p)}.")
+    if same:
+        e = same[0]
+        return (text + f"; step {e.step} of the same run is shown as good (within the equivalence margin, TOST), "
+                f"which would save {1 - e.step / p.final_step:.0%} of the training: {_gap(e, p)}.")
+    if run:
+        e = min(run, key=lambda q: q.step)
+        return (text + f"; the test set cannot separate it from step {e.step} of the same run ({_gap(e, p)}), but "
+                "cannot show them as good either (TOST at the equivalence margin): no saving is claimed.")
     return text + ": no earlier checkpoint of its run is as good on this evidence."
 
 
@@ -86,8 +91,9 @@ def step_lines(pts: list[Point], recs: list, x_key: str, per_scorer: Optional[di
     base = next((p for p in pts if p.is_base), None)
     lines = [
         "## Training checkpoints (sweep.checkpoints)",
-        "Each run's adapter was also kept and scored at earlier training steps; S1/S2 pick among every "
-        "(ratio, step) point with the same paired statistics. Step 0 is the base model.",
+        "Each run's adapter was also kept and scored at earlier training steps; S1/S2 pick among the final "
+        "adapters first, then compare each checkpoint with that pick (Holm over the checkpoints), with the same "
+        "paired statistics. Step 0 is the base model.",
         "",
     ]
     lines += [f"- {line}" for r in recs if (line := saving_line(r, pts, x_key))]

@@ -18,13 +18,21 @@ from typing import Optional
 import numpy as np
 from scipy import stats as sps
 
-from iftkit.core.stats import Estimate, holm, mean_interval, paired_difference, prompts_to_decide
+from iftkit.core.stats import (
+    Estimate,
+    ScoreScale,
+    holm,
+    mean_interval,
+    paired_difference,
+    prompts_to_decide,
+)
 from iftkit.evaluation.degenerate import count_degenerate
 from iftkit.evaluation.scorers import REFERENCE_BASED, TASK_CHECKER, is_judge, playing, plays
 
 ALL_TASKS = "__all__"
 BASE = "base"
 ALPHA = 0.05  # family-wise error rate of every confidence word
+SPREAD_EPS = 1e-9  # a seed spread below this share of the scores is rounding, not a measurement
 
 
 @dataclass
@@ -56,6 +64,14 @@ class Point:
     # direction of the in-domain and the general scorer (their results rows' higher_is_better)
     higher_is_better: bool = True
     gen_higher_is_better: bool = True
+    # what the in-domain and the general scorer declare about one value (type and range): the intervals' method
+    in_scale: ScoreScale = field(default_factory=ScoreScale)
+    gen_scale: ScoreScale = field(default_factory=ScoreScale)
+    # suite axis -> one cluster id per prompt (family, template or source), aligned with scores; None: independent
+    clusters: dict = field(default_factory=dict)
+
+    def scale(self, axis: str) -> ScoreScale:
+        return self.in_scale if axis == "in_domain" else self.gen_scale
 
     @property
     def is_base(self) -> bool:
@@ -302,12 +318,19 @@ def points(
                   truncated=_truncated([m[1] for m in members]), step=step,
                   final_step=meta[members[0][0]].get("final_step"),
                   higher_is_better=members[0][1].get("higher_is_better") is not False,
-                  gen_higher_is_better=members[0][2].get("higher_is_better") is not False)
+                  gen_higher_is_better=members[0][2].get("higher_is_better") is not False,
+                  in_scale=row_scale(members[0][1]), gen_scale=row_scale(members[0][2]))
         if len(members) == 1:
             p.in_ci, p.gen_ci = _row_ci(members[0][1]), _row_ci(members[0][2])
         pts.append(p)
     pts.sort(key=lambda p: (p.is_base is False, p.series, -(p.adapter_scale or 0), _sortable(p.x), p.step or 0))
     return pts
+
+
+def row_scale(row: dict) -> ScoreScale:
+    """What a results row's scorer declares: its "values" (binary / continuous) and "scale". Rows written
+    before "values" existed read as continuous: never a method guessed from the data's range."""
+    return ScoreScale.declared(row.get("values"), row.get("scale"))
 
 
 def _truncated(rows: list[dict]) -> Optional[tuple]:
@@ -336,6 +359,8 @@ class Recommendation:
     reason: str
     confidence: str
     tied: list = field(default_factory=list)  # points the evidence cannot separate from `point`
+    # of those, the ones shown within +-margin of it (TOST): only these are "as good" / "would save"
+    equivalent: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # S1: undetermined points that would beat the pick
 
 
@@ -348,11 +373,14 @@ def attach_samples(
     scorer: str,
     suites=("in_domain", "general"),
     general: Optional[tuple] = None,
+    clusters: Optional[dict] = None,
 ) -> None:
     """Give each point its per-prompt scores (seeds x prompts, aligned across points) and CIs.
 
     samples: {cell label: {(suite, sample_id): (prediction, scores)}}, the base model as "base".
     general: (suite, scorer) read for the "general" axis when it is not `scorer` on suite general.
+    clusters: {(suite, sample_id): cluster id} for prompts that share a family, template or source
+    (missing: the prompts of that suite count as independent); intervals are then cluster-robust.
     Where no prompt has a score (lm-eval rows of a harness run without per-document results),
     the point keeps its row's CI and the comparisons fall back to point estimates.
     """
@@ -365,6 +393,9 @@ def attach_samples(
             p.scores[axis] = np.array(rows, dtype=float).reshape(len(p.cells), len(ids))
             if not np.isfinite(p.scores[axis]).any():
                 p.scores[axis] = np.zeros((len(p.cells), 0))
+            known = [clusters.get((suite, i)) for i in ids] if clusters else []
+            p.clusters[axis] = (np.array([str(c) for c in known], dtype=object)
+                                if known and all(c is not None for c in known) and p.scores[axis].size else None)
     for p in pts:
         p.in_ci = mean_ci(p, "in_domain") or p.in_ci
         p.gen_ci = mean_ci(p, "general") or p.gen_ci
@@ -390,7 +421,7 @@ def mean_ci(p: Point, suite: str) -> Optional[Estimate]:
     a = p.scores.get(suite)
     if a is None or not a.size:
         return None
-    return mean_interval(a)
+    return mean_interval(a, scale=p.scale(suite), clusters=p.clusters.get(suite))
 
 
 def diff(p: Point, q: Point, suite: str, q_weight: float = 1.0) -> Optional[Estimate]:
@@ -398,40 +429,66 @@ def diff(p: Point, q: Point, suite: str, q_weight: float = 1.0) -> Optional[Esti
     a, b = p.scores.get(suite), q.scores.get(suite)
     if a is None or b is None or not a.size or not b.size:
         return None
-    return paired_difference(a, b, b_weight=q_weight)
+    return paired_difference(a, b, b_weight=q_weight, scale=p.scale(suite), clusters=p.clusters.get(suite))
 
 
-def recommend(pts: list[Point], keep_general: float) -> list[Recommendation]:
+def recommend(pts: list[Point], keep_general: float, margin: Optional[float] = None) -> list[Recommendation]:
     """S1: the best in-domain point whose general score is shown above the general floor (95 %
     confidence, Holm over the points); undetermined points that would beat it are named with the
     test size that would decide them. S2: the best in-domain point and the points tied with it.
     Best is the highest score, or the lowest where the scorer says lower is better.
 
+    Checkpoints (sweep.checkpoints) are a second stage: S1 and S2 are decided on the final adapters
+    first; a checkpoint then takes a pick's place only where it is shown to lead it (Holm over the
+    checkpoints), so turning checkpoints on never removes a pick the final adapters support.
+    margin: the equivalence margin behind "as good" (score units; None: 2 % of the declared scale).
     Without per-prompt scores (a results table alone) the rules fall back to the point estimates.
     """
     base = next((p for p in pts if p.is_base), None)
     cells = [p for p in pts if not p.is_base]
     if not cells:
         return [Recommendation(s, None, "no trained cells yet", "none") for s in ("S1", "S2")]
+    finals = [p for p in cells if not p.is_checkpoint]
+    checkpoints = [p for p in cells if p.is_checkpoint] if finals else []
+    recs = _recommend(base, finals or cells, keep_general, margin)
+    if checkpoints:
+        if base is not None and not math.isnan(base.general):
+            _floor_tests(checkpoints, base, keep_general)
+        recs = [_checkpoint_stage(r, checkpoints, margin) for r in recs]
+    return recs
+
+
+def _floor_tests(cells: list[Point], base: Point, keep_general: float) -> list[Point]:
+    """Set each point's general margin over the S1 floor and keeps_general (Holm over `cells`); the points
+    tested with per-prompt scores."""
+    up = base.gen_higher_is_better
+    floor = general_floor(base, keep_general)
+    tested = []
+    for p in cells:
+        # the margin is the general score minus the floor, paired by prompt: above 0 keeps it when
+        # higher is better, below 0 when lower is
+        p.general_margin = diff(p, base, "general", keep_general if up else 1 / keep_general)
+        if p.general_margin is not None and p.general_margin.p_value is not None:
+            tested.append(p)
+        else:
+            p.keeps_general = p.general >= floor if up else p.general <= floor
+    for p, adjusted in zip(tested, holm([p.general_margin.p_value for p in tested])):
+        kept = p.general_margin.value > 0 if up else p.general_margin.value < 0
+        p.keeps_general = kept if adjusted < ALPHA else None
+    return tested
+
+
+def _recommend(base: Optional[Point], cells: list[Point], keep_general: float,
+               margin: Optional[float]) -> list[Recommendation]:
+    """S1 and S2 among `cells` (the final adapters)."""
     recs = []
     best_word = "highest" if cells[0].higher_is_better else "lowest"
     if base is not None and not math.isnan(base.general):
         floor, up = general_floor(base, keep_general), base.gen_higher_is_better
         stays = (f">= {keep_general:.0%} of the base model's ({floor:.3f})" if up else
                  f"<= {1 / keep_general:.0%} of the base model's ({floor:.3f}; lower is better)")
-        eligible, why = [], f"{best_word} in-domain among points whose general score stays {stays}"
-        tested = []
-        for p in cells:
-            # the margin is the general score minus the floor, paired by prompt: above 0 keeps it when
-            # higher is better, below 0 when lower is
-            p.general_margin = diff(p, base, "general", keep_general if up else 1 / keep_general)
-            if p.general_margin is not None and p.general_margin.p_value is not None:
-                tested.append(p)
-            else:
-                p.keeps_general = p.general >= floor if up else p.general <= floor
-        for p, adjusted in zip(tested, holm([p.general_margin.p_value for p in tested])):
-            kept = p.general_margin.value > 0 if up else p.general_margin.value < 0
-            p.keeps_general = kept if adjusted < ALPHA else None
+        why = f"{best_word} in-domain among points whose general score stays {stays}"
+        tested = _floor_tests(cells, base, keep_general)
         eligible = [p for p in cells if p.keeps_general]
         if tested:
             side, other = ("above", "below") if up else ("below", "above")
@@ -444,8 +501,8 @@ def recommend(pts: list[Point], keep_general: float) -> list[Recommendation]:
     keeps = (f">= {keep_general:.0%} of" if base is None or base.gen_higher_is_better
              else f"<= {1 / keep_general:.0%} of")
     if best is not None:
-        tied, conf = _separation(best, eligible)
-        recs.append(Recommendation("S1", best, why, conf, tied, notes))
+        tied, conf, same = _separation(best, eligible, margin)
+        recs.append(Recommendation("S1", best, why, conf, tied, equivalent=same, notes=notes))
     else:
         recs.append(
             Recommendation(
@@ -458,9 +515,61 @@ def recommend(pts: list[Point], keep_general: float) -> list[Recommendation]:
             )
         )
     best2 = max(cells, key=oriented)
-    tied, conf = _separation(best2, cells)
-    recs.append(Recommendation("S2", best2, f"{best_word} in-domain score, general ability ignored", conf, tied))
+    tied, conf, same = _separation(best2, cells, margin)
+    recs.append(Recommendation("S2", best2, f"{best_word} in-domain score, general ability ignored", conf, tied,
+                               equivalent=same))
     return recs
+
+
+def _checkpoint_stage(rec: Recommendation, checkpoints: list[Point], margin: Optional[float]) -> Recommendation:
+    """The second stage: the checkpoints (S1: those shown above the floor, Holm over the checkpoints) against
+    the final adapters' pick. One shown to lead it takes its place; the others join its tied / equivalent
+    lists. Without a pick from the final adapters, the best eligible checkpoint is picked among the
+    checkpoints alone."""
+    pool = [c for c in checkpoints if rec.scenario == "S2" or c.keeps_general]
+    if not pool:
+        return rec
+    if rec.point is None:
+        if rec.scenario != "S1":
+            return rec
+        best = max(pool, key=oriented)
+        tied, conf, same = _separation(best, pool, margin)
+        why = ("no final adapter qualified; among the checkpoints shown above the floor (Holm-corrected over the "
+               f"{len(checkpoints)} checkpoints), the {'highest' if best.higher_is_better else 'lowest'} in-domain")
+        return Recommendation(rec.scenario, best, why, conf, tied, equivalent=same, notes=rec.notes)
+    pick, sign = rec.point, (1 if rec.point.higher_is_better else -1)
+    comps = [(c, e) for c in pool if (e := diff(c, pick, "in_domain")) is not None and e.p_value is not None]
+    if not comps:  # no per-prompt scores: point estimates decide nothing here, the final pick stands
+        return rec
+    adjusted = holm([e.p_value for _, e in comps])
+    leaders = [(c, e) for (c, e), a in zip(comps, adjusted) if a < ALPHA and sign * e.value > 0]
+    family = f"Holm-corrected over {len(comps)} checkpoint{'s' if len(comps) != 1 else ''}"
+    if leaders:
+        c, e = max(leaders, key=lambda ce: oriented(ce[0]))
+        conf = (f"medium: leads the final adapters' pick ({pick.tag}) in-domain by {e.value:.3f}, 95 % CI "
+                f"[{e.ci_low:.3f}, {e.ci_high:.3f}], {family}; not compared with the other final adapters")
+        return Recommendation(rec.scenario, c, rec.reason + f"; checkpoint stage: {c.tag} leads it", conf,
+                              notes=rec.notes)
+    tied = [c for (c, e), a in zip(comps, adjusted) if a >= ALPHA]
+    same = _equivalent(pick, tied, margin)
+    return Recommendation(rec.scenario, pick, rec.reason, rec.confidence, rec.tied + tied,
+                          equivalent=rec.equivalent + same, notes=rec.notes)
+
+
+def _margin(best: Point, margin: Optional[float]) -> Optional[float]:
+    return margin if margin is not None else best.in_scale.default_margin()
+
+
+def _equivalent(best: Point, others: list[Point], margin: Optional[float]) -> list[Point]:
+    """The points shown within +-margin of `best` in-domain (TOST at 95 %, Holm over `others`)."""
+    m = _margin(best, margin)
+    if m is None or not others:
+        return []
+    tests = [(p, e.equivalence_p(m)) for p in others if (e := diff(best, p, "in_domain")) is not None]
+    tests = [(p, q) for p, q in tests if q is not None]
+    if not tests:
+        return []
+    return [p for (p, _), a in zip(tests, holm([q for _, q in tests])) if a < ALPHA]
 
 
 # a point whose in-domain answers the length limit cut more often than this is not named
@@ -520,16 +629,18 @@ def _undetermined(cells: list[Point], pick: Optional[Point], tests: int) -> list
     return notes
 
 
-def _separation(best: Point, pool: list[Point]) -> tuple[list, str]:
-    """Which points the evidence cannot tell apart from `best` on in-domain, said in words: "high"
-    only when it leads every other point, Holm-corrected over those comparisons."""
+def _separation(best: Point, pool: list[Point], margin: Optional[float] = None) -> tuple[list, str, list]:
+    """Which points the evidence cannot tell apart from `best` on in-domain, said in words, and which of
+    those it shows as good (within +-margin, TOST). "high" only when it leads every other point,
+    Holm-corrected over those comparisons, with at least 2 seeds per point: one seed measures these two
+    adapters on these prompts, not what retraining would give."""
     others = [p for p in pool if p is not best]
     if not others:
-        return [], "only one candidate"
+        return [], "only one candidate", []
     runner = max(others, key=oriented)
     d = diff(best, runner, "in_domain")
     if d is None or d.ci_low is None:
-        return _seed_spread(best, others)
+        return (*_seed_spread(best, others), [])
     sign = 1 if best.higher_is_better else -1  # a lead is a difference in the scorer's better direction
     comps = [(p, e) for p in others if (e := diff(best, p, "in_domain")) is not None and e.p_value is not None]
     adjusted = holm([e.p_value for _, e in comps])
@@ -539,32 +650,56 @@ def _separation(best: Point, pool: list[Point]) -> tuple[list, str]:
     lower = "" if best.higher_is_better else " (lower is better)"
     lead = (f"lead over the runner-up ({runner.tag}): {d.value:.3f}{lower}, 95 % CI [{d.ci_low:.3f}, "
             f"{d.ci_high:.3f}] over {d.n} paired prompts{differ}, seeds {d.seeds[0]} vs {d.seeds[1]}")
+    one_seed = min(p.seeds for p in [best, *others]) < 2
+    if not tied and one_seed:
+        return [], (f"medium: these adapters differ in-domain on these prompts, {family} ({lead}), but with one "
+                    "seed per point retraining variability was not measured: another training seed may rank them "
+                    "otherwise; train 2 or more seeds per point to call the lead real"), []
     if not tied:
-        return [], f"high: leads every other point in-domain, {family} ({lead}), so the lead is real"
+        return [], f"high: leads every other point in-domain, {family} ({lead}), so the lead is real", []
     names = ", ".join(p.tag for p in tied)
     why = f"low: the test set cannot separate it from {names} ({lead}"
     if (d.ci_low > 0) if sign > 0 else (d.ci_high < 0):
         why += f"; the CI excludes 0 but the lead does not hold {family}"
-    why += "); any of them is as good on this evidence"
-    if min(d.seeds) <= 2 and d.seed_share > 0.5:
+    why += ")"
+    same, m = _equivalent(best, tied, margin), _margin(best, margin)
+    if m is None:
+        why += ("; no equivalence margin (the scale is unbounded and sweep.equivalence_margin is unset), so none "
+                "is shown as good")
+    elif len(same) == len(tied):
+        why += (f"; any of them is as good on this evidence: each is shown within ±{m:.3g} of it (equivalence "
+                f"test, TOST, Holm over {len(tied)})")
+    elif same:
+        why += (f"; {', '.join(p.tag for p in same)} shown within ±{m:.3g} of it (TOST); the others are neither "
+                "separated from it nor shown as good")
+    else:
+        why += (f"; none is shown within ±{m:.3g} of it either (TOST), so neither a lead nor equivalence is "
+                "established: more prompts or seeds would decide")
+    if one_seed:
+        why += "; one seed per point: retraining variability was not measured"
+    elif min(d.seeds) <= 2 and d.seed_share > 0.5:
         why += (f". Most of that uncertainty is seed-to-seed ({d.seed_share:.0%}): {min(d.seeds)} seeds per point "
                 "cannot support the claim; train 3 or more")
-    return tied, why
+    return tied, why, same
 
 
 def _seed_spread(best: Point, others: list[Point]) -> tuple[list, str]:
-    """Without per-prompt scores: Welch's t-test on the seed means, Holm over the others; "high"
-    needs 3 or more seeds per point (with 2, one seed pair decides the spread)."""
+    """Without per-prompt scores: Welch's t-test on the seed means, Holm over the others; never "high":
+    the prompts' own sampling variability was not measured. Points whose seeds agree exactly borrow the
+    spread pooled over every point; none measured at all decides nothing."""
     if best.seeds < 2:
         return [], "unknown: one seed per point and no per-prompt scores, so no uncertainty was measured"
     runner = max(others, key=oriented)
+    spreads = [q.in_sd**2 for q in [best, *others] if q.seeds >= 2 and not math.isnan(q.in_sd)]
+    pooled = math.sqrt(sum(spreads) / len(spreads)) if spreads else 0.0
     pvals = []
     for p in others:
-        if p.seeds < 2 or (best.in_sd == 0 and p.in_sd == 0):
-            pvals.append(0.0 if best.in_domain != p.in_domain and p.seeds >= 2 else 1.0)
+        measured = max(best.in_sd, p.in_sd) > SPREAD_EPS * max(abs(best.in_domain), abs(p.in_domain), 1.0)
+        sa, sb = (best.in_sd, p.in_sd) if measured else (pooled, pooled)
+        if p.seeds < 2 or max(sa, sb) <= SPREAD_EPS * max(abs(best.in_domain), abs(p.in_domain), 1.0):
+            pvals.append(1.0)  # no spread measured: no evidence either way
             continue
-        t = sps.ttest_ind_from_stats(best.in_domain, best.in_sd, best.seeds, p.in_domain, p.in_sd, p.seeds,
-                                     equal_var=False)
+        t = sps.ttest_ind_from_stats(best.in_domain, sa, best.seeds, p.in_domain, sb, p.seeds, equal_var=False)
         pvals.append(float(t.pvalue))
     adjusted = holm(pvals)
     tied = [p for p, a in zip(others, adjusted) if a >= ALPHA or oriented(p) >= oriented(best)]
@@ -577,7 +712,8 @@ def _seed_spread(best: Point, others: list[Point]) -> tuple[list, str]:
         return tied, f"low: {what}, which does not separate it from {', '.join(p.tag for p in tied)}"
     if min([best.seeds] + [p.seeds for p in others]) < 3:
         return [], f"medium: {what}; 2 seeds per point are too few to call it high"
-    return [], f"high: {what}"
+    return [], (f"medium: {what}; without per-prompt scores the test prompts' own sampling variability was not "
+                "measured, so the lead is not called high")
 
 
 def detectable_difference(p: Point, suite: str = "in_domain") -> Optional[float]:

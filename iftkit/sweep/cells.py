@@ -290,6 +290,16 @@ def point_samples(folder: Path, is_base: bool) -> dict:
             for rec in read_samples(f) if (rec.model == "base") == is_base}
 
 
+def collect_clusters(recipe: Recipe, paths: SweepPaths) -> dict:
+    """{(suite, sample_id): cluster} of the base model's prompts (every point answered the same ones) that
+    carry one (records.SampleRecord.cluster); {} where none does."""
+    f = paths.base_eval_dir(recipe) / "samples.jsonl"
+    if not f.is_file():
+        return {}
+    return {(rec.suite, rec.sample_id): rec.cluster for rec in read_samples(f)
+            if rec.model == "base" and rec.cluster is not None}
+
+
 def collect_samples(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> dict:
     """Per-prompt predictions and scores of the base model and every finished cell, for paired statistics:
     {cell label: {(suite, sample_id): (prediction, scores)}}."""

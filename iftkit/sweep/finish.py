@@ -8,7 +8,7 @@ from iftkit.config.schema import Recipe
 from iftkit.data.tasks import TaskSpec
 from iftkit.meta.judge_trust import judge_trust
 from iftkit.report.render import ReportFiles, write_report
-from iftkit.sweep.cells import collect_rows, collect_samples, write_rows
+from iftkit.sweep.cells import collect_clusters, collect_rows, collect_samples, write_rows
 from iftkit.sweep.changes import changed_points, guard_collect
 from iftkit.sweep.grid import Cell
 from iftkit.sweep.layout import BASE, SweepPaths, point_key
@@ -45,6 +45,8 @@ def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Call
         general_kind=recipe.sweep.general_kind,
         general_scorer=recipe.sweep.general_scorer,
         judge_trust=trust,
+        equivalence_margin=recipe.sweep.equivalence_margin,
+        clusters=collect_clusters(recipe, paths),
     )
     wandb_dir = log_sweep_summary(recipe, paths, rows, files)
     say(f"results: {results} ({len(rows)} rows)")

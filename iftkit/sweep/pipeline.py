@@ -60,7 +60,7 @@ def run_one_cell(recipe: Recipe, out: Path, say: Callable = print, progress: boo
     return write_report(rows, paths.report, recipe.name, x_key, recipe.sweep.primary_scorer,
                         recipe.sweep.keep_general, {**report_meta(recipe, evaluated_mix), "cells": 1}, samples=samples,
                         general_kind=recipe.sweep.general_kind, general_scorer=recipe.sweep.general_scorer,
-                        judge_trust=trust)
+                        judge_trust=trust, equivalence_margin=recipe.sweep.equivalence_margin)
 
 
 def pipeline_cell(recipe: Recipe) -> tuple[Cell, str]:

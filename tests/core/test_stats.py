@@ -71,3 +71,81 @@ def test_strata_keep_each_member_in_every_resample():
         and abs(est.ci_low - est.value) < 1e-9
         and abs(est.ci_high - est.value) < 1e-9
     )
+
+
+# --- intervals chosen from the scorer's declared scale and type (issue 33) ---------------------
+
+def _continuous_pair(seed=0, n=80):
+    rng = np.random.default_rng(seed)
+    b = rng.beta(5, 3, (2, n))
+    a = np.clip(b + 0.03 + rng.normal(0, 0.08, (2, n)), 0, 1)
+    return a, b
+
+
+def test_the_same_data_in_other_units_gives_the_same_interval_up_to_the_factor():
+    a, b = _continuous_pair()
+    unit = stats.ScoreScale.declared(stats.CONTINUOUS, (0.0, 1.0))
+    percent = stats.ScoreScale.declared(stats.CONTINUOUS, (0.0, 100.0))
+    one, hundred = stats.paired_difference(a, b, scale=unit), stats.paired_difference(100 * a, 100 * b, scale=percent)
+    assert (hundred.ci_low, hundred.ci_high) == pytest.approx((100 * one.ci_low, 100 * one.ci_high))
+    assert hundred.p_value == pytest.approx(one.p_value)
+    m1, m100 = stats.mean_interval(a, scale=unit), stats.mean_interval(100 * a, scale=percent)
+    assert (m100.ci_low, m100.ci_high) == pytest.approx((100 * m1.ci_low, 100 * m1.ci_high))
+
+
+def test_continuous_scores_get_the_paired_t_not_pseudo_prompts():
+    a, b = _continuous_pair(1)
+    d = a.mean(0) - b.mean(0)
+    got = stats.paired_difference(a[:1], b[:1], scale=stats.ScoreScale.declared(stats.CONTINUOUS, (0, 1)))
+    t = sps.ttest_rel(a[0], b[0])
+    half = sps.t.ppf(0.975, len(d) - 1) * sps.sem(a[0] - b[0])
+    assert got.p_value == pytest.approx(t.pvalue) and got.ci_high - got.ci_low == pytest.approx(2 * half)
+
+
+def test_one_cosine_crossing_zero_does_not_switch_the_method():
+    a, b = _continuous_pair(2)
+    cosine = stats.ScoreScale.declared(stats.CONTINUOUS, (-1.0, 1.0))
+    before = stats.paired_difference(a, b, scale=cosine)
+    a2 = a.copy()
+    a2[0, 0] = -0.01  # one answer's cosine dips below 0 (it was ~0.6): the verdict barely moves
+    after = stats.paired_difference(a2, b, scale=cosine)
+    # the same paired t before and after (no switch to pseudo-prompts on either side of the dip)
+    for est, x in ((before, a), (after, a2)):
+        d = x.mean(0) - b.mean(0)
+        assert est.var_prompt == pytest.approx(d.var(ddof=1) / len(d)) and est.center == pytest.approx(d.mean())
+    assert (after.p_value < 0.05) == (before.p_value < 0.05)
+
+
+def test_intervals_stay_on_the_declared_scale():
+    rng = np.random.default_rng(3)
+    judge = stats.ScoreScale.declared(stats.CONTINUOUS, (0.0, 10.0))
+    two_seeds = np.stack([rng.integers(0, 11, 30), rng.integers(3, 11, 30)]).astype(float)
+    est = stats.mean_interval(two_seeds, scale=judge)
+    assert 0.0 <= est.ci_low <= est.value <= est.ci_high <= 10.0
+    binary = (rng.random((2, 40)) < np.array([[0.2], [0.9]])).astype(float)
+    m = stats.mean_interval(binary, scale=stats.BINARY_SCALE)
+    assert 0.0 <= m.ci_low and m.ci_high <= 1.0
+    d = stats.paired_difference(two_seeds, two_seeds[::-1] * 0 + 5.0, scale=judge)
+    assert -10.0 <= d.ci_low and d.ci_high <= 10.0
+
+
+def test_prompts_that_share_a_cluster_widen_the_interval():
+    rng = np.random.default_rng(4)
+    clusters = np.repeat(np.arange(10), 10)
+    shift = rng.normal(0, 0.2, 10)[clusters]  # the adapters differ by template, not by prompt
+    b = rng.beta(4, 4, (1, 100))
+    a = np.clip(b + 0.02 + shift + rng.normal(0, 0.02, (1, 100)), 0, 1)
+    scale = stats.ScoreScale.declared(stats.CONTINUOUS, (0, 1))
+    plain = stats.paired_difference(a, b, scale=scale)
+    robust = stats.paired_difference(a, b, scale=scale, clusters=clusters)
+    assert robust.clusters == 10 and robust.ci_high - robust.ci_low > 1.5 * (plain.ci_high - plain.ci_low)
+    assert robust.df == pytest.approx(9.0)
+
+
+def test_equivalence_needs_the_interval_inside_the_margin():
+    rng = np.random.default_rng(5)
+    b = rng.beta(5, 5, (3, 400))
+    same = stats.paired_difference(b + rng.normal(0, 0.01, b.shape), b, scale=stats.ScoreScale.declared(None, (0, 1)))
+    assert same.equivalence_p(0.02) < 0.05 and same.equivalence_p(0.0001) > 0.05
+    noisy = stats.paired_difference(rng.beta(5, 5, (1, 30)), b[:1, :30], scale=stats.ScoreScale.declared(None, (0, 1)))
+    assert noisy.p_value > 0.05 and noisy.equivalence_p(0.02) > 0.05  # not separated is not equivalent

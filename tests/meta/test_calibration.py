@@ -43,6 +43,36 @@ def test_the_check_catches_the_old_comparison_that_averaged_the_runner_ups_seeds
     assert old.mean() > 0.09 and new.mean() < 0.065
 
 
+def test_one_seed_per_point_never_says_high_and_covers_these_adapters_difference():
+    got = calibration.evaluate(Setting(0.0, True, "beta", prompts=100, seeds=1), reps=1000, seed=11)
+    assert got["false_lead_rate"] == 0.0 and got["coverage"] >= 0.92
+
+
+def test_clustered_continuous_prompts_stay_calibrated():
+    setting = Setting(0.0, True, "beta", prompts=100, seeds=2, cluster_size=10)
+    got = calibration.evaluate(setting, reps=1000, seed=12)
+    assert got["false_lead_rate"] <= 0.065 and got["coverage"] >= 0.92
+    # told nothing about the clusters, the same statistics claim too much: the check sees it
+    setting = Setting(0.0, False, "beta", prompts=100, seeds=5, cluster_size=10)
+    x = calibration.simulate(setting, 1000,
+                             np.random.default_rng(12))
+    scale = calibration.SCALES["beta"]
+    blind = stats.compare_arrays(x[:, 0], x[:, 1], 1.0, 0.95, scale)["p"] < 0.05
+    told = stats.compare_arrays(x[:, 0], x[:, 1], 1.0, 0.95, scale, calibration.cluster_ids(setting))["p"] < 0.05
+    assert blind.mean() > 0.15 and told.mean() < 0.065
+
+
+def test_the_s1_floor_test_rarely_keeps_a_point_at_the_floor():
+    got = calibration.evaluate(Setting(0.0, True, "0-10", prompts=100, seeds=2, test="floor"), reps=1000, seed=13)
+    assert got["false_lead_rate"] <= 0.05 and got["coverage"] >= 0.92
+
+
+def test_continuous_scores_keep_power_at_a_true_margin_over_the_floor():
+    # the audit: the 0/1 corrections on continuous scores left the floor test 0.7 % power at +0.03
+    got = calibration.evaluate(Setting(0.03, False, "beta", prompts=174, seeds=3, test="floor"), reps=600, seed=14)
+    assert got["detected"] > 0.3
+
+
 def test_the_effect_solved_for_gives_the_true_difference():
     rng = np.random.default_rng(0)
     x = calibration.simulate(Setting(0.10, True, "binary", prompts=400, seeds=5), 300, rng)

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from iftkit.core.stats import holm, mean_interval, paired_difference
+from iftkit.core.stats import BINARY_SCALE, holm, mean_interval, paired_difference
 
 
 def test_identical_predictions_give_zero_and_no_claim():
     scores = np.array([1, 0, 1, 1, 0, 1, 0, 0, 1, 1], dtype=float)
-    est = paired_difference(scores, scores)
+    est = paired_difference(scores, scores, scale=BINARY_SCALE)
     # 10 identical answers do not prove two models equal: the interval keeps some width
     assert (est.value, est.n, est.differing, est.p_value) == (0.0, 10, 0, 1.0)
     assert est.ci_low == pytest.approx(-est.ci_high) and est.ci_high > 0.05
@@ -52,7 +52,7 @@ def test_swapping_the_arguments_negates_the_interval_exactly():
     rng = np.random.default_rng(5)
     a = (rng.random((2, 60)) < 0.6).astype(float)
     b = (rng.random((3, 60)) < 0.5).astype(float)
-    ab, ba = paired_difference(a, b), paired_difference(b, a)
+    ab, ba = paired_difference(a, b, scale=BINARY_SCALE), paired_difference(b, a, scale=BINARY_SCALE)
     assert ab.value == pytest.approx(-ba.value)
     assert (ab.ci_low, ab.ci_high) == pytest.approx((-ba.ci_high, -ba.ci_low))
     assert ab.p_value == pytest.approx(ba.p_value) and ab.seeds == (2, 3) and ba.seeds == (3, 2)
@@ -62,15 +62,15 @@ def test_few_differing_prompts_use_the_exact_sign_test():
     # 4 failed answers on 4 prompts out of 40: the sign test gives p = 2 / 2**4 = 0.125
     a = np.array([1.0] * 40)
     b = np.array([0.0] * 4 + [1.0] * 36)
-    est = paired_difference(a, b)
+    est = paired_difference(a, b, scale=BINARY_SCALE)
     assert est.value == pytest.approx(0.1) and est.p_value == pytest.approx(0.125)
     assert est.ci_low < 0 < est.ci_high and est.differ_text() == "4 of 40 prompts differ"
 
 
 def test_bounded_scores_do_not_collapse_at_one():
-    full = mean_interval(np.ones(40))
+    full = mean_interval(np.ones(40), scale=BINARY_SCALE)
     assert full.value == 1.0 and full.ci_high == 1.0 and 0.90 < full.ci_low < 0.92  # Wilson: 0.912
-    same = paired_difference(np.ones(40), np.ones(40))
+    same = paired_difference(np.ones(40), np.ones(40), scale=BINARY_SCALE)
     assert same.ci_low < 0 < same.ci_high and same.differing == 0
 
 

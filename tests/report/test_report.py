@@ -43,7 +43,34 @@ def test_points_pool_seeds_and_recommend_s1_s2():
     assert recs["S2"].point.x == 1.0
     third = [(c.replace("s1", "s2"), g, i + 0.01, gen) for c, g, i, gen in CELLS if c.endswith("s1")]
     pts3 = points(rows_for(CELLS + third), "task_tolerant", "mix.target_ratio")
-    assert {r.scenario: r for r in recommend(pts3, keep_general=0.95)}["S1"].confidence.startswith("high")
+    # 3 seeds, still no per-prompt scores: the prompts' own sampling variability is unmeasured, never "high"
+    s1 = {r.scenario: r for r in recommend(pts3, keep_general=0.95)}["S1"]
+    assert s1.confidence.startswith("medium") and "sampling variability was not measured" in s1.confidence
+
+
+def test_seed_means_that_agree_exactly_without_per_prompt_scores_decide_nothing():
+    # 3 seeds per point, every seed of a point scoring the same: no spread was measured anywhere
+    cells = [("base", {}, 0.30, 0.60)]
+    for ratio, ind in ((0.1, 0.925), (0.5, 0.950)):
+        cells += [(f"r{ratio}-s{k}", {"mix.target_ratio": ratio}, ind, 0.60) for k in range(3)]
+    pts = points(rows_for(cells), "task_tolerant", "mix.target_ratio")
+    s2 = {r.scenario: r for r in recommend(pts, keep_general=0.5)}["S2"]
+    assert s2.point.x == 0.5 and [p.x for p in s2.tied] == [0.1] and s2.confidence.startswith("low")
+
+
+def test_one_seed_per_point_never_gets_high_with_per_prompt_scores():
+    rows, samples = _paired(
+        {
+            "base": ({}, _bits(10), _bits(40)),
+            "r1": ({"mix.target_ratio": 0.1}, _bits(30), _bits(40)),
+            "r5": ({"mix.target_ratio": 0.5}, _bits(58), _bits(40)),
+        }
+    )
+    recs, _ = _recs(rows, samples)
+    # the same lead that gets "high" with seeds counted: one seed cannot speak for retraining
+    assert recs["S2"].point.x == 0.5 and recs["S2"].tied == []
+    assert recs["S2"].confidence.startswith("medium: these adapters differ in-domain on these prompts")
+    assert "retraining variability was not measured" in recs["S2"].confidence
 
 
 def test_no_point_keeps_general_says_so():
@@ -145,6 +172,8 @@ def _paired(cells_scores, n=60, seed=0):
                     scorer="task_tolerant",
                     mean=float(np.mean(vals)),
                     n=len(vals),
+                    values="binary",
+                    scale=[0.0, 1.0],
                 )
             )
             for i, v in enumerate(vals):
@@ -169,8 +198,10 @@ def test_points_far_apart_are_separated_with_a_paired_ci():
     rows, samples = _paired(
         {
             "base": ({}, _bits(10), _bits(40)),
-            "r1": ({"mix.target_ratio": 0.1}, _bits(30), _bits(40)),
-            "r5": ({"mix.target_ratio": 0.5}, _bits(58), _bits(40)),
+            "r1-s0": ({"mix.target_ratio": 0.1}, _bits(30), _bits(40)),
+            "r1-s1": ({"mix.target_ratio": 0.1}, _bits(31), _bits(40)),
+            "r5-s0": ({"mix.target_ratio": 0.5}, _bits(58), _bits(40)),
+            "r5-s1": ({"mix.target_ratio": 0.5}, _bits(57), _bits(40)),
         }
     )
     recs, _ = _recs(rows, samples)
@@ -191,6 +222,12 @@ def test_points_within_noise_are_reported_as_tied():
     recs, _ = _recs(rows, samples)
     assert recs["S2"].point.x == 0.5 and [p.x for p in recs["S2"].tied] == [0.1]
     assert recs["S2"].confidence.startswith("low: the test set cannot separate it from 0.1")
+    # not separated is not "as good": that needs the equivalence test at the margin (2 % of [0, 1] by default)
+    assert "as good" not in recs["S2"].confidence and "none is shown within ±0.02" in recs["S2"].confidence
+    pts = points(rows, "task_tolerant", "mix.target_ratio")
+    attach_samples(pts, samples, "task_tolerant")
+    wide = {r.scenario: r for r in recommend(pts, 0.95, margin=0.15)}["S2"]
+    assert "any of them is as good on this evidence: each is shown within ±0.15" in wide.confidence
 
 
 def test_s1_needs_the_general_score_above_the_floor_with_confidence():
@@ -468,3 +505,27 @@ def test_report_flags_a_point_whose_answers_are_degenerate(tmp_path):
     assert "base model ⚠" not in md
     point = next(p for p in files.summary["points"] if p["x"] == 0.1)
     assert list(point["degenerate_answers"]) == [120, 120]
+
+
+def test_prompts_sharing_a_template_give_cluster_robust_intervals():
+    from iftkit.evaluation.records import SampleRecord
+    from iftkit.report.summary import diff
+
+    # r5 gains on whole templates (6 of 10 prompts of each of 6 templates), not prompt by prompt
+    gain = np.zeros(60)
+    for t in range(6):
+        gain[t * 10: t * 10 + (6 if t % 2 else 1)] = 1.0
+    rows, samples = _paired({"base": ({}, _bits(10), _bits(40)),
+                             "r1": ({"mix.target_ratio": 0.1}, np.roll(_bits(20), 5), _bits(40)),
+                             "r5": ({"mix.target_ratio": 0.5}, np.maximum(np.roll(_bits(20), 5), gain), _bits(40))})
+    records = [SampleRecord([], "", "", task="t", meta={"template": i // 10}, suite="in_domain",
+                            sample_id=f"in_domain-{i}") for i in range(60)]
+    clusters = {(r.suite, r.sample_id): r.cluster for r in records}
+    assert clusters[("in_domain", "in_domain-15")] == "t/1"
+    plain, robust = points(rows, "task_tolerant", "mix.target_ratio"), points(rows, "task_tolerant", "mix.target_ratio")
+    attach_samples(plain, samples, "task_tolerant")
+    attach_samples(robust, samples, "task_tolerant", clusters=clusters)
+    d_plain, d_robust = diff(plain[2], plain[1], "in_domain"), diff(robust[2], robust[1], "in_domain")
+    assert d_plain.clusters is None and d_robust.clusters == 6
+    assert d_robust.ci_high - d_robust.ci_low > d_plain.ci_high - d_plain.ci_low
+    assert robust[1].clusters["general"] is None  # general prompts carry no cluster: independent

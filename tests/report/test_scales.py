@@ -40,7 +40,8 @@ def test_a_scaled_point_on_the_frontier_is_recommended_as_a_ratio_scale_pair():
     assert trained is pts[2] and family == [scaled]
     recs = {r.scenario: r for r in recommend(pts, keep_general=0.95)}
     assert recs["S1"].point is scaled and scaled.keeps_general is True
-    assert recs["S1"].confidence.startswith("high") and "95 % CI" in recs["S1"].confidence
+    # one seed per point: the lead is real on these prompts, but retraining variability was not measured
+    assert recs["S1"].confidence.startswith("medium") and "95 % CI" in recs["S1"].confidence
     assert recs["S2"].point is pts[2]  # the specialist as trained: best in-domain outright
 
 

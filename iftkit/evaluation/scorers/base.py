@@ -8,6 +8,7 @@ verdict could not be parsed), so "not applicable" and "failed" are never confuse
 from dataclasses import dataclass
 from typing import Optional
 
+from iftkit.core.stats import BINARY, CONTINUOUS, ScoreScale
 from iftkit.evaluation.records import SampleRecord
 
 
@@ -31,13 +32,18 @@ MEAN = "mean per answer"
 
 class Scorer:
     """One scorer, or one output of a scorer: its name, direction (the report recommends the highest or the
-    lowest point by it, and says which), scale, and aggregation: MEAN, or the words for the scorer's own
-    pooled_values / corpus_statistic ("micro over items", "ratio of means"...)."""
+    lowest point by it, and says which), scale, the type of one value (BINARY: 0/1, or CONTINUOUS; the
+    report's intervals follow it, core/stats.ScoreScale) and aggregation: MEAN, or the words for the
+    scorer's own pooled_values / corpus_statistic ("micro over items", "ratio of means"...)."""
 
     name: str = ""
     higher_is_better: bool = True
     scale: tuple = (0.0, 1.0)
+    values: str = CONTINUOUS
     aggregation: str = MEAN
+
+    def score_scale(self) -> ScoreScale:
+        return ScoreScale.declared(self.values, self.scale)
 
     def score(self, samples: list[SampleRecord]) -> list[Optional[float]]:
         raise NotImplementedError
@@ -75,5 +81,10 @@ class Output(Scorer):
     """One more output of a scorer that writes several (a judge's reference score, a micro F1): its name,
     direction, scale and aggregation, for the result rows and the report; the values come from the scorer itself."""
 
-    def __init__(self, name: str, higher_is_better: bool = True, scale: tuple = (0.0, 1.0), aggregation: str = MEAN):
+    def __init__(self, name: str, higher_is_better: bool = True, scale: tuple = (0.0, 1.0), aggregation: str = MEAN,
+                 values: str = CONTINUOUS):
         self.name, self.higher_is_better, self.scale, self.aggregation = name, higher_is_better, scale, aggregation
+        self.values = values
+
+
+__all__ = ["BINARY", "CONTINUOUS", "MEAN", "Output", "ScoreResult", "Scorer"]

@@ -10,7 +10,7 @@ pooled over prompts), strict and loose. Output is only ever parsed, never execut
 
 from iftkit.core.errors import IftkitError
 from iftkit.evaluation.harness.env import harness_version, ifeval_functions, sentence_splitter
-from iftkit.evaluation.scorers.base import Output, Scorer, ScoreResult
+from iftkit.evaluation.scorers.base import BINARY, Output, Scorer, ScoreResult
 from iftkit.evaluation.scorers.registry import ScorerInfo
 
 PROMPT_STRICT, PROMPT_LOOSE = "ifeval_prompt_strict", "ifeval_prompt_loose"
@@ -34,7 +34,8 @@ class IFEval(Scorer):
     def __init__(self):
         self._input, self._strict, self._loose, registry = ifeval_functions()
         self._known = registry.INSTRUCTION_DICT
-        self._outputs = {PROMPT_STRICT: Output(PROMPT_STRICT), PROMPT_LOOSE: Output(PROMPT_LOOSE),
+        self._outputs = {PROMPT_STRICT: Output(PROMPT_STRICT, values=BINARY),
+                         PROMPT_LOOSE: Output(PROMPT_LOOSE, values=BINARY),
                          INST_STRICT: _InstructionLevel(INST_STRICT, "strict"),
                          INST_LOOSE: _InstructionLevel(INST_LOOSE, "loose")}
 

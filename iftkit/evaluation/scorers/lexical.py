@@ -6,7 +6,7 @@ they are here to be compared against, not trusted.
 
 import re
 
-from iftkit.evaluation.scorers.base import Scorer
+from iftkit.evaluation.scorers.base import BINARY, Scorer
 from iftkit.evaluation.scorers.registry import REFERENCE_BASED, ScorerInfo
 
 
@@ -16,6 +16,7 @@ def normalise(text: str) -> str:
 
 class ExactMatch(Scorer):
     name = "exact_match"
+    values = BINARY
 
     def score(self, samples):
         return [float(normalise(s.prediction) == normalise(s.reference)) for s in samples]

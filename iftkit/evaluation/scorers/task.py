@@ -6,7 +6,7 @@ that nothing can check (free-form instructions, free-text user tasks) get None: 
 """
 
 from iftkit.data.tasks import resolve_task, task_spec
-from iftkit.evaluation.scorers.base import Output, Scorer, ScoreResult
+from iftkit.evaluation.scorers.base import BINARY, Output, Scorer, ScoreResult
 from iftkit.evaluation.scorers.registry import (
     EXACT_FORMAT,
     ITEMS,
@@ -23,6 +23,8 @@ def checker(sample):
 
 
 class TaskScore(Scorer):
+    values = BINARY
+
     def __init__(self, mode: str):
         self.mode = mode
         self.name = f"task_{mode}"
@@ -39,6 +41,7 @@ class TaskScore(Scorer):
 
 class FormatCompliance(Scorer):
     name = "task_format"
+    values = BINARY
 
     def score(self, samples):
         out = []
