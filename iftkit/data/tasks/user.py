@@ -289,6 +289,7 @@ class LabelTask(UserTask):
 
     def __init__(self, name, spec):
         super().__init__(name, spec)
+        self.labels = spec.labels  # named like a catalog classification family's
         # longest first, so "very positive" is found before "positive"
         self._norm = sorted(
             {normalize(lab): lab for lab in spec.labels if normalize(lab)}.items(), key=lambda kv: -len(kv[0])
