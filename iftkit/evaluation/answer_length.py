@@ -13,10 +13,11 @@ A label task's golds are a word or two, but the answer under test need not be: a
 explains before it names the label ("The sentiment of this movie review is ... so it is
 positive") is cut at a one-word limit and scored on a sentence it never finished; the README's
 base model had 25 of 30 such answers cut at 32 tokens, and it is what every in-domain gain is
-measured against. So a label task's floor is LABEL_FLOOR tokens: room for a short paragraph of
-reasons and the label after it. The end token stops an answer that is only a label after one or
-two tokens, so the larger limit costs only the answers that do explain (and their cache entries,
-which are asked once more under the new limit).
+measured against. So a label task's floor is LABEL_FLOOR tokens: room for a few sentences of
+reasons and the label after them. The end token stops an answer that is only a label (a trained
+adapter's) after one or two tokens, so the larger limit costs only the answers that explain or
+ramble (and the cached answers, asked once more under the new limit); the report shows the base
+model's cut share beside its comparisons, since a rambling base model is cut at any limit.
 """
 
 import math
@@ -28,8 +29,12 @@ from iftkit.models.load import load_tokenizer
 PERCENTILE = 0.99
 MARGIN_SHARE, MARGIN_TOKENS = 0.25, 8
 CAP = 512
-# a label task's floor (see the module doc): about four sentences of reasons and the label
-LABEL_FLOOR = 128
+# a label task's floor (see the module doc). Measured: SmolLM2-135M-Instruct, the base model, on 12
+# of the shipped movie reviews with no limit in sight: 4 answers ended, at 23, 25, 48 and 60 tokens
+# (explanations of one to three sentences, 2 of them cut at 32); 8 ran past 160 tokens, repeating
+# themselves. The longest whole answer under this module's own margin (x1.25 + 8 = 83) fits in 96;
+# a larger floor buys nothing for answers that never end, which cost floor tokens each
+LABEL_FLOOR = 96
 # above this share of answers cut at the limit, eval and the report warn
 TRUNCATION_WARN = 0.02
 
