@@ -93,3 +93,11 @@ def test_an_unreadable_answer_to_an_empty_gold_counts_as_a_wrong_item_in_every_i
     assert _task().item_counts('[{"text": "Ann', "[]") == (0, 1, 0)
     # matched on the key field alone, extra fields and wrappers are read the same way
     assert _task().item_f1('{"result": {"entities": %s}}' % _with({"start": 3}), TWO_JSON, key="text") == 1.0
+
+
+def test_a_single_object_answer_reads_numbers_written_as_strings_too():
+    task = resolve_task("tickets", TaskSpec("structured", keys=("action", "order")))
+    gold = json.dumps({"order": 7, "action": "refund"})
+    assert task.score('Done: {"order": "7", "action": "Refund"}', gold, "tolerant") == 1.0
+    assert task.score('{"order": "7", "action": "refund"}', gold, "strict") == 0.0  # strict stays exact
+    assert task.score('{"order": "8", "action": "refund"}', gold, "tolerant") == 0.0
