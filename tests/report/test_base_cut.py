@@ -22,7 +22,7 @@ def test_the_base_models_cut_share_stands_beside_the_recommendation(tmp_path):
 def test_no_line_when_the_base_models_answers_were_whole(tmp_path):
     rows = rows_for(CELLS)
     for r in rows:
-        r.update(n_answers=40, n_truncated=0 if r["cell"] == "base" else 3, max_new_tokens=96)
+        r.update(n_answers=40, n_truncated=0 if r["cell"] == "base" else 3, max_new_tokens=128)
     md = write_report(rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95,
                       {"target_task": "sentiment"}).markdown.read_text()
     assert "base model:" not in _recommendation(md)
