@@ -104,6 +104,7 @@ def base_cut_lines(points) -> list[str]:
     for p in points:
         cut = p.truncated if p.is_base else None
         if cut and cut[0]:
-            return [f"- base model: {cut[0]} of {cut[1]} answers cut at {cut[2]} tokens (scored as they stand, "
-                    f"so part of any in-domain gain over it is the limit's; raise eval.in_domain_max_new_tokens)"]
+            return [f"- base model: {cut[0]} of {cut[1]} answers cut at {cut[2]} tokens (scored as they stand, so "
+                    f"part of an in-domain gain over it may be the limit's, not the training's; "
+                    f"eval.in_domain_max_new_tokens raises the limit)"]
     return []
