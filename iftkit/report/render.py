@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 from iftkit.core.html import markdown_page
-from iftkit.evaluation.answer_length import truncation_line
+from iftkit.evaluation.answer_length import base_cut_lines, truncation_line
 from iftkit.evaluation.degenerate import WARN_SHARE
 from iftkit.evaluation.results import empty_scorer_warning, empty_scorers
 from iftkit.evaluation.scorers import ITEMS, TASK_ANSWER, info, is_judge, playing
@@ -210,6 +210,7 @@ def _markdown(rows, pts, per_scorer, recs, axes: Axes, scorers, name, x_key, kee
             *_test_set_lines(rows, primary, meta, pts),
             "## Recommendation",
             *_recommendation_lines(recs, x_key),
+            *base_cut_lines(pts),
             *warnings,
             "",
             "S1 = the specialised model must stay a good generalist; S2 = it only ever serves the target task. "

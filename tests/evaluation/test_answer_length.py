@@ -9,7 +9,13 @@ from models.test_chat_local import PROMPTS
 from iftkit.config.schema import EvalConfig, ModelConfig
 from iftkit.core.store import JsonStore
 from iftkit.data.rows import Row
-from iftkit.evaluation.answer_length import CAP, in_domain_limit, limit_from_lengths, truncation_line
+from iftkit.evaluation.answer_length import (
+    CAP,
+    LABEL_FLOOR,
+    in_domain_limit,
+    limit_from_lengths,
+    truncation_line,
+)
 from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest
 from iftkit.models.chat.types import GenConfig
@@ -74,11 +80,34 @@ def test_truncation_line_warns_above_two_percent():
         "Warning: 12 of 117 answers of ratio 0.5 hit the 64-token limit")
 
 
-def test_the_quickstart_keeps_its_limit_so_its_answers_and_numbers_do_not_move(smollm2_dir):
+def test_the_quickstart_label_task_gets_room_to_explain(smollm2_dir):
     from iftkit.config import load_recipe
     from iftkit.data.tasks import get_task
     root = Path(__file__).resolve().parents[2]
     recipe = load_recipe(root / "recipes" / "sweeps" / "quickstart.yaml")
     rows = get_task("sentiment").generate(100, seed=0)
     lim = in_domain_limit(recipe.eval, rows, str(smollm2_dir))
-    assert lim.tokens == recipe.eval.max_new_tokens == 32 and "which is kept" in lim.why
+    assert recipe.eval.max_new_tokens == 32 and lim.tokens == LABEL_FLOOR  # not 32: the base model explains first
+    assert f"a label task gets at least {LABEL_FLOOR}" in lim.why
+
+
+def test_a_label_task_floor_is_the_label_floor_and_other_tasks_keep_theirs(tiny_model_dir):
+    from iftkit.data.tasks import get_task, infer_spec
+
+    assert LABEL_FLOOR >= 96  # room for a few sentences of reasons before the label
+    assert limit_from_lengths([2] * 50, floor=32, label_task=True).tokens == LABEL_FLOOR
+    assert limit_from_lengths([2] * 50, floor=200, label_task=True).tokens == 200  # a larger general limit stays
+    # a user's own label task, recognised through the spec its rows carry
+    users = [Row([{"role": "user", "content": f"Review {i}: it {'soared' if i % 2 else 'sagged'}."}],
+                 "positive" if i % 2 else "negative", "mine", "user", "positive" if i % 2 else "negative")
+             for i in range(40)]
+    spec = infer_spec(users).to_dict()
+    users = [Row(r.prompt, r.completion, r.task, r.category, r.gold, r.source, {"task_spec": spec}) for r in users]
+    assert in_domain_limit(EvalConfig(max_new_tokens=32), users, str(tiny_model_dir)).tokens == LABEL_FLOOR
+    # a catalog classification family, and a short-answer task that is no label task (a count)
+    cfg = EvalConfig(max_new_tokens=32)
+    assert in_domain_limit(cfg, get_task("sentiment").generate(20, seed=0), str(tiny_model_dir)).tokens == LABEL_FLOOR
+    assert in_domain_limit(cfg, get_task("count_items").generate(20, seed=0), str(tiny_model_dir)).tokens == 32
+    # the recipe's own number still wins
+    assert in_domain_limit(EvalConfig(max_new_tokens=32, in_domain_max_new_tokens=16), users,
+                           str(tiny_model_dir)).tokens == 16

@@ -58,8 +58,9 @@ class Task:
     def tolerant(self, prediction: str, gold: Any) -> bool:
         return self.strict(prediction, gold)
 
-    def format_ok(self, prediction: str) -> bool:
-        """Is the output in the task's exact expected format (right or wrong)?"""
+    def format_ok(self, prediction: str, gold: Any = None) -> bool:
+        """Is the output in the task's exact expected format (right or wrong)? `gold`, where given,
+        lets a format depend on the row (a record list's fields); without it the task's own rule."""
         return prediction is not None and re.fullmatch(self.format_re, str(prediction).strip()) is not None
 
     # --- shared -------------------------------------------------------------------------

@@ -271,7 +271,7 @@ class TicketJSON(Task):
             return False
         return obj == gold
 
-    def format_ok(self, prediction):
+    def format_ok(self, prediction, gold=None):
         try:
             obj = json.loads(str(prediction).strip())
         except (ValueError, TypeError):

@@ -9,8 +9,10 @@ A user file has no family class, so its checker is decided from the target rows'
   tolerant mode); format = the whole answer is a JSON object with the keys every gold has.
   A gold that is a list (entities, line items, extracted records) is scored item by item:
   strict = the same items exactly (order free, duplicates counted); tolerant = item-level F1
-  (an item matches on all its fields, case and spacing ignored); the `task_items` scorer adds
-  corpus-level micro precision/recall/F1 and a looser F1 matched on the records' key field.
+  over the list the answer means (records.py: matched on the gold records' fields, case, spacing
+  and numeric strings ignored); format = a bare JSON list with no field the gold lacks. The
+  `task_items` scorer adds corpus-level micro precision/recall/F1 and a looser F1 matched on the
+  records' key field.
 - span: answers that appear in the input (NER, extractive QA). strict = the exact span(s);
   tolerant = token F1 (one span) or item-set F1 (several); format = a bare span, no longer
   than the longest gold.
@@ -27,7 +29,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
 from iftkit.core.errors import IftkitError
-from iftkit.data.tasks.base import Task, _lower_json, _try_json, find_json, normalize, split_items, strip_wrappers
+from iftkit.data.tasks.base import Task, _try_json, find_json, normalize, split_items, strip_wrappers
+from iftkit.data.tasks.records import canonical, extra_fields, item_id, read_list, record_fields
 
 KINDS = ("label", "structured", "span", "free_text")
 # a label set larger than this reads as free text (or spans), not classification
@@ -286,6 +289,7 @@ class LabelTask(UserTask):
 
     def __init__(self, name, spec):
         super().__init__(name, spec)
+        self.labels = spec.labels  # named like a catalog classification family's
         # longest first, so "very positive" is found before "positive"
         self._norm = sorted(
             {normalize(lab): lab for lab in spec.labels if normalize(lab)}.items(), key=lambda kv: -len(kv[0])
@@ -316,15 +320,16 @@ class LabelTask(UserTask):
         said = self.asserted(prediction)
         return said == [str(gold).strip()] or (len(said) == 1 and normalize(said[0]) == normalize(str(gold)))
 
-    def format_ok(self, prediction):
+    def format_ok(self, prediction, gold=None):
         return prediction is not None and str(prediction).strip() in self.spec.labels
 
 
 class StructuredTask(UserTask):
-    answer_format = "a JSON value equal to the gold (key order free)"
+    answer_format = "a JSON value equal to the gold (key order free); a list of records with the gold's fields only"
     tolerant_rule = (
-        "the first JSON value in the answer equals the gold, ignoring key order, case, prose and code fences; "
-        "a list of items scores item-level F1 (items matched on every field, order free)"
+        "the first JSON value in the answer equals the gold, ignoring key order, case, prose, code fences and "
+        "numbers written as strings; a list of items scores item-level F1 (records matched on the gold's fields, "
+        "order free; the last list in the answer, wrappers opened; an empty gold needs `[]` or a 'none' answer)"
     )
 
     def strict(self, prediction, gold):
@@ -345,64 +350,44 @@ class StructuredTask(UserTask):
         if isinstance(g, list):
             return self.item_f1(prediction, g) == 1.0
         found = find_json(prediction)
-        return g is not None and found is not None and _lower_json(found) == _lower_json(g)
+        return g is not None and found is not None and canonical(found) == canonical(g)
 
     def item_counts(self, prediction, gold, key: str = "") -> Optional[tuple[int, int, int]]:
         """(matched, predicted, gold) items of a list answer, or None when the gold is not a list.
-        key: match records on that field alone (the looser companion); "" = on every field."""
+        key: match records on that field alone (the looser companion); "" = on the gold's fields.
+        An answer no list can be read from counts as one wrong item, so it is never "right" about
+        an empty gold (nothing to find) by saying nothing readable."""
         g = _gold_value(gold)
         if not isinstance(g, list):
             return None
-        pred = Counter(_item_id(x, key) for x in records_in(str(prediction or "")))
-        want = Counter(_item_id(x, key) for x in g)
+        fields = record_fields(g)
+        want = Counter(item_id(x, fields, key) for x in g)
+        items = read_list(str(prediction or ""), fields)
+        if items is None:
+            return 0, 1, sum(want.values())
+        pred = Counter(item_id(x, fields, key) for x in items)
         return sum((pred & want).values()), sum(pred.values()), sum(want.values())
 
     def item_f1(self, prediction, gold, key: str = "") -> float:
         tp, n_pred, n_gold = self.item_counts(prediction, gold, key)
-        if not n_pred or not n_gold:
-            return float(n_pred == n_gold)  # both empty lists: right
+        if not n_pred + n_gold:
+            return 1.0  # an explicit empty answer to an empty gold
         return 2 * tp / (n_pred + n_gold)
 
-    def format_ok(self, prediction):
+    def format_ok(self, prediction, gold=None):
+        """The whole answer is JSON: an object with the keys every gold has, or, for a list gold, a
+        list whose records carry no field the gold's records lack."""
         v = _try_json(str(prediction or "").strip())
         if not isinstance(v, (dict, list)):
             return False
+        g = _gold_value(gold) if gold is not None else None
+        if isinstance(g, list):
+            return isinstance(v, list) and not extra_fields(v, record_fields(g))
         return isinstance(v, dict) and set(self.spec.keys) <= set(map(str, v)) if self.spec.keys else True
-
-
-def records_in(text: str) -> list:
-    """The items a list answer gives: the first JSON list in it (prose and code fences allowed), the
-    list inside a one-key wrapper object ({"entities": [...]}), or, when the list was cut off (the
-    length limit), every complete object it holds, in order."""
-    found = find_json(text)
-    if isinstance(found, list):
-        return found
-    if isinstance(found, dict) and len(found) == 1 and isinstance(next(iter(found.values())), list):
-        return next(iter(found.values()))
-    dec, out, i = json.JSONDecoder(), [], 0
-    while i < len(text):
-        if text[i] == "{":
-            try:
-                obj, end = dec.raw_decode(text, i)
-            except ValueError:
-                pass
-            else:
-                out.append(obj)
-                i = end
-                continue
-        i += 1
-    return out
 
 
 def _canon(value) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
-
-
-def _item_id(item, key: str = "") -> str:
-    """What an item is matched on: every field (case and spacing ignored), or one field of a record."""
-    if key and isinstance(item, dict):
-        item = {str(k).strip().lower(): v for k, v in item.items()}.get(key.lower())
-    return _canon(_lower_json(item))
 
 
 def _gold_value(gold):
@@ -427,7 +412,7 @@ class SpanTask(UserTask):
     def tolerant(self, prediction, gold):
         return self.score(prediction, gold, "tolerant") >= 0.5
 
-    def format_ok(self, prediction):
+    def format_ok(self, prediction, gold=None):
         # a bare span (or list of spans), each no longer than the longest gold answer allows
         items = _span_items(str(prediction or ""))
         limit = max(3, int(self.spec.max_words * 1.5 + 0.5))
@@ -469,7 +454,7 @@ class FreeTextTask(UserTask):
     def score(self, prediction, gold, mode="strict"):
         raise IftkitError(f"task {self.name!r} is free text: it has no task checker")
 
-    def format_ok(self, prediction):
+    def format_ok(self, prediction, gold=None):
         return prediction is not None and bool(str(prediction).strip())
 
 

@@ -47,7 +47,7 @@ class FormatCompliance(Scorer):
         out = []
         for s in samples:
             task = checker(s)
-            out.append(None if task is None else float(bool(task.format_ok(s.prediction))))
+            out.append(None if task is None else float(bool(task.format_ok(s.prediction, s.gold))))
         return out
 
 
