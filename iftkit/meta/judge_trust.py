@@ -31,10 +31,11 @@ from iftkit.core.atomic import write_json_atomic
 from iftkit.core.errors import IftkitError
 from iftkit.core.fingerprint import json_hash, model_fingerprint
 from iftkit.core.paths import cache_dir
+from iftkit.core.stats import Estimate
 from iftkit.evaluation.judge.prompts import load_judge_prompt
 from iftkit.evaluation.scorers import PAIRWISE_JUDGE, REFERENCE_BASED, is_judge, playing, plays
 from iftkit.meta import human as human_io
-from iftkit.meta import scorer_access
+from iftkit.meta import pairwise, scorer_access
 from iftkit.models.chat.factory import judge_info
 from iftkit.models.resolve import resolve_model
 
@@ -132,8 +133,6 @@ def corrected_rate(wins: float, n: int, calibration: dict, level: float = LEVEL)
     Its interval (delta method) counts the variance of all three: the n test prompts and both halves of the
     human set, so a small calibration set widens it. A judge no better than chance (se + sp <= 1 + 0.05)
     cannot be corrected: value None."""
-    from iftkit.core.stats import Estimate
-
     (se_sum, se_n), (sp_sum, sp_n) = calibration["sensitivity"], calibration["specificity"]
     if not n or not se_n or not sp_n:
         return Estimate(None, n=n, note="nothing to correct with")
@@ -264,8 +263,6 @@ def measure(recipe, human_file, judge: Optional[Callable] = None, resamples: int
     """Judge every human pair of `human_file` with the recipe's judge as it writes `output` (or `judge`: for
     pairwise a batch callable [(prompt, first, second)] -> verdicts, asked in both orders; for reference a
     batch callable [(prompt, answer)] -> grades), then record and return the verdict."""
-    from iftkit.meta import pairwise
-
     scores, pairs = human_io.split(human_io.load_human(human_file))
     if not pairs:
         raise IftkitError(f"{human_file}: a judge trust set needs pairwise human preferences (LLMBar "

@@ -15,6 +15,7 @@ from iftkit.core.errors import IftkitError
 from iftkit.core.paths import cache_dir
 from iftkit.core.store import JsonStore
 from iftkit.evaluation.counters import Counters
+from iftkit.evaluation.evaluate import build_judge_client, build_scorers
 from iftkit.evaluation.scorers import parent_of
 
 
@@ -34,11 +35,7 @@ class OutputView:
 
 
 def registry_factory(recipe=None) -> Callable:
-    """name -> scorer built exactly as `iftkit eval` builds it for this recipe (judge client included).
-
-    Raises ImportError while the eval stage is not installed."""
-    from iftkit.evaluation.evaluate import build_judge_client, build_scorers
-
+    """name -> scorer built exactly as `iftkit eval` builds it for this recipe (judge client included)."""
     if recipe is None:
         recipe = Recipe()
     # same judge cache as `iftkit eval`, so verdicts already paid for are reused
