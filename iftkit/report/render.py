@@ -31,6 +31,7 @@ from iftkit.report.summary import (
     is_held_out,
     is_higher_better,
     points,
+    pool_words,
     recommend,
     refuse_unseeing,
 )
@@ -231,6 +232,7 @@ def _markdown(rows, pts, per_scorer, recs, axes: Axes, scorers, name, x_key, kee
             "interval with the seed-to-seed variance counted, never narrower than Wilson's interval for 0–1 scores, "
             "so it does not collapse at 0 or 1), n = prompts; ± is the spread across seeds when there is no "
             "per-prompt data. Differences between points are paired by prompt, each side's seeds counted.",
+            *pool_words(pts),
             "",
             *_items_table(rows, x_key, pts),
             "## General ability, held out and trained-family",

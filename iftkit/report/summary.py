@@ -21,9 +21,11 @@ from scipy import stats as sps
 from iftkit.core.stats import (
     Estimate,
     ScoreScale,
+    SeedPool,
     holm,
     mean_interval,
     paired_difference,
+    pool_seeds,
     prompts_to_decide,
 )
 from iftkit.evaluation.degenerate import count_degenerate
@@ -69,6 +71,8 @@ class Point:
     gen_scale: ScoreScale = field(default_factory=ScoreScale)
     # suite axis -> one cluster id per prompt (family, template or source), aligned with scores; None: independent
     clusters: dict = field(default_factory=dict)
+    # suite axis -> the sweep's pooled training-seed variance where this point is one of the pooled points
+    seed_pool: dict = field(default_factory=dict)
 
     def scale(self, axis: str) -> ScoreScale:
         return self.in_scale if axis == "in_domain" else self.gen_scale
@@ -396,6 +400,7 @@ def attach_samples(
             known = [clusters.get((suite, i)) for i in ids] if clusters else []
             p.clusters[axis] = (np.array([str(c) for c in known], dtype=object)
                                 if known and all(c is not None for c in known) and p.scores[axis].size else None)
+        _pool_seeds(pts, axis)
     for p in pts:
         p.in_ci = mean_ci(p, "in_domain") or p.in_ci
         p.gen_ci = mean_ci(p, "general") or p.gen_ci
@@ -410,6 +415,30 @@ def attach_samples(
             p.identical = (same, total)
 
 
+def _pool_seeds(pts: list[Point], axis: str) -> None:
+    """The one place the sweep's seed variance is pooled, per axis (one suite and scorer): over the points that
+    are independent training runs with 2+ seeds (final adapters as trained, and the base model where it has
+    seeds; not checkpoints or rescalings, which share their adapter's seeds). Each member gets the SeedPool;
+    stats.pool_seeds checks that their seeds vary alike and the comparisons fall back to per-point terms if not."""
+    members = [p for p in pts if not p.is_checkpoint and p.adapter_scale in (None, 1.0)
+               and p.scores.get(axis) is not None and p.scores[axis].shape[0] >= 2]
+    arrays = [a[:, np.isfinite(a).all(0)] for a in (p.scores[axis] for p in members)]
+    pool = pool_seeds([a for a in arrays if a.shape[1]]) if all(a.shape[1] for a in arrays) else None
+    ids = {id(p) for p in members}
+    for p in pts:
+        p.seed_pool[axis] = pool if id(p) in ids else None
+
+
+def pool_words(pts: list[Point]) -> list[str]:
+    """The report's sentence on the seed-variance pool, once per axis that has one."""
+    out = []
+    for axis, what in (("in_domain", "In-domain"), ("general", "General")):
+        pool: Optional[SeedPool] = next((p.seed_pool.get(axis) for p in pts if p.seed_pool.get(axis)), None)
+        if pool is not None:
+            out.append(f"{what}: {pool.words()}")
+    return out
+
+
 def _score(entry, scorer):
     if entry is None:
         return math.nan
@@ -421,15 +450,17 @@ def mean_ci(p: Point, suite: str) -> Optional[Estimate]:
     a = p.scores.get(suite)
     if a is None or not a.size:
         return None
-    return mean_interval(a, scale=p.scale(suite), clusters=p.clusters.get(suite))
+    return mean_interval(a, scale=p.scale(suite), clusters=p.clusters.get(suite), pool=p.seed_pool.get(suite))
 
 
 def diff(p: Point, q: Point, suite: str, q_weight: float = 1.0) -> Optional[Estimate]:
-    """p minus q_weight x q on the prompts both answered, each side's seeds counted (swap-invariant)."""
+    """p minus q_weight x q on the prompts both answered, each side's seeds counted (swap-invariant; from the
+    sweep's pooled seed variance where both are pooled points)."""
     a, b = p.scores.get(suite), q.scores.get(suite)
     if a is None or b is None or not a.size or not b.size:
         return None
-    return paired_difference(a, b, b_weight=q_weight, scale=p.scale(suite), clusters=p.clusters.get(suite))
+    return paired_difference(a, b, b_weight=q_weight, scale=p.scale(suite), clusters=p.clusters.get(suite),
+                             pools=(p.seed_pool.get(suite), q.seed_pool.get(suite)))
 
 
 def recommend(pts: list[Point], keep_general: float, margin: Optional[float] = None) -> list[Recommendation]:
