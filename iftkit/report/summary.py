@@ -8,7 +8,8 @@ direction (the results rows' higher_is_better), and so does the general floor. E
 the same prompts as the base model, so differences are paired: intervals count the prompts
 (paired) and each point's training seeds (stats.paired_difference), confidence words hold
 family-wise (Holm over the comparisons a recommendation makes), and the report says in words
-when the evidence cannot separate two points.
+when the evidence cannot separate two points. The seed-to-seed variance is pooled over the sweep's
+points where their seeds vary alike (_pool_seeds, stats.pool_seeds).
 """
 
 import math
@@ -420,10 +421,16 @@ def _pool_seeds(pts: list[Point], axis: str) -> None:
     are independent training runs with 2+ seeds (final adapters as trained, and the base model where it has
     seeds; not checkpoints or rescalings, which share their adapter's seeds). Each member gets the SeedPool;
     stats.pool_seeds checks that their seeds vary alike and the comparisons fall back to per-point terms if not."""
-    members = [p for p in pts if not p.is_checkpoint and p.adapter_scale in (None, 1.0)
-               and p.scores.get(axis) is not None and p.scores[axis].shape[0] >= 2]
-    arrays = [a[:, np.isfinite(a).all(0)] for a in (p.scores[axis] for p in members)]
-    pool = pool_seeds([a for a in arrays if a.shape[1]]) if all(a.shape[1] for a in arrays) else None
+    members, arrays = [], []
+    for p in pts:
+        a = p.scores.get(axis)
+        if p.is_checkpoint or p.adapter_scale not in (None, 1.0) or a is None or a.shape[0] < 2:
+            continue
+        a = a[:, np.isfinite(a).all(0)]  # the prompts every seed of this point scored
+        if a.shape[1]:
+            members.append(p)
+            arrays.append(a)
+    pool = pool_seeds(arrays)
     ids = {id(p) for p in members}
     for p in pts:
         p.seed_pool[axis] = pool if id(p) in ids else None
