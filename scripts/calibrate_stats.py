@@ -5,8 +5,11 @@
 
 The grid (iftkit/meta/calibration.py: grid): true difference 0 / 0.05 between two adapters, with and without
 a training-seed effect, 0/1, continuous (Beta) and 0-10 scores, 33 / 100 / 174 prompts, 1 / 2 / 3 / 5 seeds;
-then clustered prompts, unequal seed variances between the adapters, near-ceiling means and S1's floor test
-(adapter general vs 0.95 x the base model). For every setting it prints `false_lead_rate:` (equal
+then clustered prompts, unequal seed variances between the adapters, near-ceiling means, S1's floor test
+(adapter general vs 0.95 x the base model), sweeps of 4 adapters (equal and unequal seed variances), and
+2-seed rows with the seed terms unpooled (before pooling) beside the pooled ones. The seed variance is
+pooled over each sweep's adapters where Bartlett's check allows, as in the report; `pooled:` is how often.
+For every setting it prints `false_lead_rate:` (equal
 adapters: how often the report's rule would call the pick's lead "high"; the floor test: how often a
 point at the floor is shown above it; goal <= 0.05) and `coverage:` (how often the 95 % interval holds
 the true difference; goal >= 0.93), each with its Monte Carlo standard error, then Markdown tables (with,
@@ -21,10 +24,11 @@ import argparse
 import math
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from iftkit.meta.calibration import Setting, evaluate, grid  # noqa: E402
+from iftkit.meta.calibration import evaluate, grid  # noqa: E402
 
 
 def _se(rate: float, reps: int) -> float:
@@ -32,8 +36,9 @@ def _se(rate: float, reps: int) -> float:
 
 
 def _tables(settings, got) -> list[str]:
-    """Three Markdown tables: false_lead_rate (equal adapters), coverage and detection, one column per
-    (prompts, seeds), one row per kind of setting (truth, seed effect, scores, clusters, ceiling, test)."""
+    """Four Markdown tables: false_lead_rate (equal adapters), coverage, detection and the share of sweeps whose
+    seed variance was pooled, one column per (prompts, seeds), one row per kind of setting (truth, seed effect,
+    scores, clusters, ceiling, test, adapters, pooling)."""
     cols = sorted({(s.prompts, s.seeds) for s in settings})
     head = "| | " + " | ".join(f"n={n}, {k} seed{'s' if k > 1 else ''}" for n, k in cols) + " |"
     rule = "|---|" + "---|" * len(cols)
@@ -42,12 +47,15 @@ def _tables(settings, got) -> list[str]:
     out = []
     for metric, idx in (("false_lead_rate (equal adapters; floor test: a point at the floor shown above it)", 0),
                         ("coverage of the 95 % interval", 1),
-                        ("detected: share of intervals above 0 when adapter 0 is better (power)", 2)):
+                        ("detected: share of intervals above 0 when adapter 0 is better (power)", 2),
+                        ("pooled: share of sweeps whose seed variance was pooled (Bartlett's check passed)", 3)):
         lines = []
         for kind in kinds:
             if (idx == 0 and truth_of[kind] != 0) or (idx == 2 and truth_of[kind] == 0):
                 continue
             cells = [got.get((kind, n, k)) for n, k in cols]
+            if idx == 3 and all(c is None or c[3] is None for c in cells):
+                continue
             lines.append(f"| {kind} | " + " | ".join("–" if c is None or c[idx] is None else f"{c[idx]:.3f}"
                                                      for c in cells) + " |")
         out += [f"{metric}:", "", head, rule, *lines, ""]
@@ -59,11 +67,10 @@ def main(argv=None) -> int:
     ap.add_argument("--reps", type=int, default=3000, help="simulated sweeps per setting")
     ap.add_argument("--prompts", type=int, nargs="*", help="only these test sizes (default 33 100 174)")
     ap.add_argument("--seeds", type=int, nargs="*", help="only these seed counts (default 1 2 3 5)")
-    ap.add_argument("--adapters", type=int, default=2, help="adapters per simulated sweep (Holm family = this - 1)")
+    ap.add_argument("--adapters", type=int, help="adapters per simulated sweep, every setting (Holm family = this - 1)")
     args = ap.parse_args(argv)
     settings = [
-        Setting(s.truth, s.seed_effect, s.scores, s.prompts, s.seeds, args.adapters, s.cluster_size,
-                s.unequal_seeds, s.ceiling, s.test)
+        replace(s, adapters=args.adapters or s.adapters)
         for s in grid()
         if (not args.prompts or s.prompts in args.prompts) and (not args.seeds or s.seeds in args.seeds)
     ]
@@ -73,9 +80,10 @@ def main(argv=None) -> int:
     for i, st in enumerate(settings):
         r = evaluate(st, reps=args.reps, seed=i)
         lead, cov = r["false_lead_rate"], r["coverage"]
-        got[(st.kind(), st.prompts, st.seeds)] = (lead, cov, r["detected"])
+        got[(st.kind(), st.prompts, st.seeds)] = (lead, cov, r["detected"], r["pooled"])
         lead_txt = "–" if lead is None else f"{lead:.3f} ± {_se(lead, args.reps):.3f}"
-        print(f"{st.label()}  false_lead_rate: {lead_txt}  coverage: {cov:.3f} ± {_se(cov, args.reps):.3f}",
+        pooled = "" if r["pooled"] is None else f"  pooled: {r['pooled']:.3f}"
+        print(f"{st.label()}  false_lead_rate: {lead_txt}  coverage: {cov:.3f} ± {_se(cov, args.reps):.3f}{pooled}",
               flush=True)
         worst_cov = min(worst_cov, cov)
         if lead is not None:

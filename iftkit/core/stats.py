@@ -172,7 +172,8 @@ def calibration_gap(scorer, reference) -> Optional[float]:
 # means and halves their variance, so "high confidence" came out 12-21 % of the time for equal
 # adapters. The intervals below are that two-way resampling done analytically: the prompt term
 # and each side's seed term are estimated without bias and combined with Satterthwaite's degrees
-# of freedom (2 seeds = 1 degree of freedom for that side's seed term: a wide t). A plug-in
+# of freedom (2 seeds = 1 degree of freedom for that side's seed term: a wide t; pool_seeds pools
+# it over a sweep's points where their seeds vary alike). A plug-in
 # Satterthwaite df is itself anti-conservative when a term rests on 1-2 df (simulated: 8 % false
 # leads at 2 seeds), so the df weigh each seed term at an upper value (row-mean variance times
 # k / chi2_k(0.1)): when a lucky pair of seeds agrees, the t stays wide.
@@ -186,7 +187,9 @@ def calibration_gap(scorer, reference) -> Optional[float]:
 
 FEW_DIFFER = 25  # up to this many differing prompts the exact sign test joins the interval
 # the seed terms' upper value for the df: row-mean variance x k / chi2_k(this). 0.3 and 0.2 left 5-seed comparisons
-# of continuous scores at 5.3-5.8 % false leads (calibrate_stats.py); 0.1 holds them, at a cost in 2-seed power
+# of continuous scores at 5.3-5.8 % false leads (calibrate_stats.py); 0.1 holds them, at a cost in 2-seed power that
+# pooling (pool_seeds) wins back for sweeps of 3+ points; 0.3 for the pooled term alone bought little (power 0.29 ->
+# 0.31 at 4 adapters x 2 seeds) and cost coverage where one adapter's seeds vary 7x more (0.933 -> 0.927)
 SEED_DF_QUANTILE = 0.1
 DOMINANT = 0.75  # a seed term above this share of the (upper) variance sets the df alone
 SHOW_DIFFER = 20  # the report names "k of n prompts differ" up to this many
@@ -271,25 +274,109 @@ class Comparison(Estimate):
         return float(max(sps.t.sf(below, self.df), sps.t.sf(above, self.df)))
 
 
-def _seed_term(x):
-    """(variance of the seed mean of x (..., s, n) due to training seeds alone, the upper value
-    the degrees of freedom weigh it at, its df).
-
-    Row means vary by the seed effect plus prompt-level noise / n; the two-way residual mean
-    square measures that noise, so it is taken off (and the estimate kept >= 0)."""
+def _seed_parts(x):
+    """(variance of one seed's mean over the prompts, two-way residual mean square, df = seeds - 1) of x
+    (..., s, n). Row means vary by the seed effect plus prompt-level noise / n; the residual measures that
+    noise."""
     s, n = x.shape[-2], x.shape[-1]
     if s < 2:
         zero = np.zeros(x.shape[:-2])
         return zero, zero, 0
-    rows = x.mean(-1)
-    var_rows = rows.var(-1, ddof=1)
+    var_rows = x.mean(-1).var(-1, ddof=1)
     if n > 1:
         resid = x - x.mean(-1, keepdims=True) - x.mean(-2, keepdims=True) + x.mean((-2, -1), keepdims=True)
         ms_e = (resid**2).sum((-2, -1)) / ((s - 1) * (n - 1))
     else:
         ms_e = np.zeros_like(var_rows)
-    upper = var_rows / s * (s - 1) / sps.chi2.ppf(SEED_DF_QUANTILE, s - 1)
-    return np.maximum(var_rows - ms_e / n, 0.0) / s, upper, s - 1
+    return var_rows, ms_e, s - 1
+
+
+# Pooling the seed variance across the points of a sweep: 2 seeds give each point 1 df for its seed term, so its
+# t quantile explodes (4 ratios x 2 seeds = 4 df pooled). Pooling assumes the points' seeds vary alike; Bartlett's
+# test checks it on the row-mean variances, and below this level each point keeps its own term.
+POOL_CHECK_LEVEL = 0.10
+# with two points the pool is the pair each comparison already has, and 1-2 seeds each cannot show Bartlett's test
+# that one varies more (simulated: 7.5 % false leads at 2 seeds pooled); three or more points also let a comparison
+# see its own pair's seeds vary more than the pool (_seed_term)
+MIN_POOL_POINTS = 3
+
+
+@dataclass
+class SeedPool:
+    """The training-seed variance pooled over the points of one sweep (one suite and scorer), vectorised over
+    leading axes: the pooled row-mean variance and residual mean square (df-weighted), their df (sum of
+    seeds - 1 over the points), Bartlett's p of equal variances, and whether the pool is used (p >= level)."""
+
+    rows: np.ndarray
+    resid: np.ndarray
+    df: int
+    points: int
+    p_check: np.ndarray
+    used: np.ndarray
+    level: float = POOL_CHECK_LEVEL
+
+    def words(self) -> str:
+        """One sentence for the report (scalar pools only)."""
+        p = float(self.p_check)
+        if bool(self.used):
+            return (f"Training-seed variance is pooled over the {self.points} points with seeds ({self.df} degrees of "
+                    f"freedom; Bartlett's test of equal seed variances p = {p:.2f} >= {self.level:g}).")
+        return (f"Seed variances differ across the {self.points} points (Bartlett's test p = {p:.3f} < "
+                f"{self.level:g}), so each point's interval uses its own seeds' spread, not a pooled one.")
+
+
+def pool_seeds(arrays, level: float = POOL_CHECK_LEVEL) -> Optional[SeedPool]:
+    """Pool the seed terms of the points `arrays` (each (..., seeds, prompts), complete; points with one seed
+    add nothing); None where fewer than 2 points have 2+ seeds. Only independent training runs belong in
+    one pool (not an adapter's checkpoints or rescalings: they share its seeds)."""
+    parts = [_seed_parts(np.asarray(x, dtype=float)) for x in arrays if np.shape(x)[-2] >= 2]
+    if len(parts) < MIN_POOL_POINTS:
+        return None
+    dfs = np.array([p[2] for p in parts], dtype=float)
+    v = np.stack([p[0] for p in parts], -1)
+    e = np.stack([p[1] for p in parts], -1)
+    total, k = dfs.sum(), len(parts)
+    rows, resid = (v * dfs).sum(-1) / total, (e * dfs).sum(-1) / total
+    tiny = 1e-300  # a point whose seeds agree exactly has log-variance -inf: Bartlett then rejects, as it should
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = total * np.log(np.maximum(rows, tiny)) - (dfs * np.log(np.maximum(v, tiny))).sum(-1)
+        c = 1 + ((1 / dfs).sum() - 1 / total) / (3 * (k - 1))
+        p = np.where(rows > 0, sps.chi2.sf(m / c, k - 1), 1.0)
+    return SeedPool(rows, resid, int(total), k, p, p >= level, level)
+
+
+def _combine(parts):
+    """(row-mean variance, residual mean square, df) pooled over `parts` ((v, e, df) each), df-weighted; the df
+    is Satterthwaite's for the sum (the total where the parts agree, down to one part's where one dominates)."""
+    total = float(sum(p[2] for p in parts))
+    v = sum(p[2] * p[0] for p in parts) / total
+    with np.errstate(divide="ignore", invalid="ignore"):
+        den = sum(p[2] * p[0] ** 2 for p in parts)
+        df = np.where(den > 0, (total * v) ** 2 / np.where(den > 0, den, 1), total)
+    return v, sum(p[2] * p[1] for p in parts) / total, np.clip(df, min(p[2] for p in parts), total)
+
+
+def _seed_term(own, s: int, n: int, pool: Optional[SeedPool] = None, local: tuple = ()):
+    """(variance of a seed mean of s seeds over n prompts due to training seeds alone, the upper value the
+    degrees of freedom weigh it at, its df, whether the pool carried it). own: the point's _seed_parts;
+    pool: the sweep's SeedPool where the point is one of its points, used where its check passed; local: the
+    parts of the points in this comparison. With the pool, the row-mean variance is the larger of the sweep's
+    and the compared points' own pooled one (each with its df): a point whose seeds vary more than the others'
+    (which 1-2 seeds per point cannot show Bartlett's test) keeps an honest term. The residual noise / n is
+    taken off (the estimate kept >= 0)."""
+    v, e, df = own
+    if s < 2:
+        return v, v, np.zeros(v.shape), np.zeros(v.shape, dtype=bool)
+    df = np.full(v.shape, float(df))
+    used = np.zeros(v.shape, dtype=bool)
+    if pool is not None:
+        used = np.broadcast_to(pool.used, v.shape)
+        lv, le, ldf = _combine(local)
+        wider = lv > pool.rows
+        pv, pe = np.where(wider, lv, pool.rows), np.where(wider, le, pool.resid)
+        v, e, df = np.where(used, pv, v), np.where(used, pe, e), np.where(used, np.where(wider, ldf, pool.df), df)
+    upper = v / s * df / sps.chi2.ppf(SEED_DF_QUANTILE, df)
+    return np.maximum(v - e / n, 0.0) / s, upper, df, used
 
 
 def _cluster_index(clusters, n: int) -> Optional[np.ndarray]:
@@ -320,12 +407,13 @@ def _prompt_term(d, total_n: int, index: Optional[np.ndarray]):
 
 
 def compare_arrays(a, b, w: float = 1.0, level: float = 0.95, scale: Optional[ScoreScale] = None,
-                   clusters=None) -> dict:
+                   clusters=None, pools: tuple = (None, None)) -> dict:
     """The comparison on complete arrays, vectorised over leading axes.
 
     a: (..., seeds_a, prompts), b: (..., seeds_b, prompts), no NaN. scale: what the scorer declares
     (None: continuous, unbounded); clusters: one id per prompt (prompts sharing a family, template or
-    source), or None. Returns arrays: value (the plain difference of means), lo, hi, p (two-sided,
+    source), or None; pools: each side's SeedPool (pool_seeds) where it is one of the pooled points, else
+    None. Returns arrays: value (the plain difference of means), lo, hi, p (two-sided,
     against 0), differing, df, seed_share, center, var_prompt, var_seed.
     The same code serves the report (one comparison) and calibrate_stats.py (thousands)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -344,19 +432,27 @@ def compare_arrays(a, b, w: float = 1.0, level: float = 0.95, scale: Optional[Sc
     else:
         center = value
         v_prompt, df_prompt = _prompt_term(d, n, index)
-    v_a, up_a, df_a = _seed_term(a)
-    v_b, up_b, df_b = _seed_term(b)
+    own_a, own_b = _seed_parts(a), _seed_parts(b)
+    same_pool = pools[0] is not None and pools[0] is pools[1]
+    local_a = (own_a, own_b) if same_pool and own_b[2] else (own_a,)
+    local_b = (own_b, own_a) if same_pool and own_a[2] else (own_b,)
+    v_a, up_a, df_a, pooled_a = _seed_term(own_a, a.shape[-2], n, pools[0], local_a)
+    v_b, up_b, df_b, pooled_b = _seed_term(own_b, b.shape[-2], n, pools[1], local_b)
     v_b, up_b = w**2 * v_b, w**2 * up_b
     var = v_prompt + v_a + v_b
+    # both sides read one pooled estimate: their seed terms are one chi-square term, not two independent ones
+    shared = (pooled_a & pooled_b) if same_pool else np.zeros_like(pooled_a)
     with np.errstate(divide="ignore", invalid="ignore"):
-        den = v_prompt**2 / df_prompt + (up_a**2 / df_a if df_a else 0) + (up_b**2 / df_b if df_b else 0)
+        sep = (np.where(df_a > 0, up_a**2 / np.maximum(df_a, 1), 0.0)
+               + np.where(df_b > 0, up_b**2 / np.maximum(df_b, 1), 0.0))
+        den = v_prompt**2 / df_prompt + np.where(shared, (up_a + up_b) ** 2 / np.maximum(df_a, 1), sep)
         df = np.where(den > 0, (v_prompt + up_a + up_b) ** 2 / np.where(den > 0, den, 1), float(df_prompt))
         # a seed term that carries most of the variance sets the df: Satterthwaite's pooled df is liberal when
         # one term on few df dominates (5.5 % false leads at 5 seeds, one adapter's seeds varying 7x the other's)
         total_up = v_prompt + up_a + up_b
-        for up, k in ((up_a, df_a), (up_b, df_b)):
-            if k:
-                df = np.where(up > DOMINANT * total_up, np.minimum(df, k), df)
+        terms = [(np.where(shared, up_a + up_b, up_a), df_a), (np.where(shared, 0.0, up_b), df_b)]
+        for up, k in terms:
+            df = np.where((k > 0) & (up > DOMINANT * total_up), np.minimum(df, np.maximum(k, 1)), df)
         df = np.clip(df, 1.0, None)
         se = np.sqrt(var)
         tcrit = sps.t.ppf(0.5 + level / 2, df)
@@ -391,13 +487,14 @@ def compare_arrays(a, b, w: float = 1.0, level: float = 0.95, scale: Optional[Sc
 
 
 def paired_difference(a, b, b_weight: float = 1.0, level: float = 0.95, scale: Optional[ScoreScale] = None,
-                      clusters=None) -> Comparison:
+                      clusters=None, pools: tuple = (None, None)) -> Comparison:
     """mean(a) - b_weight * mean(b) over the prompts both scored, prompts paired, seeds per side.
 
     `a` and `b` (e.g. the base model) are each one score per prompt, or one row per seed
     (seeds x prompts), with aligned columns. NaN marks a prompt a side did not score: that
     prompt is left out everywhere. Swapping a and b (b_weight 1) negates the interval exactly.
-    scale: the scorer's declaration (None: continuous, unbounded); clusters: one id per column.
+    scale: the scorer's declaration (None: continuous, unbounded); clusters: one id per column; pools: each
+    side's SeedPool where it is a pooled point of the sweep.
     """
     a = np.atleast_2d(np.asarray(a, dtype=float))
     b = np.atleast_2d(np.asarray(b, dtype=float))
@@ -411,7 +508,7 @@ def paired_difference(a, b, b_weight: float = 1.0, level: float = 0.95, scale: O
     point = float(a.mean() - b_weight * b.mean())
     if n < MIN_FOR_CI:
         return Comparison(point, n=n, note=f"only {n} values: no CI", seeds=seeds)
-    r = compare_arrays(a, b, b_weight, level, scale, clusters)
+    r = compare_arrays(a, b, b_weight, level, scale, clusters, pools)
     differing = None if r["differing"] is None else int(r["differing"])
     return Comparison(point, float(r["lo"]), float(r["hi"]), n=n, p_value=float(r["p"]), differing=differing,
                       df=float(r["df"]), seed_share=float(r["seed_share"]), seeds=seeds,
@@ -443,10 +540,12 @@ def wilson(successes, n, level: float = 0.95):
     return center - half, center + half
 
 
-def mean_interval(a, level: float = 0.95, scale: Optional[ScoreScale] = None, clusters=None) -> Estimate:
+def mean_interval(a, level: float = 0.95, scale: Optional[ScoreScale] = None, clusters=None,
+                  pool: Optional[SeedPool] = None) -> Estimate:
     """Mean of seeds x prompts scores: the t interval with the seed term (cluster-robust where prompts
     share a cluster), clipped to the declared scale; 0/1 scores widen it to Wilson's, so 40 of 40
-    right reads 1.000 [0.912, 1.000], never [1.000, 1.000]. scale None: continuous, unbounded."""
+    right reads 1.000 [0.912, 1.000], never [1.000, 1.000]. scale None: continuous, unbounded; pool: the sweep's
+    SeedPool where this point is one of its points."""
     scale = scale or UNDECLARED
     a = np.atleast_2d(np.asarray(a, dtype=float))
     keep = np.all(np.isfinite(a), axis=0)
@@ -459,7 +558,8 @@ def mean_interval(a, level: float = 0.95, scale: Optional[ScoreScale] = None, cl
     point = float(a.mean())
     if n < MIN_FOR_CI:
         return Estimate(point, n=n, note=f"only {n} values: no CI")
-    r = compare_arrays(a, np.zeros((1, n)), 0.0, level, ScoreScale(CONTINUOUS, scale.low, scale.high), clusters)
+    r = compare_arrays(a, np.zeros((1, n)), 0.0, level, ScoreScale(CONTINUOUS, scale.low, scale.high), clusters,
+                       (pool, None))
     lo, hi = float(r["lo"]), float(r["hi"])
     if scale.kind == BINARY:
         wl, wh = wilson(point * n, n, level)

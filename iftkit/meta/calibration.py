@@ -14,7 +14,8 @@ be measured, so the report speaks of these adapters on new prompts (never "high"
 checked against that conditional truth.
 
 Numbers per setting, from the same stats.compare_arrays the report uses, told the score's declared
-scale and type and the prompts' clusters as the report is:
+scale and type, the prompts' clusters and the sweep's pooled seed variance (stats.pool_seeds over the
+adapters, Bartlett's check) as the report is:
 - false_lead_rate: with equal adapters, how often the pick leads every other adapter after Holm's
   correction with 2+ seeds, i.e. the report would say "high" (goal <= 0.05); for the S1 floor test,
   how often a point exactly at the floor is shown above it;
@@ -56,11 +57,13 @@ class Setting:
     unequal_seeds: bool = False  # adapter 0's seed effect is UNEQUAL_SEED_SD[0], the others' [1]
     ceiling: bool = False  # mu near the ceiling
     test: str = "lead"  # "lead": adapter 0 vs adapter 1; "floor": S1's adapter 0 vs KEEP x the base model
+    pool: bool = True  # the seed variance pooled over the sweep's adapters where Bartlett's check allows (the report)
 
     def label(self) -> str:
         seed = ("unequal seed sd" if self.unequal_seeds else "seed effect") if self.seed_effect else "no seed effect"
         extra = "".join([f" clusters of {self.cluster_size}" if self.cluster_size else "",
-                         " near ceiling" if self.ceiling else "", " S1 floor test" if self.test == "floor" else ""])
+                         " near ceiling" if self.ceiling else "", " S1 floor test" if self.test == "floor" else "",
+                         "" if self.pool else " unpooled"])
         return (f"truth={self.truth:.2f} {seed:<15} {self.scores:<6} n={self.prompts:<3} seeds={self.seeds} "
                 f"adapters={self.adapters}{extra}")
 
@@ -68,7 +71,9 @@ class Setting:
         """The row of the tables this setting belongs to."""
         seed = ("unequal seed sd" if self.unequal_seeds else "seed effect") if self.seed_effect else "no seed effect"
         extra = "".join([f", clusters of {self.cluster_size}" if self.cluster_size else "",
-                         ", near ceiling" if self.ceiling else "", ", S1 floor test" if self.test == "floor" else ""])
+                         ", near ceiling" if self.ceiling else "", ", S1 floor test" if self.test == "floor" else "",
+                         f", {self.adapters} adapters" if self.adapters != 2 else "",
+                         "" if self.pool else ", seed terms unpooled"])
         return f"truth {self.truth:.2f}, {seed}, {self.scores}{extra}"
 
     @property
@@ -155,32 +160,46 @@ def cluster_ids(setting: Setting) -> np.ndarray:
 def evaluate(setting: Setting, reps: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
     """{"false_lead_rate": share of sweeps whose pick gets "high" (equal adapters only, else None; the floor
     test: share of points at the floor shown above it), "coverage": share of 95 % intervals that hold the
-    truth, "detected": share of intervals above 0 where the truth is positive, "reps"}."""
+    truth, "detected": share of intervals above 0 where the truth is positive, "pooled": share of sweeps whose
+    seed variance was pooled (None: pooling off or impossible), "reps"}."""
     rng = np.random.default_rng(seed)
     x, truth = simulate(setting, reps, rng, return_truth=True)
     scale = SCALES[setting.scores]
     clusters = cluster_ids(setting) if setting.cluster_size else None
     floor = setting.test == "floor"
+    pool = seed_pool(x, setting)
     b = x[:, 1, :1] if floor else x[:, 1]
-    first = stats.compare_arrays(x[:, 0], b, KEEP if floor else 1.0, level, scale, clusters)
+    first = stats.compare_arrays(x[:, 0], b, KEEP if floor else 1.0, level, scale, clusters,
+                                 (pool, None if floor else pool))
     coverage = float(np.mean((first["lo"] <= truth) & (truth <= first["hi"])))
     false_lead = detected = None
     if setting.truth == 0:
         if floor:  # shown above the floor while the (these adapters': one seed) truth is not above it
             false_lead = float(np.mean((first["p"] < 1 - level) & (first["value"] > 0) & (truth <= 0)))
         else:
-            false_lead = float(np.mean(high_confidence(x, level, scale, clusters)))
+            false_lead = float(np.mean(high_confidence(x, level, scale, clusters, pool)))
     elif setting.truth > 0:  # power: the interval excludes 0 on the right side
         detected = float(np.mean(first["lo"] > 0))
-    return {"false_lead_rate": false_lead, "coverage": coverage, "detected": detected, "reps": reps}
+    pooled = None if pool is None else float(np.mean(pool.used))
+    return {"false_lead_rate": false_lead, "coverage": coverage, "detected": detected, "pooled": pooled,
+            "reps": reps}
 
 
-def high_confidence(x: np.ndarray, level: float = 0.95, scale=None, clusters=None) -> np.ndarray:
+def seed_pool(x: np.ndarray, setting: Setting):
+    """The report's SeedPool over the simulated sweep's trained adapters (the floor test's base model has no
+    seeds and stays out), or None with pooling off."""
+    if not setting.pool:
+        return None
+    members = [j for j in range(x.shape[1]) if not (setting.test == "floor" and j == 1)]
+    return stats.pool_seeds([x[:, j] for j in members])
+
+
+def high_confidence(x: np.ndarray, level: float = 0.95, scale=None, clusters=None, pool=None) -> np.ndarray:
     """Per simulated sweep: does the best adapter (highest mean) lead every other one after Holm?
 
     The same rule as report.summary's recommendation: pairwise comparisons of the pick with each
     other point, Holm-adjusted p below 1 - level for all of them, and 2 or more seeds per point
-    (with one, the report never says "high")."""
+    (with one, the report never says "high"); pool: the sweep's SeedPool, as the report passes it."""
     r, k, s = x.shape[:3]
     if s < 2:
         return np.zeros(r, dtype=bool)
@@ -188,7 +207,7 @@ def high_confidence(x: np.ndarray, level: float = 0.95, scale=None, clusters=Non
     picked = x[np.arange(r), best]
     pvals = []
     for j in range(k):
-        other = stats.compare_arrays(picked, x[:, j], 1.0, level, scale, clusters)["p"]
+        other = stats.compare_arrays(picked, x[:, j], 1.0, level, scale, clusters, (pool, pool))["p"]
         pvals.append(np.where(best == j, np.nan, other))
     p = np.stack(pvals, -1)
     # the pick's own column is not a comparison: sort it last (p = 1) and size the family k - 1
@@ -223,4 +242,16 @@ def grid() -> list[Setting]:
         for scores in ("binary", "beta", "0-10"):
             for s in (1, 2, 3, 5):
                 out.append(Setting(truth, True, scores, 100, s, test="floor"))
+    # sweeps of several points (the quickstart: 4 ratios), the seed variance pooled over them; with unequal seed
+    # variances Bartlett's check must send the comparisons back to each point's own seeds
+    for truth in (0.0, 0.05):
+        for seed_effect, unequal in ((False, False), (True, False), (True, True)):
+            for scores in ("binary", "beta", "0-10"):
+                for s in (2, 3, 5):
+                    out.append(Setting(truth, seed_effect, scores, 100, s, adapters=4, unequal_seeds=unequal))
+    # the same 4-adapter sweeps at 2 seeds with each point's own 1-df seed term (before pooling): what pooling buys
+    for truth in (0.0, 0.05):
+        for seed_effect in (False, True):
+            for scores in ("binary", "beta", "0-10"):
+                out.append(Setting(truth, seed_effect, scores, 100, 2, adapters=4, pool=False))
     return out

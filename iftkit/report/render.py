@@ -31,6 +31,7 @@ from iftkit.report.summary import (
     is_held_out,
     is_higher_better,
     points,
+    pool_words,
     recommend,
     refuse_unseeing,
 )
@@ -216,7 +217,7 @@ def _markdown(rows, pts, per_scorer, recs, axes: Axes, scorers, name, x_key, kee
             "S1 = the specialised model must stay a good generalist; S2 = it only ever serves the target task. "
             "Confidence words hold family-wise at 95 %: Holm's correction over the comparisons each recommendation "
             "makes (S1's floor: every point against the base model; the pick's lead: the pick against every other "
-            "candidate). \"high\" needs that; with per-seed means only, it also needs 3 or more seeds per point.",
+            "candidate). \"high\" needs that, per-prompt scores and 2 or more seeds per point.",
             "",
             *robustness_lines(rows, recs, per_scorer, x_key, keep_general, samples, primary,
                               (axes.gen_suite, axes.gen_scorer)),
@@ -232,6 +233,7 @@ def _markdown(rows, pts, per_scorer, recs, axes: Axes, scorers, name, x_key, kee
             "interval with the seed-to-seed variance counted, never narrower than Wilson's interval for 0–1 scores, "
             "so it does not collapse at 0 or 1), n = prompts; ± is the spread across seeds when there is no "
             "per-prompt data. Differences between points are paired by prompt, each side's seeds counted.",
+            *pool_words(pts),
             "",
             *_items_table(rows, x_key, pts),
             "## General ability, held out and trained-family",

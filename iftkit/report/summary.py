@@ -8,7 +8,8 @@ direction (the results rows' higher_is_better), and so does the general floor. E
 the same prompts as the base model, so differences are paired: intervals count the prompts
 (paired) and each point's training seeds (stats.paired_difference), confidence words hold
 family-wise (Holm over the comparisons a recommendation makes), and the report says in words
-when the evidence cannot separate two points.
+when the evidence cannot separate two points. The seed-to-seed variance is pooled over the sweep's
+points where their seeds vary alike (_pool_seeds, stats.pool_seeds).
 """
 
 import math
@@ -21,9 +22,11 @@ from scipy import stats as sps
 from iftkit.core.stats import (
     Estimate,
     ScoreScale,
+    SeedPool,
     holm,
     mean_interval,
     paired_difference,
+    pool_seeds,
     prompts_to_decide,
 )
 from iftkit.evaluation.degenerate import count_degenerate
@@ -69,6 +72,8 @@ class Point:
     gen_scale: ScoreScale = field(default_factory=ScoreScale)
     # suite axis -> one cluster id per prompt (family, template or source), aligned with scores; None: independent
     clusters: dict = field(default_factory=dict)
+    # suite axis -> the sweep's pooled training-seed variance where this point is one of the pooled points
+    seed_pool: dict = field(default_factory=dict)
 
     def scale(self, axis: str) -> ScoreScale:
         return self.in_scale if axis == "in_domain" else self.gen_scale
@@ -396,6 +401,7 @@ def attach_samples(
             known = [clusters.get((suite, i)) for i in ids] if clusters else []
             p.clusters[axis] = (np.array([str(c) for c in known], dtype=object)
                                 if known and all(c is not None for c in known) and p.scores[axis].size else None)
+        _pool_seeds(pts, axis)
     for p in pts:
         p.in_ci = mean_ci(p, "in_domain") or p.in_ci
         p.gen_ci = mean_ci(p, "general") or p.gen_ci
@@ -410,6 +416,36 @@ def attach_samples(
             p.identical = (same, total)
 
 
+def _pool_seeds(pts: list[Point], axis: str) -> None:
+    """The one place the sweep's seed variance is pooled, per axis (one suite and scorer): over the points that
+    are independent training runs with 2+ seeds (final adapters as trained, and the base model where it has
+    seeds; not checkpoints or rescalings, which share their adapter's seeds). Each member gets the SeedPool;
+    stats.pool_seeds checks that their seeds vary alike and the comparisons fall back to per-point terms if not."""
+    members, arrays = [], []
+    for p in pts:
+        a = p.scores.get(axis)
+        if p.is_checkpoint or p.adapter_scale not in (None, 1.0) or a is None or a.shape[0] < 2:
+            continue
+        a = a[:, np.isfinite(a).all(0)]  # the prompts every seed of this point scored
+        if a.shape[1]:
+            members.append(p)
+            arrays.append(a)
+    pool = pool_seeds(arrays)
+    ids = {id(p) for p in members}
+    for p in pts:
+        p.seed_pool[axis] = pool if id(p) in ids else None
+
+
+def pool_words(pts: list[Point]) -> list[str]:
+    """The report's sentence on the seed-variance pool, once per axis that has one."""
+    out = []
+    for axis, what in (("in_domain", "In-domain"), ("general", "General")):
+        pool: Optional[SeedPool] = next((p.seed_pool.get(axis) for p in pts if p.seed_pool.get(axis)), None)
+        if pool is not None:
+            out.append(f"{what}: {pool.words()}")
+    return out
+
+
 def _score(entry, scorer):
     if entry is None:
         return math.nan
@@ -421,15 +457,17 @@ def mean_ci(p: Point, suite: str) -> Optional[Estimate]:
     a = p.scores.get(suite)
     if a is None or not a.size:
         return None
-    return mean_interval(a, scale=p.scale(suite), clusters=p.clusters.get(suite))
+    return mean_interval(a, scale=p.scale(suite), clusters=p.clusters.get(suite), pool=p.seed_pool.get(suite))
 
 
 def diff(p: Point, q: Point, suite: str, q_weight: float = 1.0) -> Optional[Estimate]:
-    """p minus q_weight x q on the prompts both answered, each side's seeds counted (swap-invariant)."""
+    """p minus q_weight x q on the prompts both answered, each side's seeds counted (swap-invariant; from the
+    sweep's pooled seed variance where both are pooled points)."""
     a, b = p.scores.get(suite), q.scores.get(suite)
     if a is None or b is None or not a.size or not b.size:
         return None
-    return paired_difference(a, b, b_weight=q_weight, scale=p.scale(suite), clusters=p.clusters.get(suite))
+    return paired_difference(a, b, b_weight=q_weight, scale=p.scale(suite), clusters=p.clusters.get(suite),
+                             pools=(p.seed_pool.get(suite), q.seed_pool.get(suite)))
 
 
 def recommend(pts: list[Point], keep_general: float, margin: Optional[float] = None) -> list[Recommendation]:

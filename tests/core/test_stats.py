@@ -149,3 +149,57 @@ def test_equivalence_needs_the_interval_inside_the_margin():
     assert same.equivalence_p(0.02) < 0.05 and same.equivalence_p(0.0001) > 0.05
     noisy = stats.paired_difference(rng.beta(5, 5, (1, 30)), b[:1, :30], scale=stats.ScoreScale.declared(None, (0, 1)))
     assert noisy.p_value > 0.05 and noisy.equivalence_p(0.02) > 0.05  # not separated is not equivalent
+
+
+def _sweep(rng, spreads, n=100, seeds=2):
+    """Points (seeds x prompts) sharing a prompt difficulty, each seed shifting its point by N(0, spread)."""
+    diff = rng.normal(0.6, 0.2, n)
+    return [np.clip(diff + rng.normal(0, sd, (seeds, 1)) + rng.normal(0, 0.15, (seeds, n)), 0, 1) for sd in spreads]
+
+
+def test_seed_variance_pooled_over_a_sweep_narrows_two_seed_intervals():
+    pts = _sweep(np.random.default_rng(4), [0.03] * 4)
+    pool = stats.pool_seeds(pts)
+    assert pool.df == 4 and pool.points == 4 and bool(pool.used)
+    # Bartlett's test of the points' seed means is scipy's
+    assert float(pool.p_check) == pytest.approx(sps.bartlett(*[x.mean(1) for x in pts]).pvalue)
+    scale = stats.ScoreScale(stats.CONTINUOUS, 0.0, 1.0)
+    alone = stats.paired_difference(pts[0], pts[1], scale=scale)
+    pooled = stats.paired_difference(pts[0], pts[1], scale=scale, pools=(pool, pool))
+    assert pooled.value == alone.value and pooled.df > alone.df
+    assert pooled.ci_high - pooled.ci_low < 0.6 * (alone.ci_high - alone.ci_low)
+    # swapping the sides still negates the interval exactly
+    back = stats.paired_difference(pts[1], pts[0], scale=scale, pools=(pool, pool))
+    assert (back.ci_low, back.ci_high) == pytest.approx((-pooled.ci_high, -pooled.ci_low))
+    assert "pooled over the 4 points with seeds (4 degrees of freedom" in pool.words()
+
+
+def test_seed_variances_that_differ_fail_the_check_and_each_point_keeps_its_own_term():
+    pts = _sweep(np.random.default_rng(5), [0.2, 0.01, 0.01, 0.01], seeds=5)
+    pool = stats.pool_seeds(pts)
+    assert not bool(pool.used) and float(pool.p_check) < stats.POOL_CHECK_LEVEL
+    alone = stats.paired_difference(pts[0], pts[1])
+    fallback = stats.paired_difference(pts[0], pts[1], pools=(pool, pool))
+    assert (fallback.ci_low, fallback.ci_high, fallback.df) == (alone.ci_low, alone.ci_high, alone.df)
+    assert pool.words().startswith("Seed variances differ across the 4 points")
+
+
+def test_no_pool_from_two_points_or_one_seed():
+    rng = np.random.default_rng(6)
+    assert stats.pool_seeds(_sweep(rng, [0.03] * 2)) is None
+    assert stats.pool_seeds(_sweep(rng, [0.03] * 4, seeds=1)) is None
+    # a point with one seed (the base model) adds nothing: three with seeds still pool
+    assert stats.pool_seeds(_sweep(rng, [0.03] * 3) + _sweep(rng, [0.0], seeds=1)).df == 3
+
+
+def test_a_pair_whose_own_seeds_vary_more_than_the_pool_keeps_its_own_spread():
+    # one point's 2 seeds differ 5x the others': Bartlett's test cannot see it on 1 df a point, the comparison can
+    pts = _sweep(np.random.default_rng(8), [0.0] * 4)
+    pts = [x - x.mean(1, keepdims=True) + x.mean() + np.array([[-0.01], [0.01]]) for x in pts]
+    pts[0] = pts[0] + np.array([[-0.04], [0.04]])
+    pool = stats.pool_seeds(pts)
+    assert bool(pool.used)
+    deviant = stats.paired_difference(pts[0], pts[1], pools=(pool, pool))
+    calm = stats.paired_difference(pts[2], pts[1], pools=(pool, pool))
+    # the deviant pair reads its own seeds (more variance, Satterthwaite's df near 1), the calm one the pool's 4 df
+    assert deviant.var_seed > 1.5 * calm.var_seed and deviant.df < 2 and calm.df == pytest.approx(4.0)

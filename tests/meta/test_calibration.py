@@ -77,3 +77,28 @@ def test_the_effect_solved_for_gives_the_true_difference():
     rng = np.random.default_rng(0)
     x = calibration.simulate(Setting(0.10, True, "binary", prompts=400, seeds=5), 300, rng)
     assert abs((x[:, 0].mean() - x[:, 1].mean()) - 0.10) < 0.01
+
+
+def test_four_equal_adapters_with_two_seeds_pooled_stay_calibrated():
+    got = calibration.evaluate(Setting(0.0, True, "beta", prompts=100, seeds=2, adapters=4), reps=1000, seed=21)
+    assert got["pooled"] > 0.8  # the check passes about 1 - POOL_CHECK_LEVEL of the time
+    assert got["false_lead_rate"] <= 0.05 and got["coverage"] >= 0.93
+
+
+def test_unequal_seed_variances_fail_the_pooling_check_and_stay_calibrated():
+    # adapter 0's seeds vary 7x the others' (sd): with 5 seeds a point Bartlett's check sees it
+    got = calibration.evaluate(Setting(0.0, True, "beta", prompts=100, seeds=5, adapters=4, unequal_seeds=True),
+                               reps=800, seed=22)
+    assert got["pooled"] < 0.15 and got["coverage"] >= 0.93 and got["false_lead_rate"] <= 0.05
+    # with 2 seeds it mostly cannot, and the comparison's own pair keeps the interval honest
+    got = calibration.evaluate(Setting(0.0, True, "beta", prompts=100, seeds=2, adapters=4, unequal_seeds=True),
+                               reps=1000, seed=23)
+    assert got["pooled"] > 0.5 and got["coverage"] >= 0.915 and got["false_lead_rate"] <= 0.05
+
+
+def test_pooling_buys_two_seed_power_at_a_known_difference():
+    setting = Setting(0.05, False, "beta", prompts=100, seeds=2, adapters=4)
+    pooled = calibration.evaluate(setting, reps=1000, seed=24)
+    alone = calibration.evaluate(Setting(**{**setting.__dict__, "pool": False}), reps=1000, seed=24)
+    assert alone["pooled"] is None and alone["detected"] < 0.1
+    assert pooled["detected"] > alone["detected"] + 0.15 and pooled["coverage"] >= 0.93

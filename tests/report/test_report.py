@@ -529,3 +529,44 @@ def test_prompts_sharing_a_template_give_cluster_robust_intervals():
     assert d_plain.clusters is None and d_robust.clusters == 6
     assert d_robust.ci_high - d_robust.ci_low > d_plain.ci_high - d_plain.ci_low
     assert robust[1].clusters["general"] is None  # general prompts carry no cluster: independent
+
+
+def _seeded_sweep(shifts):
+    """Rows + samples: the base model and one point per ratio, one cell per seed whose answers are those of the
+    ratio shifted by `shift` right answers (a seed effect), 0/1 scores on 100 prompts."""
+    cells = {"base": ({}, _bits(30, 100), _bits(60, 100))}
+    for ratio, k, seeds in shifts:
+        for i, shift in enumerate(seeds):
+            cells[f"r{ratio}-s{i}"] = ({"mix.target_ratio": ratio}, np.roll(_bits(k + shift, 100), 7 * i),
+                                       _bits(60, 100))
+    return _paired(cells)
+
+
+def test_the_report_pools_seed_variance_over_the_sweep_and_says_so(tmp_path):
+    from iftkit.report.summary import diff
+
+    rows, samples = _seeded_sweep([(0.1, 40, (0, 2)), (0.25, 45, (0, 3)), (0.5, 50, (1, 3)), (1.0, 55, (0, 2))])
+    files = write_report(rows, tmp_path, "s", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "t"},
+                         samples=samples)
+    md = files.markdown.read_text()
+    said = "In-domain: Training-seed variance is pooled over the 4 points with seeds (4 degrees of freedom"
+    assert md.count(said) == 1 and md.count("General: Training-seed variance is pooled") == 1
+    assert '"high" needs that, per-prompt scores and 2 or more seeds per point' in md
+    pts = points(rows, "task_tolerant", "mix.target_ratio")
+    attach_samples(pts, samples, "task_tolerant")
+    assert pts[0].seed_pool["in_domain"] is None  # the base model has no seeds
+    pooled = diff(pts[4], pts[3], "in_domain")
+    for p in pts:
+        p.seed_pool.clear()
+    alone = diff(pts[4], pts[3], "in_domain")
+    assert pooled.ci_high - pooled.ci_low < alone.ci_high - alone.ci_low
+
+
+def test_seed_variances_that_differ_are_not_pooled_and_the_report_says_so(tmp_path):
+    rows, samples = _seeded_sweep([(0.1, 40, (0, 1, 2)), (0.25, 45, (0, 1, 2)), (0.5, 50, (0, 12, 24)),
+                                   (1.0, 55, (0, 1, 2))])
+    files = write_report(rows, tmp_path, "s", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "t"},
+                         samples=samples)
+    md = files.markdown.read_text()
+    assert md.count("In-domain: Seed variances differ across the 4 points (Bartlett's test p = ") == 1
+    assert "each point's interval uses its own seeds' spread, not a pooled one" in md
