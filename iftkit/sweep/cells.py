@@ -32,6 +32,7 @@ from typing import Callable, Optional
 from iftkit.config.schema import Recipe
 from iftkit.core.atomic import atomic_write
 from iftkit.core.errors import IftkitError
+from iftkit.core.paths import safe_name
 from iftkit.data.mix import MANIFEST, target_summary
 from iftkit.evaluation.evaluate import run_eval
 from iftkit.evaluation.generator import read_adapter_card
@@ -78,7 +79,7 @@ class SweepPaths:
 
 
 def sweep_root(recipe: Recipe) -> Path:
-    return Path(recipe.sweep.out_dir) / recipe.name
+    return Path(recipe.sweep.out_dir) / safe_name(recipe.name)
 
 
 def point_key(cell: Cell, scale: float = AS_TRAINED, step: Optional[int] = None) -> str:
