@@ -49,7 +49,7 @@ def safe_name(name: str) -> str:
     """The folder and W&B artifact name for a display name: itself when it is already made of
     ASCII letters, digits, '.', '_' and '-'; otherwise accents folded (é -> e), every other run of characters
     a '-', plus a short hash of the display name, so that two names differing only there never share a folder
-    ("avis clients" -> "avis-clients-3e1f0a"; a name in another script becomes its hash alone)."""
+    ("avis clients" -> "avis-clients-76d01b"; a name in another script becomes its hash alone)."""
     if _SAFE.search(name) is None and len(name) <= _SAFE_MAX and not name.startswith("."):
         return name
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
