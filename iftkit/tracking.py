@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from iftkit.config.schema import Recipe
+from iftkit.core.paths import safe_name
 
 # keys NAMED like a credential (api_key, hub_token, password...), not ones that merely contain the word (tokens_seen)
 SECRET_KEY = re.compile(r"(^|[_-])(api[_-]?key|key|token|secret|password|passwd|credentials?)$", re.I)
@@ -151,8 +152,7 @@ def log_adapter_artifact(run, adapter_dir, name: str, metadata: dict, files: lis
         return None
     import wandb
 
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "-", name)
-    art = wandb.Artifact(safe, type="lora-adapter", metadata=scrub(metadata))
+    art = wandb.Artifact(safe_name(name), type="lora-adapter", metadata=scrub(metadata))
     for rel in files:
         p = Path(adapter_dir) / rel
         if p.is_file():

@@ -6,7 +6,7 @@ import pytest
 
 from iftkit.config.schema import Recipe
 from iftkit.tracking import REDACTED, init_run, resolve_mode, resume_run, run_info, scrub
-from iftkit.training.wandb_offline import summarize
+from iftkit.training.wandb_offline import summarize, written_out
 
 
 @pytest.fixture
@@ -57,6 +57,7 @@ def test_resume_run_reopens_the_same_offline_run(tmp_path, no_creds):
     again.log({"eval/score": 0.5})
     assert again.id == info["run_id"]
     again.finish()
+    written_out()
     # offline resumes write another folder for the same run id; `wandb sync` uploads both into one run
     files = glob.glob(str(tmp_path / "wandb" / f"offline-run-*-{info['run_id']}" / "*.wandb"))
     keys = {k for f in files for h in summarize(f)["history"] for k in h}

@@ -13,6 +13,7 @@ from pathlib import Path
 from iftkit import layouts
 from iftkit.config import load_recipe, parse_overrides
 from iftkit.core.errors import IftkitError
+from iftkit.core.paths import safe_name
 from iftkit.data.loaders import load_file
 from iftkit.data.mix import build_mix, load_manifest, plan, target_summary
 from iftkit.data.rows import read_rows
@@ -59,7 +60,7 @@ def run(args) -> int:
 
 def _build(args) -> int:
     recipe = load_recipe(args.config, args.overrides)
-    out = Path(args.out or Path("runs") / recipe.name / "mix")
+    out = Path(args.out or Path("runs") / safe_name(recipe.name) / "mix")
     build_mix(recipe, out, force=args.force)
     m = load_manifest(out)
     _print_manifest(out, m)

@@ -14,7 +14,7 @@ from iftkit.config import load_recipe
 from iftkit.core.errors import IftkitError
 from iftkit.sweep.cells import run_sweep
 from iftkit.sweep.changes import changed_points, matched, point_status
-from iftkit.sweep.emit import cell_from_args, job_names, write_emitted
+from iftkit.sweep.emit import agent_arguments, cell_from_args, job_names, write_emitted
 from iftkit.sweep.grid import expand
 from iftkit.sweep.layout import BASE, SweepPaths, cell_points, point_key, sweep_root
 from iftkit.sweep.own_task import OwnTask, prepare
@@ -75,11 +75,7 @@ def add_arguments(p):
 def run(args) -> int:
     from iftkit.sweep.finish import finish_sweep  # pulls matplotlib: only once a sweep is asked for
 
-    action, extra = _action(list(args.overrides))
-    # --one-cell: the leftover arguments pick the cell, they do not override the recipe
-    overrides = [] if args.one_cell else extra
-    recipe, recipe_path = _recipe(args, overrides)
-    cells = expand(recipe, source=recipe_path)
+    action, recipe, recipe_path, cells, overrides, extra = recipe_and_cells(args)
     paths = SweepPaths(sweep_root(recipe))
     resources = _job_resources(args)
     if args.emit:
@@ -91,7 +87,7 @@ def run(args) -> int:
     if action == "status":
         print_status(recipe, paths, cells, recipe_path)
         return 0
-    chosen = _chosen_cells(args, cells, extra)
+    chosen = chosen_cells(args, cells, extra)
     _quiet_libraries()
     start = time.time()
     print(f"sweep {recipe.name}: {len(chosen)} of {len(cells)} cells, output {paths.root}", flush=True)
@@ -103,6 +99,18 @@ def run(args) -> int:
     return 0
 
 
+def recipe_and_cells(args) -> tuple:
+    """(action, recipe, the recipe's file, the grid's cells, the recipe overrides, the arguments that pick a cell)."""
+    action, extra = _action(list(args.overrides))
+    # --one-cell (a W&B agent): the grid values among the leftover arguments pick the cell, the rest override
+    # the recipe (what --emit wandb was given)
+    overrides = extra
+    if args.one_cell:
+        overrides, extra = agent_arguments(extra, lambda o: _recipe(args, o, quiet=True)[0].sweep.grid)
+    recipe, recipe_path = _recipe(args, overrides)
+    return action, recipe, recipe_path, expand(recipe, source=recipe_path), overrides, extra
+
+
 def _action(extra: list) -> tuple[str, list]:
     """`run`, `status` or `collect`, first or last among the leftover arguments (default run)."""
     for pos in (0, -1):
@@ -112,15 +120,16 @@ def _action(extra: list) -> tuple[str, list]:
     return "run", extra
 
 
-def _recipe(args, overrides: list):
+def _recipe(args, overrides: list, quiet: bool = False):
     """The sweep's recipe and the file it lives in: --config, or the one written for --target-file."""
     if args.target_file:
         task = OwnTask.from_flags(args.target_file, args.target_name, args.columns, args.labels, args.prompt_template)
         own = prepare(task, args.config, overrides)
-        if own.note:
+        if own.note and not quiet:
             print(own.note, flush=True)
-        print(own.max_length_line, flush=True)
-        print(f"recipe: {own.path} (rerun or edit it: iftkit sweep --config {own.path})", flush=True)
+        if not quiet:
+            print(own.max_length_line, flush=True)
+            print(f"recipe: {own.path} (rerun or edit it: iftkit sweep --config {own.path})", flush=True)
         recipe, path = own.recipe, str(own.path)
     elif not args.config:
         raise IftkitError("give --config RECIPE (a sweep recipe) or --target-file FILE (your own task)")
@@ -156,7 +165,7 @@ def _emit(kind: str, accelerate_config, cells, recipe_path: str, paths, resource
     return 0
 
 
-def _chosen_cells(args, cells: list, extra: list) -> list:
+def chosen_cells(args, cells: list, extra: list) -> list:
     """The cells this invocation runs: all (the list itself), none (--base-only), --cell labels, or the one
     cell whose grid values --one-cell gives."""
     if args.base_only:

@@ -193,9 +193,9 @@ def merge(base: dict, over: dict) -> dict:
     return out
 
 
-def parse_overrides(args: list[str]) -> dict:
-    """`['--mix.target_ratio', '0.1', '--lora.r=8']` -> nested dict. Flags must be dotted."""
-    result: dict = {}
+def override_pairs(args: list[str]) -> list[tuple[str, list[str], str]]:
+    """`['--mix.target_ratio', '0.1', '--lora.r=8']` -> [(dotted key, its arguments, raw value), ...]."""
+    pairs = []
     i = 0
     while i < len(args):
         arg = args[i]
@@ -204,14 +204,23 @@ def parse_overrides(args: list[str]) -> dict:
         key = arg[2:]
         if "=" in key:
             key, raw = key.split("=", 1)
-            i += 1
+            taken = args[i : i + 1]
         else:
             if i + 1 >= len(args):
                 raise IftkitError(f"override --{key} needs a value")
             raw = args[i + 1]
-            i += 2
+            taken = args[i : i + 2]
+        i += len(taken)
         if "." not in key:
             raise IftkitError(f"override --{key}: expected a dotted key like --training.max_steps")
+        pairs.append((key, taken, raw))
+    return pairs
+
+
+def parse_overrides(args: list[str]) -> dict:
+    """`['--mix.target_ratio', '0.1', '--lora.r=8']` -> nested dict. Flags must be dotted."""
+    result: dict = {}
+    for key, _, raw in override_pairs(args):
         try:
             value = yaml.safe_load(raw) if raw != "" else ""
         except yaml.YAMLError:

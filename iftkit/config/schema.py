@@ -10,11 +10,20 @@ from typing import Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from iftkit import DEFAULT_MODEL_ID, layouts
+from iftkit.core.paths import name_problem
 from iftkit.layouts import COLUMN_ROLES, label_key, template_fields
 
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _checked_name(v: str) -> str:
+    """A display name that becomes folder and artifact names (core/paths.safe_name): any text but a path."""
+    problem = name_problem(v)
+    if problem:
+        raise ValueError(problem)
+    return v
 
 
 class QuantizationConfig(Section):
@@ -158,6 +167,11 @@ class DataConfig(Section):
                 raise ValueError(f"the answer for {key!r} is {answer!r}: YAML reads yes/no/true/false/null unquoted "
                                  f"as non-text; quote it")
         return {label_key(k): str(a) for k, a in v.items()}
+
+    @field_validator("target_task")
+    @classmethod
+    def _task_name_names_files(cls, v):
+        return _checked_name(v)
 
 
 class MixConfig(Section):
@@ -445,7 +459,7 @@ class SweepConfig(Section):
     # training got): a list of optimizer steps, e.g. [5, 10, 20], or {every: 5}; each must be below
     # training.max_steps (the final step is the adapter as trained, always scored). null = none
     checkpoints: Optional[Union[list[int], EveryNSteps]] = None
-    # where sweeps write: <out_dir>/<recipe name>/
+    # where sweeps write: <out_dir>/<recipe name>/ (the name as a file name: core/paths.safe_name)
     out_dir: str = "runs"
     # inprocess: train/eval in this process; accelerate: `accelerate launch -m iftkit train` per cell
     launcher: Literal["inprocess", "accelerate"] = "inprocess"
@@ -498,6 +512,11 @@ class Recipe(Section):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     sweep: SweepConfig = Field(default_factory=SweepConfig)
+
+    @field_validator("name")
+    @classmethod
+    def _name_names_folders(cls, v):
+        return _checked_name(v)
 
     @model_validator(mode="after")
     def _scales_need_a_scaling_backend(self):

@@ -12,14 +12,16 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
-from iftkit.config.loader import parse_overrides
+from iftkit.config.loader import override_pairs, parse_overrides
 from iftkit.core.errors import IftkitError
 from iftkit.sweep.grid import Cell
 
 SLURM_FILES = ("submit.sh", "base.slurm", "sweep.slurm")
+SEED_KEY = "sweep.seed"  # the W&B parameter that picks a cell's seed
 GPUS_PER_TASK = 1
 CPUS_PER_TASK = 8
 
@@ -105,8 +107,10 @@ sbatch --dependency=afterok:"$base_job" --kill-on-invalid-dep=yes {d}/sweep.slur
     return {"submit.sh": submit, "base.slurm": base, "sweep.slurm": array}
 
 
-def wandb_sweep_config(cells: list[Cell], recipe_path: str, name: str, python: str = None) -> dict:
-    """A W&B grid sweep whose parameters are the recipe's grid keys plus the seeds."""
+def wandb_sweep_config(cells: list[Cell], recipe_path: str, name: str, python: str = None, overrides=()) -> dict:
+    """A W&B grid sweep whose parameters are the recipe's grid keys plus the seeds. `overrides` (given with
+    --emit) go into the command before --one-cell, as into every SLURM job's: an agent without them would
+    expand another grid (or other cells) than the one emitted; `agent_arguments` tells them from the cell's."""
     params: dict = {}
     for cell in cells:
         for key, value in cell.values.items():
@@ -115,7 +119,7 @@ def wandb_sweep_config(cells: list[Cell], recipe_path: str, name: str, python: s
                 params[key].append(value)
     seeds = sorted({c.seed for c in cells})
     parameters = {k: {"values": v} for k, v in params.items()}
-    parameters["sweep.seed"] = {"values": seeds}
+    parameters[SEED_KEY] = {"values": seeds}
     return {
         "name": f"iftkit-{name}",
         "method": "grid",
@@ -129,6 +133,7 @@ def wandb_sweep_config(cells: list[Cell], recipe_path: str, name: str, python: s
             "sweep",
             "--config",
             recipe_path,
+            *overrides,
             "--one-cell",
             "${args}",
         ],
@@ -164,12 +169,24 @@ def write_emitted(
             (sweep_dir / name).chmod(0o755)
         return sweep_dir / SLURM_FILES[0]
     path = sweep_dir / "wandb_sweep.yaml"
-    config = wandb_sweep_config(cells, recipe_path, sweep_dir.name)
+    config = wandb_sweep_config(cells, recipe_path, sweep_dir.name, overrides=list(overrides))
     path.write_text(
         f"# Run: wandb sweep {path} && wandb agent <entity/project/sweep_id>\n"
         + yaml.safe_dump(config, sort_keys=False)
     )
     return path
+
+
+def agent_arguments(args: list[str], grid_of: Callable[[list[str]], dict]) -> tuple[list[str], list[str]]:
+    """(recipe overrides, cell values) among the dotted arguments of an agent's command: W&B gives every grid
+    key and sweep.seed (${args}); the rest are the overrides emitted with the command. grid_of(overrides): the
+    sweep.grid of the recipe with those overrides; the cell's own values leave the grid's keys as they are."""
+    pairs = override_pairs(args)
+    grid = grid_of([a for key, taken, _ in pairs if key != SEED_KEY for a in taken])
+    picks = [(key in grid or key == SEED_KEY) for key, _, _ in pairs]
+    overrides = [a for (_, taken, _), pick in zip(pairs, picks) if not pick for a in taken]
+    values = [a for (_, taken, _), pick in zip(pairs, picks) if pick for a in taken]
+    return overrides, values
 
 
 def cell_from_args(cells: list[Cell], args: list[str]) -> Cell:

@@ -5,6 +5,7 @@ from typing import Callable
 
 from iftkit import tracking
 from iftkit.config.schema import Recipe
+from iftkit.core.paths import safe_name
 from iftkit.data.tasks import TaskSpec
 from iftkit.meta.judge_trust import judge_trust
 from iftkit.report.render import ReportFiles, write_report
@@ -160,7 +161,7 @@ def log_sweep_summary(recipe: Recipe, paths: SweepPaths, rows: list[dict], files
         run.summary[f"recommended/{rec['scenario']}"] = str(rec["x"])
         run.summary[f"recommended/{rec['scenario']}/adapter_scale"] = rec.get("adapter_scale")
         run.summary[f"recommended/{rec['scenario']}/step"] = rec.get("step")
-    art = wandb.Artifact(f"{recipe.name}-report", type="sweep-report")
+    art = wandb.Artifact(f"{safe_name(recipe.name)}-report", type="sweep-report")  # W&B refuses spaces, accents
     for f in (files.html, files.markdown, files.tradeoff_png, files.scores_png, files.steps_png):
         if f is None:
             continue

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Optional
 
 from iftkit.config.schema import Recipe
+from iftkit.core.paths import safe_name
 from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.sweep.grid import Cell, base_eval_hash, legacy_base_eval_hash
 
@@ -64,7 +65,10 @@ def _current_or_legacy(current: Path, legacy: Path) -> Path:
 
 
 def sweep_root(recipe: Recipe) -> Path:
-    return Path(recipe.sweep.out_dir) / recipe.name
+    """runs/<the name's safe form>, or runs/<name> itself where an older version wrote the sweep there (the
+    name is never a path: the schema refuses separators and '..')."""
+    out = Path(recipe.sweep.out_dir)
+    return _current_or_legacy(out / safe_name(recipe.name), out / recipe.name)
 
 
 def point_key(cell: Cell, scale: float = AS_TRAINED, step: Optional[int] = None) -> str:

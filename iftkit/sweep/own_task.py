@@ -26,6 +26,7 @@ from iftkit.config.loader import merge, package_include, parse_overrides, read_r
 from iftkit.config.schema import Recipe
 from iftkit.core.atomic import write_text_atomic
 from iftkit.core.errors import IftkitError
+from iftkit.core.paths import name_problem, safe_name
 from iftkit.data.pools import gather_pools, user_rows, user_test_size
 from iftkit.data.sizing import target_val_rows
 from iftkit.training.row_length import rows_in_tokens, size_max_length, unchecked
@@ -56,7 +57,13 @@ def parse_pairs(text: Optional[str], flag: str) -> dict:
 
 
 def task_name_for(path: Path, name: Optional[str]) -> str:
-    n = name or re.sub(r"[^A-Za-z0-9_]+", "_", path.stem).strip("_").lower()
+    """--target-name as given (any text but a path: it names runs/<name>-sweep), or one made from the file name."""
+    if name is not None:
+        problem = name_problem(name)
+        if problem:
+            raise IftkitError(f"--target-name {name!r}: {problem}")
+        return name
+    n = re.sub(r"[^A-Za-z0-9_]+", "_", path.stem).strip("_").lower()
     if not n:
         raise IftkitError(f"--target-name: cannot make a task name from {path.name!r}; give --target-name")
     return n
@@ -118,7 +125,7 @@ def prepare(task: OwnTask, base_config: Optional[str] = None, overrides=(), out_
     body = {"name": f"{task.name}-sweep", "data": task.data_settings(), "eval": {"in_domain_samples": None}}
     fit = fit_to_file(validate(merge(base, body), str(base_path)))
     body = merge(body, fit.settings)
-    out = Path(out_dir) / body["name"] / "recipe.yaml"
+    out = Path(out_dir) / safe_name(body["name"]) / "recipe.yaml"
     written = validate(merge(base, body), str(base_path)).training.max_length
     raised, line = size_training(resolve(merge(base, body), overrides, source=str(out)), written, overrides)
     if raised:

@@ -18,6 +18,7 @@ from iftkit.config import identity as ids
 from iftkit.config.loader import recipe_hash
 from iftkit.config.schema import Recipe
 from iftkit.core.errors import IftkitError
+from iftkit.core.paths import safe_name
 from iftkit.data.mix import build_mix, load_manifest
 from iftkit.models.chat_format import format_name
 from iftkit.models.load import load_tokenizer
@@ -44,7 +45,7 @@ log = logging.getLogger("iftkit.train")
 
 
 def default_output_dir(recipe: Recipe, output_dir: Optional[str] = None) -> Path:
-    return Path(output_dir or recipe.training.output_dir or Path("runs") / recipe.name / "adapter")
+    return Path(output_dir or recipe.training.output_dir or Path("runs") / safe_name(recipe.name) / "adapter")
 
 
 def prepare_mix(recipe: Recipe, out: Path, mix_dir: Optional[str], is_main: bool, barrier: Callable) -> Path:
@@ -185,7 +186,8 @@ def _train(recipe: Recipe, out: Path, mix: Path, model_path: str, state, say) ->
             )
         cards.write_card(out, card)
         if run is not None:
-            tracking.log_adapter_artifact(run, out, f"{recipe.name}-adapter", artifact_metadata(card), ADAPTER_FILES)
+            tracking.log_adapter_artifact(run, out, f"{safe_name(recipe.name)}-adapter", artifact_metadata(card),
+                                          ADAPTER_FILES)
             run.finish()
         shutil.rmtree(ckpt_dir, ignore_errors=True)
         (out / STATE_NAME).unlink(missing_ok=True)

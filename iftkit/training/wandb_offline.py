@@ -2,7 +2,7 @@
 
 The file is a 7-byte header (":W&B", magic, version) followed by LevelDB-log framed protobuf
 `Record`s in 32 KiB blocks. Tests use this to check what an offline run really holds
-(metrics, config, artifacts) before anyone syncs it.
+(metrics, config, artifacts) before anyone syncs it; in the process that ran the run, after `written_out()`.
 """
 
 import struct
@@ -11,6 +11,18 @@ from pathlib import Path
 BLOCK = 32768
 HEADER = 7
 FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
+
+
+def written_out() -> None:
+    """Wait until the W&B service has written every finished run's file out, before reading one in this process.
+
+    run.finish() only tells the service (wandb-core, another process) that the run is over; the service closes
+    the run's transaction log afterwards, in its own time, so a file read right after finish() can lack its last
+    records (seen under load: the history of a resumed run missing). Tearing the service down waits for it; the
+    next run in this process starts a new service."""
+    import wandb
+
+    wandb.teardown()
 
 
 def iter_records(path):

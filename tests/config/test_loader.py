@@ -86,6 +86,12 @@ def test_count_override_replaces_ratio_but_both_in_one_file_is_refused(tmp_path)
         ),
         ("include: nowhere.yaml\n", r"key 'include': file not found: .*nowhere.yaml"),
         ("lora:\n  r: [1\n", r"bad.yaml:\d+: invalid YAML"),
+        # names become folders (runs/<name>, test/<task>.jsonl): a path in one is refused
+        ("name: ../x\n", r"key 'name' = '../x': a name cannot hold a path separator"),
+        ("name: a/b\n", r"key 'name' = 'a/b': a name cannot hold a path separator"),
+        ("name: ''\n", r"key 'name' = '': a name cannot be empty"),
+        ("data: {target_task: ../x}\n", r"key 'data.target_task' = '../x': a name cannot hold a path separator"),
+        ("data: {target_task: '..'}\n", r"key 'data.target_task' = '..': a name cannot be '.' or '..'"),
     ],
 )
 def test_bad_recipe_names_key_and_value(tmp_path, text, expected):
@@ -136,6 +142,25 @@ def test_cli_bad_recipe_exits_nonzero_with_one_line(args, expected):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], proc.stderr
+
+
+@pytest.mark.parametrize("line, key", [("name: ../x", "name"), ("name: a/b", "name"),
+                                       ("data: {target_task: a/b}", "data.target_task")])
+def test_recipe_check_refuses_a_name_that_is_a_path_in_one_line(tmp_path, line, key):
+    from iftkit.testing.cli_runs import assert_one_line_error, run_iftkit
+
+    path = write(tmp_path, "r.yaml", f"include: {ROOT / 'recipes/quickstart.yaml'}\n{line}\n")
+    value = line.split(": ")[-1].strip("{}")
+    assert_one_line_error(run_iftkit("recipe", "check", "--config", path),
+                          f"iftkit: error: {path}: key '{key}' = '{value}': a name cannot hold a path separator "
+                          "('/' or '\\'): it names a folder under runs/")
+
+
+def test_a_display_name_with_spaces_and_accents_is_valid(tmp_path):
+    path = write(tmp_path, "r.yaml", f"include: {ROOT / 'recipes/quickstart.yaml'}\nname: avis clientès\n"
+                 "data: {target_task: avis clientès}\n")
+    recipe = load_recipe(path)
+    assert (recipe.name, recipe.data.target_task) == ("avis clientès", "avis clientès")
 
 
 def test_cli_missing_recipe_file_exits_nonzero(tmp_path):

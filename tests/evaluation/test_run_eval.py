@@ -144,8 +144,9 @@ def test_base_and_two_adapters_every_scorer_then_cached_rerun(recipe_for, reward
     assert by_model["base"] != by_model["ratio-0.1"]
 
     # the adapter's own W&B run got the eval metrics (offline run files, read back)
-    from iftkit.training.wandb_offline import summarize
+    from iftkit.training.wandb_offline import summarize, written_out
 
+    written_out()
     files = list((tmp_path / "wandb").rglob(f"run-{wb['run_id']}.wandb"))
     keys = set()
     for f in files:

@@ -570,3 +570,36 @@ def test_seed_variances_that_differ_are_not_pooled_and_the_report_says_so(tmp_pa
     md = files.markdown.read_text()
     assert md.count("In-domain: Seed variances differ across the 4 points (Bartlett's test p = ") == 1
     assert "each point's interval uses its own seeds' spread, not a pooled one" in md
+
+
+BEACONS = ("![x](http://beacon.invalid/p.png) [y](http://beacon.invalid/) <http://beacon.invalid> "
+           "<img src=http://beacon.invalid> [z]\n\n[z]: http://beacon.invalid/ref")
+
+
+def _tag_attributes(html: str) -> str:
+    import re
+
+    return " ".join(re.findall(r"<[^>]*>", html))
+
+
+def test_report_html_renders_markdown_in_names_labels_and_model_output_as_text(tmp_path):
+    # a recipe name, a user task's name and its description (built from the user's labels) carry Markdown
+    meta = {"target_task": f"avis {BEACONS}", "target_spec": {"description": f"labels: {BEACONS}"}}
+    files = write_report(rows_for(CELLS), tmp_path, f"demo {BEACONS}", "mix.target_ratio", "task_tolerant", 0.95,
+                         meta)
+    html = files.html.read_text()
+    tags = _tag_attributes(html)
+    assert 'src="http' not in html and 'href="http' not in html and "beacon.invalid" not in tags, tags
+    assert "<a " not in html
+    # the text is still there, as text; the charts stay embedded
+    assert "![x](http://beacon.invalid/p.png)" in html and "&lt;http://beacon.invalid&gt;" in html
+    assert html.count('src="data:image/png;base64,') == 2 and "<table>" in html
+
+
+def test_markdown_page_keeps_tables_but_makes_no_links_or_images(tmp_path):
+    from iftkit.core.html import markdown_page
+
+    answer = BEACONS.replace("\n", " ")  # a model's answer quoted in a table cell
+    page = markdown_page(f"| cell | answer |\n|---|---|\n| ratio=0.5 | {answer} |\n\n{BEACONS}\n", "t")
+    assert "<td>ratio=0.5</td>" in page and "beacon.invalid" not in _tag_attributes(page)
+    assert "<img" not in page and "<a " not in page

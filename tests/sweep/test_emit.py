@@ -56,3 +56,31 @@ def test_overrides_given_with_emit_reach_every_job(tmp_path, tiny_model_dir):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "ratio=0.25-seed=0  pending" in proc.stdout and "ratio=0.0" not in proc.stdout, proc.stdout
     assert f"--sweep.grid {shlex.quote(grid)}" in (root / "base.slurm").read_text()
+
+
+def test_overrides_given_with_emit_wandb_reach_the_agents_command_and_pick_the_same_cell(tmp_path, tiny_model_dir):
+    import yaml
+
+    from iftkit.cli import build_parser
+    from iftkit.commands.sweep import chosen_cells, recipe_and_cells
+    from iftkit.config import load_recipe
+    from iftkit.sweep.grid import expand
+    from iftkit.testing.sweep_runs import wandb_agent_command
+
+    recipe = sweep_recipe(tmp_path, tiny_model_dir, grid="[0.0, 1.0]")
+    emitted = ["--sweep.grid", "{mix.target_ratio: [0.25, 0.5]}", "--training.max_steps", "3"]
+    assert "(2 cells)" in run_sweep(recipe, tmp_path, "--emit", "wandb", *emitted).stdout
+    config = yaml.safe_load((tmp_path / "runs" / "tiny-sweep" / "wandb_sweep.yaml").read_text())
+    command = config["command"]
+    assert command[command.index("--config") + 2:command.index("--one-cell")] == emitted
+    assert config["parameters"]["mix.target_ratio"] == {"values": [0.25, 0.5]}
+    # what `wandb agent` runs for the second grid point, parsed as the sweep command parses it
+    argv = wandb_agent_command(config, 1)[3:]  # after `python -m iftkit`
+    args, extra = build_parser(only="sweep").parse_known_args(argv)
+    args.overrides = extra
+    action, agent_recipe, _, cells, overrides, picks = recipe_and_cells(args)
+    assert action == "run" and overrides == emitted and agent_recipe.training.max_steps == 3
+    [cell] = chosen_cells(args, cells, picks)
+    # the very cell the emitting command expanded: same label, same hashes (so the same folder)
+    expected = {c.label: c for c in expand(load_recipe(recipe, emitted))}["ratio=0.5-seed=0"]
+    assert (cell.label, cell.train_hash, cell.eval_hash) == (expected.label, expected.train_hash, expected.eval_hash)

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from iftkit.core.errors import IftkitError
+from iftkit.core.paths import safe_name
 from iftkit.data.loaders import load_file
 from iftkit.sweep.own_task import OwnTask, parse_pairs, prepare
+from iftkit.training.wandb_offline import summarize
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,6 +103,39 @@ def test_recipe_is_written_once_sized_to_the_file_and_an_edited_one_is_not_overw
     path.write_text(text.replace("total_size: 96", "total_size: 50"))
     with pytest.raises(IftkitError, match="was edited"):
         own(f)
+
+
+NAME = "avis clientès"  # a display name: a space and a non-ASCII letter
+
+
+def test_a_display_name_gets_a_safe_folder_and_keeps_its_text(tmp_path, monkeypatch):
+    from iftkit.sweep.cells import sweep_root
+
+    monkeypatch.chdir(tmp_path)
+    prepared = own(routing_file(tmp_path), NAME)
+    folder = prepared.path.parent.name
+    assert prepared.path == Path("runs") / folder / "recipe.yaml" and folder == safe_name(f"{NAME}-sweep")
+    assert folder.startswith("avis-clientes-sweep-") and folder.isascii() and " " not in folder
+    assert prepared.recipe.name == f"{NAME}-sweep" and prepared.recipe.data.target_task == NAME
+    assert sweep_root(prepared.recipe) == Path("runs") / folder  # the sweep runs where its recipe lives
+    # names already safe keep their folder; names that differ only in unsafe characters never share one
+    assert safe_name("routing-sweep") == "routing-sweep"
+    assert len({safe_name(n) for n in ("avis clients", "avis-clients", "avis_clients", "avis clïents")}) == 4
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "..", ""])
+def test_a_target_name_that_is_a_path_is_refused_in_one_line(tmp_path, monkeypatch, name):
+    from iftkit.testing.cli_runs import assert_one_line_error, run_iftkit
+
+    monkeypatch.chdir(tmp_path)
+    f = routing_file(tmp_path)
+    with pytest.raises(IftkitError, match="--target-name"):
+        own(f, name)
+    assert not list(tmp_path.rglob("recipe.yaml"))
+    if name == "../x":
+        problem = "a name cannot hold a path separator ('/' or '\\'): it names a folder under runs/"
+        assert_one_line_error(run_iftkit("sweep", "--target-file", f, "--target-name", name),
+                              f"iftkit: error: --target-name '../x': {problem}")
 
 
 def test_a_file_too_small_for_a_ratio_sweep_gets_a_count_sweep(tmp_path, monkeypatch):
@@ -227,7 +262,7 @@ def test_target_file_sweep_runs_end_to_end_and_reports_the_user_task(tmp_path, t
         "--target-file",
         str(f),
         "--target-name",
-        "routing",
+        NAME,
         "--config",
         str(tiny_base(tmp_path, tiny_model_dir)),
         "--no-progress",
@@ -245,7 +280,8 @@ def test_target_file_sweep_runs_end_to_end_and_reports_the_user_task(tmp_path, t
     # two training steps on a random tiny model may leave every point at the same in-domain score: then the
     # sweep names no point and says why. Else S1 may show no point above the general floor (the honest
     # outcome), and says so; S2 names one
-    summary = json.loads((tmp_path / "runs" / "routing-sweep" / "report" / "summary.json").read_text())
+    root = tmp_path / "runs" / safe_name(f"{NAME}-sweep")
+    summary = json.loads((root / "report" / "summary.json").read_text())
     trained = {p["in_domain"] for p in summary["points"] if p["x"] != "base"}
     if len(trained) == 1:
         assert "no recommendation for S1: every trained point scores" in proc.stdout
@@ -254,8 +290,7 @@ def test_target_file_sweep_runs_end_to_end_and_reports_the_user_task(tmp_path, t
             "no recommendation for S1: no point keeps" in proc.stdout
         )
         assert "recommended for S2: mix.target_ratio =" in proc.stdout
-    assert "[base] target task routing: label task (billing, shipping, technical)" in proc.stdout
-    root = tmp_path / "runs" / "routing-sweep"
+    assert f"[base] target task {NAME}: label task (billing, shipping, technical)" in proc.stdout
     rows = [json.loads(x) for x in (root / "results.jsonl").read_text().splitlines()]
     ind = [r for r in rows if r["suite"] == "in_domain" and r["scorer"] == "task_tolerant" and r["task"] == "__all__"]
     assert {r["cell"] for r in ind} == {"base", "ratio=0.0-seed=0", "ratio=1.0-seed=0"} and all(
@@ -263,6 +298,11 @@ def test_target_file_sweep_runs_end_to_end_and_reports_the_user_task(tmp_path, t
     )
     md = (root / "report" / "report.md").read_text()
     assert "label task (billing, shipping, technical)" in md and "In-domain test set: 30 rows" in md
+    # the W&B runs (offline) hold every cell's adapter and the report as artifacts named from the display name
+    logged = [a for f in root.glob("wandb/wandb/offline-run-*/*.wandb") for a in summarize(f)["artifacts"]]
+    assert sorted((kind, name) for kind, name, _, _ in logged if kind in ("lora-adapter", "sweep-report")) == [
+        ("lora-adapter", f"{safe_name(NAME + '-sweep')}-adapter")] * 2 + [
+        ("sweep-report", f"{safe_name(NAME + '-sweep')}-report")], logged
 
 
 def test_training_max_length_is_sized_to_the_rows_and_a_limit_on_the_command_line_is_kept(tmp_path, monkeypatch,

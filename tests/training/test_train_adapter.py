@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from iftkit.testing.mixes import sft_main, tiny_recipe_overrides, write_test_mix
-from iftkit.training.wandb_offline import summarize
+from iftkit.training.wandb_offline import summarize, written_out
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,6 +40,7 @@ def trained(tiny_model_dir, tmp_path_factory):
         ),
     ]
     assert sft_main(argv) == 0
+    written_out()  # the run's file is read back by the tests below
     mp.undo()
     return {"out": out, "argv": argv, "tmp": tmp, "mix": mix}
 
