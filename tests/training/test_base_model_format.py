@@ -43,7 +43,7 @@ def test_base_model_without_template_trains_and_is_scored_in_its_format(tmp_path
     finally:
         handle.remove()
     assert seen[0] == prompt_ids(saved, row["prompt"]) and seen[0][0] == saved.bos_token_id
-    assert "prompt_format" not in chat.identity()  # the adapter's saved template (in its fingerprint), as shipped
+    assert chat.identity()["prompt_format"] is None  # the adapter's saved template (in its fingerprint), as shipped
     # the base model alone: cached answers of the format before chat_format existed are not served again
     base_chat = TransformersChat(ModelConfig(id=str(model_dir)), str(model_dir))
     assert base_chat.identity()["prompt_format"] == PLAIN_TURNS
