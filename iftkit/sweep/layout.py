@@ -103,7 +103,7 @@ class OneCellPaths:
         return self.root / "adapter"
 
     @property
-    def eval(self) -> Path:
+    def eval_dir(self) -> Path:
         return self.root / "eval"
 
     @property

@@ -45,7 +45,7 @@ def run_one_cell(recipe: Recipe, out: Path, say: Callable = print, progress: boo
 
     # 4. eval: the base model and the adapter answer the mix's held-out prompts, in-domain and general;
     # 5. score: every scorer of eval.scorers scores every answer (cached: a rerun generates nothing)
-    evaluated = paths.eval
+    evaluated = paths.eval_dir
     result = run_eval(recipe, [str(paths.adapter)], evaluated, include_base=True, progress=progress, say=say)
     say(result.counters.summary_line())
 
