@@ -20,6 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from iftkit.report.curve import draw_fit_tradeoff, draw_fit_vs_x, grid_points, knee  # noqa: E402
 from iftkit.report.scales import (  # noqa: E402
     is_scaled,
     pareto_front,
@@ -67,6 +68,7 @@ def tradeoff_chart(
     base = next((p for p in pts if p.is_base), None)
     series = sorted({p.series for p in cells})
     colors = plt.cm.viridis([i / max(1, len(series)) for i in range(len(series))]) if len(series) > 1 else ["#1f77b4"]
+    draw_fit_tradeoff(ax, pts)
     _scale_paths(ax, pts, base)
     if stepped:
         draw_trajectories(ax, pts, base)
@@ -183,6 +185,15 @@ def _pad_limits(ax, pts):
         ax.set_ylim(min(ys) - dy, max(ys) + dy)
 
 
+def _draw_knees(ax, cells) -> None:
+    """Where in-domain gains flatten (report/curve.py), one dashed line per series."""
+    for k, group in enumerate(grid_points(cells).values()):
+        found = knee(group) if len(group) >= 2 else None
+        if found is not None:
+            ax.axvline(found.x, color=IN_COLOR, ls="--", lw=0.9, alpha=0.6,
+                       label="in-domain knee (90 % of fitted gain)" if k == 0 else None)
+
+
 def scores_vs_x_chart(per_scorer: dict, path: Path, x_key: str, title: str) -> Path:
     """per_scorer: {scorer: [Point]} -> one panel per scorer."""
     scorers = [s for s, pts in per_scorer.items() if any(not p.is_base for p in pts)]
@@ -204,7 +215,9 @@ def scores_vs_x_chart(per_scorer: dict, path: Path, x_key: str, title: str) -> P
             for field, marker, color, name in (("in_domain", "o", IN_COLOR, "in-domain"),
                                                ("general", "s", GEN_COLOR, "general")):
                 ax.errorbar(xs, [getattr(p, field) for p in group], yerr=error_bars(group, field), marker=marker,
-                            color=color, capsize=3, label=name + suffix)
+                            color=color, capsize=3, ls="none", label=name + suffix)
+                draw_fit_vs_x(ax, group, field, color, label=f"{name} fit, 95 % band{suffix}")
+        _draw_knees(ax, cells)
         base = next((p for p in pts if p.is_base), None)
         if base is not None:
             ax.axhline(base.in_domain, color=IN_COLOR, ls=":", lw=1, label="base in-domain")
@@ -220,9 +233,12 @@ def scores_vs_x_chart(per_scorer: dict, path: Path, x_key: str, title: str) -> P
     for ax in list(axes.flat)[len(scorers) :]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)) or 1, fontsize=8, frameon=False)
+    ncol = max(1, min(2 * cols, len(labels)))
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout(rect=(0, 0.07, 1, 0.95))
+    legend_height = 0.2 + 0.18 * math.ceil(len(labels) / ncol)  # inches under the panels, one row per 0.18
+    fig.set_figheight(3.6 * rows + legend_height)
+    fig.tight_layout(rect=(0, legend_height / fig.get_figheight(), 1, 0.95))
     fig.savefig(path)
     plt.close(fig)
     return path

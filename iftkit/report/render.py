@@ -13,6 +13,7 @@ from iftkit.evaluation.results import empty_scorer_warning, empty_scorers
 from iftkit.evaluation.scorers import ITEMS, TASK_ANSWER, info, is_judge, playing
 from iftkit.meta.judge_trust import Trust, Trusts, as_trusts, output_kind
 from iftkit.report.charts import scores_vs_x_chart, tradeoff_chart
+from iftkit.report.curve import curve_lines, propose_ratio
 from iftkit.report.robustness import robustness_lines
 from iftkit.report.scales import point_label, scale_lines
 from iftkit.report.steps import has_steps, step_lines, steps_chart
@@ -221,6 +222,7 @@ def _markdown(rows, pts, per_scorer, recs, axes: Axes, scorers, name, x_key, kee
             "",
             *robustness_lines(rows, recs, per_scorer, x_key, keep_general, samples, primary,
                               (axes.gen_suite, axes.gen_scorer)),
+            *curve_lines(pts, x_key),
             *scale_lines(pts, x_key),
             *step_lines(pts, recs, x_key, per_scorer, meta.get("checkpoint_cost")),
             *_trust_lines(axes.judge_trust, axes.gated, rows),
@@ -357,6 +359,8 @@ def _summary(pts, recs, axes: Axes, name, x_key, keep_general, meta) -> dict:
             }
             for p in pts
         ],
+        # the intermediate grid value report/curve.py proposes where the in-domain knee falls between two
+        "proposed_x": propose_ratio(pts, x_key)._asdict(),
         "judge_trust": None if axes.judge_trust is None else {
             "outputs": {k: t.__dict__ for k, t in axes.judge_trust.items()}, "gated": axes.gated},
     }
