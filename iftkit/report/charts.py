@@ -185,10 +185,10 @@ def _pad_limits(ax, pts):
         ax.set_ylim(min(ys) - dy, max(ys) + dy)
 
 
-def _draw_knees(ax, cells) -> None:
+def _draw_knees(ax, cells, x_key: str) -> None:
     """Where in-domain gains flatten (report/curve.py), one dashed line per series."""
     for k, group in enumerate(grid_points(cells).values()):
-        found = knee(group) if len(group) >= 2 else None
+        found = knee(group, x_key) if len(group) >= 2 else None
         if found is not None:
             ax.axvline(found.x, color=IN_COLOR, ls="--", lw=0.9, alpha=0.6,
                        label="in-domain knee (90 % of fitted gain)" if k == 0 else None)
@@ -217,7 +217,7 @@ def scores_vs_x_chart(per_scorer: dict, path: Path, x_key: str, title: str) -> P
                 ax.errorbar(xs, [getattr(p, field) for p in group], yerr=error_bars(group, field), marker=marker,
                             color=color, capsize=3, ls="none", label=name + suffix)
                 draw_fit_vs_x(ax, group, field, color, label=f"{name} fit, 95 % band{suffix}")
-        _draw_knees(ax, cells)
+        _draw_knees(ax, cells, x_key)
         base = next((p for p in pts if p.is_base), None)
         if base is not None:
             ax.axhline(base.in_domain, color=IN_COLOR, ls=":", lw=1, label="base in-domain")

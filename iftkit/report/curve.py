@@ -15,8 +15,9 @@ band is the uncertainty of the fitted shape, not of the choice between two shape
 
 Where gains flatten (FLATTEN_SHARE): the smallest swept value at which the fitted in-domain curve,
 interpolated linearly between grid points, reaches 90 % of its fitted gain from the lowest to the
-highest grid value. propose_ratio turns that into the one intermediate value the sweep's decide step
-may add: the midpoint of the two grid values the knee falls between, none when a grid value sits at it.
+highest grid value (counts: interpolated on log(1 + n), the chart's scale). propose_ratio turns that into
+the one intermediate value the sweep's decide step may add: the midpoint of the two grid values the knee
+falls between (AT_GRID: none when a grid value sits at it).
 """
 
 import math
@@ -33,6 +34,7 @@ from iftkit.report.summary import Point
 FLATTEN_SHARE = 0.9  # the knee: the fitted in-domain curve reaches this share of its gain over the grid
 AT_GRID = 0.1  # a knee this close to a grid value (share of the gap between its neighbours) sits at it
 RESAMPLES = 400
+RATIO_KEY, COUNT_KEY = "mix.target_ratio", "mix.target_count"
 LEVEL = 0.95
 Z95 = 1.959964  # a 95 % interval's half-width in standard errors
 
@@ -191,23 +193,31 @@ class Knee:
     fit: AxisFit
 
 
-def knee(group: list[Point], resamples: int = RESAMPLES) -> Optional[Knee]:
+def _x_scale(x_key: str) -> tuple:
+    """(forward, back): the scale the knee is interpolated and the midpoint taken on. Counts span orders of
+    magnitude (0, 10, 100, 1000) and are charted on a symlog axis: log(1 + n); ratios: as they are."""
+    return (np.log1p, np.expm1) if x_key == COUNT_KEY else (np.asarray, np.asarray)
+
+
+def knee(group: list[Point], x_key: str = RATIO_KEY, resamples: int = RESAMPLES) -> Optional[Knee]:
     """The in-domain knee of one series' grid points; None without an in-domain gain over the grid."""
     fit = fit_axis(group, "in_domain", resamples)
     up = group[0].higher_is_better if group else True
-    x = knee_of(fit.xs, fit.fitted, up) if fit is not None else None
-    if x is None:
+    fwd, back = _x_scale(x_key)
+    tx = fwd(fit.xs) if fit is not None else None
+    t = knee_of(tx, fit.fitted, up) if fit is not None else None
+    if t is None:
         return None
-    k = int(np.searchsorted(fit.xs, x, side="left"))
+    k = int(np.searchsorted(tx, t, side="left"))
     below = float(fit.xs[k - 1]) if k > 0 else None
     low = high = shown = None
     if fit.draws is not None:
-        knees = [v for d in fit.draws if (v := knee_of(fit.xs, d, up)) is not None]
+        knees = [v for d in fit.draws if (v := knee_of(tx, d, up)) is not None]
         if len(knees) >= len(fit.draws) // 2:
-            low, high = (float(v) for v in np.quantile(knees, [(1 - LEVEL) / 2, (1 + LEVEL) / 2]))
+            low, high = (float(back(v)) for v in np.quantile(knees, [(1 - LEVEL) / 2, (1 + LEVEL) / 2]))
     if fit.low is not None:
         shown = bool(fit.low[-1] > fit.high[0]) if up else bool(fit.high[-1] < fit.low[0])
-    return Knee(x, low, high, below, float(fit.xs[k]), shown, fit)
+    return Knee(float(back(t)), low, high, below, float(fit.xs[k]), shown, fit)
 
 
 class Proposal(NamedTuple):
@@ -217,16 +227,16 @@ class Proposal(NamedTuple):
     reason: str
 
 
-def propose_ratio(pts: list[Point], x_key: str = "mix.target_ratio") -> Proposal:
+def propose_ratio(pts: list[Point], x_key: str = RATIO_KEY) -> Proposal:
     """One intermediate grid value where the in-domain knee falls between two grid values: their midpoint
-    (an integer for counts); None where a grid value sits at the knee, there is no gain to locate, or the
+    (on log(1 + n), rounded, for counts); None where a grid value sits at the knee, there is no gain to locate, or the
     grid has several series (which series to refine is not this function's choice)."""
     groups = grid_points(pts)
     name = short_name(x_key)
     if len(groups) != 1:
         return Proposal(None, f"{len(groups)} series of grid points: no single curve to refine")
     group = next(iter(groups.values()))
-    k = knee(group) if len(group) >= 2 else None
+    k = knee(group, x_key) if len(group) >= 2 else None
     if k is None:
         return Proposal(None, "the fitted in-domain score does not rise over the grid: no knee to locate")
     if k.gain_shown is False:
@@ -234,12 +244,13 @@ def propose_ratio(pts: list[Point], x_key: str = "mix.target_ratio") -> Proposal
                               "within the fit's 95 % band: no knee to locate yet")
     if k.below is None:
         return Proposal(None, f"the knee sits at the first grid value, {name}={k.above:g}")
-    gap = k.above - k.below
+    fwd, back = _x_scale(x_key)
+    gap = fwd(k.above) - fwd(k.below)
     for at in (k.below, k.above):
-        if abs(k.x - at) <= AT_GRID * gap:
+        if abs(fwd(k.x) - fwd(at)) <= AT_GRID * gap:
             return Proposal(None, f"the grid value {name}={at:g} sits at the knee (~{k.x:.3g})")
-    mid = (k.below + k.above) / 2
-    if x_key == "mix.target_count":
+    mid = float(back((fwd(k.below) + fwd(k.above)) / 2))
+    if x_key == COUNT_KEY:
         mid = float(round(mid))
         if mid in (k.below, k.above):
             return Proposal(None, f"no count lies between {name}={k.below:g} and {name}={k.above:g}")
@@ -253,13 +264,14 @@ def curve_lines(pts: list[Point], x_key: str) -> list[str]:
     name, lines = short_name(x_key), []
     for series, group in grid_points(pts).items():
         where = f" ({series})" if series else ""
-        k = knee(group) if len(group) >= 2 else None
+        k = knee(group, x_key) if len(group) >= 2 else None
         if k is None:
             lines.append(f"- In-domain{where}: the fitted score does not rise over the grid, so no knee.")
         else:
-            band = f" (band {k.low:.3g}–{k.high:.3g})" if k.low is not None else " (no band: no uncertainty measured)"
+            band = (f" (band {_x(k.low, x_key)}–{_x(k.high, x_key)})" if k.low is not None
+                    else " (no band: no uncertainty measured)")
             noise = "; the gain itself lies within the fit's band" if k.gain_shown is False else ""
-            lines.append(f"- In-domain gains{where} flatten after {name} ~{k.x:.3g}{band}: the fit reaches "
+            lines.append(f"- In-domain gains{where} flatten after {name} ~{_x(k.x, x_key)}{band}: the fit reaches "
                          f"{FLATTEN_SHARE:.0%} of its gain from {name}={k.fit.xs[0]:g} to {name}={k.fit.xs[-1]:g} "
                          f"there{noise}.")
         gen = fit_axis(group, "general")
@@ -277,6 +289,10 @@ def curve_lines(pts: list[Point], x_key: str) -> list[str]:
             "its precision; 95 % bands from redrawing each point within its own 95 % interval (prompts and seeds "
             "counted) and refitting. Gains flatten where the fit reaches "
             f"{FLATTEN_SHARE:.0%} of its gain over the grid.", *lines, ""]
+
+
+def _x(value: float, x_key: str) -> str:
+    return f"{value:.0f}" if x_key == COUNT_KEY else f"{value:.3g}"
 
 
 def draw_fit_vs_x(ax, group: list[Point], axis: str, color: str, label: Optional[str] = None) -> Optional[AxisFit]:
