@@ -8,6 +8,8 @@ drawn over both families. Checkpoints (sweep.checkpoints) add one trajectory per
 (report/steps.py), from the base model through its kept steps to the adapter as trained.
 scores_vs_x.png: in-domain and general vs ratio / n, one panel per scorer, so scorers can
 be compared on the same sweep (adapters as trained only).
+Both draw the curve, fitted (report/curve.py): a monotone fit of each axis over the swept value as a
+line over its 95 % band, under the points; scores_vs_x.png also marks where in-domain gains flatten.
 Each axis follows its scorer's direction: a lower-is-better score is drawn on an inverted axis, so
 up and right always mean better, and the label says so.
 """
@@ -20,7 +22,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from iftkit.report.curve import draw_fit_tradeoff, draw_fit_vs_x, grid_points, knee  # noqa: E402
+from iftkit.report.curve import FIT_LABEL, draw_fit_tradeoff, draw_fit_vs_x, grid_points, knee  # noqa: E402
 from iftkit.report.scales import (  # noqa: E402
     is_scaled,
     pareto_front,
@@ -68,12 +70,12 @@ def tradeoff_chart(
     base = next((p for p in pts if p.is_base), None)
     series = sorted({p.series for p in cells})
     colors = plt.cm.viridis([i / max(1, len(series)) for i in range(len(series))]) if len(series) > 1 else ["#1f77b4"]
-    draw_fit_tradeoff(ax, pts)
     _scale_paths(ax, pts, base)
     if stepped:
         draw_trajectories(ax, pts, base)
-    for s, color in zip(series, colors):
+    for k, (s, color) in enumerate(zip(series, colors)):
         group = [p for p in cells if p.series == s]
+        draw_fit_tradeoff(ax, group, color, FIT_LABEL if k == 0 else None)
         _tradeoff_errorbar(
             ax, group, fmt="o", ms=8, color=color, ecolor="0.55", capsize=4, label=s or "adapters (mean, 95 % CI)"
         )
@@ -216,7 +218,8 @@ def scores_vs_x_chart(per_scorer: dict, path: Path, x_key: str, title: str) -> P
                                                ("general", "s", GEN_COLOR, "general")):
                 ax.errorbar(xs, [getattr(p, field) for p in group], yerr=error_bars(group, field), marker=marker,
                             color=color, capsize=3, ls="none", label=name + suffix)
-                draw_fit_vs_x(ax, group, field, color, label=f"{name} fit, 95 % band{suffix}")
+                first = series == min(p.series for p in cells)
+                draw_fit_vs_x(ax, group, field, color, label=f"{name} fit, 95 % band" if first else None)
         _draw_knees(ax, cells, x_key)
         base = next((p for p in pts if p.is_base), None)
         if base is not None:
@@ -233,7 +236,8 @@ def scores_vs_x_chart(per_scorer: dict, path: Path, x_key: str, title: str) -> P
     for ax in list(axes.flat)[len(scorers) :]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    ncol = max(1, min(2 * cols, len(labels)))
+    wide = max(map(len, labels), default=0) > 32  # series names: one column per panel, or they run off
+    ncol = max(1, min(cols if wide else 2 * cols, len(labels)))
     fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
     fig.suptitle(title, fontsize=11)
     legend_height = 0.2 + 0.18 * math.ceil(len(labels) / ncol)  # inches under the panels, one row per 0.18

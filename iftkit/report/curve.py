@@ -36,6 +36,7 @@ AT_GRID = 0.1  # a knee this close to a grid value (share of the gap between its
 RESAMPLES = 400
 RATIO_KEY, COUNT_KEY = "mix.target_ratio", "mix.target_count"
 LEVEL = 0.95
+FIT_LABEL = "monotone fit over the grid (95 % band)"
 Z95 = 1.959964  # a 95 % interval's half-width in standard errors
 
 
@@ -272,8 +273,8 @@ def curve_lines(pts: list[Point], x_key: str) -> list[str]:
                     else " (no band: no uncertainty measured)")
             noise = "; the gain itself lies within the fit's band" if k.gain_shown is False else ""
             lines.append(f"- In-domain gains{where} flatten after {name} ~{_x(k.x, x_key)}{band}: the fit reaches "
-                         f"{FLATTEN_SHARE:.0%} of its gain from {name}={k.fit.xs[0]:g} to {name}={k.fit.xs[-1]:g} "
-                         f"there{noise}.")
+                         f"{FLATTEN_SHARE * 100:.0f} % of its gain from {name}={k.fit.xs[0]:g} to "
+                         f"{name}={k.fit.xs[-1]:g} there{noise}.")
         gen = fit_axis(group, "general")
         if gen is not None:
             band = (f" (95 % band {gen.low[0]:.3f}–{gen.high[0]:.3f} and {gen.low[-1]:.3f}–{gen.high[-1]:.3f})"
@@ -288,7 +289,7 @@ def curve_lines(pts: list[Point], x_key: str) -> list[str]:
     return ["## The curve, fitted", f"A monotone (isotonic) fit of each axis over {name}, each point weighted by "
             "its precision; 95 % bands from redrawing each point within its own 95 % interval (prompts and seeds "
             "counted) and refitting. Gains flatten where the fit reaches "
-            f"{FLATTEN_SHARE:.0%} of its gain over the grid.", *lines, ""]
+            f"{FLATTEN_SHARE * 100:.0f} % of its gain over the grid.", *lines, ""]
 
 
 def _x(value: float, x_key: str) -> str:
@@ -306,7 +307,7 @@ def draw_fit_vs_x(ax, group: list[Point], axis: str, color: str, label: Optional
     return fit
 
 
-def draw_fit_tradeoff(ax, pts: list[Point]) -> None:
+def draw_fit_tradeoff(ax, pts: list[Point], color: str = "0.45", label: Optional[str] = FIT_LABEL) -> None:
     """Per series, the fitted (general, in-domain) path over the grid, over a band joining each grid value's
     box of the two 95 % bands (tradeoff.png)."""
     for k, group in enumerate(grid_points(pts).values()):
@@ -316,12 +317,11 @@ def draw_fit_tradeoff(ax, pts: list[Point]) -> None:
         if gen.low is not None and ind.low is not None:
             boxes = [[(gl, il), (gh, il), (gh, ih), (gl, ih)]
                      for gl, gh, il, ih in zip(gen.low, gen.high, ind.low, ind.high)]
-            _band_patch(ax, [a + b for a, b in zip(boxes, boxes[1:])])
-        ax.plot(gen.fitted, ind.fitted, "-", color="0.45", lw=2.2, alpha=0.45, zorder=1,
-                label="monotone fit over the grid (95 % band)" if k == 0 else None)
+            _band_patch(ax, [a + b for a, b in zip(boxes, boxes[1:])], color)
+        ax.plot(gen.fitted, ind.fitted, "-", color=color, lw=2.2, alpha=0.45, zorder=1, label=label if k == 0 else None)
 
 
-def _band_patch(ax, corner_sets: list) -> None:
+def _band_patch(ax, corner_sets: list, color) -> None:
     """One patch, the union of the convex hulls of each consecutive pair of boxes (one path: overlaps are
     filled once, not darker)."""
     from matplotlib.patches import PathPatch
@@ -335,7 +335,7 @@ def _band_patch(ax, corner_sets: list) -> None:
         verts += hull + [hull[0]]
         codes += [MplPath.MOVETO] + [MplPath.LINETO] * (len(hull) - 1) + [MplPath.CLOSEPOLY]
     if verts:
-        ax.add_patch(PathPatch(MplPath(verts, codes), facecolor="0.55", alpha=0.15, lw=0, zorder=0))
+        ax.add_patch(PathPatch(MplPath(verts, codes), facecolor=color, alpha=0.12, lw=0, zorder=0))
 
 
 def _hull(points: list) -> list:
