@@ -41,6 +41,9 @@ class Scorer:
     scale: tuple = (0.0, 1.0)
     values: str = CONTINUOUS
     aggregation: str = MEAN
+    # compares the answer with the reference answer: a sample without one (IFBench's prompts are
+    # verifier-scored and carry none) gets no value rather than a score against an empty string
+    needs_reference: bool = False
 
     def score_scale(self) -> ScoreScale:
         return ScoreScale.declared(self.values, self.scale)
@@ -49,7 +52,11 @@ class Scorer:
         raise NotImplementedError
 
     def score_detailed(self, samples: list[SampleRecord]) -> ScoreResult:
-        vals = self.score(samples)
+        applies = [i for i, s in enumerate(samples) if not self.needs_reference or (s.reference or "").strip()]
+        got = self.score([samples[i] for i in applies]) if applies else []
+        vals: list[Optional[float]] = [None] * len(samples)
+        for i, v in zip(applies, got):
+            vals[i] = v
         return ScoreResult({self.name: vals}, [None] * len(samples), [False] * len(samples))
 
     def aggregate(self, values) -> float:

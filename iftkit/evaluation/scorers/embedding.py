@@ -38,6 +38,7 @@ def _load(path: str):
 class EmbeddingSimilarity(Scorer):
     name = "embedding"
     scale = (-1.0, 1.0)
+    needs_reference = True
 
     def __init__(self, model: Optional[str] = None):
         self.model_path = str(model or default_embedding_model_dir())

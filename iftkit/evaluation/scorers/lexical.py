@@ -17,12 +17,15 @@ def normalise(text: str) -> str:
 class ExactMatch(Scorer):
     name = "exact_match"
     values = BINARY
+    needs_reference = True
 
     def score(self, samples):
         return [float(normalise(s.prediction) == normalise(s.reference)) for s in samples]
 
 
 class Rouge(Scorer):
+    needs_reference = True
+
     def __init__(self, variant: str):
         self.variant = variant
         self.name = variant
@@ -37,6 +40,7 @@ class Rouge(Scorer):
 class Bleu(Scorer):
     name = "bleu"
     scale = (0.0, 100.0)
+    needs_reference = True
 
     def score(self, samples):
         from sacrebleu.metrics import BLEU
@@ -49,6 +53,7 @@ class Bleu(Scorer):
 class Chrf(Scorer):
     name = "chrf"
     scale = (0.0, 100.0)
+    needs_reference = True
 
     def score(self, samples):
         from sacrebleu.metrics import CHRF
