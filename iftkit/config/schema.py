@@ -401,6 +401,13 @@ class EvalConfig(Section):
     # in any supported layout (JSONL/JSON/CSV/TSV/Parquet); capped per category
     instruction_set: str = "builtin"
     instruction_samples_per_category: Optional[int] = Field(None, gt=0)
+    # --- the ifbench suite (IFBench's 294 test prompts, verifier-scored; in eval.suites on request) ---
+    # prompts scored (None = all): a fixed subset, round-robin over the prompts' first instruction id
+    # in the file's order, so 57 prompts cover every instruction type once (evaluation/suites.py)
+    ifbench_samples: Optional[int] = Field(None, gt=0)
+    # its answer limit: IFBench asks for whole essays, lists and word counts, and a cut answer fails
+    # most checks; a CPU run pairs a subset with a smaller limit (the truncation line counts the cuts)
+    ifbench_max_new_tokens: int = Field(1024, gt=0)
     # extra suites: name -> rows file (JSONL), evaluated like the general suite
     extra_suites: dict[str, str] = Field(default_factory=dict)
     # the chat backend generating the answers of the models under test (models/chat/registry.py:

@@ -15,7 +15,7 @@ from iftkit.core.errors import IftkitError
 from iftkit.core.fingerprint import json_hash
 from iftkit.core.paths import cache_dir
 from iftkit.core.store import JsonStore
-from iftkit.evaluation.answer_length import in_domain_limit, truncation_line
+from iftkit.evaluation.answer_length import AnswerLimit, in_domain_limit, truncation_line
 from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.degenerate import degenerate_warnings
 from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest, read_adapter_card
@@ -24,7 +24,7 @@ from iftkit.evaluation.judge.client import JudgeClient
 from iftkit.evaluation.records import SampleRecord
 from iftkit.evaluation.results import SampleLog, aggregate_rows, empty_scorer_warning, empty_scorers, write_results
 from iftkit.evaluation.scorers import build_for_recipe, expand, judge_scorers, requested_by
-from iftkit.evaluation.suites import build_suites, resolve_mix_dir
+from iftkit.evaluation.suites import IFBENCH, build_suites, resolve_mix_dir
 from iftkit.models.adapter_scale import check_scale
 from iftkit.models.chat.cache import CachedChat
 from iftkit.models.chat.factory import LOCAL, check_backends, judge_backend
@@ -43,6 +43,7 @@ class EvalResult:
     limits: dict = field(default_factory=dict)  # suite -> AnswerLimit, where it differs from eval.max_new_tokens
     truncation: list = field(default_factory=list)  # lines: answers the length limit cut, per model and suite
     warnings: list = field(default_factory=list)  # e.g. a model answering nothing or one repeated piece
+    suite_notes: list = field(default_factory=list)  # lines: suites cut short (IFBench prompts left out)
 
     def lines(self) -> list[str]:
         c = self.counters
@@ -62,7 +63,7 @@ class EvalResult:
 
     def length_lines(self) -> list[str]:
         """Where a suite's generation limit came from, and the answers it cut."""
-        return [lim.line(suite) for suite, lim in self.limits.items()] + self.truncation
+        return self.suite_notes + [lim.line(suite) for suite, lim in self.limits.items()] + self.truncation
 
 
 def models_under_test(recipe: Recipe, adapters: list[str], include_base: bool = True, adapter_scale: float = 1.0):
@@ -133,11 +134,12 @@ def run_eval(
         raise IftkitError("nothing to evaluate: give --adapters or keep the base model")
     needs_mix = "in_domain" in ev.suites or "general" in ev.suites
     mix_dir = resolve_mix_dir(recipe, [m.card or {} for m in muts], out_dir) if needs_mix else None
-    suites = build_suites(recipe, mix_dir)
+    notes: list[str] = []
+    suites = build_suites(recipe, mix_dir, notes)
     limits = answer_limits(recipe, suites, muts[0].base_path)
     if say:
-        for suite, lim in limits.items():
-            say(lim.line(suite))
+        for line in notes + [lim.line(suite) for suite, lim in limits.items()]:
+            say(line)
 
     counters = Counters()
     cache_root = Path(ev.cache_dir) if ev.cache_dir else cache_dir() / "eval"
@@ -148,6 +150,7 @@ def run_eval(
         report, judge = _generate_and_score(
             recipe, names, muts, suites, out_dir, gen_store, judge_store, counters, progress, bench_store, limits
         )
+        report.suite_notes = notes
     finally:
         for store in (gen_store, judge_store, bench_store):
             if store is not None:
@@ -164,11 +167,15 @@ def run_eval(
 
 
 def answer_limits(recipe: Recipe, suites: dict, base_path: str) -> dict:
-    """suite -> AnswerLimit: the in-domain suite's, sized to its gold answers (answer_length.py)."""
-    if "in_domain" not in suites:
-        return {}
-    return {"in_domain": in_domain_limit(recipe.eval, suites["in_domain"], base_path,
-                                         bool(recipe.model.trust_remote_code))}
+    """suite -> AnswerLimit: the in-domain suite's, sized to its gold answers (answer_length.py), and
+    IFBench's own (its answers are essays, not the general suites' short replies)."""
+    out = {}
+    if "in_domain" in suites:
+        out["in_domain"] = in_domain_limit(recipe.eval, suites["in_domain"], base_path,
+                                           bool(recipe.model.trust_remote_code))
+    if IFBENCH in suites:
+        out[IFBENCH] = AnswerLimit(recipe.eval.ifbench_max_new_tokens, IFBENCH_LIMIT_KEY)
+    return out
 
 
 def _generate_and_score(
@@ -260,6 +267,10 @@ def generation_dtype(recipe) -> str:
     return "bfloat16" if use_bf16(recipe) and recipe.model.quantization.mode == "none" else "model"
 
 
+IFBENCH_LIMIT_KEY = "eval.ifbench_max_new_tokens"
+_LIMIT_KEYS = {"in_domain": "eval.in_domain_max_new_tokens", IFBENCH: IFBENCH_LIMIT_KEY}  # where a cut is set
+
+
 def truncation_lines(records) -> list[str]:
     """One line per (model, suite) whose answers the length limit cut (a warning above 2 %)."""
     groups: dict = {}
@@ -268,7 +279,7 @@ def truncation_lines(records) -> list[str]:
             groups.setdefault((r.model, r.suite), []).append(r)
     return [
         truncation_line(cut, len(recs), recs[0].max_new_tokens, f"{model} on {suite}",
-                        "eval.in_domain_max_new_tokens" if suite == "in_domain" else "eval.max_new_tokens")
+                        _LIMIT_KEYS.get(suite, "eval.max_new_tokens"))
         for (model, suite), recs in groups.items()
         if (cut := sum(bool(r.truncated) for r in recs))
     ]

