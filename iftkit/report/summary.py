@@ -169,15 +169,32 @@ LM_EVAL_PREFIX = "lm_eval/"
 # quickstart measurement, acc +0.02 vs acc_norm +0.31; the report's robustness line shows the
 # recommendation under every other axis, so no single choice carries it unseen.)
 LM_EVAL_PREFERRED = ("prompt_level_strict_acc", "acc", "acc_norm", "exact_match", "f1")
+IFBENCH = "ifbench"  # IFBench's test prompts (evaluation/suites.py), verifier-scored
+# IFBench's metric on the axis, in this order. Prompt-level loose first: it is the headline of IFBench's
+# paper, and loose forgives a leading "Sure, here is..." line and markdown asterisks, the surface a LoRA
+# mix changes apart from following the constraint, so the axis reads forgetting more than format.
+# Prompt level (0/1, every constraint met) before the per-prompt share of constraints.
+IFBENCH_PREFERRED = ("ifbench_prompt_loose", "ifbench_prompt_strict", "ifbench_inst_loose", "ifbench_inst_strict")
 AXIS_RULE = (
-    "rule fixed in code: the first held-out benchmark (lm-eval task; metric strict before lenient, "
-    "unnormalised before length-normalised), else the held-out instruction set under the first of the primary "
-    "scorer, an LLM judge that is not the base model judging itself, embedding, chrF, ROUGE, BLEU, exact match"
+    "rule fixed in code: the first held-out benchmark (an lm-eval task, metric strict before lenient and "
+    "unnormalised before length-normalised; then IFBench, prompt-level loose accuracy, its paper's headline), "
+    "else the held-out instruction set under the first of the primary scorer, an LLM judge that is not the base "
+    "model judging itself, embedding, chrF, ROUGE, BLEU, exact match"
 )
 
 
 def is_held_out(suite: str) -> bool:
-    return suite == HELD_OUT or suite.startswith(LM_EVAL_PREFIX)
+    return suite in (HELD_OUT, IFBENCH) or suite.startswith(LM_EVAL_PREFIX)
+
+
+def _axis_order(pair: tuple) -> tuple:
+    """Held-out before trained-family; lm-eval tasks, then IFBench (hundreds of prompts each), then the
+    instruction set; within each, the metric order of LM_EVAL_PREFERRED or IFBENCH_PREFERRED."""
+    suite, scorer = pair
+    if suite == IFBENCH:
+        return (False, 1, IFBENCH_PREFERRED.index(scorer) if scorer in IFBENCH_PREFERRED else len(IFBENCH_PREFERRED))
+    rank = LM_EVAL_PREFERRED.index(scorer) if scorer in LM_EVAL_PREFERRED else len(LM_EVAL_PREFERRED)
+    return (suite == TRAINED_GENERAL, 0 if suite.startswith(LM_EVAL_PREFIX) else 2, rank)
 
 
 def _covered(rows, suite, scorer) -> bool:
@@ -187,8 +204,8 @@ def _covered(rows, suite, scorer) -> bool:
 
 
 def general_axes(rows: list[dict]) -> list[tuple]:
-    """Every (suite, scorer) that can serve as a general axis: held-out ones first, lm-eval
-    tasks in the order of LM_EVAL_PREFERRED, then trained-family general."""
+    """Every (suite, scorer) that can serve as a general axis: held-out ones first (lm-eval tasks, IFBench,
+    the instruction set: _axis_order), then trained-family general."""
     pairs = []
     for r in rows:
         pair = (r.get("suite"), r.get("scorer"))
@@ -198,11 +215,7 @@ def general_axes(rows: list[dict]) -> list[tuple]:
             and pair not in pairs
         ):
             pairs.append(pair)
-    pairs = [p for p in pairs if _covered(rows, *p)]
-    rank = {m: i for i, m in enumerate(LM_EVAL_PREFERRED)}
-    return sorted(
-        pairs, key=lambda p: (p[0] == TRAINED_GENERAL, not p[0].startswith(LM_EVAL_PREFIX), rank.get(p[1], len(rank)))
-    )
+    return sorted((p for p in pairs if _covered(rows, *p)), key=_axis_order)
 
 
 def choose_general(
@@ -211,7 +224,7 @@ def choose_general(
     """(suite, scorer, why) of the general axis the chart and S1's keep_general rule read.
 
     kind: "held_out" (default) or "trained"; requested: sweep.general_scorer, "SUITE:SCORER" or
-    "SCORER". Held-out general prefers an lm-eval task, then the instruction set under the primary
+    "SCORER". Held-out general prefers an lm-eval task, then IFBench, then the instruction set under the primary
     scorer or a reference-based one (AXIS_RULE; self_judge: the judge is the base model itself, never
     an axis); with none of them it falls back to trained-family general."""
     axes = general_axes(rows)
@@ -240,6 +253,9 @@ def choose_general(
     for suite, scorer in axes:
         if suite.startswith(LM_EVAL_PREFIX):
             return suite, scorer, why + f"held-out general: lm-eval `{suite[len(LM_EVAL_PREFIX) :]}`, metric `{scorer}`"
+    for suite, scorer in axes:
+        if suite == IFBENCH and scorer in IFBENCH_PREFERRED:
+            return suite, scorer, why + f"held-out general: IFBench, scored by its verifiers, metric `{scorer}`"
     for scorer in (primary,) + fallback_scorers(self_judge):
         if (HELD_OUT, scorer) in axes:
             return HELD_OUT, scorer, why + f"held-out general: the instruction set, scored by `{scorer}`"
