@@ -42,6 +42,15 @@ def test_qlora_recipe_inherits_lora_sibling():
     assert qlora.lora == lora.lora and qlora.model.id == lora.model.id
 
 
+def test_the_7_8b_gpu_recipes_score_ifbench_whole_and_the_cpu_quickstart_does_not():
+    gpu = [p for p in ALL_RECIPES if p.parts[-3] in ("llama3.1-8b", "mistral-7b", "qwen2.5-7b")]
+    assert len(gpu) == 6
+    for path in gpu:
+        ev = load_recipe(path).eval
+        assert "ifbench" in ev.suites and ev.ifbench_samples is None, path
+    assert "ifbench" not in load_recipe(ROOT / "recipes/quickstart.yaml").eval.suites
+
+
 def test_dotted_overrides_are_typed():
     recipe = load_recipe(
         ROOT / "recipes/quickstart.yaml",
