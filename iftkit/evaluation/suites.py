@@ -4,7 +4,8 @@ in_domain: the target task's fixed test set. general: the fixed test sets of eve
 catalog task in the mix: held-out rows, but of the families the general training pool is drawn
 from ("trained-family general": it rewards keeping what the mix trained). held_out: the general
 instruction set, which no training row comes from ("held-out general", like the lm-eval tasks of
-eval.lm_eval). Extra suites: any rows files named in eval.extra_suites.
+eval.lm_eval). forgetting (opt-in): held-out prompts whose reference answers are scored by their
+likelihood, never generated (forgetting.py). Extra suites: any rows files named in eval.extra_suites.
 """
 
 from pathlib import Path
@@ -18,10 +19,11 @@ from iftkit.core.readers import read_text
 from iftkit.data.loaders import load_file
 from iftkit.data.mix import build_mix
 from iftkit.data.rows import Row, read_rows
+from iftkit.evaluation.forgetting import FORGETTING, forgetting_rows
 
 BUILTIN_INSTRUCTIONS = "data/general_instructions.yaml"  # package data of iftkit.evaluation
 HELD_OUT = "held_out"
-BUILT_IN_SUITES = ("in_domain", "general", HELD_OUT)
+BUILT_IN_SUITES = ("in_domain", "general", HELD_OUT, FORGETTING)
 LM_EVAL_PREFIX = "lm_eval/"  # suite of each lm-eval task's rows: lm_eval/<task>
 INSTRUCTION_TASK_PREFIX = "instruct_"
 
@@ -123,6 +125,8 @@ def build_suites(recipe: Recipe, mix_dir: Optional[Path]) -> dict[str, list[Row]
     if HELD_OUT in ev.suites and ev.instruction_set != "none":
         instr = load_instruction_set(None if ev.instruction_set == "builtin" else ev.instruction_set)
         suites[HELD_OUT] = _cap_per(instr, ev.instruction_samples_per_category, lambda r: r.category)
+    if FORGETTING in ev.suites:
+        suites[FORGETTING] = forgetting_rows(ev)
     for name, path in ev.extra_suites.items():
         if name in BUILT_IN_SUITES or name.startswith(LM_EVAL_PREFIX):
             raise IftkitError(f"eval.extra_suites: name '{name}' is reserved")

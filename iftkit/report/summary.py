@@ -30,6 +30,7 @@ from iftkit.core.stats import (
     prompts_to_decide,
 )
 from iftkit.evaluation.degenerate import count_degenerate
+from iftkit.evaluation.forgetting import FORGETTING
 from iftkit.evaluation.scorers import REFERENCE_BASED, TASK_CHECKER, is_judge, playing, plays
 
 ALL_TASKS = "__all__"
@@ -161,6 +162,7 @@ def suite_rows(rows: list[dict], suite: str, scorer: str) -> dict:
 
 TRAINED_GENERAL = "general"  # the catalog families' test rows: the general training pool's families
 HELD_OUT = "held_out"  # the general instruction set
+NLL = "nll"  # the forgetting suite's measure (scorers/likelihood.py)
 LM_EVAL_PREFIX = "lm_eval/"
 # metric of an lm-eval task that carries the axis when the recipe names none, in this order: a rule
 # fixed in code and stated in every report (AXIS_RULE), not a choice made per sweep. Strict before
@@ -171,13 +173,14 @@ LM_EVAL_PREFIX = "lm_eval/"
 LM_EVAL_PREFERRED = ("prompt_level_strict_acc", "acc", "acc_norm", "exact_match", "f1")
 AXIS_RULE = (
     "rule fixed in code: the first held-out benchmark (lm-eval task; metric strict before lenient, "
-    "unnormalised before length-normalised), else the held-out instruction set under the first of the primary "
+    "unnormalised before length-normalised), else the forgetting suite's reference-answer NLL (when eval.suites "
+    "asks for it), else the held-out instruction set under the first of the primary "
     "scorer, an LLM judge that is not the base model judging itself, embedding, chrF, ROUGE, BLEU, exact match"
 )
 
 
 def is_held_out(suite: str) -> bool:
-    return suite == HELD_OUT or suite.startswith(LM_EVAL_PREFIX)
+    return suite in (HELD_OUT, FORGETTING) or suite.startswith(LM_EVAL_PREFIX)
 
 
 def _covered(rows, suite, scorer) -> bool:
@@ -240,6 +243,8 @@ def choose_general(
     for suite, scorer in axes:
         if suite.startswith(LM_EVAL_PREFIX):
             return suite, scorer, why + f"held-out general: lm-eval `{suite[len(LM_EVAL_PREFIX) :]}`, metric `{scorer}`"
+    if (FORGETTING, NLL) in axes:
+        return FORGETTING, NLL, why + "held-out general: NLL of the forgetting suite's reference answers"
     for scorer in (primary,) + fallback_scorers(self_judge):
         if (HELD_OUT, scorer) in axes:
             return HELD_OUT, scorer, why + f"held-out general: the instruction set, scored by `{scorer}`"
@@ -405,12 +410,14 @@ def attach_samples(
     for p in pts:
         p.in_ci = mean_ci(p, "in_domain") or p.in_ci
         p.gen_ci = mean_ci(p, "general") or p.gen_ci
-        p.degenerate = count_degenerate(pred for c in p.cells for pred, _ in samples.get(c, {}).values())
+        # the forgetting suite generates nothing (its records' prediction is ""): no answers to count
+        p.degenerate = count_degenerate(pred for c in p.cells for key, (pred, _) in samples.get(c, {}).items()
+                                        if key[0] != FORGETTING)
         if not p.is_base and base_preds:
             same = total = 0
             for c in p.cells:
                 for key, (pred, _) in samples.get(c, {}).items():
-                    if key in base_preds:
+                    if key in base_preds and key[0] != FORGETTING:
                         total += 1
                         same += pred == base_preds[key][0]
             p.identical = (same, total)

@@ -41,6 +41,9 @@ class Scorer:
     scale: tuple = (0.0, 1.0)
     values: str = CONTINUOUS
     aggregation: str = MEAN
+    # reads the likelihood eval measured for a record (the forgetting suite), not a prediction: such a
+    # scorer applies to those records only, and every other scorer to the rest
+    reads_likelihood: bool = False
 
     def score_scale(self) -> ScoreScale:
         return ScoreScale.declared(self.values, self.scale)
