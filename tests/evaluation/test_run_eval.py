@@ -122,8 +122,9 @@ def test_base_and_two_adapters_every_scorer_then_cached_rerun(recipe_for, reward
     models = {"base", "ratio-0.1", "ratio-0.9"}
     scorers_seen = {(r["model"], r["suite"], r["scorer"]) for r in rows if r["task"] == "__all__"}
     for model in models:
-        # task_items applies to list answers only (tests/evaluation/test_results.py), which this task has none of
-        for name in (set(list_scorers()) - {"ifeval", "task_items"}) | {"judge_reference", "judge_ratio"}:
+        # task_items applies to list answers only (tests/evaluation/test_results.py), which this task has none of;
+        # nll to the forgetting suite's measured likelihoods only (tests/evaluation/test_forgetting.py)
+        for name in (set(list_scorers()) - {"ifeval", "task_items", "nll"}) | {"judge_reference", "judge_ratio"}:
             for suite in ("in_domain", "general"):
                 assert (model, suite, name) in scorers_seen, (model, suite, name)
         for name in ("ifeval_prompt_strict", "ifeval_prompt_loose", "ifeval_inst_strict", "ifeval_inst_loose"):
