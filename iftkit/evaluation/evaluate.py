@@ -297,8 +297,7 @@ def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress, 
     gen = CachedGenerator(mut, model_cfg, gen_store, counters, ev.max_new_tokens, ev.batch_size, ev.backend, progress)
     records, new_rows = [], {}
     for suite, rows in suites.items():
-        if suite == FORGETTING:
-            records += _likelihood_records(mut, gen, rows, log, counters, ev.forgetting_max_tokens)
+        if suite == FORGETTING:  # measured after generation: a serving engine is unloaded by then
             continue
         limit = limits[suite].tokens if suite in limits else ev.max_new_tokens
         # a stored prediction is reused only for the same weights and the same decoding
@@ -334,6 +333,8 @@ def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress, 
         ]
         log.append(fresh)
         records += fresh
+    if FORGETTING in suites:
+        records += _likelihood_records(mut, gen, suites[FORGETTING], log, counters, ev.forgetting_max_tokens)
     gen.unload()
     return records
 

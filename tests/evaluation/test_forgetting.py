@@ -132,6 +132,11 @@ def test_eval_scores_the_forgetting_suite_by_nll_equal_to_a_plain_loop_and_rerun
         assert r["likelihood"]["tokens"] == min(8, r["likelihood"]["answer_tokens"])
         assert r["truncated"] == (r["likelihood"]["answer_tokens"] > 8) and r["prediction"] == ""
 
+    # meta-eval reads answers: the forgetting records have none
+    from iftkit.meta.samples import read_records
+
+    assert {r.suite for r in read_records(out)} == {"held_out"}
+
     again = run_eval(recipe, [str(tiny_adapters[0])], out, progress=False)
     assert (again.counters.likelihood.new, again.counters.likelihood.cached) == (0, 10)
     assert again.counters.models_loaded == 0
