@@ -161,3 +161,42 @@ def test_an_adapter_at_scale_zero_measures_the_base_models_nll(tiny_model_dir, t
     means = [next(r["mean"] for r in rep.rows if r["suite"] == "forgetting" and r["task"] == "__all__")
              for rep in (base, scaled)]
     assert means[1] == pytest.approx(means[0], abs=1e-5)
+
+
+def test_a_backend_without_likelihoods_generates_and_transformers_measures_after_it(
+        tiny_model_dir, fake_ifbench, tmp_path):
+    from iftkit.models.chat.backend import ChatBackend
+    from iftkit.models.chat.registry import BackendInfo, register, unregister
+    from iftkit.models.chat.types import Completion
+
+    events = []
+
+    class OneWord(ChatBackend):  # a serving engine's stand-in: answers, holds weights, no likelihoods
+        def __init__(self, model):
+            self.model = model
+
+        def identity(self):
+            return {"backend": "one-word", "model": self.model.path}
+
+        def complete_many(self, messages_list, gen, seeds=None, on_done=None):
+            events.append("generate")
+            out = [Completion("positive", truncated=False) for _ in messages_list]
+            for i, c in enumerate(out):
+                if on_done:
+                    on_done(i, c)
+            return out
+
+        def unload(self):
+            events.append("unload")
+
+    register(BackendInfo("one-word", OneWord, "one word (test)", runs="local"))
+    try:
+        got = run_eval(_recipe(tiny_model_dir, tmp_path, backend="one-word"), [], tmp_path / "a", progress=False)
+    finally:
+        unregister("one-word")
+    want = run_eval(_recipe(tiny_model_dir, tmp_path / "t", suites=["forgetting"]), [], tmp_path / "b",
+                    progress=False)
+    assert events[:2] == ["generate", "unload"]  # generation first, its engine freed before the forward passes
+    nll = [next(r["mean"] for r in rep.rows if r["suite"] == "forgetting" and r["task"] == "__all__")
+           for rep in (got, want)]
+    assert nll[0] == pytest.approx(nll[1], abs=1e-6) and got.counters.likelihood.new == 5
