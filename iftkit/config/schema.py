@@ -407,8 +407,9 @@ class EvalConfig(Section):
     forgetting_file: Optional[str] = None
     # rows scored (a fixed subset: the smallest content hashes)
     forgetting_samples: int = Field(64, gt=0)
-    # answer tokens scored per row (longer answers are cut there; the record says so): ~200-word answers
-    # are ~270 SmolLM2 tokens, and the first 128 carry most of the signal at half the cost
+    # answer tokens scored per row (longer answers are cut there; each record says so). IFBench's answers
+    # run to a median ~470 SmolLM2 tokens (25 of the first 32 rows exceed 128): the cost of a row is its
+    # prompt + these tokens, so 128 keeps a row ~0.5 s of fp32 forward on an idle 2-core CPU (estimated)
     forgetting_max_tokens: int = Field(128, gt=0)
     # extra suites: name -> rows file (JSONL), evaluated like the general suite
     extra_suites: dict[str, str] = Field(default_factory=dict)
