@@ -32,7 +32,8 @@ NOT_RESULT = frozenset({"training.output_dir", "training.logging_steps", "traini
                         "eval.judge.trust_min_agreement", "eval.judge.trust_min_pairs"})
 # keys added to these sections after version 0: version-0 hashes were computed without them
 ADDED_AFTER_V0: tuple[str, ...] = ("eval.judge.trust_min_agreement", "eval.judge.trust_min_pairs",
-                                   "eval.ifbench_samples", "eval.ifbench_max_new_tokens")
+                                   "eval.ifbench_samples", "eval.ifbench_max_new_tokens",
+                                   "eval.forgetting_file", "eval.forgetting_samples", "eval.forgetting_max_tokens")
 DEFAULT = object()  # a key absent from an identity: it holds the schema's default
 
 

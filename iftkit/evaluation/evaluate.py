@@ -24,7 +24,7 @@ from iftkit.evaluation.judge.client import JudgeClient
 from iftkit.evaluation.records import SampleRecord
 from iftkit.evaluation.results import SampleLog, aggregate_rows, empty_scorer_warning, empty_scorers, write_results
 from iftkit.evaluation.scorers import build_for_recipe, expand, judge_scorers, requested_by
-from iftkit.evaluation.suites import IFBENCH, build_suites, resolve_mix_dir
+from iftkit.evaluation.suites import FORGETTING, IFBENCH, build_suites, resolve_mix_dir
 from iftkit.models.adapter_scale import check_scale
 from iftkit.models.chat.cache import CachedChat
 from iftkit.models.chat.factory import LOCAL, check_backends, judge_backend
@@ -234,7 +234,14 @@ def score_records(name: str, scorer, records: list[SampleRecord]) -> list[Sample
         or (r.judge.get(name) or {}).get("retry")
         or r.prediction is None
     ]  # a verdict that got no answer is asked again
-    answered = [r for r in todo if r.prediction is not None]
+    # a likelihood scorer reads only records eval measured a likelihood for; the others never read those
+    mine = [r for r in todo if (r.likelihood is not None) == scorer.reads_likelihood]
+    for r in todo:
+        if r.prediction is not None and (r.likelihood is not None) != scorer.reads_likelihood:
+            r.scores.update({o: None for o in outs})  # does not apply
+            r.failed = sorted(set(r.failed) - set(outs))
+            r.scorer_ids[name] = ident
+    answered = [r for r in mine if r.prediction is not None]
     res = scorer.score_detailed(answered) if answered else None
     for k, r in enumerate(answered):
         for o in outs:
@@ -272,17 +279,25 @@ _LIMIT_KEYS = {"in_domain": "eval.in_domain_max_new_tokens", IFBENCH: IFBENCH_LI
 
 
 def truncation_lines(records) -> list[str]:
-    """One line per (model, suite) whose answers the length limit cut (a warning above 2 %)."""
+    """One line per (model, suite) whose answers the length limit cut (a warning above 2 %); for the
+    forgetting suite one line saying how many reference answers were scored on their first tokens only
+    (a chosen cost, not a warning: every model is scored on the same tokens)."""
     groups: dict = {}
     for r in records:
         if r.truncated is not None:
             groups.setdefault((r.model, r.suite), []).append(r)
-    return [
-        truncation_line(cut, len(recs), recs[0].max_new_tokens, f"{model} on {suite}",
-                        _LIMIT_KEYS.get(suite, "eval.max_new_tokens"))
+    cut_refs = next((recs for (_, suite), recs in groups.items() if suite == FORGETTING), [])
+    lines = [f"forgetting: {sum(bool(r.truncated) for r in cut_refs)} of {len(cut_refs)} reference answers scored "
+             f"on their first {cut_refs[0].max_new_tokens} tokens (eval.forgetting_max_tokens)"] if cut_refs else []
+    return lines + [
+        truncation_line(cut, len(recs), recs[0].max_new_tokens, f"{model} on {suite}", _limit_key(suite))
         for (model, suite), recs in groups.items()
-        if (cut := sum(bool(r.truncated) for r in recs))
+        if suite != FORGETTING and (cut := sum(bool(r.truncated) for r in recs))
     ]
+
+
+def _limit_key(suite: str) -> str:
+    return {**_LIMIT_KEYS, FORGETTING: "eval.forgetting_max_tokens"}.get(suite, "eval.max_new_tokens")
 
 
 def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress, limits) -> list[SampleRecord]:
@@ -292,6 +307,8 @@ def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress, 
     gen = CachedGenerator(mut, model_cfg, gen_store, counters, ev.max_new_tokens, ev.batch_size, ev.backend, progress)
     records, new_rows = [], {}
     for suite, rows in suites.items():
+        if suite == FORGETTING:  # measured after generation: a serving engine is unloaded by then
+            continue
         limit = limits[suite].tokens if suite in limits else ev.max_new_tokens
         # a stored prediction is reused only for the same weights and the same decoding
         gen_key = json_hash([mut.fingerprint(), gen.config_for(limit)])
@@ -326,8 +343,37 @@ def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress, 
         ]
         log.append(fresh)
         records += fresh
+    if FORGETTING in suites:
+        records += _likelihood_records(mut, gen, suites[FORGETTING], log, counters, ev.forgetting_max_tokens)
     gen.unload()
     return records
+
+
+def _likelihood_records(mut, gen, rows, log, counters, max_tokens: int) -> list[SampleRecord]:
+    """The forgetting suite's records for one model: each reference answer's NLL (forward passes, cached),
+    reused from samples.jsonl for the same weights and measure. `truncated` says the answer was cut to
+    max_tokens tokens; prediction is "" (nothing was generated)."""
+    key = json_hash([mut.fingerprint(), gen.likelihood_config(max_tokens)])
+    records, todo = [], []
+    for row in rows:
+        rec = log.get((mut.label, FORGETTING, row.task, row.content_hash()))
+        if rec is not None and rec.generation_key == key and rec.likelihood:
+            counters.likelihood.cached += 1
+            records.append(rec)
+        else:
+            todo.append(row)
+    if not todo:
+        return records
+    got = gen.answer_nll([r.prompt for r in todo], [r.completion for r in todo], max_tokens)
+    fresh = [
+        SampleRecord(prompt=row.prompt, prediction="" if c.likelihood else None, reference=row.completion,
+                     task=row.task, category=row.category, meta=row.meta, model=mut.label, suite=FORGETTING,
+                     sample_id=row.content_hash(), adapter_path=mut.adapter_path, generation_key=key,
+                     truncated=c.truncated, max_new_tokens=max_tokens, likelihood=c.likelihood)
+        for row, c in zip(todo, got)
+    ]
+    log.append(fresh)
+    return records + fresh
 
 
 def _log_to_wandb(muts, rows) -> None:

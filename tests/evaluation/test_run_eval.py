@@ -123,8 +123,10 @@ def test_base_and_two_adapters_every_scorer_then_cached_rerun(recipe_for, reward
     scorers_seen = {(r["model"], r["suite"], r["scorer"]) for r in rows if r["task"] == "__all__"}
     for model in models:
         # task_items applies to list answers only (tests/evaluation/test_results.py), which this task has none of;
-        # ifbench to the ifbench suite only (tests/evaluation/test_ifbench_suite.py)
-        for name in (set(list_scorers()) - {"ifeval", "ifbench", "task_items"}) | {"judge_reference", "judge_ratio"}:
+        # ifbench to the ifbench suite only (tests/evaluation/test_ifbench_suite.py); nll to the forgetting
+        # suite's measured likelihoods only (tests/evaluation/test_forgetting.py)
+        only_their_suite = {"ifeval", "ifbench", "task_items", "nll"}
+        for name in (set(list_scorers()) - only_their_suite) | {"judge_reference", "judge_ratio"}:
             for suite in ("in_domain", "general"):
                 assert (model, suite, name) in scorers_seen, (model, suite, name)
         for name in ("ifeval_prompt_strict", "ifeval_prompt_loose", "ifeval_inst_strict", "ifeval_inst_loose"):

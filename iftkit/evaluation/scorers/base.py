@@ -44,6 +44,9 @@ class Scorer:
     # compares the answer with the reference answer: a sample without one (IFBench's prompts are
     # verifier-scored and carry none) gets no value rather than a score against an empty string
     needs_reference: bool = False
+    # reads the likelihood eval measured for a record (the forgetting suite), not a prediction: such a
+    # scorer applies to those records only, and every other scorer to the rest
+    reads_likelihood: bool = False
 
     def score_scale(self) -> ScoreScale:
         return ScoreScale.declared(self.values, self.scale)

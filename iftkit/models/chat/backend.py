@@ -48,12 +48,14 @@ class ChatBackend(ABC):
     """What eval, the judge and the teacher need from a model.
 
     Must: `identity()` (the cache key's model part: everything that changes the answers, nothing
-    that does not) and `complete_many`. May: `choice_probs` (then `supports_probs = True`), `load`
+    that does not) and `complete_many`. May: `choice_probs` (then `supports_probs = True`),
+    `answer_nll` (then `supports_likelihood = True`), `load`
     and `unload` (weights held in memory), `loads` (times the weights were loaded, for the run's
     counters) and `breaker` (a server's circuit breaker, whose reason the run reports)."""
 
     name: Optional[str] = None  # what people call it (judge label, messages); not part of the cache key
     supports_probs: bool = False
+    supports_likelihood: bool = False
     loads: int = 0
     breaker = None  # models.chat.http.CircuitBreaker for a server backend
 
@@ -71,6 +73,12 @@ class ChatBackend(ABC):
         """Per prompt, the probability of each choice continuing `prefix` in the assistant's turn
         (Completion.probs, not normalised: the sum is the mass on allowed choices)."""
         raise NotImplementedError(f"{type(self).__name__} gives no choice probabilities")
+
+    def answer_nll(self, messages_list: list, answers: list, max_tokens: int,
+                   on_done: OnDone = None) -> list[Completion]:
+        """Per prompt, the mean negative log-likelihood per token of the given answer's first max_tokens
+        tokens (Completion.likelihood; models/chat/local_likelihood.py)."""
+        raise NotImplementedError(f"{type(self).__name__} gives no answer likelihoods")
 
     def load(self):
         """Load the weights now (otherwise the first request does)."""

@@ -61,6 +61,22 @@ class CachedChat:
 
         return self._serve(keys, call, desc)
 
+    @property
+    def supports_likelihood(self) -> bool:
+        return self.backend.supports_likelihood
+
+    def answer_nll(self, messages_list: list, answers: list, max_tokens: int,
+                   desc: Optional[str] = None) -> list[Completion]:
+        """The backend's answer_nll, each (prompt, answer, max_tokens) computed once per model identity."""
+        keys = [self.key("answer_nll", {"answer": a, "max_tokens": max_tokens}, m)
+                for m, a in zip(messages_list, answers)]
+
+        def call(idx, on_done):
+            return self.backend.answer_nll([messages_list[i] for i in idx], [answers[i] for i in idx], max_tokens,
+                                           on_done=on_done)
+
+        return self._serve(keys, call, desc)
+
     def _serve(self, keys: list[str], call: Callable, desc: Optional[str]) -> list[Completion]:
         results = {k: Completion.from_cache(v) for k, v in self.store.get_many(sorted(set(keys))).items()}
         todo = [k for k in dict.fromkeys(keys) if k not in results]

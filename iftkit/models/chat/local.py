@@ -18,6 +18,7 @@ from iftkit.models.chat.backend import ChatBackend, LocalModel, OnDone
 from iftkit.models.chat.greedy import DecodeStats, fast_greedy_blockers
 from iftkit.models.chat.local_choices import trie_choice_probs
 from iftkit.models.chat.local_decode import TurnEnds, greedy_answers, sampled_answer
+from iftkit.models.chat.local_likelihood import answer_nll as answers_nll
 from iftkit.models.chat.registry import BackendInfo
 from iftkit.models.chat.types import Completion, GenConfig
 from iftkit.models.chat_format import chat_prompt_text, prepare_tokenizer, prompt_format
@@ -28,6 +29,7 @@ __all__ = ["TransformersChat", "chat_prompt_text"]
 
 class TransformersChat(ChatBackend):
     supports_probs = True
+    supports_likelihood = True
 
     def __init__(self, model_cfg=None, path: Optional[str] = None, adapter_path: Optional[str] = None,
                  batch_size: int = 16, fast_greedy: bool = True, adapter_scale: float = AS_TRAINED):
@@ -121,6 +123,14 @@ class TransformersChat(ChatBackend):
         share = self.fast_greedy and not fast_greedy_blockers(model)
         with self._lock, scaled_adapter(model, self.adapter_scale), torch.no_grad():
             return trie_choice_probs(model, tok, messages_list, choices, prefix, self.batch_size, share, on_done)
+
+    def answer_nll(self, messages_list: list, answers: list, max_tokens: int,
+                   on_done: OnDone = None) -> list[Completion]:
+        import torch
+
+        model, tok = self.load()
+        with self._lock, scaled_adapter(model, self.adapter_scale), torch.no_grad():
+            return answers_nll(model, tok, messages_list, answers, max_tokens, self.batch_size, on_done)
 
 
 def _build(m: LocalModel) -> TransformersChat:

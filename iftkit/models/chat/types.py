@@ -30,7 +30,9 @@ class Completion:
 
     `logprobs` (HTTP, when requested and returned): one entry per generated token,
     [token text, {alternative token text: logprob}]. `probs` (choice_probs): choice -> p.
-    `truncated`: the answer stopped on the length limit, not on an end token (None = unknown)."""
+    `truncated`: the answer stopped on the length limit, not on an end token (None = unknown).
+    `likelihood` (answer_nll): {nll, tokens, answer_tokens} of a given answer; `truncated` then says the
+    answer was cut to its first tokens."""
 
     text: Optional[str]
     error: Optional[str] = None
@@ -42,6 +44,7 @@ class Completion:
     probs: Optional[dict] = None
     not_sent: bool = False  # the circuit breaker was open: the server was never asked
     truncated: Optional[bool] = None
+    likelihood: Optional[dict] = None
 
     def to_cache(self) -> dict:
         out = {"text": self.text, "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
@@ -51,13 +54,16 @@ class Completion:
             out["probs"] = self.probs
         if self.truncated is not None:
             out["truncated"] = self.truncated
+        if self.likelihood is not None:
+            out["likelihood"] = self.likelihood
         return out
 
     @classmethod
     def from_cache(cls, value: dict) -> "Completion":
         return cls(value.get("text"), prompt_tokens=value.get("prompt_tokens", 0),
                    completion_tokens=value.get("completion_tokens", 0), cached=True,
-                   logprobs=value.get("logprobs"), probs=value.get("probs"), truncated=value.get("truncated"))
+                   logprobs=value.get("logprobs"), probs=value.get("probs"), truncated=value.get("truncated"),
+                   likelihood=value.get("likelihood"))
 
 
 @dataclass
