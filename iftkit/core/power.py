@@ -159,8 +159,21 @@ def seeds_needed(target: float, c: Components, d: Design, power: float = POWER) 
     return None
 
 
+def _spread(base: np.ndarray, scale: ScoreScale) -> tuple:
+    """(the base model's scores, or stand-ins at mid-scale where they do not vary, and words for that). A constant
+    base (0/1 scores all wrong: a format the adapters will learn) says nothing of the adapters' spread: a 0/1
+    scale is planned at p = 0.5 and a bounded one with scores spread evenly over it, the widest plausible."""
+    b = np.asarray(base, dtype=float)
+    if len(b) < 2 or np.ptp(b) > 0 or scale.width is None:
+        return b, ""
+    lo, hi = scale.low, scale.high
+    stand_in = np.array([lo, hi]) if scale.kind == BINARY else np.linspace(lo, hi, 11)
+    return np.resize(stand_in, max(len(b), len(stand_in))), f"the base model scores {b[0]:g} on every prompt, so "
+
+
 def seed_prior(base: np.ndarray, scale: ScoreScale) -> float:
     """The variance of one training seed's mean score before any was trained (SEED_SD_PRIOR)."""
+    base, _ = _spread(base, scale)
     if scale.width:
         m = min(max((float(np.mean(base)) - scale.low) / scale.width, 0.0), 1.0)
         return (SEED_SD_PRIOR * scale.width * 4 * m * (1 - m)) ** 2
@@ -172,9 +185,10 @@ def prompt_variance(base: np.ndarray, scale: ScoreScale, w: float = 1.0) -> tupl
     The adapter's per-prompt scores are assumed independent of the base model's (a shared prompt difficulty
     makes the real variance smaller, so the plan errs wide) and as variable: 0/1 scores then differ on a
     share 2 p (1 - p) of prompts; seeds averaged are assumed not to shrink it."""
-    b = np.asarray(base, dtype=float)
+    b, constant = _spread(base, scale)
     if scale.kind == BINARY:
         p = float(b.mean())
-        return (1 + w**2) * p * (1 - p), (f"0/1 scores: discordant on 2p(1-p) = {2 * p * (1 - p):.2f} of prompts "
-                                          f"at the base model's p = {p:.2f}, as if independent of it")
-    return (1 + w**2) * float(b.var(ddof=1)), "per-prompt variance twice the base model's, as if independent of it"
+        return (1 + w**2) * p * (1 - p), (f"{constant}0/1 scores discordant on 2p(1-p) = {2 * p * (1 - p):.2f} of "
+                                          f"prompts at p = {p:.2f}, as if independent of the base model's")
+    return (1 + w**2) * float(b.var(ddof=1)), (f"{constant}per-prompt sd {float(b.std(ddof=1)):.3f}, "
+                                               "as if independent of the base model's")
