@@ -21,19 +21,21 @@ import numpy as np
 from scipy import optimize
 from scipy import stats as sps
 
-from iftkit.core.stats import BINARY, MIN_POOL_POINTS, ScoreScale, _seed_term, interval_df, pool_seeds
+from iftkit.core.stats import BINARY, CONTINUOUS, MIN_POOL_POINTS, ScoreScale, _seed_term, interval_df, pool_seeds
 
 POWER = 0.8
 ALPHA = 0.05
 DRAWS = 4000  # draws of the estimates per plan: the power's Monte Carlo error is about 0.006 at 0.8
-# The seed prior before training: the sd of one training seed's mean score, as a share of the declared scale's width
-# at mid-scale, shrunk by 4 m (1 - m) toward its ends (a seed shifts the logit; the slope flattens at the edges).
-# It is the calibration grid's seed effect (meta/calibration.py SEED_SD = 0.35 logits), which measures 0.058 there at
-# mean 0.57, 0/1 and Beta scores alike. The quickstart's own 2-seed points spread wider where a seed learns the format
-# or not (README, "What it found"): a prior, stated in every plan, replaced by the measured spread after the sweep.
-SEED_SD_PRIOR = 0.06
-# on an unbounded scale: the seed sd as a share of the per-prompt sd (the same grid's Beta scores: 0.19)
-SEED_SD_PER_PROMPT = 0.19
+# The seed prior before training: the sd of one training seed's mean score as a share of the per-prompt sd. It is the
+# calibration grid's seed effect (meta/calibration.py SEED_SD = 0.35 logits), which measures 0.12 of the per-prompt sd
+# for 0/1 scores and 0.19 for Beta (continuous) ones at mean 0.57 (tests/core/test_power.py). The quickstart's own
+# 2-seed points spread wider where one seed learns the format and the other does not (README, "What it found"): a
+# prior, stated in every plan, replaced by the measured spread after the sweep.
+SEED_SD_PER_PROMPT = {BINARY: 0.12, CONTINUOUS: 0.19}
+# The residual prior: the share of a prompt's score variance that changes from seed to seed of one point (0/1 at
+# p = 0.5: two seeds disagree on 10 % of prompts). A guess stated in every plan: it matters at 2-3 seeds, where it
+# weighs on the interval's df (Components), and the report's measured plan replaces it.
+RESID_SHARE = 0.2
 MAX_PROMPTS = 100_000
 MAX_SEEDS = 20
 
@@ -41,13 +43,17 @@ MAX_SEEDS = 20
 @dataclass(frozen=True)
 class Components:
     """A planned comparison a - w b: prompt = variance of one prompt's difference (seeds averaged); seed_a / seed_b
-    = variance of one training seed's mean score on each side (0: no training seed, as the base model)."""
+    = variance of one training seed's mean score on each side (0: no training seed, as the base model); resid = how
+    much one prompt's score varies from seed to seed beyond that shift (the two-way residual mean square). The
+    residual matters at few seeds: compare_arrays weighs each seed term at the upper value of its row-mean variance,
+    which carries resid / n, so seeds that disagree prompt by prompt narrow the df even with no seed effect."""
 
     prompt: float
     seed_a: float = 0.0
     seed_b: float = 0.0
     w: float = 1.0
     binary: bool = False
+    resid: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -62,19 +68,24 @@ class Design:
 
 
 def _seed_draws(c: Components, d: Design, rng) -> tuple:
-    """Each side's (estimated seed term, upper value, df) over DRAWS draws, as compare_arrays forms them."""
+    """Each side's (estimated seed term, upper value, df) over DRAWS draws, as compare_arrays forms them: the
+    seed means carry the seed effect plus resid / n; the residual itself is estimated on (s - 1)(n - 1) df,
+    close enough to its value to be taken as it."""
     s_a, s_b = d.seeds
-    trained_b = c.seed_b > 0 and s_b >= 2
-    means = [np.sqrt(c.seed_a) * rng.standard_normal((DRAWS, s_a, 1))]
-    means.append(np.sqrt(c.seed_b) * rng.standard_normal((DRAWS, s_b, 1)) if trained_b else np.zeros((DRAWS, 1, 1)))
+    trained_b = (c.seed_b > 0 or c.resid > 0) and s_b >= 2
+    noise = c.resid / d.n
+
+    def draw(var, s):
+        return math.sqrt(var + noise) * rng.standard_normal((DRAWS, s, 1))
+
+    means = [draw(c.seed_a, s_a), draw(c.seed_b, s_b) if trained_b else np.zeros((DRAWS, 1, 1))]
     others = max(d.points - (2 if trained_b else 1), 0)
     pool = None
     if s_a >= 2 and d.points >= MIN_POOL_POINTS:
-        sd = math.sqrt(c.seed_a)
-        members = [means[0]] + ([means[1]] if trained_b else [])
-        members += [sd * rng.standard_normal((DRAWS, s_a, 1)) for _ in range(others)]
+        members = [means[0]] + ([means[1]] if trained_b else []) + [draw(c.seed_a, s_a) for _ in range(others)]
         pool = pool_seeds(members)
-    parts = [_seed_parts_of(m) for m in means]
+        pool.resid = np.full(DRAWS, c.resid)
+    parts = [_seed_parts_of(m, c.resid) for m in means]
     same = pool is not None and trained_b
     local_a = (parts[0], parts[1]) if same else (parts[0],)
     v_a, up_a, df_a, used_a = _seed_term(parts[0], means[0].shape[1], d.n, pool, local_a)
@@ -84,13 +95,13 @@ def _seed_draws(c: Components, d: Design, rng) -> tuple:
     return (v_a, up_a, df_a), (c.w**2 * v_b, c.w**2 * up_b, df_b), shared
 
 
-def _seed_parts_of(means: np.ndarray) -> tuple:
-    """stats._seed_parts of seed means alone (no prompt-level residual: one value per seed)."""
+def _seed_parts_of(means: np.ndarray, resid: float) -> tuple:
+    """stats._seed_parts from drawn seed means and the residual."""
     s = means.shape[1]
     if s < 2:
         zero = np.zeros(means.shape[0])
         return zero, zero, 0
-    return means[:, :, 0].var(-1, ddof=1), np.zeros(means.shape[0]), s - 1
+    return means[:, :, 0].var(-1, ddof=1), np.full(means.shape[0], resid), s - 1
 
 
 def true_variance(c: Components, d: Design) -> float:
@@ -172,12 +183,19 @@ def _spread(base: np.ndarray, scale: ScoreScale) -> tuple:
 
 
 def seed_prior(base: np.ndarray, scale: ScoreScale) -> float:
-    """The variance of one training seed's mean score before any was trained (SEED_SD_PRIOR)."""
-    base, _ = _spread(base, scale)
-    if scale.width:
-        m = min(max((float(np.mean(base)) - scale.low) / scale.width, 0.0), 1.0)
-        return (SEED_SD_PRIOR * scale.width * 4 * m * (1 - m)) ** 2
-    return (SEED_SD_PER_PROMPT * float(np.std(base, ddof=1))) ** 2
+    """The variance of one training seed's mean score before any was trained (SEED_SD_PER_PROMPT)."""
+    b, _ = _spread(base, scale)
+    return (SEED_SD_PER_PROMPT[scale.kind] * _sd(b, scale)) ** 2
+
+
+def _sd(b: np.ndarray, scale: ScoreScale) -> float:
+    return math.sqrt(b.mean() * (1 - b.mean())) if scale.kind == BINARY else float(b.std(ddof=1))
+
+
+def resid_prior(base: np.ndarray, scale: ScoreScale) -> float:
+    """The seed-to-seed variance of one prompt's score before any seed was trained (RESID_SHARE)."""
+    b, _ = _spread(base, scale)
+    return RESID_SHARE * _sd(b, scale) ** 2
 
 
 def prompt_variance(base: np.ndarray, scale: ScoreScale, w: float = 1.0) -> tuple[float, str]:

@@ -41,7 +41,8 @@ def test_the_report_repeats_the_plan_beside_the_verdicts(tmp_path):
     assert "60 prompts x 2 seed(s), adapter vs adapter, Holm over 3" in lines[0]
     assert "adapter vs the S1 floor, Holm over 4" in lines[1]
     for line in lines:
-        assert "target 0.05" in line and "a prior" in line and "Measured on this sweep: detects" in line
+        assert "target 0.05" in line and "priors, not measured yet" in line
+        assert "Measured on this sweep: detects" in line
         assert "seed sd" in line.split("Measured on this sweep")[1] and "measured" in line.split("Measured")[1]
 
 

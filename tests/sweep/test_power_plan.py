@@ -17,4 +17,4 @@ def test_the_plan_is_printed_before_the_first_cell_trains(tmp_path, tiny_model_d
     assert "task_tolerant on in_domain" in plan[0] and "2 seed(s) per point" in plan[0]
     assert "Holm over 2 vs the other points" in plan[0] and "Holm over 3 vs the points" in plan[1]
     assert "detects " in plan[0] and "at 80 % power" in plan[0]
-    assert "target 0.03" in plan[0] and "a prior" in plan[0]
+    assert "target 0.03" in plan[0] and "priors, not measured yet" in plan[0]
