@@ -109,6 +109,9 @@ def planned(axis: str, what: str, base: np.ndarray, scale: ScoreScale, seeds: in
     base = base[np.isfinite(base)]
     d = design(axis, len(base), seeds, points)
     goal = target_for(scale, target)
+    if not len(base):
+        return AxisPlan(axis, what, d, None, goal, basis="No per-prompt scores on this axis (an lm-eval run without "
+                                                         "per-document results): the report compares means only.")
     if len(base) < MIN_FOR_CI:
         return AxisPlan(axis, what, d, None, goal, basis=f"{len(base)} prompts: the report tests nothing below "
                                                          f"{MIN_FOR_CI}.")
