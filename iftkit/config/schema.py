@@ -459,6 +459,10 @@ class SweepConfig(Section):
     # "as good" / "would save N % of the training" need an equivalence test (TOST) at this margin, in the
     # primary scorer's units; null = 2 % of its declared scale (0.02 on [0, 1], 0.2 on a 0-10 judge)
     equivalence_margin: Optional[float] = Field(None, gt=0.0)
+    # the power plan's target: the difference (in each axis's scorer units) the sweep should detect at 80 % power;
+    # the plan printed before training says how many prompts or seeds would reach it. null = 3 % of the scorer's
+    # declared scale (0.03 on [0, 1], 0.3 on a 0-10 judge); an unbounded scale then names no target
+    power_target: Optional[float] = Field(None, gt=0.0)
     # scorer whose means drive the chart's axes and the recommendation
     primary_scorer: str = "task_tolerant"
     # --- the general axis: which general ability the chart's x axis and S1's

@@ -406,6 +406,26 @@ def _prompt_term(d, total_n: int, index: Optional[np.ndarray]):
     return np.maximum(robust, plain), g - 1
 
 
+def interval_df(v_prompt, df_prompt, seed_a: tuple, seed_b: tuple, shared):
+    """Satterthwaite's df of a comparison's t interval: the prompt term (its variance, df) and each side's seed
+    term at its upper value (upper variance, df); shared: both sides read one pooled estimate, so their seed terms
+    are one chi-square term, not two independent ones. The one place these df are formed (compare_arrays and
+    power.py's plans)."""
+    (up_a, df_a), (up_b, df_b) = seed_a, seed_b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sep = (np.where(df_a > 0, up_a**2 / np.maximum(df_a, 1), 0.0)
+               + np.where(df_b > 0, up_b**2 / np.maximum(df_b, 1), 0.0))
+        den = v_prompt**2 / df_prompt + np.where(shared, (up_a + up_b) ** 2 / np.maximum(df_a, 1), sep)
+        df = np.where(den > 0, (v_prompt + up_a + up_b) ** 2 / np.where(den > 0, den, 1), float(df_prompt))
+        # a seed term that carries most of the variance sets the df: Satterthwaite's pooled df is liberal when
+        # one term on few df dominates (5.5 % false leads at 5 seeds, one adapter's seeds varying 7x the other's)
+        total_up = v_prompt + up_a + up_b
+        terms = [(np.where(shared, up_a + up_b, up_a), df_a), (np.where(shared, 0.0, up_b), df_b)]
+        for up, k in terms:
+            df = np.where((k > 0) & (up > DOMINANT * total_up), np.minimum(df, np.maximum(k, 1)), df)
+    return np.clip(df, 1.0, None)
+
+
 def compare_arrays(a, b, w: float = 1.0, level: float = 0.95, scale: Optional[ScoreScale] = None,
                    clusters=None, pools: tuple = (None, None)) -> dict:
     """The comparison on complete arrays, vectorised over leading axes.
@@ -442,18 +462,8 @@ def compare_arrays(a, b, w: float = 1.0, level: float = 0.95, scale: Optional[Sc
     var = v_prompt + v_a + v_b
     # both sides read one pooled estimate: their seed terms are one chi-square term, not two independent ones
     shared = (pooled_a & pooled_b) if same_pool else np.zeros_like(pooled_a)
+    df = interval_df(v_prompt, df_prompt, (up_a, df_a), (up_b, df_b), shared)
     with np.errstate(divide="ignore", invalid="ignore"):
-        sep = (np.where(df_a > 0, up_a**2 / np.maximum(df_a, 1), 0.0)
-               + np.where(df_b > 0, up_b**2 / np.maximum(df_b, 1), 0.0))
-        den = v_prompt**2 / df_prompt + np.where(shared, (up_a + up_b) ** 2 / np.maximum(df_a, 1), sep)
-        df = np.where(den > 0, (v_prompt + up_a + up_b) ** 2 / np.where(den > 0, den, 1), float(df_prompt))
-        # a seed term that carries most of the variance sets the df: Satterthwaite's pooled df is liberal when
-        # one term on few df dominates (5.5 % false leads at 5 seeds, one adapter's seeds varying 7x the other's)
-        total_up = v_prompt + up_a + up_b
-        terms = [(np.where(shared, up_a + up_b, up_a), df_a), (np.where(shared, 0.0, up_b), df_b)]
-        for up, k in terms:
-            df = np.where((k > 0) & (up > DOMINANT * total_up), np.minimum(df, np.maximum(k, 1)), df)
-        df = np.clip(df, 1.0, None)
         se = np.sqrt(var)
         tcrit = sps.t.ppf(0.5 + level / 2, df)
         lo, hi = center - tcrit * se, center + tcrit * se

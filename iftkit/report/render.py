@@ -14,6 +14,7 @@ from iftkit.evaluation.scorers import ITEMS, TASK_ANSWER, info, is_judge, playin
 from iftkit.meta.judge_trust import Trust, Trusts, as_trusts, output_kind
 from iftkit.report.charts import scores_vs_x_chart, tradeoff_chart
 from iftkit.report.curve import curve_lines, propose_ratio
+from iftkit.report.power import verdict_lines
 from iftkit.report.robustness import robustness_lines
 from iftkit.report.scales import point_label, scale_lines
 from iftkit.report.steps import has_steps, step_lines, steps_chart
@@ -26,7 +27,6 @@ from iftkit.report.summary import (
     attach_samples,
     choose_general,
     choose_primary,
-    detectable_difference,
     direction,
     general_axes,
     is_held_out,
@@ -212,6 +212,8 @@ def _markdown(rows, pts, per_scorer, recs, axes: Axes, scorers, name, x_key, kee
             *_test_set_lines(rows, primary, meta, pts),
             "## Recommendation",
             *_recommendation_lines(recs, x_key),
+            *verdict_lines(pts, recs, primary, (axes.gen_suite, axes.gen_scorer), keep_general,
+                           meta.get("power_target")),
             *base_cut_lines(pts),
             *warnings,
             "",
@@ -473,8 +475,8 @@ def _ci(mean, sd, est) -> str:
 
 
 def _test_set_lines(rows, primary, meta, pts=()) -> list[str]:
-    """How many in-domain rows the scores rest on, the CI width that gives, and the smallest
-    difference it can detect."""
+    """How many in-domain rows the scores rest on and the CI width that gives (what it can detect: the power lines
+    beside the recommendation, report/power.py)."""
     base = next(
         (
             r
@@ -493,11 +495,4 @@ def _test_set_lines(rows, primary, meta, pts=()) -> list[str]:
         width = f"; the base model's 95 % CI on it is ±{(base['ci_high'] - base['ci_low']) / 2:.3f}"
     source = " (held out from the user's file)" if meta.get("target_spec") else ""
     lines = [f"In-domain test set: {base['n']} rows{source}{width}. Differences smaller than that are noise."]
-    base_pt = next((p for p in pts if p.is_base), None)
-    mde = detectable_difference(base_pt) if base_pt is not None else None
-    if mde is not None:
-        lines.append(
-            f"Power: with {base['n']} in-domain prompts, only in-domain differences of about {mde:.2f} or more "
-            f"are detected reliably (95 % confidence, 80 % power); raise the test size to see smaller ones."
-        )
     return lines + [""]

@@ -780,17 +780,6 @@ def _seed_spread(best: Point, others: list[Point]) -> tuple[list, str]:
                 "measured, so the lead is not called high")
 
 
-def detectable_difference(p: Point, suite: str = "in_domain") -> Optional[float]:
-    """Smallest difference from this point a test of this size tells from noise at 95 % (80 % power):
-    2.8 standard errors of a difference of two proportions at this point's mean."""
-    a = p.scores.get(suite)
-    n = int(np.isfinite(a).all(axis=0).sum()) if a is not None and a.size else 0
-    if not n:
-        return None
-    m = min(max(p.in_domain if suite == "in_domain" else p.general, 0.05), 0.95)
-    return 2.8 * math.sqrt(2 * m * (1 - m) / n)
-
-
 def error_bars(group: list[Point], suite: str) -> list:
     """Asymmetric error bars: the CI where measured, else the seed spread."""
     lo, hi = [], []

@@ -41,6 +41,7 @@ from iftkit.evaluation.results import read_results
 from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.sweep.grid import Cell, base_eval_hash, expand, legacy_base_eval_hash
 from iftkit.sweep.layout import BASE, SweepPaths, cell_points, point_key, sweep_root
+from iftkit.sweep.plan import plan_lines
 from iftkit.sweep.preflight import check_target
 from iftkit.sweep.state import SweepState
 from iftkit.training.train_adapter import train_adapter
@@ -86,11 +87,23 @@ def run_sweep(
             cell.recipe.tracking.dir = wandb_dir
             cell.overrides = [*cell.overrides, "--tracking.dir", wandb_dir]
     evaluate_base(recipe, paths, state, say, progress)
+    say_plan(recipe, paths, all_cells, say)
     bar = tqdm(cells, desc="sweep cells", unit="cell", disable=not progress, file=sys.stdout)
     for cell in bar:
         bar.set_postfix_str(cell.label)
         run_cell(cell, run)
     return paths
+
+
+def say_plan(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Callable) -> None:
+    """The power plan (sweep/plan.py), from the base model's scores, before any cell trains."""
+    out = paths.base_eval_dir(recipe)
+    if not (out / "results.jsonl").is_file():  # a base evaluation run elsewhere (SLURM's base job) plans there
+        return
+    mix = Path(recipe.eval.mix_dir) if recipe.eval.mix_dir else out / "mix"
+    rows = point_rows(out, BASE, True)
+    for line in plan_lines(recipe, rows, point_samples(out, True), mix, cells):
+        say(f"[plan] {line}")
 
 
 def evaluate_base(recipe: Recipe, paths: SweepPaths, state: SweepState, say: Callable, progress: bool) -> None:

@@ -6,12 +6,12 @@ from typing import Callable
 from iftkit import tracking
 from iftkit.config.schema import Recipe
 from iftkit.core.paths import safe_name
-from iftkit.data.tasks import TaskSpec
 from iftkit.meta.judge_trust import judge_trust
 from iftkit.report.render import ReportFiles, write_report
 from iftkit.sweep.cells import collect_clusters, collect_rows, collect_samples, write_rows
 from iftkit.sweep.changes import changed_points, guard_collect
 from iftkit.sweep.grid import Cell
+from iftkit.sweep.inputs import report_meta
 from iftkit.sweep.layout import BASE, SweepPaths, point_key
 from iftkit.sweep.state import SweepState
 
@@ -106,29 +106,6 @@ def checkpoint_cost(paths: SweepPaths, cells: list[Cell]):
     return (f"checkpoint scoring: {n} kept adapters scored in {steps:.0f} s, {steps / total:.0%} of the sweep's "
             f"{total:.0f} s of training and scoring (training {train:.0f} s, final adapters' scoring {final:.0f} s, "
             f"base model {base:.0f} s; as recorded when each step ran, cache hits included)")
-
-
-def report_meta(recipe: Recipe, mix: Path) -> dict:
-    """What a report of this recipe states beside its rows, for a sweep or one cell alike; `mix`: the mix
-    the base model was evaluated on."""
-    return {
-        "target_task": recipe.data.target_task,
-        "base_model": recipe.model.id,
-        "target_spec": _target_spec(mix),
-        # the base model judging its own outputs is never the general axis (summary.fallback_scorers)
-        "self_judge": recipe.eval.judge.backend == "local" and recipe.eval.judge.model == "base",
-    }
-
-
-def _target_spec(mix: Path):
-    """The user task's spec from a mix's manifest (None for catalog targets)."""
-    import json
-
-    try:
-        d = json.loads((mix / "manifest.json").read_text()).get("target_spec")
-    except (OSError, ValueError):
-        return None
-    return dict(d, description=TaskSpec.from_dict(d).describe()) if d else None
 
 
 def log_sweep_summary(recipe: Recipe, paths: SweepPaths, rows: list[dict], files: ReportFiles):

@@ -19,8 +19,8 @@ from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.models.chat.factory import check_backends
 from iftkit.report.render import ReportFiles, write_report
 from iftkit.sweep.cells import point_rows, point_samples
-from iftkit.sweep.finish import report_meta
 from iftkit.sweep.grid import Cell, plan_cell
+from iftkit.sweep.inputs import report_meta
 from iftkit.sweep.layout import BASE, OneCellPaths
 from iftkit.sweep.preflight import check_target
 from iftkit.training.train_adapter import train_adapter

@@ -291,7 +291,7 @@ def test_report_shows_cis_identical_outputs_and_power(tmp_path):
     assert "| ratio=0.5 | 1 | 0.967 [" in md and "n=60" in md
     assert "| ratio=0.1 | 1 | 0.500 [" in md and "| 120/120 |" in md
     assert "**Warning:** the adapter at ratio=0.1 gave the base model's exact output on 120 of 120 prompts" in md
-    assert "Power: with 60 in-domain prompts, only in-domain differences of about" in md
+    assert "- Power, in-domain (task_tolerant on in_domain, 60 prompts x 1 seed(s), adapter vs adapter" in md
     point = next(p for p in files.summary["points"] if p["x"] == 0.5)
     assert point["in_ci"]["ci_low"] < point["in_domain"] < point["in_ci"]["ci_high"] + 1e-9
 
