@@ -30,6 +30,12 @@ def is_high(rec: Recommendation) -> bool:
     return rec.confidence.startswith("high")
 
 
+def settled(rec: Recommendation, pts: list[Point]) -> bool:
+    """"high", or nothing another seed could change (one candidate and no undetermined rival, or every point
+    shown below S1's floor)."""
+    return is_high(rec) or not open_points(rec, pts)
+
+
 def trainable(p: Point) -> bool:
     """A point another training seed adds to: a trained adapter (at any scale), not a checkpoint."""
     return not p.is_base and not p.is_checkpoint
@@ -37,10 +43,13 @@ def trainable(p: Point) -> bool:
 
 def open_points(rec: Recommendation, pts: list[Point]) -> list[tuple]:
     """[(point, why)] of the points that could change this open pick, most decisive first."""
+    if rec.confidence == "none":  # the scores cannot see the task (summary.refuse_unseeing): seeds would not help
+        return []
     finals = [p for p in pts if trainable(p)]
     pick = rec.point
     out = []
-    if pick is not None:
+    # a pick with no rival ("only one candidate") changes only through the undetermined points below
+    if pick is not None and not rec.confidence.startswith("only one candidate"):
         out.append((pick, f"{rec.scenario} pick, {rec.confidence.split(':')[0]} confidence"))
         out += [(p, f"tied with the {rec.scenario} pick") for p in sorted(rec.tied, key=oriented, reverse=True)]
     if rec.scenario == "S1":
@@ -57,10 +66,10 @@ def open_points(rec: Recommendation, pts: list[Point]) -> list[tuple]:
 
 def plan_round(recs: list[Recommendation], pts: list[Point], budget: int,
                propose_ratio: Optional[Callable] = None, ratio_cells: int = 1) -> Plan:
-    """The cells of the next round, within `budget`: nothing once every pick is "high". Points are keyed by
+    """The cells of the next round, within `budget`: nothing once every pick is settled. Points are keyed by
     their grid value and series (a scaled adapter's extra seed is its grid value's); ratio_cells: what an
     intermediate value costs (0 = none may be added: one was already)."""
-    if budget <= 0 or all(is_high(r) for r in recs):
+    if budget <= 0 or all(settled(r, pts) for r in recs):
         return Plan()
     wanted: dict = {}
     for rec in recs:
