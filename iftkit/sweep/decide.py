@@ -19,12 +19,13 @@ from iftkit.config.schema import Recipe
 from iftkit.report.render import ReportFiles
 from iftkit.sweep.added import Added, DecideLog, sweep_cells
 from iftkit.sweep.cells import run_sweep
-from iftkit.sweep.decide_plan import Plan, is_high, plan_round
+from iftkit.sweep.decide_plan import Plan, plan_round, settled
 from iftkit.sweep.finish import finish_sweep
 from iftkit.sweep.grid import Cell, plan_cell
 from iftkit.sweep.layout import SweepPaths, cell_points, point_key, sweep_root
 
 INTERMEDIATE = "intermediate value"
+SETTLED = "both picks settled (high, or nothing another seed could change)"
 
 
 def run_decide(recipe: Recipe, recipe_path: str, launcher: Optional[str] = None,
@@ -62,19 +63,21 @@ def run_decide(recipe: Recipe, recipe_path: str, launcher: Optional[str] = None,
         say(f"decide round {rnd}: adding " + ", ".join(f"{c.label} ({c.added['why']})" for c in new))
         files = look(new)
     else:
-        if all(is_high(r) for r in files.recommendations):
-            stop = "both picks decided"
+        if _all_settled(files):
+            stop = SETTLED
     say(f"decide: {stop}; {len(log.added)} cell(s) added in all "
         f"({', '.join(a.label for a in log.added) or 'none'}); {time.time() - start:.0f} s")
     return files
 
 
+def _all_settled(files: ReportFiles) -> bool:
+    return all(settled(r, files.points) for r in files.recommendations)
+
+
 def _why_stopped(files: ReportFiles, budget: int) -> str:
-    if all(is_high(r) for r in files.recommendations):
-        return "both picks decided"
     if budget <= 0:
         return "budget of cells spent (sweep.decide.max_cells)"
-    return "no added cell could change the open picks"
+    return SETTLED if _all_settled(files) else "the open picks left no point to add to"
 
 
 def _new_cells(plan: Plan, cells: list[Cell], recipe: Recipe, recipe_path: str, rnd: int) -> list[Cell]:
