@@ -28,7 +28,7 @@ ACTIONS = ("run", "status", "collect", "decide")
 
 
 def add_arguments(p):
-    # `run` (default), `status` or `collect` is taken from the leftover arguments: a positional here
+    # `run` (default), `status`, `collect` or `decide` is taken from the leftover arguments: a positional here
     # would swallow the values of dotted overrides
     p.add_argument(
         "--config",

@@ -102,4 +102,5 @@ def _new_cells(plan: Plan, cells: list[Cell], recipe: Recipe, recipe_path: str, 
         template = next((of_point[p.cells[0]].values for p, _ in plan.seeds), cells[0].values)
         for seed in recipe.sweep.seeds:
             add({**template, x_key: value}, seed, f"{INTERMEDIATE} {x_key} = {value}: {why}")
-    return out
+    known = {c.label for c in cells}
+    return [c for c in out if c.label not in known]  # a proposed value already in the grid adds nothing

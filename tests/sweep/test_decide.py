@@ -62,6 +62,8 @@ def test_an_added_seed_is_the_next_unused_one_for_its_grid_value(tmp_path):
     assert [c.label for c in new] == ["ratio=1.0-seed=2", "ratio=0.5-seed=0", "ratio=0.5-seed=1"]
     assert new[0].added == {"round": 1, "why": "S2 pick, low confidence"}
     assert new[1].added["why"] == "intermediate value mix.target_ratio = 0.5: knee"
+    again = _new_cells(Plan(ratio=(1.0, "knee"), ratio_cells=2), cells, recipe, "sweep.yaml", 1)
+    assert again == []  # a proposed value the grid already holds adds nothing
 
 
 def _ratio_only(recs, pts, budget, propose_ratio=None, ratio_cells=1):

@@ -49,7 +49,8 @@ def test_the_budget_cuts_the_least_decisive_points():
 
 
 def test_s1_seeds_the_undetermined_points_that_would_beat_its_pick_not_those_below_it():
-    low_und, pick, high_und, below = pt(0.0, 0.2, keeps=None), pt(0.1, 0.5), pt(1.0, 0.9, keeps=None), pt(0.5, 0.7, False)
+    low_und, pick, high_und = pt(0.0, 0.2, keeps=None), pt(0.1, 0.5), pt(1.0, 0.9, keeps=None)
+    below = pt(0.5, 0.7, keeps=False)
     recs = [rec("S1", pick, "only one candidate"), rec("S2", high_und, "high")]
     plan = plan_round(recs, [low_und, pick, high_und, below], budget=4)
     assert xs(plan) == [1.0]  # one candidate: only an undetermined rival above it can change S1
