@@ -14,7 +14,12 @@ adapters: how often the report's rule would call the pick's lead "high"; the flo
 point at the floor is shown above it; goal <= 0.05) and `coverage:` (how often the 95 % interval holds
 the true difference; goal >= 0.93), each with its Monte Carlo standard error, then Markdown tables (with,
 for positive truths, how often the interval detects them: what the calibration costs in power), then
-`worst false_lead_rate` and `worst coverage` over the grid. With one seed per point the report never
+`worst false_lead_rate` and `worst coverage` over the grid.
+Then the decide loop (iftkit/sweep/decide_sim.py; --decide-reps, 0 skips it): simulated 4-point sweeps with 1-2
+planned seeds, 0/1 and Beta scores, equal adapters or one true leader, run through the report's recommend() at
+the spent level and the planner that adds seeds to open points within sweep.decide's budget; per setting its
+false_lead_rate over all looks (a "high" on a point that is not the true best; it joins the worst above), the
+share of sweeps decided and the cells added. With one seed per point the report never
 says "high" and its interval speaks of these two adapters on new prompts (retraining not measured), so
 coverage is checked against that conditional truth. The statistics are the report's own
 (iftkit/core/stats.py), told each score's declared scale and type as the report is.
@@ -29,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from iftkit.meta.calibration import evaluate, grid  # noqa: E402
+from iftkit.sweep.decide_sim import decide_grid, evaluate_loop  # noqa: E402
 
 
 def _se(rate: float, reps: int) -> float:
@@ -68,6 +74,8 @@ def main(argv=None) -> int:
     ap.add_argument("--prompts", type=int, nargs="*", help="only these test sizes (default 33 100 174)")
     ap.add_argument("--seeds", type=int, nargs="*", help="only these seed counts (default 1 2 3 5)")
     ap.add_argument("--adapters", type=int, help="adapters per simulated sweep, every setting (Holm family = this - 1)")
+    ap.add_argument("--decide-reps", type=int, default=300,
+                    help="simulated sweeps per decide-loop setting (each runs the report several times; 0: skip)")
     args = ap.parse_args(argv)
     settings = [
         replace(s, adapters=args.adapters or s.adapters)
@@ -91,9 +99,24 @@ def main(argv=None) -> int:
     print()
     print("\n".join(_tables(settings, got)))
     print()
+    worst_lead = max(worst_lead, _decide_loop(args.decide_reps))
     print(f"worst false_lead_rate: {worst_lead:.3f} (goal <= 0.05); worst coverage: {worst_cov:.3f} (goal >= 0.93)")
     print(f"{len(settings)} settings x {args.reps} simulated sweeps in {time.process_time() - start:.0f} s CPU")
     return 0
+
+
+def _decide_loop(reps: int) -> float:
+    """The decide-loop settings, one line each; their worst false_lead_rate (0 when skipped)."""
+    worst = 0.0
+    for i, st in enumerate(decide_grid() if reps > 0 else []):
+        r = evaluate_loop(st, reps=reps, seed=10_000 + i)
+        worst = max(worst, r["false_lead_rate"])
+        print(f"{st.label()}  false_lead_rate: {r['false_lead_rate']:.3f} ± {_se(r['false_lead_rate'], reps):.3f}  "
+              f"decided: {r['decided']:.3f}  cells added: {r['mean_added']:.2f} on average, at most {r['max_added']} "
+              f"(budget {st.max_cells})", flush=True)
+    if reps > 0:
+        print()
+    return worst
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""`iftkit sweep [run|status|collect] --config R [--dotted.overrides]` (also scripts/sweep.py).
+"""`iftkit sweep [run|status|collect|decide] --config R [--dotted.overrides]` (also scripts/sweep.py).
 
 run (default): evaluate the base model, train + evaluate every grid cell not already done,
 then write results, charts and report under runs/<name>/. Rerunning skips finished cells.
@@ -6,27 +6,29 @@ status: one line per cell from its state record (done, running where, stopped, f
 on a SLURM machine what squeue/sacct say about the job that runs or ran it.
 collect: gather whatever cells have finished (e.g. on shared storage after a SLURM array)
 into the results table and report, without training anything.
+decide: run, then add training seeds (and an intermediate grid value) only where a pick is still open, within
+sweep.decide.max_cells and max_rounds (sweep/decide.py); the added cells are listed in <sweep>/decide.json.
 """
 
 import time
 
 from iftkit.config import load_recipe
 from iftkit.core.errors import IftkitError
+from iftkit.sweep.added import sweep_cells
 from iftkit.sweep.cells import run_sweep
 from iftkit.sweep.changes import changed_points, matched, point_status
 from iftkit.sweep.emit import agent_arguments, cell_from_args, job_names, write_emitted
-from iftkit.sweep.grid import expand
 from iftkit.sweep.layout import BASE, SweepPaths, cell_points, point_key, sweep_root
 from iftkit.sweep.own_task import OwnTask, prepare
 from iftkit.sweep.slurm_view import query
 from iftkit.sweep.state import SweepState
 
 ACCEPTS_OVERRIDES = True
-ACTIONS = ("run", "status", "collect")
+ACTIONS = ("run", "status", "collect", "decide")
 
 
 def add_arguments(p):
-    # `run` (default), `status` or `collect` is taken from the leftover arguments: a positional here
+    # `run` (default), `status`, `collect` or `decide` is taken from the leftover arguments: a positional here
     # would swallow the values of dotted overrides
     p.add_argument(
         "--config",
@@ -87,6 +89,8 @@ def run(args) -> int:
     if action == "status":
         print_status(recipe, paths, cells, recipe_path)
         return 0
+    if action == "decide":
+        return _decide(args, recipe, recipe_path)
     chosen = chosen_cells(args, cells, extra)
     _quiet_libraries()
     start = time.time()
@@ -99,6 +103,18 @@ def run(args) -> int:
     return 0
 
 
+def _decide(args, recipe, recipe_path: str) -> int:
+    from iftkit.sweep.decide import run_decide
+
+    if args.cell or args.one_cell or args.base_only:
+        raise IftkitError("decide runs the whole sweep and its added cells: --cell, --one-cell and --base-only go "
+                          "with run")
+    _quiet_libraries()
+    run_decide(recipe, recipe_path, args.launcher, args.accelerate_config, say=lambda m: print(m, flush=True),
+               progress=not args.no_progress)
+    return 0
+
+
 def recipe_and_cells(args) -> tuple:
     """(action, recipe, the recipe's file, the grid's cells, the recipe overrides, the arguments that pick a cell)."""
     action, extra = _action(list(args.overrides))
@@ -108,11 +124,12 @@ def recipe_and_cells(args) -> tuple:
     if args.one_cell:
         overrides, extra = agent_arguments(extra, lambda o: _recipe(args, o, quiet=True)[0].sweep.grid)
     recipe, recipe_path = _recipe(args, overrides)
-    return action, recipe, recipe_path, expand(recipe, source=recipe_path), overrides, extra
+    # the grid's cells and those `decide` added: run, status and collect see both
+    return action, recipe, recipe_path, sweep_cells(recipe, recipe_path), overrides, extra
 
 
 def _action(extra: list) -> tuple[str, list]:
-    """`run`, `status` or `collect`, first or last among the leftover arguments (default run)."""
+    """`run`, `status`, `collect` or `decide`, first or last among the leftover arguments (default run)."""
     for pos in (0, -1):
         if extra and extra[pos] in ACTIONS:
             action = extra.pop(pos)
@@ -189,6 +206,7 @@ def print_status(recipe, paths, cells, recipe_path: str) -> None:
     # a cell's extra points (scales, checkpoints) run under the cell's own lock
     labels = [(BASE, BASE)] + [(point_key(c, s, k), c.label) for c in cells for s, k in cell_points(c)]
     width = max(len(label) for label, _ in labels)
+    extra_cells = {c.label: c.added for c in cells if c.added}
     # the scheduler's view, where this is a SLURM machine: each job found by its name (array task
     # index = the cell's place in the grid, as in sweep.slurm's CELLS) or by the id its record names
     base_name, array_name = job_names(paths.root)
@@ -201,7 +219,9 @@ def print_status(recipe, paths, cells, recipe_path: str) -> None:
     if view is not None:
         print(f"scheduler: {view.source}")
     for label, held_as in labels:
-        print(f"{label:<{width}}  {point_status(state, label, held_as, label in finished, changes.get(label))}")
+        added = extra_cells.get(held_as) if label == held_as else None
+        print(f"{label:<{width}}  {point_status(state, label, held_as, label in finished, changes.get(label))}"
+              + (f"  [added by decide, round {added['round']}: {added['why']}]" if added else ""))
         jobs = (
             view.for_point(*tasks[label], raw_id=records[label].get("slurm_job_id")) if view and label in tasks else []
         )

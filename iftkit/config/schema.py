@@ -447,6 +447,16 @@ class EveryNSteps(Section):
     every: int = Field(gt=0)
 
 
+class DecideConfig(Section):
+    """`iftkit sweep decide`: after the planned cells, add cells only where a pick is still open."""
+
+    # cells decide may add over all its rounds (a training seed each, or one intermediate ratio)
+    max_cells: int = Field(4, ge=0)
+    # rounds of adding cells and looking again; every confidence word is then tested at
+    # 0.05 / (max_rounds + 1), so the false-lead rate over all looks stays <= 5 %
+    max_rounds: int = Field(2, ge=1)
+
+
 class SweepConfig(Section):
     """A grid of cells; each cell is the recipe with one value per grid key applied."""
 
@@ -485,6 +495,8 @@ class SweepConfig(Section):
     # inprocess: train/eval in this process; accelerate: `accelerate launch -m iftkit train` per cell
     launcher: Literal["inprocess", "accelerate"] = "inprocess"
     accelerate_config: Optional[str] = None
+    # `iftkit sweep decide`: extra seeds where a pick is undetermined, within a budget (changes no cell's result)
+    decide: DecideConfig = Field(default_factory=DecideConfig)
 
     @model_validator(mode="after")
     def _grid_keys_are_dotted(self):

@@ -2,7 +2,7 @@
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
 
@@ -20,6 +20,7 @@ from iftkit.report.scales import point_label, scale_lines
 from iftkit.report.steps import has_steps, step_lines, steps_chart
 from iftkit.report.summary import (
     ALL_TASKS,
+    ALPHA,
     AXIS_RULE,
     BASE,
     LM_EVAL_PREFIX,
@@ -46,6 +47,9 @@ class ReportFiles:
     scores_png: Path
     summary: dict
     steps_png: Optional[Path] = None  # scores against the training step (sweep.checkpoints)
+    # the primary scorer's points and the recommendations the report states (sweep/decide.py plans from them)
+    points: list = field(default_factory=list)
+    recommendations: list = field(default_factory=list)
 
 
 def _fmt(v, sd=None):
@@ -138,7 +142,9 @@ def write_report(
     if axes.primary is None:
         recs = [Recommendation(s, None, axes.primary_why, "none") for s in ("S1", "S2")]
     else:
-        recs = refuse_unseeing(recommend(pts, keep_general, equivalence_margin), pts, axes.primary)
+        # a sweep that `decide` extended was looked at more than once: its tests run at the spent level
+        alpha = (meta.get("decide") or {}).get("alpha", ALPHA)
+        recs = refuse_unseeing(recommend(pts, keep_general, equivalence_margin, alpha), pts, axes.primary)
     charts = _draw_charts(pts, per_scorer, recs, axes, out_dir, name, x_key, keep_general, meta)
     md = _markdown(rows, pts, per_scorer, recs, axes, scorers, name, x_key, keep_general, meta, samples)
     md_path = out_dir / "report.md"
@@ -147,7 +153,7 @@ def write_report(
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     html_path = out_dir / "report.html"
     html_path.write_text(markdown_page(md, f"iftkit report: {name}", {p.name: p for p in charts if p}))
-    return ReportFiles(html_path, md_path, charts[0], charts[1], summary, charts[2])
+    return ReportFiles(html_path, md_path, charts[0], charts[1], summary, charts[2], pts, recs)
 
 
 def choose_axes(rows, requested: str, meta: dict, general_kind: str, general_scorer: Optional[str],
@@ -214,6 +220,7 @@ def _markdown(rows, pts, per_scorer, recs, axes: Axes, scorers, name, x_key, kee
             *_recommendation_lines(recs, x_key),
             *verdict_lines(pts, recs, primary, (axes.gen_suite, axes.gen_scorer), keep_general,
                            meta.get("power_target")),
+            *(meta.get("decide") or {}).get("lines", []),
             *base_cut_lines(pts),
             *warnings,
             "",

@@ -496,7 +496,8 @@ def diff(p: Point, q: Point, suite: str, q_weight: float = 1.0) -> Optional[Esti
                              pools=(p.seed_pool.get(suite), q.seed_pool.get(suite)))
 
 
-def recommend(pts: list[Point], keep_general: float, margin: Optional[float] = None) -> list[Recommendation]:
+def recommend(pts: list[Point], keep_general: float, margin: Optional[float] = None,
+              alpha: float = ALPHA) -> list[Recommendation]:
     """S1: the best in-domain point whose general score is shown above the general floor (95 %
     confidence, Holm over the points); undetermined points that would beat it are named with the
     test size that would decide them. S2: the best in-domain point and the points tied with it.
@@ -507,6 +508,8 @@ def recommend(pts: list[Point], keep_general: float, margin: Optional[float] = N
     checkpoints), so turning checkpoints on never removes a pick the final adapters support.
     margin: the equivalence margin behind "as good" (score units; None: 2 % of the declared scale).
     Without per-prompt scores (a results table alone) the rules fall back to the point estimates.
+    alpha: the family-wise error rate of every test; lower where the data are looked at more than once
+    (sweep/decide.py spends ALPHA over its looks).
     """
     base = next((p for p in pts if p.is_base), None)
     cells = [p for p in pts if not p.is_base]
@@ -514,15 +517,15 @@ def recommend(pts: list[Point], keep_general: float, margin: Optional[float] = N
         return [Recommendation(s, None, "no trained cells yet", "none") for s in ("S1", "S2")]
     finals = [p for p in cells if not p.is_checkpoint]
     checkpoints = [p for p in cells if p.is_checkpoint] if finals else []
-    recs = _recommend(base, finals or cells, keep_general, margin)
+    recs = _recommend(base, finals or cells, keep_general, margin, alpha)
     if checkpoints:
         if base is not None and not math.isnan(base.general):
-            _floor_tests(checkpoints, base, keep_general)
-        recs = [_checkpoint_stage(r, checkpoints, margin) for r in recs]
+            _floor_tests(checkpoints, base, keep_general, alpha)
+        recs = [_checkpoint_stage(r, checkpoints, margin, alpha) for r in recs]
     return recs
 
 
-def _floor_tests(cells: list[Point], base: Point, keep_general: float) -> list[Point]:
+def _floor_tests(cells: list[Point], base: Point, keep_general: float, alpha: float = ALPHA) -> list[Point]:
     """Set each point's general margin over the S1 floor and keeps_general (Holm over `cells`); the points
     tested with per-prompt scores."""
     up = base.gen_higher_is_better
@@ -538,12 +541,12 @@ def _floor_tests(cells: list[Point], base: Point, keep_general: float) -> list[P
             p.keeps_general = p.general >= floor if up else p.general <= floor
     for p, adjusted in zip(tested, holm([p.general_margin.p_value for p in tested])):
         kept = p.general_margin.value > 0 if up else p.general_margin.value < 0
-        p.keeps_general = kept if adjusted < ALPHA else None
+        p.keeps_general = kept if adjusted < alpha else None
     return tested
 
 
 def _recommend(base: Optional[Point], cells: list[Point], keep_general: float,
-               margin: Optional[float]) -> list[Recommendation]:
+               margin: Optional[float], alpha: float = ALPHA) -> list[Recommendation]:
     """S1 and S2 among `cells` (the final adapters)."""
     recs = []
     best_word = "highest" if cells[0].higher_is_better else "lowest"
@@ -552,7 +555,7 @@ def _recommend(base: Optional[Point], cells: list[Point], keep_general: float,
         stays = (f">= {keep_general:.0%} of the base model's ({floor:.3f})" if up else
                  f"<= {1 / keep_general:.0%} of the base model's ({floor:.3f}; lower is better)")
         why = f"{best_word} in-domain among points whose general score stays {stays}"
-        tested = _floor_tests(cells, base, keep_general)
+        tested = _floor_tests(cells, base, keep_general, alpha)
         eligible = [p for p in cells if p.keeps_general]
         if tested:
             side, other = ("above", "below") if up else ("below", "above")
@@ -565,7 +568,7 @@ def _recommend(base: Optional[Point], cells: list[Point], keep_general: float,
     keeps = (f">= {keep_general:.0%} of" if base is None or base.gen_higher_is_better
              else f"<= {1 / keep_general:.0%} of")
     if best is not None:
-        tied, conf, same = _separation(best, eligible, margin)
+        tied, conf, same = _separation(best, eligible, margin, alpha)
         recs.append(Recommendation("S1", best, why, conf, tied, equivalent=same, notes=notes))
     else:
         recs.append(
@@ -579,13 +582,14 @@ def _recommend(base: Optional[Point], cells: list[Point], keep_general: float,
             )
         )
     best2 = max(cells, key=oriented)
-    tied, conf, same = _separation(best2, cells, margin)
+    tied, conf, same = _separation(best2, cells, margin, alpha)
     recs.append(Recommendation("S2", best2, f"{best_word} in-domain score, general ability ignored", conf, tied,
                                equivalent=same))
     return recs
 
 
-def _checkpoint_stage(rec: Recommendation, checkpoints: list[Point], margin: Optional[float]) -> Recommendation:
+def _checkpoint_stage(rec: Recommendation, checkpoints: list[Point], margin: Optional[float],
+                      alpha: float = ALPHA) -> Recommendation:
     """The second stage: the checkpoints (S1: those shown above the floor, Holm over the checkpoints) against
     the final adapters' pick. One shown to lead it takes its place; the others join its tied / equivalent
     lists. Without a pick from the final adapters, the best eligible checkpoint is picked among the
@@ -597,7 +601,7 @@ def _checkpoint_stage(rec: Recommendation, checkpoints: list[Point], margin: Opt
         if rec.scenario != "S1":
             return rec
         best = max(pool, key=oriented)
-        tied, conf, same = _separation(best, pool, margin)
+        tied, conf, same = _separation(best, pool, margin, alpha)
         why = ("no final adapter qualified; among the checkpoints shown above the floor (Holm-corrected over the "
                f"{len(checkpoints)} checkpoints), the {'highest' if best.higher_is_better else 'lowest'} in-domain")
         return Recommendation(rec.scenario, best, why, conf, tied, equivalent=same, notes=rec.notes)
@@ -606,7 +610,7 @@ def _checkpoint_stage(rec: Recommendation, checkpoints: list[Point], margin: Opt
     if not comps:  # no per-prompt scores: point estimates decide nothing here, the final pick stands
         return rec
     adjusted = holm([e.p_value for _, e in comps])
-    leaders = [(c, e) for (c, e), a in zip(comps, adjusted) if a < ALPHA and sign * e.value > 0]
+    leaders = [(c, e) for (c, e), a in zip(comps, adjusted) if a < alpha and sign * e.value > 0]
     family = f"Holm-corrected over {len(comps)} checkpoint{'s' if len(comps) != 1 else ''}"
     if leaders:
         c, e = max(leaders, key=lambda ce: oriented(ce[0]))
@@ -614,8 +618,8 @@ def _checkpoint_stage(rec: Recommendation, checkpoints: list[Point], margin: Opt
                 f"[{e.ci_low:.3f}, {e.ci_high:.3f}], {family}; not compared with the other final adapters")
         return Recommendation(rec.scenario, c, rec.reason + f"; checkpoint stage: {c.tag} leads it", conf,
                               notes=rec.notes)
-    tied = [c for (c, e), a in zip(comps, adjusted) if a >= ALPHA]
-    same = _equivalent(pick, tied, margin)
+    tied = [c for (c, e), a in zip(comps, adjusted) if a >= alpha]
+    same = _equivalent(pick, tied, margin, alpha)
     return Recommendation(rec.scenario, pick, rec.reason, rec.confidence, rec.tied + tied,
                           equivalent=rec.equivalent + same, notes=rec.notes)
 
@@ -624,7 +628,7 @@ def _margin(best: Point, margin: Optional[float]) -> Optional[float]:
     return margin if margin is not None else best.in_scale.default_margin()
 
 
-def _equivalent(best: Point, others: list[Point], margin: Optional[float]) -> list[Point]:
+def _equivalent(best: Point, others: list[Point], margin: Optional[float], alpha: float = ALPHA) -> list[Point]:
     """The points shown within +-margin of `best` in-domain (TOST at 95 %, Holm over `others`)."""
     m = _margin(best, margin)
     if m is None or not others:
@@ -633,7 +637,7 @@ def _equivalent(best: Point, others: list[Point], margin: Optional[float]) -> li
     tests = [(p, q) for p, q in tests if q is not None]
     if not tests:
         return []
-    return [p for (p, _), a in zip(tests, holm([q for _, q in tests])) if a < ALPHA]
+    return [p for (p, _), a in zip(tests, holm([q for _, q in tests])) if a < alpha]
 
 
 # a point whose in-domain answers the length limit cut more often than this is not named
@@ -693,7 +697,8 @@ def _undetermined(cells: list[Point], pick: Optional[Point], tests: int) -> list
     return notes
 
 
-def _separation(best: Point, pool: list[Point], margin: Optional[float] = None) -> tuple[list, str, list]:
+def _separation(best: Point, pool: list[Point], margin: Optional[float] = None,
+                alpha: float = ALPHA) -> tuple[list, str, list]:
     """Which points the evidence cannot tell apart from `best` on in-domain, said in words, and which of
     those it shows as good (within +-margin, TOST). "high" only when it leads every other point,
     Holm-corrected over those comparisons, with at least 2 seeds per point: one seed measures these two
@@ -704,11 +709,11 @@ def _separation(best: Point, pool: list[Point], margin: Optional[float] = None) 
     runner = max(others, key=oriented)
     d = diff(best, runner, "in_domain")
     if d is None or d.ci_low is None:
-        return (*_seed_spread(best, others), [])
+        return (*_seed_spread(best, others, alpha), [])
     sign = 1 if best.higher_is_better else -1  # a lead is a difference in the scorer's better direction
     comps = [(p, e) for p in others if (e := diff(best, p, "in_domain")) is not None and e.p_value is not None]
     adjusted = holm([e.p_value for _, e in comps])
-    tied = [p for (p, e), a in zip(comps, adjusted) if a >= ALPHA or sign * e.value <= 0]
+    tied = [p for (p, e), a in zip(comps, adjusted) if a >= alpha or sign * e.value <= 0]
     family = f"Holm-corrected over {len(comps)} comparison{'s' if len(comps) != 1 else ''}"
     differ = f"; {d.differ_text()}" if d.differ_text() else ""
     lower = "" if best.higher_is_better else " (lower is better)"
@@ -726,7 +731,7 @@ def _separation(best: Point, pool: list[Point], margin: Optional[float] = None) 
     if (d.ci_low > 0) if sign > 0 else (d.ci_high < 0):
         why += f"; the CI excludes 0 but the lead does not hold {family}"
     why += ")"
-    same, m = _equivalent(best, tied, margin), _margin(best, margin)
+    same, m = _equivalent(best, tied, margin, alpha), _margin(best, margin)
     if m is None:
         why += ("; no equivalence margin (the scale is unbounded and sweep.equivalence_margin is unset), so none "
                 "is shown as good")
@@ -747,7 +752,7 @@ def _separation(best: Point, pool: list[Point], margin: Optional[float] = None) 
     return tied, why, same
 
 
-def _seed_spread(best: Point, others: list[Point]) -> tuple[list, str]:
+def _seed_spread(best: Point, others: list[Point], alpha: float = ALPHA) -> tuple[list, str]:
     """Without per-prompt scores: Welch's t-test on the seed means, Holm over the others; never "high":
     the prompts' own sampling variability was not measured. Points whose seeds agree exactly borrow the
     spread pooled over every point; none measured at all decides nothing."""
@@ -766,7 +771,7 @@ def _seed_spread(best: Point, others: list[Point]) -> tuple[list, str]:
         t = sps.ttest_ind_from_stats(best.in_domain, sa, best.seeds, p.in_domain, sb, p.seeds, equal_var=False)
         pvals.append(float(t.pvalue))
     adjusted = holm(pvals)
-    tied = [p for p, a in zip(others, adjusted) if a >= ALPHA or oriented(p) >= oriented(best)]
+    tied = [p for p, a in zip(others, adjusted) if a >= alpha or oriented(p) >= oriented(best)]
     lead = oriented(best) - oriented(runner)
     spread = math.sqrt(best.in_sd**2 + runner.in_sd**2)
     what = (f"leads the runner-up ({runner.tag}) by {lead:.3f} (seed spread {spread:.3f}; Welch's t on the seed "

@@ -39,7 +39,8 @@ from iftkit.evaluation.generator import read_adapter_card
 from iftkit.evaluation.records import read_samples
 from iftkit.evaluation.results import read_results
 from iftkit.models.adapter_scale import AS_TRAINED
-from iftkit.sweep.grid import Cell, base_eval_hash, expand, legacy_base_eval_hash
+from iftkit.sweep.added import sweep_cells
+from iftkit.sweep.grid import Cell, base_eval_hash, legacy_base_eval_hash
 from iftkit.sweep.layout import BASE, SweepPaths, cell_points, point_key, sweep_root
 from iftkit.sweep.plan import plan_lines
 from iftkit.sweep.preflight import check_target
@@ -75,7 +76,7 @@ def run_sweep(
 
     paths = SweepPaths(sweep_root(recipe))
     paths.root.mkdir(parents=True, exist_ok=True)
-    all_cells = expand(recipe, source=recipe_path)
+    all_cells = sweep_cells(recipe, recipe_path, paths.root)
     cells = all_cells if cells is None else cells
     state = SweepState(paths.root)
     run = SweepRun(recipe_path, paths, state, launcher or recipe.sweep.launcher,
@@ -189,6 +190,7 @@ def _train_and_evaluate(cell: Cell, run: SweepRun) -> None:
             adapter=str(adapter),
             values=cell.values,
             seed=cell.seed,
+            **({"added": cell.added} if cell.added else {}),
         )
         start = time.time()
         if run.launcher == "accelerate":
@@ -278,13 +280,16 @@ def collect_rows(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> tuple[
     rows = []
     for label, folder, cell, scale, step in done:
         grid, seed = (cell.values, cell.seed) if cell else ({}, None)
+        # a cell `iftkit sweep decide` added beyond the grid: flat fields, so the parquet table keeps them
+        added = ({"added_round": cell.added["round"], "added_why": cell.added["why"]}
+                 if cell is not None and cell.added else {})
         steps = {}
         if cell is not None and cell.recipe.training.keep_steps:
             adapter = paths.adapter_dir(cell)
             card = read_adapter_card(adapter) if (adapter / "adapter_config.json").is_file() else {}
             final = card.get("global_step") or cell.recipe.training.max_steps  # early stopping can end sooner
             steps = dict(step=final if step is None else step, final_step=final)
-        rows += point_rows(folder, label, cell is None, grid=grid, seed=seed, adapter_scale=scale, **steps)
+        rows += point_rows(folder, label, cell is None, grid=grid, seed=seed, adapter_scale=scale, **steps, **added)
     return rows, missing
 
 

@@ -8,6 +8,7 @@ from iftkit.config.schema import Recipe
 from iftkit.core.paths import safe_name
 from iftkit.meta.judge_trust import judge_trust
 from iftkit.report.render import ReportFiles, write_report
+from iftkit.sweep.added import decide_meta
 from iftkit.sweep.cells import collect_clusters, collect_rows, collect_samples, write_rows
 from iftkit.sweep.changes import changed_points, guard_collect
 from iftkit.sweep.grid import Cell
@@ -34,6 +35,9 @@ def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Call
     mix = Path(recipe.eval.mix_dir) if recipe.eval.mix_dir else paths.base_eval_dir(recipe) / "mix"
     meta = {**report_meta(recipe, mix), "checkpoint_cost": checkpoint_cost(paths, cells), "cells": len(cells),
             "missing": missing}
+    decided = decide_meta(paths.root)
+    if decided:  # `iftkit sweep decide` looked more than once: the report tests at its spent level
+        meta["decide"] = decided
     files = write_report(
         rows,
         paths.report,

@@ -11,6 +11,7 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Optional
 
 import yaml
 
@@ -29,6 +30,8 @@ class Cell:
     train_hash: str
     eval_hash: str
     overrides: list = field(default_factory=list)  # dotted CLI form, for emitted scripts
+    # a cell `iftkit sweep decide` added beyond the grid: {"round": n, "why": words} (sweep/added.py); None: planned
+    added: Optional[dict] = None
 
     @property
     def dirname(self) -> str:
