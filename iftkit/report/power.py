@@ -135,15 +135,23 @@ def measured(axis: str, what: str, a, b, points: int, w: float, target: Optional
     if n < MIN_FOR_CI:
         return None
     prompt = float((x.mean(0) - w * y.mean(0)).var(ddof=1))
+    seed_a, resid = _seed_side(x, a.seed_pool.get(axis))
+    # each side's own seeds: the leader at the ceiling (both seeds 1.000) has none, its runner-up may vary a lot
+    seed_b, resid_b = _seed_side(y, b.seed_pool.get(axis)) if y.shape[0] >= 2 else (0.0, resid)
+    c = power.Components(prompt, seed_a, seed_b, w, scale.kind == "binary", (resid + resid_b) / 2)
+    d = design(axis, n, seeds, points)
+    sd = math.sqrt((seed_a + seed_b) / 2 if y.shape[0] >= 2 else seed_a)
+    basis = f"Measured: this sweep's comparison; {_seed_words(seeds, sd, False)}"
+    return _finish(AxisPlan(axis, what, d, power.detectable(c, d), target_for(scale, target), basis=basis), c, scale)
+
+
+def _seed_side(x: np.ndarray, pool) -> tuple[float, float]:
+    """(variance of one seed's mean beyond the prompt-level noise, residual) of one side's seeds x prompts: the
+    sweep's pool where this point is one of the pooled points, else its own seeds."""
     rows, resid, _ = _seed_parts(x)
-    pool = a.seed_pool.get(axis)
     if pool is not None and bool(pool.used):
         rows, resid = pool.rows, pool.resid
-    seed, resid = max(float(rows) - float(resid) / n, 0.0), float(resid)
-    c = power.Components(prompt, seed, seed if y.shape[0] >= 2 else 0.0, w, scale.kind == "binary", resid)
-    d = design(axis, n, seeds, points)
-    basis = f"Measured: this sweep's comparison; {_seed_words(seeds, math.sqrt(seed), False)}"
-    return _finish(AxisPlan(axis, what, d, power.detectable(c, d), target_for(scale, target), basis=basis), c, scale)
+    return max(float(rows) - float(resid) / x.shape[1], 0.0), float(resid)
 
 
 def _first_row(a) -> np.ndarray:

@@ -59,3 +59,24 @@ def test_continuous_scores_are_planned_on_their_own_spread(tmp_path):
     planned = float(re.search(r"detects (\d\.\d+) at 80 % power", line).group(1))
     assert 0.02 < planned < 0.05, line
     assert "1 seed per point: retraining variability is not measured" in line
+
+
+def test_the_measured_plan_counts_the_runner_ups_seeds_when_the_leaders_agree_exactly():
+    """The quickstart's leader scored 1.000 on both seeds (no seed spread at the ceiling) while its runner-up's
+    seeds read 0.88 and 0.73: the measured plan said "seed sd 0.000" and detected 0.060."""
+    from iftkit.core.stats import BINARY, ScoreScale
+    from iftkit.report.power import measured
+    from iftkit.report.summary import Point
+
+    scale, n = ScoreScale(BINARY, 0.0, 1.0), 100
+    leader = Point(1.0, "", 1.0, 0.5, seeds=2, scores={"in_domain": np.ones((2, n))}, in_scale=scale)
+    spread = np.zeros((2, n))
+    spread[0, :88], spread[1, :73] = 1, 1
+    agree = np.zeros((2, n))
+    agree[:, :80] = 1
+    varies = measured("in_domain", "x", leader, Point(0.5, "", 0.8, 0.5, seeds=2, scores={"in_domain": spread},
+                                                      in_scale=scale), 4, 1.0, 0.03)
+    steady = measured("in_domain", "x", leader, Point(0.5, "", 0.8, 0.5, seeds=2, scores={"in_domain": agree},
+                                                      in_scale=scale), 4, 1.0, 0.03)
+    assert "seed sd 0.000" not in varies.basis and "seed sd 0.000" in steady.basis
+    assert varies.mde > steady.mde
