@@ -89,7 +89,7 @@ def _seed_draws(c: Components, d: Design, rng) -> tuple:
     pool = None
     if s_a >= 2 and d.points >= MIN_POOL_POINTS:
         members = [means[0]] + ([means[1]] if trained_b else []) + [draw(c.seed_a, s_a) for _ in range(others)]
-        pool = pool_seeds(members)
+        pool = pool_seeds(members, noise=noise)
         pool.resid = np.full(DRAWS, c.resid)
     parts = [_seed_parts_of(m, c.resid) for m in means]
     same = pool is not None and trained_b

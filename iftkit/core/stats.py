@@ -314,35 +314,60 @@ class SeedPool:
     p_check: np.ndarray
     used: np.ndarray
     level: float = POOL_CHECK_LEVEL
+    pinned: int = 0  # points left out: every score one value (at a bound of the scale)
 
     def words(self) -> str:
         """One sentence for the report (scalar pools only)."""
         p = float(self.p_check)
+        left = (f" ({self.pinned} point{'s' * (self.pinned > 1)} left out: every score the same, at the scale's "
+                f"bound, where seeds cannot vary)") if self.pinned else ""
+        if self.points < MIN_POOL_POINTS:
+            return (f"Seed variance is not pooled: {self.points} point(s) with seeds vary{left}, fewer than the "
+                    f"{MIN_POOL_POINTS} a pool needs, so each point's interval uses its own seeds' spread.")
         if bool(self.used):
             return (f"Training-seed variance is pooled over the {self.points} points with seeds ({self.df} degrees of "
-                    f"freedom; Bartlett's test of equal seed variances p = {p:.2f} >= {self.level:g}).")
+                    f"freedom; Bartlett's test of equal seed variances p = {p:.2f} >= {self.level:g}){left}.")
         return (f"Seed variances differ across the {self.points} points (Bartlett's test p = {p:.3f} < "
-                f"{self.level:g}), so each point's interval uses its own seeds' spread, not a pooled one.")
+                f"{self.level:g}){left}, so each point's interval uses its own seeds' spread, not a pooled one.")
 
 
-def pool_seeds(arrays, level: float = POOL_CHECK_LEVEL) -> Optional[SeedPool]:
+def pool_seeds(arrays, level: float = POOL_CHECK_LEVEL, noise=None) -> Optional[SeedPool]:
     """Pool the seed terms of the points `arrays` (each (..., seeds, prompts), complete; points with one seed
-    add nothing); None where fewer than 2 points have 2+ seeds. Only independent training runs belong in
-    one pool (not an adapter's checkpoints or rescalings: they share its seeds)."""
-    parts = [_seed_parts(np.asarray(x, dtype=float)) for x in arrays if np.shape(x)[-2] >= 2]
-    if len(parts) < MIN_POOL_POINTS:
+    add nothing); None where fewer than MIN_POOL_POINTS points have 2+ seeds. Only independent training runs
+    belong in one pool (not an adapter's checkpoints or rescalings: they share its seeds).
+
+    A point whose every score is one value (all seeds right on every prompt: a 0/1 point at 1.000) is pinned at
+    a bound of its scale: its seeds cannot vary there, so its zero variance says nothing about the others' and
+    stays out of the pool and Bartlett's check (with it in, the check always refused: log 0). It keeps its own
+    zero seed term (_seed_term). noise: the prompt noise in a seed's mean (residual / prompts) where `arrays` hold
+    seed means alone (power.py's plans), else it is measured from the arrays."""
+    xs = [np.asarray(x, dtype=float) for x in arrays if np.shape(x)[-2] >= 2]
+    if len(xs) < MIN_POOL_POINTS:
         return None
-    dfs = np.array([p[2] for p in parts], dtype=float)
+    parts = [_seed_parts(x) for x in xs]
     v = np.stack([p[0] for p in parts], -1)
     e = np.stack([p[1] for p in parts], -1)
-    total, k = dfs.sum(), len(parts)
-    rows, resid = (v * dfs).sum(-1) / total, (e * dfs).sum(-1) / total
-    tiny = 1e-300  # a point whose seeds agree exactly has log-variance -inf: Bartlett then rejects, as it should
+    pinned = np.stack([x.max((-2, -1)) == x.min((-2, -1)) for x in xs], -1)
+    dfs = np.where(pinned, 0.0, np.array([p[2] for p in parts], dtype=float))
+    total, k = dfs.sum(-1), (dfs > 0).sum(-1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        m = total * np.log(np.maximum(rows, tiny)) - (dfs * np.log(np.maximum(v, tiny))).sum(-1)
-        c = 1 + ((1 / dfs).sum() - 1 / total) / (3 * (k - 1))
-        p = np.where(rows > 0, sps.chi2.sf(m / c, k - 1), 1.0)
-    return SeedPool(rows, resid, int(total), k, p, p >= level, level)
+        rows = np.where(total > 0, (v * dfs).sum(-1) / np.maximum(total, 1), 0.0)
+        resid = np.where(total > 0, (e * dfs).sum(-1) / np.maximum(total, 1), 0.0)
+        # the check reads each point's row-mean variance at least at what prompt noise alone gives it (residual /
+        # prompts): 0/1 means lie on a grid, so two seeds often tie (v = 0) while disagreeing on prompts, and a tie
+        # is chance, not a point whose seeds vary less (log 0 made Bartlett refuse every such sweep). Seeds that
+        # agree on every prompt of a point that is not pinned still have log-variance -inf: Bartlett rejects.
+        vc = np.maximum(v, e / xs[0].shape[-1] if noise is None else noise)
+        rows_c = np.where(total > 0, (vc * dfs).sum(-1) / np.maximum(total, 1), 0.0)
+        tiny = 1e-300
+        m = total * np.log(np.maximum(rows_c, tiny)) - (dfs * np.log(np.maximum(vc, tiny))).sum(-1)
+        inv = np.where(dfs > 0, 1 / np.where(dfs > 0, dfs, 1), 0.0).sum(-1)
+        c = 1 + (inv - 1 / np.maximum(total, 1)) / (3 * np.maximum(k - 1, 1))
+        p = np.where(rows_c > 0, sps.chi2.sf(m / c, np.maximum(k - 1, 1)), 1.0)
+    p = np.where(k >= MIN_POOL_POINTS, p, 0.0)  # fewer unpinned points than a pool needs: each keeps its own
+    scalar = not np.ndim(total)
+    return SeedPool(rows, resid, int(total) if scalar else total, int(k) if scalar else k, p, p >= level, level,
+                    int(pinned.sum()) if scalar else 0)
 
 
 def _combine(parts):
@@ -370,7 +395,8 @@ def _seed_term(own, s: int, n: int, pool: Optional[SeedPool] = None, local: tupl
     df = np.full(v.shape, float(df))
     used = np.zeros(v.shape, dtype=bool)
     if pool is not None:
-        used = np.broadcast_to(pool.used, v.shape)
+        # seeds that agree on every prompt: a point pinned at its scale's bound, left out of the pool (pool_seeds)
+        used = np.broadcast_to(pool.used, v.shape) & ~((v == 0) & (e == 0))
         lv, le, ldf = _combine(local)
         wider = lv > pool.rows
         pv, pe = np.where(wider, lv, pool.rows), np.where(wider, le, pool.resid)

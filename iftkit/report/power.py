@@ -149,7 +149,7 @@ def _seed_side(x: np.ndarray, pool) -> tuple[float, float]:
     """(variance of one seed's mean beyond the prompt-level noise, residual) of one side's seeds x prompts: the
     sweep's pool where this point is one of the pooled points, else its own seeds."""
     rows, resid, _ = _seed_parts(x)
-    if pool is not None and bool(pool.used):
+    if pool is not None and bool(pool.used) and (rows > 0 or resid > 0):  # a pinned point is not in the pool
         rows, resid = pool.rows, pool.resid
     return max(float(rows) - float(resid) / x.shape[1], 0.0), float(resid)
 

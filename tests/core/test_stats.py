@@ -161,8 +161,9 @@ def test_seed_variance_pooled_over_a_sweep_narrows_two_seed_intervals():
     pts = _sweep(np.random.default_rng(4), [0.03] * 4)
     pool = stats.pool_seeds(pts)
     assert pool.df == 4 and pool.points == 4 and bool(pool.used)
-    # Bartlett's test of the points' seed means is scipy's
-    assert float(pool.p_check) == pytest.approx(sps.bartlett(*[x.mean(1) for x in pts]).pvalue)
+    # Bartlett's test of the points' seed means is scipy's where seeds vary beyond the prompt noise
+    wide = _sweep(np.random.default_rng(4), [0.1] * 4, seeds=5)
+    assert float(stats.pool_seeds(wide).p_check) == pytest.approx(sps.bartlett(*[x.mean(1) for x in wide]).pvalue)
     scale = stats.ScoreScale(stats.CONTINUOUS, 0.0, 1.0)
     alone = stats.paired_difference(pts[0], pts[1], scale=scale)
     pooled = stats.paired_difference(pts[0], pts[1], scale=scale, pools=(pool, pool))
@@ -203,3 +204,31 @@ def test_a_pair_whose_own_seeds_vary_more_than_the_pool_keeps_its_own_spread():
     calm = stats.paired_difference(pts[2], pts[1], pools=(pool, pool))
     # the deviant pair reads its own seeds (more variance, Satterthwaite's df near 1), the calm one the pool's 4 df
     assert deviant.var_seed > 1.5 * calm.var_seed and deviant.df < 2 and calm.df == pytest.approx(4.0)
+
+
+def _seeds_at(*means, n=100):
+    """0/1 scores, one row per seed: seed j answers its first round(n x mean_j) prompts right."""
+    return np.array([[1.0] * round(n * m) + [0.0] * (n - round(n * m)) for m in means])
+
+
+def test_a_point_pinned_at_the_ceiling_stays_out_of_the_pool_instead_of_refusing_it():
+    # the quickstart's seed means: ratio 1.0's two seeds answer all 100 prompts right; its zero spread is the scale's
+    # bound, not evidence that the other points' seeds vary differently (Bartlett's check always refused: log 0)
+    pts = [_seeds_at(0.40, 0.46), _seeds_at(0.88, 0.73), _seeds_at(0.97, 0.96)]
+    ceiling = _seeds_at(1.0, 1.0)
+    pool = stats.pool_seeds(pts + [ceiling])
+    assert bool(pool.used) and pool.points == 3 and pool.df == 3 and pool.pinned == 1
+    assert "(1 point left out: every score the same" in pool.words()
+    # the pinned point keeps its own (zero) seed term; a point whose seeds vary less than the pool's reads the pool's
+    # 3 df instead of its own 1 (t = 12.7): 0.430 [0.000, 1.000] before
+    b = stats.BINARY_SCALE
+    top = stats.mean_interval(ceiling, scale=b, pool=pool)
+    assert (top.ci_low, top.ci_high) == (stats.mean_interval(ceiling, scale=b).ci_low, 1.0)
+    own, pooled = stats.mean_interval(pts[0], scale=b), stats.mean_interval(pts[0], scale=b, pool=pool)
+    assert (own.ci_low, own.ci_high) == (0.0, 1.0) and 0.1 < pooled.ci_low < pooled.ci_high < 0.8
+    # two seeds with equal means that disagree on prompts (0/1 means tie often) do not refuse the pool either
+    tie = np.array([[1.0, 0.0] * 50, [0.0, 1.0] * 50])
+    assert bool(stats.pool_seeds(pts + [tie, ceiling]).used)
+    # with the ceiling point only two points vary: no pool, and the words say why
+    two = stats.pool_seeds(pts[:2] + [ceiling])
+    assert not bool(two.used) and two.points == 2 and "fewer than the 3 a pool needs" in two.words()

@@ -563,7 +563,7 @@ def test_the_report_pools_seed_variance_over_the_sweep_and_says_so(tmp_path):
 
 
 def test_seed_variances_that_differ_are_not_pooled_and_the_report_says_so(tmp_path):
-    rows, samples = _seeded_sweep([(0.1, 40, (0, 1, 2)), (0.25, 45, (0, 1, 2)), (0.5, 50, (0, 12, 24)),
+    rows, samples = _seeded_sweep([(0.1, 40, (0, 1, 2)), (0.25, 45, (0, 1, 2)), (0.5, 45, (0, 20, 40)),
                                    (1.0, 55, (0, 1, 2))])
     files = write_report(rows, tmp_path, "s", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "t"},
                          samples=samples)
