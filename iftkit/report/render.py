@@ -244,7 +244,7 @@ def _markdown(rows, pts, per_scorer, recs, axes: Axes, scorers, name, x_key, kee
             "interval with the seed-to-seed variance counted, never narrower than Wilson's interval for 0–1 scores, "
             "so it does not collapse at 0 or 1), n = prompts; ± is the spread across seeds when there is no "
             "per-prompt data. Differences between points are paired by prompt, each side's seeds counted.",
-            *pool_words(pts),
+            *pool_words(pts, lambda p: point_label(p, x_key)),
             "",
             *_items_table(rows, x_key, pts),
             "## General ability, held out and trained-family",

@@ -462,13 +462,38 @@ def _pool_seeds(pts: list[Point], axis: str) -> None:
         p.seed_pool[axis] = pool if id(p) in ids else None
 
 
-def pool_words(pts: list[Point]) -> list[str]:
-    """The report's sentence on the seed-variance pool, once per axis that has one."""
+def pool_words(pts: list[Point], label=None) -> list[str]:
+    """The report's sentence on the seed-variance pool, once per axis that has one, and where the pool is used,
+    the points whose own seeds vary more than it: their intervals rest on their own few seeds (_seed_term's
+    guard, which the calibration needs where one point's seeds vary far more), so say why and what narrows them.
+    label: a point's name in the report (default its tag)."""
+    label = label or (lambda p: p.tag)
     out = []
     for axis, what in (("in_domain", "In-domain"), ("general", "General")):
         pool: Optional[SeedPool] = next((p.seed_pool.get(axis) for p in pts if p.seed_pool.get(axis)), None)
-        if pool is not None:
-            out.append(f"{what}: {pool.words()}")
+        if pool is None:
+            continue
+        out.append(f"{what}: {pool.words()}")
+        if bool(pool.used):
+            out.extend(_own_spread_words(pts, axis, pool, label))
+    return out
+
+
+def _own_spread_words(pts: list[Point], axis: str, pool: SeedPool, label) -> list[str]:
+    out = []
+    for p in pts:
+        a = p.scores.get(axis)
+        if p.seed_pool.get(axis) is not pool or a is None or not a.size:
+            continue
+        a = a[:, np.isfinite(a).all(0)]
+        means = a.mean(-1)
+        if means.var(ddof=1) <= float(pool.rows):
+            continue
+        seeds = ", ".join(f"{m:.3f}" for m in means)
+        out.append(f"- {label(p)}: its {len(means)} seeds ({seeds}) vary more than the pool's, so its interval and "
+                   f"comparisons rest on its own seeds ({len(means) - 1} degree{'s' * (len(means) > 2)} of freedom), "
+                   f"which is why they are wide; another seed narrows them (`iftkit sweep decide` adds seeds where "
+                   f"they could change a pick).")
     return out
 
 
