@@ -5,6 +5,8 @@ still collects."""
 
 import json
 
+import pytest
+
 from iftkit.config import identity as ids
 from iftkit.config import load_recipe
 from iftkit.meta import judge_trust
@@ -63,6 +65,7 @@ def _judged(rows) -> set:
     return {(r["cell"], r["scorer"]) for r in rows if r["scorer"] in JUDGE_OUTPUTS}
 
 
+@pytest.mark.slow
 def test_a_sweep_runs_the_judge_only_when_trusted_or_asked_and_keeps_what_it_ran(tmp_path, tiny_model_dir,
                                                                                 monkeypatch):
     path = sweep_recipe(tmp_path, tiny_model_dir, grid="[1.0]", **WITH_JUDGE)
