@@ -41,7 +41,7 @@ from iftkit.evaluation.results import read_results
 from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.sweep.added import sweep_cells
 from iftkit.sweep.grid import Cell, base_eval_hash, legacy_base_eval_hash
-from iftkit.sweep.judge_off import STATE_KEY, judge_off, judges_run, not_run_line, stale, without_judges
+from iftkit.sweep.judge_off import STATE_KEY, judges_run, leave_out, stale, without_judges
 from iftkit.sweep.layout import BASE, SweepPaths, cell_points, point_key, sweep_root
 from iftkit.sweep.plan import plan_lines
 from iftkit.sweep.preflight import check_target
@@ -81,9 +81,7 @@ def run_sweep(
     all_cells = sweep_cells(recipe, recipe_path, paths.root)
     cells = all_cells if cells is None else cells
     state = SweepState(paths.root)
-    off = judge_off(recipe, say)
-    if off:
-        say(not_run_line(off))
+    off = leave_out(recipe, say)  # judges the trust gate keeps off every axis are not run (judge_off.py)
     run = SweepRun(recipe_path, paths, state, launcher or recipe.sweep.launcher,
                    accelerate_config or recipe.sweep.accelerate_config, say, progress, off)
 

@@ -17,6 +17,7 @@ from its samples.jsonl, only the judge runs.
 from typing import Callable
 
 from iftkit.config.schema import Recipe
+from iftkit.core.errors import IftkitError
 from iftkit.evaluation.evaluate import scorer_names
 from iftkit.evaluation.scorers import judge_scorers, parent_of
 from iftkit.meta.judge_trust import OUTPUTS, Trust, judge_trust, output_kind
@@ -41,6 +42,15 @@ def judge_off(recipe: Recipe, log: Callable = print) -> dict[str, Trust]:
     return {n: trusts.for_output(n) for n in names if not trusts.for_output(n).trusted}
 
 
+def leave_out(recipe: Recipe, say: Callable = print) -> dict[str, Trust]:
+    """What a sweep leaves out (judge_off), said in one line, before the base model is evaluated."""
+    off = judge_off(recipe, say)
+    check_something_left(recipe, off)
+    if off:
+        say(not_run_line(off))
+    return off
+
+
 def judges_run(recipe: Recipe, off: dict) -> frozenset:
     """The judge scorers the sweep runs now."""
     return frozenset(n for n in listed_judges(recipe) if n not in off)
@@ -61,6 +71,14 @@ def describe(name: str, trust: Trust) -> str:
 def not_run_line(off: dict) -> str:
     """The one line a sweep prints when it leaves judges out."""
     return f"[judge] not run: {'; '.join(describe(n, t) for n, t in off.items())}; {RUN_ANYWAY}"
+
+
+def check_something_left(recipe: Recipe, off: dict) -> None:
+    """A sweep whose only scorers are judges the gate refuses would train for nothing: one line, before it does."""
+    if off and not [n for n in scorer_names(recipe) if n not in off]:
+        raise IftkitError(f"eval.scorers: {', '.join(off)} only, and the judge trust gate refuses it "
+                          f"({why_off(next(iter(off.values())))}); add a scorer that needs no judge (task, "
+                          "embedding, lexical) or set eval.judge.run_untrusted: true")
 
 
 def without_judges(recipe: Recipe, off: dict) -> Recipe:

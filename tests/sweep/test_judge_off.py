@@ -9,9 +9,10 @@ import pytest
 
 from iftkit.config import identity as ids
 from iftkit.config import load_recipe
+from iftkit.core.errors import IftkitError
 from iftkit.meta import judge_trust
 from iftkit.sweep.grid import base_eval_hash
-from iftkit.sweep.judge_off import judge_off, not_run_line, without_judges
+from iftkit.sweep.judge_off import judge_off, leave_out, not_run_line, without_judges
 from iftkit.sweep.state import SweepState
 from iftkit.testing.sweep_runs import CHEAP, run_sweep, sweep_recipe
 
@@ -101,3 +102,16 @@ def test_a_sweep_runs_the_judge_only_when_trusted_or_asked_and_keeps_what_it_ran
                     "true").stdout
     assert LINE not in out and "trained in" not in out and "[base] evaluating" not in out
     assert {(scaled, o) for o in ROWS_EXPECTED} <= _judged(_rows(root))
+
+
+def test_a_sweep_whose_only_scorer_is_a_refused_judge_stops_in_one_line_before_training(tmp_path, tiny_model_dir,
+                                                                                       isolated_cache):
+    only = dict(CHEAP, eval="{scorers: [judge], max_new_tokens: 4, instruction_set: none}")
+    recipe = load_recipe(sweep_recipe(tmp_path, tiny_model_dir, grid="[1.0]", **only))
+    with pytest.raises(IftkitError) as err:
+        leave_out(recipe, say=lambda *_: None)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith("eval.scorers: judge only") and RUN_ANYWAY.split(" to ")[0] in msg
+    anyway = recipe.model_copy(deep=True)
+    anyway.eval.judge.run_untrusted = True
+    assert leave_out(anyway, say=lambda *_: None) == {}
