@@ -74,6 +74,7 @@ def run_sweep(
 ) -> SweepPaths:
     """Evaluate the base model, then train + evaluate every cell not already done."""
     check_target(recipe, say)  # an unscorable target task stops before the base model or any cell runs
+    off = leave_out(recipe, say)  # judges the trust gate keeps off every axis are not run (judge_off.py)
     from tqdm.auto import tqdm
 
     paths = SweepPaths(sweep_root(recipe))
@@ -81,7 +82,6 @@ def run_sweep(
     all_cells = sweep_cells(recipe, recipe_path, paths.root)
     cells = all_cells if cells is None else cells
     state = SweepState(paths.root)
-    off = leave_out(recipe, say)  # judges the trust gate keeps off every axis are not run (judge_off.py)
     run = SweepRun(recipe_path, paths, state, launcher or recipe.sweep.launcher,
                    accelerate_config or recipe.sweep.accelerate_config, say, progress, off)
 

@@ -21,6 +21,7 @@ from iftkit.core.errors import IftkitError
 from iftkit.evaluation.evaluate import scorer_names
 from iftkit.evaluation.scorers import judge_scorers, parent_of
 from iftkit.meta.judge_trust import OUTPUTS, Trust, judge_trust, output_kind
+from iftkit.sweep.preflight import check_target
 
 RUN_ANYWAY = "set eval.judge.run_untrusted: true to run it anyway"
 STATE_KEY = "judge_not_run"  # the judge scorers a point was evaluated without (sweep state record)
@@ -43,11 +44,13 @@ def judge_off(recipe: Recipe, log: Callable = print) -> dict[str, Trust]:
 
 
 def leave_out(recipe: Recipe, say: Callable = print) -> dict[str, Trust]:
-    """What a sweep leaves out (judge_off), said in one line, before the base model is evaluated."""
+    """What a sweep leaves out (judge_off), said in one line before anything runs; a sweep the left-out judge
+    was the only in-domain scorer of stops here (IftkitError), as preflight stops one with none listed."""
     off = judge_off(recipe, say)
-    check_something_left(recipe, off)
     if off:
         say(not_run_line(off))
+        check_something_left(recipe, off)
+        check_target(without_judges(recipe, off), say=None)
     return off
 
 
