@@ -27,13 +27,16 @@ SCHEMA_VERSION = 1
 TRAIN_SECTIONS = ("model", "lora", "data", "mix", "training")
 EVAL_SECTIONS = TRAIN_SECTIONS + ("eval",)
 BASE_EVAL_SECTIONS = ("model", "data", "eval")
-# the judge trust gate's thresholds apply when a report is written, to a cached measurement
+# the judge trust gate's thresholds apply when a report is written, to a cached measurement; which listed
+# judges a sweep ran is kept in each point's state record (sweep/judge_off.py), so turning
+# eval.judge.run_untrusted on scores the points that lack them and turning it off keeps what they have
 NOT_RESULT = frozenset({"training.output_dir", "training.logging_steps", "training.save_total_limit",
-                        "eval.judge.trust_min_agreement", "eval.judge.trust_min_pairs"})
+                        "eval.judge.trust_min_agreement", "eval.judge.trust_min_pairs", "eval.judge.run_untrusted"})
 # keys added to these sections after version 0: version-0 hashes were computed without them
 ADDED_AFTER_V0: tuple[str, ...] = ("eval.judge.trust_min_agreement", "eval.judge.trust_min_pairs",
                                    "eval.ifbench_samples", "eval.ifbench_max_new_tokens",
-                                   "eval.forgetting_file", "eval.forgetting_samples", "eval.forgetting_max_tokens")
+                                   "eval.forgetting_file", "eval.forgetting_samples", "eval.forgetting_max_tokens",
+                                   "eval.judge.run_untrusted")
 DEFAULT = object()  # a key absent from an identity: it holds the schema's default
 
 

@@ -348,6 +348,10 @@ class JudgeConfig(Section):
     # trust_min_pairs human pairs (LLMBar's strong judges agree on 0.80-0.95; a coin on 0.50)
     trust_min_agreement: float = Field(0.65, gt=0.5, lt=1.0)
     trust_min_pairs: int = Field(100, ge=1)
+    # a sweep leaves out the judge outputs this gate keeps off every axis (never measured, or measured and
+    # failing): on long inputs a local judge is most of an evaluation's time, for rows no decision may use.
+    # true = run them anyway (for reading). `iftkit eval` always runs what eval.scorers lists
+    run_untrusted: bool = False
 
 
 class LmEvalConfig(Section):

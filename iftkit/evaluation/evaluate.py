@@ -109,6 +109,12 @@ def build_judge_client(recipe: Recipe, store: JsonStore, counters: Counters, pro
     )
 
 
+def scorer_names(recipe: Recipe) -> list[str]:
+    """The scorers an eval of this recipe runs: eval.scorers with aliases expanded, then those a switch asks for."""
+    names = expand(recipe.eval.scorers)
+    return names + [n for n in requested_by(recipe) if n not in names]
+
+
 def build_scorers(recipe: Recipe, names: list[str], judge_client_factory):
     return {name: build_for_recipe(name, recipe, judge_client_factory) for name in names}
 
@@ -127,8 +133,7 @@ def run_eval(
     out_dir.mkdir(parents=True, exist_ok=True)
     ev = recipe.eval
     check_backends(recipe)
-    names = expand(ev.scorers)
-    names += [n for n in requested_by(recipe) if n not in names]
+    names = scorer_names(recipe)
     muts = models_under_test(recipe, adapters, include_base, adapter_scale)
     if not muts:
         raise IftkitError("nothing to evaluate: give --adapters or keep the base model")

@@ -234,7 +234,7 @@ def _markdown(rows, pts, per_scorer, recs, axes: Axes, scorers, name, x_key, kee
             *curve_lines(pts, x_key),
             *scale_lines(pts, x_key),
             *step_lines(pts, recs, x_key, per_scorer, meta.get("checkpoint_cost")),
-            *_trust_lines(axes.judge_trust, axes.gated, rows),
+            *_trust_lines(axes.judge_trust, axes.gated, rows, meta.get("judge_not_run") or []),
             f"## Tradeoff ({primary})",
             *table,
             "",
@@ -383,11 +383,14 @@ def _scorer_name(scorer: str, trusts: Optional[Trusts]) -> str:
     return f"{scorer} (human agreement {trust.figure_text}; {'trusted' if trust.trusted else 'not trusted'})"
 
 
-def _trust_lines(trusts: Optional[Trusts], gated: list, rows=()) -> list[str]:
-    if trusts is None:
+def _trust_lines(trusts: Optional[Trusts], gated: list, rows=(), not_run: list = ()) -> list[str]:
+    """not_run: a line per judge the sweep left out because the gate refuses it (sweep/judge_off.py)."""
+    if trusts is None and not not_run:
         return []
     lines = ["## Judge trust"]
-    for trust in trusts.values():
+    for line in not_run:
+        lines += [line, ""]
+    for trust in (trusts or {}).values():
         lines += [trust.text() + ".", ""]
         lines += _corrected_lines(trust, rows)
     if gated:

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -41,6 +41,7 @@ from iftkit.evaluation.results import read_results
 from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.sweep.added import sweep_cells
 from iftkit.sweep.grid import Cell, base_eval_hash, legacy_base_eval_hash
+from iftkit.sweep.judge_off import STATE_KEY, judges_run, leave_out, stale, without_judges
 from iftkit.sweep.layout import BASE, SweepPaths, cell_points, point_key, sweep_root
 from iftkit.sweep.plan import plan_lines
 from iftkit.sweep.preflight import check_target
@@ -59,6 +60,7 @@ class SweepRun:
     accelerate_config: Optional[str]
     say: Callable
     progress: bool
+    off: dict = field(default_factory=dict)  # judge scorer -> Trust: left out, the gate refuses it (judge_off.py)
 
 
 def run_sweep(
@@ -72,6 +74,7 @@ def run_sweep(
 ) -> SweepPaths:
     """Evaluate the base model, then train + evaluate every cell not already done."""
     check_target(recipe, say)  # an unscorable target task stops before the base model or any cell runs
+    off = leave_out(recipe, say)  # judges the trust gate keeps off every axis are not run (judge_off.py)
     from tqdm.auto import tqdm
 
     paths = SweepPaths(sweep_root(recipe))
@@ -80,14 +83,14 @@ def run_sweep(
     cells = all_cells if cells is None else cells
     state = SweepState(paths.root)
     run = SweepRun(recipe_path, paths, state, launcher or recipe.sweep.launcher,
-                   accelerate_config or recipe.sweep.accelerate_config, say, progress)
+                   accelerate_config or recipe.sweep.accelerate_config, say, progress, off)
 
     wandb_dir = str(paths.root / "wandb")
     for cell in cells:
         if cell.recipe.tracking.dir is None:  # everything a sweep writes stays under its root
             cell.recipe.tracking.dir = wandb_dir
             cell.overrides = [*cell.overrides, "--tracking.dir", wandb_dir]
-    evaluate_base(recipe, paths, state, say, progress)
+    evaluate_base(recipe, paths, state, say, progress, off)
     say_plan(recipe, paths, all_cells, say)
     bar = tqdm(cells, desc="sweep cells", unit="cell", disable=not progress, file=sys.stdout)
     for cell in bar:
@@ -107,16 +110,19 @@ def say_plan(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Callable
         say(f"[plan] {line}")
 
 
-def evaluate_base(recipe: Recipe, paths: SweepPaths, state: SweepState, say: Callable, progress: bool) -> None:
+def evaluate_base(recipe: Recipe, paths: SweepPaths, state: SweepState, say: Callable, progress: bool,
+                  off: Optional[dict] = None) -> None:
+    """off: the judge scorers left out (judge_off.py); the base model is evaluated with the others."""
     h = base_eval_hash(recipe)
     out = paths.base_eval_dir(recipe)
-    if base_is_done(state, recipe, out):
+    run_now = judges_run(recipe, off or {})
+    if base_is_done(state, recipe, out) and not stale(state.get(BASE), run_now):
         return
     with state.hold(BASE, say, waiting="another process is evaluating the base model"):
-        if base_is_done(state, recipe, out):  # it finished while we waited
+        if base_is_done(state, recipe, out) and not stale(state.get(BASE), run_now):  # finished while we waited
             return
         with _recorded_failure(state, BASE):
-            _evaluate_base(recipe, state, h, out, say, progress)
+            _evaluate_base(recipe, state, h, out, say, progress, off or {})
 
 
 def base_is_done(state: SweepState, recipe: Recipe, out: Path) -> bool:
@@ -130,12 +136,14 @@ def base_eval_hashes(recipe: Recipe) -> tuple[str, str]:
     return base_eval_hash(recipe), legacy_base_eval_hash(recipe)
 
 
-def _evaluate_base(recipe: Recipe, state: SweepState, h: str, out: Path, say: Callable, progress: bool) -> None:
+def _evaluate_base(recipe: Recipe, state: SweepState, h: str, out: Path, say: Callable, progress: bool,
+                   off: dict) -> None:
     started = time.time()
     state.update(BASE, status="evaluating", eval_hash=h, eval_dir=str(out),
-                 eval_identity=ids.identity(recipe, ids.BASE_EVAL_SECTIONS))
+                 eval_identity=ids.identity(recipe, ids.BASE_EVAL_SECTIONS), **{STATE_KEY: sorted(off)})
     say(f"[base] evaluating the base model {recipe.model.id}")
-    report = run_eval(recipe, [], out, include_base=True, progress=progress, say=lambda m: say(f"[base] {m}"))
+    report = run_eval(without_judges(recipe, off), [], out, include_base=True, progress=progress,
+                      say=lambda m: say(f"[base] {m}"))
     say(f"[base] {report.counters.summary_line()}")
     for line in report.truncation + report.warnings:
         say(f"[base] {line}")
@@ -155,24 +163,30 @@ def cell_is_done(
     )
 
 
-def all_scales_done(state: SweepState, paths: SweepPaths, cell: Cell) -> bool:
-    return all(cell_is_done(state, paths, cell, s, k) for s, k in cell_points(cell))
+def point_is_current(run: SweepRun, cell: Cell, scale: float = AS_TRAINED, step: Optional[int] = None) -> bool:
+    """Done, and not evaluated without a judge this sweep runs now (judge_off.py)."""
+    return (cell_is_done(run.state, run.paths, cell, scale, step)
+            and not stale(run.state.get(point_key(cell, scale, step)), judges_run(cell.recipe, run.off)))
+
+
+def all_scales_done(run: SweepRun, cell: Cell) -> bool:
+    return all(point_is_current(run, cell, s, k) for s, k in cell_points(cell))
 
 
 def run_cell(cell: Cell, run: SweepRun) -> None:
-    paths, state, say = run.paths, run.state, run.say
-    if all_scales_done(state, paths, cell):
+    state, say = run.state, run.say
+    if all_scales_done(run, cell):
         say(f"[{cell.label}] done earlier, skipped")
         return
     with state.hold(cell.label, say):
-        if all_scales_done(state, paths, cell):  # another process ran it while we waited
+        if all_scales_done(run, cell):  # another process ran it while we waited
             say(f"[{cell.label}] done earlier, skipped")
             return
-        if not cell_is_done(state, paths, cell):
+        if not point_is_current(run, cell):
             with _recorded_failure(state, cell.label):
                 _train_and_evaluate(cell, run)
         for scale, step in cell_points(cell)[1:]:  # the extra points' records are written under the cell's lock
-            if not cell_is_done(state, paths, cell, scale, step):
+            if not point_is_current(run, cell, scale, step):
                 with _recorded_failure(state, point_key(cell, scale, step)):
                     _evaluate_adapter(cell, run, scale, step)
 
@@ -210,15 +224,15 @@ def _evaluate_adapter(cell: Cell, run: SweepRun, scale: float = AS_TRAINED, step
         fields = dict(fields, train_hash=cell.train_hash, step=step)
     started = time.time()
     run.state.update(label, status="evaluating", eval_hash=cell.eval_hash, eval_identity=cell.eval_identity,
-                     eval_dir=str(out), **fields)
+                     eval_dir=str(out), **fields, **{STATE_KEY: sorted(run.off)})
     adapter = run.paths.adapter_dir(cell) if step is None else run.paths.step_adapter_dir(cell, step)
     if not (adapter / "adapter_config.json").is_file():
         raise IftkitError(
             f"sweep cell {cell.label}: the adapter of step {step} was not kept ({adapter} is missing); "
             f"delete {run.paths.cell_dir(cell)} to retrain the cell with its checkpoints"
         )
-    report = run_eval(cell.recipe, [str(adapter)], out, include_base=False, progress=run.progress,
-                      adapter_scale=scale)
+    report = run_eval(without_judges(cell.recipe, run.off), [str(adapter)], out, include_base=False,
+                      progress=run.progress, adapter_scale=scale)
     run.say(f"[{label}] {report.counters.summary_line()}")
     for line in report.truncation + report.warnings:
         run.say(f"[{label}] {line}")

@@ -13,6 +13,7 @@ from iftkit.sweep.cells import collect_clusters, collect_rows, collect_samples, 
 from iftkit.sweep.changes import changed_points, guard_collect
 from iftkit.sweep.grid import Cell
 from iftkit.sweep.inputs import report_meta
+from iftkit.sweep.judge_off import judge_off, report_lines
 from iftkit.sweep.layout import BASE, SweepPaths, point_key
 from iftkit.sweep.state import SweepState
 
@@ -35,6 +36,9 @@ def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Call
     mix = Path(recipe.eval.mix_dir) if recipe.eval.mix_dir else paths.base_eval_dir(recipe) / "mix"
     meta = {**report_meta(recipe, mix), "checkpoint_cost": checkpoint_cost(paths, cells), "cells": len(cells),
             "missing": missing}
+    not_run = report_lines(judge_off(recipe, say), {r["scorer"] for r in rows})
+    if not_run:  # the judge-trust section says which judge the sweep left out, and why
+        meta["judge_not_run"] = not_run
     decided = decide_meta(paths.root)
     if decided:  # `iftkit sweep decide` looked more than once: the report tests at its spent level
         meta["decide"] = decided

@@ -86,6 +86,17 @@ def test_an_unscorable_target_stops_the_sweep_before_anything_runs(tmp_path, tin
     assert not (tmp_path / "runs").exists()  # no sweep folder, no adapter dir
 
 
+def test_a_free_text_target_scored_only_by_a_judge_the_sweep_leaves_out_stops_before_anything_runs(
+        tmp_path, tiny_model_dir, nothing_runs, isolated_cache):
+    path = _recipe(tmp_path, tiny_model_dir, free_text(), scorers="[task_strict, task_tolerant, judge]")
+    said = []
+    with pytest.raises(IftkitError, match="mine.jsonl: ") as err:
+        cells.run_sweep(load_recipe(str(path)), str(path), say=said.append, progress=False)
+    assert "add lexical or embedding to eval.scorers" in str(err.value) and "\n" not in str(err.value)
+    assert [m for m in said if m.startswith("[judge] not run: `judge`")]  # why the judge does not count
+    assert nothing_runs == [] and not (tmp_path / "runs").exists()
+
+
 @pytest.mark.parametrize("rows, settings, why", UNSCORABLE, ids=["free-text", "one-answer", "no-json"])
 def test_an_unscorable_target_stops_the_pipeline_before_the_mix(tmp_path, tiny_model_dir, nothing_runs,
                                                                 rows, settings, why):
