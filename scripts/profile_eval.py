@@ -7,7 +7,8 @@ load / prefill / decode / LM head, and "other" (tokenising, caches, writing resu
 seconds, share of the total, calls, and tokens/s of forward passes; then the machine's matmul
 peak measured with the same clock. Times are process CPU time by default (on a machine shared
 with other jobs wall time mostly measures the neighbours); --measure wall for a judge served over
-HTTP, whose waiting costs no CPU here.
+HTTP, whose waiting costs no CPU here (and the default on a GPU, where the hooks wait for the
+kernels at every phase edge).
 
     .venv/bin/python scripts/profile_eval.py                         # the quickstart's base model, 8 prompts per suite
     .venv/bin/python scripts/profile_eval.py --config recipes/sweeps/quickstart.yaml \\
@@ -35,8 +36,9 @@ def main(argv=None) -> int:
     ap.add_argument("--adapter", action="append", default=[], metavar="PATH", help="an adapter dir (repeatable)")
     ap.add_argument("--with-base", action="store_true", help="with --adapter: profile the base model too")
     ap.add_argument("--prompts", type=int, default=8, help="rows per suite (0 = the recipe's whole suites)")
-    ap.add_argument("--measure", choices=["cpu", "wall"], default="cpu")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    ap.add_argument("--measure", choices=["cpu", "wall"], help="clock (default: wall on a GPU, else cpu)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (0 = torch's default); 1 by default, as "
+                    "scripts/bench_eval.py: on a shared machine more threads burn CPU time waiting for each other")
     args, overrides = ap.parse_known_args(argv)
     try:
         run(args, overrides)
@@ -50,10 +52,12 @@ def run(args, overrides) -> None:
     import torch
 
     from iftkit.config import load_recipe
+    from iftkit.evaluation.evaluate import generation_dtype
     from iftkit.evaluation.profile import profile_eval
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    args.measure = args.measure or ("wall" if torch.cuda.is_available() else "cpu")
     clock = time.process_time if args.measure == "cpu" else time.perf_counter
     recipe = load_recipe(args.config, overrides)
     include_base = args.with_base or not args.adapter
@@ -64,6 +68,9 @@ def run(args, overrides) -> None:
     models = (["base"] if include_base else []) + [Path(a).name for a in args.adapter]
     print(f"profile of {args.config}: {', '.join(models)}; {args.prompts or 'all'} prompts per suite; "
           f"{c.generations.new} answers, {c.judge.new} judge calls; scorers {', '.join(recipe.eval.scorers)}")
+    j = recipe.eval.judge
+    dtypes = {"generation": generation_dtype(recipe), "judge": j.dtype if j.backend == "local" else f"({j.backend})"}
+    print("weights: " + ", ".join(f"{k} {recipe.model.dtype if d == 'model' else d}" for k, d in dtypes.items()))
     print(f"cpu: {cpu_name()}  threads: {torch.get_num_threads()}  measure: {args.measure} time  "
           f"load average: {os.getloadavg()[0]:.2f}")
     for line in prof.lines():

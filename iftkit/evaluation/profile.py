@@ -97,19 +97,29 @@ class Profile:
         """Forward hooks on the causal LM under `model` (a PEFT wrapper's base model: model.generate
         calls it directly) and on its LM head, until detach()."""
         inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+        # a GPU runs kernels after the call that queued them returns: wait for them at every phase edge
+        sync = _cuda_sync if next(inner.parameters()).is_cuda else (lambda: None)
 
         def forward_in(_module, args, kwargs):
             ids = kwargs.get("input_ids", args[0] if args else None)
             if ids is None:
                 ids = kwargs["inputs_embeds"]
+            sync()
             self.enter(self.scoped("decode" if ids.shape[1] == 1 else "prefill"), tokens=ids.shape[0] * ids.shape[1])
 
+        def head_in(*_):
+            sync()
+            self.enter(self.scoped("lm head"))
+
+        def out(*_):
+            sync()
+            self.leave()
+
         self.hooks += [inner.register_forward_pre_hook(forward_in, with_kwargs=True),
-                       inner.register_forward_hook(lambda *_: self.leave(), always_call=True)]
+                       inner.register_forward_hook(out, always_call=True)]
         head = inner.get_output_embeddings()
         if head is not None:
-            self.hooks += [head.register_forward_pre_hook(lambda *_: self.enter(self.scoped("lm head"))),
-                           head.register_forward_hook(lambda *_: self.leave(), always_call=True)]
+            self.hooks += [head.register_forward_pre_hook(head_in), head.register_forward_hook(out, always_call=True)]
 
     def detach(self) -> None:
         for h in self.hooks:
@@ -206,6 +216,12 @@ def _wrappers(prof: Profile, prompts: Optional[int]) -> list:
     return [(ev_mod, "build_suites", suites), (ev_mod, "resolve_mix_dir", timed("data")),
             (ev_mod, "score_records", scoring), (TransformersChat, "load", load),
             (CachedGenerator, "answer_nll", timed("likelihood", "likelihood"))]
+
+
+def _cuda_sync() -> None:
+    import torch
+
+    torch.cuda.synchronize()
 
 
 def _spread(rows: list, n: Optional[int]) -> list:
