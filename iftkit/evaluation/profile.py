@@ -8,7 +8,8 @@ nothing for it:
   A forward pass over one token per row is "decode" (every weight read once per token: bound by
   memory bandwidth), a longer one "prefill" (bound by matmul throughput); the LM head's own time
   is taken out of both, since its vocabulary-sized matmul is a cost of its own;
-- run_eval's suites, scoring step (per scorer) and likelihood passes are wrapped.
+- run_eval's suites, scoring step (per scorer), likelihood passes and lm-eval harness run are
+  wrapped. A model another engine runs (vLLM, a served judge, the harness's) is one phase, not split.
 
 Time is exclusive: every clock interval is charged to the innermost phase open at that moment, so
 the phases add up to the measured total, and what no phase covers (tokenising, caches, writing
@@ -215,7 +216,8 @@ def _wrappers(prof: Profile, prompts: Optional[int]) -> list:
 
     return [(ev_mod, "build_suites", suites), (ev_mod, "resolve_mix_dir", timed("data")),
             (ev_mod, "score_records", scoring), (TransformersChat, "load", load),
-            (CachedGenerator, "answer_nll", timed("likelihood", "likelihood"))]
+            (CachedGenerator, "answer_nll", timed("likelihood", "likelihood")),
+            (ev_mod, "run_benchmarks", timed("lm_eval"))]  # the harness's own model: one phase, all suites
 
 
 def _cuda_sync() -> None:
