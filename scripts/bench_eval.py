@@ -8,8 +8,10 @@
    `speedup: X` (iftkit batched / one at a time, goal >= 5x) and `vs_plain_generate: X` (iftkit
    batched / plain generate in fp32, goal >= 2x) for --dtype (default bf16 where the hardware has
    it), and `vs_plain_generate_same_dtype:` (iftkit / plain `model.generate` in the same weights'
-   dtype: fp32 / fp32 and bf16 / bf16), the fair comparison. Every variant is warmed up with its
-   own settings before it is timed.
+   dtype: fp32 / fp32 and bf16 / bf16), the fair comparison; against the hardware,
+   `decode_vs_bandwidth:` (decode tok/s at batch 1 / the copy bandwidth over the weights' bytes, goal
+   >= 0.5) and `prefill_vs_peak:` (batched prefill FLOP/s / that dtype's matmul peak, goal >= 0.5).
+   Every variant is warmed up with its own settings before it is timed.
    Times are process CPU time by default, with torch on --threads 1: on a machine shared with
    other jobs, wall time mostly measures the neighbours (--measure wall for wall-clock). The
    matmul peak and copy bandwidth are measured in the same run with the same clock.
@@ -113,12 +115,14 @@ def bench_generation(model_path, n_prompts, batch_size, max_new_tokens, dtype, m
             bound = st.decode_rows / st.decode_steps * bandwidth / weight_bytes
             r["decode_vs_bandwidth"] = st.decode_rows / st.decode_s / bound
             decode = f"{st.decode_rows / st.decode_s:.0f} ({r['decode_vs_bandwidth']:.0%} of {bound:.0f})"
+        if st.prefill_s:
+            r["prefill_vs_peak"] = prefill_flops(got, st, body, head) / st.prefill_s / peaks[dt]
         print(
             f"| {label} ({dt}{'' if batched else ', batch 1'}) | {r['tok_s']:.1f} | {r['same']}/{n_prompts} | "
             f"{r['flops_s'] / 1e9:.0f} ({r['peak_fraction']:.0%}) | {decode} |",
             flush=True,
         )
-    plain, fast, single = (results["plain model.generate float32"], results[f"iftkit {dtype}"],
+    plain, fast, single = (results["plain model.generate float32"], results[batched_key(dtype)],
                            results[f"iftkit one at a time {dtype}"])
     fp32 = results["+ prefill length buckets float32"]
     print(f"load average: {os.getloadavg()[0]:.2f}")
@@ -126,7 +130,7 @@ def bench_generation(model_path, n_prompts, batch_size, max_new_tokens, dtype, m
           f"vs_plain_generate_fp32: {fp32['tok_s'] / plain['tok_s']:.2f}x")
     print(f"identical outputs: {fast['same']}/{n_prompts} (iftkit {dtype} vs fp32 greedy model.generate)")
     print(f"peak_fraction: {fast['peak_fraction']:.2f} (effective FLOP/s / {dtype} matmul peak)")
-    print(f"decode_vs_bandwidth: {fast['decode_vs_bandwidth']:.2f}")
+    print_roofline_ratios(results, dtype, batch_size)
     print(f"vs_plain_generate: {fast['tok_s'] / plain['tok_s']:.2f}x (iftkit {dtype} / plain generate fp32)")
     same = [f"fp32 {fp32['tok_s'] / plain['tok_s']:.2f}x"]
     if "plain model.generate bfloat16" in results and "iftkit bfloat16" in results:
@@ -136,6 +140,29 @@ def bench_generation(model_path, n_prompts, batch_size, max_new_tokens, dtype, m
           "both warmed up)")
     print(f"speedup: {fast['tok_s'] / single['tok_s']:.1f}x (iftkit {dtype} batch {batch_size} / one at a time, "
           f"{measure} time)")
+
+
+def batched_key(dtype: str) -> str:
+    """The results key of iftkit's default batched path in `dtype` (in fp32 the last lever's row)."""
+    return "+ prefill length buckets float32" if dtype == "float32" else f"iftkit {dtype}"
+
+
+def prefill_flops(got, stats, body: int, head: int) -> int:
+    """FLOPs of the prompt tokens iftkit's prefills ran (padding and a shared prefix's repeats not
+    counted: no answer needs them), the LM head on each prompt's last position only."""
+    tokens = sum(c.prompt_tokens for c in got) - stats.shared_tokens
+    return 2 * (body * tokens + head * len(got))
+
+
+def print_roofline_ratios(results: dict, dtype: str, batch_size: int) -> None:
+    """The two hardware bounds as one line each: decode at batch 1 against reading every weight once
+    per token at the measured copy bandwidth, and batched prefill against the dtype's matmul peak."""
+    single, batched = results[f"iftkit one at a time {dtype}"], results[batched_key(dtype)]
+    nan = float("nan")  # no decode step (every answer one token) or no prefill timed
+    print(f"decode_vs_bandwidth: {single.get('decode_vs_bandwidth', nan):.2f} (iftkit {dtype} batch 1 decode tok/s "
+          "/ (copy bandwidth / weight bytes))")
+    print(f"prefill_vs_peak: {batched.get('prefill_vs_peak', nan):.2f} (iftkit {dtype} batch {batch_size} prefill "
+          f"FLOP/s of the prompt tokens run / {dtype} matmul peak)")
 
 
 def bench_cached_rerun(model_id, n_samples):
