@@ -490,10 +490,10 @@ def _own_spread_words(pts: list[Point], axis: str, pool: SeedPool, label) -> lis
         if means.var(ddof=1) <= float(pool.rows):
             continue
         seeds = ", ".join(f"{m:.3f}" for m in means)
-        out.append(f"- {label(p)}: its {len(means)} seeds ({seeds}) vary more than the pool's, so its interval and "
-                   f"comparisons rest on its own seeds ({len(means) - 1} degree{'s' * (len(means) > 2)} of freedom), "
-                   f"which is why they are wide; another seed narrows them (`iftkit sweep decide` adds seeds where "
-                   f"they could change a pick).")
+        out.append(f"- {label(p)}: its {len(means)} seeds ({seeds}) vary more than the pool's, so its interval rests "
+                   f"on its own seeds ({len(means) - 1} degree{'s' * (len(means) > 2)} of freedom, not the pool's "
+                   f"{pool.df}); another seed narrows it (`iftkit sweep decide` adds seeds where they could change "
+                   f"a pick).")
     return out
 
 

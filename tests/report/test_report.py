@@ -553,7 +553,8 @@ def test_the_report_pools_seed_variance_over_the_sweep_and_says_so(tmp_path):
     assert md.count(said) == 1 and md.count("General: Training-seed variance is pooled") == 1
     # the one point whose seeds vary more than the pool keeps its own term, and the report says why and what helps
     assert md.count("vary more than the pool's") == 1
-    assert "- ratio=0.25: its 2 seeds (0.450, 0.480) vary more than the pool's, so its interval and comparisons" in md
+    assert ("- ratio=0.25: its 2 seeds (0.450, 0.480) vary more than the pool's, so its interval rests on its own "
+            "seeds (1 degree of freedom, not the pool's 4)") in md
     assert '"high" needs that, per-prompt scores and 2 or more seeds per point' in md
     pts = points(rows, "task_tolerant", "mix.target_ratio")
     attach_samples(pts, samples, "task_tolerant")
