@@ -94,3 +94,27 @@ def test_mixed_batches_need_an_adapter(tiny_with_adapters):
     base, _ = tiny_with_adapters
     with pytest.raises(IftkitError, match="no adapter given"):
         MixedAdapters(ModelConfig(id=base), base, [None])
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_mixed_answers_equal_each_adapter_alone_on_smollm2_fp32(smollm2_dir, tmp_path):
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    base = str(smollm2_dir)
+    adapters = []
+    for seed in (1, 2):
+        body = AutoModelForCausalLM.from_pretrained(base)
+        torch.manual_seed(seed)
+        cfg = LoraConfig(r=8, lora_alpha=16, target_modules="all-linear", init_lora_weights=False)
+        get_peft_model(body, cfg).save_pretrained(tmp_path / f"adapter{seed}")
+        adapters.append(str(tmp_path / f"adapter{seed}"))
+    cfg = ModelConfig(id=base, dtype="float32")
+    gen = GenConfig(max_new_tokens=12)
+    mixed = MixedAdapters(cfg, base, [*adapters, None], batch_size=4).complete_many(PROMPTS, gen)
+    for adapter, got in zip([*adapters, None], mixed):
+        alone = TransformersChat(cfg, base, adapter, batch_size=4).complete_many(PROMPTS, gen)
+        assert [(c.text, c.completion_tokens) for c in got] == [(c.text, c.completion_tokens) for c in alone]
+    assert len({tuple(c.text for c in answers) for answers in mixed}) == 3  # three different models answered
