@@ -199,9 +199,16 @@ def _decode(model, prompts, names: list, ends: _Ends, stats, share_prefix: bool,
     t = time.process_time()
     with torch.inference_mode():
         logits, cache, mask, last = _prefill(model, prompts, names, rows, starts, shared, ends.pad_id, stats)
+        # decode rows adapter by adapter, each adapter's in greedy_decode's order alone: every adapter's
+        # rows are one contiguous run (LoRA deltas on slices, no gathers)
+        order = sorted(range(len(rows)), key=lambda j: rows[j][0])
+        if len(names) > 1:
+            sel = torch.tensor(order, device=model.device)
+            cache.batch_select_indices(sel)
+            logits, mask, last = logits[sel], mask[sel], last[sel]
+        alive = [rows[j] for j in order]
         stats.prefill_s += time.process_time() - t
         t = time.process_time()
-        alive = rows
         while True:
             nxt = logits.argmax(-1)
             keep = []

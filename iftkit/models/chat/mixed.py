@@ -146,17 +146,45 @@ def _alone_arithmetic(model):
 def _rows_as_alone(layer, x, *args, adapter_names: list, **kwargs):
     """LoRA Linear.forward of one active adapter, per adapter's rows: (W x + s B A x) rounded once to W x's dtype."""
     import torch
+    import torch.nn.functional as F
     from peft.tuners.lora.layer import VARIANT_KWARG_KEYS
 
     for key in VARIANT_KWARG_KEYS:
         kwargs.pop(key, None)
     result = layer.base_layer(x, *args, **kwargs)
     dtype = result.dtype
-    for name in dict.fromkeys(adapter_names):
+    for name, rows in _row_runs(adapter_names):
         if name not in layer.lora_A:  # BASE_ROWS, or an adapter that leaves this layer alone
             continue
-        idx = torch.tensor([j for j, n in enumerate(adapter_names) if n == name], device=x.device)
+        if not isinstance(rows, slice):
+            rows = torch.tensor(rows, device=x.device)
         lora_a, lora_b = layer.lora_A[name], layer.lora_B[name]
-        sub = layer._cast_input_dtype(x[idx], lora_a.weight.dtype)
-        result[idx] = (result[idx] + lora_b(lora_a(layer.lora_dropout[name](sub))) * layer.scaling[name]).to(dtype)
+        sub = layer._cast_input_dtype(x[rows], lora_a.weight.dtype)
+        if layer.training:
+            sub = layer.lora_dropout[name](sub)
+        # nn.Linear's own arithmetic, without a module call per adapter and layer (the dispatch cost of a
+        # decode step over many adapters); an eval-mode dropout is the identity
+        delta = F.linear(F.linear(sub, lora_a.weight, lora_a.bias), lora_b.weight, lora_b.bias) * layer.scaling[name]
+        if delta.dtype == dtype:
+            result[rows] += delta
+        else:
+            result[rows] = (result[rows] + delta).to(dtype)
     return result
+
+
+# the last forward's (adapter_names list, its runs), one tuple swapped whole (threads): a forward's layers share them
+_RUNS: list = [(None, None)]
+
+
+def _row_runs(adapter_names: list) -> list[tuple]:
+    """(adapter name, its rows) per adapter: a slice where its rows are contiguous (greedy.py keeps them so),
+    else their indices."""
+    last = _RUNS[0]
+    if last[0] is adapter_names:
+        return last[1]
+    where: dict = {}
+    for j, name in enumerate(adapter_names):
+        where.setdefault(name, []).append(j)
+    runs = [(name, slice(js[0], js[-1] + 1) if js[-1] - js[0] + 1 == len(js) else js) for name, js in where.items()]
+    _RUNS[0] = (adapter_names, runs)
+    return runs
