@@ -16,6 +16,11 @@ sweep.checkpoints adds points the same way along the training run: the cell's tr
 adapter at those steps (training.keep_steps, in <adapter>/steps/step-N/), and after the adapter as
 trained each kept step is evaluated as its own point (label `...-step=N`). Every step's time is
 recorded in its state record (`seconds`), so the report can say what the extra points cost.
+
+sweep.mixed_adapters (default on): the points of a cell waiting at scale 1 (its final adapter and kept
+checkpoints) first generate their answers together, in shared batches over one loaded base model
+(evaluation/together.py), into each adapter's own cache entries; each point's eval then reads them. A
+point's `seconds` includes its share of that shared generation.
 """
 
 import json
