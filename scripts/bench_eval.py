@@ -18,9 +18,15 @@
 2. A small eval (base model, every scorer but reward, local judge) run twice into the same
    output dir and caches: prints the cached rerun's time and its model / judge call counts
    (goal: zero of each).
+3. --adapters K (default 4; 0 = skip) random LoRA adapters (all-linear, rank 8) of the model answer
+   the same prompts scored one at a time (a TransformersChat per adapter: its load + its greedy
+   batches, as a sweep scores each kept checkpoint) and together (models/chat/mixed.py: one load,
+   shared batches). Prints `multi_adapter_vs_one_at_a_time: X` (the time of the first / the
+   second, loads included, goal >= 3) and how many answers are identical (all, by construction).
 
     .venv/bin/python scripts/bench_eval.py            # SmolLM2 default model, ~3-5 min on 2 cores
     .venv/bin/python scripts/bench_eval.py --model /path/to/model --prompts 64 --batch-size 32
+    .venv/bin/python scripts/bench_eval.py --only adapters --tiny   # part 3 on the tiny test model, seconds
 """
 
 import argparse
@@ -201,6 +207,52 @@ def bench_cached_rerun(model_id, n_samples):
             )
 
 
+def _random_adapters(model_path: str, k: int, out: Path) -> list[str]:
+    """k LoRA adapters of the model with random (nonzero) deltas, as training leaves them: each answers its own way."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    paths = []
+    for seed in range(k):
+        model = AutoModelForCausalLM.from_pretrained(model_path)
+        torch.manual_seed(seed)
+        cfg = LoraConfig(r=8, lora_alpha=16, target_modules="all-linear", init_lora_weights=False)
+        get_peft_model(model, cfg).save_pretrained(out / f"adapter{seed}")
+        paths.append(str(out / f"adapter{seed}"))
+    return paths
+
+
+def bench_adapters(model_path, k, n_prompts, batch_size, max_new_tokens, dtype, measure="cpu"):
+    from iftkit.config.schema import ModelConfig
+    from iftkit.evaluation.suites import load_instruction_set
+    from iftkit.models.chat.local import TransformersChat
+    from iftkit.models.chat.mixed import MixedAdapters
+    from iftkit.models.chat.types import GenConfig
+
+    clock = time.process_time if measure == "cpu" else time.perf_counter
+    print(f"matmul peak: {dtype} {matmul_peak(dtype, clock=clock) / 1e9:.0f} GFLOP/s ({measure} time)")
+    rows = load_instruction_set()
+    prompts = [rows[i % len(rows)].prompt for i in range(n_prompts)]
+    cfg, gen = ModelConfig(id=model_path, dtype=dtype), GenConfig(max_new_tokens=max_new_tokens)
+    with tempfile.TemporaryDirectory() as tmp:
+        adapters = _random_adapters(model_path, k, Path(tmp))
+        TransformersChat(cfg, model_path, adapters[0], batch_size).complete_many(prompts[:2], gen)  # warm-up
+        t = clock()
+        alone = [TransformersChat(cfg, model_path, a, batch_size).complete_many(prompts, gen) for a in adapters]
+        alone_s = clock() - t
+        t = clock()
+        mixed = MixedAdapters(cfg, model_path, adapters, batch_size)
+        together = mixed.complete_many(prompts, gen)
+        mixed_s = clock() - t
+    same = sum(a.text == b.text for xs, ys in zip(alone, together) for a, b in zip(xs, ys))
+    tokens = sum(c.completion_tokens for xs in together for c in xs)
+    print(f"{k} adapters x {n_prompts} prompts ({dtype}, batch {batch_size} prompts, {tokens} answer tokens): "
+          f"one at a time {alone_s:.1f} s ({k} loads), mixed {mixed_s:.1f} s (1 load); "
+          f"identical answers {same}/{k * n_prompts}")
+    print(f"multi_adapter_vs_one_at_a_time: {alone_s / mixed_s:.2f}x ({measure} time, loads included)")
+
+
 def main():
     from iftkit import DEFAULT_MODEL_ID
     from iftkit.models.resolve import resolve_model
@@ -216,16 +268,27 @@ def main():
     ap.add_argument("--dtype", choices=["float32", "bfloat16"], help="dtype of speedup/vs_plain_generate "
                     "(default: bfloat16 where the hardware has bf16 matmuls, else float32)")
     ap.add_argument("--skip-rerun", action="store_true", help="only the generation benchmark")
+    ap.add_argument("--adapters", type=int, default=4, help="adapters scored one at a time vs mixed (0 = skip)")
+    ap.add_argument("--only", choices=["generation", "rerun", "adapters"], help="run one part alone")
+    ap.add_argument("--tiny", action="store_true", help="the tiny test model (iftkit/testing/tiny.py) as --model")
     args = ap.parse_args()
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
+    tmp = tempfile.TemporaryDirectory()
+    if args.tiny:
+        from iftkit.testing.tiny import save_tiny_model
+
+        args.model = str(save_tiny_model(Path(tmp.name) / "tiny"))
     path = resolve_model(args.model)
     dtype = args.dtype or ("bfloat16" if has_fast_bf16() else "float32")
-    bench_generation(path, args.prompts, args.batch_size, args.max_new_tokens, dtype, args.measure)
-    if not args.skip_rerun:
+    if args.only in (None, "generation"):
+        bench_generation(path, args.prompts, args.batch_size, args.max_new_tokens, dtype, args.measure)
+    if args.only in (None, "rerun") and not args.skip_rerun:
         bench_cached_rerun(args.model, args.eval_samples)
+    if args.only in (None, "adapters") and args.adapters:
+        bench_adapters(path, args.adapters, args.prompts, args.batch_size, args.max_new_tokens, dtype, args.measure)
 
 
 if __name__ == "__main__":

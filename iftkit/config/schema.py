@@ -494,6 +494,10 @@ class SweepConfig(Section):
     # training got): a list of optimizer steps, e.g. [5, 10, 20], or {every: 5}; each must be below
     # training.max_steps (the final step is the adapter as trained, always scored). null = none
     checkpoints: Optional[Union[list[int], EveryNSteps]] = None
+    # a cell's final adapter and kept checkpoints waiting to be scored generate their answers in shared
+    # batches over one loaded base model (PEFT mixed-adapter batches, evaluation/together.py): the same
+    # answers as one adapter at a time, one load; false = one adapter at a time (changes no result)
+    mixed_adapters: bool = True
     # where sweeps write: <out_dir>/<recipe name>/ (the name as a file name: core/paths.safe_name)
     out_dir: str = "runs"
     # inprocess: train/eval in this process; accelerate: `accelerate launch -m iftkit train` per cell

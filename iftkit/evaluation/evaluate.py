@@ -137,18 +137,15 @@ def run_eval(
     muts = models_under_test(recipe, adapters, include_base, adapter_scale)
     if not muts:
         raise IftkitError("nothing to evaluate: give --adapters or keep the base model")
-    needs_mix = "in_domain" in ev.suites or "general" in ev.suites
-    mix_dir = resolve_mix_dir(recipe, [m.card or {} for m in muts], out_dir) if needs_mix else None
     notes: list[str] = []
-    suites = build_suites(recipe, mix_dir, notes)
-    limits = answer_limits(recipe, suites, muts[0].base_path)
+    suites, limits = suites_and_limits(recipe, muts, out_dir, notes)
     if say:
         for line in notes + [lim.line(suite) for suite, lim in limits.items()]:
             say(line)
 
     counters = Counters()
     cache_root = Path(ev.cache_dir) if ev.cache_dir else cache_dir() / "eval"
-    gen_store = JsonStore(cache_root / "generations.sqlite", "generations")
+    gen_store = generation_store(recipe)
     judge_store = JsonStore(cache_root / "judge.sqlite", "judge")
     bench_store = JsonStore(cache_root / "lm_eval.sqlite", "lm_eval") if ev.lm_eval else None
     try:  # closed at the end, so the caches are whole files again (WAL folded back in) for the next run
@@ -169,6 +166,21 @@ def run_eval(
             f"in {out_dir}/samples.jsonl; rerun the same command to resume (answers so far are cached)"
         )
     return report
+
+
+def suites_and_limits(recipe: Recipe, muts: list, out_dir: Path, notes: list) -> tuple[dict, dict]:
+    """The suites' rows (suite -> rows) the models under test answer, and their generation limits (answer_limits)."""
+    ev = recipe.eval
+    needs_mix = "in_domain" in ev.suites or "general" in ev.suites
+    mix_dir = resolve_mix_dir(recipe, [m.card or {} for m in muts], out_dir) if needs_mix else None
+    suites = build_suites(recipe, mix_dir, notes)
+    return suites, answer_limits(recipe, suites, muts[0].base_path)
+
+
+def generation_store(recipe: Recipe) -> JsonStore:
+    """The cache of generated answers (models/chat/cache.py) every eval of this machine shares."""
+    root = Path(recipe.eval.cache_dir) if recipe.eval.cache_dir else cache_dir() / "eval"
+    return JsonStore(root / "generations.sqlite", "generations")
 
 
 def answer_limits(recipe: Recipe, suites: dict, base_path: str) -> dict:
@@ -305,26 +317,17 @@ def _limit_key(suite: str) -> str:
     return {**_LIMIT_KEYS, FORGETTING: "eval.forgetting_max_tokens"}.get(suite, "eval.max_new_tokens")
 
 
+def generation_model_cfg(recipe: Recipe):
+    """The model section answers are generated with: the recipe's, in eval.dtype resolved (generation_dtype)."""
+    dtype = generation_dtype(recipe)
+    return recipe.model if dtype == "model" else recipe.model.model_copy(update={"dtype": dtype})
+
+
 def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress, limits) -> list[SampleRecord]:
     ev = recipe.eval
-    dtype = generation_dtype(recipe)
-    model_cfg = recipe.model if dtype == "model" else recipe.model.model_copy(update={"dtype": dtype})
-    gen = CachedGenerator(mut, model_cfg, gen_store, counters, ev.max_new_tokens, ev.batch_size, ev.backend, progress)
-    records, new_rows = [], {}
-    for suite, rows in suites.items():
-        if suite == FORGETTING:  # measured after generation: a serving engine is unloaded by then
-            continue
-        limit = limits[suite].tokens if suite in limits else ev.max_new_tokens
-        # a stored prediction is reused only for the same weights and the same decoding
-        gen_key = json_hash([mut.fingerprint(), gen.config_for(limit)])
-        for row in rows:
-            key = (mut.label, suite, row.task, row.content_hash())
-            rec = log.get(key)
-            if rec is not None and rec.generation_key == gen_key and rec.prediction is not None:
-                counters.generations.cached += 1  # the prediction is already in samples.jsonl
-                records.append(rec)
-            else:
-                new_rows.setdefault((limit, gen_key), []).append((suite, row))
+    gen = CachedGenerator(mut, generation_model_cfg(recipe), gen_store, counters, ev.max_new_tokens, ev.batch_size,
+                          ev.backend, progress)
+    records, new_rows = pending_generations(mut, gen, suites, log, counters, limits)
     for (limit, gen_key), todo in new_rows.items():
         answers = gen.answers([r.prompt for _, r in todo], limit)
         fresh = [
@@ -352,6 +355,28 @@ def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress, 
         records += _likelihood_records(mut, gen, suites[FORGETTING], log, counters, ev.forgetting_max_tokens)
     gen.unload()
     return records
+
+
+def pending_generations(mut, gen, suites, log, counters, limits) -> tuple[list, dict]:
+    """The records samples.jsonl (`log`) already holds for `mut` with the same weights and decoding, and
+    {(generation limit, generation key): [(suite, row)]} of the prompts it still needs answers for, in the
+    order they are asked (evaluation/mixed.py asks the same ones for several adapters at once)."""
+    records, new_rows = [], {}
+    for suite, rows in suites.items():
+        if suite == FORGETTING:  # measured after generation: a serving engine is unloaded by then
+            continue
+        limit = limits[suite].tokens if suite in limits else gen.max_new_tokens
+        # a stored prediction is reused only for the same weights and the same decoding
+        gen_key = json_hash([mut.fingerprint(), gen.config_for(limit)])
+        for row in rows:
+            key = (mut.label, suite, row.task, row.content_hash())
+            rec = log.get(key)
+            if rec is not None and rec.generation_key == gen_key and rec.prediction is not None:
+                counters.generations.cached += 1  # the prediction is already in samples.jsonl
+                records.append(rec)
+            else:
+                new_rows.setdefault((limit, gen_key), []).append((suite, row))
+    return records, new_rows
 
 
 def _likelihood_records(mut, gen, rows, log, counters, max_tokens: int) -> list[SampleRecord]:

@@ -16,6 +16,11 @@ sweep.checkpoints adds points the same way along the training run: the cell's tr
 adapter at those steps (training.keep_steps, in <adapter>/steps/step-N/), and after the adapter as
 trained each kept step is evaluated as its own point (label `...-step=N`). Every step's time is
 recorded in its state record (`seconds`), so the report can say what the extra points cost.
+
+sweep.mixed_adapters (default on): the points of a cell waiting at scale 1 (its final adapter and kept
+checkpoints) first generate their answers together, in shared batches over one loaded base model
+(evaluation/together.py), into each adapter's own cache entries; each point's eval then reads them. A
+point's `seconds` includes its share of that shared generation.
 """
 
 import json
@@ -38,6 +43,7 @@ from iftkit.evaluation.evaluate import run_eval
 from iftkit.evaluation.generator import read_adapter_card
 from iftkit.evaluation.records import read_samples
 from iftkit.evaluation.results import read_results
+from iftkit.evaluation.together import generate_together
 from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.sweep.added import sweep_cells
 from iftkit.sweep.grid import Cell, base_eval_hash, legacy_base_eval_hash
@@ -184,14 +190,35 @@ def run_cell(cell: Cell, run: SweepRun) -> None:
             return
         if not point_is_current(run, cell):
             with _recorded_failure(state, cell.label):
-                _train_and_evaluate(cell, run)
-        for scale, step in cell_points(cell)[1:]:  # the extra points' records are written under the cell's lock
+                _train(cell, run)
+        with _recorded_failure(state, cell.label):
+            shares = _generate_together(cell, run)
+        for scale, step in cell_points(cell):  # the extra points' records are written under the cell's lock
             if not point_is_current(run, cell, scale, step):
                 with _recorded_failure(state, point_key(cell, scale, step)):
-                    _evaluate_adapter(cell, run, scale, step)
+                    _evaluate_adapter(cell, run, scale, step, shares.get((scale, step), 0.0))
 
 
-def _train_and_evaluate(cell: Cell, run: SweepRun) -> None:
+def _generate_together(cell: Cell, run: SweepRun) -> dict:
+    """The answers of the cell's points waiting at scale 1 (the final adapter, kept checkpoints), generated in
+    shared batches before their evals read them from the cache (evaluation/together.py). Returns each point's
+    share of that time, {(scale, step): seconds}, so its recorded `seconds` still says what it cost."""
+    waiting = [(scale, step) for scale, step in cell_points(cell)
+               if scale == AS_TRAINED and not point_is_current(run, cell, scale, step)]
+    adapters = {p: run.paths.adapter_dir(cell) if p[1] is None else run.paths.step_adapter_dir(cell, p[1])
+                for p in waiting}
+    points = [p for p in waiting if (adapters[p] / "adapter_config.json").is_file()]
+    if not cell.recipe.sweep.mixed_adapters or len(points) < 2:
+        return {}
+    jobs = [(str(adapters[p]), run.paths.eval_dir(cell, *p)) for p in points]
+    done = generate_together(without_judges(cell.recipe, run.off), jobs)
+    if done is None:
+        return {}
+    run.say(f"[{cell.label}] {done.line()}")
+    return {p: done.seconds / len(points) for p in points}
+
+
+def _train(cell: Cell, run: SweepRun) -> None:
     paths, state, say = run.paths, run.state, run.say
     adapter = paths.adapter_dir(cell)
     if not (state.is_trained(cell.label, cell.train_hashes) and (adapter / "adapter_card.json").is_file()):
@@ -213,11 +240,12 @@ def _train_and_evaluate(cell: Cell, run: SweepRun) -> None:
             train_adapter(cell.recipe, output_dir=str(adapter), say=lambda m: say(f"[{cell.label}] {m}"))
         say(f"[{cell.label}] trained in {time.time() - start:.0f} s")
         state.update(cell.label, status="trained", train_seconds=round(time.time() - start, 1))
-    _evaluate_adapter(cell, run)
 
 
-def _evaluate_adapter(cell: Cell, run: SweepRun, scale: float = AS_TRAINED, step: Optional[int] = None) -> None:
-    """Evaluate the cell's trained adapter at one scale, or as kept at one step (generation only; cached)."""
+def _evaluate_adapter(cell: Cell, run: SweepRun, scale: float = AS_TRAINED, step: Optional[int] = None,
+                      shared_s: float = 0.0) -> None:
+    """Evaluate the cell's trained adapter at one scale, or as kept at one step (generation only; cached).
+    shared_s: this point's share of answers generated together with others (_generate_together)."""
     label, out = point_key(cell, scale, step), run.paths.eval_dir(cell, scale, step)
     fields = {} if scale == AS_TRAINED else dict(train_hash=cell.train_hash, adapter_scale=scale)
     if step is not None:
@@ -236,7 +264,7 @@ def _evaluate_adapter(cell: Cell, run: SweepRun, scale: float = AS_TRAINED, step
     run.say(f"[{label}] {report.counters.summary_line()}")
     for line in report.truncation + report.warnings:
         run.say(f"[{label}] {line}")
-    run.state.update(label, status="done", seconds=round(time.time() - started, 1))
+    run.state.update(label, status="done", seconds=round(time.time() - started + shared_s, 1))
 
 
 @contextmanager

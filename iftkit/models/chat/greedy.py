@@ -10,6 +10,9 @@ token or max_new_tokens). Two things generate does not do:
   instructions) runs once and its KV cache is repeated per row; each row's own tokens follow it,
   left-padded: [shared prefix | padding | own tokens].
 
+mixed_greedy_decode runs the same loop for several LoRA adapters of one loaded model at once (PEFT
+mixed batches, models/chat/mixed.py), each row under its adapter's name.
+
 The arithmetic is the same per row; only float summation order can differ (matmuls of other
 shapes), as it already does between generate's batch sizes. tests/models/test_chat_greedy.py
 checks the tokens against generate's on a tiny model; scripts/bench_eval.py counts identical
@@ -18,6 +21,7 @@ outputs on the real one.
 
 import time
 from dataclasses import dataclass
+from typing import Optional
 
 # generation_config fields that add a logits processor changing greedy choices: with any of them
 # set, eval falls back to model.generate so the processor applies
@@ -95,13 +99,15 @@ def length_buckets(lengths: list[int], forward_cost: int = FORWARD_COST_TOKENS) 
     return sorted(starts)[1:]
 
 
-def prefix_kv(model, prefix: list[int]) -> list[tuple]:
-    """Each layer's (keys, values) for `prefix`, run once as a single row."""
+def prefix_kv(model, prefix: list[int], adapter: Optional[str] = None) -> list[tuple]:
+    """Each layer's (keys, values) for `prefix`, run once as a single row (under `adapter` in a mixed batch:
+    LoRA changes the k/v projections, so a prefix's cache belongs to one adapter)."""
     import torch
     from transformers import DynamicCache
 
     cache = DynamicCache(config=model.config)
-    model(input_ids=torch.tensor([prefix], device=model.device), cache=cache, use_cache=True, logits_to_keep=1)
+    model(input_ids=torch.tensor([prefix], device=model.device), cache=cache, use_cache=True, logits_to_keep=1,
+          **_adapter_kw([adapter]))
     return [(layer.keys, layer.values) for layer in cache.layers]
 
 
@@ -111,6 +117,19 @@ def expanded_cache(model, kv: list[tuple], rows: int):
 
     return DynamicCache(ddp_cache_data=[(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in kv],
                         config=model.config)
+
+
+def _prefix_cache(model, prefixes: list, rows: int):
+    """The cache of a bucket holding `rows` rows per adapter, each adapter's rows starting from its own prefix."""
+    import torch
+    from transformers import DynamicCache
+
+    if len(prefixes) == 1:
+        return expanded_cache(model, prefixes[0], rows)
+    layers = zip(*prefixes)  # per layer: every adapter's (keys, values)
+    return DynamicCache(ddp_cache_data=[
+        tuple(torch.cat([t.expand(rows, -1, -1, -1) for t in kv]) for kv in zip(*per_adapter))
+        for per_adapter in layers], config=model.config)
 
 
 def _padded_kv(kv, shared: int, pad: int):
@@ -123,69 +142,126 @@ def _padded_kv(kv, shared: int, pad: int):
     return torch.cat([kv[:, :, :shared], zeros, kv[:, :, shared:]], dim=2)
 
 
+def _adapter_kw(names: list) -> dict:
+    """The forward's per-row adapter names (PEFT mixed batches); none where the model runs as loaded."""
+    return {} if all(n is None for n in names) else {"adapter_names": list(names)}
+
+
+@dataclass(frozen=True)
+class _Ends:
+    max_new_tokens: int
+    stop_ids: set
+    pad_id: int
+
+
 def greedy_decode(model, prompts: list[list[int]], max_new_tokens: int, stop_ids: set, pad_id: int,
                   stats: DecodeStats = None, share_prefix: bool = True, bucket_prefill: bool = True) -> list[list[int]]:
     """New token ids per prompt (ending with the stop token when one came), prompts decoded as one batch.
 
     share_prefix / bucket_prefill switch a lever off for scripts/bench_eval.py's lever table."""
+    ends = _Ends(max_new_tokens, stop_ids, pad_id)
+    return _decode(model, prompts, [None], ends, stats, share_prefix, bucket_prefill)[0]
+
+
+def mixed_greedy_decode(model, prompts: list[list[int]], adapters: list[str], max_new_tokens: int, stop_ids: set,
+                        pad_id: int, stats: DecodeStats = None) -> list[list[list[int]]]:
+    """greedy_decode's answers under each of `adapters` (PEFT adapter names loaded into `model`, "__base__" for
+    the base model), all in one batch: [adapter][prompt] -> new token ids.
+
+    The batch-composition rule that makes each adapter's answers those of greedy_decode on the same prompts
+    alone: every adapter's rows of a prefill bucket are the rows greedy_decode puts in that bucket (the
+    buckets are cut over one adapter's lengths, then every adapter's copy of a bucket is prefilled together,
+    at the bucket's width), and each adapter's shared-prefix cache is computed from its own weights. A row
+    sees the same tokens, padding, positions and weights as alone; only the matmuls' row counts differ."""
+    return _decode(model, prompts, list(adapters), _Ends(max_new_tokens, stop_ids, pad_id), stats, True, True)
+
+
+def _batch_rows(prompts: list[list[int]], adapters: int, shared: int, bucket_prefill: bool):
+    """(adapter index, prompt index) of every batch row, and the row each prefill bucket starts at (plus the end).
+    Rows are longest first, so each bucket is a run of similar lengths; the cuts are those of one adapter's
+    rows, and a bucket holds every adapter's copy of its prompts."""
+    order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+    cuts = [0, *(length_buckets([len(prompts[i]) - shared for i in order]) if bucket_prefill else []), len(order)]
+    rows, starts = [], []
+    for a, b in zip(cuts, cuts[1:]):
+        starts.append(len(rows))
+        rows += [(k, i) for k in range(adapters) for i in order[a:b]]
+    return rows, starts + [len(rows)]
+
+
+def _decode(model, prompts, names: list, ends: _Ends, stats, share_prefix: bool, bucket_prefill: bool):
     import torch
-    from transformers import DynamicCache
 
     stats = stats if stats is not None else DecodeStats()
-    device, config = model.device, model.config
     shared = shared_prefix_len(prompts) if share_prefix else 0
-    # rows longest first, so each prefill bucket is a run of similar lengths
-    alive = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))  # prompt index of each batch row
-    own = [prompts[i][shared:] for i in alive]
-    width, n = len(own[0]), len(own)
-    out: list[list[int]] = [[] for _ in prompts]
+    rows, starts = _batch_rows(prompts, len(names), shared, bucket_prefill)
+    out = [[[] for _ in prompts] for _ in names]
     t = time.process_time()
     with torch.inference_mode():
-        prefix = prefix_kv(model, prompts[0][:shared]) if shared else None
-        # the batch's rows: [shared prefix | padding | own tokens]; a bucket is prefilled at its own width
-        own_mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in own], device=device)
-        mask = torch.cat([torch.ones(n, shared, dtype=own_mask.dtype, device=device), own_mask], dim=1)
-        last = shared + own_mask.sum(-1) - 1
-        logits, kvs = [], []
-        starts = [0, *(length_buckets([len(p) for p in own]) if bucket_prefill else []), n]
-        for a, b in zip(starts, starts[1:]):
-            w = len(own[a])
-            cache = expanded_cache(model, prefix, b - a) if prefix else DynamicCache(config=config)
-            ids = torch.tensor([[pad_id] * (w - len(p)) + p for p in own[a:b]], device=device)
-            bucket_mask = mask[a:b, :shared + w] if w == width else torch.cat(
-                [mask[a:b, :shared], mask[a:b, shared + width - w:]], dim=1)
-            positions = shared + (bucket_mask[:, shared:].cumsum(-1) - 1).clamp(min=0)
-            logits.append(model(input_ids=ids, attention_mask=bucket_mask, position_ids=positions, cache=cache,
-                                use_cache=True, logits_to_keep=1).logits[:, -1])
-            kvs.append([(_padded_kv(layer.keys, shared, width - w), _padded_kv(layer.values, shared, width - w))
-                        for layer in cache.layers])
-            stats.prefill_tokens += (b - a) * w
-        logits = torch.cat(logits)
-        cache = DynamicCache(ddp_cache_data=[tuple(torch.cat(kv) for kv in zip(*layer)) for layer in zip(*kvs)],
-                             config=config) if len(kvs) > 1 else cache
-        stats.prefill_tokens += shared
-        stats.shared_tokens += shared * (n - 1)
+        logits, cache, mask, last = _prefill(model, prompts, names, rows, starts, shared, ends.pad_id, stats)
+        # decode rows adapter by adapter, each adapter's in greedy_decode's order alone: every adapter's
+        # rows are one contiguous run (LoRA deltas on slices, no gathers)
+        order = sorted(range(len(rows)), key=lambda j: rows[j][0])
+        if len(names) > 1:
+            sel = torch.tensor(order, device=model.device)
+            cache.batch_select_indices(sel)
+            logits, mask, last = logits[sel], mask[sel], last[sel]
+        alive = [rows[j] for j in order]
         stats.prefill_s += time.process_time() - t
         t = time.process_time()
         while True:
             nxt = logits.argmax(-1)
             keep = []
-            for j, (row, token) in enumerate(zip(alive, nxt.tolist())):
-                out[row].append(token)
-                if token not in stop_ids and len(out[row]) < max_new_tokens:
+            for j, ((k, i), token) in enumerate(zip(alive, nxt.tolist())):
+                out[k][i].append(token)
+                if token not in ends.stop_ids and len(out[k][i]) < ends.max_new_tokens:
                     keep.append(j)
             if not keep:
                 break
             if len(keep) < len(alive):
-                sel = torch.tensor(keep, device=device)
+                sel = torch.tensor(keep, device=model.device)
                 cache.batch_select_indices(sel)
                 mask, last, nxt = mask[sel], last[sel], nxt[sel]
                 alive = [alive[j] for j in keep]
             mask = torch.cat([mask, mask.new_ones(len(alive), 1)], dim=1)
             last = last + 1
             logits = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=last[:, None], cache=cache,
-                           use_cache=True).logits[:, -1]
+                           use_cache=True, **_adapter_kw([names[k] for k, _ in alive])).logits[:, -1]
             stats.decode_steps += 1
             stats.decode_rows += len(alive)
     stats.decode_s += time.process_time() - t
     return out
+
+
+def _prefill(model, prompts, names: list, rows: list, starts: list, shared: int, pad_id: int, stats: DecodeStats):
+    """Every row's last logits and the batch's cache: rows [shared prefix | padding | own tokens], a bucket
+    prefilled at its own width. Returns (logits, cache, attention mask, each row's last position)."""
+    import torch
+    from transformers import DynamicCache
+
+    device, config = model.device, model.config
+    own = [prompts[i][shared:] for _, i in rows]
+    width, n = len(own[0]), len(own)
+    prefixes = [prefix_kv(model, prompts[0][:shared], name) for name in names] if shared else None
+    own_mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in own], device=device)
+    mask = torch.cat([torch.ones(n, shared, dtype=own_mask.dtype, device=device), own_mask], dim=1)
+    last = shared + own_mask.sum(-1) - 1
+    logits, kvs = [], []
+    for a, b in zip(starts, starts[1:]):
+        w = len(own[a])
+        cache = _prefix_cache(model, prefixes, (b - a) // len(names)) if prefixes else DynamicCache(config=config)
+        ids = torch.tensor([[pad_id] * (w - len(p)) + p for p in own[a:b]], device=device)
+        bucket_mask = mask[a:b, :shared + w] if w == width else torch.cat(
+            [mask[a:b, :shared], mask[a:b, shared + width - w:]], dim=1)
+        positions = shared + (bucket_mask[:, shared:].cumsum(-1) - 1).clamp(min=0)
+        logits.append(model(input_ids=ids, attention_mask=bucket_mask, position_ids=positions, cache=cache,
+                            use_cache=True, logits_to_keep=1, **_adapter_kw([names[k] for k, _ in rows[a:b]]))
+                      .logits[:, -1])
+        kvs.append([(_padded_kv(layer.keys, shared, width - w), _padded_kv(layer.values, shared, width - w))
+                    for layer in cache.layers])
+        stats.prefill_tokens += (b - a) * w
+    cache = DynamicCache(ddp_cache_data=[tuple(torch.cat(kv) for kv in zip(*layer)) for layer in zip(*kvs)],
+                         config=config) if len(kvs) > 1 else cache
+    stats.prefill_tokens += shared * len(names)
+    stats.shared_tokens += shared * (n - len(names))
+    return torch.cat(logits), cache, mask, last
