@@ -119,10 +119,16 @@ def plain_mean_ci(values, n_boot: int, scale=None) -> tuple:
     return est.ci_low, est.ci_high
 
 
-def _score_scale(scorer):
-    """The scorer's declared scale and type (core/stats.ScoreScale); undeclared: continuous, unbounded."""
+def _score_scale(scorer, records):
+    """The scorer's declared scale and type over these records (core/stats.ScoreScale); undeclared:
+    continuous, unbounded."""
     declared = getattr(scorer, "score_scale", None)
-    return declared() if declared else None
+    return declared(records) if declared else None
+
+
+def _values(scorer, records):
+    declared = getattr(scorer, "values_for", None)
+    return declared(records) if declared else getattr(scorer, "values", None)
 
 
 def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 1000) -> list[dict]:
@@ -157,7 +163,7 @@ def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 100
                 if not vals and not failed:
                     continue  # the scorer does not apply to this task
                 mean = scorer.aggregate(vals) if vals else float("nan")
-                lo, hi = plain_mean_ci(vals, n_boot, _score_scale(scorer)) if pooled is None else mean_ci(
+                lo, hi = plain_mean_ci(vals, n_boot, _score_scale(scorer, recs)) if pooled is None else mean_ci(
                     lambda v: float(v.mean()), [vals], n_boot)
                 n = len(vals)
             rows.append(
@@ -173,7 +179,7 @@ def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 100
                     "ci_high": _clean(hi),
                     "higher_is_better": scorer.higher_is_better,
                     "scale": [_clean(scorer.scale[0]), _clean(scorer.scale[1])],
-                    "values": getattr(scorer, "values", None),
+                    "values": _values(scorer, recs),
                     "aggregation": scorer.aggregation,
                     "n_failed": failed,
                     **lengths,

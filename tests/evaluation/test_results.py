@@ -89,3 +89,32 @@ def test_record_list_suites_get_micro_precision_recall_f1_beside_the_row_mean():
     plain = [SampleRecord([], "x", "y", gold="y", task="other", model="m", suite="s", sample_id="1")]
     res = scorer.score_detailed(plain)
     assert all(v == [None] for v in res.values.values())
+
+
+def test_a_record_list_tasks_tolerant_score_is_declared_continuous_so_its_interval_is_not_the_0_1_one():
+    # the entity example's task_tolerant is a per-answer item F1 (0.667, 0.5...): rows said "binary", so the report
+    # gave it the 0/1 corrections (Agresti-Min pseudo-prompts, Wilson floor) that issue 33 keeps off shares
+    import json
+
+    from iftkit.data.tasks import TaskSpec
+    from iftkit.evaluation.scorers.task import TaskScore
+
+    spec = TaskSpec("structured", item_key="text").to_dict()
+    gold = json.dumps([{"text": "Ann", "type": "PER"}, {"text": "Oslo", "type": "LOC"}])
+    answers = [gold, json.dumps([{"text": "Ann", "type": "PER"}]), "[]", "none of them"] * 3
+    records = [SampleRecord([], a, gold, gold=gold, task="ner", model="m", suite="in_domain", sample_id=str(i),
+                            meta={"task_spec": spec}) for i, a in enumerate(answers)]
+    label = TaskSpec("label", labels=["negative", "positive"]).to_dict()
+    records += [SampleRecord([], a, "positive", gold="positive", task="reviews", model="m", suite="in_domain",
+                             sample_id=f"l{i}", meta={"task_spec": label})
+                for i, a in enumerate(["positive", "negative"] * 3)]
+    outputs = {o: TaskScore(o.split("_")[1]) for o in ("task_tolerant", "task_strict")}
+    for o, scorer in outputs.items():
+        for r, v in zip(records, scorer.score(records)):
+            r.scores[o] = v
+    rows = {(r["task"], r["scorer"]): r for r in aggregate_rows(records, outputs, n_boot=0)}
+    assert {r["scores"]["task_tolerant"] for r in [vars(x) for x in records[:4]]} == {1.0, 2 / 3, 0.0}
+    assert rows[("ner", "task_tolerant")]["values"] == "continuous"
+    assert rows[("__all__", "task_tolerant")]["values"] == "continuous"
+    assert rows[("ner", "task_strict")]["values"] == "binary"
+    assert rows[("reviews", "task_tolerant")]["values"] == "binary"

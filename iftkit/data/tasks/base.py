@@ -75,6 +75,10 @@ class Task:
             self.strict(prediction, gold) or self.tolerant(prediction, gold))
         return 1.0 if ok else 0.0
 
+    def score_values(self, mode: str = "strict") -> str:
+        """What one score under `mode` is: "binary" (1.0 or 0.0, as here) or "continuous" (a share)."""
+        return "binary"
+
     def score_row(self, row: Row, prediction: str, mode: str = "strict") -> float:
         return self.score(prediction, row.gold, mode)
 

@@ -345,6 +345,9 @@ class StructuredTask(UserTask):
             return super().score(prediction, gold, mode)
         return self.item_f1(prediction, g)
 
+    def score_values(self, mode="strict"):
+        return "continuous" if mode == "tolerant" else "binary"  # a list's item F1 (other golds: 0/1)
+
     def tolerant(self, prediction, gold):
         g = _gold_value(gold)
         if isinstance(g, list):
@@ -400,6 +403,9 @@ class SpanTask(UserTask):
 
     def strict(self, prediction, gold):
         return _items_norm(prediction, exact=True) == _items_norm(str(gold), exact=True)
+
+    def score_values(self, mode="strict"):
+        return "continuous" if mode == "tolerant" else "binary"  # token or item-set F1
 
     def score(self, prediction, gold, mode="strict"):
         if mode != "tolerant" or prediction is None:

@@ -48,8 +48,13 @@ class Scorer:
     # scorer applies to those records only, and every other scorer to the rest
     reads_likelihood: bool = False
 
-    def score_scale(self) -> ScoreScale:
-        return ScoreScale.declared(self.values, self.scale)
+    def score_scale(self, records=None) -> ScoreScale:
+        return ScoreScale.declared(self.values_for(records or []), self.scale)
+
+    def values_for(self, records: list[SampleRecord]) -> str:
+        """The type of one value over these records: the scorer's declaration, unless what it scores declares
+        otherwise (a task whose tolerant score is an F1: TaskScore)."""
+        return self.values
 
     def score(self, samples: list[SampleRecord]) -> list[Optional[float]]:
         raise NotImplementedError

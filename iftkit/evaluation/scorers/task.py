@@ -6,7 +6,7 @@ that nothing can check (free-form instructions, free-text user tasks) get None: 
 """
 
 from iftkit.data.tasks import resolve_task, task_spec
-from iftkit.evaluation.scorers.base import BINARY, Output, Scorer, ScoreResult
+from iftkit.evaluation.scorers.base import BINARY, CONTINUOUS, Output, Scorer, ScoreResult
 from iftkit.evaluation.scorers.registry import (
     EXACT_FORMAT,
     ITEMS,
@@ -37,6 +37,12 @@ class TaskScore(Scorer):
                 None if task is None or s.gold is None else float(task.score(s.prediction, s.gold, mode=self.mode))
             )
         return out
+
+    def values_for(self, records):
+        """CONTINUOUS where a record's task scores this mode as a share (a record list's item F1, a span's token
+        F1), so the report's intervals are those of a continuous score, never the 0/1 ones; else BINARY."""
+        tasks = (checker(r) for r in records)
+        return CONTINUOUS if any(t is not None and t.score_values(self.mode) == CONTINUOUS for t in tasks) else BINARY
 
 
 class FormatCompliance(Scorer):
