@@ -83,3 +83,16 @@ def save_tiny_model(path, hidden_size: int = 32) -> Path:
     model.save_pretrained(path)
     tok.save_pretrained(path)
     return path
+
+
+_SYSTEM = {"role": "system", "content": "You are a helpful assistant. Answer with a JSON object."}
+# chat prompts for decode tests: a shared system turn of several tokens, prompts of several lengths (so several
+# prefill buckets), and one without the system turn (it shares only "<|im_start|>" with the others)
+DECODE_PROMPTS = [[_SYSTEM, {"role": "user", "content": q}] for q in [
+    "Classify the sentiment of this review: positive or negative.",
+    "What is 12 plus 7?",
+    "Extract every email address and date from the text below. The quick brown fox jumps over the lazy dog.",
+    "Sort the list.",
+    "Count the words.",
+    "Rewrite the sentence in upper case.",
+]] + [[{"role": "user", "content": "What is 12 plus 7?"}]]

@@ -9,16 +9,9 @@ from iftkit.config.schema import ModelConfig
 from iftkit.models.chat.greedy import DecodeStats, greedy_decode, length_buckets, shared_prefix_len
 from iftkit.models.chat.local import TransformersChat, chat_prompt_text
 from iftkit.models.chat.types import GenConfig
+from iftkit.testing.tiny import DECODE_PROMPTS
 
-SYSTEM = {"role": "system", "content": "You are a helpful assistant. Answer with a JSON object."}
-PROMPTS = [[SYSTEM, {"role": "user", "content": q}] for q in [
-    "Classify the sentiment of this review: positive or negative.",
-    "What is 12 plus 7?",
-    "Extract every email address and date from the text below. The quick brown fox jumps over the lazy dog.",
-    "Sort the list.",
-    "Count the words.",
-    "Rewrite the sentence in upper case.",
-]] + [[{"role": "user", "content": "What is 12 plus 7?"}]]  # no system turn: shares only "<|im_start|>"
+PROMPTS = DECODE_PROMPTS
 MAX_NEW = 12
 
 

@@ -8,16 +8,9 @@ from iftkit.config.schema import ModelConfig
 from iftkit.models.chat.local import TransformersChat
 from iftkit.models.chat.mixed import MixedAdapters
 from iftkit.models.chat.types import GenConfig
+from iftkit.testing.tiny import DECODE_PROMPTS
 
-SYSTEM = {"role": "system", "content": "You are a helpful assistant. Answer with a JSON object."}
-PROMPTS = [[SYSTEM, {"role": "user", "content": q}] for q in [
-    "Classify the sentiment of this review: positive or negative.",
-    "What is 12 plus 7?",
-    "Extract every email address and date from the text below. The quick brown fox jumps over the lazy dog.",
-    "Sort the list.",
-    "Count the words.",
-    "Rewrite the sentence in upper case.",
-]] + [[{"role": "user", "content": "What is 12 plus 7?"}]]
+PROMPTS = DECODE_PROMPTS
 GEN = GenConfig(max_new_tokens=10)
 
 
