@@ -473,9 +473,10 @@ def pool_words(pts: list[Point], label=None) -> list[str]:
         pool: Optional[SeedPool] = next((p.seed_pool.get(axis) for p in pts if p.seed_pool.get(axis)), None)
         if pool is None:
             continue
-        out.append(f"{what}: {pool.words()}")
-        if bool(pool.used):
-            out.extend(_own_spread_words(pts, axis, pool, label))
+        # blank lines around each: a Markdown paragraph and list of its own, not run into the one before
+        out += ["", f"{what}: {pool.words()}"]
+        own = _own_spread_words(pts, axis, pool, label) if bool(pool.used) else []
+        out += ["", *own] if own else []
     return out
 
 
