@@ -350,15 +350,17 @@ def pool_seeds(arrays, level: float = POOL_CHECK_LEVEL, noise=None) -> Optional[
     pinned = np.stack([x.max((-2, -1)) == x.min((-2, -1)) for x in xs], -1)
     dfs = np.where(pinned, 0.0, np.array([p[2] for p in parts], dtype=float))
     total, k = dfs.sum(-1), (dfs > 0).sum(-1)
+    def pooled(x):  # df-weighted over the unpinned points
+        return np.where(total > 0, (x * dfs).sum(-1) / np.maximum(total, 1), 0.0)
+
     with np.errstate(divide="ignore", invalid="ignore"):
-        rows = np.where(total > 0, (v * dfs).sum(-1) / np.maximum(total, 1), 0.0)
-        resid = np.where(total > 0, (e * dfs).sum(-1) / np.maximum(total, 1), 0.0)
+        rows, resid = pooled(v), pooled(e)
         # the check reads each point's row-mean variance at least at what prompt noise alone gives it (residual /
         # prompts): 0/1 means lie on a grid, so two seeds often tie (v = 0) while disagreeing on prompts, and a tie
         # is chance, not a point whose seeds vary less (log 0 made Bartlett refuse every such sweep). Seeds that
         # agree on every prompt of a point that is not pinned still have log-variance -inf: Bartlett rejects.
         vc = np.maximum(v, e / xs[0].shape[-1] if noise is None else noise)
-        rows_c = np.where(total > 0, (vc * dfs).sum(-1) / np.maximum(total, 1), 0.0)
+        rows_c = pooled(vc)
         tiny = 1e-300
         m = total * np.log(np.maximum(rows_c, tiny)) - (dfs * np.log(np.maximum(vc, tiny))).sum(-1)
         inv = np.where(dfs > 0, 1 / np.where(dfs > 0, dfs, 1), 0.0).sum(-1)

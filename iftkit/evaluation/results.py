@@ -126,11 +126,6 @@ def _score_scale(scorer, records):
     return declared(records) if declared else None
 
 
-def _values(scorer, records):
-    declared = getattr(scorer, "values_for", None)
-    return declared(records) if declared else getattr(scorer, "values", None)
-
-
 def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 1000) -> list[dict]:
     """One row per (model, suite, task, scorer output) plus task "__all__" per suite.
 
@@ -148,6 +143,7 @@ def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 100
         lengths = _length_limit(recs)
         for name, scorer in outputs.items():
             failed = sum(1 for r in recs if name in r.failed)
+            scale = _score_scale(scorer, recs)  # by the records' task: a record list's item F1 is continuous
             corpus = scorer.corpus_statistic(recs)
             if corpus is not None:
                 statistic, arrays = corpus
@@ -163,7 +159,7 @@ def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 100
                 if not vals and not failed:
                     continue  # the scorer does not apply to this task
                 mean = scorer.aggregate(vals) if vals else float("nan")
-                lo, hi = plain_mean_ci(vals, n_boot, _score_scale(scorer, recs)) if pooled is None else mean_ci(
+                lo, hi = plain_mean_ci(vals, n_boot, scale) if pooled is None else mean_ci(
                     lambda v: float(v.mean()), [vals], n_boot)
                 n = len(vals)
             rows.append(
@@ -179,7 +175,7 @@ def aggregate_rows(records: list[SampleRecord], outputs: dict, n_boot: int = 100
                     "ci_high": _clean(hi),
                     "higher_is_better": scorer.higher_is_better,
                     "scale": [_clean(scorer.scale[0]), _clean(scorer.scale[1])],
-                    "values": _values(scorer, recs),
+                    "values": scale.kind if scale is not None else getattr(scorer, "values", None),
                     "aggregation": scorer.aggregation,
                     "n_failed": failed,
                     **lengths,

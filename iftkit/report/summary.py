@@ -23,6 +23,7 @@ from iftkit.core.stats import (
     Estimate,
     ScoreScale,
     SeedPool,
+    _seed_parts,
     holm,
     mean_interval,
     paired_difference,
@@ -487,9 +488,9 @@ def _own_spread_words(pts: list[Point], axis: str, pool: SeedPool, label) -> lis
         if p.seed_pool.get(axis) is not pool or a is None or not a.size:
             continue
         a = a[:, np.isfinite(a).all(0)]
-        means = a.mean(-1)
-        if means.var(ddof=1) <= float(pool.rows):
+        if float(_seed_parts(a)[0]) <= float(pool.rows):  # _seed_term's guard, for this point alone
             continue
+        means = a.mean(-1)
         seeds = ", ".join(f"{m:.3f}" for m in means)
         out.append(f"- {label(p)}: its {len(means)} seeds ({seeds}) vary more than the pool's, so its interval rests "
                    f"on its own seeds ({len(means) - 1} degree{'s' * (len(means) > 2)} of freedom, not the pool's "
