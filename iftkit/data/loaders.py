@@ -28,8 +28,7 @@ class LoadResult:
 
 
 def load_file(path, fmt: str = "auto", on_bad_line: str = "error", task: Optional[str] = None,
-              force_task: bool = False, category: Optional[str] = None, max_rows: Optional[int] = None,
-              mapping: Optional[ColumnMap] = None) -> LoadResult:
+              force_task: bool = False, mapping: Optional[ColumnMap] = None) -> LoadResult:
     """Load one user data file (or `hf:NAME[:SPLIT]`) into Rows.
 
     `task` names rows that carry no task field (force_task: all rows); default: the file's stem.
@@ -40,22 +39,8 @@ def load_file(path, fmt: str = "auto", on_bad_line: str = "error", task: Optiona
     layout = None if fmt == "auto" else layouts.get(fmt)
     by_columns = mapping is not None and mapping.maps_columns
     spec = str(path)
-    if spec.startswith("hf:"):
-        recs, source, digest = _hub_records(spec), f"user:{spec}", spec
-        default_task = spec[3:].split(":")[0].split("/")[-1]
-    else:
-        p = require_file(path)
-        if p.stat().st_size == 0:
-            raise IftkitError(f"{p}: empty file (no records)")
-        header = columns(p)
-        if header is not None and not header:
-            raise IftkitError(f"{p}: empty file (no header row)")
-        if header is not None and by_columns:
-            mapping.check_columns(header, p)
-        elif header is not None:
-            check_header(header, fmt, f"{p}:1")
-        recs, source, digest = records(p), f"user:{p.name}", file_sha256(p)
-        default_task = p.stem
+    recs, source, digest, default_task = _open(path, fmt, mapping if by_columns else None)
+    origin = _Origin(source, default_task, task, force_task)
     rows, skipped, notes = [], 0, []
     for where, rec in recs:
         try:
@@ -70,7 +55,7 @@ def load_file(path, fmt: str = "auto", on_bad_line: str = "error", task: Optiona
                 prompt, completion = layout.to_prompt_completion(rec)
             if mapping is not None:
                 completion = mapping.map_label(completion)
-            rows.append(_row(rec, prompt, completion, task, force_task, default_task, category, source, where))
+            rows.append(_row(rec, prompt, completion, origin, where))
         except BadRecord as exc:
             if on_bad_line == "skip":
                 skipped += 1
@@ -78,13 +63,40 @@ def load_file(path, fmt: str = "auto", on_bad_line: str = "error", task: Optiona
                     notes.append(f"{where}: {exc}")
                 continue
             raise IftkitError(f"{where}: {exc}") from None
-        if max_rows is not None and len(rows) >= max_rows:
-            break
     if not rows:
         why = f" ({skipped} bad record(s) skipped)" if skipped else ""
         raise IftkitError(f"{spec}: no usable rows{why}")
     schema = "columns" if by_columns else (layout.name if layout else fmt)
     return LoadResult(rows, schema, skipped, notes, digest)
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """What a file gives the rows that do not say it themselves: their source, and the task that names them."""
+
+    source: str
+    default_task: str
+    task: Optional[str]
+    force_task: bool
+
+
+def _open(path, fmt: str, column_map: Optional[ColumnMap]):
+    """(records, source, digest, default task name) of a file or `hf:` spec, its header checked first (against
+    the column map where the file is read by columns, else against the layouts)."""
+    spec = str(path)
+    if spec.startswith("hf:"):
+        return _hub_records(spec), f"user:{spec}", spec, spec[3:].split(":")[0].split("/")[-1]
+    p = require_file(path)
+    if p.stat().st_size == 0:
+        raise IftkitError(f"{p}: empty file (no records)")
+    header = columns(p)
+    if header is not None and not header:
+        raise IftkitError(f"{p}: empty file (no header row)")
+    if header is not None and column_map is not None:
+        column_map.check_columns(header, p)
+    elif header is not None:
+        check_header(header, fmt, f"{p}:1")
+    return records(p), f"user:{p.name}", file_sha256(p), p.stem
 
 
 def _detect(rec, where) -> layouts.Layout:
@@ -97,15 +109,15 @@ def _detect(rec, where) -> layouts.Layout:
     return layout
 
 
-def _row(rec, prompt, completion, task, force_task, default_task, category, source, where) -> Row:
+def _row(rec, prompt, completion, origin: _Origin, where) -> Row:
     rec_task = rec.get("task") if isinstance(rec.get("task"), str) and rec.get("task").strip() else None
-    name = task if (force_task and task) else (rec_task or task or default_task)
+    name = origin.task if (origin.force_task and origin.task) else (rec_task or origin.task or origin.default_task)
     rec_cat = rec.get("category") if isinstance(rec.get("category"), str) and rec.get("category").strip() else None
-    cat = category or rec_cat or "user"
+    cat = rec_cat or "user"
     gold = rec.get("gold", completion)
     if gold is None or (isinstance(gold, float) and gold != gold):
         gold = completion
-    src = rec.get("source") if isinstance(rec.get("source"), str) and rec.get("source") else source
+    src = rec.get("source") if isinstance(rec.get("source"), str) and rec.get("source") else origin.source
     meta = {"origin": where}
     if isinstance(rec.get("meta"), dict):
         meta = {**rec["meta"], **meta}

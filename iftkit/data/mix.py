@@ -107,7 +107,7 @@ def plan(recipe) -> dict:
     tests = {t: _tag(rows, "test") for t, rows in pools.tests.items()}
     assert_disjoint(train, tests, "training rows")
     assert_disjoint(val, tests, "validation rows")
-    return {"train": train, "val": val, "test": tests, "info": _plan_info(recipe, pools, sizes)}
+    return {"train": train, "val": val, "test": tests, "info": _plan_info(recipe.data.target_task, pools, sizes)}
 
 
 @dataclass(frozen=True)
@@ -146,11 +146,11 @@ def _draw(orders: _Orders, sizes: MixSizes, seed: int) -> tuple[list[Row], list[
     return train, val
 
 
-def _plan_info(recipe, pools, sizes: MixSizes) -> dict:
+def _plan_info(target_task: str, pools, sizes: MixSizes) -> dict:
     return {
         **pools.info,
         "mode": sizes.mode,
-        "target_task": recipe.data.target_task,
+        "target_task": target_task,
         "general_tasks": pools.general_tasks,
         "target_rows": sizes.target,
         "general_rows": sizes.general,

@@ -141,8 +141,8 @@ def assert_disjoint(train_rows, test_sets: dict, what: str = "training rows") ->
             f"(first: {where}, prompt {r.user_text()[:60]!r}); remove them from the training data")
 
 
-def synthetic_format_pool(recipe, tests, target_pool, info) -> list[Row]:
-    d, m = recipe.data, recipe.mix
+def synthetic_format_pool(d, m, tests, target_pool, info) -> list[Row]:
+    """The synthetic target-format rows (data.synthetic_format_files, else a catalog family), as target rows."""
     target = d.target_task
     if d.synthetic_format_files:
         loaded = user_rows(d.synthetic_format_files, target, d, force_task=True)
@@ -192,12 +192,12 @@ def gather_pools(recipe) -> Pools:
         "catalog_overlap": {},
         "excluded_general_tasks": [],
     }
-    target, target_test = _target_pool(recipe, info)
+    target, target_test = _target_pool(d, m, info)
     tests = {d.target_task: target_test}
     general_tasks = _general_tasks(d, info)
-    general = _general_pool(recipe, general_tasks, tests, info)
+    general = _general_pool(d, m, general_tasks, tests, info)
     _refuse_target_prompts(target, general)
-    synthetic = synthetic_format_pool(recipe, tests, target, info) if m.synthetic_format_count else []
+    synthetic = synthetic_format_pool(d, m, tests, target, info) if m.synthetic_format_count else []
     # leak check on everything that could enter a training mix, before any selection
     assert_disjoint(general, tests, "general rows")
     assert_disjoint(target, tests, "target rows")
@@ -205,9 +205,8 @@ def gather_pools(recipe) -> Pools:
     return Pools(target, general, synthetic, tests, general_tasks, info)
 
 
-def _target_pool(recipe, info) -> tuple[list[Row], list[Row]]:
+def _target_pool(d, m, info) -> tuple[list[Row], list[Row]]:
     """The target task's training pool and its fixed test set: from the user's files, else the catalog."""
-    d, m = recipe.data, recipe.mix
     target = d.target_task
     if not d.target_files:
         if not is_catalog_task(target):
@@ -217,7 +216,7 @@ def _target_pool(recipe, info) -> tuple[list[Row], list[Row]]:
             )
         test = catalog_test_set(target, m.test_size_per_task, d.difficulty)
         return catalog_pool(target, d.samples_per_task, d.difficulty, d.seed, _keys(test)), test
-    t = target_rows(recipe)
+    t = target_rows(d)
     info["user_files"].update(t.loaded.report)
     info["dropped_duplicates"] += t.loaded.dropped
     info["target_spec"] = t.spec.to_dict()
@@ -243,10 +242,9 @@ class TargetRows:
     check: SpecCheck
 
 
-def target_rows(recipe) -> TargetRows:
-    """Load data.target_files and decide how the task is checked (kind, labels, item_key), as every mix of
-    the recipe does; cheap to repeat (the loaded rows are kept)."""
-    d = recipe.data
+def target_rows(d) -> TargetRows:
+    """Load data.target_files (d: the recipe's data section) and decide how the task is checked (kind, labels,
+    item_key), as every mix of the recipe does; cheap to repeat (the loaded rows are kept)."""
     loaded = user_rows(d.target_files, d.target_task, d, force_task=True)
     rows = list(loaded.rows)
     spec = infer_spec(rows, d.target_kind, d.target_labels)
@@ -275,9 +273,8 @@ def _general_tasks(d, info) -> list[str]:
     return general
 
 
-def _general_pool(recipe, general_tasks, tests, info) -> list[Row]:
+def _general_pool(d, m, general_tasks, tests, info) -> list[Row]:
     """Every general family's pool (its fixed test set added to `tests`), then the user's general files."""
-    d, m = recipe.data, recipe.mix
     pool = []
     for t in general_tasks:
         tests[t] = catalog_test_set(t, m.test_size_per_task, d.difficulty)

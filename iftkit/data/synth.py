@@ -186,7 +186,6 @@ def synthesize(
     dedup = NearDupFilter(cfg.rouge_threshold)
     for s in seeds:
         dedup.add(s.instruction)
-    model_name = teacher.model_name
     accepted: list[Row] = []
     machine: list[SeedTask] = []
     report = SynthReport(out=str(out_path))
@@ -195,24 +194,11 @@ def synthesize(
         batch = []
         for _ in range(min(batch_size, max_calls - req)):
             category = categories[req % len(categories)]
-            rng = random.Random(seed_int("synth", cfg.seed, req))
-            same = [s for s in seeds if s.category == category]
-            k = cfg.examples_per_prompt
-            examples = rng.sample(same, min(len(same), max(1, k - 1))) if same else []
-            others = [s for s in seeds if s not in examples]
-            examples += rng.sample(others, min(len(others), k - len(examples)))
-            if machine and k > 1:  # self-instruct mixes in the teacher's own earlier tasks
-                examples[-1] = machine[rng.randrange(len(machine))]
-            rng.shuffle(examples)
-            batch.append((req, category, build_request(examples, category)))
+            batch.append((req, category, build_request(_examples(cfg, seeds, machine, category, req), category)))
             req += 1
         answers = teacher.complete_many([(msgs, seed_int("synth-call", cfg.seed, r)) for r, _, msgs in batch])
         for (r, category, _), text in zip(batch, answers):
-            cand, why = parse_candidate(text)
-            if cand is not None:
-                sim = dedup.max_similarity(cand.instruction)
-                if sim >= cfg.rouge_threshold:
-                    cand, why = None, "near_duplicate"
+            cand, why, sim = _candidate(text, dedup, cfg.rouge_threshold)
             if cand is None:
                 report.rejected[why] = report.rejected.get(why, 0) + 1
                 continue
@@ -221,24 +207,49 @@ def synthesize(
             cand.category = category
             dedup.add(cand.instruction)
             machine.append(cand)
-            accepted.append(
-                Row(
-                    prompt=[{"role": "user", "content": cand.user_text()}],
-                    completion=cand.output,
-                    task=cfg.task,
-                    category=category,
-                    gold=cand.output,
-                    source=f"teacher:{model_name}",
-                    meta={"request": r, "rouge_l_max": round(sim, 4)},
-                )
-            )
+            accepted.append(_teacher_row(cand, cfg.task, teacher.model_name, r, sim))
         if progress:
             progress(f"synth: {len(accepted)}/{cfg.n} accepted after {req} request(s)")
     report.accepted, report.requests = len(accepted), req
     report.new_calls, report.cached_calls, report.failed_calls = (
-        teacher.new_calls,
-        teacher.cached_calls,
-        teacher.failed_calls,
-    )
+        teacher.new_calls, teacher.cached_calls, teacher.failed_calls)
     write_rows(Path(out_path), accepted)
     return report
+
+
+def _examples(cfg, seeds: list[SeedTask], machine: list[SeedTask], category: str, req: int) -> list[SeedTask]:
+    """The in-context examples of request `req`: mostly its category's seeds, one of the teacher's own earlier
+    tasks among them, drawn from the request's own seed (a rerun asks the same)."""
+    rng = random.Random(seed_int("synth", cfg.seed, req))
+    same = [s for s in seeds if s.category == category]
+    k = cfg.examples_per_prompt
+    examples = rng.sample(same, min(len(same), max(1, k - 1))) if same else []
+    others = [s for s in seeds if s not in examples]
+    examples += rng.sample(others, min(len(others), k - len(examples)))
+    if machine and k > 1:  # self-instruct mixes in the teacher's own earlier tasks
+        examples[-1] = machine[rng.randrange(len(machine))]
+    rng.shuffle(examples)
+    return examples
+
+
+def _candidate(text: Optional[str], dedup: NearDupFilter, threshold: float):
+    """(the parsed task or None, why it was rejected, its ROUGE-L to the nearest kept task)."""
+    cand, why = parse_candidate(text)
+    sim = 0.0
+    if cand is not None:
+        sim = dedup.max_similarity(cand.instruction)
+        if sim >= threshold:
+            cand, why = None, "near_duplicate"
+    return cand, why, sim
+
+
+def _teacher_row(cand: SeedTask, task: str, model_name: str, request: int, sim: float) -> Row:
+    return Row(
+        prompt=[{"role": "user", "content": cand.user_text()}],
+        completion=cand.output,
+        task=task,
+        category=cand.category,
+        gold=cand.output,
+        source=f"teacher:{model_name}",
+        meta={"request": request, "rouge_l_max": round(sim, 4)},
+    )

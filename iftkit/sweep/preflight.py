@@ -25,7 +25,7 @@ def check_target(recipe: Recipe, say: Optional[Callable] = print) -> Optional[Ta
     d = recipe.data
     if not d.target_files:
         return None  # a catalog family has its own checker and varied answers
-    t = target_rows(recipe)
+    t = target_rows(recipe.data)
     where = target_where(d)
     if say is not None:
         for line in [spec_line(d.target_task, t.spec), *t.check.warnings(where)]:

@@ -232,3 +232,13 @@ def test_a_point_pinned_at_the_ceiling_stays_out_of_the_pool_instead_of_refusing
     # with the ceiling point only two points vary: no pool, and the words say why
     two = stats.pool_seeds(pts[:2] + [ceiling])
     assert not bool(two.used) and two.points == 2 and "fewer than the 3 a pool needs" in two.words()
+
+
+def test_the_comparison_and_seed_modules_keep_their_names_importable_from_stats():
+    from iftkit.core import compare, estimate, seeds
+
+    for name in stats.__all__:
+        assert hasattr(stats, name), name
+    assert stats.compare_arrays is compare.compare_arrays and stats.paired_difference is compare.paired_difference
+    assert stats.pool_seeds is seeds.pool_seeds and stats._seed_term is seeds._seed_term
+    assert stats.Estimate is estimate.Estimate and issubclass(stats.Comparison, stats.Estimate)

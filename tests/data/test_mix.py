@@ -262,3 +262,13 @@ def test_any_family_can_be_the_target(target):
     p = plan(r)
     assert target not in p["info"]["general_tasks"] and len(p["info"]["general_tasks"]) == 19
     assert sum(x.task == target for x in p["train"]) == 30 and set(p["test"]) >= {target, "sentiment"}
+
+
+def test_the_target_rows_are_read_from_the_data_section_alone(tmp_path):
+    from iftkit.config.schema import DataConfig
+    from iftkit.data.pools import target_rows
+
+    d = DataConfig(target_task="reviews", target_files=[str(_sentiment_file(tmp_path))], target_test_size=30)
+    t = target_rows(d)
+    assert t.spec.kind == "label" and sorted(t.spec.labels) == ["negative", "positive"]
+    assert (len(t.pool), len(t.test)) == (90, 30)

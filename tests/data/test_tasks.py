@@ -182,3 +182,19 @@ def test_code_output_answers_are_computed_not_executed():
     task = get_task("code_output")
     # a prediction that is code is only text to the scorer
     assert task.score("__import__('os').system('echo hacked')", "6", "tolerant") == 0.0
+
+
+def test_a_family_scores_through_score_alone():
+    from iftkit.data.tasks import base
+
+    fam = get_task("sentiment")
+    assert fam.score("positive", "positive") == 1.0 and fam.score("negative", "positive") == 0.0
+    # score_row and mentions had no caller
+    assert not hasattr(base.Task, "score_row") and not hasattr(base, "mentions")
+
+
+def test_the_ticket_and_entity_families_keep_their_old_import_path():
+    from iftkit.data.tasks import extract, structured
+
+    assert extract.TicketJSON is structured.TicketJSON and extract.EntityTags is structured.EntityTags
+    assert {"ticket_json", "entity_tags"} <= set(list_tasks())

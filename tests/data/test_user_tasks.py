@@ -304,3 +304,13 @@ def test_the_mix_summary_names_the_item_key_and_warns_of_non_json_answers(tmp_pa
     assert len(warned) == 1 and warned[0].startswith(f"{f}: ")
     n_test = int(warned[0].split(": ")[1].split(" of ")[0])
     assert f"and {2 - n_test} of 30 training-pool rows" in warned[0]  # both counted, wherever the split put them
+
+
+def test_a_rows_spec_is_read_in_one_place_and_the_spec_side_keeps_its_old_import_path():
+    from iftkit.data.tasks import spec, task_spec, user
+
+    meta = {"task_spec": infer_spec(label_rows()).to_dict()}
+    assert TaskSpec.from_dict(task_spec(meta)) == infer_spec(label_rows())
+    assert not hasattr(user, "spec_of")  # it copied task_spec
+    for name in ("TaskSpec", "SpecCheck", "check_spec", "infer_spec", "catalog_overlaps", "KINDS"):
+        assert getattr(user, name) is getattr(spec, name)

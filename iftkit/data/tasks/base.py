@@ -79,9 +79,6 @@ class Task:
         """What one score under `mode` is: "binary" (1.0 or 0.0, as here) or "continuous" (a share)."""
         return "binary"
 
-    def score_row(self, row: Row, prediction: str, mode: str = "strict") -> float:
-        return self.score(prediction, row.gold, mode)
-
     def row(self, inst: Instance, phrasing: int, difficulty: int, source: str = "catalog") -> Row:
         content = self.phrasings[phrasing].format(**inst.fields)
         return Row(
@@ -152,10 +149,6 @@ def normalize(s: str) -> str:
 def contains_phrase(haystack: str, needle: str) -> bool:
     """Whole-word containment on already-normalised text."""
     return bool(needle) and f" {needle} " in f" {haystack} "
-
-
-def mentions(text: str, phrase: str) -> bool:
-    return contains_phrase(normalize(text), normalize(phrase))
 
 
 def strip_wrappers(s: str) -> str:
