@@ -148,7 +148,8 @@ class Registry:
 
 
 def _as_tuple(value) -> tuple:
-    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    """One declaration or a tuple/list of them; a declaration that is itself a tuple (a namedtuple) is one."""
+    return tuple(value) if isinstance(value, (tuple, list)) and not hasattr(value, "name") else (value,)
 
 
 def _dist(ep: EntryPoint) -> str:
