@@ -132,3 +132,25 @@ def test_a_pip_installed_plugin_adds_a_scorer_and_a_layout_one_recipe_uses(plugi
 def test_without_the_plugin_the_same_recipe_is_refused_naming_the_key(tiny_model_dir, tmp_path):
     with pytest.raises(IftkitError, match=r"data\.file_format' = 'faq': unknown data format 'faq' \(known: auto, "):
         _recipe(tiny_model_dir, tmp_path, tmp_path / "faq.jsonl")
+
+
+def test_a_plugin_that_fails_to_import_is_one_cli_line_naming_it(tmp_path, monkeypatch, capsys):
+    """Written as pip writes an installed distribution; `data show --help` lists layouts while building the parser."""
+    from iftkit.cli import main
+
+    info = tmp_path / "iftkit_broken-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: iftkit-broken\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[iftkit.layouts]\nbroken = iftkit_broken_layout\n")
+    (tmp_path / "iftkit_broken_layout.py").write_text("import a_dependency_nobody_installed\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    Registry.reload_all()
+    try:
+        assert main(["data", "show", "--help"]) == 2
+    finally:
+        monkeypatch.undo()
+        Registry.reload_all()
+    err = capsys.readouterr().err
+    assert err == ("iftkit: error: entry point 'broken' (iftkit.layouts) of distribution iftkit-broken 0.1 = "
+                   "'iftkit_broken_layout' failed to import: ModuleNotFoundError: No module named "
+                   "'a_dependency_nobody_installed'\n")
