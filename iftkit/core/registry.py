@@ -42,6 +42,7 @@ class Registry:
         self._registered: dict = {}  # the same, by register()
         self._view: Optional[tuple] = None  # both, then {name: declaration}: lookups run in loops over records
         self._shipped: tuple = ()
+        self._collecting = False
         Registry._every.append(self)
 
     # --- lookups ---------------------------------------------------------------------------------------
@@ -95,10 +96,16 @@ class Registry:
 
     def _entries(self) -> dict:
         if self._found is None:
-            found: dict = {}
-            self._from_package(found)
-            self._shipped = tuple(found)
-            self._from_plugins(found)
+            if self._collecting:  # else a module that looks its kind up while being imported recurses forever
+                raise IftkitError(f"the {self.kind}s were looked up while being collected: a module declaring "
+                                  f"{self.attr} must not ask for them when it is imported")
+            self._collecting, found = True, {}
+            try:
+                self._from_package(found)
+                self._shipped = tuple(found)
+                self._from_plugins(found)
+            finally:
+                self._collecting = False
             self._found = found
         out = dict(self._found)
         for entry in self._registered.values():

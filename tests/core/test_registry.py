@@ -177,3 +177,14 @@ def test_a_plugin_layout_may_not_be_called_auto(site):
     with pytest.raises(IftkitError, match=r"^layout name 'auto' is reserved \(entry point 'auto' \(iftkit\.layouts\) "
                                           r"of distribution plug-auto 0\.1\)$"):
         layouts.names()
+
+
+def test_a_plugin_asking_for_its_kind_while_imported_is_told_so(tmp_path, monkeypatch, site):
+    pkg = _package(tmp_path, monkeypatch, "reg_pkg_g", {"own": ["own"]})
+    install(site, "plug-eager", {GROUP: {"eager": "plug_eager"}},
+            {"plug_eager": DECL + "import reg_pkg_g\nreg_pkg_g.REGISTRY.names()\nTHINGS = (Decl('e'),)\n"})
+    reg = Registry("thing", pkg, "THINGS", GROUP)
+    sys.modules[pkg].REGISTRY = reg
+    with pytest.raises(IftkitError, match=r"failed to import: IftkitError: the things were looked up while being "
+                                          r"collected: a module declaring THINGS must not ask for them"):
+        reg.names()
