@@ -188,3 +188,14 @@ def test_a_plugin_asking_for_its_kind_while_imported_is_told_so(tmp_path, monkey
     with pytest.raises(IftkitError, match=r"failed to import: IftkitError: the things were looked up while being "
                                           r"collected: a module declaring THINGS must not ask for them"):
         reg.names()
+
+
+def test_the_shipped_catalog_keeps_the_order_default_mixes_draw_in():
+    """Each family module declares its TASKS; the listing order puts them back in the order of the old hand-written
+    tuple, which `data.general_tasks: all` follows (so every default mix, and its cache key, stays the same)."""
+    from iftkit.data.tasks import list_tasks, shipped_tasks
+
+    assert shipped_tasks() == list_tasks() == [
+        "sentiment", "topic", "extract_emails", "extract_date", "extract_amount", "ticket_json", "entity_tags",
+        "change_case", "reverse_words", "arithmetic", "compare_logic", "code_output", "context_qa", "headline",
+        "sort_items", "count_items", "list_items", "constrained_sentence", "translate_words", "fact_qa"]
