@@ -42,13 +42,13 @@ def main(argv=None, prog: str = "iftkit") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # import just the module of the command being run (help for all lists names only)
     only = next((a for a in argv if not a.startswith("-")), "")
-    parser = build_parser(only=only if only in COMMANDS else "", prog=prog)
-    args, extra = parser.parse_known_args(argv)
-    module = importlib.import_module(f"iftkit.commands.{args._module}")
-    if extra and not getattr(module, "ACCEPTS_OVERRIDES", False):
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    args.overrides = extra
-    try:
+    try:  # building the parser already asks the registries (help lists layouts), which may find a broken plugin
+        parser = build_parser(only=only if only in COMMANDS else "", prog=prog)
+        args, extra = parser.parse_known_args(argv)
+        module = importlib.import_module(f"iftkit.commands.{args._module}")
+        if extra and not getattr(module, "ACCEPTS_OVERRIDES", False):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides = extra
         return int(module.run(args) or 0)
     except IftkitError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)

@@ -15,7 +15,7 @@ from iftkit.core.errors import IftkitError
 from iftkit.core.readers import file_sha256
 from iftkit.data.loaders import load_file
 from iftkit.data.rows import Row
-from iftkit.data.tasks import CATALOG, get_task, infer_spec, is_catalog_task, task_names
+from iftkit.data.tasks import CATALOG, get_task, infer_spec, is_catalog_task, list_tasks, shipped_tasks
 from iftkit.data.tasks.base import seed_int
 from iftkit.data.tasks.user import SpecCheck, TaskSpec, catalog_overlaps, check_spec
 from iftkit.layouts import ColumnMap
@@ -211,7 +211,7 @@ def _target_pool(d, m, info) -> tuple[list[Row], list[Row]]:
     if not d.target_files:
         if not is_catalog_task(target):
             raise IftkitError(
-                f"data.target_task {target!r} is not a catalog task ({', '.join(task_names())}); "
+                f"data.target_task {target!r} is not a catalog task ({', '.join(list_tasks())}); "
                 f"give its rows with data.target_files"
             )
         test = catalog_test_set(target, m.test_size_per_task, d.difficulty)
@@ -263,11 +263,11 @@ def _general_tasks(d, info) -> list[str]:
     target = d.target_task
     if d.general_tasks == "all":
         info["excluded_general_tasks"] = sorted(info["catalog_overlap"])
-        return [t for t in task_names() if t != target and t not in info["catalog_overlap"]]
+        return [t for t in shipped_tasks() if t != target and t not in info["catalog_overlap"]]
     general = list(d.general_tasks)
     for t in general:
         if not is_catalog_task(t):
-            raise IftkitError(f"data.general_tasks: unknown task {t!r} (catalog tasks: {', '.join(task_names())})")
+            raise IftkitError(f"data.general_tasks: unknown task {t!r} (catalog tasks: {', '.join(list_tasks())})")
     if target in general:
         raise IftkitError(f"data.general_tasks must not include the target task {target!r}")
     return general

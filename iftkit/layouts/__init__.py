@@ -1,17 +1,16 @@
 """Record layouts of user data files (`data.file_format`), one module each, and the recipe's column mapping.
 
 Every module of this package that ends with `LAYOUT = Layout(...)` (see base.py) is a layout: the
-registry collects them, so adding a layout is adding one file here. A file's layout is detected
+registry (core/registry.py) collects them, so adding a layout is adding one file here, or one entry
+point in group `iftkit.layouts` outside iftkit. A file's layout is detected
 from its first record (or a table's header) unless `data.file_format` names one. A file in no
 layout is read through a ColumnMap (columns.py) built from `data.columns` / `data.prompt_template`.
 """
 
-import importlib
-import pkgutil
-from functools import lru_cache
 from typing import Optional
 
 from iftkit.core.errors import IftkitError
+from iftkit.core.registry import Registry
 from iftkit.layouts.base import Layout
 from iftkit.layouts.columns import COLUMN_ROLES, ColumnMap, label_key, template_fields
 
@@ -22,22 +21,23 @@ _LISTING_ORDER = ("alpaca", "messages", "sharegpt", "prompt_completion")
 _DETECTION_ORDER = ("messages", "sharegpt", "alpaca", "prompt_completion")
 
 
-@lru_cache(maxsize=1)
+LAYOUT_REGISTRY = Registry("layout", __name__, "LAYOUT", "iftkit.layouts", Layout, first=_LISTING_ORDER)
+
+
 def registry() -> dict:
-    """Layout name -> Layout, in listing order."""
-    found = {}
-    mods = sorted(
-        (m.name for m in pkgutil.iter_modules(__path__)),
-        key=lambda m: (_LISTING_ORDER.index(m) if m in _LISTING_ORDER else len(_LISTING_ORDER), m),
-    )
-    for mod in mods:
-        layout = getattr(importlib.import_module(f"{__name__}.{mod}"), "LAYOUT", None)
-        if layout is None:
-            continue
-        if layout.name in found or layout.name == "auto":
-            raise IftkitError(f"layout {layout.name!r} is declared twice or reserved (layouts/{mod}.py)")
-        found[layout.name] = layout
+    """Layout name -> Layout, in listing order (plugins' after iftkit's)."""
+    found = LAYOUT_REGISTRY.all()
+    if "auto" in found:  # data.file_format's "detect it" value
+        raise IftkitError(f"layout name 'auto' is reserved ({LAYOUT_REGISTRY.where('auto')})")
     return found
+
+
+def register(layout: Layout) -> None:
+    LAYOUT_REGISTRY.register(layout)
+
+
+def unregister(name: str) -> None:
+    LAYOUT_REGISTRY.unregister(name)
 
 
 def names() -> tuple:
@@ -95,6 +95,8 @@ __all__ = [
     "help_text",
     "label_key",
     "names",
+    "register",
     "registry",
     "template_fields",
+    "unregister",
 ]

@@ -57,8 +57,8 @@ class DataConfig(Section):
     # ... plus optional user files (JSONL/JSON/CSV/Parquet) for either pool
     target_files: list[str] = Field(default_factory=list)
     general_files: list[str] = Field(default_factory=list)
-    # layout of user files (one of iftkit/layouts/): auto-detected unless set
-    file_format: Literal[("auto", *layouts.names())] = "auto"
+    # layout of user files (one of iftkit/layouts/ or a plugin's): auto-detected unless set
+    file_format: str = "auto"
     on_bad_line: Literal["error", "skip"] = "error"
     # catalog generation
     samples_per_task: int = Field(400, gt=0)
@@ -79,6 +79,14 @@ class DataConfig(Section):
     prompt_template: Optional[str] = Field(None, validate_default=True)
     # raw label -> answer the model should give, e.g. {0: negative, 1: positive} (keys compared as text)
     label_map: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("file_format")
+    @classmethod
+    def _known_layout(cls, v):
+        # looked up when validated, not when the schema is imported: a plugin's layouts are found late
+        if v != "auto" and v not in layouts.names():
+            raise ValueError(f"unknown data format {v!r} (known: auto, {', '.join(layouts.names())})")
+        return v
 
     @field_validator("columns")
     @classmethod

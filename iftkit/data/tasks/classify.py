@@ -117,3 +117,7 @@ class Topic(Task):
     def tolerant(self, prediction, gold):
         words = set(normalize(prediction).split())
         return gold in words and not any(t in words for t in _LABELS if t != gold)
+
+
+# this module's catalog families, in catalog order (collected by core/registry.py)
+TASKS = (Sentiment(), Topic())

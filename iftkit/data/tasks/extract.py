@@ -209,3 +209,7 @@ class ExtractAmount(Task):
         if not nums:
             return False
         return (len(set(nums)) == 1 and same_number(nums[0], g)) or same_number(nums[0], g) or same_number(nums[-1], g)
+
+
+# this module's catalog families, in catalog order (collected by core/registry.py)
+TASKS = (ExtractEmails(), ExtractDate(), ExtractAmount())

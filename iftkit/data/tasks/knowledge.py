@@ -272,3 +272,7 @@ class FactQA(Task):
         if len(gold) <= 2 and gold[:1].isupper():  # chemical symbols: case matters (Co vs CO)
             return re.search(rf"(?<![A-Za-z]){re.escape(gold)}(?![a-z])", pred) is not None
         return f" {normalize(gold)} " in f" {normalize(pred)} "
+
+
+# this module's catalog families, in catalog order (collected by core/registry.py)
+TASKS = (TranslateWords(), FactQA())

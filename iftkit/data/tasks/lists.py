@@ -254,3 +254,7 @@ class ConstrainedSentence(Task):
             and re.search(rf"\b{re.escape(gold['word'])}", p, flags=re.I) is not None
             and len(re.findall(r"[.!?](\s|$)", p)) <= 3
         )
+
+
+# this module's catalog families, in catalog order (collected by core/registry.py)
+TASKS = (SortItems(), CountItems(), ListItems(), ConstrainedSentence())

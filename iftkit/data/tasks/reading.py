@@ -185,3 +185,7 @@ class Headline(Task):
             and re.search(rf"\b{re.escape(verb)}\w*", norm) is not None
             and re.search(rf"\b{re.escape(gold['noun'])}\w*", norm) is not None
         )
+
+
+# this module's catalog families, in catalog order (collected by core/registry.py)
+TASKS = (ContextQA(), Headline())

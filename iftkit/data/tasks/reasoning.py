@@ -185,3 +185,7 @@ class CodeOutput(Task):
             return _last_number_is(prediction, gold)
         pred = strip_wrappers(prediction)
         return bool(re.search(rf"(?<![\w]){re.escape(gold)}(?![\w])", pred)) or normalize(pred) == normalize(gold)
+
+
+# this module's catalog families, in catalog order (collected by core/registry.py)
+TASKS = (Arithmetic(), CompareLogic(), CodeOutput())

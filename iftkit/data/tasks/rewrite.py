@@ -96,3 +96,7 @@ class ReverseWords(Task):
         pred = re.sub(r"[^\w\s]", " ", strip_wrappers(prediction).lower()).split()
         want = gold.lower().split()
         return any(pred[i:i + len(want)] == want for i in range(len(pred) - len(want) + 1))
+
+
+# this module's catalog families, in catalog order (collected by core/registry.py)
+TASKS = (ChangeCase(), ReverseWords())

@@ -204,3 +204,7 @@ class EntityTags(Task):
         return {t: found.get(t, set()) for t in set(want) | set(found)} == {
             t: want.get(t, set()) for t in set(want) | set(found)
         }
+
+
+# this module's catalog families, in catalog order (collected by core/registry.py)
+TASKS = (TicketJSON(), EntityTags())

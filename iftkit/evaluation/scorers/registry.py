@@ -3,16 +3,16 @@
 Each module in this package ends with `SCORERS = (ScorerInfo(...), ...)`: the scorer's name,
 how to build it, the outputs it writes (a judge writes three), the recipe values it needs,
 whether it needs a judge client, the aliases it belongs to and the roles it plays. The registry
-collects them, so adding a scorer is adding one file here; the report, the learning-dynamics chart
-and meta-eval ask the registry for a role (`playing`) and never name a scorer.
+(core/registry.py) collects them, so adding a scorer is adding one file here, or one entry point in
+group `iftkit.scorers` outside iftkit; the report, the learning-dynamics chart and meta-eval ask the
+registry for a role (`playing`) and never name a scorer.
 """
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Callable, Optional
 
-from iftkit.core.declared import collect
 from iftkit.core.errors import IftkitError
+from iftkit.core.registry import Registry
 
 # Roles: what other stages look for in a scorer. A scorer declares the roles it plays, each with a
 # preference (lower first) for where several play one.
@@ -47,11 +47,20 @@ class ScorerInfo:
 _LISTING_ORDER = ("task", "lexical", "embedding", "reward", "judge", "ifeval", "ifbench")
 
 
-@lru_cache(maxsize=1)
-def registry() -> dict:
-    import iftkit.evaluation.scorers as pkg
+SCORER_REGISTRY = Registry("scorer", "iftkit.evaluation.scorers", "SCORERS", "iftkit.scorers", ScorerInfo,
+                           first=_LISTING_ORDER)
 
-    return collect(pkg, "SCORERS", "scorer", first=_LISTING_ORDER)
+
+def registry() -> dict:
+    return SCORER_REGISTRY.all()
+
+
+def register(scorer: ScorerInfo) -> None:
+    SCORER_REGISTRY.register(scorer)
+
+
+def unregister(name: str) -> None:
+    SCORER_REGISTRY.unregister(name)
 
 
 def aliases() -> dict:

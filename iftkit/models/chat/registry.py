@@ -2,17 +2,16 @@
 
 A backend module in this package ends with `BACKENDS = (BackendInfo(...),)`: the name recipes use
 (eval.backend, eval.judge.backend, data.synth.backend), how to build it and what it is built from
-(a local model or a server). The registry collects them, so adding a backend is adding one file
-here. Code outside the package (a plugin, a test) calls `register`.
+(a local model or a server). The registry (core/registry.py) collects them, so adding a backend is
+adding one file here, or one entry point in group `iftkit.backends` outside iftkit; a test or a
+notebook calls `register`.
 """
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Callable, Literal, Optional
 
-import iftkit.models.chat
-from iftkit.core.declared import collect
 from iftkit.core.errors import IftkitError
+from iftkit.core.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -27,26 +26,19 @@ class BackendInfo:
     lm_eval: Optional[Callable] = None
 
 
-_REGISTERED: dict = {}  # from outside the package, by `register`
-
-
-@lru_cache(maxsize=1)
-def _discovered() -> dict:
-    return collect(iftkit.models.chat, "BACKENDS", "chat backend")
+BACKEND_REGISTRY = Registry("chat backend", "iftkit.models.chat", "BACKENDS", "iftkit.backends", BackendInfo)
 
 
 def registry() -> dict:
-    return {**_discovered(), **_REGISTERED}
+    return BACKEND_REGISTRY.all()
 
 
 def register(info: BackendInfo) -> None:
-    if info.name in registry():
-        raise IftkitError(f"chat backend {info.name!r} is already registered")
-    _REGISTERED[info.name] = info
+    BACKEND_REGISTRY.register(info)
 
 
 def unregister(name: str) -> None:
-    _REGISTERED.pop(name, None)
+    BACKEND_REGISTRY.unregister(name)
 
 
 def backend_info(name: str, key: str = "backend") -> BackendInfo:
