@@ -72,6 +72,35 @@ def load_model(cfg: ModelConfig, path: Optional[str] = None, device_map=None):
     return AutoModelForCausalLM.from_pretrained(path, **kwargs)
 
 
+def _foldable(x) -> bool:
+    """Whether torch's matmul can view `x` as one matrix of rows (its test, size-1 dims included)."""
+    return all(x.stride(i) == x.stride(i + 1) * x.size(i + 1) for i in range(x.dim() - 2))
+
+
+def _contiguous_input(module, args):
+    import torch
+
+    x = args[0]
+    if _foldable(x):
+        return None
+    return (x.clone(memory_format=torch.contiguous_format), *args[1:])
+
+
+def ready_to_answer(model):
+    """`model` in eval mode, its LM head fed a contiguous input.
+
+    A model asked for the last positions' logits only (`logits_to_keep`, every prefill) hands its head
+    a strided slice of the hidden states. torch's matmul folds such a slice into one matrix product
+    only while the head's weight requires grad; frozen (every PEFT model) it runs one product per
+    batch row and reads the whole head once per row: 16 reads of Gemma 3's 671 MB head per prefill of
+    16 rows (scripts/bench_head.py). The copy it saves is one row of hidden states per prompt.
+    """
+    head = model.get_output_embeddings()
+    if head is not None:
+        head.register_forward_pre_hook(_contiguous_input)
+    return model.eval()
+
+
 def load_model_and_tokenizer(cfg: ModelConfig, device_map=None):
     path = resolve_model(cfg.id, cfg.revision)
     tok = load_tokenizer(

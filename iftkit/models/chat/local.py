@@ -22,7 +22,7 @@ from iftkit.models.chat.local_likelihood import answer_nll as answers_nll
 from iftkit.models.chat.registry import BackendInfo
 from iftkit.models.chat.types import Completion, GenConfig
 from iftkit.models.chat_format import chat_prompt_text, prepare_tokenizer, prompt_format
-from iftkit.models.load import load_chat_tokenizer, load_model
+from iftkit.models.load import load_chat_tokenizer, load_model, ready_to_answer
 
 __all__ = ["TransformersChat", "chat_prompt_text"]
 
@@ -82,7 +82,7 @@ class TransformersChat(ChatBackend):
                 from peft import PeftModel  # pulls torch: only when an adapter is loaded
 
                 model = PeftModel.from_pretrained(model, self.adapter_path)
-            self._model = model.eval()
+            self._model = ready_to_answer(model)
             self.loads += 1
         return self._model, self._tok
 

@@ -24,7 +24,7 @@ from iftkit.models.chat.greedy import DecodeStats, fast_greedy_blockers, mixed_g
 from iftkit.models.chat.local_decode import TurnEnds, greedy_answers, to_completion
 from iftkit.models.chat.types import Completion, GenConfig
 from iftkit.models.chat_format import chat_prompt_text
-from iftkit.models.load import load_chat_tokenizer, load_model
+from iftkit.models.load import load_chat_tokenizer, load_model, ready_to_answer
 
 BASE_ROWS = "__base__"  # PEFT's name for rows answered by the base model alone
 
@@ -56,7 +56,7 @@ class MixedAdapters:
                 model = PeftModel.from_pretrained(model, loaded[0][1], adapter_name=loaded[0][0])
                 for name, adapter in loaded[1:]:
                     model.load_adapter(adapter, adapter_name=name)
-            self._model = model.eval()
+            self._model = ready_to_answer(model)
             self.loads += 1
         return self._model
 
