@@ -228,6 +228,14 @@ def test_good_commands_pass_the_same_checker():
                          "--data.columns.completion label") == []
 
 
+def test_repository_paths_in_prose_exist():
+    """`recipes/x.yaml` in a sentence is a promise too: the file must be there."""
+    named = [(path.name, m.group(1)) for path in DOC_FILES
+             for m in re.finditer(r"`([^`\s]+)`", path.read_text(encoding="utf-8"))]
+    missing = [(where, problem) for where, token in named for problem in file_problems([token.split(":")[0]])]
+    assert missing == []
+
+
 def test_recipe_reference_page_is_current():
     page = (ROOT / "docs" / "reference" / "recipe.md").read_text(encoding="utf-8")
     assert page == recipe_reference.render(), "docs/reference/recipe.md is stale: run make docs"
