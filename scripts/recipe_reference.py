@@ -134,7 +134,7 @@ def default_text(field) -> str:
 
 
 def render() -> str:
-    out = [HEADER]
+    out = [HEADER.rstrip("\n")]
     meanings: dict[type, dict[str, str]] = {}
     section = None
     for key, field, cls in walk():
