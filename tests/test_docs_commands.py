@@ -194,6 +194,23 @@ def test_documented_command_is_real(where, line):
     assert check_command(line) == [], f"{where}: {line}"
 
 
+def recipe_run_lines() -> list[tuple[str, str]]:
+    """Each recipe opens with `# Run: COMMAND   (or: OTHER COMMAND)`: documented commands too."""
+    out = []
+    for path in sorted((ROOT / "recipes").rglob("*.yaml")):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        if first.startswith("# Run:"):
+            for part in first.removeprefix("# Run:").split("(or:"):
+                if not part.strip().startswith("("):  # "(included by ...; not run on its own)" is a note
+                    out.append((str(path.relative_to(ROOT)), part.strip().removesuffix(")")))
+    return out
+
+
+@pytest.mark.parametrize("where,line", recipe_run_lines(), ids=[w for w, _ in recipe_run_lines()])
+def test_recipe_run_line_is_real(where, line):
+    assert check_command(line) == [], f"{where}: {line}"
+
+
 def test_docs_have_commands_to_check():
     assert len(DOCUMENTED) > 40
     assert any("README.md" in where for where, _ in DOCUMENTED)
