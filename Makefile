@@ -1,4 +1,5 @@
 # Two commands do everything: `make quickstart` (main job) and `make test` (whole suite).
+# `make docs` regenerates the recipe reference from the schema and builds the docs site (mkdocs --strict).
 # `make test-cluster` starts a one-node SLURM cluster (scripts/slurm_local.sh, root or sudo) and
 # runs tests/cluster against it; `make test` skips those where no controller answers.
 # Both depend on `setup`, which creates or reuses .venv, installs iftkit with its dev and bench
@@ -15,7 +16,7 @@ STAMP := $(VENV)/.iftkit-installed
 # (TORCH_CUDA, default the PyPI build): scripts/setup_torch.sh.
 TORCH_CPU ?= torch==2.13.0
 
-.PHONY: setup quickstart test test-cluster clean-cache
+.PHONY: setup quickstart test test-cluster docs clean-cache
 
 setup: $(STAMP)
 	@HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(VENV)/bin/iftkit model fetch >/dev/null
@@ -29,11 +30,17 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 quickstart: setup
-	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(PY) scripts/sweep.py --config recipes/sweeps/quickstart.yaml
+	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(VENV)/bin/iftkit sweep --config recipes/sweeps/quickstart.yaml
 
 test: setup
 	$(VENV)/bin/ruff check .
 	HF_HUB_OFFLINE=1 WANDB_MODE=offline $(PY) -m pytest -q
+
+# mkdocs-material comes with the dev extra; the recipe reference is generated before every build, so a
+# schema change shows on the site (tests/test_docs_commands.py fails while the committed page is stale).
+docs: $(STAMP)
+	$(PY) scripts/recipe_reference.py
+	$(VENV)/bin/mkdocs build --strict
 
 # The cluster goes down again afterwards unless it was up before; IFTKIT_REQUIRE_CLUSTER makes a
 # missing or busy cluster fail the tests instead of skipping them.

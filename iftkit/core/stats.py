@@ -1,4 +1,4 @@
-"""Rank statistics with bootstrap confidence intervals, over plain score arrays.
+"""Score-array statistics: bootstrap intervals for rank statistics (meta-eval), paired t intervals for the report.
 
 Everything here works on numbers only, so the requirement code (CIT/CAT/TFA) stays readable
 and these functions can be checked against scipy on hand-made fixtures.
