@@ -167,7 +167,7 @@ def _build(args, variant, recipe, path, tok, train_ds, val_ds, out, callbacks):
         from trl import SFTConfig, SFTTrainer
 
         from iftkit.models.load import load_model
-        from iftkit.training.setup import peft_config, use_bf16
+        from iftkit.training.sft_inputs import peft_config, use_bf16
 
         tuned = {}
         model_cfg = recipe.model

@@ -15,11 +15,11 @@ import time
 from iftkit.config import load_recipe
 from iftkit.core.errors import IftkitError
 from iftkit.sweep.added import sweep_cells
-from iftkit.sweep.cells import run_sweep
 from iftkit.sweep.changes import changed_points, matched, point_status
 from iftkit.sweep.emit import agent_arguments, cell_from_args, job_names, write_emitted
 from iftkit.sweep.layout import BASE, SweepPaths, cell_points, point_key, sweep_root
 from iftkit.sweep.own_task import OwnTask, prepare
+from iftkit.sweep.runner import run_sweep
 from iftkit.sweep.slurm_view import query
 from iftkit.sweep.state import SweepState
 

@@ -26,7 +26,7 @@ from iftkit.models.resolve import resolve_model
 from iftkit.training import card as cards
 from iftkit.training.dataset import load_split
 from iftkit.training.resume import checkpoint_step, last_complete_checkpoint
-from iftkit.training.setup import cuda_available
+from iftkit.training.sft_inputs import cuda_available
 
 CHECKPOINTS = "checkpoints"
 STATE_NAME = "train_state.json"

@@ -14,7 +14,7 @@ from trl.trainer.utils import add_fused_lm_head
 from iftkit.training import label_head
 from iftkit.training.dataset import tokenize_records
 from iftkit.training.row_length import count_cut
-from iftkit.training.setup import load_base_for_training, peft_config, sft_config
+from iftkit.training.sft_inputs import load_base_for_training, peft_config, sft_config
 from iftkit.training.speed import apply_speed_levers
 
 
