@@ -205,11 +205,11 @@ def _build(args, variant, recipe, path, tok, train_ds, val_ds, out, callbacks):
             peft_config=peft_config(recipe),
             callbacks=callbacks,
         )
-    from iftkit.training.trainer import make_trainer
+    from iftkit.training.trainer import TrainerExtras, make_trainer
 
     recipe.training.logging_steps = 1
     recipe.training.save_steps = 10**6
-    return make_trainer(recipe, path, tok, train_ds, val_ds, Path(out) / "ck", callbacks=callbacks)
+    return make_trainer(recipe, path, tok, train_ds, val_ds, Path(out) / "ck", TrainerExtras(callbacks=callbacks))
 
 
 def _tensor_mb(tensors) -> float:
