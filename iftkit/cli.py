@@ -49,7 +49,10 @@ def main(argv=None, prog: str = "iftkit") -> int:
     if extra and not getattr(module, "ACCEPTS_OVERRIDES", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.overrides = extra
-    return run_guarded(prog, module.run, args)
+    try:  # not run_guarded: one frame fewer between the command and its work
+        return int(module.run(args) or 0)
+    except (IftkitError, KeyboardInterrupt) as exc:
+        return exit_code(prog, exc)
 
 
 def command_args(command: str, argv=None, prog: Optional[str] = None, description: Optional[str] = None):
@@ -70,12 +73,17 @@ def run_guarded(prog: str, fn: Callable, *args) -> int:
     """fn(*args) as an exit code: a user error is one line on stderr (its own code), Ctrl-C is 130."""
     try:
         return int(fn(*args) or 0)
-    except IftkitError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
+    except (IftkitError, KeyboardInterrupt) as exc:
+        return exit_code(prog, exc)
+
+
+def exit_code(prog: str, exc: BaseException) -> int:
+    if isinstance(exc, KeyboardInterrupt):
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    print(f"{prog}: error: {exc}", file=sys.stderr)
+    return exc.exit_code
+
 
 if __name__ == "__main__":
     sys.exit(main())
