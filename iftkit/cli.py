@@ -7,6 +7,7 @@ imported only when their command runs, so `iftkit --help` stays fast.
 import argparse
 import importlib
 import sys
+from typing import Callable, Optional
 
 from iftkit.core.errors import IftkitError
 
@@ -38,7 +39,7 @@ def build_parser(only: str = None, prog: str = "iftkit") -> argparse.ArgumentPar
 
 
 def main(argv=None, prog: str = "iftkit") -> int:
-    """Run one command; errors print one line prefixed with `prog` (a script shim passes its own name)."""
+    """Run one command; errors print one line prefixed with `prog`."""
     argv = list(sys.argv[1:] if argv is None else argv)
     # import just the module of the command being run (help for all lists names only)
     only = next((a for a in argv if not a.startswith("-")), "")
@@ -50,12 +51,38 @@ def main(argv=None, prog: str = "iftkit") -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.overrides = extra
         return int(module.run(args) or 0)
-    except IftkitError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
+    except (IftkitError, KeyboardInterrupt) as exc:
+        return exit_code(prog, exc)
+
+
+def command_args(command: str, argv=None, prog: Optional[str] = None, description: Optional[str] = None):
+    """A script's arguments, parsed exactly as `iftkit COMMAND` parses them (`--section.key value` overrides
+    land in `args.overrides`), so train/sft.py and `iftkit train` take the same flags."""
+    module_name, help_text = COMMANDS[command]
+    module = importlib.import_module(f"iftkit.commands.{module_name}")
+    parser = argparse.ArgumentParser(prog=prog, description=description or help_text)
+    module.add_arguments(parser)
+    args, extra = parser.parse_known_args(sys.argv[1:] if argv is None else list(argv))
+    if extra and not getattr(module, "ACCEPTS_OVERRIDES", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.overrides = extra
+    return args
+
+
+def run_guarded(prog: str, fn: Callable, *args) -> int:
+    """fn(*args) as an exit code: a user error is one line on stderr (its own code), Ctrl-C is 130."""
+    try:
+        return int(fn(*args) or 0)
+    except (IftkitError, KeyboardInterrupt) as exc:
+        return exit_code(prog, exc)
+
+
+def exit_code(prog: str, exc: BaseException) -> int:
+    if isinstance(exc, KeyboardInterrupt):
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    print(f"{prog}: error: {exc}", file=sys.stderr)
+    return exc.exit_code
 
 
 if __name__ == "__main__":

@@ -97,7 +97,7 @@ def train_shape(recipe_path: str, args) -> dict:
     from gpu_memory import weight_bytes
 
     from iftkit.testing.tiny import make_tokenizer
-    from iftkit.training.trainer import make_trainer
+    from iftkit.training.trainer import TrainerExtras, make_trainer
 
     arch = arch_for_recipe(recipe_path)
     config = model_config(arch, args.tiny)
@@ -108,7 +108,7 @@ def train_shape(recipe_path: str, args) -> dict:
     timer = step_timer()
     rows = token_rows(args.batch * total, args.seq, config.vocab_size, args.labelled)
     trainer = make_trainer(
-        recipe, str(ckpt), make_tokenizer(), rows, None, Path(args.workdir) / "out", callbacks=[timer]
+        recipe, str(ckpt), make_tokenizer(), rows, None, Path(args.workdir) / "out", TrainerExtras(callbacks=[timer])
     )
     model = trainer.model
     weights = weight_bytes(model)

@@ -167,7 +167,7 @@ def _build(args, variant, recipe, path, tok, train_ds, val_ds, out, callbacks):
         from trl import SFTConfig, SFTTrainer
 
         from iftkit.models.load import load_model
-        from iftkit.training.setup import peft_config, use_bf16
+        from iftkit.training.sft_inputs import peft_config, use_bf16
 
         tuned = {}
         model_cfg = recipe.model
@@ -205,11 +205,11 @@ def _build(args, variant, recipe, path, tok, train_ds, val_ds, out, callbacks):
             peft_config=peft_config(recipe),
             callbacks=callbacks,
         )
-    from iftkit.training.trainer import make_trainer
+    from iftkit.training.trainer import TrainerExtras, make_trainer
 
     recipe.training.logging_steps = 1
     recipe.training.save_steps = 10**6
-    return make_trainer(recipe, path, tok, train_ds, val_ds, Path(out) / "ck", callbacks=callbacks)
+    return make_trainer(recipe, path, tok, train_ds, val_ds, Path(out) / "ck", TrainerExtras(callbacks=callbacks))
 
 
 def _tensor_mb(tensors) -> float:

@@ -3,7 +3,7 @@
     .venv/bin/python scripts/calibrate_stats.py                # the whole grid, 3000 sweeps per setting
     .venv/bin/python scripts/calibrate_stats.py --reps 200 --prompts 33 --seeds 1 2
 
-The grid (iftkit/meta/calibration.py: grid): true difference 0 / 0.05 between two adapters, with and without
+The grid (iftkit/meta/calibration_sim.py: grid): true difference 0 / 0.05 between two adapters, with and without
 a training-seed effect, 0/1, continuous (Beta) and 0-10 scores, 33 / 100 / 174 prompts, 1 / 2 / 3 / 5 seeds;
 then clustered prompts, unequal seed variances between the adapters, near-ceiling means, S1's floor test
 (adapter general vs 0.95 x the base model), sweeps of 4 adapters (equal and unequal seed variances), and
@@ -33,7 +33,7 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from iftkit.meta.calibration import evaluate, grid  # noqa: E402
+from iftkit.meta.calibration_sim import evaluate, grid  # noqa: E402
 from iftkit.sweep.decide_sim import decide_grid, evaluate_loop  # noqa: E402
 
 

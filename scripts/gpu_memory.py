@@ -127,7 +127,7 @@ def static_bytes(config, recipe, layer_trainer) -> dict:
     from transformers import AutoModelForCausalLM
 
     from iftkit.models.load import torch_dtype
-    from iftkit.training.setup import peft_config
+    from iftkit.training.sft_inputs import peft_config
 
     dtype = torch_dtype(recipe.model.dtype)
     with torch.device("meta"):

@@ -16,7 +16,7 @@ def run(args) -> int:
     from iftkit.evaluation.evaluate import run_eval
 
     recipe = load_recipe(args.config, getattr(args, "overrides", None))
-    report = run_eval(recipe, args.adapters, args.out, include_base=not args.no_base, progress=not args.no_progress)
-    for line in report.lines():
+    result = run_eval(recipe, args.adapters, args.out, include_base=not args.no_base, progress=not args.no_progress)
+    for line in result.lines():
         print(line)
     return 0

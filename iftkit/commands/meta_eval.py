@@ -37,7 +37,7 @@ def run(args) -> int:
     # imported here, not at the top: scipy and matplotlib would slow `iftkit meta-eval --help`
     from iftkit.config import load_recipe
     from iftkit.meta.learning_dynamics import analyse_dynamics
-    from iftkit.meta.meta_eval import add_sections, record_judge_trust, run_meta_eval
+    from iftkit.meta.meta_eval import MetaEvalOptions, add_sections, record_judge_trust, run_meta_eval
 
     if args.results is None and args.human is None and args.dynamics in (None, ""):
         raise IftkitError("give --results RUN_DIR, --human FILE or --dynamics PATH")
@@ -55,10 +55,7 @@ def run(args) -> int:
     if not (args.results or args.human):
         return 0
     recipe = load_recipe(args.config) if args.config else None
-    payload = run_meta_eval(
-        args.results,
-        args.human,
-        out,
+    opts = MetaEvalOptions(
         scorers=[s.strip() for s in args.scorers.split(",") if s.strip()] if args.scorers else None,
         tfa_max_items=args.tfa_max_items,
         resamples=args.resamples,
@@ -66,6 +63,7 @@ def run(args) -> int:
         judge_max_items=args.judge_max_items,
         max_pairs=args.max_pairs,
     )
+    payload = run_meta_eval(args.results, args.human, out, opts)
     trust_lines = record_judge_trust(payload, recipe, args.human)
     md, html_text = add_sections(out, payload["markdown"], {"Judge trust": trust_lines,
                                                             "Learning dynamics": dyn_lines}, images)

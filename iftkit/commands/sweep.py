@@ -15,11 +15,11 @@ import time
 from iftkit.config import load_recipe
 from iftkit.core.errors import IftkitError
 from iftkit.sweep.added import sweep_cells
-from iftkit.sweep.cells import run_sweep
 from iftkit.sweep.changes import changed_points, matched, point_status
-from iftkit.sweep.emit import agent_arguments, cell_from_args, job_names, write_emitted
+from iftkit.sweep.emit import JobSpec, agent_arguments, cell_from_args, job_names, write_emitted
 from iftkit.sweep.layout import BASE, SweepPaths, cell_points, point_key, sweep_root
 from iftkit.sweep.own_task import OwnTask, prepare
+from iftkit.sweep.runner import run_sweep
 from iftkit.sweep.slurm_view import query
 from iftkit.sweep.state import SweepState
 
@@ -175,7 +175,8 @@ def _job_resources(args) -> dict:
 
 
 def _emit(kind: str, accelerate_config, cells, recipe_path: str, paths, resources: dict, overrides: list) -> int:
-    path = write_emitted(kind, cells, recipe_path, paths.root, accelerate_config, **resources, overrides=overrides)
+    job = JobSpec(accelerate_config=accelerate_config, overrides=overrides, **resources)
+    path = write_emitted(kind, cells, recipe_path, paths.root, job)
     print(f"wrote {path} ({len(cells)} cells)")
     if kind == "slurm":
         print(f"submit: bash {path} (base-model evaluation first, then the cell array after it succeeded)")

@@ -1,8 +1,8 @@
 """`iftkit train --config R [--output_dir DIR] [--mix-dir DIR] [--overwrite] [--section.key value ...]`.
 
-Also `train/sft.py` and `accelerate launch -m iftkit train`: builds the recipe's mix (or trains
-on --mix-dir), trains LoRA/QLoRA with TRL's SFTTrainer + PEFT, and writes the adapter, its card
-and a W&B run. Rerun the same command after a crash to resume.
+Also `train/sft.py` (the same steps spelled out) and `accelerate launch -m iftkit train`: builds the
+recipe's mix (or trains on --mix-dir), trains LoRA/QLoRA with TRL's SFTTrainer + PEFT, and writes the
+adapter, its card and a W&B run. Rerun the same command after a crash to resume.
 """
 
 import logging
@@ -19,12 +19,20 @@ def add_arguments(p):
     p.add_argument("--overwrite", action="store_true", help="retrain even if a complete adapter exists")
 
 
+def say(msg: str) -> None:
+    """Progress lines of a training run, as both entry points print them."""
+    print(f"[iftkit] {msg}", flush=True)
+
+
+def setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+
+
 def run(args) -> int:
     from iftkit.config import load_recipe
     from iftkit.training.train_adapter import train_adapter
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    setup_logging()
     recipe = load_recipe(args.config, args.overrides)
-    train_adapter(recipe, output_dir=args.output_dir, mix_dir=args.mix_dir, overwrite=args.overwrite,
-                  say=lambda msg: print(f"[iftkit] {msg}", flush=True))
+    train_adapter(recipe, output_dir=args.output_dir, mix_dir=args.mix_dir, overwrite=args.overwrite, say=say)
     return 0

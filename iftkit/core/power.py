@@ -33,7 +33,7 @@ POWER = 0.8
 ALPHA = 0.05
 DRAWS = 4000  # draws of the estimates per plan: the power's Monte Carlo error is about 0.006 at 0.8
 # The seed prior before training: the sd of one training seed's mean score as a share of the per-prompt sd. It is the
-# calibration grid's seed effect (meta/calibration.py SEED_SD = 0.35 logits), which measures 0.12 of the per-prompt sd
+# calibration grid's seed effect (meta/calibration_sim.py SEED_SD = 0.35), which measures 0.12 of the per-prompt sd
 # for 0/1 scores and 0.19 for Beta (continuous) ones at mean 0.57 (tests/core/test_power.py). The quickstart's own
 # 2-seed points spread wider where one seed learns the format and the other does not (README, "What it found"): a
 # prior, stated in every plan, replaced by the measured spread after the sweep.

@@ -31,7 +31,7 @@ from iftkit.models.chat.factory import LOCAL, check_backends, judge_backend
 from iftkit.models.chat.types import GenConfig
 from iftkit.models.resolve import resolve_model
 from iftkit.tracking import resume_run
-from iftkit.training.setup import use_bf16
+from iftkit.training.sft_inputs import use_bf16
 
 
 @dataclass

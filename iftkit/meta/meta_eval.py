@@ -1,8 +1,9 @@
 """Meta-evaluation end to end: read samples, pick the reference, measure CIT/CAT/TFA, write reports."""
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from iftkit.config.schema import Recipe
 from iftkit.core.atomic import write_text_atomic
@@ -47,79 +48,100 @@ def human_reference(records: list[SampleRecord], scores: list[human_io.HumanScor
     return out_records, reference
 
 
-def run_meta_eval(
-    results=None,
-    human_file=None,
-    out=None,
-    scorers: Optional[list] = None,
-    tfa_max_items: int = 60,
-    resamples: int = 1000,
-    factory: Optional[Callable] = None,
-    task_lookup: Optional[Callable] = None,
-    recipe=None,
-    judge_max_items: int = 15,
-    max_pairs: Optional[int] = None,
-    log: Callable = print,
-) -> dict:
+@dataclass
+class MetaEvalOptions:
+    """How far a meta-evaluation goes (the flags of `iftkit meta-eval`) and what it scores with."""
+
+    scorers: Optional[list] = None  # scorer names; None: every scorer in the samples
+    tfa_max_items: int = 60
+    resamples: int = 1000
+    judge_max_items: int = 15  # judge scorers cost model calls per text: TFA items and gold-derived pairs
+    max_pairs: Optional[int] = None
+    factory: Optional[Callable] = None  # name -> scorer; None: the registry's, configured by `recipe`
+    task_lookup: Optional[Callable] = None
+    recipe: Any = None
+    log: Callable = print
+
+
+@dataclass
+class _Scoring:
+    """The scorers measured, and the notes the report carries about them."""
+
+    names: list
+    objs: dict
+    errors: dict = field(default_factory=dict)  # name -> why it could not be built
+    notes: list = field(default_factory=list)
+
+
+def run_meta_eval(results=None, human_file=None, out=None, opts: Optional[MetaEvalOptions] = None) -> dict:
     """Measure every scorer against the reference judgment; write meta_eval.{json,md,html} to `out`."""
+    opts = opts or MetaEvalOptions()
     if results is None and human_file is None:
         raise IftkitError("give --results RUN_DIR (eval output) and/or --human FILE")
     records = read_records(results) if results is not None else []
-    lookup = task_lookup or default_task_lookup()
     human_scores, human_pairs = human_io.split(human_io.load_human(human_file) if human_file else [])
-    notes = []
     # human scores alone: rank them with the task's own checker
-    names = scorers or scorer_names(records) or (playing(TASK_ANSWER)[:1] if human_scores else [])
-    scorer_objs, scorer_errors = _build_scorers(names, factory, recipe, notes)
-
-    if human_scores:
-        records, reference = human_reference(
-            records, human_scores, lambda fresh: _score_fresh(fresh, scorer_objs, notes)
-        )
-        reference_name = f"human scores ({human_file})"
-    elif not records:
-        reference, reference_name = [], f"human pairwise preferences ({human_file})"
-    else:
-        reference = gold_reference(records, lookup)
-        reference_name = "gold answers (task catalog, tolerant scorer)"
-        for name in (n for n in names if plays(n, TASK_ANSWER)):
-            notes.append(
-                f"{name} is the reference judgment itself here: its CIT/CAT are 1 by construction; "
-                "its TFA is still measured (perturbations and wrong answers are not chosen by any scorer)"
-            )
+    names = opts.scorers or scorer_names(records) or (playing(TASK_ANSWER)[:1] if human_scores else [])
+    sc = _Scoring(names, {})
+    sc.objs, sc.errors = _build_scorers(names, opts.factory, opts.recipe, sc.notes)
+    records, reference, reference_name = _reference(records, human_scores, human_file, sc, opts.task_lookup)
     if records and all(v is None for v in reference):
-        notes.append("no sample has a reference judgment (no catalog task with gold, no matching human rows)")
-
-    items = build_tfa_items(records, max_items=tfa_max_items) if scorer_objs and records else []
-    if scorer_objs and records and not items:
-        notes.append("TFA: no item had both a reformattable reference and a wrong answer from the same task")
-    reports = []
-    for name in names if records else []:  # pairwise-only human files have no samples to rank
-        scale = scorer_access.scale_of(scorer_objs[name]) if name in scorer_objs else None
-        rep = measure_scorer(records, reference, name, scale=scale, resamples=resamples)
-        if name in scorer_objs and items:
-            def score_texts(q, sc=scorer_objs[name], nm=name):
-                return _safe_score(sc, q, nm, notes)
-
-            # every judge output costs model calls per text; lexical/task scorers are free
-            mine = items[:judge_max_items] if is_judge(name) else items
-            rep.tfa, rep.tfa_by_perturbation, rep.tfa_ties = measure_tfa(mine, score_texts, resamples)
-        elif name in scorer_errors:
-            rep.tfa.note = scorer_errors[name]
-        reports.append(rep)
-        log(f"meta-eval: {name}: CIT τ {rep.cit_kendall.fmt()}  CAT τ {rep.cat_pooled.fmt()}  TFA {rep.tfa.fmt()}")
-
-    pairs = human_pairs[:max_pairs] if human_pairs else _pairs_from_records(records, reference, judge_max_items)
+        sc.notes.append("no sample has a reference judgment (no catalog task with gold, no matching human rows)")
+    reports = _measure_scorers(records, reference, sc, opts)
+    pairs = human_pairs[:opts.max_pairs] if human_pairs else _pairs_from_records(records, reference,
+                                                                                  opts.judge_max_items)
     against = f"human preferences ({human_file})" if human_pairs else "gold-derived preferences on the results"
-    pair_results = _measure_pairwise(scorer_objs, pairs, against, resamples, notes, log, graded=bool(human_pairs))
+    pair_results = _measure_pairwise(sc.objs, pairs, against, opts.resamples, sc.notes, opts.log,
+                                     graded=bool(human_pairs))
     if human_pairs and not pair_results:
-        notes.append(
+        sc.notes.append(
             f"{len(human_pairs)} pairwise human judgments read, but no pairwise judge scorer to measure against them"
         )
-    tallies = {id(t): t for t in map(scorer_access.verdict_tally, scorer_objs.values()) if t is not None}
+    tallies = {id(t): t for t in map(scorer_access.verdict_tally, sc.objs.values()) if t is not None}
     for t in tallies.values():  # one line per judge: how many of its verdicts are usable at all
-        log(f"meta-eval: {t.line()}")
-    return _write(out, reports, reference_name, len(records), pair_results, notes)
+        opts.log(f"meta-eval: {t.line()}")
+    return _write(out, reports, reference_name, len(records), pair_results, sc.notes)
+
+
+def _reference(records, human_scores, human_file, sc: _Scoring, task_lookup) -> tuple:
+    """(records, their reference judgments, what the reference is): human scores where given, else gold."""
+    if human_scores:
+        records, reference = human_reference(records, human_scores,
+                                             lambda fresh: _score_fresh(fresh, sc.objs, sc.notes))
+        return records, reference, f"human scores ({human_file})"
+    if not records:
+        return records, [], f"human pairwise preferences ({human_file})"
+    reference = gold_reference(records, task_lookup or default_task_lookup())
+    for name in (n for n in sc.names if plays(n, TASK_ANSWER)):
+        sc.notes.append(
+            f"{name} is the reference judgment itself here: its CIT/CAT are 1 by construction; "
+            "its TFA is still measured (perturbations and wrong answers are not chosen by any scorer)"
+        )
+    return records, reference, "gold answers (task catalog, tolerant scorer)"
+
+
+def _measure_scorers(records, reference, sc: _Scoring, opts: MetaEvalOptions) -> list:
+    """CIT/CAT of each scorer against the reference, and its TFA on perturbed references and wrong answers."""
+    items = build_tfa_items(records, max_items=opts.tfa_max_items) if sc.objs and records else []
+    if sc.objs and records and not items:
+        sc.notes.append("TFA: no item had both a reformattable reference and a wrong answer from the same task")
+    reports = []
+    for name in sc.names if records else []:  # pairwise-only human files have no samples to rank
+        scale = scorer_access.scale_of(sc.objs[name]) if name in sc.objs else None
+        rep = measure_scorer(records, reference, name, scale=scale, resamples=opts.resamples)
+        if name in sc.objs and items:
+            def score_texts(q, scorer=sc.objs[name], nm=name):
+                return _safe_score(scorer, q, nm, sc.notes)
+
+            # every judge output costs model calls per text; lexical/task scorers are free
+            mine = items[:opts.judge_max_items] if is_judge(name) else items
+            rep.tfa, rep.tfa_by_perturbation, rep.tfa_ties = measure_tfa(mine, score_texts, opts.resamples)
+        elif name in sc.errors:
+            rep.tfa.note = sc.errors[name]
+        reports.append(rep)
+        opts.log(f"meta-eval: {name}: CIT τ {rep.cit_kendall.fmt()}  CAT τ {rep.cat_pooled.fmt()}  "
+                 f"TFA {rep.tfa.fmt()}")
+    return reports
 
 
 def record_judge_trust(payload: dict, recipe, human_file) -> list[str]:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from iftkit.config.schema import Recipe
-from iftkit.core.errors import IftkitError
 from iftkit.core.paths import cache_dir
 from iftkit.core.store import JsonStore
 from iftkit.evaluation.counters import Counters
@@ -134,9 +133,3 @@ def scale_of(scorer) -> Optional[tuple]:
     except (TypeError, ValueError):
         return None
     return (lo, hi) if hi != float("inf") else None
-
-
-def check_names(names, known) -> None:
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise IftkitError(f"--scorers: not in the samples: {', '.join(unknown)} (present: {', '.join(known)})")

@@ -1,6 +1,6 @@
 """What changed since a sweep's points ran, and the rule that a collect never loses a finished result.
 
-A point counts as finished only for the hashes of the recipe as it is now (sweep/cells.py:
+A point counts as finished only for the hashes of the recipe as it is now (sweep/collect.py:
 finished_points); `iftkit sweep status` and `collect` both ask that. A point whose record says done for
 other hashes was run with other recipe values: this module names them, key by key, from the values each
 record keeps (and, for records of older versions, from the adapter card's recipe).
@@ -14,7 +14,7 @@ from typing import Callable, Optional
 from iftkit.config import identity as ids
 from iftkit.config.schema import Recipe
 from iftkit.core.errors import IftkitError
-from iftkit.sweep.cells import base_eval_hashes, finished_points
+from iftkit.sweep.collect import base_eval_hashes, finished_points
 from iftkit.sweep.grid import Cell
 from iftkit.sweep.layout import BASE, SweepPaths, cell_points, point_key
 from iftkit.sweep.state import SweepState

@@ -19,11 +19,11 @@ from iftkit.config.schema import Recipe
 from iftkit.report import curve
 from iftkit.report.render import ReportFiles
 from iftkit.sweep.added import Added, DecideLog, sweep_cells
-from iftkit.sweep.cells import run_sweep
 from iftkit.sweep.decide_plan import Plan, plan_round, settled
 from iftkit.sweep.finish import finish_sweep
 from iftkit.sweep.grid import Cell, plan_cell
 from iftkit.sweep.layout import SweepPaths, cell_points, point_key, sweep_root
+from iftkit.sweep.runner import run_sweep
 
 INTERMEDIATE = "intermediate value"
 SETTLED = "both picks settled (high, or nothing another seed could change)"

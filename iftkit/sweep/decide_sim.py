@@ -1,7 +1,7 @@
 """The decide loop on simulated sweeps with a known truth: does "high" stay honest when seeds are added
 where the picks are open and the data are looked at again?
 
-A simulated sweep has `adapters` points and a base model (meta/calibration.simulate: paired prompts, a
+A simulated sweep has `adapters` points and a base model (meta/calibration_sim.simulate: paired prompts, a
 training-seed effect, 0/1, Beta or 0-10 scores). In-domain, the adapters are equal (truth 0) or adapter 0
 leads by `truth`; on general every adapter truly equals the base model, so each is truly above S1's floor
 (keep x base, keep < 1). Each point has `planned` seeds; every look builds the report's Points from the seeds
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from iftkit.meta.calibration import KEEP, SCALES, Setting, simulate
+from iftkit.meta.calibration_sim import KEEP, SCALES, Setting, simulate
 from iftkit.report.summary import ALPHA, BASE, Point, _pool_seeds, recommend
 from iftkit.sweep.decide_plan import is_high, plan_round, settled
 

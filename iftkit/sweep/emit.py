@@ -11,8 +11,9 @@ then gathers every cell's results into the sweep report.
 import json
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional, Sequence
 
 import yaml
 
@@ -52,35 +53,43 @@ def _quoted(parts) -> str:
     return " ".join(shlex.quote(str(p)) for p in parts)
 
 
-def slurm_scripts(
-    cells: list[Cell],
-    recipe_path: str,
-    sweep_dir: Path,
-    accelerate_config: str = None,
-    python: str = None,
-    gpus_per_task: int = GPUS_PER_TASK,
-    cpus_per_task: int = CPUS_PER_TASK,
-    overrides: list = (),
-) -> dict[str, str]:
-    """{file name: text} of the submit script, the base-evaluation job and the cell array job.
-    `overrides` (dotted --key value args given with --emit) go into every job's command: without
-    them a job would expand another grid, into other cells, than the one emitted."""
+@dataclass
+class JobSpec:
+    """What every emitted job runs with."""
+
+    accelerate_config: Optional[str] = None
     # the interpreter that emitted the scripts (the venv's: on a cluster, on storage every node
     # sees); a bare `python` is whatever the node's PATH has, often none or one without iftkit
-    python = python or sys.executable
-    sweep = [python, "-m", "iftkit", "sweep", "--config", recipe_path, *overrides, "--no-progress"]
-    launcher = ["--launcher", "accelerate"] + (["--accelerate-config", accelerate_config] if accelerate_config else [])
+    python: Optional[str] = None
+    gpus_per_task: int = GPUS_PER_TASK
+    cpus_per_task: int = CPUS_PER_TASK
+    # dotted --key value args given with --emit: without them a job would expand another grid, into
+    # other cells, than the one emitted
+    overrides: Sequence = ()
+
+
+def slurm_scripts(
+    cells: list[Cell], recipe_path: str, sweep_dir: Path, job: Optional[JobSpec] = None
+) -> dict[str, str]:
+    """{file name: text} of the submit script, the base-evaluation job and the cell array job; `job.overrides` go
+    into every job's command."""
+    job = job or JobSpec()
+    sweep = [job.python or sys.executable, "-m", "iftkit", "sweep", "--config", recipe_path, *job.overrides,
+             "--no-progress"]
+    launcher = ["--launcher", "accelerate"] + (["--accelerate-config", job.accelerate_config]
+                                              if job.accelerate_config else [])
     logs = sweep_dir / "slurm"
     base_name, name = job_names(sweep_dir)
     base = (
-        _header(base_name, f"{logs}/base_%j.out", gpus_per_task, cpus_per_task)
+        _header(base_name, f"{logs}/base_%j.out", job.gpus_per_task, job.cpus_per_task)
         + f"""# The base model's evaluation, once for the whole sweep; submit.sh starts the cell array after it.
 {_quoted(sweep)} --base-only
 """
     )
     labels = " ".join(shlex.quote(c.label) for c in cells)
     array = (
-        _header(name, f"{logs}/%A_%a.out", gpus_per_task, cpus_per_task, f"#SBATCH --array=0-{len(cells) - 1}\n")
+        _header(name, f"{logs}/%A_%a.out", job.gpus_per_task, job.cpus_per_task,
+                f"#SBATCH --array=0-{len(cells) - 1}\n")
         + f"""# One sweep cell per array task: train (accelerate launch -m iftkit train) then evaluate.
 # A failed or killed task is resubmitted alone with: sbatch --array=<task id> {sweep_dir}/sweep.slurm
 CELLS=({labels})
@@ -141,35 +150,20 @@ def wandb_sweep_config(cells: list[Cell], recipe_path: str, name: str, python: s
 
 
 def write_emitted(
-    kind: str,
-    cells: list[Cell],
-    recipe_path: str,
-    sweep_dir: Path,
-    accelerate_config: str = None,
-    gpus_per_task: int = GPUS_PER_TASK,
-    cpus_per_task: int = CPUS_PER_TASK,
-    overrides: list = (),
+    kind: str, cells: list[Cell], recipe_path: str, sweep_dir: Path, job: Optional[JobSpec] = None
 ) -> Path:
     """Write the SLURM scripts (returns submit.sh) or the W&B sweep config (returns it)."""
+    job = job or JobSpec()
     sweep_dir.mkdir(parents=True, exist_ok=True)
     if kind == "slurm":
         # SLURM opens a job's --output file before the script runs: the folder must exist already
         (sweep_dir / "slurm").mkdir(exist_ok=True)
-        scripts = slurm_scripts(
-            cells,
-            recipe_path,
-            sweep_dir,
-            accelerate_config,
-            gpus_per_task=gpus_per_task,
-            cpus_per_task=cpus_per_task,
-            overrides=overrides,
-        )
-        for name, text in scripts.items():
+        for name, text in slurm_scripts(cells, recipe_path, sweep_dir, job).items():
             (sweep_dir / name).write_text(text)
             (sweep_dir / name).chmod(0o755)
         return sweep_dir / SLURM_FILES[0]
     path = sweep_dir / "wandb_sweep.yaml"
-    config = wandb_sweep_config(cells, recipe_path, sweep_dir.name, overrides=list(overrides))
+    config = wandb_sweep_config(cells, recipe_path, sweep_dir.name, overrides=list(job.overrides))
     path.write_text(
         f"# Run: wandb sweep {path} && wandb agent <entity/project/sweep_id>\n"
         + yaml.safe_dump(config, sort_keys=False)

@@ -9,8 +9,8 @@ from iftkit.core.paths import safe_name
 from iftkit.meta.judge_trust import judge_trust
 from iftkit.report.render import ReportFiles, write_report
 from iftkit.sweep.added import decide_meta
-from iftkit.sweep.cells import collect_clusters, collect_rows, collect_samples, write_rows
 from iftkit.sweep.changes import changed_points, guard_collect
+from iftkit.sweep.collect import collect_clusters, collect_rows, collect_samples, write_rows
 from iftkit.sweep.grid import Cell
 from iftkit.sweep.inputs import report_meta
 from iftkit.sweep.judge_off import judge_off, report_lines

@@ -3,7 +3,7 @@
     .venv/bin/iftkit pipeline --config recipes/sweeps/quickstart.yaml --out runs/one-cell --training.seed 0
 
 runs the recipe as given (its one ratio and seed) through the same library calls the sweep makes for
-every cell of its grid. The sweep (sweep/cells.py) adds only what many cells need around them: state
+every cell of its grid. The sweep (sweep/runner.py) adds only what many cells need around them: state
 records so an interrupted sweep resumes, locks so several processes share one sweep, the base model
 evaluated once for all cells, and the accelerate launcher.
 """
@@ -18,7 +18,7 @@ from iftkit.meta.judge_trust import judge_trust
 from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.models.chat.factory import check_backends
 from iftkit.report.render import ReportFiles, write_report
-from iftkit.sweep.cells import point_rows, point_samples
+from iftkit.sweep.collect import point_rows, point_samples
 from iftkit.sweep.grid import Cell, plan_cell
 from iftkit.sweep.inputs import report_meta
 from iftkit.sweep.layout import BASE, OneCellPaths

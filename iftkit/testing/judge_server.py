@@ -20,7 +20,9 @@ import math
 import re
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Optional
 
 NOT_A_VERDICT = " N/A"  # an alternative at the verdict token that is no allowed verdict
 
@@ -108,14 +110,68 @@ def verdict_for(messages) -> str:
     return "Score: 10\nMatches the reference." if answer == ref else f"Score: {min(9, len(answer) % 10)}\nDiffers."
 
 
+@dataclass
+class LogprobStyle:
+    """How the server's logprobs look (see the module's docstring); `logprobs=True` is the default style."""
+
+    split_digits: bool = False
+    verdict_mass: float = 0.9
+    truth: Optional[Callable] = None
+    continues: bool = True
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """One request to the JudgeServer this HTTP server belongs to (`self.server.judge`)."""
+
+    def log_message(self, *a):
+        pass
+
+    def do_POST(self):
+        judge = self.server.judge
+        with judge.lock:
+            judge.in_flight += 1
+            judge.max_in_flight = max(judge.max_in_flight, judge.in_flight)
+        try:
+            self._handle(judge)
+        finally:
+            with judge.lock:
+                judge.in_flight -= 1
+
+    def _handle(self, judge):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        fault = judge.record(body, self.headers.get("Authorization"))
+        if judge.delay_s:
+            time.sleep(judge.delay_s)
+        if fault == "429":
+            return self._send(429, b'{"error": "rate limited"}', {"Retry-After": "0"})
+        if fault == "500":
+            return self._send(500, b"internal error")
+        if fault == "garbage":
+            return self._send(200, b"<html>not json</html>")
+        if fault == "slow":
+            time.sleep(judge.slow_s)
+        self._send(200, json.dumps(judge.reply(body)).encode())
+
+    def _send(self, code, data, headers=None):
+        try:
+            self.send_response(code)
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout test)
+
+
 class JudgeServer:
-    def __init__(self, faults=(), slow_s: float = 0.0, delay_s: float = 0.0, logprobs: bool = False, port: int = 0,
-                 split_digits: bool = False, verdict_mass: float = 0.9, truth=None, continues: bool = True):
+    def __init__(self, faults=(), slow_s: float = 0.0, delay_s: float = 0.0, logprobs=False, port: int = 0):
+        """logprobs: False (none), True (the default LogprobStyle) or a LogprobStyle."""
         self.faults = list(faults)  # failure kinds served, in order, on the first attempts at each prompt
         self.slow_s = slow_s
         self.delay_s = delay_s  # every request takes this long (to observe concurrency)
-        self.logprobs, self.split_digits, self.verdict_mass = logprobs, split_digits, verdict_mass
-        self.truth, self.continues = truth, continues
+        self.logprobs = bool(logprobs)
+        self.style = logprobs if isinstance(logprobs, LogprobStyle) else LogprobStyle()
         self.bodies: list[dict] = []
         self.requests = 0
         self.in_flight = 0
@@ -123,71 +179,37 @@ class JudgeServer:
         self.auth_headers = []
         self.attempts: dict[str, int] = {}
         self.lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):
-                with server.lock:
-                    server.in_flight += 1
-                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
-                try:
-                    self._handle()
-                finally:
-                    with server.lock:
-                        server.in_flight -= 1
-
-            def _handle(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                key = hashlib.sha256(json.dumps(body["messages"]).encode()).hexdigest()
-                with server.lock:
-                    server.requests += 1
-                    server.bodies.append(body)
-                    server.auth_headers.append(self.headers.get("Authorization"))
-                    n = server.attempts.get(key, 0)
-                    server.attempts[key] = n + 1
-                fault = server.faults[n] if n < len(server.faults) else None
-                if server.delay_s:
-                    time.sleep(server.delay_s)
-                if fault == "429":
-                    return self._send(429, b'{"error": "rate limited"}', {"Retry-After": "0"})
-                if fault == "500":
-                    return self._send(500, b"internal error")
-                if fault == "garbage":
-                    return self._send(200, b"<html>not json</html>")
-                if fault == "slow":
-                    time.sleep(server.slow_s)
-                messages = body["messages"]
-                resume = body.get("continue_final_message") and messages[-1]["role"] == "assistant"
-                if resume and server.continues:
-                    text, content = continuation(messages, server.truth, server.verdict_mass)
-                else:
-                    text = verdict_for(messages[:-1] if messages[-1]["role"] == "assistant" else messages)
-                    content = _logprobs_content(text, server.split_digits, server.verdict_mass, server.truth)
-                words = sum(len(re.findall(r"\S+", m["content"])) for m in messages)
-                choice = {"message": {"role": "assistant", "content": text}}
-                if server.logprobs and body.get("logprobs"):
-                    choice["logprobs"] = {"content": content}
-                out = {"choices": [choice], "usage": {"prompt_tokens": words, "completion_tokens": len(text.split())}}
-                self._send(200, json.dumps(out).encode())
-
-            def _send(self, code, data, headers=None):
-                try:
-                    self.send_response(code)
-                    for k, v in (headers or {}).items():
-                        self.send_header(k, v)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeout test)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self.httpd.judge = self
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def record(self, body: dict, auth) -> Optional[str]:
+        """Count the request; the fault to serve for this attempt at its prompt (None: answer it)."""
+        key = hashlib.sha256(json.dumps(body["messages"]).encode()).hexdigest()
+        with self.lock:
+            self.requests += 1
+            self.bodies.append(body)
+            self.auth_headers.append(auth)
+            n = self.attempts.get(key, 0)
+            self.attempts[key] = n + 1
+        return self.faults[n] if n < len(self.faults) else None
+
+    def reply(self, body: dict) -> dict:
+        """The chat completion answering `body`: its verdict, and logprobs when asked and served."""
+        messages, style = body["messages"], self.style
+        resume = body.get("continue_final_message") and messages[-1]["role"] == "assistant"
+        if resume and style.continues:
+            text, content = continuation(messages, style.truth, style.verdict_mass)
+        else:
+            text = verdict_for(messages[:-1] if messages[-1]["role"] == "assistant" else messages)
+            content = _logprobs_content(text, style.split_digits, style.verdict_mass, style.truth)
+        words = sum(len(re.findall(r"\S+", m["content"])) for m in messages)
+        choice = {"message": {"role": "assistant", "content": text}}
+        if self.logprobs and body.get("logprobs"):
+            choice["logprobs"] = {"content": content}
+        return {"choices": [choice], "usage": {"prompt_tokens": words, "completion_tokens": len(text.split())}}
 
     def __enter__(self):
         self.thread.start()

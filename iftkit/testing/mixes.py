@@ -56,8 +56,19 @@ def sha(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def sft_main(argv) -> int:
-    """What `python train/sft.py ARGS` runs (the script is a shim into the CLI)."""
-    from iftkit.cli import main
+def checkout_script(rel: str):
+    """A script of the checkout this iftkit was imported from (train/sft.py, eval/run.py), loaded as a module."""
+    import importlib.util
 
-    return main(["train", *argv], prog="train/sft.py")
+    path = Path(__file__).resolve().parents[2] / rel
+    spec = importlib.util.spec_from_file_location(Path(rel).stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def sft_main(argv) -> int:
+    """What `python train/sft.py ARGS` runs: the script's own main, in this process, its errors one line."""
+    from iftkit.cli import run_guarded
+
+    return run_guarded("train/sft.py", checkout_script("train/sft.py").main, list(argv))

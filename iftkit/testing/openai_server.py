@@ -23,6 +23,59 @@ VOCAB = (
 ).split()
 
 
+class _Handler(BaseHTTPRequestHandler):
+    """One request to the TeacherServer this HTTP server belongs to (`self.server.teacher`)."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        if self.path != "/v1/chat/completions":
+            self._send(404, {"error": "not found"})
+            return
+        teacher = self.server.teacher
+        with teacher._lock:
+            teacher.in_flight += 1
+        try:
+            self._answer(teacher)
+        finally:
+            with teacher._lock:
+                teacher.in_flight -= 1
+
+    def _answer(self, teacher):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+        with teacher._lock:
+            teacher._attempts += 1
+            attempt = teacher._attempts
+            teacher.auth.append(self.headers.get("Authorization"))
+        if attempt <= teacher.fail_first:
+            self._send(500, {"error": "try again"})
+            return
+        if teacher.delay_s:
+            time.sleep(teacher.delay_s)
+        req = json.loads(body)
+        content = teacher.answer(req, body)
+        with teacher._lock:
+            teacher.calls += 1
+            teacher.bodies.append(body)
+        choice = {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+        self._send(200, {"id": "x", "object": "chat.completion", "model": req["model"], "choices": [choice],
+                         "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}})
+
+    def _send(self, code, obj):
+        data = json.dumps(obj).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a client killed mid-request (the resume test) is expected
+
+
 class TeacherServer:
     def __init__(self, fail_first: int = 0, delay_s: float = 0.0, bad_every: int = 5):
         self.fail_first, self.delay_s, self.bad_every = fail_first, delay_s, bad_every
@@ -32,66 +85,8 @@ class TeacherServer:
         self.in_flight = 0
         self._lock = threading.Lock()
         self._attempts = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                if self.path != "/v1/chat/completions":
-                    self._send(404, {"error": "not found"})
-                    return
-                with server._lock:
-                    server.in_flight += 1
-                try:
-                    self._answer()
-                finally:
-                    with server._lock:
-                        server.in_flight -= 1
-
-            def _answer(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-                with server._lock:
-                    server._attempts += 1
-                    attempt = server._attempts
-                    server.auth.append(self.headers.get("Authorization"))
-                if attempt <= server.fail_first:
-                    self._send(500, {"error": "try again"})
-                    return
-                if server.delay_s:
-                    time.sleep(server.delay_s)
-                req = json.loads(body)
-                content = server.answer(req, body)
-                with server._lock:
-                    server.calls += 1
-                    server.bodies.append(body)
-                self._send(
-                    200,
-                    {
-                        "id": "x",
-                        "object": "chat.completion",
-                        "model": req["model"],
-                        "choices": [
-                            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
-                        ],
-                        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-                    },
-                )
-
-            def _send(self, code, obj):
-                data = json.dumps(obj).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        class Server(ThreadingHTTPServer):
-            def handle_error(self, request, client_address):
-                pass  # a client killed mid-request (the resume test) is expected
-
-        self.httpd = Server(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), _Handler)
+        self.httpd.teacher = self
         self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 

@@ -24,17 +24,19 @@ CHEAP = dict(
 )
 
 
-def sweep_recipe(
-    tmp_path,
-    model_dir,
-    grid="[0.0, 1.0]",
-    seeds="[0]",
-    training=TRAINING,
-    eval=EVAL,
-    general_tasks="[topic, arithmetic, change_case]",
-    test_size_per_task=4,
-    tracking="{}",
-):
+# the recipe sections sweep_recipe fills in, each replaceable by a keyword of the same name (CHEAP replaces them all)
+SECTIONS = dict(training=TRAINING, eval=EVAL, general_tasks="[topic, arithmetic, change_case]", test_size_per_task=4,
+                tracking="{}")
+
+
+def sweep_recipe(tmp_path, model_dir, grid="[0.0, 1.0]", seeds="[0]", **sections):
+    """A tiny sweep recipe over mix.target_ratio in `grid`; `sections` replace SECTIONS' YAML snippets."""
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        raise TypeError(f"sweep_recipe: unknown sections {sorted(unknown)} (known: {sorted(SECTIONS)})")
+    sec = {**SECTIONS, **sections}
+    training, eval, tracking = sec["training"], sec["eval"], sec["tracking"]
+    general_tasks, test_size_per_task = sec["general_tasks"], sec["test_size_per_task"]
     text = f"""
 include: {ROOT / "recipes" / "quickstart.yaml"}
 name: tiny-sweep

@@ -40,13 +40,13 @@ def use_packed_attention(model) -> bool:
     return True
 
 
-def _covered(module, query, key, dropout, cu_seq_lens_q, kwargs) -> bool:
+def _covered(module, query, key, kwargs) -> bool:
     return (
-        cu_seq_lens_q is not None
+        kwargs.get("cu_seq_lens_q") is not None
         and query.device.type == "cpu"
         and query.shape[0] == 1
         and query.shape[2] == key.shape[2]
-        and not dropout
+        and not kwargs.get("dropout")
         and kwargs.get("softcap") is None
         and kwargs.get("s_aux") is None
         and kwargs.get("sliding_window") is None
@@ -55,20 +55,17 @@ def _covered(module, query, key, dropout, cu_seq_lens_q, kwargs) -> bool:
     )
 
 
-def packed_attention(
-    module, query, key, value, attention_mask, dropout=0.0, scaling=None, cu_seq_lens_q=None, **kwargs
-):
+def packed_attention(module, query, key, value, attention_mask, **kwargs):
+    """transformers' attention-function signature; the options it passes by keyword (dropout, scaling,
+    cu_seq_lens_q, softcap...) stay in kwargs, so anything not covered here goes to SDPA unchanged."""
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     heads, kv_heads, dim = query.shape[1], key.shape[1], query.shape[3]
-    covered = _covered(module, query, key, dropout, cu_seq_lens_q, kwargs)
-    layout = _layout(cu_seq_lens_q, query.shape[2]) if covered else None
+    covered = _covered(module, query, key, kwargs)
+    layout = _layout(kwargs["cu_seq_lens_q"], query.shape[2]) if covered else None
     # long rows too: SDPA's flash kernel keeps memory linear in the length
     if layout is None or layout[1] * heads * layout[2] ** 2 > MAX_SCORES:
-        return sdpa_attention_forward(
-            module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
-            cu_seq_lens_q=cu_seq_lens_q, **kwargs,
-        )
+        return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
     import torch
 
     index, rows, longest, causal = layout
@@ -82,7 +79,7 @@ def packed_attention(
     # query heads h = kv * groups + g share K/V head kv: fold the groups into the query length
     q = pad(query).reshape(rows, kv_heads, groups * longest, dim)
     k, v = pad(key), pad(value)
-    scale = dim**-0.5 if scaling is None else scaling
+    scale = dim**-0.5 if kwargs.get("scaling") is None else kwargs["scaling"]
     acc = torch.promote_types(query.dtype, torch.float32)  # scores and softmax at least in fp32
     scores = torch.matmul(q.to(acc), k.to(acc).transpose(-1, -2)).mul_(scale)
     scores = scores.view(rows, kv_heads, groups, longest, longest).masked_fill(~causal, float("-inf"))

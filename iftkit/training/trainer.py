@@ -7,6 +7,9 @@ same fused LM head, and only the token count is tracked. Tokens seen are kept in
 Trainer state, so they survive a resume from checkpoint.
 """
 
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
 import torch
 from trl import SFTTrainer
 from trl.trainer.utils import add_fused_lm_head
@@ -14,7 +17,7 @@ from trl.trainer.utils import add_fused_lm_head
 from iftkit.training import label_head
 from iftkit.training.dataset import tokenize_records
 from iftkit.training.row_length import count_cut
-from iftkit.training.setup import load_base_for_training, peft_config, sft_config
+from iftkit.training.sft_inputs import load_base_for_training, peft_config, sft_config
 from iftkit.training.speed import apply_speed_levers
 
 
@@ -108,19 +111,30 @@ class IftkitSFTTrainer(SFTTrainer):
         return None
 
 
-def make_trainer(
-    recipe, model_path: str, tokenizer, train_ds, val_ds, checkpoint_dir, report_to=(), callbacks=(), run_name=None
-):
-    """The SFTTrainer `train/sft.py` runs, built from a recipe (tests and the benchmark use it too)."""
-    args = sft_config(recipe, checkpoint_dir, list(report_to), has_eval=val_ds is not None, run_name=run_name)
+@dataclass
+class TrainerExtras:
+    """What a training run adds around the trainer: its callbacks and the W&B run it reports to."""
+
+    callbacks: Sequence = ()
+    wandb_run: Any = None
+
+
+def make_trainer(recipe, model, tokenizer, train_ds, val_ds, checkpoint_dir, extras: Optional[TrainerExtras] = None):
+    """The SFTTrainer `train/sft.py` runs, built from a recipe (tests and the benchmark use it too).
+
+    `model`: the base model from `load_base_for_training`, or the path to load it from."""
+    extras = extras or TrainerExtras()
+    run = extras.wandb_run
+    args = sft_config(recipe, checkpoint_dir, ["wandb"] if run is not None else [], has_eval=val_ds is not None,
+                      run_name=run.name if run is not None else None)
     return IftkitSFTTrainer(
-        model=load_base_for_training(recipe, model_path),
+        model=load_base_for_training(recipe, model) if isinstance(model, str) else model,
         args=args,
         train_dataset=train_ds,
         eval_dataset=val_ds,
         processing_class=tokenizer,
         peft_config=peft_config(recipe),
-        callbacks=list(callbacks),
+        callbacks=list(extras.callbacks),
         token_metrics=recipe.training.token_metrics,
         truncate_to=recipe.training.max_length,
         speed=recipe.training,

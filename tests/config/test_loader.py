@@ -238,7 +238,7 @@ def test_files_named_in_a_recipe_are_relative_to_that_recipe(tmp_path, monkeypat
 
 def test_any_sft_config_field_passes_through_the_training_section(tmp_path):
     from iftkit.config import load_recipe
-    from iftkit.training.setup import sft_config
+    from iftkit.training.sft_inputs import sft_config
 
     path = tmp_path / "r.yaml"
     path.write_text("training: {optim: adafactor, max_grad_norm: 0.5, learning_rate: 3.0e-4}\n")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from iftkit.core import power, stats
-from iftkit.meta import calibration
+from iftkit.meta import calibration_sim as calibration
 
 N, REPS, POINTS = 150, 1000, 4  # prompts, simulated sweeps, points per sweep
 

@@ -10,7 +10,7 @@ from iftkit.evaluation.scorers import SampleRecord, get_scorer
 from iftkit.models.chat.cache import CachedChat
 from iftkit.models.chat.http import OpenAIChat
 from iftkit.models.chat.types import GenConfig
-from iftkit.testing.judge_server import JudgeServer, verdict_for
+from iftkit.testing.judge_server import JudgeServer, LogprobStyle, verdict_for
 
 GEN = GenConfig(max_new_tokens=48)
 
@@ -171,7 +171,7 @@ def test_a_tokenizer_that_splits_10_into_two_tokens_is_decoded_not_misread(tmp_p
     """Qwen and Mistral write "10" as "1", "0": the verdict is P("1") x P("0" | "1"), not the
     first token's alternatives (which read "Score: 10" as about 3)."""
     samples = SAMPLES[:2]
-    with JudgeServer(logprobs=True, split_digits=True) as server:
+    with JudgeServer(logprobs=LogprobStyle(split_digits=True)) as server:
         client, _ = _client(server, tmp_path, verdict="auto")
         res = get_scorer("judge", client=client, prompt=load_judge_prompt("reference")).score_detailed(samples)
     # "10": 0.6 on 10 (" 1" then "0"), 0.3 on 8; mass 0.9
@@ -200,7 +200,7 @@ SPLIT_SAMPLES = [  # the server scores a match 10, else len(answer) % 10
 def test_digit_splitting_server_loses_no_verdict_one_extra_request_resolves_the_open_1(tmp_path):
     """A "9" whose alternatives put 0.35 on " 1" (1, or the start of 10?) was unparseable, so lost verdicts
     clustered at the top of the scale. One more request, the reply continued after "Score: 1", decides."""
-    with JudgeServer(logprobs=True, split_digits=True, truth=lambda v, _mass: SPLIT_TRUTH[v]) as server:
+    with JudgeServer(logprobs=LogprobStyle(split_digits=True, truth=lambda v, _mass: SPLIT_TRUTH[v])) as server:
         counters = Counters()
         client, _ = _client(server, tmp_path, counters, verdict="auto")
         judge = get_scorer("judge", client=client, prompt=load_judge_prompt("reference"))
@@ -226,8 +226,8 @@ def test_digit_splitting_server_loses_no_verdict_one_extra_request_resolves_the_
 
 
 def test_a_server_that_cannot_continue_a_reply_leaves_the_open_1_unparseable_and_says_why(tmp_path):
-    with JudgeServer(logprobs=True, split_digits=True, truth=lambda v, _mass: SPLIT_TRUTH[v],
-                     continues=False) as server:
+    with JudgeServer(logprobs=LogprobStyle(split_digits=True, truth=lambda v, _mass: SPLIT_TRUTH[v],
+                                          continues=False)) as server:
         client, _ = _client(server, tmp_path, verdict="auto")
         res = get_scorer("judge", client=client, prompt=load_judge_prompt("reference")).score_detailed(
             SPLIT_SAMPLES[:2])
@@ -237,7 +237,7 @@ def test_a_server_that_cannot_continue_a_reply_leaves_the_open_1_unparseable_and
 
 
 def test_too_little_probability_on_allowed_verdicts_is_unparseable_and_reported(tmp_path):
-    with JudgeServer(logprobs=True, verdict_mass=0.3) as server:
+    with JudgeServer(logprobs=LogprobStyle(verdict_mass=0.3)) as server:
         counters = Counters()
         client, _ = _client(server, tmp_path, counters, verdict="auto")
         res = get_scorer("judge", client=client, prompt=load_judge_prompt("reference")).score_detailed(SAMPLES[:2])

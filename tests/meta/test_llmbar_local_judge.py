@@ -4,7 +4,7 @@ probability verdicts."""
 import pytest
 
 from iftkit.config.schema import Recipe
-from iftkit.meta.meta_eval import run_meta_eval
+from iftkit.meta.meta_eval import MetaEvalOptions, run_meta_eval
 from iftkit.meta.scorer_access import registry_factory
 
 from .test_human import LLMBAR
@@ -17,8 +17,14 @@ def test_local_pairwise_judge_on_llmbar_pairs(tmp_path, smollm2_dir):
     recipe = Recipe()
     recipe.eval.cache_dir = str(tmp_path / "judge-cache")
     factory = registry_factory(recipe)
-    p = run_meta_eval(None, human_file=LLMBAR, out=tmp_path / "out", factory=factory, scorers=["judge_pairwise"],
-                      max_pairs=2, resamples=50, log=lambda *_: None)
+    p = run_meta_eval(
+        None,
+        human_file=LLMBAR,
+        out=tmp_path / "out",
+        opts=MetaEvalOptions(
+            factory=factory, scorers=["judge_pairwise"], max_pairs=2, resamples=50, log=lambda *_: None
+        ),
+    )
     s = p["pairwise"]["judge_pairwise"]
     assert s["pairs"] == 2
     assert factory.counters.judge.new == 4  # both orders of both pairs, nothing from an old cache

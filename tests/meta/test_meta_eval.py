@@ -3,7 +3,7 @@ import json
 import pytest
 
 from iftkit.core.errors import IftkitError
-from iftkit.meta.meta_eval import run_meta_eval
+from iftkit.meta.meta_eval import MetaEvalOptions, run_meta_eval
 from iftkit.testing import meta_fixtures as fx
 
 
@@ -14,7 +14,9 @@ def results(tmp_path):
 
 def _run(results, out, **kw):
     return run_meta_eval(
-        results, out=out, factory=fx.factory, task_lookup=fx.lookup, resamples=200, log=lambda *_: None, **kw
+        results,
+        out=out,
+        opts=MetaEvalOptions(factory=fx.factory, task_lookup=fx.lookup, resamples=200, log=lambda *_: None, **kw),
     )
 
 
@@ -81,11 +83,13 @@ def test_human_scores_become_the_reference_and_unmatched_rows_are_scored(results
         None,
         human_file=human,
         out=tmp_path / "o",
-        factory=fx.factory,
-        task_lookup=fx.lookup,
-        scorers=["exact_match", "length"],
-        resamples=100,
-        log=lambda *_: None,
+        opts=MetaEvalOptions(
+            factory=fx.factory,
+            task_lookup=fx.lookup,
+            scorers=["exact_match", "length"],
+            resamples=100,
+            log=lambda *_: None,
+        ),
     )
     assert p["reference"].startswith("human scores")
     assert p["records"] == 6
@@ -94,12 +98,12 @@ def test_human_scores_become_the_reference_and_unmatched_rows_are_scored(results
 
 def test_bad_inputs_are_one_line_errors(tmp_path):
     with pytest.raises(IftkitError, match="no samples.jsonl under it"):
-        run_meta_eval(tmp_path, factory=fx.factory)
+        run_meta_eval(tmp_path, opts=MetaEvalOptions(factory=fx.factory))
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "samples.jsonl").write_text('{"model": "base", "task": "t", "prediction": "x"}\n')
     with pytest.raises(IftkitError, match=r"samples.jsonl:1: sample record lacks scores"):
-        run_meta_eval(bad, factory=fx.factory)
+        run_meta_eval(bad, opts=MetaEvalOptions(factory=fx.factory))
 
 
 def test_a_scorer_that_cannot_be_built_gets_na_not_a_crash(results, tmp_path):
@@ -108,7 +112,9 @@ def test_a_scorer_that_cannot_be_built_gets_na_not_a_crash(results, tmp_path):
             raise RuntimeError("model weights missing")
         return fx.factory(name)
 
-    p = run_meta_eval(results, factory=factory, task_lookup=fx.lookup, resamples=50, log=lambda *_: None)
+    p = run_meta_eval(
+        results, opts=MetaEvalOptions(factory=factory, task_lookup=fx.lookup, resamples=50, log=lambda *_: None)
+    )
     by = {s["scorer"]: s for s in p["scorers"]}
     assert by["length"]["tfa"]["value"] is None and "model weights missing" in by["length"]["tfa"]["note"]
     assert by["length"]["cit_kendall"]["value"] is not None  # CIT/CAT come from the stored scores
@@ -143,12 +149,14 @@ def test_pairwise_judge_position_and_length_bias_on_results_and_human_pairs(resu
 
     p = run_meta_eval(
         results,
-        factory=factory,
-        task_lookup=fx.lookup,
-        scorers=["exact_match", "judge_pairwise"],
-        resamples=50,
-        judge_max_items=6,
-        log=lambda *_: None,
+        opts=MetaEvalOptions(
+            factory=factory,
+            task_lookup=fx.lookup,
+            scorers=["exact_match", "judge_pairwise"],
+            resamples=50,
+            judge_max_items=6,
+            log=lambda *_: None,
+        ),
     )
     s = p["pairwise"]["judge_pairwise"]
     assert s["pairs"] == 6 and s["first_slot_rate"]["value"] == 1.0 and s["parse_failure_rate"] == 0.0
@@ -162,7 +170,9 @@ def test_pairwise_judge_position_and_length_bias_on_results_and_human_pairs(resu
         )
     )
     p = run_meta_eval(
-        None, human_file=human, factory=factory, scorers=["judge_pairwise"], resamples=50, log=lambda *_: None
+        None,
+        human_file=human,
+        opts=MetaEvalOptions(factory=factory, scorers=["judge_pairwise"], resamples=50, log=lambda *_: None),
     )
     s = p["pairwise"]["judge_pairwise"]
     assert s["pairs"] == 4 and s["agreement_both_orders"]["value"] == 0.5 and s["against"].startswith("human")

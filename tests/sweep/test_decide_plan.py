@@ -4,7 +4,7 @@ summary.recommend's alpha (the level decide spends over its looks)."""
 import numpy as np
 
 from iftkit.core.stats import Estimate
-from iftkit.meta.calibration import SCALES, Setting, simulate
+from iftkit.meta.calibration_sim import SCALES, Setting, simulate
 from iftkit.report.summary import Point, Recommendation, recommend
 from iftkit.sweep.decide_plan import plan_round
 from iftkit.sweep.decide_sim import sweep_points

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from iftkit.sweep.emit import job_names, slurm_scripts
+from iftkit.sweep.emit import JobSpec, job_names, slurm_scripts
 from iftkit.sweep.grid import Cell
 from iftkit.testing.sweep_runs import env, run_sweep, sweep_recipe
 
@@ -19,7 +19,7 @@ def cells():
 
 def test_default_jobs_ask_for_one_gpu_and_eight_cpus_and_cpu_only_jobs_ask_for_no_gpu():
     default = slurm_scripts(cells(), "r.yaml", Path("/runs/s"))
-    cpu = slurm_scripts(cells(), "r.yaml", Path("/runs/s"), gpus_per_task=0, cpus_per_task=1)
+    cpu = slurm_scripts(cells(), "r.yaml", Path("/runs/s"), JobSpec(gpus_per_task=0, cpus_per_task=1))
     for name in ("base.slurm", "sweep.slurm"):
         assert "#SBATCH --gpus-per-task=1\n#SBATCH --cpus-per-task=8\n" in default[name]
         assert "--gpus-per-task" not in cpu[name] and "#SBATCH --cpus-per-task=1\n" in cpu[name]

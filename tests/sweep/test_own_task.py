@@ -111,7 +111,7 @@ NAME = "avis clientès"  # a display name: a space and a non-ASCII letter
 
 
 def test_a_display_name_gets_a_safe_folder_and_keeps_its_text(tmp_path, monkeypatch):
-    from iftkit.sweep.cells import sweep_root
+    from iftkit.sweep.layout import sweep_root
 
     monkeypatch.chdir(tmp_path)
     prepared = own(routing_file(tmp_path), NAME)

@@ -1,16 +1,16 @@
 """The power plan is printed after the base model's evaluation and before the first cell trains."""
 
 from iftkit.config.loader import load_recipe
-from iftkit.sweep import cells
+from iftkit.sweep import runner
 from iftkit.testing.sweep_runs import BASE_EVAL_LINE, CHEAP, sweep_recipe
 
 
 def test_the_plan_is_printed_before_the_first_cell_trains(tmp_path, tiny_model_dir, isolated_cache, monkeypatch):
     said = []
-    monkeypatch.setattr(cells, "run_cell", lambda cell, run: said.append(f"CELL {cell.label}"))
+    monkeypatch.setattr(runner, "run_cell", lambda cell, run: said.append(f"CELL {cell.label}"))
     path = sweep_recipe(tmp_path, tiny_model_dir, grid="[0.0, 0.5, 1.0]", seeds="[0, 1]",
                         **dict(CHEAP, test_size_per_task=6))
-    cells.run_sweep(load_recipe(str(path)), str(path), say=said.append, progress=False)
+    runner.run_sweep(load_recipe(str(path)), str(path), say=said.append, progress=False)
     base = next(i for i, line in enumerate(said) if line.startswith(BASE_EVAL_LINE))
     first_cell = next(i for i, line in enumerate(said) if line.startswith("CELL "))
     plan = [line for line in said[base:first_cell] if line.startswith("[plan] power plan, ")]

@@ -7,7 +7,7 @@ import pytest
 
 from iftkit.config import load_recipe
 from iftkit.core.errors import IftkitError
-from iftkit.sweep import cells, pipeline
+from iftkit.sweep import pipeline, runner
 from iftkit.testing.cli_runs import assert_one_line_error, run_iftkit
 from iftkit.testing.sweep_runs import ROOT
 
@@ -61,7 +61,7 @@ sweep: {{grid: {{mix.target_ratio: [0.0, 1.0]}}, seeds: [0], out_dir: {tmp_path 
 def nothing_runs(monkeypatch):
     """Every way a sweep or the pipeline trains or evaluates, recorded instead of run."""
     ran = []
-    for module in (cells, pipeline):
+    for module in (runner, pipeline):
         monkeypatch.setattr(module, "train_adapter", lambda *a, **k: ran.append("train"))
         monkeypatch.setattr(module, "run_eval", lambda *a, **k: ran.append("eval"))
     return ran
@@ -80,7 +80,7 @@ def test_an_unscorable_target_stops_the_sweep_before_anything_runs(tmp_path, tin
                                                                     rows, settings, why):
     path = _recipe(tmp_path, tiny_model_dir, rows(), **settings)
     with pytest.raises(IftkitError, match="mine.jsonl: ") as err:
-        cells.run_sweep(load_recipe(str(path)), str(path), say=lambda m: None, progress=False)
+        runner.run_sweep(load_recipe(str(path)), str(path), say=lambda m: None, progress=False)
     assert why in str(err.value) and "\n" not in str(err.value)
     assert nothing_runs == []  # neither the base model's evaluation nor any cell's training started
     assert not (tmp_path / "runs").exists()  # no sweep folder, no adapter dir
@@ -91,7 +91,7 @@ def test_a_free_text_target_scored_only_by_a_judge_the_sweep_leaves_out_stops_be
     path = _recipe(tmp_path, tiny_model_dir, free_text(), scorers="[task_strict, task_tolerant, judge]")
     said = []
     with pytest.raises(IftkitError, match="mine.jsonl: ") as err:
-        cells.run_sweep(load_recipe(str(path)), str(path), say=said.append, progress=False)
+        runner.run_sweep(load_recipe(str(path)), str(path), say=said.append, progress=False)
     assert "add lexical or embedding to eval.scorers" in str(err.value) and "\n" not in str(err.value)
     assert [m for m in said if m.startswith("[judge] not run: `judge`")]  # why the judge does not count
     assert nothing_runs == [] and not (tmp_path / "runs").exists()
@@ -108,22 +108,22 @@ def test_an_unscorable_target_stops_the_pipeline_before_the_mix(tmp_path, tiny_m
 
 
 def test_a_free_text_target_with_a_reference_scorer_passes(tmp_path, tiny_model_dir, nothing_runs, monkeypatch):
-    monkeypatch.setattr(cells, "evaluate_base", lambda *a, **k: None)
-    monkeypatch.setattr(cells, "run_cell", lambda *a, **k: None)
+    monkeypatch.setattr(runner, "evaluate_base", lambda *a, **k: None)
+    monkeypatch.setattr(runner, "run_cell", lambda *a, **k: None)
     path = _recipe(tmp_path, tiny_model_dir, free_text(), scorers="[task_tolerant, lexical]")
     said = []
-    cells.run_sweep(load_recipe(str(path)), str(path), say=said.append, progress=False)
+    runner.run_sweep(load_recipe(str(path)), str(path), say=said.append, progress=False)
     assert said[0].startswith("target task mine: free-text task")
 
 
 def test_the_spec_and_its_warnings_are_printed_on_every_sweep_run(tmp_path, tiny_model_dir, monkeypatch):
     # evaluate_base says the mix's summary only when it evaluates: a rerun (base done) must still say it
-    monkeypatch.setattr(cells, "evaluate_base", lambda *a, **k: None)
-    monkeypatch.setattr(cells, "run_cell", lambda *a, **k: None)
+    monkeypatch.setattr(runner, "evaluate_base", lambda *a, **k: None)
+    monkeypatch.setattr(runner, "run_cell", lambda *a, **k: None)
     path = _recipe(tmp_path, tiny_model_dir, ner(), scorers="[task_items]")
     for _ in range(2):
         said = []
-        cells.run_sweep(load_recipe(str(path)), str(path), say=said.append, progress=False)
+        runner.run_sweep(load_recipe(str(path)), str(path), say=said.append, progress=False)
         assert said[0].startswith("target task mine: structured (JSON) task, records named by their `text` field")
         assert any("1 of 120 gold records have no text `text` field" in line for line in said)
 

@@ -57,7 +57,7 @@ def test_cuda_keeps_trls_fused_head_and_trains_the_same(tiny_model_dir, tmp_path
 @pytest.mark.parametrize("cuda,expected", [(True, {"": 0}), (False, None)])
 def test_quantized_base_loads_onto_the_gpu_for_bitsandbytes_cuda_kernels(monkeypatch, cuda, expected):
     """4-bit weights are placed on this rank's GPU at load time, so bitsandbytes quantises and computes on CUDA."""
-    from iftkit.training import setup
+    from iftkit.training import sft_inputs
 
     class Loaded(Exception):
         pass
@@ -68,9 +68,9 @@ def test_quantized_base_loads_onto_the_gpu_for_bitsandbytes_cuda_kernels(monkeyp
         calls.append((cfg.quantization.mode, device_map))
         raise Loaded
 
-    monkeypatch.setattr(setup, "cuda_available", lambda: cuda)
-    monkeypatch.setattr(setup, "load_model", fake_load_model)
+    monkeypatch.setattr(sft_inputs, "cuda_available", lambda: cuda)
+    monkeypatch.setattr(sft_inputs, "load_model", fake_load_model)
     recipe = load_recipe("recipes/llama3.1-8b/sft/qlora.yaml", ["--tracking.mode", "disabled"])
     with pytest.raises(Loaded):
-        setup.load_base_for_training(recipe, "unused")
+        sft_inputs.load_base_for_training(recipe, "unused")
     assert calls == [("4bit", expected)]

@@ -1,4 +1,4 @@
-"""Build the pieces SFTTrainer needs from a recipe: model (+4/8-bit), LoRA config, SFTConfig.
+"""The pieces SFTTrainer needs, built from a recipe: the base model (+4/8-bit), the LoRA config, the SFTConfig.
 
 Kept apart from the run loop so the benchmark and the tests build exactly what
 `train/sft.py` trains.

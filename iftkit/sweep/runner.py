@@ -36,17 +36,14 @@ from typing import Callable, Optional
 
 from iftkit.config import identity as ids
 from iftkit.config.schema import Recipe
-from iftkit.core.atomic import atomic_write
 from iftkit.core.errors import IftkitError
 from iftkit.data.mix import MANIFEST, target_summary
 from iftkit.evaluation.evaluate import run_eval
-from iftkit.evaluation.generator import read_adapter_card
-from iftkit.evaluation.records import read_samples
-from iftkit.evaluation.results import read_results
 from iftkit.evaluation.together import generate_together
 from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.sweep.added import sweep_cells
-from iftkit.sweep.grid import Cell, base_eval_hash, legacy_base_eval_hash
+from iftkit.sweep.collect import base_is_done, cell_is_done, point_rows, point_samples
+from iftkit.sweep.grid import Cell, base_eval_hash
 from iftkit.sweep.judge_off import STATE_KEY, judges_run, leave_out, stale, without_judges
 from iftkit.sweep.layout import BASE, SweepPaths, cell_points, point_key, sweep_root
 from iftkit.sweep.plan import plan_lines
@@ -131,42 +128,22 @@ def evaluate_base(recipe: Recipe, paths: SweepPaths, state: SweepState, say: Cal
             _evaluate_base(recipe, state, h, out, say, progress, off or {})
 
 
-def base_is_done(state: SweepState, recipe: Recipe, out: Path) -> bool:
-    entry = state.get(BASE)
-    return (entry.get("status") == "done" and entry.get("eval_hash") in base_eval_hashes(recipe)
-            and (out / "results.jsonl").is_file())
-
-
-def base_eval_hashes(recipe: Recipe) -> tuple[str, str]:
-    """The hashes the base model's evaluation for this recipe may be recorded under: this version's, version 0's."""
-    return base_eval_hash(recipe), legacy_base_eval_hash(recipe)
-
-
 def _evaluate_base(recipe: Recipe, state: SweepState, h: str, out: Path, say: Callable, progress: bool,
                    off: dict) -> None:
     started = time.time()
     state.update(BASE, status="evaluating", eval_hash=h, eval_dir=str(out),
                  eval_identity=ids.identity(recipe, ids.BASE_EVAL_SECTIONS), **{STATE_KEY: sorted(off)})
     say(f"[base] evaluating the base model {recipe.model.id}")
-    report = run_eval(without_judges(recipe, off), [], out, include_base=True, progress=progress,
+    result = run_eval(without_judges(recipe, off), [], out, include_base=True, progress=progress,
                       say=lambda m: say(f"[base] {m}"))
-    say(f"[base] {report.counters.summary_line()}")
-    for line in report.truncation + report.warnings:
+    say(f"[base] {result.counters.summary_line()}")
+    for line in result.truncation + result.warnings:
         say(f"[base] {line}")
     mix = Path(recipe.eval.mix_dir) if recipe.eval.mix_dir else out / "mix"
     if (mix / MANIFEST).is_file():
         for line in target_summary(json.loads((mix / MANIFEST).read_text())):
             say(f"[base] {line}")
     state.update(BASE, status="done", seconds=round(time.time() - started, 1))
-
-
-def cell_is_done(
-    state: SweepState, paths: SweepPaths, cell: Cell, scale: float = AS_TRAINED, step: Optional[int] = None
-) -> bool:
-    return (
-        state.is_done(point_key(cell, scale, step), cell.train_hashes, cell.eval_hashes)
-        and (paths.eval_dir(cell, scale, step) / "results.jsonl").is_file()
-    )
 
 
 def point_is_current(run: SweepRun, cell: Cell, scale: float = AS_TRAINED, step: Optional[int] = None) -> bool:
@@ -259,10 +236,10 @@ def _evaluate_adapter(cell: Cell, run: SweepRun, scale: float = AS_TRAINED, step
             f"sweep cell {cell.label}: the adapter of step {step} was not kept ({adapter} is missing); "
             f"delete {run.paths.cell_dir(cell)} to retrain the cell with its checkpoints"
         )
-    report = run_eval(without_judges(cell.recipe, run.off), [str(adapter)], out, include_base=False,
+    result = run_eval(without_judges(cell.recipe, run.off), [str(adapter)], out, include_base=False,
                       progress=run.progress, adapter_scale=scale)
-    run.say(f"[{label}] {report.counters.summary_line()}")
-    for line in report.truncation + report.warnings:
+    run.say(f"[{label}] {result.counters.summary_line()}")
+    for line in result.truncation + result.warnings:
         run.say(f"[{label}] {line}")
     run.state.update(label, status="done", seconds=round(time.time() - started + shared_s, 1))
 
@@ -289,101 +266,3 @@ def _train_with_accelerate(cell: Cell, recipe_path: str, adapter: Path, accelera
     proc = subprocess.run(cmd, env=env)
     if proc.returncode != 0:
         raise IftkitError(f"sweep cell {cell.label}: training failed (exit {proc.returncode}): {' '.join(cmd)}")
-
-
-def finished_points(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> tuple[list[tuple], list[str]]:
-    """(label, eval dir, cell or None for the base, adapter scale or None for the base, kept step or None)
-    of every point whose state record says done for its current hashes, and the labels of those that are
-    not done (yet)."""
-    state = SweepState(paths.root)
-    done, missing = [], []
-    if base_is_done(state, recipe, paths.base_eval_dir(recipe)):
-        done.append((BASE, paths.base_eval_dir(recipe), None, None, None))
-    else:
-        missing.append(BASE)
-    for cell in cells:
-        for scale, step in cell_points(cell):
-            if cell_is_done(state, paths, cell, scale, step):
-                done.append((point_key(cell, scale, step), paths.eval_dir(cell, scale, step), cell, scale, step))
-            else:
-                missing.append(point_key(cell, scale, step))
-    return done, missing
-
-
-def collect_rows(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> tuple[list[dict], list[str]]:
-    """Result rows of the base model and every finished cell, tagged with cell/grid/seed/adapter_scale, and
-    with step / final_step where the sweep keeps checkpoints (the final adapter: step = final_step).
-
-    Rows come from each finished point's own eval dir (on shared storage for SLURM / W&B
-    sweeps), so they are exactly one per cell x suite x task x scorer whatever ran in parallel
-    or was rerun before; a cell still running is left out, not half read.
-    """
-    done, missing = finished_points(recipe, paths, cells)
-    rows = []
-    for label, folder, cell, scale, step in done:
-        grid, seed = (cell.values, cell.seed) if cell else ({}, None)
-        # a cell `iftkit sweep decide` added beyond the grid: flat fields, so the parquet table keeps them
-        added = ({"added_round": cell.added["round"], "added_why": cell.added["why"]}
-                 if cell is not None and cell.added else {})
-        steps = {}
-        if cell is not None and cell.recipe.training.keep_steps:
-            adapter = paths.adapter_dir(cell)
-            card = read_adapter_card(adapter) if (adapter / "adapter_config.json").is_file() else {}
-            final = card.get("global_step") or cell.recipe.training.max_steps  # early stopping can end sooner
-            steps = dict(step=final if step is None else step, final_step=final)
-        rows += point_rows(folder, label, cell is None, grid=grid, seed=seed, adapter_scale=scale, **steps, **added)
-    return rows, missing
-
-
-def point_rows(folder: Path, label: str, is_base: bool, **tags) -> list[dict]:
-    """One point's result rows from an eval dir (the base model's or the adapter's, whichever `is_base`
-    says), tagged with its label as `cell` and with `tags` (grid, seed, adapter_scale, step...)."""
-    return [dict(r, cell=label, **tags) for r in read_results(folder) if (r.get("model") == "base") == is_base]
-
-
-def point_samples(folder: Path, is_base: bool) -> dict:
-    """One point's per-prompt predictions and scores from an eval dir: {(suite, sample_id): (prediction, scores)}."""
-    f = folder / "samples.jsonl"
-    if not f.is_file():
-        return {}
-    return {(rec.suite, rec.sample_id): (rec.prediction, rec.scores)
-            for rec in read_samples(f) if (rec.model == "base") == is_base}
-
-
-def collect_clusters(recipe: Recipe, paths: SweepPaths) -> dict:
-    """{(suite, sample_id): cluster} of the base model's prompts (every point answered the same ones) that
-    carry one (records.SampleRecord.cluster); {} where none does."""
-    f = paths.base_eval_dir(recipe) / "samples.jsonl"
-    if not f.is_file():
-        return {}
-    return {(rec.suite, rec.sample_id): rec.cluster for rec in read_samples(f)
-            if rec.model == "base" and rec.cluster is not None}
-
-
-def collect_samples(recipe: Recipe, paths: SweepPaths, cells: list[Cell]) -> dict:
-    """Per-prompt predictions and scores of the base model and every finished cell, for paired statistics:
-    {cell label: {(suite, sample_id): (prediction, scores)}}."""
-    out: dict = {}
-    for label, folder, cell, _, _ in finished_points(recipe, paths, cells)[0]:
-        if (folder / "samples.jsonl").is_file():
-            out[label] = point_samples(folder, cell is None)
-    return out
-
-
-def write_rows(paths: SweepPaths, rows: list[dict]) -> Path:
-    import pandas as pd
-
-    out = paths.root / "results.jsonl"
-    with atomic_write(out) as f:
-        for r in rows:
-            f.write(json.dumps(r, sort_keys=True, default=str) + "\n")
-    flat = pd.DataFrame(
-        [
-            {**{k: v for k, v in r.items() if k != "grid"}, **{f"grid.{k}": v for k, v in r["grid"].items()}}
-            for r in rows
-        ]
-    )
-    if "scale" in flat:
-        flat["scale"] = flat["scale"].astype(str)
-    flat.to_parquet(paths.root / "results.parquet", index=False)
-    return out

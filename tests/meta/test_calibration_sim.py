@@ -4,8 +4,8 @@ scripts/calibrate_stats.py), and the same check catching the old seed-averaging 
 import numpy as np
 
 from iftkit.core import stats
-from iftkit.meta import calibration
-from iftkit.meta.calibration import Setting
+from iftkit.meta import calibration_sim as calibration
+from iftkit.meta.calibration_sim import Setting
 
 
 def test_equal_adapters_with_a_seed_effect_rarely_get_high_confidence_and_intervals_cover():
