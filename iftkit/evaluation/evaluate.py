@@ -4,6 +4,10 @@ Order of work: generate for each model in turn (cached; a model is loaded only f
 cache lacks), then run each scorer once over every model's samples (so a local judge loads
 once), then derive the result rows. Samples already scored in the output dir are reused, so
 a rerun only fills what is missing.
+
+An answer's path, kept short (tests/evaluation/test_call_depth.py): run_eval -> _records_for_model ->
+CachedChat.complete_many (the answer cache) -> the backend's complete_many -> greedy_answers ->
+greedy_decode (models/chat/greedy.py), whose loop calls the model.
 """
 
 from dataclasses import dataclass, field
@@ -127,7 +131,7 @@ class EvalRun:
 
     recipe: Recipe
     suites: dict
-    limits: dict  # suite -> AnswerLimit, where it is not eval.max_new_tokens
+    limits: dict  # suite -> AnswerLimit (answer_limits); the other suites answer in eval.max_new_tokens
     log: SampleLog
     counters: Counters
     progress: bool = True
@@ -135,11 +139,12 @@ class EvalRun:
 
     @classmethod
     def open(cls, recipe: Recipe, suites: dict, limits: dict, out_dir: Path, progress: bool) -> "EvalRun":
+        log = SampleLog(out_dir)
         root = Path(recipe.eval.cache_dir) if recipe.eval.cache_dir else cache_dir() / "eval"
         stores = {"generations": generation_store(recipe), "judge": JsonStore(root / "judge.sqlite", "judge")}
         if recipe.eval.lm_eval:
             stores["lm_eval"] = JsonStore(root / "lm_eval.sqlite", "lm_eval")
-        return cls(recipe, suites, limits, SampleLog(out_dir), Counters(), progress, stores)
+        return cls(recipe, suites, limits, log, Counters(), progress, stores)
 
     def close(self) -> None:
         """Closed at the end, so the caches are whole files again (WAL folded back in) for the next run."""
@@ -177,23 +182,23 @@ def run_eval(
         records = []
         for mut in muts:
             records += _records_for_model(run, mut)
-        report, judge = _score(run, names, records, out_dir)
-        report.rows += bench_rows
-        write_results(out_dir, report.rows)
+        result, judge = _score(run, names, records, out_dir)
+        result.rows += bench_rows
+        write_results(out_dir, result.rows)
         run.log.compact()
-        _log_to_wandb(muts, report.rows)
-        report.suite_notes = notes
+        _log_to_wandb(muts, result.rows)
+        result.suite_notes = notes
     finally:
         run.close()
     breaker = judge.breaker if judge else None
     if breaker is not None and breaker.open:
-        for line in report.lines():
+        for line in result.lines():
             print(line)
         raise IftkitError(
             f"judge stopped: {breaker.reason}; {run.counters.verdicts.failed} verdicts recorded as failed "
             f"in {out_dir}/samples.jsonl; rerun the same command to resume (answers so far are cached)"
         )
-    return report
+    return result
 
 
 def suites_and_limits(recipe: Recipe, muts: list, out_dir: Path, notes: list) -> tuple[dict, dict]:
@@ -235,7 +240,7 @@ def _score(run: EvalRun, names: list[str], records: list[SampleRecord], out_dir:
         return client_box[0]
 
     scorers = build_scorers(recipe, names, judge_client)
-    report = EvalResult(out_dir, counters, judge_label=client_box[0].label if client_box else None,
+    result = EvalResult(out_dir, counters, judge_label=client_box[0].label if client_box else None,
                         limits={s: lim for s, lim in run.limits.items() if lim.tokens != recipe.eval.max_new_tokens},
                         truncation=truncation_lines(records), warnings=degenerate_warnings(records))
     for name, scorer in scorers.items():
@@ -249,8 +254,8 @@ def _score(run: EvalRun, names: list[str], records: list[SampleRecord], out_dir:
                     for status, n in (r.judge[name].get("status") or {}).items():
                         setattr(counters.verdicts, status, getattr(counters.verdicts, status) + n)
     outputs = {o: s for sc in scorers.values() for o, s in sc.outputs().items()}
-    report.rows = aggregate_rows(list(run.log.records.values()), outputs, recipe.eval.bootstrap_samples)
-    return report, client_box[0] if client_box else None
+    result.rows = aggregate_rows(list(run.log.records.values()), outputs, recipe.eval.bootstrap_samples)
+    return result, client_box[0] if client_box else None
 
 
 def score_records(name: str, scorer, records: list[SampleRecord]) -> list[SampleRecord]:

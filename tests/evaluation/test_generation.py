@@ -107,3 +107,17 @@ def test_eval_dtype_training_follows_the_training_precision():
     assert resolved("training", "--training.bf16", "false") == "model"
     assert resolved("training", "--training.bf16", "true", "--model.quantization.mode", "4bit") == "model"
     assert resolved("float32", "--training.bf16", "true") == "float32"  # an explicit dtype is kept
+
+
+def test_answer_keys_are_those_of_cache_version_2(tiny_model_dir, tmp_path):
+    """The answer cache and samples.jsonl key on these exact structures: a regrouped call (CachedGenerator
+    taking eval's section, greedy_decode's DecodeSettings) must leave them as they are."""
+    from iftkit.core.fingerprint import json_hash
+
+    gen = CachedGenerator(ModelUnderTest("base", str(tiny_model_dir)), ModelConfig(id=str(tiny_model_dir)), EV,
+                          JsonStore(tmp_path / "gen.sqlite", "generations"), Counters(), progress=False)
+    greedy = {"max_new_tokens": 8, "temperature": 0.0, "top_p": 1.0, "top_logprobs": 0}
+    assert gen.chat.key("complete", GenConfig(max_new_tokens=8).identity(), PROMPTS[0]) == json_hash(
+        [2, gen.backend.identity(), "complete", greedy, PROMPTS[0]])
+    assert gen.config_for(8) == {"decoding": "greedy", "max_new_tokens": 8, "template": "chat+generation_prompt",
+                                 "dtype": "float32", "cache_version": 2}
