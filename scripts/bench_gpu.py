@@ -208,7 +208,7 @@ def generation(args, recipe_path: str) -> list[dict]:
 def hf_generation(args, recipe_path: str, ckpt: Path, prompts: list) -> list[dict]:
     import torch
 
-    from iftkit.models.chat.greedy import greedy_decode
+    from iftkit.models.chat.greedy import DecodeSettings, greedy_decode
     from iftkit.models.load import load_model
 
     recipe = bench_recipe(recipe_path, args.batch, args.seq, 1)
@@ -225,8 +225,8 @@ def hf_generation(args, recipe_path: str, ckpt: Path, prompts: list) -> list[dic
 
     # random weights seldom pick any given token: no stop token, every row decodes max_new_tokens
     n = args.gen_new_tokens
-    greedy_decode(model, prompts[:2], 2, set(), pad)  # warm-up
-    ours, s = timed(lambda: greedy_decode(model, prompts, n, set(), pad))
+    greedy_decode(model, prompts[:2], DecodeSettings(2, frozenset(), pad))  # warm-up
+    ours, s = timed(lambda: greedy_decode(model, prompts, DecodeSettings(n, frozenset(), pad))[0])
     results.append({"engine": "iftkit greedy loop", "tokens": sum(map(len, ours)), "s": s})
 
     def generate():

@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 
 from iftkit.data.tasks import resolve_task, task_spec
+from iftkit.evaluation.suites import FORGETTING, IFBENCH
 from iftkit.models.load import load_tokenizer
 
 PERCENTILE = 0.99
@@ -94,6 +95,30 @@ def truncation_line(cut: int, answers: int, limit, who: str, key: str = "eval.in
     if answers and cut > TRUNCATION_WARN * answers:
         line = "Warning: " + line + f" (cut answers are scored as they stand; raise {key})"
     return line
+
+
+IFBENCH_LIMIT_KEY = "eval.ifbench_max_new_tokens"
+_LIMIT_KEYS = {"in_domain": "eval.in_domain_max_new_tokens", IFBENCH: IFBENCH_LIMIT_KEY,
+               FORGETTING: "eval.forgetting_max_tokens"}  # where a suite's cut is set
+
+
+def truncation_lines(records) -> list[str]:
+    """One line per (model, suite) whose answers the length limit cut (a warning above 2 %); for the
+    forgetting suite one line saying how many reference answers were scored on their first tokens only
+    (a chosen cost, not a warning: every model is scored on the same tokens)."""
+    groups: dict = {}
+    for r in records:
+        if r.truncated is not None:
+            groups.setdefault((r.model, r.suite), []).append(r)
+    cut_refs = next((recs for (_, suite), recs in groups.items() if suite == FORGETTING), [])
+    lines = [f"forgetting: {sum(bool(r.truncated) for r in cut_refs)} of {len(cut_refs)} reference answers scored "
+             f"on their first {cut_refs[0].max_new_tokens} tokens (eval.forgetting_max_tokens)"] if cut_refs else []
+    return lines + [
+        truncation_line(cut, len(recs), recs[0].max_new_tokens, f"{model} on {suite}",
+                        _LIMIT_KEYS.get(suite, "eval.max_new_tokens"))
+        for (model, suite), recs in groups.items()
+        if suite != FORGETTING and (cut := sum(bool(r.truncated) for r in recs))
+    ]
 
 
 def base_cut_lines(points) -> list[str]:

@@ -4,6 +4,10 @@ Order of work: generate for each model in turn (cached; a model is loaded only f
 cache lacks), then run each scorer once over every model's samples (so a local judge loads
 once), then derive the result rows. Samples already scored in the output dir are reused, so
 a rerun only fills what is missing.
+
+An answer's path, kept short (tests/evaluation/test_call_depth.py): run_eval -> _records_for_model ->
+CachedChat.complete_many (the answer cache) -> the backend's complete_many -> greedy_answers ->
+greedy_decode (models/chat/greedy.py), whose loop calls the model.
 """
 
 from dataclasses import dataclass, field
@@ -15,9 +19,10 @@ from iftkit.core.errors import IftkitError
 from iftkit.core.fingerprint import json_hash
 from iftkit.core.paths import cache_dir
 from iftkit.core.store import JsonStore
-from iftkit.evaluation.answer_length import AnswerLimit, in_domain_limit, truncation_line
+from iftkit.evaluation.answer_length import IFBENCH_LIMIT_KEY, AnswerLimit, in_domain_limit, truncation_lines
 from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.degenerate import degenerate_warnings
+from iftkit.evaluation.forgetting import likelihood_records
 from iftkit.evaluation.generator import CachedGenerator, ModelUnderTest, read_adapter_card
 from iftkit.evaluation.harness.benchmarks import run_benchmarks
 from iftkit.evaluation.judge.client import JudgeClient
@@ -119,6 +124,34 @@ def build_scorers(recipe: Recipe, names: list[str], judge_client_factory):
     return {name: build_for_recipe(name, recipe, judge_client_factory) for name in names}
 
 
+@dataclass
+class EvalRun:
+    """What every step of one eval shares: the recipe, its suites and their generation limits, the sample log
+    (samples.jsonl), the caches and the counters."""
+
+    recipe: Recipe
+    suites: dict
+    limits: dict  # suite -> AnswerLimit (answer_limits); the other suites answer in eval.max_new_tokens
+    log: SampleLog
+    counters: Counters
+    progress: bool = True
+    stores: dict = field(default_factory=dict)  # "generations", "judge", "lm_eval" (when eval.lm_eval is set)
+
+    @classmethod
+    def open(cls, recipe: Recipe, suites: dict, limits: dict, out_dir: Path, progress: bool) -> "EvalRun":
+        log = SampleLog(out_dir)
+        root = Path(recipe.eval.cache_dir) if recipe.eval.cache_dir else cache_dir() / "eval"
+        stores = {"generations": generation_store(recipe), "judge": JsonStore(root / "judge.sqlite", "judge")}
+        if recipe.eval.lm_eval:
+            stores["lm_eval"] = JsonStore(root / "lm_eval.sqlite", "lm_eval")
+        return cls(recipe, suites, limits, log, Counters(), progress, stores)
+
+    def close(self) -> None:
+        """Closed at the end, so the caches are whole files again (WAL folded back in) for the next run."""
+        for store in self.stores.values():
+            store.close()
+
+
 def run_eval(
     recipe: Recipe,
     adapters: list[str],
@@ -131,7 +164,6 @@ def run_eval(
     """say: told the suites' generation limits before anything is generated (the sweep's log)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ev = recipe.eval
     check_backends(recipe)
     names = scorer_names(recipe)
     muts = models_under_test(recipe, adapters, include_base, adapter_scale)
@@ -142,30 +174,31 @@ def run_eval(
     if say:
         for line in notes + [lim.line(suite) for suite, lim in limits.items()]:
             say(line)
-
-    counters = Counters()
-    cache_root = Path(ev.cache_dir) if ev.cache_dir else cache_dir() / "eval"
-    gen_store = generation_store(recipe)
-    judge_store = JsonStore(cache_root / "judge.sqlite", "judge")
-    bench_store = JsonStore(cache_root / "lm_eval.sqlite", "lm_eval") if ev.lm_eval else None
-    try:  # closed at the end, so the caches are whole files again (WAL folded back in) for the next run
-        report, judge = _generate_and_score(
-            recipe, names, muts, suites, out_dir, gen_store, judge_store, counters, progress, bench_store, limits
-        )
-        report.suite_notes = notes
+    run = EvalRun.open(recipe, suites, limits, out_dir, progress)
+    try:
+        bench_rows = []
+        if "lm_eval" in run.stores:  # first, so a missing harness or task stops the run before any generation
+            bench_rows = run_benchmarks(recipe, muts, run.stores["lm_eval"], run.counters.benchmarks, run.log)
+        records = []
+        for mut in muts:
+            records += _records_for_model(run, mut)
+        result, judge = _score(run, names, records, out_dir)
+        result.rows += bench_rows
+        write_results(out_dir, result.rows)
+        run.log.compact()
+        _log_to_wandb(muts, result.rows)
+        result.suite_notes = notes
     finally:
-        for store in (gen_store, judge_store, bench_store):
-            if store is not None:
-                store.close()
+        run.close()
     breaker = judge.breaker if judge else None
     if breaker is not None and breaker.open:
-        for line in report.lines():
+        for line in result.lines():
             print(line)
         raise IftkitError(
-            f"judge stopped: {breaker.reason}; {counters.verdicts.failed} verdicts recorded as failed "
+            f"judge stopped: {breaker.reason}; {run.counters.verdicts.failed} verdicts recorded as failed "
             f"in {out_dir}/samples.jsonl; rerun the same command to resume (answers so far are cached)"
         )
-    return report
+    return result
 
 
 def suites_and_limits(recipe: Recipe, muts: list, out_dir: Path, notes: list) -> tuple[dict, dict]:
@@ -195,34 +228,25 @@ def answer_limits(recipe: Recipe, suites: dict, base_path: str) -> dict:
     return out
 
 
-def _generate_and_score(
-    recipe, names, muts, suites, out_dir, gen_store, judge_store, counters, progress, bench_store=None, limits=None
-):
-    ev = recipe.eval
-    log = SampleLog(out_dir)
-    bench_rows = []
-    if bench_store is not None:  # first, so a missing harness or task stops the run before any generation
-        bench_rows = run_benchmarks(recipe, muts, bench_store, counters.benchmarks, log)
-
-    records = []
-    for mut in muts:
-        records += _records_for_model(mut, recipe, suites, log, gen_store, counters, progress, limits or {})
-
+def _score(run: EvalRun, names: list[str], records: list[SampleRecord], out_dir: Path):
+    """Every scorer once over every model's records (a local judge loads once): (the EvalResult, the judge
+    client or None when no scorer asked for one)."""
+    recipe, counters = run.recipe, run.counters
     client_box = []
 
     def judge_client():
         if not client_box:
-            client_box.append(build_judge_client(recipe, judge_store, counters, progress))
+            client_box.append(build_judge_client(recipe, run.stores["judge"], counters, run.progress))
         return client_box[0]
 
     scorers = build_scorers(recipe, names, judge_client)
-    report = EvalResult(out_dir, counters, judge_label=client_box[0].label if client_box else None,
-                        limits={s: lim for s, lim in (limits or {}).items() if lim.tokens != ev.max_new_tokens},
+    result = EvalResult(out_dir, counters, judge_label=client_box[0].label if client_box else None,
+                        limits={s: lim for s, lim in run.limits.items() if lim.tokens != recipe.eval.max_new_tokens},
                         truncation=truncation_lines(records), warnings=degenerate_warnings(records))
     for name, scorer in scorers.items():
         todo = score_records(name, scorer, records)
         if todo:
-            log.append(todo)
+            run.log.append(todo)
         if name in judge_scorers():  # verdicts served from samples.jsonl count too: the line describes the results
             fresh = {id(r) for r in todo}
             for r in records:
@@ -230,11 +254,8 @@ def _generate_and_score(
                     for status, n in (r.judge[name].get("status") or {}).items():
                         setattr(counters.verdicts, status, getattr(counters.verdicts, status) + n)
     outputs = {o: s for sc in scorers.values() for o, s in sc.outputs().items()}
-    report.rows = aggregate_rows(list(log.records.values()), outputs, ev.bootstrap_samples) + bench_rows
-    write_results(out_dir, report.rows)
-    log.compact()
-    _log_to_wandb(muts, report.rows)
-    return report, client_box[0] if client_box else None
+    result.rows = aggregate_rows(list(run.log.records.values()), outputs, recipe.eval.bootstrap_samples)
+    return result, client_box[0] if client_box else None
 
 
 def score_records(name: str, scorer, records: list[SampleRecord]) -> list[SampleRecord]:
@@ -291,73 +312,37 @@ def generation_dtype(recipe) -> str:
     return "bfloat16" if use_bf16(recipe) and recipe.model.quantization.mode == "none" else "model"
 
 
-IFBENCH_LIMIT_KEY = "eval.ifbench_max_new_tokens"
-_LIMIT_KEYS = {"in_domain": "eval.in_domain_max_new_tokens", IFBENCH: IFBENCH_LIMIT_KEY}  # where a cut is set
-
-
-def truncation_lines(records) -> list[str]:
-    """One line per (model, suite) whose answers the length limit cut (a warning above 2 %); for the
-    forgetting suite one line saying how many reference answers were scored on their first tokens only
-    (a chosen cost, not a warning: every model is scored on the same tokens)."""
-    groups: dict = {}
-    for r in records:
-        if r.truncated is not None:
-            groups.setdefault((r.model, r.suite), []).append(r)
-    cut_refs = next((recs for (_, suite), recs in groups.items() if suite == FORGETTING), [])
-    lines = [f"forgetting: {sum(bool(r.truncated) for r in cut_refs)} of {len(cut_refs)} reference answers scored "
-             f"on their first {cut_refs[0].max_new_tokens} tokens (eval.forgetting_max_tokens)"] if cut_refs else []
-    return lines + [
-        truncation_line(cut, len(recs), recs[0].max_new_tokens, f"{model} on {suite}", _limit_key(suite))
-        for (model, suite), recs in groups.items()
-        if suite != FORGETTING and (cut := sum(bool(r.truncated) for r in recs))
-    ]
-
-
-def _limit_key(suite: str) -> str:
-    return {**_LIMIT_KEYS, FORGETTING: "eval.forgetting_max_tokens"}.get(suite, "eval.max_new_tokens")
-
-
 def generation_model_cfg(recipe: Recipe):
     """The model section answers are generated with: the recipe's, in eval.dtype resolved (generation_dtype)."""
     dtype = generation_dtype(recipe)
     return recipe.model if dtype == "model" else recipe.model.model_copy(update={"dtype": dtype})
 
 
-def _records_for_model(mut, recipe, suites, log, gen_store, counters, progress, limits) -> list[SampleRecord]:
-    ev = recipe.eval
-    gen = CachedGenerator(mut, generation_model_cfg(recipe), gen_store, counters, ev.max_new_tokens, ev.batch_size,
-                          ev.backend, progress)
-    records, new_rows = pending_generations(mut, gen, suites, log, counters, limits)
+def _records_for_model(run: EvalRun, mut) -> list[SampleRecord]:
+    """One model's records of every suite: those samples.jsonl holds for the same weights and decoding, the
+    rest generated (through the answer cache) and appended to it as they come."""
+    ev = run.recipe.eval
+    gen = CachedGenerator(mut, generation_model_cfg(run.recipe), ev, run.stores["generations"], run.counters,
+                          run.progress)
+    records, new_rows = pending_generations(mut, gen, run.suites, run.log, run.limits)
     for (limit, gen_key), todo in new_rows.items():
-        answers = gen.answers([r.prompt for _, r in todo], limit)
+        answers = gen.chat.complete_many([r.prompt for _, r in todo], GenConfig(max_new_tokens=limit))
         fresh = [
-            SampleRecord(
-                prompt=row.prompt,
-                prediction=answer.text,
-                reference=row.completion,
-                gold=row.gold,
-                task=row.task,
-                category=row.category,
-                meta=row.meta,
-                model=mut.label,
-                suite=suite,
-                sample_id=row.content_hash(),
-                adapter_path=mut.adapter_path,
-                generation_key=gen_key,
-                truncated=answer.truncated,
-                max_new_tokens=limit,
-            )
+            SampleRecord(prompt=row.prompt, prediction=answer.text, reference=row.completion, gold=row.gold,
+                         task=row.task, category=row.category, meta=row.meta, model=mut.label, suite=suite,
+                         sample_id=row.content_hash(), adapter_path=mut.adapter_path, generation_key=gen_key,
+                         truncated=answer.truncated, max_new_tokens=limit)
             for (suite, row), answer in zip(todo, answers)
         ]
-        log.append(fresh)
+        run.log.append(fresh)
         records += fresh
-    if FORGETTING in suites:
-        records += _likelihood_records(mut, gen, suites[FORGETTING], log, counters, ev.forgetting_max_tokens)
+    if FORGETTING in run.suites:
+        records += likelihood_records(mut, gen, run.suites[FORGETTING], run.log, ev.forgetting_max_tokens)
     gen.unload()
     return records
 
 
-def pending_generations(mut, gen, suites, log, counters, limits) -> tuple[list, dict]:
+def pending_generations(mut, gen: CachedGenerator, suites, log, limits) -> tuple[list, dict]:
     """The records samples.jsonl (`log`) already holds for `mut` with the same weights and decoding, and
     {(generation limit, generation key): [(suite, row)]} of the prompts it still needs answers for, in the
     order they are asked (evaluation/mixed.py asks the same ones for several adapters at once)."""
@@ -372,38 +357,11 @@ def pending_generations(mut, gen, suites, log, counters, limits) -> tuple[list, 
             key = (mut.label, suite, row.task, row.content_hash())
             rec = log.get(key)
             if rec is not None and rec.generation_key == gen_key and rec.prediction is not None:
-                counters.generations.cached += 1  # the prediction is already in samples.jsonl
+                gen.counters.generations.cached += 1  # the prediction is already in samples.jsonl
                 records.append(rec)
             else:
                 new_rows.setdefault((limit, gen_key), []).append((suite, row))
     return records, new_rows
-
-
-def _likelihood_records(mut, gen, rows, log, counters, max_tokens: int) -> list[SampleRecord]:
-    """The forgetting suite's records for one model: each reference answer's NLL (forward passes, cached),
-    reused from samples.jsonl for the same weights and measure. `truncated` says the answer was cut to
-    max_tokens tokens; prediction is "" (nothing was generated)."""
-    key = json_hash([mut.fingerprint(), gen.likelihood_config(max_tokens)])
-    records, todo = [], []
-    for row in rows:
-        rec = log.get((mut.label, FORGETTING, row.task, row.content_hash()))
-        if rec is not None and rec.generation_key == key and rec.likelihood:
-            counters.likelihood.cached += 1
-            records.append(rec)
-        else:
-            todo.append(row)
-    if not todo:
-        return records
-    got = gen.answer_nll([r.prompt for r in todo], [r.completion for r in todo], max_tokens)
-    fresh = [
-        SampleRecord(prompt=row.prompt, prediction="" if c.likelihood else None, reference=row.completion,
-                     task=row.task, category=row.category, meta=row.meta, model=mut.label, suite=FORGETTING,
-                     sample_id=row.content_hash(), adapter_path=mut.adapter_path, generation_key=key,
-                     truncated=c.truncated, max_new_tokens=max_tokens, likelihood=c.likelihood)
-        for row, c in zip(todo, got)
-    ]
-    log.append(fresh)
-    return records + fresh
 
 
 def _log_to_wandb(muts, rows) -> None:

@@ -17,9 +17,11 @@ eval.forgetting_samples keeps the smaller one's rows (and their cached values).
 from pathlib import Path
 
 from iftkit.core.errors import IftkitError
+from iftkit.core.fingerprint import json_hash
 from iftkit.core.package_data import package_path
 from iftkit.data.loaders import load_file
 from iftkit.data.rows import Row
+from iftkit.evaluation.records import SampleRecord
 
 FORGETTING = "forgetting"
 IFBENCH_PACKAGE = "ifbench"
@@ -49,3 +51,30 @@ def forgetting_rows(ev) -> list[Row]:
         raise IftkitError(f"eval.forgetting_file: {path} has no rows with a non-empty reference answer")
     unique = {r.content_hash(): r for r in rows}  # a repeated row is one prompt, not two
     return [unique[h] for h in sorted(unique)][: ev.forgetting_samples]
+
+
+def likelihood_records(mut, gen, rows, log, max_tokens: int) -> list[SampleRecord]:
+    """The forgetting suite's records for one model (`gen`: its generator.CachedGenerator): each reference
+    answer's NLL (forward passes, cached), reused from samples.jsonl for the same weights and measure.
+    `truncated` says the answer was cut to max_tokens tokens; prediction is "" (nothing was generated)."""
+    key = json_hash([mut.fingerprint(), gen.likelihood_config(max_tokens)])
+    records, todo = [], []
+    for row in rows:
+        rec = log.get((mut.label, FORGETTING, row.task, row.content_hash()))
+        if rec is not None and rec.generation_key == key and rec.likelihood:
+            gen.counters.likelihood.cached += 1
+            records.append(rec)
+        else:
+            todo.append(row)
+    if not todo:
+        return records
+    got = gen.answer_nll([r.prompt for r in todo], [r.completion for r in todo], max_tokens)
+    fresh = [
+        SampleRecord(prompt=row.prompt, prediction="" if c.likelihood else None, reference=row.completion,
+                     task=row.task, category=row.category, meta=row.meta, model=mut.label, suite=FORGETTING,
+                     sample_id=row.content_hash(), adapter_path=mut.adapter_path, generation_key=key,
+                     truncated=c.truncated, max_new_tokens=max_tokens, likelihood=c.likelihood)
+        for row, c in zip(todo, got)
+    ]
+    log.append(fresh)
+    return records + fresh

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from iftkit.config.schema import ModelConfig
+from iftkit.config.schema import EvalConfig, ModelConfig
 from iftkit.core.errors import IftkitError
 from iftkit.core.fingerprint import adapter_fingerprint, model_fingerprint
 from iftkit.core.store import JsonStore
@@ -20,7 +20,7 @@ from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.models.chat.backend import LocalModel
 from iftkit.models.chat.cache import CACHE_VERSION, CachedChat
 from iftkit.models.chat.factory import DEFAULT_LOCAL_ENGINE, eval_backend
-from iftkit.models.chat.types import Completion, GenConfig
+from iftkit.models.chat.types import Completion
 
 
 @dataclass
@@ -53,38 +53,26 @@ def read_adapter_card(path) -> dict:
 
 
 class CachedGenerator:
-    """Greedy generation for one model under test, through the chat backend `backend` names and its cache."""
+    """Greedy generation for one model under test, through the chat backend eval.backend names and its cache:
+    `chat.complete_many` answers (a model is loaded only for what the cache lacks)."""
 
-    def __init__(self, mut: ModelUnderTest, model_cfg: ModelConfig, store: JsonStore, counters: Counters,
-                 max_new_tokens: int, batch_size: int, backend: str = "transformers", progress: bool = True):
+    def __init__(self, mut: ModelUnderTest, model_cfg: ModelConfig, ev: EvalConfig, store: JsonStore,
+                 counters: Counters, progress: bool = True):
         self.mut, self.counters = mut, counters
-        self.max_new_tokens = max_new_tokens  # the default limit; a suite can ask for its own
+        self.max_new_tokens = ev.max_new_tokens  # the default limit; a suite can ask for its own
         self.dtype = model_cfg.dtype
-        self._local = LocalModel(model_cfg, mut.base_path, mut.adapter_path, mut.adapter_scale, mut.label, batch_size)
-        self.backend = eval_backend(backend, self._local)
+        self._local = LocalModel(model_cfg, mut.base_path, mut.adapter_path, mut.adapter_scale, mut.label,
+                                 ev.batch_size)
+        self.backend = eval_backend(ev.backend, self._local)
         self.chat = CachedChat(self.backend, store, counters.generations, progress, desc=f"generate {mut.label}")
         self._store, self._progress, self._likelihood = store, progress, None
-
-    @property
-    def gen_config(self) -> dict:
-        return self.config_for(self.max_new_tokens)
+        self._loads_counted = 0
 
     def config_for(self, max_new_tokens: int) -> dict:
         """What a stored prediction in samples.jsonl must match to be reused."""
         # the weights' precision too: other precision, other answers
         return {"decoding": "greedy", "max_new_tokens": max_new_tokens, "template": "chat+generation_prompt",
                 "dtype": self.dtype, "cache_version": CACHE_VERSION}
-
-    def generate(self, prompts: list[list[dict]]) -> list[str]:
-        return [c.text for c in self.answers(prompts)]
-
-    def answers(self, prompts: list[list[dict]], max_new_tokens: Optional[int] = None) -> list[Completion]:
-        """One completion per prompt, each saying whether the length limit cut it (`truncated`)."""
-        limit = max_new_tokens or self.max_new_tokens
-        loads = self.backend.loads
-        got = self.chat.complete_many(prompts, GenConfig(max_new_tokens=limit))
-        self.counters.models_loaded += self.backend.loads - loads
-        return got
 
     def likelihood_config(self, max_tokens: int) -> dict:
         """What a stored likelihood in samples.jsonl must match to be reused."""
@@ -101,13 +89,13 @@ class CachedGenerator:
                 backend = eval_backend(DEFAULT_LOCAL_ENGINE, self._local)
             self._likelihood = CachedChat(backend, self._store, self.counters.likelihood, self._progress,
                                           desc=f"likelihood {self.mut.label}")
-        backend = self._likelihood.backend
-        loads = backend.loads
-        got = self._likelihood.answer_nll(prompts, answers, max_tokens)
-        self.counters.models_loaded += backend.loads - loads
-        return got
+        return self._likelihood.answer_nll(prompts, answers, max_tokens)
 
-    def unload(self):
-        self.backend.unload()
-        if self._likelihood is not None:
-            self._likelihood.backend.unload()
+    def unload(self) -> None:
+        """Free the weights, and count the loads this model cost so far (counters.models_loaded)."""
+        backends = {id(b): b for b in (self.backend, self._likelihood and self._likelihood.backend) if b is not None}
+        loads = sum(b.loads for b in backends.values())
+        self.counters.models_loaded += loads - self._loads_counted
+        self._loads_counted = loads
+        for b in backends.values():
+            b.unload()

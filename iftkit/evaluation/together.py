@@ -90,8 +90,8 @@ def _asks(recipe: Recipe, model_cfg, store: JsonStore, adapter: str, out_dir: Pa
     ev = recipe.eval
     [mut] = models_under_test(recipe, [adapter], include_base=False)
     suites, limits = suites_and_limits(recipe, [mut], out_dir, [])
-    gen = CachedGenerator(mut, model_cfg, store, Counters(), ev.max_new_tokens, ev.batch_size, ev.backend, False)
-    _, new_rows = pending_generations(mut, gen, suites, SampleLog(out_dir), Counters(), limits)
+    gen = CachedGenerator(mut, model_cfg, ev, store, Counters(), progress=False)
+    _, new_rows = pending_generations(mut, gen, suites, SampleLog(out_dir), limits)
     requests = []
     for (limit, _), todo in new_rows.items():
         messages = [row.prompt for _, row in todo]

@@ -51,17 +51,18 @@ def test_long_gold_answers_get_a_limit_long_enough_for_the_longest(tiny_model_di
 
 def test_an_answer_cut_by_the_limit_is_flagged_and_one_that_ended_is_not(tiny_model_dir, tmp_path):
     store = JsonStore(tmp_path / "gen.sqlite", "generations")
-    gen = CachedGenerator(ModelUnderTest("base", str(tiny_model_dir)), ModelConfig(id=str(tiny_model_dir)), store,
-                          Counters(), 5, 4, progress=False)
-    cut = gen.answers(PROMPTS[:2], 5)
+    ev = EvalConfig(max_new_tokens=5, batch_size=4)
+    gen = CachedGenerator(ModelUnderTest("base", str(tiny_model_dir)), ModelConfig(id=str(tiny_model_dir)), ev, store,
+                          Counters(), progress=False)
+    cut = gen.chat.complete_many(PROMPTS[:2], GenConfig(max_new_tokens=5))
     assert [c.truncated for c in cut] == [True, True] and all(c.completion_tokens == 5 for c in cut)
     # the same model told that its first answer token ends the answer: it stops, nothing is cut
     import torch
 
     from iftkit.models.chat.local import chat_prompt_text
 
-    fresh = CachedGenerator(ModelUnderTest("base", str(tiny_model_dir)), ModelConfig(id=str(tiny_model_dir)), store,
-                            Counters(), 5, 4, progress=False).backend
+    fresh = CachedGenerator(ModelUnderTest("base", str(tiny_model_dir)), ModelConfig(id=str(tiny_model_dir)), ev,
+                            store, Counters(), progress=False).backend
     model, tok = fresh.load()
     ids = tok(chat_prompt_text(tok, PROMPTS[0]), add_special_tokens=False, return_tensors="pt")["input_ids"]
     with torch.no_grad():
@@ -69,8 +70,8 @@ def test_an_answer_cut_by_the_limit_is_flagged_and_one_that_ended_is_not(tiny_mo
     ended = fresh.complete_many(PROMPTS[:1], GenConfig(max_new_tokens=5))
     assert ended[0].truncated is False and ended[0].completion_tokens == 1
     # the flag is cached with the answer
-    again = CachedGenerator(ModelUnderTest("base", str(tiny_model_dir)), ModelConfig(id=str(tiny_model_dir)),
-                            store, Counters(), 5, 4, progress=False).answers(PROMPTS[:2], 5)
+    again = CachedGenerator(ModelUnderTest("base", str(tiny_model_dir)), ModelConfig(id=str(tiny_model_dir)), ev,
+                            store, Counters(), progress=False).chat.complete_many(PROMPTS[:2], GenConfig(5))
     assert [c.truncated for c in again] == [True, True] and all(c.cached for c in again)
 
 

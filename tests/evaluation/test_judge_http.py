@@ -7,6 +7,7 @@ from iftkit.evaluation.counters import Counters
 from iftkit.evaluation.judge.client import JudgeClient
 from iftkit.evaluation.judge.prompts import load_judge_prompt
 from iftkit.evaluation.scorers import SampleRecord, get_scorer
+from iftkit.models.chat.backend import Server
 from iftkit.models.chat.cache import CachedChat
 from iftkit.models.chat.http import OpenAIChat
 from iftkit.models.chat.types import GenConfig
@@ -20,7 +21,7 @@ def _client(server, tmp_path, counters=None, verdict="text", **kw):
     opts = dict(max_concurrency=4, max_retries=5, timeout_s=5.0, backoff_s=0.01)
     opts.update(kw)
     counters = counters or Counters()
-    backend = OpenAIChat(server.url, "judge-model", api_key_env="IFTKIT_TEST_JUDGE_KEY", **opts)
+    backend = OpenAIChat(Server(server.url, "judge-model", api_key_env="IFTKIT_TEST_JUDGE_KEY", **opts))
     store = JsonStore(tmp_path / "judge.sqlite", "judge")
     chat = CachedChat(backend, store, counters.judge, input_cost_per_1m=1.0, output_cost_per_1m=2.0)
     return JudgeClient(chat, GEN, verdict, tally=counters.verdicts), store

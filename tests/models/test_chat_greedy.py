@@ -6,7 +6,7 @@ import itertools
 import pytest
 
 from iftkit.config.schema import ModelConfig
-from iftkit.models.chat.greedy import DecodeStats, greedy_decode, length_buckets, shared_prefix_len
+from iftkit.models.chat.greedy import DecodeSettings, DecodeStats, greedy_decode, length_buckets, shared_prefix_len
 from iftkit.models.chat.local import TransformersChat, chat_prompt_text
 from iftkit.models.chat.types import GenConfig
 from iftkit.testing.tiny import DECODE_PROMPTS
@@ -78,7 +78,8 @@ def test_batched_greedy_matches_generate_with_every_lever(tiny, stops, share_pre
     ends = {len(r) for r in expected}
     assert len(ends) >= 3 and min(ends) < MAX_NEW  # rows end at different steps, some before the cap
     stats = DecodeStats()
-    got = greedy_decode(model, ids, MAX_NEW, stops, tok.pad_token_id, stats, share_prefix, bucket_prefill)
+    settings = DecodeSettings(MAX_NEW, frozenset(stops), tok.pad_token_id, share_prefix, bucket_prefill)
+    [got] = greedy_decode(model, ids, settings, stats)
     assert got == expected
     assert stats.decode_rows == sum(len(r) for r in expected) - len(ids)  # finished rows left the batch
     assert (stats.shared_tokens > 0) == share_prefix
@@ -87,7 +88,7 @@ def test_batched_greedy_matches_generate_with_every_lever(tiny, stops, share_pre
 def test_one_prompt_alone_matches_generate(tiny, stops):
     model, tok, ids = tiny
     for p, expected in zip(ids, _generate_one_at_a_time(model, ids, stops)):
-        assert greedy_decode(model, [p], MAX_NEW, stops, tok.pad_token_id) == [expected]
+        assert greedy_decode(model, [p], DecodeSettings(MAX_NEW, frozenset(stops), tok.pad_token_id)) == [[expected]]
 
 
 @pytest.mark.parametrize("batch_size", [1, 3, 16])

@@ -153,27 +153,7 @@ def _decode(prompt: JudgePrompt, logprobs: list, first: int, lead: str,
     of a continuation on no verdict at all counts as ambiguous only when it is most of it (the server
     did not continue the reply), else it is simply no verdict."""
     fold = (lambda t: t.lower()) if prompt.kind == "pairwise" else (lambda t: t)
-    allowed = {fold(k): k for k in prompt.choices()}
-    after = after or {}
-
-    def longer(text):
-        return any(k != text and k.startswith(text) for k in allowed)
-
-    probs: dict = {}
-    ambiguous: dict = {}
-
-    def add(text, p):
-        if text in allowed:
-            probs[allowed[text]] = probs.get(allowed[text], 0.0) + p
-
-    def unresolved(text, p):
-        split = _continue(text, after[text], allowed) if text in after else {}
-        if sum(split.values()) < 0.5:  # no continuation, or one that is mostly no verdict: a new answer
-            ambiguous[text] = ambiguous.get(text, 0.0) + p
-            return
-        for k, q in split.items():
-            probs[k] = probs.get(k, 0.0) + p * q
-
+    walk = _Walk({fold(k): k for k in prompt.choices()}, after or {})
     prefix, path = "", 1.0
     for pos in range(first, len(logprobs)):
         token, alts = logprobs[pos]
@@ -192,21 +172,51 @@ def _decode(prompt: JudgePrompt, logprobs: list, first: int, lead: str,
         for alt, text, ends, p in options:
             if alt == token:
                 sampled = (text, ends, p)
-                continue
-            if ends or not longer(text) or any(t != text and t.startswith(text) and t in allowed for t in whole):
-                add(text, p)
-            elif any(k.startswith(text) for k in allowed):
-                unresolved(text, p)
+            else:
+                walk.alternative(text, ends, p, whole)
         if sampled is None:
-            return probs, ambiguous  # the reply's own token is missing from its list: stop here
+            return walk.probs, walk.ambiguous  # the reply's own token is missing from its list: stop here
         text, ends, p = sampled
-        if ends or not longer(text):  # nothing allowed can follow: the verdict is decided here
-            add(text, p)
-            return probs, ambiguous
+        if ends or not walk.longer(text):  # nothing allowed can follow: the verdict is decided here
+            walk.add(text, p)
+            return walk.probs, walk.ambiguous
         prefix, path = text, p
     # the reply ended inside the verdict: no alternative shows whether it would have gone on
-    if prefix in allowed and not longer(prefix):
-        add(prefix, path)
-    elif any(k.startswith(prefix) for k in allowed):
-        unresolved(prefix, path)
-    return probs, ambiguous
+    if prefix in walk.allowed and not walk.longer(prefix):
+        walk.add(prefix, path)
+    elif any(k.startswith(prefix) for k in walk.allowed):
+        walk.unresolved(prefix, path)
+    return walk.probs, walk.ambiguous
+
+
+class _Walk:
+    """What _decode has found so far: probability per allowed verdict, and per stem it could not resolve."""
+
+    def __init__(self, allowed: dict, after: dict):
+        self.allowed, self.after = allowed, after  # folded verdict -> verdict; stem -> its continuation
+        self.probs: dict = {}
+        self.ambiguous: dict = {}
+
+    def longer(self, text: str) -> bool:
+        return any(k != text and k.startswith(text) for k in self.allowed)
+
+    def add(self, text: str, p: float) -> None:
+        if text in self.allowed:
+            self.probs[self.allowed[text]] = self.probs.get(self.allowed[text], 0.0) + p
+
+    def alternative(self, text: str, ends: bool, p: float, whole: set) -> None:
+        """An alternative to the reply's token: a verdict where it ends or no longer allowed verdict can follow
+        (or the list shows that tokenizer writes the longer one as one token), else unresolved."""
+        if ends or not self.longer(text) or any(t != text and t.startswith(text) and t in self.allowed
+                                                for t in whole):
+            self.add(text, p)
+        elif any(k.startswith(text) for k in self.allowed):
+            self.unresolved(text, p)
+
+    def unresolved(self, text: str, p: float) -> None:
+        split = _continue(text, self.after[text], self.allowed) if text in self.after else {}
+        if sum(split.values()) < 0.5:  # no continuation, or one that is mostly no verdict: a new answer
+            self.ambiguous[text] = self.ambiguous.get(text, 0.0) + p
+            return
+        for k, q in split.items():
+            self.probs[k] = self.probs.get(k, 0.0) + p * q

@@ -9,7 +9,7 @@ it lands, so an interrupted run keeps what it paid for.
 """
 
 import threading
-from typing import Callable, Optional
+from typing import Optional
 
 from iftkit.core.fingerprint import json_hash
 from iftkit.core.store import JsonStore
@@ -42,24 +42,23 @@ class CachedChat:
                       desc: Optional[str] = None) -> list[Completion]:
         seeds = list(seeds) if seeds is not None else [None] * len(messages_list)
         keys = [self.key("complete", gen.identity(), m, s) for m, s in zip(messages_list, seeds)]
-
-        def call(idx, on_done):
-            todo_seeds = [seeds[i] for i in idx]
-            return self.backend.complete_many([messages_list[i] for i in idx], gen,
-                                              seeds=todo_seeds if any(s is not None for s in todo_seeds) else None,
-                                              on_done=on_done)
-
-        return self._serve(keys, call, desc)
+        with _Pending(self, keys, desc) as ask:
+            if ask.todo:
+                todo_seeds = [seeds[i] for i in ask.todo]
+                ask.got = self.backend.complete_many([messages_list[i] for i in ask.todo], gen,
+                                                     seeds=todo_seeds if any(s is not None for s in todo_seeds)
+                                                     else None, on_done=ask.done)
+        return ask.answers()
 
     def choice_probs(self, messages_list: list, choices: list[str], prefix: str = "",
                      desc: Optional[str] = None) -> list[Completion]:
         keys = [self.key("choice_probs", {"choices": list(choices), "prefix": prefix}, m)
                 for m in messages_list]
-
-        def call(idx, on_done):
-            return self.backend.choice_probs([messages_list[i] for i in idx], choices, prefix, on_done=on_done)
-
-        return self._serve(keys, call, desc)
+        with _Pending(self, keys, desc) as ask:
+            if ask.todo:
+                ask.got = self.backend.choice_probs([messages_list[i] for i in ask.todo], choices, prefix,
+                                                    on_done=ask.done)
+        return ask.answers()
 
     @property
     def supports_likelihood(self) -> bool:
@@ -70,34 +69,11 @@ class CachedChat:
         """The backend's answer_nll, each (prompt, answer, max_tokens) computed once per model identity."""
         keys = [self.key("answer_nll", {"answer": a, "max_tokens": max_tokens}, m)
                 for m, a in zip(messages_list, answers)]
-
-        def call(idx, on_done):
-            return self.backend.answer_nll([messages_list[i] for i in idx], [answers[i] for i in idx], max_tokens,
-                                           on_done=on_done)
-
-        return self._serve(keys, call, desc)
-
-    def _serve(self, keys: list[str], call: Callable, desc: Optional[str]) -> list[Completion]:
-        results = {k: Completion.from_cache(v) for k, v in self.store.get_many(sorted(set(keys))).items()}
-        todo = [k for k in dict.fromkeys(keys) if k not in results]
-        # repeats of one request inside a batch are asked once; the repeats count as cached
-        self.tally.cached += len(keys) - len(todo)
-        if not todo:
-            return [results[k] for k in keys]
-        first = {k: keys.index(k) for k in todo}
-        from tqdm.auto import tqdm
-
-        with tqdm(total=len(todo), desc=desc or self.desc, unit="call", disable=not self.progress, leave=False) as bar:
-            def done(j: int, c: Completion) -> None:
-                with self._lock:
-                    self._count(c)
-                    if c.text is not None:
-                        self.store.put_many({todo[j]: c.to_cache()})
-                    bar.update(1)
-
-            got = call([first[k] for k in todo], done)
-        results.update(zip(todo, got))
-        return [results[k] for k in keys]
+        with _Pending(self, keys, desc) as ask:
+            if ask.todo:
+                ask.got = self.backend.answer_nll([messages_list[i] for i in ask.todo],
+                                                  [answers[i] for i in ask.todo], max_tokens, on_done=ask.done)
+        return ask.answers()
 
     def _count(self, c: Completion) -> None:
         t = self.tally
@@ -107,3 +83,44 @@ class CachedChat:
         t.prompt_tokens += c.prompt_tokens
         t.completion_tokens += c.completion_tokens
         t.cost += (c.prompt_tokens * self.input_cost_per_1m + c.completion_tokens * self.output_cost_per_1m) / 1e6
+
+
+class _Pending:
+    """One request list against the cache: what it already holds, `todo` (the first index of every key it
+    lacks, the requests the backend is sent) and `done`, which stores each answer as it lands. The caller
+    calls the backend itself, inside the block, so no cache frame sits between it and the model."""
+
+    def __init__(self, chat: CachedChat, keys: list[str], desc: Optional[str]):
+        self.chat, self.keys, self.desc = chat, keys, desc or chat.desc
+        self.results = {k: Completion.from_cache(v) for k, v in chat.store.get_many(sorted(set(keys))).items()}
+        self.missing = [k for k in dict.fromkeys(keys) if k not in self.results]
+        # repeats of one request inside a batch are asked once; the repeats count as cached
+        chat.tally.cached += len(keys) - len(self.missing)
+        first = {k: keys.index(k) for k in self.missing}
+        self.todo = [first[k] for k in self.missing]
+        self.got: list = []
+        self._bar = None
+
+    def __enter__(self) -> "_Pending":
+        if self.missing:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=len(self.missing), desc=self.desc, unit="call", disable=not self.chat.progress,
+                             leave=False)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+    def done(self, j: int, c: Completion) -> None:
+        chat = self.chat
+        with chat._lock:
+            chat._count(c)
+            if c.text is not None:
+                chat.store.put_many({self.missing[j]: c.to_cache()})
+            self._bar.update(1)
+
+    def answers(self) -> list[Completion]:
+        self.results.update(zip(self.missing, self.got))
+        return [self.results[k] for k in self.keys]

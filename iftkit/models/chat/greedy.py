@@ -10,8 +10,8 @@ token or max_new_tokens). Two things generate does not do:
   instructions) runs once and its KV cache is repeated per row; each row's own tokens follow it,
   left-padded: [shared prefix | padding | own tokens].
 
-mixed_greedy_decode runs the same loop for several LoRA adapters of one loaded model at once (PEFT
-mixed batches, models/chat/mixed.py), each row under its adapter's name.
+The same loop runs several LoRA adapters of one loaded model at once (PEFT mixed batches,
+models/chat/mixed.py), each row under its adapter's name.
 
 The arithmetic is the same per row; only float summation order can differ (matmuls of other
 shapes), as it already does between generate's batch sizes. tests/models/test_chat_greedy.py
@@ -148,65 +148,55 @@ def _adapter_kw(names: list) -> dict:
 
 
 @dataclass(frozen=True)
-class _Ends:
+class DecodeSettings:
+    """When a row stops, what pads it, and the two levers scripts/bench_eval.py switches off for its table."""
+
     max_new_tokens: int
-    stop_ids: set
+    stop_ids: frozenset
     pad_id: int
+    share_prefix: bool = True  # the prompts' common prefix runs once
+    bucket_prefill: bool = True  # prompts prefill in buckets of similar length
 
 
-def greedy_decode(model, prompts: list[list[int]], max_new_tokens: int, stop_ids: set, pad_id: int,
-                  stats: DecodeStats = None, share_prefix: bool = True, bucket_prefill: bool = True) -> list[list[int]]:
-    """New token ids per prompt (ending with the stop token when one came), prompts decoded as one batch.
+@dataclass(frozen=True)
+class _Layout:
+    """A batch's rows: (adapter index, prompt index) each, longest first; the row each prefill bucket starts at
+    (plus the end); the adapters' names; the tokens every prompt shares."""
 
-    share_prefix / bucket_prefill switch a lever off for scripts/bench_eval.py's lever table."""
-    ends = _Ends(max_new_tokens, stop_ids, pad_id)
-    return _decode(model, prompts, [None], ends, stats, share_prefix, bucket_prefill)[0]
-
-
-def mixed_greedy_decode(model, prompts: list[list[int]], adapters: list[str], max_new_tokens: int, stop_ids: set,
-                        pad_id: int, stats: DecodeStats = None) -> list[list[list[int]]]:
-    """greedy_decode's answers under each of `adapters` (PEFT adapter names loaded into `model`, "__base__" for
-    the base model), all in one batch: [adapter][prompt] -> new token ids.
-
-    The batch-composition rule that makes each adapter's answers those of greedy_decode on the same prompts
-    alone: every adapter's rows of a prefill bucket are the rows greedy_decode puts in that bucket (the
-    buckets are cut over one adapter's lengths, then every adapter's copy of a bucket is prefilled together,
-    at the bucket's width), and each adapter's shared-prefix cache is computed from its own weights. A row
-    sees the same tokens, padding, positions and weights as alone; only the matmuls' row counts differ."""
-    return _decode(model, prompts, list(adapters), _Ends(max_new_tokens, stop_ids, pad_id), stats, True, True)
+    rows: list
+    starts: list
+    names: list
+    shared: int
 
 
-def _batch_rows(prompts: list[list[int]], adapters: int, shared: int, bucket_prefill: bool):
-    """(adapter index, prompt index) of every batch row, and the row each prefill bucket starts at (plus the end).
-    Rows are longest first, so each bucket is a run of similar lengths; the cuts are those of one adapter's
-    rows, and a bucket holds every adapter's copy of its prompts."""
-    order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
-    cuts = [0, *(length_buckets([len(prompts[i]) - shared for i in order]) if bucket_prefill else []), len(order)]
-    rows, starts = [], []
-    for a, b in zip(cuts, cuts[1:]):
-        starts.append(len(rows))
-        rows += [(k, i) for k in range(adapters) for i in order[a:b]]
-    return rows, starts + [len(rows)]
+def greedy_decode(model, prompts: list[list[int]], settings: DecodeSettings, stats: DecodeStats = None,
+                  adapters: list = (None,)) -> list[list[list[int]]]:
+    """New token ids [adapter][prompt] (ending with the stop token when one came), decoded as one batch.
+    `adapters`: PEFT adapter names loaded into `model` ("__base__" for the base model, models/chat/mixed.py);
+    None runs the model as loaded.
 
-
-def _decode(model, prompts, names: list, ends: _Ends, stats, share_prefix: bool, bucket_prefill: bool):
+    The batch-composition rule that makes each adapter's answers those of its prompts decoded alone: every
+    adapter's rows of a prefill bucket are the rows one adapter alone puts in that bucket (the buckets are cut
+    over one adapter's lengths, then every adapter's copy of a bucket is prefilled together, at the bucket's
+    width), and each adapter's shared-prefix cache is computed from its own weights. A row sees the same
+    tokens, padding, positions and weights as alone; only the matmuls' row counts differ."""
     import torch
 
     stats = stats if stats is not None else DecodeStats()
-    shared = shared_prefix_len(prompts) if share_prefix else 0
-    rows, starts = _batch_rows(prompts, len(names), shared, bucket_prefill)
-    out = [[[] for _ in prompts] for _ in names]
+    lay = _layout(prompts, list(adapters), settings)
+    out = [[[] for _ in prompts] for _ in lay.names]
     t = time.process_time()
     with torch.inference_mode():
-        logits, cache, mask, last = _prefill(model, prompts, names, rows, starts, shared, ends.pad_id, stats)
-        # decode rows adapter by adapter, each adapter's in greedy_decode's order alone: every adapter's
+        prefixes = [prefix_kv(model, prompts[0][:lay.shared], name) for name in lay.names] if lay.shared else None
+        logits, cache, mask, last = _prefill(model, prompts, lay, prefixes, settings.pad_id, stats)
+        # decode rows adapter by adapter, each adapter's in the order it has alone: every adapter's
         # rows are one contiguous run (LoRA deltas on slices, no gathers)
-        order = sorted(range(len(rows)), key=lambda j: rows[j][0])
-        if len(names) > 1:
+        order = sorted(range(len(lay.rows)), key=lambda j: lay.rows[j][0])
+        if len(lay.names) > 1:
             sel = torch.tensor(order, device=model.device)
             cache.batch_select_indices(sel)
             logits, mask, last = logits[sel], mask[sel], last[sel]
-        alive = [rows[j] for j in order]
+        alive = [lay.rows[j] for j in order]
         stats.prefill_s += time.process_time() - t
         t = time.process_time()
         while True:
@@ -214,7 +204,7 @@ def _decode(model, prompts, names: list, ends: _Ends, stats, share_prefix: bool,
             keep = []
             for j, ((k, i), token) in enumerate(zip(alive, nxt.tolist())):
                 out[k][i].append(token)
-                if token not in ends.stop_ids and len(out[k][i]) < ends.max_new_tokens:
+                if token not in settings.stop_ids and len(out[k][i]) < settings.max_new_tokens:
                     keep.append(j)
             if not keep:
                 break
@@ -226,28 +216,41 @@ def _decode(model, prompts, names: list, ends: _Ends, stats, share_prefix: bool,
             mask = torch.cat([mask, mask.new_ones(len(alive), 1)], dim=1)
             last = last + 1
             logits = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=last[:, None], cache=cache,
-                           use_cache=True, **_adapter_kw([names[k] for k, _ in alive])).logits[:, -1]
+                           use_cache=True, **_adapter_kw([lay.names[k] for k, _ in alive])).logits[:, -1]
             stats.decode_steps += 1
             stats.decode_rows += len(alive)
     stats.decode_s += time.process_time() - t
     return out
 
 
-def _prefill(model, prompts, names: list, rows: list, starts: list, shared: int, pad_id: int, stats: DecodeStats):
+def _layout(prompts: list[list[int]], names: list, settings: DecodeSettings) -> _Layout:
+    """Rows are longest first, so each bucket is a run of similar lengths; the cuts are those of one adapter's
+    rows, and a bucket holds every adapter's copy of its prompts."""
+    shared = shared_prefix_len(prompts) if settings.share_prefix else 0
+    order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+    lengths = [len(prompts[i]) - shared for i in order]
+    cuts = [0, *(length_buckets(lengths) if settings.bucket_prefill else []), len(order)]
+    rows, starts = [], []
+    for a, b in zip(cuts, cuts[1:]):
+        starts.append(len(rows))
+        rows += [(k, i) for k in range(len(names)) for i in order[a:b]]
+    return _Layout(rows, starts + [len(rows)], names, shared)
+
+
+def _prefill(model, prompts, lay: _Layout, prefixes: Optional[list], pad_id: int, stats: DecodeStats):
     """Every row's last logits and the batch's cache: rows [shared prefix | padding | own tokens], a bucket
     prefilled at its own width. Returns (logits, cache, attention mask, each row's last position)."""
     import torch
     from transformers import DynamicCache
 
-    device, config = model.device, model.config
-    own = [prompts[i][shared:] for _, i in rows]
+    device, config, shared, names = model.device, model.config, lay.shared, lay.names
+    own = [prompts[i][shared:] for _, i in lay.rows]
     width, n = len(own[0]), len(own)
-    prefixes = [prefix_kv(model, prompts[0][:shared], name) for name in names] if shared else None
     own_mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in own], device=device)
     mask = torch.cat([torch.ones(n, shared, dtype=own_mask.dtype, device=device), own_mask], dim=1)
     last = shared + own_mask.sum(-1) - 1
     logits, kvs = [], []
-    for a, b in zip(starts, starts[1:]):
+    for a, b in zip(lay.starts, lay.starts[1:]):
         w = len(own[a])
         cache = _prefix_cache(model, prefixes, (b - a) // len(names)) if prefixes else DynamicCache(config=config)
         ids = torch.tensor([[pad_id] * (w - len(p)) + p for p in own[a:b]], device=device)
@@ -255,7 +258,7 @@ def _prefill(model, prompts, names: list, rows: list, starts: list, shared: int,
             [mask[a:b, :shared], mask[a:b, shared + width - w:]], dim=1)
         positions = shared + (bucket_mask[:, shared:].cumsum(-1) - 1).clamp(min=0)
         logits.append(model(input_ids=ids, attention_mask=bucket_mask, position_ids=positions, cache=cache,
-                            use_cache=True, logits_to_keep=1, **_adapter_kw([names[k] for k, _ in rows[a:b]]))
+                            use_cache=True, logits_to_keep=1, **_adapter_kw([names[k] for k, _ in lay.rows[a:b]]))
                       .logits[:, -1])
         kvs.append([(_padded_kv(layer.keys, shared, width - w), _padded_kv(layer.values, shared, width - w))
                     for layer in cache.layers])

@@ -51,27 +51,13 @@ class CircuitBreaker:
 
 
 class OpenAIChat(ChatBackend):
-    def __init__(
-        self,
-        base_url: str,
-        model: str,
-        api_key_env: str = "OPENAI_API_KEY",
-        max_concurrency: int = 4,
-        max_retries: int = 5,
-        timeout_s: float = 60.0,
-        backoff_s: float = 1.0,
-        max_consecutive_failures: int = 5,
-    ):
-        self.url = base_url.rstrip("/") + "/chat/completions"
-        self.model, self.api_key_env = model, api_key_env
-        self.name = model
-        self.max_concurrency, self.max_retries, self.timeout_s, self.backoff_s = (
-            max_concurrency,
-            max_retries,
-            timeout_s,
-            backoff_s,
-        )
-        self.breaker = CircuitBreaker(self.url, max_consecutive_failures)
+    def __init__(self, server: Server):
+        self.url = server.base_url.rstrip("/") + "/chat/completions"
+        self.model, self.api_key_env = server.model, server.api_key_env
+        self.name = server.model
+        self.max_concurrency, self.max_retries = server.max_concurrency, server.max_retries
+        self.timeout_s, self.backoff_s = server.timeout_s, server.backoff_s
+        self.breaker = CircuitBreaker(self.url, server.max_consecutive_failures)
 
     def identity(self) -> dict:
         # the server URL is part of the identity: the same model name on two servers may differ
@@ -199,9 +185,4 @@ def _token_logprobs(choice: dict) -> Optional[list]:
         return None  # a server with its own logprob layout: the verdict falls back to the text
 
 
-def _build(s: Server) -> OpenAIChat:
-    return OpenAIChat(s.base_url, s.model, s.api_key_env, s.max_concurrency, s.max_retries, s.timeout_s, s.backoff_s,
-                      s.max_consecutive_failures)
-
-
-BACKENDS = (BackendInfo("openai", _build, "any OpenAI-compatible /chat/completions server", runs="server"),)
+BACKENDS = (BackendInfo("openai", OpenAIChat, "any OpenAI-compatible /chat/completions server", runs="server"),)

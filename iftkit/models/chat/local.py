@@ -17,7 +17,7 @@ from iftkit.models.adapter_scale import AS_TRAINED, check_scale, scaled_adapter
 from iftkit.models.chat.backend import ChatBackend, LocalModel, OnDone
 from iftkit.models.chat.greedy import DecodeStats, fast_greedy_blockers
 from iftkit.models.chat.local_choices import trie_choice_probs
-from iftkit.models.chat.local_decode import TurnEnds, greedy_answers, sampled_answer
+from iftkit.models.chat.local_decode import GreedyOptions, TurnEnds, greedy_answers, sampled_answer
 from iftkit.models.chat.local_likelihood import answer_nll as answers_nll
 from iftkit.models.chat.registry import BackendInfo
 from iftkit.models.chat.types import Completion, GenConfig
@@ -111,8 +111,8 @@ class TransformersChat(ChatBackend):
                 for i, text in enumerate(texts):
                     finish(i, sampled_answer(model, tok, text, gen, seeds[i] if seeds else None, ends))
             else:
-                greedy_answers(model, tok, texts, gen, ends, self.batch_size, finish, self.fast_greedy, self.stats,
-                               self.greedy_levers)
+                opts = GreedyOptions(self.batch_size, self.fast_greedy, self.stats, self.greedy_levers)
+                greedy_answers(model, tok, ends, texts, gen, finish, opts)
         return out
 
     def choice_probs(self, messages_list: list, choices: list[str], prefix: str = "",
@@ -120,9 +120,10 @@ class TransformersChat(ChatBackend):
         import torch  # the model is loaded, so torch already is
 
         model, tok = self.load()
+        texts = [chat_prompt_text(tok, m) + prefix for m in messages_list]
         share = self.fast_greedy and not fast_greedy_blockers(model)
         with self._lock, scaled_adapter(model, self.adapter_scale), torch.no_grad():
-            return trie_choice_probs(model, tok, messages_list, choices, prefix, self.batch_size, share, on_done)
+            return trie_choice_probs(model, tok, texts, choices, self.batch_size, share, on_done)
 
     def answer_nll(self, messages_list: list, answers: list, max_tokens: int,
                    on_done: OnDone = None) -> list[Completion]:

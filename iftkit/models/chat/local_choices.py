@@ -10,18 +10,16 @@ from iftkit.models.chat.backend import OnDone
 from iftkit.models.chat.choices import ChoiceTrie
 from iftkit.models.chat.greedy import expanded_cache, prefix_kv, shared_prefix_len
 from iftkit.models.chat.types import Completion
-from iftkit.models.chat_format import chat_prompt_text
 
 
-def trie_choice_probs(model, tok, messages_list: list, choices: list[str], prefix: str, batch_size: int,
-                      share_prefix: bool, on_done: OnDone = None) -> list[Completion]:
-    """P(choice | prompt + assistant prefix) for each allowed choice, per prompt (callers hold torch.no_grad)."""
+def trie_choice_probs(model, tok, texts: list[str], choices: list[str], batch_size: int, share_prefix: bool,
+                      on_done: OnDone = None) -> list[Completion]:
+    """P(choice | text) for each allowed choice, per prompt text (the chat prompt rendered, plus the assistant's
+    prefix; callers hold torch.no_grad)."""
     import torch
 
-    tries = []
-    for messages in messages_list:
-        text = chat_prompt_text(tok, messages) + prefix
-        tries.append(ChoiceTrie.build([tok(text + c, add_special_tokens=False)["input_ids"] for c in choices]))
+    tries = [ChoiceTrie.build([tok(text + c, add_special_tokens=False)["input_ids"] for c in choices])
+             for text in texts]
     leaves = [t.leaves() for t in tries]
     rows = [(i, path, t.base + list(path)) for i, t in enumerate(tries) for path in leaves[i]]
     rows.sort(key=lambda r: -len(r[2]))

@@ -6,10 +6,10 @@ rows where a generation-config logits processor or a non-full-attention cache ne
 prompts run one at a time so each request's seed alone fixes its answer.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from iftkit.models.chat.greedy import DecodeStats, fast_greedy_blockers, greedy_decode
+from iftkit.models.chat.greedy import DecodeSettings, DecodeStats, fast_greedy_blockers, greedy_decode
 from iftkit.models.chat.types import Completion, GenConfig
 from iftkit.models.chat_format import stop_token_ids
 
@@ -29,23 +29,32 @@ class TurnEnds:
                    tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
 
 
-def greedy_answers(model, tok, texts: list[str], gen: GenConfig, ends: TurnEnds, batch_size: int, finish: Finish,
-                   fast: bool = True, stats: Optional[DecodeStats] = None, levers: Optional[dict] = None) -> None:
-    """finish(i, completion) for every prompt text, greedy; `fast` False forces model.generate."""
+@dataclass
+class GreedyOptions:
+    """How a backend runs its greedy batches (TransformersChat's settings, MixedAdapters' fallback)."""
+
+    batch_size: int = 16
+    fast: bool = True  # iftkit's own loop (greedy.py); False forces model.generate
+    stats: Optional[DecodeStats] = None  # where the fast path's time is tallied
+    levers: dict = field(default_factory=dict)  # DecodeSettings levers switched off (scripts/bench_eval.py)
+
+
+def greedy_answers(model, tok, ends: TurnEnds, texts: list[str], gen: GenConfig, finish: Finish,
+                   opts: GreedyOptions) -> None:
+    """finish(i, completion) for every prompt text, greedy."""
     prompts = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
     order = sorted(range(len(texts)), key=lambda i: -len(prompts[i]))
-    batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
-    if not fast or fast_greedy_blockers(model):
-        return _generate_greedy(model, tok, texts, [len(p) for p in prompts], batches, gen, ends, finish)
-    stops = set(ends.eos)
+    batches = [order[start:start + opts.batch_size] for start in range(0, len(order), opts.batch_size)]
+    if not opts.fast or fast_greedy_blockers(model):
+        return _generate_greedy(model, tok, ends, texts, batches, gen, finish)
+    settings = DecodeSettings(gen.max_new_tokens, frozenset(ends.eos), ends.pad, **opts.levers)
     for idx in batches:
-        rows = greedy_decode(model, [prompts[i] for i in idx], gen.max_new_tokens, stops, ends.pad, stats,
-                             **(levers or {}))
+        [rows] = greedy_decode(model, [prompts[i] for i in idx], settings, opts.stats)
         for i, row in zip(idx, rows):
             finish(i, to_completion(tok, row, len(prompts[i]), gen.max_new_tokens, ends))
 
 
-def _generate_greedy(model, tok, texts, lengths, batches, gen: GenConfig, ends: TurnEnds, finish: Finish) -> None:
+def _generate_greedy(model, tok, ends: TurnEnds, texts, batches, gen: GenConfig, finish: Finish) -> None:
     """The same batches through transformers' model.generate (models the fast path does not cover)."""
     import torch
 
@@ -58,8 +67,10 @@ def _generate_greedy(model, tok, texts, lengths, batches, gen: GenConfig, ends: 
             with torch.no_grad():
                 ids = model.generate(**enc, max_new_tokens=gen.max_new_tokens, do_sample=False, temperature=None,
                                      top_p=None, top_k=None, pad_token_id=ends.pad, eos_token_id=ends.eos)
-            for i, row in zip(idx, ids[:, enc["input_ids"].shape[1]:]):
-                finish(i, to_completion(tok, row.tolist(), lengths[i], gen.max_new_tokens, ends))
+            # a row's real tokens are its prompt's own (left padding is masked out)
+            lengths = enc["attention_mask"].sum(-1).tolist()
+            for i, n, row in zip(idx, lengths, ids[:, enc["input_ids"].shape[1]:]):
+                finish(i, to_completion(tok, row.tolist(), n, gen.max_new_tokens, ends))
     finally:
         tok.padding_side = saved_side
 

@@ -6,7 +6,7 @@ base weights are read once per forward for all adapters instead of once per adap
 
 The answers are those of TransformersChat(adapter_path=...).complete_many, one adapter at a time, in the
 same dtype: prompts are cut into the same batches of `batch_size` (sorted by length), and every adapter's
-rows of a batch decode together under greedy.py's batch-composition rule (mixed_greedy_decode). Two
+rows of a batch decode together under greedy.py's batch-composition rule (greedy_decode). Two
 details keep the arithmetic the same as alone:
 - a shared prompt prefix's cache is computed per adapter (LoRA changes the k/v projections);
 - PEFT's mixed forward rounds a LoRA delta to the model's dtype before adding it, while a lone adapter
@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from typing import Callable, Optional
 
 from iftkit.core.errors import IftkitError
-from iftkit.models.chat.greedy import DecodeStats, fast_greedy_blockers, mixed_greedy_decode
-from iftkit.models.chat.local_decode import TurnEnds, greedy_answers, to_completion
+from iftkit.models.chat.greedy import DecodeSettings, DecodeStats, fast_greedy_blockers, greedy_decode
+from iftkit.models.chat.local_decode import GreedyOptions, TurnEnds, greedy_answers, to_completion
 from iftkit.models.chat.types import Completion, GenConfig
 from iftkit.models.chat_format import chat_prompt_text
 from iftkit.models.load import load_chat_tokenizer, load_model, ready_to_answer
@@ -95,18 +95,18 @@ class MixedAdapters:
         if fast_greedy_blockers(model):  # model.generate's path: one adapter at a time, still one load
             for k in group:
                 with _only(model, self.names[k]):
-                    greedy_answers(model, self._toks[k], texts, gen, ends, self.batch_size,
-                                   lambda i, c, k=k: finish(k, i, c), True, self.stats)
+                    greedy_answers(model, self._toks[k], ends, texts, gen, lambda i, c, k=k: finish(k, i, c),
+                                   GreedyOptions(self.batch_size, stats=self.stats))
             return
         prompts = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
         # the batches greedy_answers cuts for one adapter alone
         order = sorted(range(len(texts)), key=lambda i: -len(prompts[i]))
         names = [self.names[k] for k in group]
+        settings = DecodeSettings(gen.max_new_tokens, frozenset(ends.eos), ends.pad)
         with _alone_arithmetic(model):
             for start in range(0, len(order), self.batch_size):
                 idx = order[start:start + self.batch_size]
-                rows = mixed_greedy_decode(model, [prompts[i] for i in idx], names, gen.max_new_tokens,
-                                           set(ends.eos), ends.pad, self.stats)
+                rows = greedy_decode(model, [prompts[i] for i in idx], settings, self.stats, names)
                 for k, answers in zip(group, rows):
                     for i, row in zip(idx, answers):
                         finish(k, i, to_completion(self._toks[k], row, len(prompts[i]), gen.max_new_tokens, ends))
