@@ -5,12 +5,12 @@ recommendation makes.
 """
 
 import math
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 from scipy import stats as sps
 
-from iftkit.core.stats import SeedPool, _seed_parts, holm, prompts_to_decide
+from iftkit.core.stats import Estimate, SeedPool, _seed_parts, holm, prompts_to_decide
 from iftkit.report.points import ALPHA, Point, diff, oriented
 
 SPREAD_EPS = 1e-9  # a seed spread below this share of the scores is rounding, not a measurement
@@ -63,19 +63,34 @@ def _undetermined(cells: list[Point], pick: Optional[Point], tests: int) -> list
     return notes
 
 
+class Lead(NamedTuple):
+    """The pick's in-domain lead over the runner-up, paired, and how many comparisons Holm corrects over."""
+
+    runner: Point
+    estimate: Estimate
+    tests: int
+
+
 def _separation(best: Point, pool: list[Point], margin: Optional[float] = None,
-                alpha: float = ALPHA) -> tuple[list, str, list]:
-    """Which points the evidence cannot tell apart from `best` on in-domain, said in words, and which of
-    those it shows as good (within +-margin, TOST). "high" only when it leads every other point,
-    Holm-corrected over those comparisons, with at least 2 seeds per point: one seed measures these two
-    adapters on these prompts, not what retraining would give."""
+                alpha: float = ALPHA) -> tuple[list, str, list, Optional[Lead]]:
+    """Which points the evidence cannot tell apart from `best` on in-domain, said in words, which of
+    those it shows as good (within +-margin, TOST), and its lead over the runner-up. "high" only when it leads
+    every other point, Holm-corrected over those comparisons, with at least 2 seeds per point: one seed measures
+    these two adapters on these prompts, not what retraining would give."""
     others = [p for p in pool if p is not best]
     if not others:
-        return [], "only one candidate", []
+        return [], "only one candidate", [], None
     runner = max(others, key=oriented)
     d = diff(best, runner, "in_domain")
     if d is None or d.ci_low is None:
-        return (*_seed_spread(best, others, alpha), [])
+        return (*_seed_spread(best, others, alpha), [], None)
+    tied, why, same = _separated(best, others, runner, d, (margin, alpha))
+    return tied, why, same, Lead(runner, d, len(others))
+
+
+def _separated(best: Point, others: list[Point], runner: Point, d: Estimate, levels: tuple) -> tuple[list, str, list]:
+    """_separation's words where per-prompt scores give the lead d over the runner-up; levels: (margin, alpha)."""
+    margin, alpha = levels
     sign = 1 if best.higher_is_better else -1  # a lead is a difference in the scorer's better direction
     comps = [(p, e) for p in others if (e := diff(best, p, "in_domain")) is not None and e.p_value is not None]
     adjusted = holm([e.p_value for _, e in comps])

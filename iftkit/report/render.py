@@ -14,6 +14,7 @@ from iftkit.report.axes import LM_EVAL_PREFIX, Axes, ReportSpec, choose_axes
 from iftkit.report.charts import ChartText, scores_vs_x_chart, tradeoff_chart
 from iftkit.report.confidence import pool_words
 from iftkit.report.curve import curve_lines
+from iftkit.report.glance import glance_lines
 from iftkit.report.points import ALL_TASKS, ALPHA, BASE, attach_samples, direction, is_higher_better, points
 from iftkit.report.power import verdict_lines
 from iftkit.report.robustness import robustness_lines
@@ -125,6 +126,7 @@ def _head_lines(read: _Read) -> list[str]:
     return [
         f"# Sweep report: {read.spec.name}",
         "",
+        *glance_lines(read.recs, read.pts, x_key, read.spec.keep_general),
         f"Target task: `{meta.get('target_task')}`"
         + (f" ({spec['description']})" if spec.get("description") else "")
         + f". Axis: `{x_key}`. Primary scorer: {axes.primary_why}; {direction(is_higher_better(rows, axes.shown))}.",

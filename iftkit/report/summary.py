@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from iftkit.core.stats import holm
-from iftkit.report.confidence import _equivalent, _holm_over, _separation, _undetermined
+from iftkit.report.confidence import Lead, _equivalent, _holm_over, _separation, _undetermined
 from iftkit.report.points import ALPHA, Point, diff, general_floor, oriented
 
 
@@ -23,6 +23,7 @@ class Recommendation:
     # of those, the ones shown within +-margin of it (TOST): only these are "as good" / "would save"
     equivalent: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # S1: undetermined points that would beat the pick
+    lead: Optional[Lead] = None  # the pick's in-domain lead over the runner-up, where per-prompt scores measure it
 
 
 def recommend(pts: list[Point], keep_general: float, margin: Optional[float] = None,
@@ -97,8 +98,8 @@ def _recommend(base: Optional[Point], cells: list[Point], keep_general: float,
     keeps = (f">= {keep_general:.0%} of" if base is None or base.gen_higher_is_better
              else f"<= {1 / keep_general:.0%} of")
     if best is not None:
-        tied, conf, same = _separation(best, eligible, margin, alpha)
-        recs.append(Recommendation("S1", best, why, conf, tied, equivalent=same, notes=notes))
+        tied, conf, same, lead = _separation(best, eligible, margin, alpha)
+        recs.append(Recommendation("S1", best, why, conf, tied, equivalent=same, notes=notes, lead=lead))
     else:
         recs.append(
             Recommendation(
@@ -111,9 +112,9 @@ def _recommend(base: Optional[Point], cells: list[Point], keep_general: float,
             )
         )
     best2 = max(cells, key=oriented)
-    tied, conf, same = _separation(best2, cells, margin, alpha)
+    tied, conf, same, lead = _separation(best2, cells, margin, alpha)
     recs.append(Recommendation("S2", best2, f"{best_word} in-domain score, general ability ignored", conf, tied,
-                               equivalent=same))
+                               equivalent=same, lead=lead))
     return recs
 
 
@@ -130,10 +131,10 @@ def _checkpoint_stage(rec: Recommendation, checkpoints: list[Point], margin: Opt
         if rec.scenario != "S1":
             return rec
         best = max(pool, key=oriented)
-        tied, conf, same = _separation(best, pool, margin, alpha)
+        tied, conf, same, lead = _separation(best, pool, margin, alpha)
         why = ("no final adapter qualified; among the checkpoints shown above the floor (Holm-corrected over the "
                f"{len(checkpoints)} checkpoints), the {'highest' if best.higher_is_better else 'lowest'} in-domain")
-        return Recommendation(rec.scenario, best, why, conf, tied, equivalent=same, notes=rec.notes)
+        return Recommendation(rec.scenario, best, why, conf, tied, equivalent=same, notes=rec.notes, lead=lead)
     pick, sign = rec.point, (1 if rec.point.higher_is_better else -1)
     comps = [(c, e) for c in pool if (e := diff(c, pick, "in_domain")) is not None and e.p_value is not None]
     if not comps:  # no per-prompt scores: point estimates decide nothing here, the final pick stands
@@ -146,11 +147,11 @@ def _checkpoint_stage(rec: Recommendation, checkpoints: list[Point], margin: Opt
         conf = (f"medium: leads the final adapters' pick ({pick.tag}) in-domain by {e.value:.3f}, 95 % CI "
                 f"[{e.ci_low:.3f}, {e.ci_high:.3f}], {family}; not compared with the other final adapters")
         return Recommendation(rec.scenario, c, rec.reason + f"; checkpoint stage: {c.tag} leads it", conf,
-                              notes=rec.notes)
+                              notes=rec.notes, lead=Lead(pick, e, len(comps)))
     tied = [c for (c, e), a in zip(comps, adjusted) if a >= alpha]
     same = _equivalent(pick, tied, margin, alpha)
     return Recommendation(rec.scenario, pick, rec.reason, rec.confidence, rec.tied + tied,
-                          equivalent=rec.equivalent + same, notes=rec.notes)
+                          equivalent=rec.equivalent + same, notes=rec.notes, lead=rec.lead)
 
 MOSTLY_CUT = 0.5
 
