@@ -15,7 +15,9 @@ up and right always mean better, and the label says so.
 """
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import matplotlib
 
@@ -23,6 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from iftkit.report.curve import FIT_LABEL, draw_fit_tradeoff, draw_fit_vs_x, grid_points, knee  # noqa: E402
+from iftkit.report.points import Point, direction, error_bars, floor_label, general_floor  # noqa: E402
 from iftkit.report.scales import (  # noqa: E402
     is_scaled,
     pareto_front,
@@ -30,7 +33,6 @@ from iftkit.report.scales import (  # noqa: E402
     scale_families,
 )
 from iftkit.report.steps import draw_trajectories  # noqa: E402
-from iftkit.report.summary import Point, direction, error_bars, floor_label, general_floor  # noqa: E402
 
 IN_COLOR, GEN_COLOR = "#1f77b4", "#d62728"
 
@@ -53,36 +55,25 @@ def _tradeoff_errorbar(ax, group: list[Point], **style) -> None:
     )
 
 
-def tradeoff_chart(
-    pts: list[Point],
-    path: Path,
-    scorer: str,
-    x_key: str,
-    keep_general: float,
-    title: str,
-    s1: Point = None,
-    general_label: str = None,
-) -> Path:
+@dataclass(frozen=True)
+class ChartText:
+    """The tradeoff chart's words: its title, the scorer on both axes and the general axis's label."""
+
+    title: str
+    scorer: str
+    general_label: Optional[str] = None
+
+
+def tradeoff_chart(pts: list[Point], path: Path, x_key: str, keep_general: float, text: ChartText,
+                   s1: Optional[Point] = None) -> Path:
     fig, ax = plt.subplots(figsize=(7.5, 6), dpi=130)
-    cells = [p for p in pts if not p.is_base and not is_scaled(p) and not p.is_checkpoint]
     families = any(is_scaled(p) for p in pts)
     stepped = any(p.is_checkpoint for p in pts)
     base = next((p for p in pts if p.is_base), None)
-    series = sorted({p.series for p in cells})
-    colors = plt.cm.viridis([i / max(1, len(series)) for i in range(len(series))]) if len(series) > 1 else ["#1f77b4"]
     _scale_paths(ax, pts, base)
     if stepped:
         draw_trajectories(ax, pts, base)
-    for k, (s, color) in enumerate(zip(series, colors)):
-        group = [p for p in cells if p.series == s]
-        draw_fit_tradeoff(ax, group, color, FIT_LABEL if k == 0 else None)
-        _tradeoff_errorbar(
-            ax, group, fmt="o", ms=8, color=color, ecolor="0.55", capsize=4, label=s or "adapters (mean, 95 % CI)"
-        )
-        for p in group:
-            ax.annotate(
-                point_label(p, x_key), (p.general, p.in_domain), textcoords="offset points", xytext=(7, 6), fontsize=9
-            )
+    _draw_adapters(ax, pts, x_key)
     front = pareto_front([p for p in pts if not math.isnan(p.general)])
     if len(front) > 1:
         ax.plot(
@@ -94,30 +85,53 @@ def tradeoff_chart(
             label="joint Pareto frontier" if families else "Pareto frontier",
         )
     if base is not None:
-        if base.in_ci is not None:
-            _tradeoff_errorbar(ax, [base], fmt="none", ecolor="#ff7f0e", alpha=0.6, capsize=3)
-        ax.plot(
-            base.general, base.in_domain, marker="*", ms=18, color="#ff7f0e", ls="none", label="base model (no adapter)"
-        )
-        ax.annotate("base", (base.general, base.in_domain), textcoords="offset points", xytext=(8, -14), fontsize=9)
-        floor = general_floor(base, keep_general)
-        ax.axvline(floor, color="#ff7f0e", ls=":", lw=1.2, label=floor_label(base, keep_general))
+        _draw_base(ax, base, keep_general)
     if s1 is not None:
-        ax.plot(
-            s1.general,
-            s1.in_domain,
-            marker="o",
-            ms=20,
-            mfc="none",
-            mec="#2ca02c",
-            mew=2.2,
-            ls="none",
-            label="recommended for S1",
+        ax.plot(s1.general, s1.in_domain, marker="o", ms=20, mfc="none", mec="#2ca02c", mew=2.2, ls="none",
+                label="recommended for S1")
+    _tradeoff_axes(ax, pts, text)
+    _tradeoff_footnote(fig, families, stepped)
+    fig.tight_layout(rect=(0, 0.08 if families or stepped else 0.06, 1, 1))
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _draw_adapters(ax, pts: list[Point], x_key: str) -> None:
+    """The adapters as trained, one colour per series, each with its fitted curve and its label."""
+    cells = [p for p in pts if not p.is_base and not is_scaled(p) and not p.is_checkpoint]
+    series = sorted({p.series for p in cells})
+    colors = plt.cm.viridis([i / max(1, len(series)) for i in range(len(series))]) if len(series) > 1 else ["#1f77b4"]
+    for k, (s, color) in enumerate(zip(series, colors)):
+        group = [p for p in cells if p.series == s]
+        draw_fit_tradeoff(ax, group, color, FIT_LABEL if k == 0 else None)
+        _tradeoff_errorbar(
+            ax, group, fmt="o", ms=8, color=color, ecolor="0.55", capsize=4, label=s or "adapters (mean, 95 % CI)"
         )
+        for p in group:
+            ax.annotate(
+                point_label(p, x_key), (p.general, p.in_domain), textcoords="offset points", xytext=(7, 6), fontsize=9
+            )
+
+
+def _draw_base(ax, base: Point, keep_general: float) -> None:
+    """The base model as a star and S1's general floor through it."""
+    if base.in_ci is not None:
+        _tradeoff_errorbar(ax, [base], fmt="none", ecolor="#ff7f0e", alpha=0.6, capsize=3)
+    ax.plot(
+        base.general, base.in_domain, marker="*", ms=18, color="#ff7f0e", ls="none", label="base model (no adapter)"
+    )
+    ax.annotate("base", (base.general, base.in_domain), textcoords="offset points", xytext=(8, -14), fontsize=9)
+    floor = general_floor(base, keep_general)
+    ax.axvline(floor, color="#ff7f0e", ls=":", lw=1.2, label=floor_label(base, keep_general))
+
+
+def _tradeoff_axes(ax, pts: list[Point], text: ChartText) -> None:
+    """Labels, title, limits and legend; a lower-is-better axis is inverted so up and right stay better."""
     up_in, up_gen = (pts[0].higher_is_better, pts[0].gen_higher_is_better) if pts else (True, True)
-    ax.set_xlabel(f"{general_label or f'general score ({scorer})'}, {direction(up_gen)} →")
-    ax.set_ylabel(f"in-domain score ({scorer}, {direction(up_in)}) →")
-    ax.set_title(title, fontsize=11)
+    ax.set_xlabel(f"{text.general_label or f'general score ({text.scorer})'}, {direction(up_gen)} →")
+    ax.set_ylabel(f"in-domain score ({text.scorer}, {direction(up_in)}) →")
+    ax.set_title(text.title, fontsize=11)
     ax.grid(alpha=0.3)
     _pad_limits(ax, pts)
     if not up_gen:
@@ -125,6 +139,9 @@ def tradeoff_chart(
     if not up_in:
         ax.invert_yaxis()
     ax.legend(fontsize=8, loc="best", framealpha=0.9)
+
+
+def _tradeoff_footnote(fig, families: bool, stepped: bool) -> None:
     fig.text(
         0.5,
         0.01,
@@ -139,10 +156,6 @@ def tradeoff_chart(
         fontsize=8,
         color="0.3",
     )
-    fig.tight_layout(rect=(0, 0.08 if families or stepped else 0.06, 1, 1))
-    fig.savefig(path)
-    plt.close(fig)
-    return path
 
 
 def _scale_paths(ax, pts: list[Point], base) -> None:

@@ -28,8 +28,8 @@ import numpy as np
 
 from iftkit.config.keys import short_name
 from iftkit.core.errors import IftkitError
+from iftkit.report.points import Point
 from iftkit.report.scales import is_scaled
-from iftkit.report.summary import Point
 
 FLATTEN_SHARE = 0.9  # the knee: the fitted in-domain curve reaches this share of its gain over the grid
 AT_GRID = 0.1  # a knee this close to a grid value (share of the gap between its neighbours) sits at it

@@ -14,7 +14,7 @@ import numpy as np
 
 from iftkit.core import power
 from iftkit.core.stats import MIN_FOR_CI, ScoreScale, _seed_parts
-from iftkit.report.summary import oriented
+from iftkit.report.points import oriented
 
 TARGET_SHARE = 0.03  # sweep.power_target unset: this share of the declared scale's width (0.03 on [0, 1])
 LABELS = {"in_domain": "in-domain", "general": "general"}
@@ -102,12 +102,14 @@ def _seed_words(seeds: int, sd: float, prior: bool) -> str:
     return f"seed sd {sd:.3f} per point, measured."
 
 
-def planned(axis: str, what: str, base: np.ndarray, scale: ScoreScale, seeds: int, points: int,
+def planned(axis: str, what: str, base: np.ndarray, scale: ScoreScale, grid: tuple[int, int],
             w: float, target: Optional[float]) -> AxisPlan:
-    """Before training: from the base model's per-prompt scores on the axis (NaN: not scored, left out)."""
+    """Before training: from the base model's per-prompt scores on the axis (NaN: not scored, left out).
+    grid: (seeds per point, points) of the sweep."""
     base = np.asarray(base, dtype=float).ravel()
     base = base[np.isfinite(base)]
-    d = design(axis, len(base), seeds, points)
+    seeds = grid[0]
+    d = design(axis, len(base), *grid)
     goal = target_for(scale, target)
     if not len(base):
         return AxisPlan(axis, what, d, None, goal, basis="No per-prompt scores on this axis (an lm-eval run without "
@@ -123,7 +125,7 @@ def planned(axis: str, what: str, base: np.ndarray, scale: ScoreScale, seeds: in
 
 
 def measured(axis: str, what: str, a, b, points: int, w: float, target: Optional[float]) -> Optional[AxisPlan]:
-    """After the sweep: the same plan from what this sweep measured on the comparison a - w b (two summary.Points):
+    """After the sweep: the same plan from what this sweep measured on the comparison a - w b (two points.Points):
     the per-prompt variance of their difference, the seed variance (the sweep's pool where a is a pooled point, less
     the prompt-level noise) and the residual."""
     x, y = a.scores.get(axis), b.scores.get(axis)
@@ -176,7 +178,7 @@ def verdict_lines(pts: list, recs: list, primary: str, general: tuple, keep_gene
         ("in_domain", f"{primary} on in_domain", base.in_scale, 1.0, (by_in[0], runner)),
         ("general", f"{general[1]} on {general[0]}", base.gen_scale, w_gen, (s1, base)),
     ):
-        before = planned(axis, what, _first_row(base.scores.get(axis)), scale, seeds, points, w, target)
+        before = planned(axis, what, _first_row(base.scores.get(axis)), scale, (seeds, points), w, target)
         after = measured(axis, what, *pair, points, w, target) if pair[1] is not None else None
         out.append(_both(before, after))
     return out

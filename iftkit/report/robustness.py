@@ -8,19 +8,23 @@ of 6 general axes". A pick that holds under one axis only rests on that axis's c
 
 from typing import Optional
 
+from iftkit.report.axes import Axes, ReportSpec, general_axes
+from iftkit.report.points import attach_samples, oriented, points
 from iftkit.report.scales import point_label
-from iftkit.report.summary import attach_samples, general_axes, oriented, points, recommend
+from iftkit.report.summary import recommend
 
 
-def robustness_lines(rows, recs, per_scorer: dict, x_key: str, keep_general: float, samples: Optional[dict],
-                     primary: str, chosen: tuple) -> list[str]:
+def robustness_lines(rows, recs, per_scorer: dict, samples: Optional[dict], spec: ReportSpec, axes: Axes) -> list[str]:
+    """spec: the report's reading choices (x_key, keep_general); axes: the primary scorer and the chosen general
+    axis (report/axes.py)."""
     picks = {r.scenario: r.point for r in recs}
+    x_key, keep_general, primary = spec.x_key, spec.keep_general, axes.shown
     lines = []
-    axes = general_axes(rows)
-    if picks.get("S1") is not None and len(axes) > 1:
+    candidates = general_axes(rows)
+    if picks.get("S1") is not None and len(candidates) > 1:
         s1 = picks["S1"]
         got = []
-        for suite, scorer in axes:
+        for suite, scorer in candidates:
             pts = points(rows, primary, x_key, gen_suite=suite, gen_scorer=scorer)
             if samples:
                 attach_samples(pts, samples, primary, general=(suite, scorer))
@@ -45,4 +49,4 @@ def robustness_lines(rows, recs, per_scorer: dict, x_key: str, keep_general: flo
     if not lines:
         return []
     return ["", f"Robustness (the recommendation under every other scorer that ran; chosen general axis: "
-                f"`{chosen[1]}` on `{chosen[0]}`):", *lines, ""]
+                f"`{axes.gen_scorer}` on `{axes.gen_suite}`):", *lines, ""]

@@ -11,7 +11,7 @@ scaled points add, in words and paired statistics.
 
 from iftkit.config.keys import short_name
 from iftkit.models.adapter_scale import AS_TRAINED
-from iftkit.report.summary import Point, diff, oriented
+from iftkit.report.points import Point, diff, oriented
 
 
 def is_scaled(p: Point) -> bool:

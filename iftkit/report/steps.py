@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Optional
 
 from iftkit.evaluation.scorers import EXACT_FORMAT, STRICT_ANSWER, playing
+from iftkit.report.points import Point, diff, direction, error_bars, floor_label, general_floor, oriented
 from iftkit.report.scales import point_label
-from iftkit.report.summary import Point, diff, direction, error_bars, floor_label, general_floor, oriented
 
 
 def has_steps(pts: list[Point]) -> bool:

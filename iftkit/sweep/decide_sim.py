@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from iftkit.meta.calibration_sim import KEEP, SCALES, Setting, simulate
-from iftkit.report.summary import ALPHA, BASE, Point, _pool_seeds, recommend
+from iftkit.report.points import ALPHA, BASE, Point, _pool_seeds
+from iftkit.report.summary import recommend
 from iftkit.sweep.decide_plan import is_high, plan_round, settled
 
 

@@ -7,6 +7,7 @@ from iftkit import tracking
 from iftkit.config.schema import Recipe
 from iftkit.core.paths import safe_name
 from iftkit.meta.judge_trust import judge_trust
+from iftkit.report.axes import ReportSpec
 from iftkit.report.render import ReportFiles, write_report
 from iftkit.sweep.added import decide_meta
 from iftkit.sweep.changes import changed_points, guard_collect
@@ -42,21 +43,9 @@ def finish_sweep(recipe: Recipe, paths: SweepPaths, cells: list[Cell], say: Call
     decided = decide_meta(paths.root)
     if decided:  # `iftkit sweep decide` looked more than once: the report tests at its spent level
         meta["decide"] = decided
-    files = write_report(
-        rows,
-        paths.report,
-        recipe.name,
-        x_key,
-        recipe.sweep.primary_scorer,
-        recipe.sweep.keep_general,
-        meta,
-        samples=collect_samples(recipe, paths, cells),
-        general_kind=recipe.sweep.general_kind,
-        general_scorer=recipe.sweep.general_scorer,
-        judge_trust=trust,
-        equivalence_margin=recipe.sweep.equivalence_margin,
-        clusters=collect_clusters(recipe, paths),
-    )
+    files = write_report(rows, paths.report, ReportSpec.of(recipe, x_key), meta,
+                         samples=collect_samples(recipe, paths, cells), judge_trust=trust,
+                         clusters=collect_clusters(recipe, paths))
     wandb_dir = log_sweep_summary(recipe, paths, rows, files)
     say(f"results: {results} ({len(rows)} rows)")
     say(f"report: {files.html}")

@@ -17,6 +17,7 @@ from iftkit.evaluation.evaluate import run_eval
 from iftkit.meta.judge_trust import judge_trust
 from iftkit.models.adapter_scale import AS_TRAINED
 from iftkit.models.chat.factory import check_backends
+from iftkit.report.axes import ReportSpec
 from iftkit.report.render import ReportFiles, write_report
 from iftkit.sweep.collect import point_rows, point_samples
 from iftkit.sweep.grid import Cell, plan_cell
@@ -57,10 +58,8 @@ def run_one_cell(recipe: Recipe, out: Path, say: Callable = print, progress: boo
     # the same report inputs as the sweep's: the user task's spec, the judge's self-judging flag and trust gate
     evaluated_mix = Path(recipe.eval.mix_dir) if recipe.eval.mix_dir else mix  # as run_eval resolves it
     trust = judge_trust(recipe, {r["scorer"] for r in rows}, log=say)
-    return write_report(rows, paths.report, recipe.name, x_key, recipe.sweep.primary_scorer,
-                        recipe.sweep.keep_general, {**report_meta(recipe, evaluated_mix), "cells": 1}, samples=samples,
-                        general_kind=recipe.sweep.general_kind, general_scorer=recipe.sweep.general_scorer,
-                        judge_trust=trust, equivalence_margin=recipe.sweep.equivalence_margin)
+    return write_report(rows, paths.report, ReportSpec.of(recipe, x_key),
+                        {**report_meta(recipe, evaluated_mix), "cells": 1}, samples=samples, judge_trust=trust)
 
 
 def pipeline_cell(recipe: Recipe) -> tuple[Cell, str]:

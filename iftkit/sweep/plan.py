@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from iftkit.config.schema import Recipe
+from iftkit.report.axes import choose_axes
+from iftkit.report.points import row_scale
 from iftkit.report.power import planned
-from iftkit.report.render import choose_axes
-from iftkit.report.summary import row_scale
 from iftkit.sweep.grid import Cell
 from iftkit.sweep.inputs import report_meta
 
@@ -41,7 +41,7 @@ def plan_lines(recipe: Recipe, rows: list[dict], samples: dict, mix: Path, cells
                     and r.get("task") == "__all__"), {})
         w = 1.0 if axis == "in_domain" else (keep if row.get("higher_is_better") is not False else 1 / keep)
         scores = [_score(samples[k], scorer) for k in sorted(samples) if k[0] == suite]
-        plan = planned(axis, f"{scorer} on {suite}", np.array(scores, dtype=float), row_scale(row), seeds, points, w,
+        plan = planned(axis, f"{scorer} on {suite}", np.array(scores, dtype=float), row_scale(row), (seeds, points), w,
                        recipe.sweep.power_target)
         out.append(f"power plan, {plan.line()}")
     return out

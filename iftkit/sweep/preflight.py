@@ -2,7 +2,7 @@
 
 A sweep trains every cell before its report reads a single score, so a set-up that can score nothing
 in-domain must stop here, not after hours of training: a free-text target with no reference-based
-scorer in eval.scorers (the report's fallback primary, summary.fallback_scorers), a target whose
+scorer in eval.scorers (the report's fallback primary, axes.fallback_scorers), a target whose
 answers are all the same, a structured target with no valid JSON answer. What only part of the rows
 suffers from (answers that are not JSON, records without the item_key field) is warned, and the task's
 kind, labels and item_key are printed on every run, a cached mix's included.
@@ -16,7 +16,7 @@ from iftkit.data.mix import spec_line
 from iftkit.data.pools import target_rows, target_where
 from iftkit.data.tasks import TaskSpec
 from iftkit.evaluation.scorers import expand, requested_by
-from iftkit.report.summary import fallback_scorers
+from iftkit.report.axes import fallback_scorers
 
 
 def check_target(recipe: Recipe, say: Optional[Callable] = print) -> Optional[TaskSpec]:

@@ -12,6 +12,7 @@ import pytest
 from iftkit.cli import main as iftkit_main
 from iftkit.config.schema import Recipe
 from iftkit.meta import judge_trust
+from iftkit.report.axes import ReportSpec
 from iftkit.report.render import write_report
 from iftkit.testing.judge_server import JudgeServer
 
@@ -249,8 +250,8 @@ def fake_grader(agree_on: int):
 def test_the_report_keeps_an_untrusted_judge_off_the_axes_and_says_why(tmp_path, isolated_cache):
     measured = judge_trust.measure(openai_recipe(), human_set(tmp_path / "h.json"), judge=fake_grader(50),
                                    resamples=200, log=lambda *_: None, output="reference")
-    files = write_report(_free_text_rows(), tmp_path / "r", "s", "mix.target_ratio", "task_tolerant", 0.95, META,
-                         judge_trust=measured)
+    files = write_report(_free_text_rows(), tmp_path / "r", ReportSpec("s", "mix.target_ratio", "task_tolerant", 0.95),
+                         META, judge_trust=measured)
     md = files.markdown.read_text()
     assert files.summary["primary_scorer"] == "chrf"
     assert "## Judge trust" in md and "agrees with humans 0.50 [0.40, 0.60] over 100 pairs" in md
@@ -265,15 +266,15 @@ def test_a_pairwise_measurement_does_not_admit_the_reference_guided_judge(tmp_pa
     """The gate used to measure the pairwise prompt and then admit the 0-10 judge: each output needs its own."""
     file = human_set(tmp_path / "h.json")
     pairwise = judge_trust.measure(openai_recipe(), file, judge=fake_judge(85), resamples=200, log=lambda *_: None)
-    files = write_report(_free_text_rows(), tmp_path / "r", "s", "mix.target_ratio", "task_tolerant", 0.95, META,
-                         judge_trust=pairwise)
+    files = write_report(_free_text_rows(), tmp_path / "r", ReportSpec("s", "mix.target_ratio", "task_tolerant", 0.95),
+                         META, judge_trust=pairwise)
     assert pairwise.trusted and files.summary["primary_scorer"] == "chrf"
     assert "its reference-guided 0-10 judge output was never measured" in files.markdown.read_text()
     graded = judge_trust.measure(openai_recipe(), file, judge=fake_grader(85), resamples=200, log=lambda *_: None,
                                  output="reference")
     assert graded.trusted and judge_trust.cached(openai_recipe(), output="reference").trusted
-    files = write_report(_free_text_rows(), tmp_path / "r2", "s", "mix.target_ratio", "task_tolerant", 0.95, META,
-                         judge_trust=judge_trust.judge_trust(openai_recipe(), {"judge", "judge_pairwise"}))
+    files = write_report(_free_text_rows(), tmp_path / "r2", ReportSpec("s", "mix.target_ratio", "task_tolerant", 0.95),
+                         META, judge_trust=judge_trust.judge_trust(openai_recipe(), {"judge", "judge_pairwise"}))
     assert files.summary["primary_scorer"] == "judge"
     assert "| judge (human agreement 0.85 [0.76, 0.91] over 100 pairs; trusted) |" in files.markdown.read_text()
 
@@ -282,8 +283,8 @@ def test_the_report_corrects_the_pairwise_judges_win_rates_for_its_measured_erro
     measured = judge_trust.measure(openai_recipe(), human_set(tmp_path / "h.json"), judge=fake_judge(85),
                                    resamples=200, log=lambda *_: None)
     rows = [dict(r, scorer="judge_pairwise", n=200) if r["scorer"] == "judge" else r for r in _free_text_rows()]
-    files = write_report(rows, tmp_path / "r", "s", "mix.target_ratio", "task_tolerant", 0.95, META,
-                         judge_trust=measured)
+    files = write_report(rows, tmp_path / "r", ReportSpec("s", "mix.target_ratio", "task_tolerant", 0.95),
+                         META, judge_trust=measured)
     md = files.markdown.read_text()
     (se, se_n), (sp, sp_n) = measured.gate["calibration"].values()
     se, sp = se / se_n, sp / sp_n  # 0.84 and 0.86: the judge errs on 15 of 100 pairs, 8 of them preferred a
@@ -293,7 +294,7 @@ def test_the_report_corrects_the_pairwise_judges_win_rates_for_its_measured_erro
 
 
 def test_a_judge_never_measured_is_never_the_fallback_nor_the_requested_primary(tmp_path):
-    files = write_report(_free_text_rows(), tmp_path / "r", "s", "mix.target_ratio", "judge", 0.95, META)
+    files = write_report(_free_text_rows(), tmp_path / "r", ReportSpec("s", "mix.target_ratio", "judge", 0.95), META)
     assert files.summary["primary_scorer"] == "chrf"
     assert "judge (sweep.primary_scorer) is a judge the trust gate refuses" in files.summary["primary_reason"]
     assert "never measured" in files.markdown.read_text()

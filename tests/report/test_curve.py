@@ -11,6 +11,7 @@ from report.test_report import _paired, png_size
 from iftkit.core.errors import IftkitError
 from iftkit.core.stats import Estimate
 from iftkit.report import charts
+from iftkit.report.axes import ReportSpec
 from iftkit.report.curve import (
     Proposal,
     curve_lines,
@@ -23,8 +24,8 @@ from iftkit.report.curve import (
     pav,
     propose_ratio,
 )
+from iftkit.report.points import BASE, Point, attach_samples, points
 from iftkit.report.render import write_report
-from iftkit.report.summary import BASE, Point, attach_samples, points
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -210,8 +211,8 @@ def test_both_charts_carry_the_fit_and_the_report_says_where_gains_flatten(tmp_p
         close(fig)
 
     monkeypatch.setattr(charts.plt, "close", keep)
-    files = write_report(rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.9, {"target_task": "t"},
-                         samples=samples)
+    files = write_report(rows, tmp_path, ReportSpec("demo", "mix.target_ratio", "task_tolerant", 0.9),
+                         {"target_task": "t"}, samples=samples)
     png_size(files.tradeoff_png)
     png_size(files.scores_png)
     tradeoff, scores = drawn[:2]

@@ -8,6 +8,7 @@ import numpy as np
 from iftkit.evaluation.records import SampleRecord
 from iftkit.evaluation.results import aggregate_rows
 from iftkit.evaluation.scorers import Scorer
+from iftkit.report.axes import ReportSpec
 from iftkit.report.render import write_report
 
 
@@ -54,8 +55,9 @@ def _sweep():
 def test_a_lower_is_better_scorer_is_recommended_at_its_minimum_and_labelled_so(tmp_path):
     rows, samples = _sweep()
     assert {r["higher_is_better"] for r in rows} == {False}  # the scorer's direction, carried by its rows
-    files = write_report(rows, tmp_path, "demo", "mix.target_ratio", "distance", 0.9, {"target_task": "t"},
-                         samples=samples, general_kind="trained")
+    files = write_report(rows, tmp_path, ReportSpec("demo", "mix.target_ratio",
+                                                    "distance", 0.9, general_kind="trained"),
+                         {"target_task": "t"}, samples=samples)
     picks = {r["scenario"]: r for r in files.summary["recommendations"]}
     assert picks["S1"]["x"] == 0.1 and picks["S2"]["x"] == 1.0
     kept = {p["x"]: p["keeps_general"] for p in files.summary["points"] if p["x"] != "base"}
@@ -84,8 +86,8 @@ def test_the_charts_draw_a_lower_is_better_axis_inverted(tmp_path, monkeypatch):
 
         monkeypatch.setattr(matplotlib.axes.Axes, name, spy)
     rows, samples = _sweep()
-    write_report(rows, tmp_path, "demo", "mix.target_ratio", "distance", 0.9, {"target_task": "t"},
-                 samples=samples, general_kind="trained")
+    write_report(rows, tmp_path, ReportSpec("demo", "mix.target_ratio", "distance", 0.9, general_kind="trained"),
+                 {"target_task": "t"}, samples=samples)
     # tradeoff.png: both axes read `distance`, so both are inverted (up and right stay better);
     # scores_vs_x.png: its one panel is inverted
     assert [n for n, _ in seen].count("invert_xaxis") == 1 and [n for n, _ in seen].count("invert_yaxis") == 2

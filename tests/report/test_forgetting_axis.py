@@ -4,8 +4,8 @@ counted as an answer (its records generate nothing)."""
 import numpy as np
 import pytest
 
+from iftkit.report.axes import ReportSpec, choose_general, is_held_out
 from iftkit.report.render import write_report
-from iftkit.report.summary import choose_general, is_held_out
 
 N = 40
 
@@ -49,7 +49,7 @@ def test_forgetting_is_a_held_out_axis_preferred_to_the_instruction_set():
 
 def test_s1_keeps_the_point_whose_nll_stays_under_the_floor_and_forgetting_rows_are_no_answers(tmp_path):
     rows, samples = _rows_and_samples()
-    files = write_report(rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.9,
+    files = write_report(rows, tmp_path, ReportSpec("demo", "mix.target_ratio", "task_tolerant", 0.9),
                          {"target_task": "t"}, samples=samples)
     axis = files.summary["general_axis"]
     assert (axis["suite"], axis["scorer"]) == ("forgetting", "nll")

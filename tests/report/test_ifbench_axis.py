@@ -1,7 +1,7 @@
 """IFBench is held-out general and a benchmark: the general axis prefers it (prompt-level loose) over the
 33-prompt instruction set, and an lm-eval task the user asked for over it; the rule says so."""
 
-from iftkit.report.summary import AXIS_RULE, choose_general, general_axes, is_held_out
+from iftkit.report.axes import AXIS_RULE, choose_general, general_axes, is_held_out
 
 IFBENCH_OUTPUTS = ("ifbench_inst_strict", "ifbench_prompt_strict", "ifbench_inst_loose", "ifbench_prompt_loose")
 

@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 
+from iftkit.report.axes import ReportSpec
 from iftkit.report.render import write_report
 
 
@@ -32,7 +33,7 @@ def _power_lines(md: str) -> list[str]:
 
 def test_the_report_repeats_the_plan_beside_the_verdicts(tmp_path):
     rows, samples = _sweep("binary", np.random.default_rng(0))
-    files = write_report(rows, tmp_path, "s", "mix.target_ratio", "task_tolerant", 0.95,
+    files = write_report(rows, tmp_path, ReportSpec("s", "mix.target_ratio", "task_tolerant", 0.95),
                          {"target_task": "t", "power_target": 0.05}, samples=samples)
     md = files.markdown.read_text()
     lines = _power_lines(md)
@@ -53,8 +54,8 @@ def test_continuous_scores_are_planned_on_their_own_spread(tmp_path):
     rows, samples = _sweep("continuous", np.random.default_rng(1))
     rows = [r for r in rows if r["cell"] == "base" or r["cell"].endswith("s0")]
     samples = {c: s for c, s in samples.items() if c == "base" or c.endswith("s0")}
-    files = write_report(rows, tmp_path, "s", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "t"},
-                         samples=samples)
+    files = write_report(rows, tmp_path, ReportSpec("s", "mix.target_ratio", "task_tolerant", 0.95),
+                         {"target_task": "t"}, samples=samples)
     line = _power_lines(files.markdown.read_text())[0]
     planned = float(re.search(r"detects (\d\.\d+) at 80 % power", line).group(1))
     assert 0.02 < planned < 0.05, line
@@ -65,8 +66,8 @@ def test_the_measured_plan_counts_the_runner_ups_seeds_when_the_leaders_agree_ex
     """The quickstart's leader scored 1.000 on both seeds (no seed spread at the ceiling) while its runner-up's
     seeds read 0.88 and 0.73: the measured plan said "seed sd 0.000" and detected 0.060."""
     from iftkit.core.stats import BINARY, ScoreScale
+    from iftkit.report.points import Point
     from iftkit.report.power import measured
-    from iftkit.report.summary import Point
 
     scale, n = ScoreScale(BINARY, 0.0, 1.0), 100
     leader = Point(1.0, "", 1.0, 0.5, seeds=2, scores={"in_domain": np.ones((2, n))}, in_scale=scale)

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from iftkit.evaluation.scorers import get_scorer
+from iftkit.report.axes import ReportSpec
+from iftkit.report.points import attach_samples, points
 from iftkit.report.render import write_report
-from iftkit.report.summary import attach_samples, points, recommend
+from iftkit.report.summary import recommend
 
 
 def rows_for(cells):
@@ -91,9 +93,8 @@ def png_size(path):
 
 
 def test_report_files(tmp_path):
-    files = write_report(
-        rows_for(CELLS), tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "sentiment"}
-    )
+    files = write_report(rows_for(CELLS), tmp_path, ReportSpec("demo", "mix.target_ratio", "task_tolerant", 0.95),
+                         {"target_task": "sentiment"})
     w, h = png_size(files.tradeoff_png)
     assert w > 600 and h > 400
     png_size(files.scores_png)
@@ -130,7 +131,7 @@ def _free_text_rows():
 
 def test_free_text_target_falls_back_to_a_reference_scorer_and_says_so(tmp_path):
     meta = {"target_task": "summaries", "target_spec": {"kind": "free_text", "description": "free-text task"}}
-    files = write_report(_free_text_rows(), tmp_path, "s", "mix.target_ratio", "task_tolerant", 0.95, meta)
+    files = write_report(_free_text_rows(), tmp_path, ReportSpec("s", "mix.target_ratio", "task_tolerant", 0.95), meta)
     md = files.markdown.read_text()
     assert files.summary["primary_scorer"] == "chrf"
     assert "`task_tolerant` has no in-domain scores: the target is a free-text task" in md
@@ -141,7 +142,8 @@ def test_free_text_target_falls_back_to_a_reference_scorer_and_says_so(tmp_path)
 
 def test_a_missing_scorer_is_named_as_the_reason_for_no_recommendation(tmp_path):
     rows = [r for r in _free_text_rows() if r["scorer"] == "task_tolerant"]  # no in-domain scores at all
-    files = write_report(rows, tmp_path, "s", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "t"})
+    files = write_report(rows, tmp_path, ReportSpec("s", "mix.target_ratio", "task_tolerant", 0.95),
+                         {"target_task": "t"})
     recs = files.summary["recommendations"]
     assert [r["x"] for r in recs] == [None, None]
     assert "`task_tolerant` has no in-domain scores" in recs[0]["reason"]
@@ -151,7 +153,8 @@ def test_a_missing_scorer_is_named_as_the_reason_for_no_recommendation(tmp_path)
 def test_an_in_domain_only_eval_is_named_as_the_reason_for_no_recommendation(tmp_path):
     rows = [dict(r, scorer="task_tolerant") for r in _free_text_rows() if r["suite"] == "in_domain"
             and r["scorer"] == "chrf"]
-    files = write_report(rows, tmp_path, "s", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "t"})
+    files = write_report(rows, tmp_path, ReportSpec("s", "mix.target_ratio", "task_tolerant", 0.95),
+                         {"target_task": "t"})
     recs = files.summary["recommendations"]
     assert [r["x"] for r in recs] == [None, None]
     assert "scored only the in-domain suite" in recs[0]["reason"] and "no general suite" in recs[0]["reason"]
@@ -284,9 +287,8 @@ def test_report_shows_cis_identical_outputs_and_power(tmp_path):
             ci_high=0.26,
         )
     )
-    files = write_report(
-        rows, tmp_path, "s", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "t"}, samples=samples
-    )
+    files = write_report(rows, tmp_path, ReportSpec("s", "mix.target_ratio", "task_tolerant", 0.95),
+                         {"target_task": "t"}, samples=samples)
     md = files.markdown.read_text()
     assert "| ratio=0.5 | 1 | 0.967 [" in md and "n=60" in md
     assert "| ratio=0.1 | 1 | 0.500 [" in md and "| 120/120 |" in md
@@ -329,9 +331,8 @@ def _with_benchmarks():
 
 def test_held_out_general_is_the_default_axis_and_lm_eval_rows_without_samples_keep_their_ci(tmp_path):
     rows, samples = _with_benchmarks()
-    files = write_report(
-        rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "sentiment"}, samples=samples
-    )
+    files = write_report(rows, tmp_path, ReportSpec("demo", "mix.target_ratio", "task_tolerant", 0.95),
+                         {"target_task": "sentiment"}, samples=samples)
     axis = files.summary["general_axis"]
     assert (axis["suite"], axis["scorer"], axis["held_out"]) == ("lm_eval/iftkit_mc", "acc", True)
     recs = {r["scenario"]: r for r in files.summary["recommendations"]}
@@ -350,45 +351,21 @@ def test_held_out_general_is_the_default_axis_and_lm_eval_rows_without_samples_k
 
 def test_general_kind_and_scorer_are_configurable(tmp_path):
     rows, samples = _with_benchmarks()
-    trained = write_report(
-        rows,
-        tmp_path / "t",
-        "demo",
-        "mix.target_ratio",
-        "task_tolerant",
-        0.95,
-        {},
-        samples=samples,
-        general_kind="trained",
-    )
+    trained = write_report(rows, tmp_path / "t", ReportSpec("demo", "mix.target_ratio",
+                                                            "task_tolerant", 0.95, general_kind="trained"),
+                           {}, samples=samples)
     assert trained.summary["general_axis"]["suite"] == "general"
     assert {r["scenario"]: r["x"] for r in trained.summary["recommendations"]}["S1"] == 0.5
-    named = write_report(
-        rows,
-        tmp_path / "n",
-        "demo",
-        "mix.target_ratio",
-        "task_tolerant",
-        0.95,
-        {},
-        samples=samples,
-        general_scorer="lm_eval/iftkit_mc:acc_norm",
-    )
+    named = write_report(rows, tmp_path / "n", ReportSpec("demo", "mix.target_ratio", "task_tolerant", 0.95,
+                                                          general_scorer="lm_eval/iftkit_mc:acc_norm"),
+                         {}, samples=samples)
     assert (named.summary["general_axis"]["suite"], named.summary["general_axis"]["scorer"]) == (
         "lm_eval/iftkit_mc",
         "acc_norm",
     )
-    missing = write_report(
-        rows,
-        tmp_path / "m",
-        "demo",
-        "mix.target_ratio",
-        "task_tolerant",
-        0.95,
-        {},
-        samples=samples,
-        general_scorer="held_out:rougeL",
-    )
+    missing = write_report(rows, tmp_path / "m", ReportSpec("demo", "mix.target_ratio",
+                                                            "task_tolerant", 0.95, general_scorer="held_out:rougeL"),
+                           {}, samples=samples)
     assert missing.summary["general_axis"]["reason"].startswith(
         "sweep.general_scorer held_out:rougeL has no base-model"
     )
@@ -398,7 +375,7 @@ def test_general_kind_and_scorer_are_configurable(tmp_path):
 def test_scores_that_cannot_see_the_task_name_no_point(tmp_path):
     # the entity task today: every point at 0.000 tolerant
     zero = [(c, g, 0.0, gen) for c, g, _, gen in CELLS]
-    md = write_report(rows_for(zero), tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95,
+    md = write_report(rows_for(zero), tmp_path, ReportSpec("demo", "mix.target_ratio", "task_tolerant", 0.95),
                       {"target_task": "ner"}).markdown.read_text()
     assert "S1: no recommendation — every trained point scores 0.000 in-domain on `task_tolerant`" in md
     assert "S2: no recommendation" in md and "**ratio=" not in md.split("## Recommendation")[1].split("##")[0]
@@ -409,7 +386,8 @@ def test_truncated_answers_are_shown_per_point_and_a_mostly_cut_pick_is_not_name
     cut = {"r10-s0": 70, "r10-s1": 66, "r5-s0": 2}  # of 117 answers per seed
     for r in rows:
         r.update(n_answers=117, n_truncated=cut.get(r["cell"], 0), max_new_tokens=64)
-    files = write_report(rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "ner"})
+    files = write_report(rows, tmp_path, ReportSpec("demo", "mix.target_ratio", "task_tolerant", 0.95),
+                         {"target_task": "ner"})
     md = files.markdown.read_text()
     assert "- 2 of 234 answers of ratio=0.5 hit the 64-token limit" in md
     assert "- Warning: 136 of 234 answers of ratio=1.0 hit the 64-token limit" in md
@@ -427,7 +405,7 @@ def test_record_list_targets_get_an_items_table_with_micro_figures(tmp_path):
                           ("task_items_f1", ind), ("task_items_key_f1", ind + 0.02)):
             rows.append(dict(cell=cell, grid=grid, suite="in_domain", task="__all__", scorer=scorer, mean=v,
                              aggregation=outputs[scorer].aggregation))
-    md = write_report(rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95,
+    md = write_report(rows, tmp_path, ReportSpec("demo", "mix.target_ratio", "task_tolerant", 0.95),
                       {"target_task": "ner"}).markdown.read_text()
     table = md.split("## In-domain items (answers that are lists of records)")[1].split("##")[0]
     assert "| `task_items_precision`, micro over items | 0.350 | 0.370 ± 0.014 |" in table
@@ -435,7 +413,7 @@ def test_record_list_targets_get_an_items_table_with_micro_figures(tmp_path):
     assert "| `task_items_key_f1`, mean per answer |" in table
     assert "| `task_tolerant` |" in table  # its rows here carry no aggregation: none is claimed
     # a target whose answers are not lists has no such table
-    plain = write_report(rows_for(CELLS), tmp_path / "p", "demo", "mix.target_ratio", "task_tolerant", 0.95,
+    plain = write_report(rows_for(CELLS), tmp_path / "p", ReportSpec("demo", "mix.target_ratio", "task_tolerant", 0.95),
                          {"target_task": "x"}).markdown.read_text()
     assert "In-domain items" not in plain
 
@@ -454,7 +432,8 @@ def test_few_differing_prompts_are_named_and_perfect_scores_keep_an_interval(tmp
     assert "4 of 60 prompts differ" in recs["S2"].confidence
     top = next(p for p in pts if p.x == 0.5)
     assert top.in_domain == 1.0 and 0.93 < top.in_ci.ci_low < 0.95 and top.in_ci.ci_high == 1.0  # Wilson
-    md = write_report(rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95, {}, samples).markdown
+    md = write_report(rows, tmp_path, ReportSpec("demo", "mix.target_ratio", "task_tolerant", 0.95),
+                      {}, samples=samples).markdown
     text = md.read_text()
     assert "1.000 [0.940, 1.000] n=60" in text and "Holm's correction" in text
 
@@ -464,7 +443,8 @@ def test_a_scorer_that_scored_nothing_is_flagged_in_the_report(tmp_path):
     for cell, grid, _, _ in CELLS[:4]:
         rows.append(dict(cell=cell, grid=grid, suite="in_domain", task="__all__", scorer="judge", mean=None, n=0,
                          n_failed=40))
-    text = write_report(rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.9, {}).markdown.read_text()
+    text = write_report(rows, tmp_path, ReportSpec("demo", "mix.target_ratio", "task_tolerant", 0.9),
+                        {}).markdown.read_text()
     assert "**Warning:** scorer `judge` scored 0 of 160 answers (every one unparseable or failed)" in text
     assert "scorer `task_tolerant` scored 0" not in text
 
@@ -477,10 +457,11 @@ def test_the_base_model_judging_itself_is_never_the_general_axis(tmp_path):
         rows.append(dict(cell=cell, grid=grid, suite="in_domain", task="__all__", scorer="task_tolerant", mean=ind))
         for scorer, value in (("judge", 5.0), ("embedding", gen)):
             rows.append(dict(cell=cell, grid=grid, suite="held_out", task="__all__", scorer=scorer, mean=value))
-    own = write_report(rows, tmp_path / "a", "demo", "mix.target_ratio", "task_tolerant", 0.9, {"self_judge": True})
+    own = write_report(rows, tmp_path / "a", ReportSpec("demo", "mix.target_ratio", "task_tolerant", 0.9),
+                       {"self_judge": True})
     trusted = Trust("a judge measured above chance", "k", True, "agreement above chance", output="reference")
-    other = write_report(rows, tmp_path / "b", "demo", "mix.target_ratio", "task_tolerant", 0.9, {},
-                         judge_trust=trusted)
+    other = write_report(rows, tmp_path / "b", ReportSpec("demo", "mix.target_ratio", "task_tolerant", 0.9),
+                         {}, judge_trust=trusted)
     assert own.summary["general_axis"]["scorer"] == "embedding"
     # an independent judge the trust gate accepts comes first by the rule
     assert other.summary["general_axis"]["scorer"] == "judge"
@@ -496,9 +477,8 @@ def test_report_flags_a_point_whose_answers_are_degenerate(tmp_path):
     )
     broken = ("<h2><h2><h2><h2><h2>", "")
     samples["r1"] = {k: (broken[i % 2], v[1]) for i, (k, v) in enumerate(samples["r1"].items())}
-    files = write_report(
-        rows, tmp_path, "s", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "t"}, samples=samples
-    )
+    files = write_report(rows, tmp_path, ReportSpec("s", "mix.target_ratio", "task_tolerant", 0.95),
+                         {"target_task": "t"}, samples=samples)
     md = files.markdown.read_text()
     assert "| ratio=0.1 ⚠ degenerate answers | 1 |" in md
     assert "**Warning:** ratio=0.1 answered 120 of 120 prompts with nothing or one repeated piece" in md
@@ -509,7 +489,7 @@ def test_report_flags_a_point_whose_answers_are_degenerate(tmp_path):
 
 def test_prompts_sharing_a_template_give_cluster_robust_intervals():
     from iftkit.evaluation.records import SampleRecord
-    from iftkit.report.summary import diff
+    from iftkit.report.points import diff
 
     # r5 gains on whole templates (6 of 10 prompts of each of 6 templates), not prompt by prompt
     gain = np.zeros(60)
@@ -543,11 +523,11 @@ def _seeded_sweep(shifts):
 
 
 def test_the_report_pools_seed_variance_over_the_sweep_and_says_so(tmp_path):
-    from iftkit.report.summary import diff
+    from iftkit.report.points import diff
 
     rows, samples = _seeded_sweep([(0.1, 40, (0, 2)), (0.25, 45, (0, 3)), (0.5, 50, (1, 3)), (1.0, 55, (0, 2))])
-    files = write_report(rows, tmp_path, "s", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "t"},
-                         samples=samples)
+    files = write_report(rows, tmp_path, ReportSpec("s", "mix.target_ratio", "task_tolerant", 0.95),
+                         {"target_task": "t"}, samples=samples)
     md = files.markdown.read_text()
     said = "In-domain: Training-seed variance is pooled over the 4 points with seeds (4 degrees of freedom"
     assert md.count(said) == 1 and md.count("General: Training-seed variance is pooled") == 1
@@ -569,8 +549,8 @@ def test_the_report_pools_seed_variance_over_the_sweep_and_says_so(tmp_path):
 def test_seed_variances_that_differ_are_not_pooled_and_the_report_says_so(tmp_path):
     rows, samples = _seeded_sweep([(0.1, 40, (0, 1, 2)), (0.25, 45, (0, 1, 2)), (0.5, 45, (0, 20, 40)),
                                    (1.0, 55, (0, 1, 2))])
-    files = write_report(rows, tmp_path, "s", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "t"},
-                         samples=samples)
+    files = write_report(rows, tmp_path, ReportSpec("s", "mix.target_ratio", "task_tolerant", 0.95),
+                         {"target_task": "t"}, samples=samples)
     md = files.markdown.read_text()
     assert md.count("In-domain: Seed variances differ across the 4 points (Bartlett's test p = ") == 1
     assert "each point's interval uses its own seeds' spread, not a pooled one" in md
@@ -589,7 +569,8 @@ def _tag_attributes(html: str) -> str:
 def test_report_html_renders_markdown_in_names_labels_and_model_output_as_text(tmp_path):
     # a recipe name, a user task's name and its description (built from the user's labels) carry Markdown
     meta = {"target_task": f"avis {BEACONS}", "target_spec": {"description": f"labels: {BEACONS}"}}
-    files = write_report(rows_for(CELLS), tmp_path, f"demo {BEACONS}", "mix.target_ratio", "task_tolerant", 0.95,
+    files = write_report(rows_for(CELLS), tmp_path, ReportSpec(f"demo {BEACONS}", "mix.target_ratio",
+                                                               "task_tolerant", 0.95),
                          meta)
     html = files.html.read_text()
     tags = _tag_attributes(html)

@@ -5,9 +5,11 @@ import json
 
 from report.test_report import _bits, _paired, png_size
 
+from iftkit.report.axes import ReportSpec
+from iftkit.report.points import attach_samples, points
 from iftkit.report.render import write_report
 from iftkit.report.scales import pareto_front, scale_families
-from iftkit.report.summary import attach_samples, points, recommend
+from iftkit.report.summary import recommend
 
 SCALED = "r10-adapter_scale=0.5"
 
@@ -47,9 +49,8 @@ def test_a_scaled_point_on_the_frontier_is_recommended_as_a_ratio_scale_pair():
 
 def test_report_names_the_pair_draws_both_families_and_says_what_scaling_adds(tmp_path):
     rows, samples = _sweep_with_a_scaled_specialist()
-    files = write_report(
-        rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95, {"target_task": "sentiment"}, samples
-    )
+    files = write_report(rows, tmp_path, ReportSpec("demo", "mix.target_ratio", "task_tolerant", 0.95),
+                         {"target_task": "sentiment"}, samples=samples)
     md = files.markdown.read_text()
     assert "- S1: **ratio=1.0 at adapter_scale=0.5**" in md
     assert "Joint Pareto frontier, most general first: ratio=1.0 at adapter_scale=0.5, ratio=1.0." in md
@@ -62,6 +63,7 @@ def test_report_names_the_pair_draws_both_families_and_says_what_scaling_adds(tm
 def test_without_scaled_points_the_report_has_no_scales_section(tmp_path):
     rows, samples = _sweep_with_a_scaled_specialist()
     rows = [r for r in rows if r["cell"] != SCALED]
-    files = write_report(rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95, {}, samples)
+    files = write_report(rows, tmp_path, ReportSpec("demo", "mix.target_ratio", "task_tolerant", 0.95),
+                         {}, samples=samples)
     assert "Adapter scales" not in files.markdown.read_text()
     assert files.summary["recommendations"][1]["adapter_scale"] == 1.0

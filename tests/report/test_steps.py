@@ -5,9 +5,11 @@ import json
 
 from report.test_report import _bits, _paired, png_size
 
+from iftkit.report.axes import ReportSpec
+from iftkit.report.points import attach_samples, points
 from iftkit.report.render import write_report
 from iftkit.report.steps import plateau_step, trajectories
-from iftkit.report.summary import attach_samples, points, recommend
+from iftkit.report.summary import recommend
 
 FINAL = 30
 
@@ -59,9 +61,9 @@ def test_checkpoints_are_points_and_s1_picks_a_ratio_step_pair():
 
 def test_report_names_the_pair_says_what_it_saves_and_draws_the_steps(tmp_path):
     rows, samples = _sweep_with_checkpoints()
-    files = write_report(rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95,
+    files = write_report(rows, tmp_path, ReportSpec("demo", "mix.target_ratio", "task_tolerant", 0.95),
                          {"target_task": "sentiment", "checkpoint_cost": "checkpoint scoring: 4 kept adapters"},
-                         samples)
+                         samples=samples)
     md = files.markdown.read_text()
     assert "- S1: **ratio=1.0 at step 10/30**" in md
     assert ("S1's pick, ratio=1.0 at step 10/30, needs 10 of 30 training steps: it saves 67% of the training; "
@@ -85,8 +87,8 @@ def test_report_names_the_pair_says_what_it_saves_and_draws_the_steps(tmp_path):
 def test_a_final_pick_with_no_tied_checkpoint_says_none_is_as_good(tmp_path):
     rows, samples = _sweep_with_checkpoints(r10_s10=(30, 41))
     rows = [r for r in rows if r["cell"] != "r10-s20"]
-    files = write_report(rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95,
-                         {"target_task": "sentiment"}, samples)
+    files = write_report(rows, tmp_path, ReportSpec("demo", "mix.target_ratio", "task_tolerant", 0.95),
+                         {"target_task": "sentiment"}, samples=samples)
     md = files.markdown.read_text()
     assert "S2's pick, ratio=1.0, is the final checkpoint (30 steps): no earlier checkpoint of its run" in md
 
@@ -94,8 +96,8 @@ def test_a_final_pick_with_no_tied_checkpoint_says_none_is_as_good(tmp_path):
 def test_a_sweep_without_checkpoints_has_no_steps_section(tmp_path):
     rows, samples = _sweep_with_checkpoints()
     rows = [{k: v for k, v in r.items() if k not in ("step", "final_step")} for r in rows if "-s" not in r["cell"]]
-    files = write_report(rows, tmp_path, "demo", "mix.target_ratio", "task_tolerant", 0.95,
-                         {"target_task": "sentiment"}, samples)
+    files = write_report(rows, tmp_path, ReportSpec("demo", "mix.target_ratio", "task_tolerant", 0.95),
+                         {"target_task": "sentiment"}, samples=samples)
     assert files.steps_png is None and "Training checkpoints" not in files.markdown.read_text()
 
 
