@@ -5,6 +5,7 @@ Holm's corrections, margins and power stay there."""
 from typing import Optional
 
 from iftkit.core.stats import prompts_to_decide
+from iftkit.report.confidence import ci_name
 from iftkit.report.points import Point, general_floor
 from iftkit.report.scales import point_label
 from iftkit.report.summary import Recommendation
@@ -24,8 +25,8 @@ def glance_lines(recs: list[Recommendation], pts: list[Point], x_key: str, keep_
                  why(r, base, keep_general), surer(r))
         out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return out + ["", "How sure: the confidence word of the Recommendation below, with the pick's in-domain lead "
-                      "over the runner-up (95 % CI, paired prompts and seeds) or, without a runner-up, its own "
-                      "in-domain score.", ""]
+                      "over the runner-up (95 % CI, paired prompts and seeds; wider where `sweep decide` looked "
+                      "more than once) or, without a runner-up, its own in-domain score.", ""]
 
 
 def _pick(r: Recommendation, x_key: str) -> str:
@@ -47,8 +48,9 @@ def how_sure(r: Recommendation, x_key: str) -> str:
     lead = r.lead
     if lead is not None and lead.estimate.ci_low is not None:
         e = lead.estimate
+        level = "" if abs(lead.level - 0.95) < 1e-9 else f" ({ci_name(lead.level)})"
         return (f"{w}: lead over {point_label(lead.runner, x_key)} {e.value:+.3f} "
-                f"[{e.ci_low:+.3f}, {e.ci_high:+.3f}]")
+                f"[{e.ci_low:+.3f}, {e.ci_high:+.3f}]{level}")
     ci = r.point.in_ci
     if ci is not None and ci.ci_low is not None:
         return f"{w}: in-domain {r.point.in_domain:.3f} [{ci.ci_low:.3f}, {ci.ci_high:.3f}]"
@@ -95,7 +97,7 @@ def _prompts_or_seeds(r: Recommendation) -> str:
     if lead is None or lead.estimate.ci_low is None:
         return f"per-prompt scores (samples.jsonl) and more seeds per point: {SEEDS}"
     e = lead.estimate
-    need = prompts_to_decide(e, lead.tests)
+    need = prompts_to_decide(e, lead.tests, level=lead.level)
     if need is not None and e.n < need <= PRACTICAL * e.n:
         return f"about {need} in-domain prompts (now {e.n}; eval.in_domain_samples), or more seeds: {SEEDS}"
     return f"more seeds per point: {SEEDS}"

@@ -283,13 +283,13 @@ def mean_ci(p: Point, suite: str) -> Optional[Estimate]:
     return mean_interval(a, scale=p.scale(suite), clusters=p.clusters.get(suite), pool=p.seed_pool.get(suite))
 
 
-def diff(p: Point, q: Point, suite: str, q_weight: float = 1.0) -> Optional[Estimate]:
+def diff(p: Point, q: Point, suite: str, q_weight: float = 1.0, level: float = 1 - ALPHA) -> Optional[Estimate]:
     """p minus q_weight x q on the prompts both answered, each side's seeds counted (swap-invariant; from the
-    sweep's pooled seed variance where both are pooled points)."""
+    sweep's pooled seed variance where both are pooled points); its interval at `level`."""
     a, b = p.scores.get(suite), q.scores.get(suite)
     if a is None or b is None or not a.size or not b.size:
         return None
-    return paired_difference(a, b, b_weight=q_weight, scale=p.scale(suite), clusters=p.clusters.get(suite),
+    return paired_difference(a, b, b_weight=q_weight, level=level, scale=p.scale(suite), clusters=p.clusters.get(suite),
                              pools=(p.seed_pool.get(suite), q.seed_pool.get(suite)))
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from iftkit.core.stats import holm
-from iftkit.report.confidence import Lead, _equivalent, _holm_over, _separation, _undetermined
+from iftkit.report.confidence import Lead, _equivalent, _holm_over, _separation, _undetermined, ci_name
 from iftkit.report.points import ALPHA, Point, diff, general_floor, oriented
 
 
@@ -94,7 +94,7 @@ def _recommend(base: Optional[Point], cells: list[Point], keep_general: float,
     else:
         eligible, why, tested = cells, f"{best_word} in-domain (no base model general score to compare against)", []
     best = max(eligible, key=oriented) if eligible else None
-    notes = _undetermined(cells, best, len(tested))
+    notes = _undetermined(cells, best, len(tested), alpha)
     keeps = (f">= {keep_general:.0%} of" if base is None or base.gen_higher_is_better
              else f"<= {1 / keep_general:.0%} of")
     if best is not None:
@@ -136,7 +136,8 @@ def _checkpoint_stage(rec: Recommendation, checkpoints: list[Point], margin: Opt
                f"{len(checkpoints)} checkpoints), the {'highest' if best.higher_is_better else 'lowest'} in-domain")
         return Recommendation(rec.scenario, best, why, conf, tied, equivalent=same, notes=rec.notes, lead=lead)
     pick, sign = rec.point, (1 if rec.point.higher_is_better else -1)
-    comps = [(c, e) for c in pool if (e := diff(c, pick, "in_domain")) is not None and e.p_value is not None]
+    comps = [(c, e) for c in pool
+             if (e := diff(c, pick, "in_domain", level=1 - alpha)) is not None and e.p_value is not None]
     if not comps:  # no per-prompt scores: point estimates decide nothing here, the final pick stands
         return rec
     adjusted = holm([e.p_value for _, e in comps])
@@ -144,10 +145,10 @@ def _checkpoint_stage(rec: Recommendation, checkpoints: list[Point], margin: Opt
     family = f"Holm-corrected over {len(comps)} checkpoint{'s' if len(comps) != 1 else ''}"
     if leaders:
         c, e = max(leaders, key=lambda ce: oriented(ce[0]))
-        conf = (f"medium: leads the final adapters' pick ({pick.tag}) in-domain by {e.value:.3f}, 95 % CI "
+        conf = (f"medium: leads the final adapters' pick ({pick.tag}) in-domain by {e.value:.3f}, {ci_name(1 - alpha)} "
                 f"[{e.ci_low:.3f}, {e.ci_high:.3f}], {family}; not compared with the other final adapters")
         return Recommendation(rec.scenario, c, rec.reason + f"; checkpoint stage: {c.tag} leads it", conf,
-                              notes=rec.notes, lead=Lead(pick, e, len(comps)))
+                              notes=rec.notes, lead=Lead(pick, e, len(comps), 1 - alpha))
     tied = [c for (c, e), a in zip(comps, adjusted) if a >= alpha]
     same = _equivalent(pick, tied, margin, alpha)
     return Recommendation(rec.scenario, pick, rec.reason, rec.confidence, rec.tied + tied,

@@ -80,3 +80,18 @@ def test_a_pick_that_cannot_be_decided_says_why_and_what_to_do(tmp_path):
         assert (pick, sure) == ("none", "none")
         assert why == "every trained point scores 0.000 in-domain on `task_tolerant`"
         assert surer == "check the answers in samples.jsonl, the task kind, or score with another scorer"
+
+
+def test_after_decide_looks_the_lead_interval_is_at_the_level_its_test_ran_at(tmp_path):
+    # ratio 1.0 leads 0.5 by 0.2 over 60 prompts, one comparison in S2: p = 0.027, below 5 % but above the
+    # 1.67 % each of three decide looks tests at. A 95 % interval would exclude 0 next to "low"; the interval
+    # shown is the 98.3 % one, which the verdict agrees with
+    cells = {"base": ({}, _bits(10), _bits(40)), **_seeds(0.5, [30, 31], 45), **_seeds(1.0, [42, 43], 45)}
+    rows, samples = _paired(cells)
+    once = _glance(write_report(rows, tmp_path / "once", SPEC, {"target_task": "t"}, samples=samples))
+    assert once["S2"][1].startswith("high: lead over ratio=0.5 +0.200 [+0.039, +0.348]")
+    looks = {"alpha": 0.05 / 3, "looks": 3, "added": [], "lines": []}
+    files = write_report(rows, tmp_path / "looks", SPEC, {"target_task": "t", "decide": looks}, samples=samples)
+    assert _glance(files)["S2"][1] == "low: lead over ratio=0.5 +0.200 [-0.035, +0.422] (98.3 % CI)"
+    md = files.markdown.read_text()
+    assert "98.3 % CI [-0.035, 0.422]" in md and "the CI excludes 0" not in md
