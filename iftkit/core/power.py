@@ -35,8 +35,9 @@ DRAWS = 4000  # draws of the estimates per plan: the power's Monte Carlo error i
 # The seed prior before training: the sd of one training seed's mean score as a share of the per-prompt sd. It is the
 # calibration grid's seed effect (meta/calibration_sim.py SEED_SD = 0.35), which measures 0.12 of the per-prompt sd
 # for 0/1 scores and 0.19 for Beta (continuous) ones at mean 0.57 (tests/core/test_power.py). The quickstart's own
-# 2-seed points spread wider where one seed learns the format and the other does not (README, "What it found"): a
-# prior, stated in every plan, replaced by the measured spread after the sweep.
+# 2-seed points spread wider where one seed learns the format and the other does not
+# (docs/results/2026-12-07-measurements.md): a prior, stated in every plan, replaced by the measured spread
+# after the sweep.
 SEED_SD_PER_PROMPT = {BINARY: 0.12, CONTINUOUS: 0.19}
 # The residual prior: the share of a prompt's score variance that changes from seed to seed of one point (0/1 at
 # p = 0.5: two seeds disagree on 10 % of prompts). A guess stated in every plan: it matters at 2-3 seeds, where it

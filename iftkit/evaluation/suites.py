@@ -65,7 +65,7 @@ def load_instruction_set(path: Optional[str] = None) -> list[Row]:
         if "constraints" in it:
             raise IftkitError(
                 f"{p}: item {i + 1}: 'constraints' was replaced by IFEval's fields: instruction_id_list "
-                f"(e.g. [punctuation:no_comma]) and kwargs (one dict per instruction); see README, Evaluate"
+                f"(e.g. [punctuation:no_comma]) and kwargs (one dict per instruction); see docs/evaluation.md"
             )
         meta = {k: it[k] for k in ("instruction_id_list", "kwargs") if it.get(k)}
         rows.append(

@@ -42,7 +42,7 @@ def _header(job_name: str, output: str, gpus: int, cpus: int, extra: str = "") -
 {gpu_line}#SBATCH --cpus-per-task={cpus}
 {extra}# Put IFTKIT_CACHE on storage every node sees so all tasks share one generation/judge cache and
 # one converted model, e.g. `export IFTKIT_CACHE=/shared/$USER/iftkit-cache` before submitting
-# (sbatch passes your environment on); see README "Running on a cluster".
+# (sbatch passes your environment on); see docs/cluster.md.
 set -euo pipefail
 # torch would start one thread per core of the node, not one per CPU this task was given
 if [[ -n "${{SLURM_CPUS_PER_TASK:-}}" ]]; then export OMP_NUM_THREADS="${{OMP_NUM_THREADS:-$SLURM_CPUS_PER_TASK}}"; fi
