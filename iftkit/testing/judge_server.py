@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Optional
 
+from iftkit.testing.in_flight import counted
+
 NOT_A_VERDICT = " N/A"  # an alternative at the verdict token that is no allowed verdict
 
 
@@ -128,14 +130,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         judge = self.server.judge
-        with judge.lock:
-            judge.in_flight += 1
-            judge.max_in_flight = max(judge.max_in_flight, judge.in_flight)
-        try:
+        with counted(judge, judge.lock):
             self._handle(judge)
-        finally:
-            with judge.lock:
-                judge.in_flight -= 1
 
     def _handle(self, judge):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

@@ -13,6 +13,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from iftkit.testing.in_flight import counted
+
 VOCAB = (
     "amber basket candle desert engine falcon garden harbor island jungle kettle lantern meadow "
     "needle orchard pepper quarry river saddle timber umbrella valley wagon yarn zephyr anchor "
@@ -34,13 +36,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"error": "not found"})
             return
         teacher = self.server.teacher
-        with teacher._lock:
-            teacher.in_flight += 1
-        try:
+        with counted(teacher, teacher._lock):
             self._answer(teacher)
-        finally:
-            with teacher._lock:
-                teacher.in_flight -= 1
 
     def _answer(self, teacher):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
