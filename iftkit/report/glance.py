@@ -6,7 +6,7 @@ from typing import Optional
 
 from iftkit.core.stats import prompts_to_decide
 from iftkit.report.confidence import ci_name
-from iftkit.report.points import Point, general_floor
+from iftkit.report.points import ALPHA, Point, general_floor
 from iftkit.report.scales import point_label
 from iftkit.report.summary import Recommendation
 
@@ -48,7 +48,7 @@ def how_sure(r: Recommendation, x_key: str) -> str:
     lead = r.lead
     if lead is not None and lead.estimate.ci_low is not None:
         e = lead.estimate
-        level = "" if abs(lead.level - 0.95) < 1e-9 else f" ({ci_name(lead.level)})"
+        level = "" if abs(lead.level - (1 - ALPHA)) < 1e-9 else f" ({ci_name(lead.level)})"
         return (f"{w}: lead over {point_label(lead.runner, x_key)} {e.value:+.3f} "
                 f"[{e.ci_low:+.3f}, {e.ci_high:+.3f}]{level}")
     ci = r.point.in_ci
